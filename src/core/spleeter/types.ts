@@ -1,0 +1,51 @@
+/**
+ * Contracts between the Spleeter DSP pipeline (src/core/spleeter, src/core/dsp), the inference
+ * runtime (src/infra/inference + src/core/onnx) and audio I/O (src/core/audio, src/infra/ffmpeg).
+ */
+
+/** Spleeter constants from MODEL-FORMATS A1. */
+export const SPLEETER_SAMPLE_RATE = 44100;
+export const SPLEETER_FRAME_LENGTH = 4096;
+export const SPLEETER_FRAME_STEP = 1024;
+export const SPLEETER_T = 512;
+export const SPLEETER_BINS = SPLEETER_FRAME_LENGTH / 2 + 1; // 2049
+
+export type SpleeterArchitecture = 'unet' | 'softmax_unet';
+
+/** Tensor layout of a model file's input/output, read from its declared shape. */
+export type SegmentLayout = 'CSTF' /* [2, S, 512, F] (sherpa default) */ | 'SCTF' /* [S, 2, 512, F] */;
+
+/**
+ * A loaded Spleeter-family network, one output per instrument, all fed the same mixture magnitude.
+ * Canonical tensor layout on this interface is always CSTF: [2, S, 512, F] float32, channel-major;
+ * implementations transpose internally if the model file uses SCTF.
+ */
+export interface SegmentModel {
+  readonly instruments: readonly string[];
+  /** Number of frequency bins the network sees (1024 or 1536). */
+  readonly F: number;
+  /** Execution provider actually running the model, e.g. 'cpu', 'cuda', 'webgpu'. */
+  readonly executionProvider: string;
+  /**
+   * Run S segments. `input` has length 2*S*512*F (CSTF). Returns one Float32Array per instrument
+   * (same order as `instruments`, same layout/length): the estimated magnitude (mask × input).
+   * Must not keep references to `input` after resolving.
+   */
+  run(input: Float32Array, S: number, signal?: AbortSignal): Promise<Float32Array[]>;
+  dispose(): Promise<void>;
+}
+
+/** Options that change the separation maths (all of them are part of a cache key). */
+export interface SpleeterSeparationOptions {
+  /** Multichannel Wiener filter (MODEL-FORMATS A8) instead of ratio masks. */
+  mwf?: boolean;
+  /** 'model' (default): bins >= F get mask 0. 'full': bins >= F get the average mask of the top bins. */
+  bandwidth?: 'model' | 'full';
+  /** Segments per model call (batching). Does not change results. */
+  batchSegments?: number;
+  /** Only produce these instruments (subset of model.instruments); masks still use all of them. */
+  stems?: string[];
+}
+
+/** Progress reported by long-running work, 0..1. */
+export type ProgressCallback = (fraction: number, stage: string) => void;
