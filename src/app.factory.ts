@@ -1,0 +1,53 @@
+import { INestApplication, ValidationPipe } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import helmet from 'helmet';
+import { AppModule } from './app.module';
+import { ProblemDetailsFilter } from './common/filters/problem-details.filter';
+import { AppConfig } from './infra/config/app-config';
+import type { LoadConfigOptions } from './infra/config/config.loader';
+import { setupOpenApi } from './openapi';
+
+export interface CreateAppOptions {
+  config?: LoadConfigOptions;
+  logger?: false | undefined;
+}
+
+/** Builds the HTTP application exactly as production runs it (tests use this too). */
+export async function createApp(options: CreateAppOptions = {}): Promise<INestApplication> {
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(options.config), {
+    bufferLogs: false,
+    logger: options.logger === false ? false : undefined,
+    bodyParser: false,
+  });
+  configureApp(app);
+  return app;
+}
+
+export function configureApp(app: NestExpressApplication): void {
+  const config = app.get(AppConfig);
+  if (config.server.trust_proxy) app.set('trust proxy', true);
+  app.useBodyParser('json', { limit: `${config.server.body_limit_kb}kb` });
+  app.useBodyParser('urlencoded', { limit: `${config.server.body_limit_kb}kb`, extended: false });
+  app.use(
+    helmet({
+      // Swagger UI needs inline scripts/styles on /docs.
+      contentSecurityPolicy: false,
+      crossOriginResourcePolicy: { policy: 'same-site' },
+    }),
+  );
+  if (config.server.cors_origins.length > 0) {
+    app.enableCors({ origin: config.server.cors_origins, exposedHeaders: ['Retry-After', 'X-Request-Id', 'ETag'] });
+  }
+  app.useGlobalPipes(
+    new ValidationPipe({
+      whitelist: true,
+      forbidNonWhitelisted: true,
+      transform: true,
+      transformOptions: { enableImplicitConversion: false },
+    }),
+  );
+  app.useGlobalFilters(new ProblemDetailsFilter());
+  app.enableShutdownHooks();
+  setupOpenApi(app);
+}

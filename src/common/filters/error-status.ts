@@ -1,0 +1,43 @@
+import { ErrorCodes, type ErrorCode } from '../../core/errors';
+
+/** The one place where domain error codes become HTTP statuses. */
+export function statusForCode(code: ErrorCode): number {
+  switch (code) {
+    case ErrorCodes.UNSUPPORTED_AUDIO:
+      return 415;
+    case ErrorCodes.CORRUPT_AUDIO:
+    case ErrorCodes.EMPTY_AUDIO:
+    case ErrorCodes.VALIDATION_FAILED:
+    case ErrorCodes.UNKNOWN_STEM:
+    case ErrorCodes.DURATION_LIMIT:
+      return 422;
+    case ErrorCodes.FILE_TOO_LARGE:
+      return 413;
+    case ErrorCodes.FILE_NOT_FOUND:
+    case ErrorCodes.JOB_NOT_FOUND:
+    case ErrorCodes.MODEL_NOT_INSTALLED:
+      return 404;
+    case ErrorCodes.OUTPUT_EXISTS:
+    case ErrorCodes.MODEL_IN_USE:
+    case ErrorCodes.JOB_CANCELED:
+      return 409;
+    case ErrorCodes.QUEUE_FULL:
+      return 503;
+    case ErrorCodes.DECODER_UNAVAILABLE:
+      return 501;
+    case ErrorCodes.MODEL_INVALID:
+    case ErrorCodes.MODEL_CHECKSUM_MISMATCH:
+      return 422;
+    case ErrorCodes.MODEL_DOWNLOAD_FAILED:
+      return 502;
+    case ErrorCodes.MODEL_LOAD_FAILED:
+    case ErrorCodes.MODEL_INFERENCE_FAILED:
+    case ErrorCodes.ENCODE_FAILED:
+    case ErrorCodes.INTERNAL:
+      return 500;
+    default: {
+      const exhaustive: never = code;
+      return exhaustive;
+    }
+  }
+}

@@ -1,0 +1,188 @@
+/**
+ * The one typed configuration of spleeter-server. YAML files use these exact keys under a top-level
+ * `spleeter:` key; env vars override them (see config.loader.ts). Every section is strict: an unknown
+ * key is a start-up error naming it.
+ */
+import { z } from 'zod';
+
+const port = z.number().int().min(0).max(65535);
+const positive = z.number().positive();
+const nonNegInt = z.number().int().min(0);
+
+export const executionProviderSchema = z.enum(['cuda', 'webgpu', 'cpu']);
+
+export const configSchema = z
+  .object({
+    env: z.enum(['development', 'production', 'test']).default('development'),
+    api_key: z.string().min(16, 'must be at least 16 characters').nullable().default(null),
+    server: z
+      .object({
+        host: z.string().default('0.0.0.0'),
+        port: port.default(8080),
+        public_url: z.string().url().nullable().default(null),
+        body_limit_kb: nonNegInt.default(256),
+        cors_origins: z.array(z.string()).default([]),
+        shutdown_timeout_s: positive.default(30),
+        trust_proxy: z.boolean().default(false),
+      })
+      .strict()
+      .prefault({}),
+    models: z
+      .object({
+        dir: z.string().default('./.data/models'),
+        auto_download: z.boolean().default(false),
+        default_model: z.string().default('builtin:center'),
+        precision: z.enum(['fp32', 'fp16', 'int8']).default('fp32'),
+        catalog_file: z.string().nullable().default(null),
+        download_timeout_s: positive.default(60),
+      })
+      .strict()
+      .prefault({}),
+    performance: z
+      .object({
+        enable_gpu: z.boolean().default(false),
+        gpu_providers: z.array(executionProviderSchema).default(['cuda', 'webgpu']),
+        intra_op_threads: nonNegInt.default(0),
+        inter_op_threads: nonNegInt.default(1),
+        batch_segments: z.number().int().min(1).max(64).default(2),
+        max_concurrent_jobs: z.number().int().min(1).default(1),
+        batch_concurrency: z.number().int().min(1).default(2),
+      })
+      .strict()
+      .prefault({}),
+    audio: z
+      .object({
+        ffmpeg_path: z.string().nullable().default(null),
+        max_duration_s: positive.default(3 * 3600),
+        max_upload_mb: positive.default(1024),
+        allowed_formats: z
+          .array(z.string())
+          .default(['wav', 'rf64', 'aiff', 'flac', 'mp3', 'ogg', 'm4a', 'aac', 'wma', 'caf']),
+        default_codec: z.enum(['wav', 'flac', 'mp3', 'ogg']).default('wav'),
+        default_bit_depth: z.union([z.literal(16), z.literal(24), z.literal(32)]).default(16),
+        default_bitrate_kbps: z.number().int().min(32).max(512).default(192),
+      })
+      .strict()
+      .prefault({}),
+    storage: z
+      .object({
+        dir: z.string().default('./.data/storage'),
+        retention_hours: positive.default(24),
+        cleanup_interval_min: positive.default(15),
+      })
+      .strict()
+      .prefault({}),
+    database: z
+      .object({
+        url: z.string().nullable().default(null),
+        sqlite_path: z.string().default('./.data/spleeter.sqlite'),
+        log_queries: z.boolean().default(false),
+      })
+      .strict()
+      .prefault({}),
+    redis: z
+      .object({
+        url: z.string().nullable().default(null),
+      })
+      .strict()
+      .prefault({}),
+    queue: z
+      .object({
+        driver: z.enum(['auto', 'memory', 'redis']).default('auto'),
+        concurrency: z.number().int().min(1).default(1),
+        capacity: z.number().int().min(1).default(100),
+        prefix: z.string().default('spleeter'),
+      })
+      .strict()
+      .prefault({}),
+    cache: z
+      .object({
+        enabled: z.boolean().default(true),
+        dir: z.string().default('./.data/cache'),
+        memory_size_mb: z.number().min(0).default(256),
+        disk_size_mb: z.number().min(0).default(2048),
+        ttl_hours: positive.default(24),
+        redis_enabled: z.boolean().default(true),
+        redis_max_item_mb: positive.default(64),
+      })
+      .strict()
+      .prefault({}),
+    monitoring: z
+      .object({
+        enabled: z.boolean().default(true),
+        metrics_port: port.nullable().default(null),
+        metrics_public: z.boolean().default(true),
+        min_free_disk_mb: z.number().min(0).default(512),
+        alert_thresholds: z
+          .object({
+            memory_usage: z.number().min(0).max(100).default(85),
+            gpu_usage: z.number().min(0).max(100).default(90),
+            error_rate: z.number().min(0).max(100).default(5),
+          })
+          .strict()
+          .prefault({}),
+      })
+      .strict()
+      .prefault({}),
+    security: z
+      .object({
+        auth_enabled: z.boolean().default(true),
+        jwt: z
+          .object({
+            secret: z.string().nullable().default(null),
+            public_key: z.string().nullable().default(null),
+            jwks_url: z.string().url().nullable().default(null),
+            algorithms: z.array(z.enum(['HS256', 'RS256', 'ES256'])).default(['HS256']),
+            issuer: z.string().nullable().default(null),
+            audience: z.string().nullable().default(null),
+            roles_claim: z.string().default('roles'),
+            clock_skew_s: nonNegInt.default(30),
+          })
+          .strict()
+          .prefault({}),
+        rate_limit: z
+          .object({
+            ttl_s: positive.default(60),
+            limit: z.number().int().min(1).default(120),
+          })
+          .strict()
+          .prefault({}),
+        quotas: z
+          .object({
+            max_concurrent_jobs: z.number().int().min(1).default(4),
+            audio_minutes_per_day: positive.default(600),
+          })
+          .strict()
+          .prefault({}),
+      })
+      .strict()
+      .prefault({}),
+    callbacks: z
+      .object({
+        secret: z.string().nullable().default(null),
+        allow_private: z.boolean().default(false),
+        max_attempts: z.number().int().min(1).default(5),
+        timeout_s: positive.default(10),
+      })
+      .strict()
+      .prefault({}),
+    audit: z
+      .object({
+        retention_days: positive.default(90),
+        flush_interval_ms: positive.default(1000),
+        buffer_size: z.number().int().min(10).default(10000),
+      })
+      .strict()
+      .prefault({}),
+    logging: z
+      .object({
+        level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+        pretty: z.boolean().nullable().default(null),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict();
+
+export type SpleeterConfig = z.infer<typeof configSchema>;
+export type ExecutionProviderName = z.infer<typeof executionProviderSchema>;

@@ -1,0 +1,85 @@
+/**
+ * Public types of the programmatic library API (SpleeterEngine), also used by the REST API's
+ * separation service and the CLI.
+ */
+import type { ProgressCallback } from '../core/spleeter/types';
+
+export type OutputCodec = 'wav' | 'flac' | 'mp3' | 'ogg';
+
+export interface SeparationRequestOptions {
+  /** Catalog name (`spleeter:2stems`, `builtin:hpss`…), optional `@version`, or a model directory path. */
+  modelName?: string;
+  /** Only write these stems (default: all of the model's stems). */
+  stems?: string[];
+  codec?: OutputCodec;
+  /** WAV only: 16/24-bit int or 32-bit float. */
+  bitDepth?: 16 | 24 | 32;
+  /** MP3/OGG bitrate in kbit/s. */
+  bitrateKbps?: number;
+  /** Output sample rate; default: the input's own rate. */
+  sampleRate?: number;
+  offsetSec?: number;
+  durationSec?: number;
+  /** Spleeter-style output naming, default "{filename}/{instrument}.{codec}" (also {foldername}). */
+  filenameFormat?: string;
+  /** Multichannel Wiener filtering (Spleeter --mwf). */
+  mwf?: boolean;
+  /** 'full' redistributes the band above the model's F instead of silencing it. */
+  bandwidth?: 'model' | 'full';
+  /** Overwrite existing output files (default false: refuse with OUTPUT_EXISTS). */
+  overwrite?: boolean;
+  signal?: AbortSignal;
+  onProgress?: ProgressCallback;
+}
+
+export interface SeparateParams extends SeparationRequestOptions {
+  audioPath: string;
+  outputDir: string;
+}
+
+export interface InputAudioInfo {
+  format: string;
+  codec?: string;
+  sampleRate: number;
+  channels: number;
+  durationSec: number;
+  bitDepth?: number;
+}
+
+export interface SeparationTimings {
+  totalMs: number;
+  decodeMs: number;
+  inferenceMs: number;
+  dspMs: number;
+  encodeMs: number;
+}
+
+export interface SeparationResult {
+  audioPath: string;
+  model: { name: string; version?: string; stems: string[] };
+  executionProvider: string;
+  input: InputAudioInfo;
+  /** stem name → absolute output path. */
+  outputs: Record<string, string>;
+  timings: SeparationTimings;
+  /** Audio seconds processed per wall second. */
+  realtimeFactor: number;
+}
+
+export interface ProcessingStats {
+  separations: number;
+  failures: number;
+  audioSeconds: number;
+  processingSeconds: number;
+  averageRealtimeFactor: number;
+  executionProviders: Record<string, number>;
+}
+
+export interface ModelSummary {
+  name: string;
+  stems: string[];
+  installed: boolean;
+  source: 'builtin' | 'catalog' | 'local';
+  description?: string;
+  version?: string;
+}
