@@ -6,7 +6,7 @@
 export type ErrorContext = Record<string, unknown>;
 
 export abstract class SpleeterError extends Error {
-  abstract readonly kind: 'audio' | 'model' | 'validation' | 'separation' | 'internal';
+  abstract readonly kind: 'audio' | 'model' | 'validation' | 'separation' | 'security' | 'internal';
   constructor(
     readonly code: string,
     message: string,
@@ -38,6 +38,11 @@ export class SeparationError extends SpleeterError {
   readonly kind = 'separation' as const;
 }
 
+/** Authentication, authorisation, rate limits and quotas (never carries secrets in `context`). */
+export class SecurityError extends SpleeterError {
+  readonly kind = 'security' as const;
+}
+
 /** Stable error codes. Add new ones here so the HTTP filter's exhaustive switch sees them. */
 export const ErrorCodes = {
   // audio
@@ -65,6 +70,21 @@ export const ErrorCodes = {
   JOB_NOT_FOUND: 'JOB_NOT_FOUND',
   JOB_CANCELED: 'JOB_CANCELED',
   QUEUE_FULL: 'QUEUE_FULL',
+  // security
+  UNAUTHENTICATED: 'UNAUTHENTICATED',
+  FORBIDDEN: 'FORBIDDEN',
+  RATE_LIMITED: 'RATE_LIMITED',
+  QUOTA_EXCEEDED: 'QUOTA_EXCEEDED',
+  API_KEY_NOT_FOUND: 'API_KEY_NOT_FOUND',
+  /** The job exists but has no results yet (queued/running) or none at all (failed/canceled). */
+  JOB_NOT_READY: 'JOB_NOT_READY',
+  /** The job's files were deleted (retention expired or DELETE). */
+  RESULT_EXPIRED: 'RESULT_EXPIRED',
+  RANGE_NOT_SATISFIABLE: 'RANGE_NOT_SATISFIABLE',
+  /** callbackUrl is malformed, not http(s), or resolves to a loopback/private/link-local address. */
+  CALLBACK_URL_REJECTED: 'CALLBACK_URL_REJECTED',
+  /** The server is shutting down and takes no new work. */
+  SHUTTING_DOWN: 'SHUTTING_DOWN',
   INTERNAL: 'INTERNAL',
 } as const;
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

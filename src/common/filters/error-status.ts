@@ -10,6 +10,7 @@ export function statusForCode(code: ErrorCode): number {
     case ErrorCodes.VALIDATION_FAILED:
     case ErrorCodes.UNKNOWN_STEM:
     case ErrorCodes.DURATION_LIMIT:
+    case ErrorCodes.CALLBACK_URL_REJECTED:
       return 422;
     case ErrorCodes.FILE_TOO_LARGE:
       return 413;
@@ -20,9 +21,24 @@ export function statusForCode(code: ErrorCode): number {
     case ErrorCodes.OUTPUT_EXISTS:
     case ErrorCodes.MODEL_IN_USE:
     case ErrorCodes.JOB_CANCELED:
+    case ErrorCodes.JOB_NOT_READY:
       return 409;
+    case ErrorCodes.RESULT_EXPIRED:
+      return 410;
+    case ErrorCodes.RANGE_NOT_SATISFIABLE:
+      return 416;
     case ErrorCodes.QUEUE_FULL:
+    case ErrorCodes.SHUTTING_DOWN:
       return 503;
+    case ErrorCodes.UNAUTHENTICATED:
+      return 401;
+    case ErrorCodes.FORBIDDEN:
+      return 403;
+    case ErrorCodes.RATE_LIMITED:
+    case ErrorCodes.QUOTA_EXCEEDED:
+      return 429;
+    case ErrorCodes.API_KEY_NOT_FOUND:
+      return 404;
     case ErrorCodes.DECODER_UNAVAILABLE:
       return 501;
     case ErrorCodes.MODEL_INVALID:

@@ -135,7 +135,7 @@ class BlockBuilder {
   private bytes: number[] = [];
   private restarts: number[] = [0];
   private counter = 0;
-  private lastKey = Buffer.alloc(0);
+  private lastKey: Buffer = Buffer.alloc(0);
   entries = 0;
 
   constructor(private readonly restartInterval: number) {}
@@ -176,6 +176,34 @@ class BlockBuilder {
   }
 }
 
+/** Shortest key k with start <= k < limit (LevelDB BytewiseComparator::FindShortestSeparator). */
+function shortestSeparator(start: Buffer, limit: Buffer): Buffer {
+  const min = Math.min(start.length, limit.length);
+  let i = 0;
+  while (i < min && start[i] === limit[i]) i++;
+  if (i < min) {
+    const b = start[i];
+    if (b < 0xff && b + 1 < limit[i]) {
+      const out = Buffer.from(start.subarray(0, i + 1));
+      out[i]++;
+      return out;
+    }
+  }
+  return start;
+}
+
+/** Shortest key >= key (FindShortSuccessor): bump the first byte that is not 0xff. */
+function shortSuccessor(key: Buffer): Buffer {
+  for (let i = 0; i < key.length; i++) {
+    if (key[i] !== 0xff) {
+      const out = Buffer.from(key.subarray(0, i + 1));
+      out[i]++;
+      return out;
+    }
+  }
+  return key;
+}
+
 /** Serialise sorted (byte order, unique) entries as an uncompressed LevelDB table. */
 export function writeLevelDbTable(entries: readonly TableEntry[], opts: TableWriteOptions = {}): Buffer {
   const blockSize = opts.blockSize ?? 256 * 1024;
@@ -204,21 +232,27 @@ export function writeLevelDbTable(entries: readonly TableEntry[], opts: TableWri
     return Buffer.from(b);
   };
 
+  // As LevelDB/TF: a block's index key is the shortest separator between its last key and the
+  // next block's first key (the short successor for the final block), so the pending index entry
+  // is emitted once the next key is known. This makes the output byte-identical to TF's.
   const index = new BlockBuilder(1);
   let block = new BlockBuilder(restartInterval);
-  let lastKey: Buffer | null = null;
-  const flush = (): void => {
-    if (block.entries === 0 || lastKey === null) return;
-    // The last key of a block is a valid separator (>= every key in it, < the next block's first).
-    index.add(lastKey, encodeHandle(writeBlock(block.finish())));
-    block = new BlockBuilder(restartInterval);
-  };
+  let lastKey: Buffer = Buffer.alloc(0);
+  let pending: BlockHandle | null = null;
   for (const e of entries) {
+    if (pending) {
+      index.add(shortestSeparator(lastKey, e.key), encodeHandle(pending));
+      pending = null;
+    }
     block.add(e.key, e.value);
     lastKey = e.key;
-    if (block.estimatedSize >= blockSize) flush();
+    if (block.estimatedSize >= blockSize) {
+      pending = writeBlock(block.finish());
+      block = new BlockBuilder(restartInterval);
+    }
   }
-  flush();
+  if (block.entries > 0) pending = writeBlock(block.finish());
+  if (pending) index.add(shortSuccessor(lastKey), encodeHandle(pending));
   const metaHandle = writeBlock(new BlockBuilder(restartInterval).finish());
   const indexHandle = writeBlock(index.finish());
   const footer = Buffer.alloc(FOOTER_SIZE);

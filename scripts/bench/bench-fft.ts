@@ -1,0 +1,195 @@
+/**
+ * FFT micro-benchmark: fft.js vs src/core/dsp/fft.ts for the real transforms the STFTs need.
+ *
+ *   node -r @swc-node/register scripts/bench/bench-fft.ts [--size 4096] [--ms 1500]
+ *
+ * Reports frames/second (one frame = one real transform of `size` samples) and the round-trip
+ * error of each implementation, so the choice in fft.ts can be re-checked on new hardware/Node.
+ */
+import { spawnSync } from 'child_process';
+import FFT from 'fft.js';
+import { ComplexFft, RealFft } from '../../src/core/dsp/fft';
+
+interface Args {
+  sizes: number[];
+  ms: number;
+}
+
+function parseArgs(argv: string[]): Args {
+  const args: Args = { sizes: [4096, 2048, 8192, 5120, 6144, 7680], ms: 1500 };
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--size') args.sizes = argv[++i].split(',').map(Number);
+    else if (argv[i] === '--ms') args.ms = Number(argv[++i]);
+  }
+  return args;
+}
+
+function noise(n: number): Float64Array {
+  const x = new Float64Array(n);
+  let s = 12345;
+  for (let i = 0; i < n; i++) {
+    s = (s * 1103515245 + 12345) >>> 0;
+    x[i] = s / 2 ** 31 - 1;
+  }
+  return x;
+}
+
+/**
+ * Calls per second of `fn`: best of several ~100 ms windows after a warm-up. Taking the best
+ * window filters out time stolen by other processes on a shared machine.
+ */
+function measure(fn: () => void, ms: number): number {
+  const warmEnd = performance.now() + Math.min(300, ms / 4);
+  while (performance.now() < warmEnd) fn();
+  const windows = Math.max(3, Math.round(ms / 100));
+  let best = 0;
+  for (let w = 0; w < windows; w++) {
+    let calls = 0;
+    const start = performance.now();
+    let now = start;
+    while (now - start < 100) {
+      for (let i = 0; i < 16; i++) fn();
+      calls += 16;
+      now = performance.now();
+    }
+    best = Math.max(best, (calls * 1000) / (now - start));
+  }
+  return best;
+}
+
+function relErr(a: ArrayLike<number>, b: ArrayLike<number>, n: number): number {
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < n; i++) {
+    num += (a[i] - b[i]) ** 2;
+    den += b[i] ** 2;
+  }
+  return Math.sqrt(num / den);
+}
+
+function fmt(x: number): string {
+  return Math.round(x).toLocaleString('en-US').padStart(10);
+}
+
+type CaseName =
+  | 'ours-forward'
+  | 'ours-inverse'
+  | 'ours-complex-two-for-one'
+  | 'fftjs-real-half'
+  | 'fftjs-real-full'
+  | 'fftjs-inverse';
+
+const CASES: Array<{ name: CaseName; label: string; pow2Only: boolean }> = [
+  { name: 'ours-forward', label: 'dsp/fft RealFft.forward (bins 0..n/2)', pow2Only: false },
+  { name: 'ours-inverse', label: 'dsp/fft RealFft.inverse', pow2Only: false },
+  { name: 'ours-complex-two-for-one', label: 'dsp/fft ComplexFft(n), 2 real frames/call', pow2Only: false },
+  { name: 'fftjs-real-half', label: 'fft.js realTransform (half spectrum)', pow2Only: true },
+  { name: 'fftjs-real-full', label: 'fft.js realTransform + completeSpectrum', pow2Only: true },
+  { name: 'fftjs-inverse', label: 'fft.js Hermitian fill + inverseTransform', pow2Only: true },
+];
+
+/** One case in a fresh process so that JIT feedback from other cases cannot slow it down. */
+function runCase(name: CaseName, n: number, ms: number): { perSecond: number; error: number } {
+  const x = noise(n);
+  const bins = n / 2 + 1;
+  const ours = new RealFft(n);
+  const re = new Float64Array(bins);
+  const im = new Float64Array(bins);
+  const back = new Float64Array(n);
+  ours.forward(x, 0, re, im, 0);
+  switch (name) {
+    case 'ours-forward':
+      return { perSecond: measure(() => ours.forward(x, 0, re, im, 0), ms), error: NaN };
+    case 'ours-inverse': {
+      ours.inverse(re, im, 0, back, 0);
+      const error = relErr(back, x, n);
+      return { perSecond: measure(() => ours.inverse(re, im, 0, back, 0), ms), error };
+    }
+    case 'ours-complex-two-for-one': {
+      const cplx = new ComplexFft(n);
+      const zin = new Float64Array(2 * n);
+      const zout = new Float64Array(2 * n);
+      for (let i = 0; i < n; i++) {
+        zin[2 * i] = x[i];
+        zin[2 * i + 1] = x[(i * 7) % n];
+      }
+      return { perSecond: 2 * measure(() => cplx.forward(zin, zout), ms), error: NaN };
+    }
+    default:
+      break;
+  }
+  const f = new FFT(n);
+  const out = new Float64Array(2 * n);
+  f.realTransform(out, x);
+  // Cross-check: fft.js and ours must agree on the half spectrum.
+  const oursSpec = new Float64Array(2 * bins);
+  for (let k = 0; k < bins; k++) {
+    oursSpec[2 * k] = re[k];
+    oursSpec[2 * k + 1] = im[k];
+  }
+  const crossErr = relErr(out, oursSpec, 2 * bins);
+  if (name === 'fftjs-real-half') return { perSecond: measure(() => f.realTransform(out, x), ms), error: crossErr };
+  if (name === 'fftjs-real-full') {
+    const perSecond = measure(() => {
+      f.realTransform(out, x);
+      f.completeSpectrum(out);
+    }, ms);
+    return { perSecond, error: crossErr };
+  }
+  // Inverse real with fft.js: rebuild the Hermitian spectrum, complex inverse, keep real parts.
+  const spec = new Float64Array(2 * n);
+  const inv = new Float64Array(2 * n);
+  const inverse = (): void => {
+    spec[0] = re[0];
+    spec[1] = 0;
+    for (let k = 1; k < bins; k++) {
+      spec[2 * k] = re[k];
+      spec[2 * k + 1] = im[k];
+      spec[2 * (n - k)] = re[k];
+      spec[2 * (n - k) + 1] = -im[k];
+    }
+    f.inverseTransform(inv, spec);
+    for (let i = 0; i < n; i++) back[i] = inv[2 * i];
+  };
+  inverse();
+  const error = relErr(back, x, n);
+  return { perSecond: measure(inverse, ms), error };
+}
+
+function benchSize(n: number, ms: number): void {
+  console.log(`\n=== real FFT size ${n}: frames/s (one frame = one real transform), higher is better ===`);
+  const results = new Map<CaseName, number>();
+  for (const c of CASES) {
+    if (c.pow2Only && (n & (n - 1)) !== 0) continue; // fft.js supports powers of two only
+    const child = spawnSync(process.execPath, [...process.execArgv, __filename, '--case', c.name, '--size', String(n), '--ms', String(ms)], {
+      encoding: 'utf8',
+    });
+    if (child.status !== 0) throw new Error(`case ${c.name} failed: ${child.stderr}`);
+    const r = JSON.parse(child.stdout.trim().split('\n').pop() as string) as { perSecond: number; error: number | null };
+    results.set(c.name, r.perSecond);
+    const err = r.error === null ? '' : `   (${c.name.startsWith('fftjs-real') ? 'rel diff vs ours' : 'round-trip rel err'} ${r.error.toExponential(2)})`;
+    console.log(`${c.label.padEnd(44)} ${fmt(r.perSecond)}${err}`);
+  }
+  const fjsFwd = results.get('fftjs-real-half');
+  const fjsInv = results.get('fftjs-inverse');
+  if (fjsFwd && fjsInv) {
+    const fwd = (results.get('ours-forward') as number) / fjsFwd;
+    const inv = (results.get('ours-inverse') as number) / fjsInv;
+    console.log(`speed-up ours / fft.js: forward ${fwd.toFixed(2)}x, inverse ${inv.toFixed(2)}x`);
+  }
+}
+
+function main(): void {
+  const argv = process.argv.slice(2);
+  const caseIdx = argv.indexOf('--case');
+  const args = parseArgs(argv);
+  if (caseIdx >= 0) {
+    const r = runCase(argv[caseIdx + 1] as CaseName, args.sizes[0], args.ms);
+    console.log(JSON.stringify({ perSecond: r.perSecond, error: Number.isNaN(r.error) ? null : r.error }));
+    return;
+  }
+  console.log(`node ${process.version}, ${args.ms} ms per measurement`);
+  for (const n of args.sizes) benchSize(n, args.ms);
+}
+
+main();

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# `npm test`: type-check, lint (ESLint + Prettier), then every jest project (unit, integration, e2e)
+# with coverage. Integration/e2e specs use the real Redis (127.0.0.1:6379) and PostgreSQL
+# (127.0.0.1:5432); specs that need them say so and skip when they are unreachable.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+echo "== typecheck"
+npx tsc --noEmit -p tsconfig.json
+echo "== lint"
+npx eslint "{src,test,scripts}/**/*.ts"
+echo "== tests"
+npx jest --coverage --ci "$@"

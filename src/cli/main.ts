@@ -1,0 +1,154 @@
+/**
+ * Command-line interface: `spleeter-server separate …`, `spleeter-server models …`,
+ * `spleeter-server serve`. Exit codes: 0 ok, 1 internal error, 2 bad usage/validation,
+ * 3 audio error, 4 model error, 5 some files of a batch failed, 130 interrupted.
+ */
+import 'reflect-metadata';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { SpleeterError } from '../core/errors';
+import { ConfigError, loadConfig } from '../infra/config/config.loader';
+import { runModelsCommand, type ModelsCommandContext } from './models-command';
+import { runSeparateCommand, type SeparateCliOptions } from './separate-command';
+import { exitCodeFor, printError } from './cli-output';
+
+function parseNumber(label: string, opts: { min?: number; integer?: boolean } = {}) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isFinite(n) || (opts.integer && !Number.isInteger(n)) || (opts.min !== undefined && n < opts.min)) {
+      throw new InvalidArgumentError(`${label} must be a ${opts.integer ? 'whole ' : ''}number${opts.min !== undefined ? ` >= ${opts.min}` : ''}`);
+    }
+    return n;
+  };
+}
+
+function parseList(value: string): string[] {
+  return value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
+export function buildProgram(): Command {
+  const program = new Command();
+  program
+    .name('spleeter-server')
+    .description('Music source separation (Spleeter, MDX-Net, built-in DSP models) from the command line')
+    .version(require('../../package.json').version as string)
+    .showHelpAfterError(true)
+    .exitOverride();
+
+  program
+    .command('separate')
+    .description('Separate audio files into stems')
+    .argument('<files...>', 'input audio files (WAV, FLAC, MP3, OGG, M4A/AAC, WMA…)')
+    .option('-m, --model <name|dir>', 'model name (see `models list`), name@version, or a model directory')
+    .option('-o, --output <dir>', 'output directory', 'separated')
+    .addOption(new Option('-c, --codec <codec>', 'output codec').choices(['wav', 'flac', 'mp3', 'ogg']).default('wav'))
+    .option('-b, --bitrate <kbps>', 'MP3/OGG bitrate in kbit/s', parseNumber('bitrate', { min: 32, integer: true }))
+    .addOption(new Option('--bit-depth <bits>', 'WAV bit depth (32 = float)').choices(['16', '24', '32']))
+    .option('--sample-rate <hz>', 'output sample rate (default: the input rate)', parseNumber('sample rate', { min: 8000, integer: true }))
+    .option('-s, --offset <seconds>', 'start offset', parseNumber('offset', { min: 0 }))
+    .option('-d, --duration <seconds>', 'duration to process (default: whole file; never truncated)', parseNumber('duration', { min: 0 }))
+    .option('-f, --filename-format <format>', 'output naming: {filename} {foldername} {instrument} {codec}', '{filename}/{instrument}.{codec}')
+    .option('--stems <list>', 'only write these stems, e.g. vocals,drums', parseList)
+    .option('--mwf', 'multichannel Wiener filtering (slower, slightly better)', false)
+    .addOption(new Option('--bandwidth <mode>', "'full' keeps the band above the model's cutoff").choices(['model', 'full']))
+    .option('--overwrite', 'replace existing output files', false)
+    .option('--gpu', 'use a GPU execution provider when available (CUDA, then WebGPU)')
+    .option('-t, --threads <n>', 'onnxruntime intra-op threads', parseNumber('threads', { min: 0, integer: true }))
+    .option('-j, --concurrency <n>', 'files processed in parallel', parseNumber('concurrency', { min: 1, integer: true }))
+    .option('--json', 'print results as JSON lines', false)
+    .option('-q, --quiet', 'no progress output', false)
+    .action(async (files: string[], opts: SeparateCliOptions) => {
+      process.exitCode = await runSeparateCommand(files, opts, loadCliConfig());
+    });
+
+  const models = program.command('models').description('List, install, validate and convert models');
+  const ctx = (): ModelsCommandContext => ({ config: loadCliConfig() });
+  models
+    .command('list')
+    .description('models available and installed')
+    .option('--json', 'JSON output', false)
+    .action(async (o: { json: boolean }) => {
+      process.exitCode = await runModelsCommand('list', [], o, ctx());
+    });
+  models
+    .command('install')
+    .argument('<name>', 'catalog model name')
+    .option('--force', 're-download even if installed', false)
+    .action(async (name: string, o: { force: boolean }) => {
+      process.exitCode = await runModelsCommand('install', [name], o, ctx());
+    });
+  models
+    .command('remove')
+    .argument('<name>', 'name or name@version')
+    .action(async (name: string) => {
+      process.exitCode = await runModelsCommand('remove', [name], {}, ctx());
+    });
+  models
+    .command('validate')
+    .argument('<name>', 'name, name@version or a model directory')
+    .action(async (name: string) => {
+      process.exitCode = await runModelsCommand('validate', [name], {}, ctx());
+    });
+  models
+    .command('convert')
+    .description('convert an official Spleeter TensorFlow checkpoint into ONNX files')
+    .argument('<checkpoint-dir>', 'directory with checkpoint, model.index, model.data-*')
+    .addOption(new Option('--config <config>', 'Spleeter configuration').choices(['2stems', '4stems', '5stems']).makeOptionMandatory())
+    .option('-o, --output <dir>', 'output model directory')
+    .addOption(new Option('--F <bins>', 'frequency bins (1536 for the -16kHz variants)').choices(['1024', '1536']).default('1024'))
+    .action(async (dir: string, o: Record<string, unknown>) => {
+      process.exitCode = await runModelsCommand('convert', [dir], o, ctx());
+    });
+  models
+    .command('generate-test')
+    .description('write a Spleeter-architecture ONNX model with seeded random weights (for trying the pipeline offline)')
+    .argument('<output-dir>')
+    .addOption(new Option('--config <config>').choices(['2stems', '4stems', '5stems']).default('2stems'))
+    .addOption(new Option('--kind <kind>').choices(['full', 'identity']).default('full'))
+    .option('--seed <n>', 'random seed', parseNumber('seed', { integer: true }), 1)
+    .action(async (dir: string, o: Record<string, unknown>) => {
+      process.exitCode = await runModelsCommand('generate-test', [dir], o, ctx());
+    });
+
+  program
+    .command('serve')
+    .description('start the HTTP server (same as `npm start`)')
+    .action(async () => {
+      loadCliConfig();
+      await import('../main');
+      await new Promise(() => undefined);
+    });
+  return program;
+}
+
+function loadCliConfig() {
+  return loadConfig({ warn: (m) => process.stderr.write(`warning: ${m}\n`) });
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (err) {
+    const e = err as { code?: string; exitCode?: number };
+    if (typeof e.code === 'string' && e.code.startsWith('commander.')) {
+      // Commander already printed the message (help, version or usage error).
+      return e.code === 'commander.helpDisplayed' || e.code === 'commander.version' ? 0 : 2;
+    }
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      return 2;
+    }
+    printError(err);
+    return err instanceof SpleeterError ? exitCodeFor(err) : 1;
+  }
+}
+
+if (require.main === module || process.argv[1]?.endsWith('spleeter-server.js') || process.argv[1]?.endsWith('spleeter-server')) {
+  main(process.argv).then((code) => {
+    process.exitCode = code;
+  });
+}

@@ -1,0 +1,127 @@
+import * as path from 'path';
+import { MultiBar, Presets } from 'cli-progress';
+import type { SpleeterConfig } from '../infra/config/config.schema';
+import { SpleeterEngine } from '../lib/spleeter-engine';
+import type { OutputCodec, SeparationResult } from '../lib/types';
+import { exitCodeFor, printError } from './cli-output';
+
+export interface SeparateCliOptions {
+  model?: string;
+  output: string;
+  codec: OutputCodec;
+  bitrate?: number;
+  bitDepth?: '16' | '24' | '32';
+  sampleRate?: number;
+  offset?: number;
+  duration?: number;
+  filenameFormat: string;
+  stems?: string[];
+  mwf: boolean;
+  bandwidth?: 'model' | 'full';
+  overwrite: boolean;
+  gpu?: boolean;
+  threads?: number;
+  concurrency?: number;
+  json: boolean;
+  quiet: boolean;
+}
+
+export function engineFromConfig(config: SpleeterConfig, overrides: { gpu?: boolean; threads?: number } = {}): SpleeterEngine {
+  return new SpleeterEngine({
+    modelsDir: config.models.dir,
+    defaultModel: config.models.default_model,
+    enableGpu: overrides.gpu ?? config.performance.enable_gpu,
+    gpuProviders: config.performance.gpu_providers,
+    intraOpThreads: overrides.threads ?? config.performance.intra_op_threads,
+    interOpThreads: config.performance.inter_op_threads,
+    batchSegments: config.performance.batch_segments,
+    batchConcurrency: config.performance.batch_concurrency,
+    precision: config.models.precision,
+    ffmpegPath: config.audio.ffmpeg_path,
+    maxDurationSec: config.audio.max_duration_s,
+    autoDownload: config.models.auto_download,
+    catalogFile: config.models.catalog_file,
+    logger: { warn: (m) => process.stderr.write(`warning: ${m}\n`) },
+  });
+}
+
+export async function runSeparateCommand(files: string[], opts: SeparateCliOptions, config: SpleeterConfig): Promise<number> {
+  const engine = engineFromConfig(config, { gpu: opts.gpu, threads: opts.threads });
+  const controller = new AbortController();
+  const onSigint = () => controller.abort();
+  process.once('SIGINT', onSigint);
+  const showProgress = !opts.quiet && !opts.json && process.stderr.isTTY;
+  const bars = showProgress
+    ? new MultiBar(
+        { format: ' {bar} {percentage}% | {file} | {stage}', hideCursor: true, clearOnComplete: false, stream: process.stderr },
+        Presets.shades_classic,
+      )
+    : undefined;
+  let failures = 0;
+  let lastCode = 0;
+  try {
+    const concurrency = opts.concurrency ?? config.performance.batch_concurrency;
+    const queue = [...files];
+    const worker = async () => {
+      while (queue.length) {
+        const file = queue.shift()!;
+        const bar = bars?.create(100, 0, { file: path.basename(file), stage: 'starting' });
+        try {
+          const result = await engine.separate({
+            audioPath: file,
+            outputDir: opts.output,
+            modelName: opts.model,
+            codec: opts.codec,
+            bitrateKbps: opts.bitrate,
+            bitDepth: opts.bitDepth ? (Number(opts.bitDepth) as 16 | 24 | 32) : undefined,
+            sampleRate: opts.sampleRate,
+            offsetSec: opts.offset,
+            durationSec: opts.duration,
+            filenameFormat: opts.filenameFormat,
+            stems: opts.stems,
+            mwf: opts.mwf,
+            bandwidth: opts.bandwidth,
+            overwrite: opts.overwrite,
+            signal: controller.signal,
+            onProgress: (fraction, stage) => bar?.update(Math.round(fraction * 100), { stage }),
+          });
+          bar?.update(100, { stage: 'done' });
+          report(result, opts.json);
+        } catch (err) {
+          failures++;
+          lastCode = exitCodeFor(err);
+          bar?.update({ stage: 'failed' });
+          bars?.stop();
+          printError(err, `${file}: `);
+          if (opts.json) process.stdout.write(`${JSON.stringify({ audioPath: file, error: describe(err) })}\n`);
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, files.length)) }, worker));
+  } finally {
+    bars?.stop();
+    process.removeListener('SIGINT', onSigint);
+    await engine.dispose();
+  }
+  if (controller.signal.aborted) return 130;
+  if (failures === 0) return 0;
+  return files.length === 1 ? lastCode : failures === files.length ? lastCode : 5;
+}
+
+function report(result: SeparationResult, json: boolean): void {
+  if (json) {
+    process.stdout.write(`${JSON.stringify(result)}\n`);
+    return;
+  }
+  const t = result.timings;
+  process.stdout.write(
+    `${result.audioPath}: ${result.model.stems.length} stems with ${result.model.name} on ${result.executionProvider} ` +
+      `in ${(t.totalMs / 1000).toFixed(2)} s (${result.realtimeFactor.toFixed(1)}x realtime)\n`,
+  );
+  for (const [stem, file] of Object.entries(result.outputs)) process.stdout.write(`  ${stem}: ${file}\n`);
+}
+
+function describe(err: unknown): { code?: string; message: string } {
+  const e = err as { code?: string; message?: string };
+  return { code: typeof e.code === 'string' ? e.code : undefined, message: e.message ?? String(err) };
+}

@@ -1,0 +1,77 @@
+/**
+ * The contract core audio code needs from an external codec (ffmpeg in src/infra/ffmpeg). Core never
+ * spawns processes; whoever builds the pipeline injects an implementation, or null to run with the
+ * native WAV path only.
+ */
+import type { AudioFormatId } from './sniff';
+
+export interface ProbedAudio {
+  /** Container as the codec names it (ffmpeg: "mp3", "mov,mp4,m4a,3gp,3g2,mj2", ...). */
+  format: string;
+  /** Codec of the first audio stream ("mp3", "aac", "flac", "vorbis", ...). */
+  codec: string;
+  sampleRate: number;
+  channels: number;
+  /** Null when the container does not say. */
+  durationSec: number | null;
+  /** True when the duration was guessed from the bitrate (VBR MP3 without a Xing header...). */
+  durationIsEstimate: boolean;
+  /** Bits per second of the audio stream (or the container when the stream does not say). */
+  bitRate: number | null;
+  /** Only for lossless/PCM codecs where it is meaningful. */
+  bitDepth?: number;
+}
+
+export interface ExternalProbeOptions {
+  /** Sniffed format; the implementation forces the matching demuxer instead of letting it guess. */
+  format?: AudioFormatId;
+  signal?: AbortSignal;
+}
+
+export interface ExternalDecodeOptions extends ExternalProbeOptions {
+  /** Output sample rate (default: the stream's own). */
+  sampleRate?: number;
+  /** Output channel count (default: the stream's own). */
+  channels?: number;
+  offsetSec?: number;
+  durationSec?: number;
+  /** Non-fatal decoder complaints (damaged frames that were skipped). */
+  onWarning?: (message: string) => void;
+}
+
+export type OutputCodec = 'wav' | 'flac' | 'mp3' | 'ogg';
+
+export interface ExternalEncodeOptions {
+  codec: OutputCodec;
+  /** 16 | 24 | 32 (WAV: 32 = float; FLAC: 32 is stored as 24, the most FLAC in ffmpeg 4 holds). */
+  bitDepth?: 16 | 24 | 32;
+  bitrateKbps?: number;
+  inputSampleRate: number;
+  outputSampleRate: number;
+  channels: number;
+  signal?: AbortSignal;
+}
+
+/** Something that consumes interleaved float32 frames and produces a file atomically. */
+export interface AudioSink {
+  /** Final path (exists only after a successful close). */
+  readonly path: string;
+  write(chunk: Float32Array): Promise<void>;
+  /** Finishes the file and moves it into place. */
+  close(): Promise<void>;
+  /** Drops the partial file. Idempotent; never throws. */
+  abort(): Promise<void>;
+}
+
+export interface ExternalAudioCodec {
+  /** For logs and errors, e.g. "ffmpeg 4.1 (bundled) at /…/ffmpeg". */
+  readonly description: string;
+  probe(filePath: string, options?: ExternalProbeOptions): Promise<ProbedAudio>;
+  /** Interleaved float32 chunks at the requested rate/channels. */
+  decode(filePath: string, options?: ExternalDecodeOptions): AsyncIterable<Float32Array>;
+  createEncoder(filePath: string, options: ExternalEncodeOptions): Promise<AudioSink>;
+}
+
+/** Hint put in every DECODER_UNAVAILABLE message. */
+export const FFMPEG_INSTALL_HINT =
+  'install ffmpeg (e.g. `apt-get install ffmpeg`), or set SPLEETER_FFMPEG_PATH to an ffmpeg binary';

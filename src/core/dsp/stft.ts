@@ -1,0 +1,402 @@
+/**
+ * Spleeter's STFT / iSTFT (MODEL-FORMATS A3, A7) as streaming building blocks.
+ *
+ * Analysis: `frontPad` zeros are prepended (nothing appended), frames of `nFft` every `hop`,
+ * zero-padded at the end ("pad_end"): frames = ceil((N + frontPad) / hop); frame k covers padded
+ * samples [k*hop, k*hop + nFft), i.e. original samples [k*hop - frontPad, ...).
+ * Synthesis: irfft, × window, overlap-add in frame order, × scale (2/3), crop
+ * [cropStart, cropStart + N).
+ *
+ * Both sides work incrementally on interleaved multichannel Float32Array chunks of any length, and
+ * the streaming results are bit-identical to whole-file processing: every output sample is the
+ * same float64 sum, accumulated from 0 in frame order, whatever the chunking.
+ *
+ * Spectra are frame-major Float32Array planes, one re and one im plane per channel
+ * (frame f, bin k at f*bins + k), like Spleeter's complex64 tensors.
+ */
+import { RealFft } from './fft';
+import { periodicHann, squaredWindowOverlapSum } from './window';
+
+export interface FramingConfig {
+  /** FFT size = frame length. */
+  nFft: number;
+  /** Frame step. Must be in 1..nFft. */
+  hop: number;
+  /** Zeros prepended to the signal before framing (Spleeter: nFft). */
+  frontPad: number;
+}
+
+/** Spleeter's framing: 4096-sample frames every 1024, 4096 zeros in front. */
+export const SPLEETER_FRAMING: Readonly<FramingConfig> = Object.freeze({ nFft: 4096, hop: 1024, frontPad: 4096 });
+
+/** Number of STFT frames for `samples` input samples per channel: ceil((N + frontPad) / hop). */
+export function stftFrameCount(samples: number, framing: FramingConfig = SPLEETER_FRAMING): number {
+  return Math.ceil((samples + framing.frontPad) / framing.hop);
+}
+
+function checkFraming(f: FramingConfig): void {
+  if (!Number.isInteger(f.nFft) || f.nFft < 2) throw new RangeError(`nFft must be an integer >= 2, got ${f.nFft}`);
+  if (!Number.isInteger(f.hop) || f.hop < 1 || f.hop > f.nFft) {
+    throw new RangeError(`hop must be an integer in 1..nFft, got ${f.hop}`);
+  }
+  if (!Number.isInteger(f.frontPad) || f.frontPad < 0) {
+    throw new RangeError(`frontPad must be a non-negative integer, got ${f.frontPad}`);
+  }
+}
+
+function checkChannels(channels: number): void {
+  if (!Number.isInteger(channels) || channels < 1) throw new RangeError(`channels must be a positive integer, got ${channels}`);
+}
+
+/** Frame-major spectrum of a whole signal, one re/im plane per channel. */
+export interface Spectrogram {
+  frames: number;
+  bins: number;
+  re: Float32Array[];
+  im: Float32Array[];
+}
+
+/**
+ * Incremental STFT: push interleaved chunks, pull frames as soon as they are complete.
+ * Holds only the current frame window (nFft samples per channel) plus references to chunks not
+ * yet consumed, so memory does not grow with the input length.
+ */
+export class StreamingStftAnalyzer {
+  readonly channels: number;
+  readonly framing: Readonly<FramingConfig>;
+  readonly bins: number;
+  private readonly window: Float64Array;
+  private readonly fft: RealFft;
+  /** Raw (unwindowed) samples of the next frame, per channel; the first `filled` are valid. */
+  private readonly buffers: Float64Array[];
+  private filled = 0;
+  private frontPadLeft: number;
+  private readonly queue: Float32Array[] = [];
+  /** Sample frames of queue[0] already consumed. */
+  private queueOffset = 0;
+  private ended = false;
+  private received = 0;
+  private emitted = 0;
+  private readonly windowed: Float64Array;
+  private readonly re64: Float64Array;
+  private readonly im64: Float64Array;
+
+  constructor(channels = 2, framing: FramingConfig = SPLEETER_FRAMING, window?: Float64Array) {
+    checkChannels(channels);
+    checkFraming(framing);
+    this.channels = channels;
+    this.framing = Object.freeze({ ...framing });
+    this.window = window ?? periodicHann(framing.nFft);
+    if (this.window.length !== framing.nFft) throw new RangeError('window length must equal nFft');
+    this.fft = new RealFft(framing.nFft);
+    this.bins = this.fft.bins;
+    this.buffers = Array.from({ length: channels }, () => new Float64Array(framing.nFft));
+    this.frontPadLeft = framing.frontPad;
+    this.windowed = new Float64Array(framing.nFft);
+    this.re64 = new Float64Array(this.bins);
+    this.im64 = new Float64Array(this.bins);
+  }
+
+  /** Sample frames (samples per channel) pushed so far. */
+  get samplesReceived(): number {
+    return this.received;
+  }
+
+  get framesEmitted(): number {
+    return this.emitted;
+  }
+
+  get isEnded(): boolean {
+    return this.ended;
+  }
+
+  /** Total frame count, known once `end()` was called; null before. */
+  get totalFrames(): number | null {
+    return this.ended ? stftFrameCount(this.received, this.framing) : null;
+  }
+
+  /** True when every frame has been read (only possible after `end()`). */
+  get isExhausted(): boolean {
+    return this.ended && this.emitted >= stftFrameCount(this.received, this.framing);
+  }
+
+  /**
+   * Queue an interleaved chunk (length a multiple of `channels`). The chunk is referenced, not
+   * copied, until its samples have been consumed: do not modify it before then.
+   */
+  push(chunk: Float32Array): void {
+    if (this.ended) throw new Error('push() after end()');
+    if (chunk.length % this.channels !== 0) {
+      throw new RangeError(`chunk length ${chunk.length} is not a multiple of ${this.channels} channels`);
+    }
+    if (chunk.length === 0) return;
+    this.queue.push(chunk);
+    this.received += chunk.length / this.channels;
+  }
+
+  /** No more input: the remaining frames are zero-padded at the end. */
+  end(): void {
+    this.ended = true;
+  }
+
+  /**
+   * Computes the next frame into re[c]/im[c] at `offset` (bins values per channel), if enough
+   * input is available (or the input has ended). Returns false when more input is needed or when
+   * all frames have been read.
+   */
+  readFrame(re: readonly Float32Array[], im: readonly Float32Array[], offset: number): boolean {
+    if (!this.fill()) return false;
+    const n = this.framing.nFft;
+    const bins = this.bins;
+    const w = this.window;
+    const x = this.windowed;
+    const r64 = this.re64;
+    const i64 = this.im64;
+    for (let c = 0; c < this.channels; c++) {
+      const buf = this.buffers[c];
+      for (let i = 0; i < n; i++) x[i] = buf[i] * w[i];
+      this.fft.forward(x, 0, r64, i64, 0);
+      const rc = re[c];
+      const ic = im[c];
+      for (let k = 0; k < bins; k++) {
+        rc[offset + k] = r64[k];
+        ic[offset + k] = i64[k];
+      }
+    }
+    this.advance();
+    return true;
+  }
+
+  /** Makes the frame window complete; false if input is missing or all frames were emitted. */
+  private fill(): boolean {
+    const n = this.framing.nFft;
+    if (this.ended && this.emitted >= stftFrameCount(this.received, this.framing)) return false;
+    while (this.filled < n) {
+      const need = n - this.filled;
+      if (this.frontPadLeft > 0) {
+        const k = Math.min(need, this.frontPadLeft);
+        for (const b of this.buffers) b.fill(0, this.filled, this.filled + k);
+        this.filled += k;
+        this.frontPadLeft -= k;
+        continue;
+      }
+      if (this.queue.length > 0) {
+        this.consume(need);
+        continue;
+      }
+      if (!this.ended) return false;
+      for (const b of this.buffers) b.fill(0, this.filled, n);
+      this.filled = n;
+    }
+    return true;
+  }
+
+  /** De-interleaves up to `need` sample frames from the queue head into the frame buffers. */
+  private consume(need: number): void {
+    const chunk = this.queue[0];
+    const ch = this.channels;
+    const available = chunk.length / ch - this.queueOffset;
+    const k = Math.min(need, available);
+    const start = this.filled;
+    let src = this.queueOffset * ch;
+    if (ch === 2) {
+      const b0 = this.buffers[0];
+      const b1 = this.buffers[1];
+      for (let i = 0; i < k; i++, src += 2) {
+        b0[start + i] = chunk[src];
+        b1[start + i] = chunk[src + 1];
+      }
+    } else {
+      for (let i = 0; i < k; i++, src += ch) {
+        for (let c = 0; c < ch; c++) this.buffers[c][start + i] = chunk[src + c];
+      }
+    }
+    this.filled += k;
+    this.queueOffset += k;
+    if (this.queueOffset * ch >= chunk.length) {
+      this.queue.shift(); // drop the reference as soon as the chunk is consumed
+      this.queueOffset = 0;
+    }
+  }
+
+  private advance(): void {
+    const hop = this.framing.hop;
+    for (const b of this.buffers) b.copyWithin(0, hop);
+    this.filled -= hop;
+    this.emitted++;
+  }
+}
+
+export interface SynthesizerConfig {
+  channels?: number;
+  framing?: FramingConfig;
+  window?: Float64Array;
+  /** Output gain; default 1 / (sum of squared hop-shifted windows) = 2/3 for Spleeter. */
+  scale?: number;
+  /** Padded samples dropped from the start; default framing.frontPad. */
+  cropStart?: number;
+}
+
+/**
+ * Incremental overlap-add synthesis: per frame, add each channel (time domain or spectrum), then
+ * `advance()` to emit the `hop` samples no later frame can touch. Output is interleaved float32,
+ * cropped to [cropStart, cropStart + length).
+ */
+export class OverlapAddSynthesizer {
+  readonly channels: number;
+  readonly framing: Readonly<FramingConfig>;
+  readonly scale: number;
+  readonly cropStart: number;
+  private readonly window: Float64Array;
+  private readonly fft: RealFft;
+  /** Accumulators for padded samples [position, position + nFft), per channel. */
+  private readonly acc: Float64Array[];
+  private readonly frame: Float64Array;
+  private position = 0;
+  private emitted = 0;
+  private limit = Number.POSITIVE_INFINITY;
+
+  constructor(config: SynthesizerConfig = {}) {
+    const framing = config.framing ?? SPLEETER_FRAMING;
+    checkFraming(framing);
+    this.channels = config.channels ?? 2;
+    checkChannels(this.channels);
+    this.framing = Object.freeze({ ...framing });
+    this.window = config.window ?? periodicHann(framing.nFft);
+    if (this.window.length !== framing.nFft) throw new RangeError('window length must equal nFft');
+    this.scale = config.scale ?? 1 / squaredWindowOverlapSum(this.window, framing.hop);
+    this.cropStart = config.cropStart ?? framing.frontPad;
+    this.fft = new RealFft(framing.nFft);
+    this.acc = Array.from({ length: this.channels }, () => new Float64Array(framing.nFft));
+    this.frame = new Float64Array(framing.nFft);
+  }
+
+  /** Output samples per channel emitted so far. */
+  get samplesEmitted(): number {
+    return this.emitted;
+  }
+
+  /** Caps the total output at `length` samples per channel (call once the input length is known). */
+  setLength(length: number): void {
+    if (!Number.isInteger(length) || length < 0) throw new RangeError(`length must be a non-negative integer, got ${length}`);
+    if (length < this.emitted) throw new RangeError(`length ${length} is below the ${this.emitted} samples already emitted`);
+    this.limit = length;
+  }
+
+  /** Adds one channel of the current frame given as a time-domain (unwindowed) signal. */
+  addFrame(channel: number, frame: Float64Array): void {
+    const a = this.acc[channel];
+    const w = this.window;
+    const n = this.framing.nFft;
+    for (let i = 0; i < n; i++) a[i] += frame[i] * w[i];
+  }
+
+  /** Adds one channel of the current frame given as a half spectrum (irfft, then as addFrame). */
+  addSpectrum(channel: number, re: Float64Array, im: Float64Array): void {
+    this.fft.inverse(re, im, 0, this.frame, 0);
+    this.addFrame(channel, this.frame);
+  }
+
+  /**
+   * Finishes the current frame: writes the samples that are now final (at most `hop` per
+   * channel) into `out` (interleaved) starting at sample frame `outOffset`; returns how many.
+   */
+  advance(out: Float32Array, outOffset: number): number {
+    const hop = this.framing.hop;
+    const written = this.emit(out, outOffset, hop);
+    for (const a of this.acc) {
+      a.copyWithin(0, hop);
+      a.fill(0, a.length - hop);
+    }
+    this.position += hop;
+    return written;
+  }
+
+  /**
+   * Samples per channel that `frames` more `advance()` calls (then `flush()` if `withTail`) will
+   * write, given the current length cap: lets callers allocate exact output buffers.
+   */
+  samplesFor(frames: number, withTail: boolean): number {
+    const hop = this.framing.hop;
+    return this.countEmittable(frames * hop + (withTail ? this.framing.nFft - hop : 0));
+  }
+
+  /** Samples `flush()` will write: the rest of the overlap tail up to the length cap. */
+  get pendingTail(): number {
+    return this.countEmittable(this.framing.nFft - this.framing.hop);
+  }
+
+  /**
+   * After the last frame: writes the remaining overlap tail (up to the length set with
+   * `setLength`, which must have been called) and returns how many samples were written.
+   */
+  flush(out: Float32Array, outOffset: number): number {
+    if (!Number.isFinite(this.limit)) throw new Error('flush() needs setLength() first');
+    return this.emit(out, outOffset, this.framing.nFft - this.framing.hop);
+  }
+
+  /** How many of the `count` samples at `position` fall in [cropStart, cropStart + limit). */
+  private countEmittable(count: number): number {
+    const first = Math.max(this.position, this.cropStart);
+    const last = Math.min(this.position + count, this.cropStart + this.limit);
+    return Math.max(0, last - first);
+  }
+
+  private emit(out: Float32Array, outOffset: number, count: number): number {
+    const written = this.countEmittable(count);
+    if (written === 0) return 0;
+    const from = Math.max(this.position, this.cropStart) - this.position;
+    const ch = this.channels;
+    const scale = this.scale;
+    for (let c = 0; c < ch; c++) {
+      const a = this.acc[c];
+      let dst = outOffset * ch + c;
+      for (let i = 0; i < written; i++, dst += ch) out[dst] = a[from + i] * scale;
+    }
+    this.emitted += written;
+    return written;
+  }
+}
+
+/** Whole-signal Spleeter STFT of interleaved audio (convenience wrapper over the streaming analyzer). */
+export function computeStft(interleaved: Float32Array, channels = 2, framing: FramingConfig = SPLEETER_FRAMING): Spectrogram {
+  const sut = new StreamingStftAnalyzer(channels, framing);
+  sut.push(interleaved);
+  sut.end();
+  const frames = sut.totalFrames as number;
+  const bins = sut.bins;
+  const re = Array.from({ length: channels }, () => new Float32Array(frames * bins));
+  const im = Array.from({ length: channels }, () => new Float32Array(frames * bins));
+  for (let f = 0; f < frames; f++) sut.readFrame(re, im, f * bins);
+  return { frames, bins, re, im };
+}
+
+/**
+ * Whole-signal Spleeter iSTFT: returns `length` interleaved samples per channel
+ * (irfft, × window, overlap-add, × 2/3, crop [frontPad, frontPad + length)).
+ */
+export function computeIstft(spec: Spectrogram, length: number, framing: FramingConfig = SPLEETER_FRAMING): Float32Array {
+  const channels = spec.re.length;
+  const synth = new OverlapAddSynthesizer({ channels, framing });
+  synth.setLength(length);
+  const out = new Float32Array(length * channels);
+  const re = new Float64Array(spec.bins);
+  const im = new Float64Array(spec.bins);
+  let written = 0;
+  for (let f = 0; f < spec.frames; f++) {
+    for (let c = 0; c < channels; c++) {
+      const base = f * spec.bins;
+      for (let k = 0; k < spec.bins; k++) {
+        re[k] = spec.re[c][base + k];
+        im[k] = spec.im[c][base + k];
+      }
+      synth.addSpectrum(c, re, im);
+    }
+    written += synth.advance(out, written);
+  }
+  written += synth.flush(out, written);
+  if (written !== length) {
+    throw new RangeError(`spectrogram of ${spec.frames} frames cannot produce ${length} samples (got ${written})`);
+  }
+  return out;
+}

@@ -1,0 +1,227 @@
+/**
+ * Stream information for the first audio stream: ffprobe JSON when an ffprobe exists, otherwise the
+ * banner that `ffmpeg -i <file>` prints to stderr (the bundled package ships no ffprobe).
+ */
+import * as path from 'path';
+import type { ExternalProbeOptions, ProbedAudio } from '../../core/audio/audio-codec';
+import { describeAudioFormat } from '../../core/audio/sniff';
+import { AudioProcessingError, ErrorCodes } from '../../core/errors';
+import { ffmpegDecodeError } from './ffmpeg-errors';
+import type { FfmpegBinaries } from './ffmpeg-locator';
+import { runCollect, stderrTail } from './ffmpeg-process';
+
+/** Channel counts of the layout names ffmpeg prints (libavutil/channel_layout.c). */
+const LAYOUT_CHANNELS: Record<string, number> = {
+  mono: 1,
+  stereo: 2,
+  downmix: 2,
+  '2.1': 3,
+  '3.0': 3,
+  '3.0(back)': 3,
+  '4.0': 4,
+  quad: 4,
+  'quad(side)': 4,
+  '3.1': 4,
+  '5.0': 5,
+  '5.0(side)': 5,
+  '4.1': 5,
+  '5.1': 6,
+  '5.1(side)': 6,
+  '6.0': 6,
+  '6.0(front)': 6,
+  hexagonal: 6,
+  '6.1': 7,
+  '6.1(back)': 7,
+  '6.1(front)': 7,
+  '7.0': 7,
+  '7.0(front)': 7,
+  '7.1': 8,
+  '7.1(wide)': 8,
+  '7.1(wide-side)': 8,
+  octagonal: 8,
+  hexadecagonal: 16,
+};
+
+/** Codecs for which a bit depth means something (everything lossy decodes to float). */
+const LOSSLESS = /^(pcm_|flac$|alac$|wavpack$|tta$|ape$|mlp$|truehd$|shorten$)/;
+const SAMPLE_FORMAT_BITS: Record<string, number> = {
+  u8: 8,
+  u8p: 8,
+  s16: 16,
+  s16p: 16,
+  s32: 32,
+  s32p: 32,
+  flt: 32,
+  fltp: 32,
+  dbl: 64,
+  dblp: 64,
+  s64: 64,
+  s64p: 64,
+};
+
+export function channelsFromLayout(layout: string): number | null {
+  const known = LAYOUT_CHANNELS[layout];
+  if (known) return known;
+  const n = /^(\d+) channels?/.exec(layout);
+  return n ? Number(n[1]) : null;
+}
+
+/** Parses the `ffmpeg -hide_banner -i file` banner. Returns null when it names no audio stream. */
+export function parseFfmpegBanner(stderr: string): ProbedAudio | null {
+  const input = /^Input #0, (.+?), from '/m.exec(stderr);
+  const stream = /^\s*Stream #0:\d+(?:\[0x[0-9a-f]+\])?(?:\([^)]*\))?: Audio: (.+)$/m.exec(stderr);
+  if (!input || !stream) return null;
+  const parts = stream[1].split(', ');
+  const codec = parts[0].split(' ')[0];
+  let sampleRate = 0;
+  let channels = 0;
+  let bitDepth: number | undefined;
+  let streamBitRate: number | null = null;
+  const hzIndex = parts.findIndex((p) => /^\d+ Hz$/.test(p));
+  if (hzIndex >= 0) {
+    sampleRate = Number(parts[hzIndex].split(' ')[0]);
+    channels = channelsFromLayout(parts[hzIndex + 1] ?? '') ?? 0;
+    const sampleFormat = parts[hzIndex + 2] ?? '';
+    const explicit = /\((\d+) bit\)/.exec(sampleFormat);
+    if (LOSSLESS.test(codec))
+      bitDepth = explicit ? Number(explicit[1]) : SAMPLE_FORMAT_BITS[sampleFormat.split(' ')[0]];
+  }
+  const kbps = /(\d+) kb\/s/.exec(parts.slice(Math.max(hzIndex, 0)).join(', '));
+  if (kbps) streamBitRate = Number(kbps[1]) * 1000;
+
+  const duration = /Duration: (\d+):(\d{2}):(\d{2}(?:\.\d+)?)/.exec(stderr);
+  const containerRate = /Duration: [^\n]*bitrate: (\d+) kb\/s/.exec(stderr);
+  return {
+    format: input[1],
+    codec,
+    sampleRate,
+    channels,
+    durationSec: duration
+      ? Number(duration[1]) * 3600 + Number(duration[2]) * 60 + Number(duration[3])
+      : null,
+    durationIsEstimate: /Estimating duration from bitrate/i.test(stderr),
+    bitRate: streamBitRate ?? (containerRate ? Number(containerRate[1]) * 1000 : null),
+    ...(bitDepth ? { bitDepth } : {}),
+  };
+}
+
+interface FfprobeJson {
+  streams?: Array<{
+    codec_type?: string;
+    codec_name?: string;
+    sample_rate?: string;
+    channels?: number;
+    sample_fmt?: string;
+    bits_per_raw_sample?: string;
+    bits_per_sample?: number;
+    bit_rate?: string;
+    duration?: string;
+  }>;
+  format?: { format_name?: string; duration?: string; bit_rate?: string };
+}
+
+/** Parses `ffprobe -print_format json -show_format -show_streams -select_streams a:0`. */
+export function parseFfprobeJson(json: string, stderr = ''): ProbedAudio | null {
+  let data: FfprobeJson;
+  try {
+    data = JSON.parse(json) as FfprobeJson;
+  } catch {
+    return null;
+  }
+  const stream = data.streams?.find((s) => s.codec_type === 'audio');
+  if (!stream || !stream.codec_name) return null;
+  const num = (s: string | number | undefined) => {
+    const v = Number(s);
+    return s !== undefined && s !== '' && Number.isFinite(v) && v > 0 ? v : null;
+  };
+  const codec = stream.codec_name;
+  const bits =
+    num(stream.bits_per_raw_sample) ??
+    num(stream.bits_per_sample) ??
+    SAMPLE_FORMAT_BITS[stream.sample_fmt ?? ''];
+  return {
+    format: data.format?.format_name ?? 'unknown',
+    codec,
+    sampleRate: num(stream.sample_rate) ?? 0,
+    channels: stream.channels ?? 0,
+    durationSec: num(stream.duration) ?? num(data.format?.duration),
+    durationIsEstimate: /Estimating duration from bitrate/i.test(stderr),
+    bitRate: num(stream.bit_rate) ?? num(data.format?.bit_rate),
+    ...(LOSSLESS.test(codec) && bits ? { bitDepth: bits } : {}),
+  };
+}
+
+export class FfmpegProber {
+  constructor(
+    private readonly binaries: FfmpegBinaries,
+    private readonly timeoutMs = 30_000,
+  ) {}
+
+  async probe(filePath: string, options: ExternalProbeOptions = {}): Promise<ProbedAudio> {
+    const input = 'file:' + path.resolve(filePath);
+    const demuxer = options.format ? ['-f', describeAudioFormat(options.format).demuxer] : [];
+    const common = { timeoutMs: this.timeoutMs, signal: options.signal };
+    const timedOut = () =>
+      new AudioProcessingError(
+        ErrorCodes.CORRUPT_AUDIO,
+        `Probing the file took longer than ${this.timeoutMs} ms`,
+        {
+          path: filePath,
+        },
+      );
+    let probed: ProbedAudio | null;
+    let stderr: string;
+    if (this.binaries.ffprobePath) {
+      const result = await runCollect(
+        this.binaries.ffprobePath,
+        [
+          '-v',
+          'warning',
+          '-protocol_whitelist',
+          'file',
+          ...demuxer,
+          '-print_format',
+          'json',
+          '-show_format',
+          '-show_streams',
+          '-select_streams',
+          'a:0',
+          input,
+        ],
+        common,
+      );
+      if (result.timedOut) throw timedOut();
+      stderr = result.stderr;
+      probed = result.code === 0 ? parseFfprobeJson(result.stdout, result.stderr) : null;
+      if (result.code !== 0) throw ffmpegDecodeError(filePath, stderr);
+    } else {
+      // `ffmpeg -i` with no output always exits 1; the banner is what matters.
+      const result = await runCollect(
+        this.binaries.ffmpegPath,
+        ['-hide_banner', '-nostdin', '-protocol_whitelist', 'file', ...demuxer, '-i', input],
+        common,
+      );
+      if (result.timedOut) throw timedOut();
+      stderr = result.stderr;
+      probed = parseFfmpegBanner(stderr);
+      if (!probed && !/^Input #0/m.test(stderr)) throw ffmpegDecodeError(filePath, stderr);
+    }
+    if (!probed) {
+      throw new AudioProcessingError(ErrorCodes.UNSUPPORTED_AUDIO, 'The file contains no audio stream', {
+        path: filePath,
+        ffmpegMessage: stderrTail(stderr),
+      });
+    }
+    if (!probed.sampleRate || !probed.channels) {
+      throw new AudioProcessingError(
+        ErrorCodes.CORRUPT_AUDIO,
+        'The audio stream has no usable sample rate or channel layout',
+        {
+          path: filePath,
+          ffmpegMessage: stderrTail(stderr),
+        },
+      );
+    }
+    return probed;
+  }
+}

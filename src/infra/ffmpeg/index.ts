@@ -1,0 +1,13 @@
+export { Ffmpeg, parseEncoderList } from './ffmpeg';
+export { FfmpegDecoder, buildDecodeArgs } from './ffmpeg-decoder';
+export { FfmpegEncoder, buildEncodeArgs, DEFAULT_BITRATE_KBPS, type EncoderSupport } from './ffmpeg-encoder';
+export { classifyFfmpegFailure, ffmpegDecodeError } from './ffmpeg-errors';
+export {
+  FfmpegLocator,
+  bundledFfmpegPath,
+  type FfmpegBinaries,
+  type FfmpegLocatorOptions,
+  type FfmpegSource,
+} from './ffmpeg-locator';
+export { FfmpegProber, parseFfmpegBanner, parseFfprobeJson, channelsFromLayout } from './ffmpeg-probe';
+export { runCollect, stderrTail, type RunResult } from './ffmpeg-process';

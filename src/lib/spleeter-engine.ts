@@ -1,0 +1,398 @@
+/**
+ * SpleeterEngine: the programmatic library API and the engine behind the CLI and the REST API.
+ *
+ * decode (native WAV or ffmpeg) → separator (Spleeter U-Net / MDX-Net / built-in DSP) → encode,
+ * streaming end to end so memory does not grow with the input's length. Model sessions are created
+ * once and reused across calls.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { openAudioInput, type AudioInput } from '../core/audio/audio-input';
+import type { AudioSink, ExternalAudioCodec } from '../core/audio/audio-codec';
+import { createAudioOutput, OUTPUT_CODECS } from '../core/audio/audio-output';
+import { AudioProcessingError, ErrorCodes, SeparationError, SpleeterError, ValidationError } from '../core/errors';
+import type { StemSeparator } from '../core/separation/types';
+import { SPLEETER_SAMPLE_RATE } from '../core/spleeter/types';
+import type { ExecutionProviderName, InferenceLogger } from '../infra/inference/onnx-runtime';
+import { OnnxRuntime } from '../infra/inference/onnx-runtime';
+import { mapWithConcurrency } from './concurrency';
+import { DEFAULT_FILENAME_FORMAT, renderOutputPath } from './filename-format';
+import { ModelRegistry, type ModelRegistryOptions, type OpenedModel } from './model-registry';
+import type {
+  InputAudioInfo,
+  ModelSummary,
+  OutputCodec,
+  ProcessingStats,
+  SeparateParams,
+  SeparationRequestOptions,
+  SeparationResult,
+} from './types';
+
+export interface SpleeterEngineOptions {
+  /** Where installed models live (SPLEETER_MODELS_DIR). */
+  modelsDir?: string;
+  /** Model used when a request names none. */
+  defaultModel?: string;
+  /** Try GPU execution providers first (CUDA, then WebGPU), falling back to CPU with a warning. */
+  enableGpu?: boolean;
+  gpuProviders?: readonly ExecutionProviderName[];
+  intraOpThreads?: number;
+  interOpThreads?: number;
+  /** Spleeter segments (512 frames ≈ 11.9 s) per model call. */
+  batchSegments?: number;
+  precision?: 'fp32' | 'fp16' | 'int8';
+  /** Explicit ffmpeg binary; default: PATH, then the bundled one. null = WAV only. */
+  ffmpegPath?: string | null;
+  /** Reject inputs longer than this many seconds. */
+  maxDurationSec?: number;
+  /** Parallel files in batchSeparate. */
+  batchConcurrency?: number;
+  /** Install catalog models on first use. */
+  autoDownload?: boolean;
+  catalogFile?: string | null;
+  logger?: InferenceLogger;
+  /** Advanced: share a model registry (the Nest app passes its own). */
+  registry?: ModelRegistry;
+  /** Advanced: a custom external codec instead of locating ffmpeg. */
+  codec?: ExternalAudioCodec | null;
+}
+
+export interface BatchItemResult {
+  audioPath: string;
+  result?: SeparationResult;
+  error?: SpleeterError | Error;
+}
+
+const silentLogger: InferenceLogger = { warn: () => undefined };
+
+export class SpleeterEngine {
+  private readonly opts: Required<
+    Pick<SpleeterEngineOptions, 'batchSegments' | 'batchConcurrency' | 'defaultModel' | 'maxDurationSec'>
+  > &
+    SpleeterEngineOptions;
+  private registry?: ModelRegistry;
+  private codec: ExternalAudioCodec | null = null;
+  private initialized?: Promise<void>;
+  private readonly logger: InferenceLogger;
+  private readonly stats = {
+    separations: 0,
+    failures: 0,
+    audioSeconds: 0,
+    processingSeconds: 0,
+    providers: {} as Record<string, number>,
+  };
+
+  constructor(options: SpleeterEngineOptions = {}) {
+    this.opts = {
+      batchSegments: 2,
+      batchConcurrency: 2,
+      defaultModel: 'builtin:center',
+      maxDurationSec: Number.POSITIVE_INFINITY,
+      ...options,
+    };
+    this.logger = options.logger ?? silentLogger;
+  }
+
+  /** Locates ffmpeg and prepares the model registry. Called lazily by every method. */
+  initialize(): Promise<void> {
+    this.initialized ??= this.doInitialize().catch((err: unknown) => {
+      this.initialized = undefined;
+      throw err;
+    });
+    return this.initialized;
+  }
+
+  private async doInitialize(): Promise<void> {
+    if (this.opts.codec !== undefined) {
+      this.codec = this.opts.codec;
+    } else {
+      const { Ffmpeg } = await import('../infra/ffmpeg/ffmpeg');
+      this.codec = await Ffmpeg.locate({ ffmpegPath: this.opts.ffmpegPath ?? null });
+      if (!this.codec) {
+        this.logger.warn('ffmpeg not found: only WAV input is supported, and only WAV output');
+      }
+    }
+    const regOptions: ModelRegistryOptions = {
+      modelsDir: this.opts.modelsDir ?? './.data/models',
+      executionProviders: this.providerPreference(),
+      intraOpThreads: this.opts.intraOpThreads,
+      interOpThreads: this.opts.interOpThreads,
+      precision: this.opts.precision ?? 'fp32',
+      batchSegments: this.opts.batchSegments,
+      autoDownload: this.opts.autoDownload ?? false,
+      catalogFile: this.opts.catalogFile ?? null,
+      logger: this.logger,
+      runtime: new OnnxRuntime(this.logger),
+    };
+    this.registry = this.opts.registry ?? new ModelRegistry(regOptions);
+    await this.registry.init();
+  }
+
+  private providerPreference(): ExecutionProviderName[] {
+    if (!this.opts.enableGpu) return ['cpu'];
+    const gpu = (this.opts.gpuProviders ?? ['cuda', 'webgpu']).filter((p) => p !== 'cpu');
+    return [...gpu, 'cpu'];
+  }
+
+  /** Description of the external decoder in use, or null when only WAV is supported. */
+  get decoderDescription(): string | null {
+    return this.codec?.description ?? null;
+  }
+
+  /** Separates one file; writes one file per stem and returns where they are. */
+  async separate(params: SeparateParams): Promise<SeparationResult> {
+    await this.initialize();
+    const started = performance.now();
+    try {
+      const result = await this.separateInner(params, started);
+      this.stats.separations++;
+      this.stats.audioSeconds += result.input.durationSec;
+      this.stats.processingSeconds += result.timings.totalMs / 1000;
+      this.stats.providers[result.executionProvider] = (this.stats.providers[result.executionProvider] ?? 0) + 1;
+      return result;
+    } catch (err) {
+      this.stats.failures++;
+      throw err;
+    }
+  }
+
+  /** Separates several files with at most `concurrency` (default batchConcurrency) at once. */
+  async batchSeparate(
+    files: readonly string[],
+    options: SeparationRequestOptions & { outputDir: string; concurrency?: number },
+  ): Promise<BatchItemResult[]> {
+    await this.initialize();
+    const { concurrency, ...rest } = options;
+    return mapWithConcurrency(files, concurrency ?? this.opts.batchConcurrency, async (audioPath) => {
+      try {
+        return { audioPath, result: await this.separate({ ...rest, audioPath }) };
+      } catch (error) {
+        return { audioPath, error: error as Error };
+      }
+    });
+  }
+
+  async getAvailableModels(): Promise<ModelSummary[]> {
+    await this.initialize();
+    return this.registry!.list();
+  }
+
+  getProcessingStats(): ProcessingStats {
+    const s = this.stats;
+    return {
+      separations: s.separations,
+      failures: s.failures,
+      audioSeconds: s.audioSeconds,
+      processingSeconds: s.processingSeconds,
+      averageRealtimeFactor: s.processingSeconds > 0 ? s.audioSeconds / s.processingSeconds : 0,
+      executionProviders: { ...s.providers },
+    };
+  }
+
+  /** Format, rate, channels and duration of a file, without decoding it all. */
+  async probe(audioPath: string): Promise<InputAudioInfo> {
+    await this.initialize();
+    const input = await this.openInput(audioPath, {});
+    return toInputInfo(input, 0);
+  }
+
+  /** Resolves a model reference without running it (validation of requests). */
+  async resolveModel(name?: string): Promise<{ name: string; version?: string; stems: string[] }> {
+    await this.initialize();
+    return this.registry!.describe(name ?? this.opts.defaultModel);
+  }
+
+  /** Registry access for the model CLI and the Nest layer. */
+  async getRegistry(): Promise<ModelRegistry> {
+    await this.initialize();
+    return this.registry!;
+  }
+
+  async dispose(): Promise<void> {
+    await this.registry?.dispose();
+  }
+
+  private openInput(audioPath: string, opts: { offsetSec?: number; durationSec?: number; signal?: AbortSignal }) {
+    return openAudioInput(audioPath, {
+      targetSampleRate: SPLEETER_SAMPLE_RATE,
+      targetChannels: 2,
+      offsetSec: opts.offsetSec,
+      durationSec: opts.durationSec,
+      ffmpeg: this.codec,
+      maxDurationSec: Number.isFinite(this.opts.maxDurationSec) ? this.opts.maxDurationSec : undefined,
+      signal: opts.signal,
+      onWarning: (m) => this.logger.warn(m),
+    });
+  }
+
+  private async separateInner(params: SeparateParams, started: number): Promise<SeparationResult> {
+    const codec = (params.codec ?? 'wav') as OutputCodec;
+    validateRequest(params, codec, this.codec !== null);
+    params.signal?.throwIfAborted();
+
+    const modelRef = params.modelName ?? this.opts.defaultModel;
+    const input = await this.openInput(params.audioPath, params);
+    const opened: OpenedModel = await this.registry!.open(modelRef, {
+      mwf: params.mwf ?? false,
+      bandwidth: params.bandwidth ?? 'model',
+      stems: params.stems,
+      signal: params.signal,
+      onProgress: params.onProgress,
+    });
+    let sinks: Map<string, AudioSink> | undefined;
+    try {
+      const separator: StemSeparator = opened.separator;
+      const outputs: Record<string, string> = {};
+      const format = params.filenameFormat ?? DEFAULT_FILENAME_FORMAT;
+      for (const stem of separator.stems) {
+        outputs[stem] = renderOutputPath(params.outputDir, format, {
+          audioPath: params.audioPath,
+          instrument: stem,
+          codec,
+        });
+      }
+      const unique = new Set(Object.values(outputs));
+      if (unique.size !== separator.stems.length) {
+        throw new ValidationError(ErrorCodes.VALIDATION_FAILED, 'Filename format must contain {instrument}', {
+          field: 'filenameFormat',
+        });
+      }
+      if (!params.overwrite) {
+        for (const [stem, file] of Object.entries(outputs)) {
+          if (fs.existsSync(file)) {
+            throw new ValidationError(ErrorCodes.OUTPUT_EXISTS, `Output file already exists: ${file} (use overwrite)`, {
+              stem,
+              path: file,
+            });
+          }
+        }
+      }
+      const outputRate = params.sampleRate ?? input.info.sampleRate;
+      sinks = new Map();
+      for (const stem of separator.stems) {
+        await fs.promises.mkdir(path.dirname(outputs[stem]), { recursive: true });
+        sinks.set(
+          stem,
+          await createAudioOutput(outputs[stem], {
+            codec,
+            bitDepth: params.bitDepth,
+            bitrateKbps: params.bitrateKbps,
+            sampleRate: outputRate,
+            inputSampleRate: separator.sampleRate,
+            channels: 2,
+            ffmpeg: this.codec,
+            signal: params.signal,
+          }),
+        );
+      }
+
+      let decodeMs = 0;
+      let encodeMs = 0;
+      const openSource = () => timedIterable(input.stream({ signal: params.signal }), (ms) => (decodeMs += ms));
+      const activeSinks = sinks;
+      const stats = await separator.separate(
+        openSource,
+        {
+          write: async (chunks) => {
+            const t0 = performance.now();
+            await Promise.all([...chunks].map(([stem, data]) => activeSinks.get(stem)!.write(data)));
+            encodeMs += performance.now() - t0;
+          },
+        },
+        {
+          signal: params.signal,
+          onProgress: params.onProgress,
+          totalSamples: input.info.expectedFrames ?? undefined,
+        },
+      );
+      const t0 = performance.now();
+      await Promise.all([...sinks.values()].map((s) => s.close()));
+      encodeMs += performance.now() - t0;
+      sinks = undefined;
+
+      const totalMs = performance.now() - started;
+      const durationSec = stats.samples / separator.sampleRate;
+      return {
+        audioPath: params.audioPath,
+        model: { name: opened.name, version: opened.version, stems: [...separator.stems] },
+        executionProvider: separator.executionProvider,
+        input: toInputInfo(input, durationSec),
+        outputs,
+        timings: {
+          totalMs,
+          decodeMs,
+          inferenceMs: stats.inferenceMs,
+          dspMs: stats.dspMs,
+          encodeMs,
+        },
+        realtimeFactor: totalMs > 0 ? durationSec / (totalMs / 1000) : 0,
+      };
+    } catch (err) {
+      if (sinks) await Promise.all([...sinks.values()].map((s) => s.abort()));
+      if (params.signal?.aborted && !(err instanceof SpleeterError)) {
+        throw new SeparationError(ErrorCodes.JOB_CANCELED, 'Separation was canceled', {}, { cause: err });
+      }
+      throw err;
+    } finally {
+      await opened.release();
+    }
+  }
+}
+
+function toInputInfo(input: AudioInput, selectedDurationSec: number): InputAudioInfo {
+  const i = input.info;
+  const durationSec =
+    i.durationSec ?? (i.frames !== undefined ? i.frames / i.sampleRate : selectedDurationSec || 0);
+  return {
+    format: i.format,
+    codec: i.codec,
+    sampleRate: i.sampleRate,
+    channels: i.channels,
+    durationSec,
+    bitDepth: i.bitDepth,
+  };
+}
+
+async function* timedIterable<T>(source: AsyncIterable<T>, add: (ms: number) => void): AsyncGenerator<T> {
+  const it = source[Symbol.asyncIterator]();
+  try {
+    while (true) {
+      const t0 = performance.now();
+      const next = await it.next();
+      add(performance.now() - t0);
+      if (next.done) return;
+      yield next.value;
+    }
+  } finally {
+    await it.return?.();
+  }
+}
+
+function validateRequest(params: SeparateParams, codec: OutputCodec, haveFfmpeg: boolean): void {
+  const problems: string[] = [];
+  if (!params.audioPath) problems.push('audioPath is required');
+  if (!params.outputDir) problems.push('outputDir is required');
+  if (!OUTPUT_CODECS.includes(codec)) problems.push(`codec must be one of ${OUTPUT_CODECS.join(', ')}`);
+  if (params.bitDepth !== undefined && ![16, 24, 32].includes(params.bitDepth)) problems.push('bitDepth must be 16, 24 or 32');
+  if (params.bitrateKbps !== undefined && !(params.bitrateKbps >= 32 && params.bitrateKbps <= 512)) {
+    problems.push('bitrateKbps must be between 32 and 512');
+  }
+  if (params.sampleRate !== undefined && !(Number.isInteger(params.sampleRate) && params.sampleRate >= 8000 && params.sampleRate <= 192000)) {
+    problems.push('sampleRate must be an integer between 8000 and 192000');
+  }
+  if (params.offsetSec !== undefined && !(params.offsetSec >= 0)) problems.push('offsetSec must be >= 0');
+  if (params.durationSec !== undefined && !(params.durationSec > 0)) problems.push('durationSec must be > 0');
+  if (params.bandwidth !== undefined && !['model', 'full'].includes(params.bandwidth)) {
+    problems.push("bandwidth must be 'model' or 'full'");
+  }
+  if (problems.length) {
+    throw new ValidationError(ErrorCodes.VALIDATION_FAILED, problems.join('; '));
+  }
+  if (codec !== 'wav' && !haveFfmpeg) {
+    throw new AudioProcessingError(
+      ErrorCodes.DECODER_UNAVAILABLE,
+      `Writing ${codec} needs ffmpeg, which is not available: install ffmpeg or set SPLEETER_FFMPEG_PATH`,
+      { codec },
+    );
+  }
+}

@@ -1,0 +1,143 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Transform } from 'class-transformer';
+import {
+  ArrayMaxSize,
+  ArrayMinSize,
+  ArrayUnique,
+  IsArray,
+  IsBoolean,
+  IsIn,
+  IsInt,
+  IsNumber,
+  IsOptional,
+  IsPositive,
+  IsString,
+  IsUrl,
+  Matches,
+  Max,
+  MaxLength,
+  Min,
+} from 'class-validator';
+import type { OutputCodec } from '../../../lib/types';
+import { OUTPUT_CODECS } from '../separation-options';
+import { toBoolean, toNumber, toStringList } from './transforms';
+
+/** Catalog names like `spleeter:4stems` or `builtin:center`, optional `@version`. Never a path. */
+export const MODEL_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9:._-]{0,127}(@[A-Za-z0-9][A-Za-z0-9._-]{0,63})?$/;
+export const STEM_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
+export const MAX_OFFSET_SECONDS = 24 * 3600;
+
+/** Options shared by single and batch separation requests (multipart form fields). */
+export class SeparationOptionsDto {
+  @ApiPropertyOptional({
+    description: 'Model name, optionally pinned to a version with `@version`. Default: the server default model.',
+    example: 'builtin:center',
+    pattern: MODEL_NAME_PATTERN.source,
+    maxLength: 193,
+  })
+  @IsOptional()
+  @IsString()
+  @Matches(MODEL_NAME_PATTERN, { message: 'model must be a model name, optionally with @version' })
+  model?: string;
+
+  @ApiPropertyOptional({
+    type: [String],
+    description: 'Only produce these stems (a subset of the model\'s stems). Comma-separated or a repeated field.',
+    example: ['center'],
+  })
+  @IsOptional()
+  @Transform(toStringList)
+  @IsArray()
+  @ArrayMinSize(1)
+  @ArrayMaxSize(16)
+  @ArrayUnique()
+  @Matches(STEM_NAME_PATTERN, { each: true, message: 'each stem must be a stem name (letters, digits, _ and -)' })
+  stems?: string[];
+
+  @ApiPropertyOptional({ enum: OUTPUT_CODECS, description: 'Output codec. Default: server `audio.default_codec`.' })
+  @IsOptional()
+  @IsIn(OUTPUT_CODECS)
+  codec?: OutputCodec;
+
+  @ApiPropertyOptional({ description: 'MP3/OGG bitrate in kbit/s.', minimum: 32, maximum: 512, example: 192 })
+  @IsOptional()
+  @Transform(toNumber)
+  @IsInt()
+  @Min(32)
+  @Max(512)
+  bitrate?: number;
+
+  @ApiPropertyOptional({ enum: [16, 24, 32], description: 'WAV: 16/24-bit integer or 32-bit float; FLAC: 16 or 24.' })
+  @IsOptional()
+  @Transform(toNumber)
+  @IsIn([16, 24, 32])
+  bitDepth?: 16 | 24 | 32;
+
+  @ApiPropertyOptional({ description: 'Output sample rate in Hz. Default: the input\'s rate.', minimum: 8000, maximum: 192000 })
+  @IsOptional()
+  @Transform(toNumber)
+  @IsInt()
+  @Min(8000)
+  @Max(192000)
+  sampleRate?: number;
+
+  @ApiPropertyOptional({ description: 'Start of the excerpt to separate, in seconds.', minimum: 0, example: 0 })
+  @IsOptional()
+  @Transform(toNumber)
+  @IsNumber({ allowNaN: false, allowInfinity: false })
+  @Min(0)
+  @Max(MAX_OFFSET_SECONDS)
+  offset?: number;
+
+  @ApiPropertyOptional({ description: 'Length of the excerpt in seconds. Default: to the end.', exclusiveMinimum: true, minimum: 0 })
+  @IsOptional()
+  @Transform(toNumber)
+  @IsNumber({ allowNaN: false, allowInfinity: false })
+  @IsPositive()
+  @Max(MAX_OFFSET_SECONDS)
+  duration?: number;
+
+  @ApiPropertyOptional({ description: 'Multichannel Wiener filtering (Spleeter `--mwf`).', default: false })
+  @IsOptional()
+  @Transform(toBoolean)
+  @IsBoolean()
+  mwf?: boolean;
+
+  @ApiPropertyOptional({
+    enum: ['model', 'full'],
+    description: "'model': silence above the model's bandwidth (Spleeter); 'full': keep the whole spectrum.",
+    default: 'model',
+  })
+  @IsOptional()
+  @IsIn(['model', 'full'])
+  bandwidth?: 'model' | 'full';
+
+  @ApiPropertyOptional({
+    description:
+      'When set, the final job JSON is POSTed here, signed with HMAC-SHA256 in `X-Spleeter-Signature` ' +
+      '(`t=<unix>,v1=<hex hmac of "<t>.<body>">`), retried with backoff. Must resolve to a public address.',
+    example: 'https://example.com/hooks/spleeter',
+    maxLength: 2048,
+  })
+  @IsOptional()
+  @IsString()
+  @MaxLength(2048)
+  @IsUrl({ require_protocol: true, protocols: ['http', 'https'], require_tld: false })
+  callbackUrl?: string;
+}
+
+export class SeparationCreateDto extends SeparationOptionsDto {}
+
+export class SeparationBatchCreateDto extends SeparationOptionsDto {}
+
+/** Documentation only: the multipart body of POST /v1/separations. */
+export class SeparationUploadDto extends SeparationCreateDto {
+  @ApiProperty({ type: 'string', format: 'binary', description: 'The audio file. Its format is detected from its content.' })
+  file!: unknown;
+}
+
+/** Documentation only: the multipart body of POST /v1/separations/batch. */
+export class SeparationBatchUploadDto extends SeparationBatchCreateDto {
+  @ApiProperty({ type: 'array', items: { type: 'string', format: 'binary' }, description: 'The audio files (repeat the field).' })
+  files!: unknown[];
+}

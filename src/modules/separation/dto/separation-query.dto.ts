@@ -1,0 +1,70 @@
+import { ApiPropertyOptional } from '@nestjs/swagger';
+import { Transform } from 'class-transformer';
+import { ArrayMaxSize, IsArray, IsIn, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
+import type { OutputCodec } from '../../../lib/types';
+import { OUTPUT_CODECS } from '../separation-options';
+import { SeparationStatus } from '../separation-status';
+import { toNumber, toStringList } from './transforms';
+
+export const MAX_WAIT_SECONDS = 300;
+
+export class SeparationWaitQueryDto {
+  @ApiPropertyOptional({
+    description: `Wait up to this many seconds for the job to finish: 200 with the finished job, else 202. Max ${MAX_WAIT_SECONDS}.`,
+    minimum: 0,
+    maximum: MAX_WAIT_SECONDS,
+  })
+  @IsOptional()
+  @Transform(toNumber)
+  @IsInt()
+  @Min(0)
+  @Max(MAX_WAIT_SECONDS)
+  wait?: number;
+}
+
+export class SeparationListQueryDto {
+  @ApiPropertyOptional({
+    enum: SeparationStatus,
+    isArray: true,
+    description: 'Only jobs in these statuses (comma-separated or repeated).',
+  })
+  @IsOptional()
+  @Transform(toStringList)
+  @IsArray()
+  @ArrayMaxSize(5)
+  @IsIn(Object.values(SeparationStatus), { each: true })
+  status?: SeparationStatus[];
+
+  @ApiPropertyOptional({ minimum: 1, maximum: 100, default: 20 })
+  @IsOptional()
+  @Transform(toNumber)
+  @IsInt()
+  @Min(1)
+  @Max(100)
+  limit?: number;
+
+  @ApiPropertyOptional({ description: 'The `nextCursor` of the previous page.' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(200)
+  @Matches(/^[A-Za-z0-9_-]+$/, { message: 'cursor is malformed' })
+  cursor?: string;
+}
+
+export class StemDownloadQueryDto {
+  @ApiPropertyOptional({
+    enum: OUTPUT_CODECS,
+    description: 'Transcode on the fly to this codec (streamed, no Content-Length or Range). Default: the stored file.',
+  })
+  @IsOptional()
+  @IsIn(OUTPUT_CODECS)
+  codec?: OutputCodec;
+
+  @ApiPropertyOptional({ description: 'Bitrate in kbit/s when transcoding to mp3/ogg.', minimum: 32, maximum: 512 })
+  @IsOptional()
+  @Transform(toNumber)
+  @IsInt()
+  @Min(32)
+  @Max(512)
+  bitrate?: number;
+}

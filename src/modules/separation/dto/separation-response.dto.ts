@@ -1,0 +1,194 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { SeparationStatus } from '../separation-status';
+import { OUTPUT_CODECS } from '../separation-options';
+
+export class SeparationModelDto {
+  @ApiProperty({ example: 'builtin:center' })
+  name!: string;
+  @ApiProperty({ type: String, nullable: true, example: '1' })
+  version!: string | null;
+  @ApiProperty({ description: 'The model as the client asked for it.', example: 'builtin:center' })
+  requested!: string;
+  @ApiProperty({ type: [String], description: "All of the model's stems.", example: ['center', 'sides'] })
+  stems!: string[];
+}
+
+export class SeparationInputDto {
+  @ApiProperty({ type: String, nullable: true, description: 'Client file name (display only).', example: 'song.mp3' })
+  filename!: string | null;
+  @ApiProperty({ example: 262867 })
+  sizeBytes!: number;
+  @ApiProperty({ description: 'Container format detected from the content.', example: 'mp3' })
+  format!: string;
+  @ApiProperty({ type: String, nullable: true, example: 'mp3' })
+  codec!: string | null;
+  @ApiProperty({ type: Number, nullable: true, example: 11.05 })
+  durationSec!: number | null;
+  @ApiProperty({ type: Number, nullable: true, example: 44100 })
+  sampleRate!: number | null;
+  @ApiProperty({ type: Number, nullable: true, example: 2 })
+  channels!: number | null;
+}
+
+export class SeparationTimingsDto {
+  @ApiProperty({ type: Number, nullable: true, description: 'Time spent waiting in the queue.' })
+  queuedMs!: number | null;
+  @ApiProperty({ type: Number, nullable: true })
+  decodeMs!: number | null;
+  @ApiProperty({ type: Number, nullable: true })
+  inferenceMs!: number | null;
+  @ApiProperty({ type: Number, nullable: true, description: 'STFT, masks and iSTFT around inference.' })
+  dspMs!: number | null;
+  @ApiProperty({ type: Number, nullable: true })
+  encodeMs!: number | null;
+  @ApiProperty({ type: Number, nullable: true, description: 'Processing time, start to finish (excludes queueing).' })
+  totalMs!: number | null;
+}
+
+export class SeparationStemDto {
+  @ApiProperty({ example: 'center' })
+  name!: string;
+  @ApiProperty({ enum: OUTPUT_CODECS, example: 'wav' })
+  codec!: string;
+  @ApiProperty({ example: 'audio/wav' })
+  contentType!: string;
+  @ApiProperty({ example: 1940044 })
+  sizeBytes!: number;
+  @ApiProperty({ example: '/v1/separations/5f0c…/stems/center' })
+  url!: string;
+}
+
+export class SeparationErrorDto {
+  @ApiProperty({ example: 'CORRUPT_AUDIO' })
+  code!: string;
+  @ApiProperty({ example: 'The input could not be decoded' })
+  message!: string;
+}
+
+export class SeparationCallbackDto {
+  @ApiProperty({ example: 'https://example.com/hooks/spleeter' })
+  url!: string;
+  @ApiProperty({ enum: ['pending', 'delivered', 'failed'], nullable: true, type: String })
+  status!: 'pending' | 'delivered' | 'failed' | null;
+  @ApiProperty({ example: 1 })
+  attempts!: number;
+}
+
+export class SeparationOptionsResponseDto {
+  @ApiProperty({ type: [String], nullable: true, description: 'Requested subset; null = all stems.' })
+  stems!: string[] | null;
+  @ApiProperty({ enum: OUTPUT_CODECS })
+  codec!: string;
+  @ApiProperty({ type: Number, nullable: true, enum: [16, 24, 32] })
+  bitDepth!: number | null;
+  @ApiProperty({ type: Number, nullable: true, description: 'kbit/s (mp3/ogg)' })
+  bitrate!: number | null;
+  @ApiProperty({ type: Number, nullable: true })
+  sampleRate!: number | null;
+  @ApiProperty()
+  offset!: number;
+  @ApiProperty({ type: Number, nullable: true })
+  duration!: number | null;
+  @ApiProperty()
+  mwf!: boolean;
+  @ApiProperty({ enum: ['model', 'full'] })
+  bandwidth!: string;
+}
+
+export class SeparationLinksDto {
+  @ApiProperty({ example: '/v1/separations/5f0c…' })
+  self!: string;
+  @ApiProperty({ description: 'Server-sent events stream.' })
+  events!: string;
+  @ApiProperty({ description: 'Zip of all stems (when succeeded).' })
+  archive!: string;
+  @ApiPropertyOptional({ description: 'The batch this job belongs to.' })
+  batch?: string;
+}
+
+export class SeparationResponseDto {
+  @ApiProperty({ format: 'uuid' })
+  id!: string;
+  @ApiProperty({ enum: ['separation'] })
+  object!: 'separation';
+  @ApiProperty({ enum: SeparationStatus, enumName: 'SeparationStatus' })
+  status!: SeparationStatus;
+  @ApiProperty({ minimum: 0, maximum: 100, example: 42 })
+  progress!: number;
+  @ApiProperty({ type: String, nullable: true, description: 'Current processing stage while running.', example: 'inference' })
+  stage!: string | null;
+  @ApiProperty({ type: Number, nullable: true, description: '1-based position among waiting jobs (queued only).' })
+  queuePosition!: number | null;
+  @ApiProperty({ type: String, nullable: true, format: 'uuid' })
+  batchId!: string | null;
+  @ApiProperty({ type: SeparationModelDto })
+  model!: SeparationModelDto;
+  @ApiProperty({ type: String, nullable: true, description: 'Execution provider that ran the model.', example: 'cpu' })
+  executionProvider!: string | null;
+  @ApiProperty({ type: SeparationOptionsResponseDto })
+  options!: SeparationOptionsResponseDto;
+  @ApiProperty({ type: SeparationInputDto })
+  input!: SeparationInputDto;
+  @ApiProperty({ type: SeparationTimingsDto })
+  timings!: SeparationTimingsDto;
+  @ApiProperty({ type: [SeparationStemDto], description: 'Downloadable stems (succeeded jobs whose files still exist).' })
+  stems!: SeparationStemDto[];
+  @ApiProperty({ description: 'Served from the result cache without running the model.' })
+  cached!: boolean;
+  @ApiProperty({ type: SeparationErrorDto, nullable: true })
+  error!: SeparationErrorDto | null;
+  @ApiProperty({ type: SeparationCallbackDto, nullable: true })
+  callback!: SeparationCallbackDto | null;
+  @ApiProperty({ format: 'date-time' })
+  createdAt!: string;
+  @ApiProperty({ type: String, format: 'date-time', nullable: true })
+  startedAt!: string | null;
+  @ApiProperty({ type: String, format: 'date-time', nullable: true })
+  finishedAt!: string | null;
+  @ApiProperty({ type: String, format: 'date-time', nullable: true, description: 'When the files will be deleted.' })
+  expiresAt!: string | null;
+  @ApiProperty({ type: String, format: 'date-time', nullable: true, description: 'When the files were deleted.' })
+  filesDeletedAt!: string | null;
+  @ApiProperty({ type: SeparationLinksDto })
+  links!: SeparationLinksDto;
+}
+
+export class SeparationListResponseDto {
+  @ApiProperty({ type: [SeparationResponseDto] })
+  data!: SeparationResponseDto[];
+  @ApiProperty({ type: String, nullable: true, description: 'Pass as `cursor` for the next page; null on the last page.' })
+  nextCursor!: string | null;
+}
+
+export class BatchCountsDto {
+  @ApiProperty() queued!: number;
+  @ApiProperty() running!: number;
+  @ApiProperty() succeeded!: number;
+  @ApiProperty() failed!: number;
+  @ApiProperty() canceled!: number;
+}
+
+export class BatchLinksDto {
+  @ApiProperty({ example: '/v1/batches/0d1e…' })
+  self!: string;
+}
+
+export class BatchResponseDto {
+  @ApiProperty({ format: 'uuid' })
+  id!: string;
+  @ApiProperty({ enum: ['batch'] })
+  object!: 'batch';
+  @ApiProperty({
+    enum: ['queued', 'running', 'completed'],
+    description: "'completed' once every job is succeeded, failed or canceled.",
+  })
+  status!: 'queued' | 'running' | 'completed';
+  @ApiProperty({ type: BatchCountsDto })
+  counts!: BatchCountsDto;
+  @ApiProperty({ type: [SeparationResponseDto] })
+  jobs!: SeparationResponseDto[];
+  @ApiProperty({ format: 'date-time' })
+  createdAt!: string;
+  @ApiProperty({ type: BatchLinksDto })
+  links!: BatchLinksDto;
+}

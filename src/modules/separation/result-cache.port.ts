@@ -1,0 +1,43 @@
+/**
+ * Result-cache port used by the separation service. The cache module provides the real
+ * implementation under RESULT_CACHE; the default is a no-op (every lookup misses).
+ */
+import { Injectable } from '@nestjs/common';
+import type { InputAudioInfo } from '../../lib/types';
+
+export const RESULT_CACHE = Symbol('RESULT_CACHE');
+
+export interface CachedStemFile {
+  name: string;
+  /** A local file the caller may copy (never move or modify). */
+  path: string;
+}
+
+export interface CachedResult {
+  stems: CachedStemFile[];
+  executionProvider?: string;
+  input?: InputAudioInfo;
+}
+
+export interface ResultCacheEntry {
+  stems: CachedStemFile[];
+  model: { name: string; version?: string };
+  executionProvider: string;
+  input: InputAudioInfo;
+}
+
+export interface ResultCachePort {
+  /** The cached outputs for `key`, or null. Must not throw for a miss. */
+  lookup(key: string): Promise<CachedResult | null>;
+  /** Copies the files it wants to keep; the paths stay owned by the caller. */
+  store(key: string, entry: ResultCacheEntry): Promise<void>;
+}
+
+@Injectable()
+export class NoopResultCache implements ResultCachePort {
+  async lookup(_key: string): Promise<CachedResult | null> {
+    return null;
+  }
+
+  async store(_key: string, _entry: ResultCacheEntry): Promise<void> {}
+}

@@ -1,0 +1,85 @@
+/**
+ * Normalised, output-affecting options of a separation job: what the client asked for with the
+ * server defaults filled in. Stored with the job, passed to the engine, hashed into the cache key.
+ */
+import type { OutputCodec, SeparationRequestOptions } from '../../lib/types';
+
+export const OUTPUT_CODECS: readonly OutputCodec[] = ['wav', 'flac', 'mp3', 'ogg'];
+
+export interface SeparationJobOptions {
+  /** Requested subset, sorted; null = every stem of the model. */
+  stems: string[] | null;
+  codec: OutputCodec;
+  /** WAV/FLAC only. */
+  bitDepth: 16 | 24 | 32 | null;
+  /** MP3/OGG only, kbit/s. */
+  bitrateKbps: number | null;
+  /** null = the input's own rate. */
+  sampleRate: number | null;
+  offsetSec: number;
+  /** null = to the end. */
+  durationSec: number | null;
+  mwf: boolean;
+  bandwidth: 'model' | 'full';
+}
+
+export interface SeparationOptionsInput {
+  stems?: string[];
+  codec?: OutputCodec;
+  bitDepth?: number;
+  bitrate?: number;
+  sampleRate?: number;
+  offset?: number;
+  duration?: number;
+  mwf?: boolean;
+  bandwidth?: 'model' | 'full';
+}
+
+export interface SeparationDefaults {
+  codec: OutputCodec;
+  bitDepth: 16 | 24 | 32;
+  bitrateKbps: number;
+}
+
+/** Fills defaults and drops options the chosen codec ignores, so equal outputs get equal options. */
+export function normalizeSeparationOptions(input: SeparationOptionsInput, defaults: SeparationDefaults): SeparationJobOptions {
+  const codec = input.codec ?? defaults.codec;
+  const lossy = codec === 'mp3' || codec === 'ogg';
+  let bitDepth: 16 | 24 | 32 | null = null;
+  if (codec === 'wav') bitDepth = (input.bitDepth as 16 | 24 | 32 | undefined) ?? defaults.bitDepth;
+  // FLAC has no float samples: 32 means 24 there.
+  if (codec === 'flac') bitDepth = (input.bitDepth ?? defaults.bitDepth) === 16 ? 16 : 24;
+  return {
+    stems: input.stems && input.stems.length > 0 ? [...new Set(input.stems)].sort() : null,
+    codec,
+    bitDepth,
+    bitrateKbps: lossy ? (input.bitrate ?? defaults.bitrateKbps) : null,
+    sampleRate: input.sampleRate ?? null,
+    offsetSec: input.offset ?? 0,
+    durationSec: input.duration ?? null,
+    mwf: input.mwf ?? false,
+    bandwidth: input.bandwidth ?? 'model',
+  };
+}
+
+/** The engine's option object for these job options. */
+export function toEngineOptions(o: SeparationJobOptions): SeparationRequestOptions {
+  return {
+    stems: o.stems ?? undefined,
+    codec: o.codec,
+    bitDepth: o.bitDepth ?? undefined,
+    bitrateKbps: o.bitrateKbps ?? undefined,
+    sampleRate: o.sampleRate ?? undefined,
+    offsetSec: o.offsetSec > 0 ? o.offsetSec : undefined,
+    durationSec: o.durationSec ?? undefined,
+    mwf: o.mwf,
+    bandwidth: o.bandwidth,
+  };
+}
+
+export const CONTENT_TYPES: Readonly<Record<OutputCodec, string>> = {
+  wav: 'audio/wav',
+  flac: 'audio/flac',
+  mp3: 'audio/mpeg',
+  ogg: 'audio/ogg',
+};
