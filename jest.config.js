@@ -3,7 +3,7 @@
 const fs = require('fs');
 const swcrc = JSON.parse(fs.readFileSync(__dirname + '/.swcrc', 'utf8'));
 const transform = { '^.+\\.ts$': ['@swc/jest', { ...swcrc, swcrc: false }] };
-const common = { transform, testEnvironment: 'node', moduleFileExtensions: ['ts', 'js', 'json'] };
+const common = { transform, testEnvironment: '<rootDir>/test/jest-environment.js', moduleFileExtensions: ['ts', 'js', 'json'] };
 module.exports = {
   coverageDirectory: 'coverage',
   collectCoverageFrom: ['src/**/*.ts', '!src/**/*.spec.ts', '!src/main.ts', '!src/cli/main.ts'],

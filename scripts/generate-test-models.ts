@@ -25,16 +25,22 @@ async function main(argv: string[]): Promise<void> {
     .description('Generate a Spleeter ONNX model directory (one file per instrument + spleeter.json)')
     .requiredOption('--out <dir>', 'output directory (created if missing; existing files are replaced)')
     .addOption(
-      new Option('--config <name>', 'Spleeter configuration')
-        .default('2stems')
-        .argParser((v) => {
-          if (!isSpleeterConfigName(v)) throw new InvalidArgumentError('2stems, 4stems or 5stems');
-          return v;
-        }),
+      new Option('--config <name>', 'Spleeter configuration').default('2stems').argParser((v) => {
+        if (!isSpleeterConfigName(v)) throw new InvalidArgumentError('2stems, 4stems or 5stems');
+        return v;
+      }),
     )
-    .addOption(new Option('--size <kind>', 'full U-Net or a tiny analytic stand-in').choices(['full', 'identity', 'scale', 'bandpass']).default('full'))
-    .addOption(new Option('--layout <layout>', 'tensor layout of x/y').choices(['CSTF', 'SCTF']).default('CSTF'))
-    .addOption(new Option('--precision <p>', 'stored precision').choices(['fp32', 'fp16', 'int8']).default('fp32'))
+    .addOption(
+      new Option('--size <kind>', 'full U-Net or a tiny analytic stand-in')
+        .choices(['full', 'identity', 'scale', 'bandpass'])
+        .default('full'),
+    )
+    .addOption(
+      new Option('--layout <layout>', 'tensor layout of x/y').choices(['CSTF', 'SCTF']).default('CSTF'),
+    )
+    .addOption(
+      new Option('--precision <p>', 'stored precision').choices(['fp32', 'fp16', 'int8']).default('fp32'),
+    )
     .option('--seed <n>', 'weight seed', positiveInt('seed'), 1)
     .option('--F <bins>', 'frequency bins (1024, or 1536 for -16kHz)', positiveInt('F'), 1024)
     .option('--T <frames>', 'frames per segment', positiveInt('T'), 512)

@@ -2,9 +2,11 @@ import { INestApplication, ValidationPipe } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import helmet from 'helmet';
+import { Logger as PinoNestLogger } from 'nestjs-pino';
 import { AppModule } from './app.module';
 import { ProblemDetailsFilter } from './common/filters/problem-details.filter';
 import { AppConfig } from './infra/config/app-config';
+import { requestIdMiddleware } from './infra/http/request-id.middleware';
 import type { LoadConfigOptions } from './infra/config/config.loader';
 import { setupOpenApi } from './openapi';
 
@@ -16,10 +18,12 @@ export interface CreateAppOptions {
 /** Builds the HTTP application exactly as production runs it (tests use this too). */
 export async function createApp(options: CreateAppOptions = {}): Promise<INestApplication> {
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(options.config), {
-    bufferLogs: false,
+    // Start-up lines wait for the pino logger instead of going out unstructured.
+    bufferLogs: options.logger !== false,
     logger: options.logger === false ? false : undefined,
     bodyParser: false,
   });
+  if (options.logger !== false) app.useLogger(app.get(PinoNestLogger));
   configureApp(app);
   return app;
 }
@@ -27,6 +31,7 @@ export async function createApp(options: CreateAppOptions = {}): Promise<INestAp
 export function configureApp(app: NestExpressApplication): void {
   const config = app.get(AppConfig);
   if (config.server.trust_proxy) app.set('trust proxy', true);
+  app.use(requestIdMiddleware);
   app.useBodyParser('json', { limit: `${config.server.body_limit_kb}kb` });
   app.useBodyParser('urlencoded', { limit: `${config.server.body_limit_kb}kb`, extended: false });
   app.use(

@@ -1,14 +1,24 @@
 /**
  * FFT micro-benchmark: fft.js vs src/core/dsp/fft.ts for the real transforms the STFTs need.
  *
- *   node -r @swc-node/register scripts/bench/bench-fft.ts [--size 4096] [--ms 1500]
+ *   node -r @swc-node/register scripts/bench/bench-fft.ts [--size 4096,5120] [--ms 1500]
+ *   node -r @swc-node/register scripts/bench/bench-fft.ts --separator [--seconds 60]
  *
  * Reports frames/second (one frame = one real transform of `size` samples) and the round-trip
  * error of each implementation, so the choice in fft.ts can be re-checked on new hardware/Node.
+ * Each case runs in its own process so JIT feedback from one cannot slow another down.
+ *
+ * --separator: DSP cost of SpleeterSeparator (STFT + model input packing + masks/MWF + iSTFT)
+ * with an instant in-memory model, per `seconds` of stereo 44.1 kHz audio.
  */
 import { spawnSync } from 'child_process';
 import FFT from 'fft.js';
 import { ComplexFft, RealFft } from '../../src/core/dsp/fft';
+import { whiteNoise } from '../../src/core/dsp/testing/signals';
+import { SpleeterSeparator } from '../../src/core/spleeter/separator';
+import { FakeSegmentModel } from '../../src/core/spleeter/testing/fake-segment-model';
+import { bufferSource } from '../../src/core/spleeter/testing/stream-helpers';
+import { SpleeterSeparationOptions } from '../../src/core/spleeter/types';
 
 interface Args {
   sizes: number[];
@@ -128,7 +138,8 @@ function runCase(name: CaseName, n: number, ms: number): { perSecond: number; er
     oursSpec[2 * k + 1] = im[k];
   }
   const crossErr = relErr(out, oursSpec, 2 * bins);
-  if (name === 'fftjs-real-half') return { perSecond: measure(() => f.realTransform(out, x), ms), error: crossErr };
+  if (name === 'fftjs-real-half')
+    return { perSecond: measure(() => f.realTransform(out, x), ms), error: crossErr };
   if (name === 'fftjs-real-full') {
     const perSecond = measure(() => {
       f.realTransform(out, x);
@@ -161,13 +172,23 @@ function benchSize(n: number, ms: number): void {
   const results = new Map<CaseName, number>();
   for (const c of CASES) {
     if (c.pow2Only && (n & (n - 1)) !== 0) continue; // fft.js supports powers of two only
-    const child = spawnSync(process.execPath, [...process.execArgv, __filename, '--case', c.name, '--size', String(n), '--ms', String(ms)], {
-      encoding: 'utf8',
-    });
+    const child = spawnSync(
+      process.execPath,
+      [...process.execArgv, __filename, '--case', c.name, '--size', String(n), '--ms', String(ms)],
+      {
+        encoding: 'utf8',
+      },
+    );
     if (child.status !== 0) throw new Error(`case ${c.name} failed: ${child.stderr}`);
-    const r = JSON.parse(child.stdout.trim().split('\n').pop() as string) as { perSecond: number; error: number | null };
+    const r = JSON.parse(child.stdout.trim().split('\n').pop() as string) as {
+      perSecond: number;
+      error: number | null;
+    };
     results.set(c.name, r.perSecond);
-    const err = r.error === null ? '' : `   (${c.name.startsWith('fftjs-real') ? 'rel diff vs ours' : 'round-trip rel err'} ${r.error.toExponential(2)})`;
+    const err =
+      r.error === null
+        ? ''
+        : `   (${c.name.startsWith('fftjs-real') ? 'rel diff vs ours' : 'round-trip rel err'} ${r.error.toExponential(2)})`;
     console.log(`${c.label.padEnd(44)} ${fmt(r.perSecond)}${err}`);
   }
   const fjsFwd = results.get('fftjs-real-half');
@@ -179,7 +200,48 @@ function benchSize(n: number, ms: number): void {
   }
 }
 
+function fmtMs(ms: number): string {
+  return Math.round(ms).toString().padStart(6);
+}
+
+async function benchSeparator(seconds: number): Promise<void> {
+  const samples = Math.round(seconds * 44100);
+  const x = whiteNoise(samples, 2, 1, 0.3);
+  const four = ['vocals', 'drums', 'bass', 'other'];
+  const cases: Array<[string, string[], SpleeterSeparationOptions]> = [
+    ['2 stems, ratio masks, batch 1', ['vocals', 'accompaniment'], { batchSegments: 1 }],
+    ['2 stems, ratio masks, batch 4', ['vocals', 'accompaniment'], { batchSegments: 4 }],
+    ['4 stems, ratio masks, batch 1', four, { batchSegments: 1 }],
+    ['4 stems, ratio masks, full bandwidth', four, { batchSegments: 1, bandwidth: 'full' }],
+    ['4 stems, only vocals emitted', four, { batchSegments: 1, stems: ['vocals'] }],
+    ['2 stems, MWF (3 passes)', ['vocals', 'accompaniment'], { batchSegments: 1, mwf: true }],
+    ['4 stems, MWF (3 passes)', four, { batchSegments: 1, mwf: true }],
+  ];
+  console.log(`\n=== SpleeterSeparator DSP cost per ${seconds} s of stereo audio (instant fake model) ===`);
+  const sink = { write: () => undefined };
+  // warm-up so the first case is not charged for JIT compilation
+  await new SpleeterSeparator(new FakeSegmentModel(), {}).separate(
+    bufferSource(x.subarray(0, 2 * 44100 * 5)),
+    sink,
+  );
+  for (const [label, instruments, options] of cases) {
+    const model = new FakeSegmentModel({ kind: 'identity', instruments });
+    const cpu0 = process.cpuUsage();
+    const stats = await new SpleeterSeparator(model, options).separate(bufferSource(x, 44100), sink);
+    const cpu = process.cpuUsage(cpu0);
+    const cpuMs = (cpu.user + cpu.system) / 1000;
+    console.log(
+      `${label.padEnd(40)} dsp ${fmtMs(stats.dspMs)} ms  cpu ${fmtMs(cpuMs)} ms  (model ${Math.round(stats.inferenceMs)} ms, wall ${Math.round(stats.wallMs)} ms; dsp = ${((seconds * 1000) / stats.dspMs).toFixed(0)}x real time)`,
+    );
+  }
+}
+
 function main(): void {
+  if (process.argv.includes('--separator')) {
+    const i = process.argv.indexOf('--seconds');
+    void benchSeparator(i >= 0 ? Number(process.argv[i + 1]) : 60);
+    return;
+  }
   const argv = process.argv.slice(2);
   const caseIdx = argv.indexOf('--case');
   const args = parseArgs(argv);

@@ -156,7 +156,7 @@ function intBits(encoding: WavEncoding): number | null {
 /** The integer code a sample gets in `encoding` (Math.round + clip; the reader must invert it). */
 function toInt(x: number, bits: number): number {
   const scale = 2 ** (bits - 1);
-  return Math.max(-scale, Math.min(scale - 1, Math.round(x * scale)));
+  return Math.max(-scale, Math.min(scale - 1, Math.round(x * scale))) + 0; // + 0: no negative zero
 }
 
 /** What a correct reader must return for `signal` stored as `encoding`: exactly, sample for sample. */
@@ -391,6 +391,16 @@ export async function collect(stream: AsyncIterable<Float32Array>): Promise<Floa
     o += p.length;
   }
   return out;
+}
+
+/**
+ * Index of the first sample where `a` and `b` differ (or of the shorter length when only the
+ * lengths differ), -1 when identical. jest's toEqual on large typed arrays is very slow.
+ */
+export function firstMismatch(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) if (a[i] !== b[i] && !(a[i] !== a[i] && b[i] !== b[i])) return i;
+  return a.length === b.length ? -1 : n;
 }
 
 /** 10·log10(Σref² / Σ(ref-test)²) over the common range [skip, n-skip). */

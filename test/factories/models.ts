@@ -6,10 +6,14 @@
  */
 import { createHash } from 'crypto';
 import { existsSync, readFileSync } from 'fs';
-import { mkdir, rename, rm, writeFile } from 'fs/promises';
+import { mkdir, readdir, rename, rm, writeFile } from 'fs/promises';
 import { join, resolve } from 'path';
 import { SPLEETER_CONFIGS, type SpleeterConfigName } from '../../src/core/onnx/spleeter-configs';
-import { defaultModelFileName, SPLEETER_MANIFEST_FILE, type SpleeterManifestInput } from '../../src/core/onnx/spleeter-manifest';
+import {
+  defaultModelFileName,
+  SPLEETER_MANIFEST_FILE,
+  type SpleeterManifestInput,
+} from '../../src/core/onnx/spleeter-manifest';
 import { buildTinySpleeterOnnx, type TinySpleeterKind } from '../../src/core/onnx/spleeter-tiny-models';
 import { buildSpleeterUnetOnnx, type ModelPrecision } from '../../src/core/onnx/spleeter-unet';
 import { createTestUnetSpec } from '../../src/core/onnx/test-weights';
@@ -71,15 +75,29 @@ function normalize(size: TestModelSize, o: TestModelOptions) {
 }
 
 /** Model files (name -> bytes) and manifest for the options; pure, no I/O. */
-export function generateTestModelFiles(size: TestModelSize, options: TestModelOptions = {}): Map<string, Uint8Array> {
+export function generateTestModelFiles(
+  size: TestModelSize,
+  options: TestModelOptions = {},
+): Map<string, Uint8Array> {
   const o = normalize(size, options);
   const info = SPLEETER_CONFIGS[o.config];
   const files = new Map<string, Uint8Array>();
   const spec = size === 'full' ? createTestUnetSpec(o.config, { F: o.F, seed: o.seed }) : null;
   info.instruments.forEach((instrument, i) => {
     const bytes = spec
-      ? buildSpleeterUnetOnnx(spec, i, { layout: o.layout, precision: o.precision, T: o.T, F: o.F, modelName: `test-full-${o.config}` })
-      : buildTinySpleeterOnnx(size as TinySpleeterKind, o.config, i, { layout: o.layout, F: o.F, T: o.T, scales: o.scales });
+      ? buildSpleeterUnetOnnx(spec, i, {
+          layout: o.layout,
+          precision: o.precision,
+          T: o.T,
+          F: o.F,
+          modelName: `test-full-${o.config}`,
+        })
+      : buildTinySpleeterOnnx(size as TinySpleeterKind, o.config, i, {
+          layout: o.layout,
+          F: o.F,
+          T: o.T,
+          scales: o.scales,
+        });
     files.set(defaultModelFileName(instrument, o.precision), bytes);
   });
   if (o.manifest) {
@@ -94,7 +112,11 @@ export function generateTestModelFiles(size: TestModelSize, options: TestModelOp
       T: o.T,
       sample_rate: 44100,
       activations: { conv: info.convActivation, deconv: info.deconvActivation },
-      files: { [o.precision]: Object.fromEntries(info.instruments.map((i) => [i, defaultModelFileName(i, o.precision)])) },
+      files: {
+        [o.precision]: Object.fromEntries(
+          info.instruments.map((i) => [i, defaultModelFileName(i, o.precision)]),
+        ),
+      },
       source: { generator: 'test/factories/models.ts', size, seed: String(o.seed), layout: o.layout },
     };
     files.set(SPLEETER_MANIFEST_FILE, new TextEncoder().encode(JSON.stringify(manifest, null, 2) + '\n'));
@@ -103,7 +125,11 @@ export function generateTestModelFiles(size: TestModelSize, options: TestModelOp
 }
 
 /** Writes a model directory (files written to a temp name, then renamed: no half-written models). */
-export async function writeTestModelDir(dir: string, size: TestModelSize, options: TestModelOptions = {}): Promise<string[]> {
+export async function writeTestModelDir(
+  dir: string,
+  size: TestModelSize,
+  options: TestModelOptions = {},
+): Promise<string[]> {
   await mkdir(dir, { recursive: true });
   const written: string[] = [];
   for (const [name, bytes] of generateTestModelFiles(size, options)) {
@@ -122,6 +148,20 @@ export async function writeTestModelDir(dir: string, size: TestModelSize, option
 }
 
 const pending = new Map<string, Promise<string>>();
+let pruned = false;
+
+/** Removes cached models built by older generator sources (keys end with the sources' hash). */
+async function pruneStale(): Promise<void> {
+  if (pruned) return;
+  pruned = true;
+  const suffix = `-${generatorVersion()}`;
+  const names = await readdir(TEST_MODEL_CACHE).catch(() => [] as string[]);
+  await Promise.all(
+    names
+      .filter((n) => !n.endsWith(suffix) && !n.includes('.tmp-'))
+      .map((n) => rm(join(TEST_MODEL_CACHE, n), { recursive: true, force: true }).catch(() => undefined)),
+  );
+}
 
 export function testModelKey(size: TestModelSize, options: TestModelOptions = {}): string {
   const o = normalize(size, options);
@@ -148,6 +188,7 @@ async function materialize(key: string, size: TestModelSize, options: TestModelO
   const dir = join(TEST_MODEL_CACHE, key);
   const complete = () => existsSync(join(dir, '.complete'));
   if (complete()) return dir;
+  await pruneStale();
   const tmp = `${dir}.tmp-${process.pid}-${Date.now()}`;
   try {
     await writeTestModelDir(tmp, size, options);

@@ -109,6 +109,15 @@ describe('TieredCache over memory, disk and Redis', () => {
     expect(await sut.get(key(4))).toBeUndefined();
   });
 
+  it('keeps the model of an opaque key through Redis and promotion, so a model clear finds it everywhere', async () => {
+    const opaque = sha256Hex(Buffer.from('opaque'));
+    await sut.set(opaque, Buffer.from('v'), { level: 'l3', model: 'spleeter:5stems' });
+    expect(await sut.get(opaque)).toBeDefined();
+    expect((await l2.get(opaque))!.model).toBe('spleeter:5stems');
+    expect(await sut.clear({ model: 'spleeter:5stems' })).toEqual({ l1: 1, l2: 1, l3: 1 });
+    expect(await sut.get(opaque)).toBeUndefined();
+  });
+
   it('clears one model from every tier, Redis included', async () => {
     const other = buildResultCacheKey({ inputSha256: sha256Hex(Buffer.from('x')), model: 'spleeter:4stems' });
     await sut.set(key(5), Buffer.from('a'));

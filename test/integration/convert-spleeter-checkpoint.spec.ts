@@ -16,18 +16,19 @@ import { SPLEETER_MANIFEST_FILE, spleeterManifestSchema } from '../../src/core/o
 import { convertSpleeterCheckpoint, resolveCheckpointPrefix } from '../../src/core/tf/spleeter-converter';
 import { impliedShardSizes, parseTensorBundleIndex } from '../../src/core/tf/tensor-bundle-reader';
 import { BundleTensorInput, writeTensorBundle } from '../../src/core/tf/tensor-bundle-writer';
+import { loadSpleeterModel } from '../../src/infra/inference/spleeter-onnx-model';
 
 /**
- * onnxruntime-node builds output tensors from arrays of Node's main realm, which fail jest's
+ * onnxruntime-node builds output tensors from Float32Arrays of Node's main realm, which fail jest's
  * sandbox `instanceof Float32Array` check inside onnxruntime-common; recognise them by tag instead.
+ * Only Float32Array: Uint8Array is shared with the main realm in jest-environment-node and a looser
+ * check there would make Buffer.isBuffer() accept plain Uint8Arrays (breaking protobufjs).
  */
-for (const C of [Float32Array, Int32Array, BigInt64Array, Uint8Array, Int8Array, Uint16Array]) {
-  const tag = `[object ${C.name}]`;
-  Object.defineProperty(C, Symbol.hasInstance, {
-    configurable: true,
-    value: (v: unknown) => ArrayBuffer.isView(v) && Object.prototype.toString.call(v) === tag,
-  });
-}
+Object.defineProperty(Float32Array, Symbol.hasInstance, {
+  configurable: true,
+  value: (v: unknown) =>
+    ArrayBuffer.isView(v) && Object.prototype.toString.call(v) === '[object Float32Array]',
+});
 
 const SHARED = path.resolve(__dirname, '..', '..', '..', 'shared');
 const CKPT_DIR = path.join(SHARED, 'fixtures', 'spleeter-2stems-checkpoint');
@@ -70,7 +71,11 @@ describeReal('real Spleeter 2stems checkpoint index', () => {
     const ignored = rest.filter(isIgnoredCheckpointVariable);
     expect(ignored.filter((k) => k.endsWith('/Adam'))).toHaveLength(96);
     expect(ignored.filter((k) => k.endsWith('/Adam_1'))).toHaveLength(96);
-    expect(ignored.filter((k) => !k.includes('/Adam')).sort()).toEqual(['beta1_power', 'beta2_power', 'global_step']);
+    expect(ignored.filter((k) => !k.includes('/Adam')).sort()).toEqual([
+      'beta1_power',
+      'beta2_power',
+      'global_step',
+    ]);
     expect(index.entries.get('global_step')).toMatchObject({ dtype: 9, shape: [] });
     expect(rest.filter((k) => !isIgnoredCheckpointVariable(k)).sort()).toEqual(
       ['batch_normalization_17', 'batch_normalization_5'].flatMap((l) =>
@@ -97,7 +102,9 @@ describeReal('real Spleeter 2stems checkpoint index', () => {
   it('resolves the prefix from the checkpoint file and fails cleanly without the data shard', async () => {
     expect(await resolveCheckpointPrefix(CKPT_DIR)).toBe(path.join(CKPT_DIR, 'model.ckpt-1000000'));
     const out = path.join(await fs.mkdtemp(path.join(os.tmpdir(), 'conv-real-')), 'out');
-    await expect(convertSpleeterCheckpoint(CKPT_DIR, { config: '2stems', outDir: out })).rejects.toMatchObject({
+    await expect(
+      convertSpleeterCheckpoint(CKPT_DIR, { config: '2stems', outDir: out }),
+    ).rejects.toMatchObject({
       code: 'MODEL_INVALID',
       message: expect.stringContaining('data shard'),
     });
@@ -113,7 +120,10 @@ function checkpointTensors(spec: ReturnType<typeof createTestUnetSpec>): Map<str
   for (const name of ['conv2d/kernel', 'conv2d_transpose_6/bias', 'batch_normalization_12/gamma']) {
     const v = t.get(name)!;
     for (const slot of ['Adam', 'Adam_1']) {
-      t.set(`${name}/${slot}`, { shape: v.shape, data: Float32Array.from({ length: v.data.length }, () => g()) });
+      t.set(`${name}/${slot}`, {
+        shape: v.shape,
+        data: Float32Array.from({ length: v.data.length }, () => g()),
+      });
     }
   }
   t.set('beta1_power', { shape: [], data: Float32Array.of(0.5) });
@@ -146,7 +156,14 @@ describe('convertSpleeterCheckpoint on generated checkpoints', () => {
     'writes per-instrument ONNX files (%s) matching the TF-semantics reference within 1e-4',
     async (layout) => {
       const outDir = path.join(root, `out-${layout}`);
-      const res = await convertSpleeterCheckpoint(ckptDir, { config: '2stems', F, T, outDir, layout, precision: 'fp32' });
+      const res = await convertSpleeterCheckpoint(ckptDir, {
+        config: '2stems',
+        F,
+        T,
+        outDir,
+        layout,
+        precision: 'fp32',
+      });
       const manifest = spleeterManifestSchema.parse(
         JSON.parse(await fs.readFile(path.join(outDir, SPLEETER_MANIFEST_FILE), 'utf8')),
       );
@@ -174,7 +191,13 @@ describe('convertSpleeterCheckpoint on generated checkpoints', () => {
         try {
           let input: Float32Array = cstf;
           if (layout === 'SCTF') input = transposeCS(cstf, 2, S, T * F);
-          const out = await session.run({ x: new ort.Tensor('float32', input as Float32Array<ArrayBuffer>, layout === 'CSTF' ? [2, S, T, F] : [S, 2, T, F]) });
+          const out = await session.run({
+            x: new ort.Tensor(
+              'float32',
+              input as Float32Array<ArrayBuffer>,
+              layout === 'CSTF' ? [2, S, T, F] : [S, 2, T, F],
+            ),
+          });
           let y = out.y.data as Float32Array;
           if (layout === 'SCTF') y = transposeCS(y, S, 2, T * F);
           for (let i = 0; i < y.length; i++) maxErr = Math.max(maxErr, Math.abs(y[i] - reference[k][i]));
@@ -189,6 +212,60 @@ describe('convertSpleeterCheckpoint on generated checkpoints', () => {
     },
     120_000,
   );
+
+  it('produces a directory the Spleeter ONNX loader accepts (manifest order, T, F, magnitudes)', async () => {
+    const outDir = path.join(root, 'out-loader');
+    await convertSpleeterCheckpoint(ckptDir, { config: '2stems', F, T, outDir, layout: 'SCTF' });
+    const model = await loadSpleeterModel(outDir, { T });
+    try {
+      expect(model.info).toMatchObject({
+        instruments: ['vocals', 'accompaniment'],
+        instrumentSource: 'manifest',
+        F,
+        T,
+        layout: 'SCTF',
+      });
+      const S = 1;
+      const g = gaussianSource(11);
+      const cstf = Float32Array.from({ length: 2 * S * T * F }, () => Math.abs(g()));
+      const got = await model.run(cstf, S);
+      const ref = referenceSpleeterForward(spec, cstf, S, T, F);
+      const err = Math.max(
+        ...got.map((y, k) => y.reduce((m, v, i) => Math.max(m, Math.abs(v - ref[k][i])), 0)),
+      );
+      expect(err).toBeLessThan(1e-4);
+    } finally {
+      await model.dispose();
+    }
+  }, 60_000);
+
+  it('converts a 5stems (softmax_unet, elu) checkpoint: instrument k reads conv2d_{7k+i} etc.', async () => {
+    const spec5 = createTestUnetSpec('5stems', { seed: 3, F });
+    const dir = path.join(root, 'ckpt5');
+    await writeTensorBundle(dir, 'model', spleeterCheckpointTensors(spec5));
+    const outDir = path.join(root, 'out5');
+    const res = await convertSpleeterCheckpoint(dir, { config: '5stems', F, T, outDir });
+    expect(res.manifest).toMatchObject({
+      architecture: 'softmax_unet',
+      instruments: ['vocals', 'piano', 'drums', 'bass', 'other'],
+      activations: { conv: 'elu', deconv: 'elu' },
+    });
+    const model = await loadSpleeterModel(outDir, { T });
+    try {
+      const S = 1;
+      const g = gaussianSource(12);
+      const cstf = Float32Array.from({ length: 2 * S * T * F }, () => Math.abs(g()));
+      const got = await model.run(cstf, S);
+      const ref = referenceSpleeterForward(spec5, cstf, S, T, F);
+      const err = Math.max(
+        ...got.map((y, k) => y.reduce((m, v, i) => Math.max(m, Math.abs(v - ref[k][i])), 0)),
+      );
+      console.log(`converter 5stems via loader: max |onnx − reference| = ${err.toExponential(2)}`);
+      expect(err).toBeLessThan(1e-4);
+    } finally {
+      await model.dispose();
+    }
+  }, 180_000);
 
   it('reports a corrupted data byte as MODEL_CHECKSUM_MISMATCH and leaves no output', async () => {
     const dir = path.join(root, 'corrupt');
@@ -216,15 +293,22 @@ describe('convertSpleeterCheckpoint on generated checkpoints', () => {
     t.set('batch_normalization_7/gamma', { shape: [64], data: new Float32Array(64) });
     const dir = path.join(root, 'broken');
     await writeTensorBundle(dir, 'model', t); // no `checkpoint` file: single *.index rule
-    const err = await convertSpleeterCheckpoint(dir, { config: '2stems', F, T, outDir: path.join(root, 'x') }).catch(
-      (e: unknown) => e,
-    );
+    const err = await convertSpleeterCheckpoint(dir, {
+      config: '2stems',
+      F,
+      T,
+      outDir: path.join(root, 'x'),
+    }).catch((e: unknown) => e);
     expect(err).toMatchObject({
       code: 'MODEL_INVALID',
       context: { missing: ['conv2d_8/kernel'], mismatched: ['batch_normalization_7/gamma'] },
     });
-    expect((err as Error).message).toMatch(/conv2d_8\/kernel.*batch_normalization_7\/gamma \[64\] \(expected \[128\]/);
-    await expect(convertSpleeterCheckpoint(dir, { config: '4stems', F, T, outDir: path.join(root, 'x') })).rejects.toMatchObject({
+    expect((err as Error).message).toMatch(
+      /conv2d_8\/kernel.*batch_normalization_7\/gamma \[64\] \(expected \[128\]/,
+    );
+    await expect(
+      convertSpleeterCheckpoint(dir, { config: '4stems', F, T, outDir: path.join(root, 'x') }),
+    ).rejects.toMatchObject({
       code: 'MODEL_INVALID',
     });
   }, 60_000);
@@ -233,17 +317,31 @@ describe('convertSpleeterCheckpoint on generated checkpoints', () => {
     const outDir = path.join(root, 'existing');
     await fs.mkdir(outDir);
     await fs.writeFile(path.join(outDir, 'stale.txt'), 'x');
-    await expect(convertSpleeterCheckpoint(ckptDir, { config: '2stems', F, T, outDir })).rejects.toMatchObject({
+    await expect(
+      convertSpleeterCheckpoint(ckptDir, { config: '2stems', F, T, outDir }),
+    ).rejects.toMatchObject({
       code: 'OUTPUT_EXISTS',
     });
-    await convertSpleeterCheckpoint(ckptDir, { config: '2stems', F, T, outDir, overwrite: true, precision: 'fp16' });
-    expect((await fs.readdir(outDir)).sort()).toEqual(['accompaniment.fp16.onnx', SPLEETER_MANIFEST_FILE, 'vocals.fp16.onnx']);
+    await convertSpleeterCheckpoint(ckptDir, {
+      config: '2stems',
+      F,
+      T,
+      outDir,
+      overwrite: true,
+      precision: 'fp16',
+    });
+    expect((await fs.readdir(outDir)).sort()).toEqual([
+      'accompaniment.fp16.onnx',
+      SPLEETER_MANIFEST_FILE,
+      'vocals.fp16.onnx',
+    ]);
   }, 60_000);
 });
 
 /** [A, B, n] → [B, A, n]. */
 function transposeCS(x: Float32Array, A: number, B: number, n: number): Float32Array<ArrayBuffer> {
   const out = new Float32Array(x.length);
-  for (let a = 0; a < A; a++) for (let b = 0; b < B; b++) out.set(x.subarray((a * B + b) * n, (a * B + b + 1) * n), (b * A + a) * n);
+  for (let a = 0; a < A; a++)
+    for (let b = 0; b < B; b++) out.set(x.subarray((a * B + b) * n, (a * B + b + 1) * n), (b * A + a) * n);
   return out;
 }

@@ -29,6 +29,15 @@ export interface ResamplerOptions {
 
 const MAX_TABLE_ENTRIES = 1 << 21;
 
+interface TableSet {
+  table?: Float64Array;
+  proto?: Float64Array;
+  oversample?: number;
+}
+/** Tables are immutable and depend only on the ratio and design: share them between instances. */
+const TABLE_CACHE = new Map<string, TableSet>();
+const TABLE_CACHE_SIZE = 8;
+
 function gcd(a: number, b: number): number {
   while (b) [a, b] = [b, a % b];
   return a;
@@ -68,10 +77,10 @@ export class Resampler {
   private readonly passthrough: boolean;
 
   // Exact polyphase table: `up` rows of `taps` coefficients.
-  private readonly table: Float64Array | null = null;
+  private readonly table: Float64Array | null;
   // Interpolated mode: prototype sampled `oversample` times per input sample over [-half, half].
-  private readonly proto: Float64Array | null = null;
-  private readonly oversample: number = 0;
+  private readonly proto: Float64Array | null;
+  private readonly oversample: number;
   private readonly scratch: Float64Array;
 
   // Planar history; hist[c][0] is absolute input index `histStart`.
@@ -115,6 +124,9 @@ export class Resampler {
     this.half = this.passthrough ? 2 : 2 * Math.ceil(halfWidth / 2);
     this.taps = 2 * this.half;
     this.scratch = new Float64Array(this.taps);
+    this.table = null;
+    this.proto = null;
+    this.oversample = 0;
 
     const i0Beta = besselI0(beta);
     const h = (x: number): number => {
@@ -126,25 +138,17 @@ export class Resampler {
     };
 
     if (!this.passthrough) {
-      if (this.up * this.taps <= MAX_TABLE_ENTRIES) {
-        const table = new Float64Array(this.up * this.taps);
-        for (let p = 0; p < this.up; p++) {
-          const frac = p / this.up;
-          let sum = 0;
-          for (let i = 0; i < this.taps; i++) {
-            const c = h(frac + this.half - 1 - i);
-            table[p * this.taps + i] = c;
-            sum += c;
-          }
-          for (let i = 0; i < this.taps; i++) table[p * this.taps + i] /= sum;
-        }
-        this.table = table;
-      } else {
-        this.oversample = Math.max(256, Math.min(4096, Math.floor(MAX_TABLE_ENTRIES / this.taps)));
-        const proto = new Float64Array(this.taps * this.oversample + 2);
-        for (let j = 0; j < proto.length; j++) proto[j] = h(j / this.oversample - this.half);
-        this.proto = proto;
+      const key = `${this.up}/${this.down}/${attenuation}/${transition}`;
+      let cached = TABLE_CACHE.get(key);
+      if (!cached) {
+        cached =
+          this.up * this.taps <= MAX_TABLE_ENTRIES ? { table: this.buildTable(h) } : this.buildPrototype(h);
+        TABLE_CACHE.set(key, cached);
+        if (TABLE_CACHE.size > TABLE_CACHE_SIZE) TABLE_CACHE.delete(TABLE_CACHE.keys().next().value!);
       }
+      this.table = cached.table ?? null;
+      this.proto = cached.proto ?? null;
+      this.oversample = cached.oversample ?? 0;
     }
 
     // Start with half-1 zeros of history: output 0 needs inputs from index 1-half.
@@ -152,6 +156,29 @@ export class Resampler {
     this.hist = Array.from({ length: channels }, () => new Float32Array(capacity));
     this.histStart = -(this.half - 1);
     this.histLength = this.half - 1;
+  }
+
+  /** One row of `taps` coefficients per phase p/L, each row normalised to unit DC gain. */
+  private buildTable(h: (x: number) => number): Float64Array {
+    const table = new Float64Array(this.up * this.taps);
+    for (let p = 0; p < this.up; p++) {
+      const frac = p / this.up;
+      let sum = 0;
+      for (let i = 0; i < this.taps; i++) {
+        const c = h(frac + this.half - 1 - i);
+        table[p * this.taps + i] = c;
+        sum += c;
+      }
+      for (let i = 0; i < this.taps; i++) table[p * this.taps + i] /= sum;
+    }
+    return table;
+  }
+
+  private buildPrototype(h: (x: number) => number): TableSet {
+    const oversample = Math.max(256, Math.min(4096, Math.floor(MAX_TABLE_ENTRIES / this.taps)));
+    const proto = new Float64Array(this.taps * oversample + 2);
+    for (let j = 0; j < proto.length; j++) proto[j] = h(j / oversample - this.half);
+    return { proto, oversample };
   }
 
   /** Output frames produced so far. */

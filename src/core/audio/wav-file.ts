@@ -154,6 +154,7 @@ const WRITE_BUFFER_BYTES = 1 << 18;
  */
 export class WavFileWriter {
   private state: WriterState = 'open';
+  private aborting: Promise<void> | null = null;
   private chain: Promise<void> = Promise.resolve();
   private readonly buffer = Buffer.alloc(WRITE_BUFFER_BYTES);
   private buffered = 0;
@@ -267,13 +268,14 @@ export class WavFileWriter {
     });
   }
 
-  /** Discards everything written; idempotent, never throws. */
-  async abort(): Promise<void> {
-    if (this.state !== 'open' && this.state !== 'failed') return;
+  /** Discards everything written; idempotent (every call resolves once the file is gone), never throws. */
+  abort(): Promise<void> {
+    if (this.aborting) return this.aborting;
+    if (this.state === 'closed') return Promise.resolve();
     this.state = 'aborted';
     this.options.signal?.removeEventListener('abort', this.onAbort);
-    await this.chain.catch(() => undefined);
-    await this.discard();
+    this.aborting = this.chain.catch(() => undefined).then(() => this.discard());
+    return this.aborting;
   }
 
   private async discard(): Promise<void> {

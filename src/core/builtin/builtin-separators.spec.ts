@@ -14,7 +14,8 @@ async function run(id: string, mix: Float32Array, chunk = 10_000, blockSamples?:
     },
   };
   async function* source() {
-    for (let i = 0; i < mix.length; i += chunk * 2) yield mix.subarray(i, Math.min(mix.length, i + chunk * 2));
+    for (let i = 0; i < mix.length; i += chunk * 2)
+      yield mix.subarray(i, Math.min(mix.length, i + chunk * 2));
   }
   const stats = await sut.separate(source, sink, { totalSamples: mix.length / 2 });
   const out = new Map<string, Float32Array>();
@@ -51,24 +52,28 @@ describe('built-in separators', () => {
     expect(() => createBuiltinSeparator('builtin:nope')).toThrow(/Unknown built-in model/);
   });
 
-  it.each(['builtin:hpss', 'builtin:center'])('%s: exact length and stems summing to the mixture, any chunking', async (id) => {
-    for (const [N, chunk, block] of [
-      [0, 100, undefined],
-      [1, 1, undefined],
-      [1000, 333, undefined],
-      [50_000, 4097, 5000],
-    ] as const) {
-      const mix = new Float32Array(N * 2);
-      for (let i = 0; i < mix.length; i++) mix[i] = Math.sin(i * 0.37) * 0.5 + ((i * 7919) % 101) / 400 - 0.125;
-      const { out, stats, sut } = await run(id, mix, chunk, block);
-      expect(sut.executionProvider).toBe('dsp');
-      const [a, b] = sut.stems.map((s) => out.get(s)!);
-      expect(a.length).toBe(N * 2);
-      expect(b.length).toBe(N * 2);
-      expect(stats.samples).toBe(N);
-      if (N > 0) expect(sumSnrDb(mix, a, b)).toBeGreaterThan(100);
-    }
-  });
+  it.each(['builtin:hpss', 'builtin:center'])(
+    '%s: exact length and stems summing to the mixture, any chunking',
+    async (id) => {
+      for (const [N, chunk, block] of [
+        [0, 100, undefined],
+        [1, 1, undefined],
+        [1000, 333, undefined],
+        [50_000, 4097, 5000],
+      ] as const) {
+        const mix = new Float32Array(N * 2);
+        for (let i = 0; i < mix.length; i++)
+          mix[i] = Math.sin(i * 0.37) * 0.5 + ((i * 7919) % 101) / 400 - 0.125;
+        const { out, stats, sut } = await run(id, mix, chunk, block);
+        expect(sut.executionProvider).toBe('dsp');
+        const [a, b] = sut.stems.map((s) => out.get(s)!);
+        expect(a.length).toBe(N * 2);
+        expect(b.length).toBe(N * 2);
+        expect(stats.samples).toBe(N);
+        if (N > 0) expect(sumSnrDb(mix, a, b)).toBeGreaterThan(100);
+      }
+    },
+  );
 
   it('builtin:hpss puts a steady tone in harmonic and clicks in percussive', async () => {
     const N = SR * 2;
@@ -91,10 +96,13 @@ describe('built-in separators', () => {
     const h = out.get('harmonic')!;
     const p = out.get('percussive')!;
     // Project each stem on the known components: energy of (stem − component) vs component.
-    const resid = (x: Float32Array, ref: Float32Array) => 10 * Math.log10(energy(ref) / energy(x.map((v, i) => v - ref[i])));
+    const resid = (x: Float32Array, ref: Float32Array) =>
+      10 * Math.log10(energy(ref) / energy(x.map((v, i) => v - ref[i])));
     const toneInHarmonicSdr = resid(h, tone);
     const clicksInPercussiveSdr = resid(p, clicks);
-    console.log(`hpss synthetic: tone→harmonic SDR ${toneInHarmonicSdr.toFixed(1)} dB, clicks→percussive SDR ${clicksInPercussiveSdr.toFixed(1)} dB`);
+    console.log(
+      `hpss synthetic: tone→harmonic SDR ${toneInHarmonicSdr.toFixed(1)} dB, clicks→percussive SDR ${clicksInPercussiveSdr.toFixed(1)} dB`,
+    );
     expect(toneInHarmonicSdr).toBeGreaterThan(10);
     expect(clicksInPercussiveSdr).toBeGreaterThan(3);
     // Energy ratios: the percussive stem holds far less tone than the harmonic stem does.
@@ -118,10 +126,13 @@ describe('built-in separators', () => {
     const { out } = await run('builtin:center', mix);
     const c = out.get('center')!;
     const s = out.get('sides')!;
-    const sdr = (x: Float32Array, ref: Float32Array) => 10 * Math.log10(energy(ref) / energy(x.map((v, i) => v - ref[i])));
+    const sdr = (x: Float32Array, ref: Float32Array) =>
+      10 * Math.log10(energy(ref) / energy(x.map((v, i) => v - ref[i])));
     const centreSdr = sdr(c, centre);
     const sidesSdr = sdr(s, left);
-    console.log(`center synthetic: centre SDR ${centreSdr.toFixed(1)} dB, sides SDR ${sidesSdr.toFixed(1)} dB`);
+    console.log(
+      `center synthetic: centre SDR ${centreSdr.toFixed(1)} dB, sides SDR ${sidesSdr.toFixed(1)} dB`,
+    );
     expect(centreSdr).toBeGreaterThan(30);
     expect(sidesSdr).toBeGreaterThan(30);
     // Right channel of the sides stem is (almost) silent: the left tone never leaks there.
@@ -136,7 +147,9 @@ describe('built-in separators', () => {
       ac.abort();
       yield new Float32Array(2048);
     }
-    await expect(sut.separate(source, { write: () => undefined }, { signal: ac.signal })).rejects.toMatchObject({
+    await expect(
+      sut.separate(source, { write: () => undefined }, { signal: ac.signal }),
+    ).rejects.toMatchObject({
       code: 'JOB_CANCELED',
     });
   });

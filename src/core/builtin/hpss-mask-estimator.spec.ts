@@ -24,14 +24,19 @@ describe(HpssMaskEstimator.name, () => {
       if (t < frames) {
         re = [0, 1].map(() => Float32Array.from({ length: bins }, rnd));
         im = [0, 1].map(() => Float32Array.from({ length: bins }, rnd));
-        mags.push([0, 1].map((c) => Array.from({ length: bins }, (_, k) => Math.fround(Math.hypot(re![c][k], im![c][k])))));
+        mags.push(
+          [0, 1].map((c) =>
+            Array.from({ length: bins }, (_, k) => Math.fround(Math.hypot(re![c][k], im![c][k]))),
+          ),
+        );
       }
       const ready = sut.push(re, im, mask);
       expect(ready).toBe(t >= sut.latency);
       if (ready) got.push(mask.map((m) => m.slice()));
     }
     expect(got).toHaveLength(frames);
-    const mag = (t: number, c: number, k: number) => (t >= 0 && t < frames && k >= 0 && k < bins ? mags[t][c][k] : 0);
+    const mag = (t: number, c: number, k: number) =>
+      t >= 0 && t < frames && k >= 0 && k < bins ? mags[t][c][k] : 0;
     for (let t = 0; t < frames; t++) {
       for (let c = 0; c < 2; c++) {
         for (let k = 0; k < bins; k++) {

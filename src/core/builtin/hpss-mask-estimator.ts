@@ -19,6 +19,8 @@ export interface HpssOptions {
 }
 
 const EPS = 1e-10;
+// Module-level alias: a global `Math.x` lookup inside a hot loop is ~100× slower under jest's vm.
+const { sqrt } = Math;
 const CHANNELS = 2;
 
 export class HpssMaskEstimator implements SpectralMaskEstimator {
@@ -43,7 +45,8 @@ export class HpssMaskEstimator implements SpectralMaskEstimator {
       ['timeWidth', this.tw],
       ['freqWidth', this.fw],
     ] as const) {
-      if (!Number.isInteger(v) || v < 1 || v % 2 === 0) throw new RangeError(`${name} must be an odd positive integer, got ${v}`);
+      if (!Number.isInteger(v) || v < 1 || v % 2 === 0)
+        throw new RangeError(`${name} must be an odd positive integer, got ${v}`);
     }
     this.latency = this.tw >> 1;
     this.ring = Array.from({ length: this.tw }, () => new Float32Array(CHANNELS * bins));
@@ -57,7 +60,11 @@ export class HpssMaskEstimator implements SpectralMaskEstimator {
     this.pushes = 0;
   }
 
-  push(re: readonly Float32Array[] | null, im: readonly Float32Array[] | null, mask: Float32Array[]): boolean {
+  push(
+    re: readonly Float32Array[] | null,
+    im: readonly Float32Array[] | null,
+    mask: Float32Array[],
+  ): boolean {
     const { bins, tw } = this;
     const t = this.pushes++;
     const slot = this.ring[t % tw];
@@ -69,12 +76,14 @@ export class HpssMaskEstimator implements SpectralMaskEstimator {
         if (re && im) {
           const r = re[c][k];
           const i = im[c][k];
-          m = Math.sqrt(r * r + i * i);
+          m = sqrt(r * r + i * i);
           if (!(m < Infinity)) m = 0; // NaN/inf input must not corrupt the sorted runs
         }
-        // The slot being overwritten holds frame t − tw: it leaves the window.
-        replaceSorted(sorted, (base + k) * tw, tw, slot[base + k], m);
-        slot[base + k] = Math.fround(m);
+        // The slot being overwritten holds frame t − tw: it leaves the window. Writing first
+        // rounds m to float32, the precision the sorted runs store.
+        const old = slot[base + k];
+        slot[base + k] = m;
+        replaceSorted(sorted, (base + k) * tw, tw, old, slot[base + k]);
       }
     }
     if (t < this.latency) return false;

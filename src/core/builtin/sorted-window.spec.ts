@@ -12,8 +12,9 @@ describe('sorted sliding window', () => {
     arr.fill(0, base, base + W);
     const win: number[] = new Array<number>(W).fill(0);
     for (let t = 0; t < xs.length; t++) {
-      replaceSorted(arr, base, W, win[t % W], xs[t]);
-      win[t % W] = Math.fround(xs[t]);
+      const v = Math.fround(xs[t]);
+      replaceSorted(arr, base, W, win[t % W], v);
+      win[t % W] = v;
       const brute = [...win].sort((a, b) => a - b);
       expect(Array.from(arr.subarray(base, base + W))).toEqual(brute);
       expect(sortedMedian(arr, base, W)).toBe(brute[3]);

@@ -6,12 +6,16 @@
 
 /**
  * In the sorted run arr[base .. base+size), replace one occurrence of `oldValue` by `newValue`,
- * keeping the run sorted. `oldValue` must be present (it is: callers remove what they inserted).
+ * keeping the run sorted. Both must be float32-representable (read back from a Float32Array) and
+ * `oldValue` must be present (it is: callers remove what they inserted).
  */
-export function replaceSorted(arr: Float32Array, base: number, size: number, oldValue: number, newValue: number): void {
-  // Values are stored as float32; compare against the rounded value that was inserted.
-  const oldF = Math.fround(oldValue);
-  const newF = Math.fround(newValue);
+export function replaceSorted(
+  arr: Float32Array,
+  base: number,
+  size: number,
+  oldF: number,
+  newF: number,
+): void {
   // Binary search for the old value's position.
   let lo = base;
   let hi = base + size - 1;

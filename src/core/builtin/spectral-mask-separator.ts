@@ -17,7 +17,11 @@ export const BUILTIN_SAMPLE_RATE = 44100;
  * 3072 = nFft − hop zeros in front: the first frame already covers sample 0 with its last quarter,
  * so every sample has its full 4 frames and no frame is wasted on pure padding.
  */
-export const BUILTIN_FRAMING: Readonly<FramingConfig> = Object.freeze({ nFft: 4096, hop: 1024, frontPad: 3072 });
+export const BUILTIN_FRAMING: Readonly<FramingConfig> = Object.freeze({
+  nFft: 4096,
+  hop: 1024,
+  frontPad: 3072,
+});
 
 export interface SpectralMaskEstimator {
   /** Frames the estimator must see after frame t before it can give t's mask. */
@@ -142,14 +146,19 @@ export class SpectralMaskSeparator implements StemSeparator {
 
     const checkAbort = (): void => {
       if (opts.signal?.aborted) {
-        throw new SeparationError(ErrorCodes.JOB_CANCELED, 'separation aborted', { reason: String(opts.signal.reason) });
+        throw new SeparationError(ErrorCodes.JOB_CANCELED, 'separation aborted', {
+          reason: String(opts.signal.reason),
+        });
       }
     };
 
     for await (const chunk of openSource()) {
       checkAbort();
       if (chunk.length % CHANNELS !== 0) {
-        throw new SeparationError(ErrorCodes.INTERNAL, `source chunk of ${chunk.length} values is not stereo-interleaved`);
+        throw new SeparationError(
+          ErrorCodes.INTERNAL,
+          `source chunk of ${chunk.length} values is not stereo-interleaved`,
+        );
       }
       analyzer.push(chunk);
       await drain();

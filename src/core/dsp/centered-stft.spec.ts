@@ -25,7 +25,13 @@ function naiveBin(x: Float32Array, nFft: number, hop: number, t: number, k: numb
 }
 
 function frameMajor(frames: number, bins: number): SpectrumView {
-  return { re: new Float32Array(frames * bins), im: new Float32Array(frames * bins), frameStride: bins, binStride: 1, bins };
+  return {
+    re: new Float32Array(frames * bins),
+    im: new Float32Array(frames * bins),
+    frameStride: bins,
+    binStride: 1,
+    bins,
+  };
 }
 
 describe(CenteredStft.name, () => {
@@ -81,7 +87,15 @@ describe(CenteredStft.name, () => {
     for (let c = 0; c < 2; c++) {
       sut.forward(
         { data: stereo, offset: c, stride: 2, length: len },
-        { re: tensor, im: tensor, reOffset: 2 * c * dimF * dimT, imOffset: (2 * c + 1) * dimF * dimT, frameStride: 1, binStride: dimT, bins: dimF },
+        {
+          re: tensor,
+          im: tensor,
+          reOffset: 2 * c * dimF * dimT,
+          imOffset: (2 * c + 1) * dimF * dimT,
+          frameStride: 1,
+          binStride: dimT,
+          bins: dimF,
+        },
       );
     }
     const right = new Float32Array(len);
@@ -103,7 +117,15 @@ describe(CenteredStft.name, () => {
     }
     const a = new Float32Array(2 * len);
     sut.inverse(
-      { re: tensor, im: tensor, reOffset: 2 * dimF * dimT, imOffset: 3 * dimF * dimT, frameStride: 1, binStride: dimT, bins: dimF },
+      {
+        re: tensor,
+        im: tensor,
+        reOffset: 2 * dimF * dimT,
+        imOffset: 3 * dimF * dimT,
+        frameStride: 1,
+        binStride: dimT,
+        bins: dimF,
+      },
       dimT,
       { data: a, offset: 1, stride: 2, length: len },
     );
@@ -124,6 +146,8 @@ describe(CenteredStft.name, () => {
     const bad = new CenteredStft(8, 8);
     const s2 = frameMajor(bad.frameCount(20), bad.bins);
     bad.forward({ data: x, length: 20 }, s2);
-    expect(() => bad.inverse(s2, bad.frameCount(20), { data: new Float32Array(16), length: 16 })).toThrow(/NOLA/);
+    expect(() => bad.inverse(s2, bad.frameCount(20), { data: new Float32Array(16), length: 16 })).toThrow(
+      /NOLA/,
+    );
   });
 });

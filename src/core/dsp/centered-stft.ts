@@ -55,8 +55,10 @@ export class CenteredStft {
   private ola: Float64Array = new Float64Array(0);
 
   constructor(nFft: number, hop: number, window?: Float64Array) {
-    if (!Number.isInteger(nFft) || nFft < 2) throw new RangeError(`nFft must be an integer >= 2, got ${nFft}`);
-    if (!Number.isInteger(hop) || hop < 1 || hop > nFft) throw new RangeError(`hop must be an integer in 1..nFft, got ${hop}`);
+    if (!Number.isInteger(nFft) || nFft < 2)
+      throw new RangeError(`nFft must be an integer >= 2, got ${nFft}`);
+    if (!Number.isInteger(hop) || hop < 1 || hop > nFft)
+      throw new RangeError(`hop must be an integer in 1..nFft, got ${hop}`);
     this.nFft = nFft;
     this.hop = hop;
     this.window = window ?? periodicHann(nFft);
@@ -124,7 +126,8 @@ export class CenteredStft {
    * out.offset with out.stride. Samples beyond the reconstructable range are zero (as torch pads).
    */
   inverse(spec: SpectrumView, frames: number, out: SignalView): void {
-    if (!Number.isInteger(frames) || frames < 1) throw new RangeError(`frames must be a positive integer, got ${frames}`);
+    if (!Number.isInteger(frames) || frames < 1)
+      throw new RangeError(`frames must be a positive integer, got ${frames}`);
     if (spec.bins < 0 || spec.bins > this.bins) throw new RangeError(`bins must be in 0..${this.bins}`);
     const n = this.nFft;
     const hop = this.hop;

@@ -173,7 +173,14 @@ export class ComplexFft {
  * for p < m, q < s. Indices below are in float64 units (2 per complex).
  */
 
-function pass2(x: Float64Array, y: Float64Array, s: number, m: number, tw: Float64Array, twOff: number): void {
+function pass2(
+  x: Float64Array,
+  y: Float64Array,
+  s: number,
+  m: number,
+  tw: Float64Array,
+  twOff: number,
+): void {
   const half = 2 * s * m;
   const s2 = 2 * s;
   for (let p = 0; p < m; p++) {
@@ -201,7 +208,15 @@ function pass2(x: Float64Array, y: Float64Array, s: number, m: number, tw: Float
   }
 }
 
-function pass4(x: Float64Array, y: Float64Array, s: number, m: number, tw: Float64Array, twOff: number, dir: number): void {
+function pass4(
+  x: Float64Array,
+  y: Float64Array,
+  s: number,
+  m: number,
+  tw: Float64Array,
+  twOff: number,
+  dir: number,
+): void {
   const quarter = 2 * s * m;
   const s2 = 2 * s;
   for (let p = 0; p < m; p++) {
@@ -260,7 +275,15 @@ function pass4(x: Float64Array, y: Float64Array, s: number, m: number, tw: Float
 
 const SQRT1_2 = Math.SQRT1_2;
 
-function pass8(x: Float64Array, y: Float64Array, s: number, m: number, tw: Float64Array, twOff: number, dir: number): void {
+function pass8(
+  x: Float64Array,
+  y: Float64Array,
+  s: number,
+  m: number,
+  tw: Float64Array,
+  twOff: number,
+  dir: number,
+): void {
   const eighth = 2 * s * m;
   const s2 = 2 * s;
   for (let p = 0; p < m; p++) {
@@ -507,7 +530,15 @@ function pass8Last(x: Float64Array, y: Float64Array, s: number, dir: number): vo
 
 const SIN_60 = Math.sqrt(3) / 2;
 
-function pass3(x: Float64Array, y: Float64Array, s: number, m: number, tw: Float64Array, twOff: number, dir: number): void {
+function pass3(
+  x: Float64Array,
+  y: Float64Array,
+  s: number,
+  m: number,
+  tw: Float64Array,
+  twOff: number,
+  dir: number,
+): void {
   const third = 2 * s * m;
   const s2 = 2 * s;
   const sn = -dir * SIN_60; // imaginary part of w_3 = e^(-dir*2*pi*i/3)
@@ -558,7 +589,15 @@ const C144 = Math.cos((4 * Math.PI) / 5);
 const S72 = Math.sin((2 * Math.PI) / 5);
 const S144 = Math.sin((4 * Math.PI) / 5);
 
-function pass5(x: Float64Array, y: Float64Array, s: number, m: number, tw: Float64Array, twOff: number, dir: number): void {
+function pass5(
+  x: Float64Array,
+  y: Float64Array,
+  s: number,
+  m: number,
+  tw: Float64Array,
+  twOff: number,
+  dir: number,
+): void {
   const fifth = 2 * s * m;
   const s2 = 2 * s;
   // w_5^k = cos - i*dir*sin
@@ -774,7 +813,13 @@ export class RealFft {
    * Forward transform of input[inOffset .. inOffset+n) into re/im[outOffset .. outOffset+bins).
    * Imaginary parts of DC (and Nyquist for even n) are written as exact zeros.
    */
-  forward(input: Float64Array, inOffset: number, re: Float64Array, im: Float64Array, outOffset: number): void {
+  forward(
+    input: Float64Array,
+    inOffset: number,
+    re: Float64Array,
+    im: Float64Array,
+    outOffset: number,
+  ): void {
     const n = this.size;
     if (this.half === 0) {
       this.forwardOdd(input, inOffset, re, im, outOffset);
@@ -858,7 +903,13 @@ export class RealFft {
     this.complex.inverse(z, dst);
   }
 
-  private forwardOdd(input: Float64Array, inOffset: number, re: Float64Array, im: Float64Array, outOffset: number): void {
+  private forwardOdd(
+    input: Float64Array,
+    inOffset: number,
+    re: Float64Array,
+    im: Float64Array,
+    outOffset: number,
+  ): void {
     const n = this.size;
     const z = this.z;
     for (let j = 0; j < n; j++) {
@@ -872,7 +923,13 @@ export class RealFft {
     }
   }
 
-  private inverseOdd(re: Float64Array, im: Float64Array, inOffset: number, out: Float64Array, outOffset: number): void {
+  private inverseOdd(
+    re: Float64Array,
+    im: Float64Array,
+    inOffset: number,
+    out: Float64Array,
+    outOffset: number,
+  ): void {
     const n = this.size;
     const z = this.z;
     z[0] = re[inOffset];

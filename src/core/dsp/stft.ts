@@ -27,7 +27,11 @@ export interface FramingConfig {
 }
 
 /** Spleeter's framing: 4096-sample frames every 1024, 4096 zeros in front. */
-export const SPLEETER_FRAMING: Readonly<FramingConfig> = Object.freeze({ nFft: 4096, hop: 1024, frontPad: 4096 });
+export const SPLEETER_FRAMING: Readonly<FramingConfig> = Object.freeze({
+  nFft: 4096,
+  hop: 1024,
+  frontPad: 4096,
+});
 
 /** Number of STFT frames for `samples` input samples per channel: ceil((N + frontPad) / hop). */
 export function stftFrameCount(samples: number, framing: FramingConfig = SPLEETER_FRAMING): number {
@@ -35,7 +39,8 @@ export function stftFrameCount(samples: number, framing: FramingConfig = SPLEETE
 }
 
 function checkFraming(f: FramingConfig): void {
-  if (!Number.isInteger(f.nFft) || f.nFft < 2) throw new RangeError(`nFft must be an integer >= 2, got ${f.nFft}`);
+  if (!Number.isInteger(f.nFft) || f.nFft < 2)
+    throw new RangeError(`nFft must be an integer >= 2, got ${f.nFft}`);
   if (!Number.isInteger(f.hop) || f.hop < 1 || f.hop > f.nFft) {
     throw new RangeError(`hop must be an integer in 1..nFft, got ${f.hop}`);
   }
@@ -45,7 +50,8 @@ function checkFraming(f: FramingConfig): void {
 }
 
 function checkChannels(channels: number): void {
-  if (!Number.isInteger(channels) || channels < 1) throw new RangeError(`channels must be a positive integer, got ${channels}`);
+  if (!Number.isInteger(channels) || channels < 1)
+    throw new RangeError(`channels must be a positive integer, got ${channels}`);
 }
 
 /** Frame-major spectrum of a whole signal, one re/im plane per channel. */
@@ -249,8 +255,12 @@ export class OverlapAddSynthesizer {
   readonly cropStart: number;
   private readonly window: Float64Array;
   private readonly fft: RealFft;
-  /** Accumulators for padded samples [position, position + nFft), per channel. */
+  /**
+   * Ring accumulators for padded samples [position, position + nFft), per channel; padded sample
+   * `position` lives at index `head`. A ring avoids shifting nFft - hop values per frame.
+   */
   private readonly acc: Float64Array[];
+  private head = 0;
   private readonly frame: Float64Array;
   private position = 0;
   private emitted = 0;
@@ -278,8 +288,10 @@ export class OverlapAddSynthesizer {
 
   /** Caps the total output at `length` samples per channel (call once the input length is known). */
   setLength(length: number): void {
-    if (!Number.isInteger(length) || length < 0) throw new RangeError(`length must be a non-negative integer, got ${length}`);
-    if (length < this.emitted) throw new RangeError(`length ${length} is below the ${this.emitted} samples already emitted`);
+    if (!Number.isInteger(length) || length < 0)
+      throw new RangeError(`length must be a non-negative integer, got ${length}`);
+    if (length < this.emitted)
+      throw new RangeError(`length ${length} is below the ${this.emitted} samples already emitted`);
     this.limit = length;
   }
 
@@ -288,7 +300,10 @@ export class OverlapAddSynthesizer {
     const a = this.acc[channel];
     const w = this.window;
     const n = this.framing.nFft;
-    for (let i = 0; i < n; i++) a[i] += frame[i] * w[i];
+    const head = this.head;
+    const first = n - head;
+    for (let i = 0; i < first; i++) a[head + i] += frame[i] * w[i];
+    for (let i = first; i < n; i++) a[i - first] += frame[i] * w[i];
   }
 
   /** Adds one channel of the current frame given as a half spectrum (irfft, then as addFrame). */
@@ -303,11 +318,18 @@ export class OverlapAddSynthesizer {
    */
   advance(out: Float32Array, outOffset: number): number {
     const hop = this.framing.hop;
+    const n = this.framing.nFft;
     const written = this.emit(out, outOffset, hop);
+    const head = this.head;
+    const end = head + hop;
     for (const a of this.acc) {
-      a.copyWithin(0, hop);
-      a.fill(0, a.length - hop);
+      if (end <= n) a.fill(0, head, end);
+      else {
+        a.fill(0, head, n);
+        a.fill(0, 0, end - n);
+      }
     }
+    this.head = end >= n ? end - n : end;
     this.position += hop;
     return written;
   }
@@ -346,12 +368,17 @@ export class OverlapAddSynthesizer {
     const written = this.countEmittable(count);
     if (written === 0) return 0;
     const from = Math.max(this.position, this.cropStart) - this.position;
+    const n = this.framing.nFft;
     const ch = this.channels;
     const scale = this.scale;
+    let start = this.head + from;
+    if (start >= n) start -= n;
+    const firstPart = Math.min(written, n - start);
     for (let c = 0; c < ch; c++) {
       const a = this.acc[c];
       let dst = outOffset * ch + c;
-      for (let i = 0; i < written; i++, dst += ch) out[dst] = a[from + i] * scale;
+      for (let i = 0; i < firstPart; i++, dst += ch) out[dst] = a[start + i] * scale;
+      for (let i = firstPart; i < written; i++, dst += ch) out[dst] = a[i - firstPart] * scale;
     }
     this.emitted += written;
     return written;
@@ -359,7 +386,11 @@ export class OverlapAddSynthesizer {
 }
 
 /** Whole-signal Spleeter STFT of interleaved audio (convenience wrapper over the streaming analyzer). */
-export function computeStft(interleaved: Float32Array, channels = 2, framing: FramingConfig = SPLEETER_FRAMING): Spectrogram {
+export function computeStft(
+  interleaved: Float32Array,
+  channels = 2,
+  framing: FramingConfig = SPLEETER_FRAMING,
+): Spectrogram {
   const sut = new StreamingStftAnalyzer(channels, framing);
   sut.push(interleaved);
   sut.end();
@@ -375,7 +406,11 @@ export function computeStft(interleaved: Float32Array, channels = 2, framing: Fr
  * Whole-signal Spleeter iSTFT: returns `length` interleaved samples per channel
  * (irfft, × window, overlap-add, × 2/3, crop [frontPad, frontPad + length)).
  */
-export function computeIstft(spec: Spectrogram, length: number, framing: FramingConfig = SPLEETER_FRAMING): Float32Array {
+export function computeIstft(
+  spec: Spectrogram,
+  length: number,
+  framing: FramingConfig = SPLEETER_FRAMING,
+): Float32Array {
   const channels = spec.re.length;
   const synth = new OverlapAddSynthesizer({ channels, framing });
   synth.setLength(length);
@@ -396,7 +431,9 @@ export function computeIstft(spec: Spectrogram, length: number, framing: Framing
   }
   written += synth.flush(out, written);
   if (written !== length) {
-    throw new RangeError(`spectrogram of ${spec.frames} frames cannot produce ${length} samples (got ${written})`);
+    throw new RangeError(
+      `spectrogram of ${spec.frames} frames cannot produce ${length} samples (got ${written})`,
+    );
   }
   return out;
 }

@@ -59,7 +59,16 @@ export const KNOWN_MDX_MODELS: readonly KnownMdxModel[] = [
   known('UVR-MDX-NET-Inst_HQ_1', '291c2049608edb52648b96e27eb80e95', 1.035, 3072, 256, 6144, 'instrumental'),
   known('UVR_MDXNET_Main', '53c4baf4d12c3e6c3831bb8f5b532b93', 1.043, 3072, 256, 7680, 'vocals'),
   known('UVR_MDXNET_9482', '0ddfc0eb5792638ad5dc27850236c246', 1.035, 2048, 256, 6144, 'vocals'),
-  known('UVR_MDXNET_KARA_2', '1d64a6d2c30f709b8c9b4ce1366d96ee', 1.065, 2048, 256, 5120, 'instrumental', true),
+  known(
+    'UVR_MDXNET_KARA_2',
+    '1d64a6d2c30f709b8c9b4ce1366d96ee',
+    1.065,
+    2048,
+    256,
+    5120,
+    'instrumental',
+    true,
+  ),
 ];
 
 /** MD5 (hex) of the last 10,240,000 bytes of a file, or of the whole file if smaller — UVR's key. */
@@ -70,7 +79,7 @@ export async function mdxModelHash(file: string): Promise<string> {
     const start = Math.max(0, size - MDX_HASH_TAIL_BYTES);
     const hash = createHash('md5');
     const buf = Buffer.alloc(1 << 20);
-    for (let pos = start; pos < size; ) {
+    for (let pos = start; pos < size;) {
       const { bytesRead } = await fh.read(buf, 0, Math.min(buf.length, size - pos), pos);
       if (bytesRead === 0) break;
       hash.update(buf.subarray(0, bytesRead));
@@ -95,7 +104,8 @@ export async function lookupMdxParams(file: string): Promise<KnownMdxModel | und
 /** Checks the constraints the separator relies on; throws ValidationError naming the problem. */
 export function validateMdxParams(p: MdxModelParams): void {
   const problems: string[] = [];
-  if (!Number.isInteger(p.nFft) || p.nFft < 8 || p.nFft % 2 !== 0) problems.push(`n_fft ${p.nFft} must be an even integer`);
+  if (!Number.isInteger(p.nFft) || p.nFft < 8 || p.nFft % 2 !== 0)
+    problems.push(`n_fft ${p.nFft} must be an even integer`);
   if (!Number.isInteger(p.hop) || p.hop <= 0) problems.push(`hop ${p.hop} must be a positive integer`);
   if (!Number.isInteger(p.dimF) || p.dimF < 4 || p.dimF > p.nFft / 2 + 1) {
     problems.push(`dim_f ${p.dimF} must be in [4, n_fft/2+1]`);
@@ -103,10 +113,15 @@ export function validateMdxParams(p: MdxModelParams): void {
   if (!Number.isInteger(p.dimT) || p.dimT < 2) problems.push(`dim_t ${p.dimT} must be an integer ≥ 2`);
   const chunk = p.hop * (p.dimT - 1);
   if (chunk - p.nFft <= 0) problems.push(`chunk ${chunk} (hop·(dim_t−1)) must exceed n_fft ${p.nFft}`);
-  if (!(p.compensate > 0) || !Number.isFinite(p.compensate)) problems.push(`compensate ${p.compensate} must be > 0`);
+  if (!(p.compensate > 0) || !Number.isFinite(p.compensate))
+    problems.push(`compensate ${p.compensate} must be > 0`);
   if (problems.length) {
-    throw new ValidationError(ErrorCodes.VALIDATION_FAILED, `Invalid MDX-Net parameters: ${problems.join('; ')}`, {
-      params: p,
-    });
+    throw new ValidationError(
+      ErrorCodes.VALIDATION_FAILED,
+      `Invalid MDX-Net parameters: ${problems.join('; ')}`,
+      {
+        params: p,
+      },
+    );
   }
 }

@@ -62,7 +62,10 @@ export class MdxSeparator implements StemSeparator {
     this.overlap = opts.overlap ?? 0.25;
     this.batchSize = opts.batchSize ?? 1;
     if (!(this.overlap >= 0 && this.overlap < 1)) {
-      throw new ValidationError(ErrorCodes.VALIDATION_FAILED, `MDX overlap must be in [0, 1), got ${this.overlap}`);
+      throw new ValidationError(
+        ErrorCodes.VALIDATION_FAILED,
+        `MDX overlap must be in [0, 1), got ${this.overlap}`,
+      );
     }
     if (!Number.isInteger(this.batchSize) || this.batchSize < 1) {
       throw new ValidationError(ErrorCodes.VALIDATION_FAILED, `MDX batch size must be a positive integer`);
@@ -71,12 +74,15 @@ export class MdxSeparator implements StemSeparator {
     this.trim = Math.floor(this.p.nFft / 2);
     this.genSize = this.chunkSize - 2 * this.trim;
     this.step = Math.floor((1 - this.overlap) * this.chunkSize);
-    if (this.step < 1) throw new ValidationError(ErrorCodes.VALIDATION_FAILED, `MDX overlap ${this.overlap} leaves no step`);
+    if (this.step < 1)
+      throw new ValidationError(ErrorCodes.VALIDATION_FAILED, `MDX overlap ${this.overlap} leaves no step`);
     const all = [this.p.primaryStem, this.p.secondaryStem];
     const wanted = opts.stems ?? all;
     for (const s of wanted) {
       if (!all.includes(s)) {
-        throw new ValidationError(ErrorCodes.UNKNOWN_STEM, `Stem '${s}' is not one of ${all.join(', ')}`, { stem: s });
+        throw new ValidationError(ErrorCodes.UNKNOWN_STEM, `Stem '${s}' is not one of ${all.join(', ')}`, {
+          stem: s,
+        });
       }
     }
     this.stems = all.filter((s) => wanted.includes(s));
@@ -125,7 +131,9 @@ export class MdxSeparator implements StemSeparator {
 
     const checkAbort = (): void => {
       if (opts.signal?.aborted) {
-        throw new SeparationError(ErrorCodes.JOB_CANCELED, 'separation aborted', { reason: String(opts.signal.reason) });
+        throw new SeparationError(ErrorCodes.JOB_CANCELED, 'separation aborted', {
+          reason: String(opts.signal.reason),
+        });
       }
     };
 
@@ -162,7 +170,8 @@ export class MdxSeparator implements StemSeparator {
           );
         }
         // Bins 0..2 (below ~20 Hz) are zeroed before the model, as UVR does.
-        for (let q = 0; q < 4; q++) input.fill(0, base + q * plane, base + q * plane + ZEROED_LOW_BINS * dimT);
+        for (let q = 0; q < 4; q++)
+          input.fill(0, base + q * plane, base + q * plane + ZEROED_LOW_BINS * dimT);
       }
       dspMs += performance.now() - t0;
 
@@ -237,7 +246,10 @@ export class MdxSeparator implements StemSeparator {
     for await (const chunkIn of openSource()) {
       checkAbort();
       if (chunkIn.length % CHANNELS !== 0) {
-        throw new SeparationError(ErrorCodes.INTERNAL, `source chunk of ${chunkIn.length} values is not stereo-interleaved`);
+        throw new SeparationError(
+          ErrorCodes.INTERNAL,
+          `source chunk of ${chunkIn.length} values is not stereo-interleaved`,
+        );
       }
       input$.append(chunkIn);
       await pump();
@@ -246,7 +258,8 @@ export class MdxSeparator implements StemSeparator {
     N = input$.end - trim;
     input$.finish();
     await pump();
-    if (emitted !== N) throw new SeparationError(ErrorCodes.INTERNAL, `MDX produced ${emitted} samples for ${N}`);
+    if (emitted !== N)
+      throw new SeparationError(ErrorCodes.INTERNAL, `MDX produced ${emitted} samples for ${N}`);
     return { samples: N, frames: nextChunk * dimT, segments: nextChunk, inferenceMs, dspMs, modelCalls };
   }
 
@@ -256,7 +269,12 @@ export class MdxSeparator implements StemSeparator {
       out = await this.opts.model(input, batch, signal);
     } catch (err) {
       if (err instanceof SeparationError || err instanceof ModelError) throw err;
-      throw new ModelError(ErrorCodes.MODEL_INFERENCE_FAILED, `MDX model failed: ${(err as Error).message}`, {}, { cause: err });
+      throw new ModelError(
+        ErrorCodes.MODEL_INFERENCE_FAILED,
+        `MDX model failed: ${(err as Error).message}`,
+        {},
+        { cause: err },
+      );
     }
     if (out.length !== input.length) {
       throw new ModelError(
@@ -291,9 +309,10 @@ export class MdxSeparator implements StemSeparator {
       for (let j = 0; j < length; j++) {
         const pos = from + j;
         const d = div[pos - accBase];
-        const v = d > 0 ? (a[pos - accBase] / d) * compensate : 0;
-        primary[j * CHANNELS + c] = v;
-        secondary[j * CHANNELS + c] = mix[pos - input.base] - v;
+        const o = j * CHANNELS + c;
+        primary[o] = d > 0 ? (a[pos - accBase] / d) * compensate : 0;
+        // Read back (float32) so that secondary = mix − primary holds for the values written.
+        secondary[o] = mix[pos - input.base] - primary[o];
       }
     }
     const stems = new Map<string, Float32Array>();

@@ -13,7 +13,9 @@ describe(OnnxGraphBuilder.name, () => {
   function buildModel(): Uint8Array {
     const sut = new OnnxGraphBuilder({ graphName: 'test' });
     sut.addInput('x', 'float32', ['batch', 4]);
-    const k16 = sut.op('Cast', [sut.constant('k', 'float16', [4], new Float32Array([0.5, 1, 2, 65504]))], { to: 1 });
+    const k16 = sut.op('Cast', [sut.constant('k', 'float16', [4], new Float32Array([0.5, 1, 2, 65504]))], {
+      to: 1,
+    });
     const u8 = sut.op('Cast', [sut.constant('u', 'uint8', [4], new Uint8Array([0, 1, 255, 7]))], { to: 1 });
     const e = sut.op('Elu', ['x'], { alpha: floatAttr(0.5) });
     const sum = sut.op('Add', [sut.op('Mul', [e, k16]), u8]);
@@ -51,11 +53,13 @@ describe(OnnxGraphBuilder.name, () => {
       ['model_type', 'test'],
       ['comment', 'hello'],
     ]);
-    const k = model.graph!.initializer.find((t) => t.name === 'k')!;
+    const k = model.graph!.initializer!.find((t) => t.name === 'k')!;
     expect(k.dataType).toBe(onnx.TensorProto.DataType.FLOAT16);
-    expect(Array.from(new Uint16Array(Uint8Array.from(k.rawData).buffer))).toEqual([0x3800, 0x3c00, 0x4000, 0x7bff]);
-    const ends = model.graph!.initializer.find((t) => t.name === 'ends')!;
-    expect(new BigInt64Array(Uint8Array.from(ends.rawData).buffer)[0]).toBe(4n);
+    expect(Array.from(new Uint16Array(Uint8Array.from(k.rawData!).buffer))).toEqual([
+      0x3800, 0x3c00, 0x4000, 0x7bff,
+    ]);
+    const ends = model.graph!.initializer!.find((t) => t.name === 'ends')!;
+    expect(new BigInt64Array(Uint8Array.from(ends.rawData!).buffer)[0]).toBe(4n);
   });
 
   it('generates unique value names and rejects duplicates', () => {

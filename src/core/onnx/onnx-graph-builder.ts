@@ -35,7 +35,8 @@ export function onnxElementTypeName(code: number): OnnxElementType | undefined {
  * Initializer data. float16 accepts either float32 values (converted, round-to-nearest-even) or raw
  * binary16 bit patterns in a Uint16Array. int64 accepts a BigInt64Array or plain integers.
  */
-export type OnnxTensorData = Float32Array | Uint16Array | BigInt64Array | Int32Array | Uint8Array | Int8Array | number[];
+export type OnnxTensorData =
+  Float32Array | Uint16Array | BigInt64Array | Int32Array | Uint8Array | Int8Array | number[];
 
 /**
  * Attribute values. Plain numbers are INT and plain number arrays INTS (ONNX rejects an int where a
@@ -133,7 +134,12 @@ export class OnnxGraphBuilder {
   }
 
   /** Adds a single-output node and returns the generated output name. `''` inputs mean "omitted". */
-  op(opType: string, inputs: readonly string[], attributes: Record<string, OnnxAttributeValue> = {}, hint?: string): string {
+  op(
+    opType: string,
+    inputs: readonly string[],
+    attributes: Record<string, OnnxAttributeValue> = {},
+    hint?: string,
+  ): string {
     const out = this.uniqueName(hint ?? opType.toLowerCase());
     this.addNode(opType, inputs, [out], attributes);
     return out;
@@ -214,7 +220,9 @@ export function tensorProto(spec: OnnxTensorSpec): onnx.ITensorProto {
   const raw = rawBytes(spec.type, spec.data);
   const expectedBytes = count * bytesPerElement(spec.type);
   if (raw.byteLength !== expectedBytes) {
-    throw new Error(`tensor data has ${raw.byteLength} bytes, dims [${spec.dims.join(',')}] of ${spec.type} need ${expectedBytes}`);
+    throw new Error(
+      `tensor data has ${raw.byteLength} bytes, dims [${spec.dims.join(',')}] of ${spec.type} need ${expectedBytes}`,
+    );
   }
   return { dims: [...spec.dims], dataType: ELEMENT_TYPE_CODES[spec.type], rawData: raw };
 }
@@ -269,12 +277,14 @@ function rawBytes(type: OnnxElementType, data: OnnxTensorData): Uint8Array {
 function attributeProto(name: string, value: OnnxAttributeValue): onnx.IAttributeProto {
   const T = onnx.AttributeProto.AttributeType;
   if (typeof value === 'number') {
-    if (!Number.isInteger(value)) throw new Error(`attribute '${name}': non-integer ${value}; wrap floats with floatAttr()`);
+    if (!Number.isInteger(value))
+      throw new Error(`attribute '${name}': non-integer ${value}; wrap floats with floatAttr()`);
     return { name, type: T.INT, i: value };
   }
   if (typeof value === 'string') return { name, type: T.STRING, s: new TextEncoder().encode(value) };
   if (Array.isArray(value)) {
-    if (!value.every(Number.isInteger)) throw new Error(`attribute '${name}': non-integers; use floatsAttr()`);
+    if (!value.every(Number.isInteger))
+      throw new Error(`attribute '${name}': non-integers; use floatsAttr()`);
     return { name, type: T.INTS, ints: value };
   }
   switch (value.kind) {

@@ -31,7 +31,9 @@ describe('readOnnxMetadata', () => {
     expect(meta.opsets).toEqual({ '': 17 });
     expect(meta.irVersion).toBe(8);
     expect(meta.inputs).toEqual([{ name: 'x', elementType: 'float32', shape: [2, 'num_splits', 512, 1024] }]);
-    expect(meta.outputs).toEqual([{ name: 'y', elementType: 'float32', shape: [2, 'num_splits', 512, 1024] }]);
+    expect(meta.outputs).toEqual([
+      { name: 'y', elementType: 'float32', shape: [2, 'num_splits', 512, 1024] },
+    ]);
     expect(meta.initializerCount).toBe(1);
     expect(meta.nodeCount).toBe(2);
   });
@@ -49,7 +51,9 @@ describe('readOnnxMetadata', () => {
   });
 
   it('fails with MODEL_NOT_INSTALLED for a missing file', async () => {
-    await expect(readOnnxMetadata(join(dir, 'nope.onnx'))).rejects.toMatchObject({ code: ErrorCodes.MODEL_NOT_INSTALLED });
+    await expect(readOnnxMetadata(join(dir, 'nope.onnx'))).rejects.toMatchObject({
+      code: ErrorCodes.MODEL_NOT_INSTALLED,
+    });
   });
 
   it('fails with MODEL_INVALID naming the file for truncated or non-protobuf data', async () => {

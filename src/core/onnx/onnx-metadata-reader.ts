@@ -40,7 +40,7 @@ interface ByteSource {
 const WINDOW = 64 * 1024;
 
 class Cursor {
-  private window = new Uint8Array(0);
+  private window: Uint8Array = new Uint8Array(0);
   private windowStart = 0;
   pos = 0;
 
@@ -48,7 +48,8 @@ class Cursor {
 
   private async ensure(n: number): Promise<void> {
     const end = this.pos + n;
-    if (end > this.src.size) throw new Error(`truncated protobuf: need byte ${end}, file has ${this.src.size}`);
+    if (end > this.src.size)
+      throw new Error(`truncated protobuf: need byte ${end}, file has ${this.src.size}`);
     if (this.pos >= this.windowStart && end <= this.windowStart + this.window.length) return;
     this.windowStart = this.pos;
     this.window = await this.src.read(this.pos, Math.min(Math.max(n, WINDOW), this.src.size - this.pos));
@@ -173,8 +174,12 @@ async function parseGraph(c: Cursor, end: number, out: OnnxModelMetadata): Promi
 function declaration(vi: onnx.ValueInfoProto): OnnxValueDeclaration {
   const tensor = vi.type?.tensorType;
   const code = tensor?.elemType ?? 0;
+  // Decoded messages are class instances; the I* interfaces just don't declare the oneof getter.
+  const dims = (tensor?.shape?.dim ?? []) as onnx.TensorShapeProto.Dimension[];
   const shape = tensor?.shape
-    ? tensor.shape.dim.map((d) => (d.value === 'dimValue' ? toNumber(d.dimValue) : d.value === 'dimParam' ? d.dimParam! : null))
+    ? dims.map((d) =>
+        d.value === 'dimValue' ? toNumber(d.dimValue) : d.value === 'dimParam' ? d.dimParam : null,
+      )
     : null;
   return { name: vi.name, elementType: onnxElementTypeName(code) ?? `unknown(${code})`, shape };
 }
@@ -223,7 +228,12 @@ export async function readOnnxMetadata(path: string): Promise<OnnxModelMetadata>
     });
   } catch (err) {
     if (err instanceof ModelError) throw err;
-    throw new ModelError(ErrorCodes.MODEL_INVALID, `not a valid ONNX model: ${path} (${(err as Error).message})`, { path }, { cause: err });
+    throw new ModelError(
+      ErrorCodes.MODEL_INVALID,
+      `not a valid ONNX model: ${path} (${(err as Error).message})`,
+      { path },
+      { cause: err },
+    );
   } finally {
     await handle.close();
   }

@@ -44,7 +44,11 @@ export const spleeterManifestSchema = z
     activations: z.object({ conv: activation, deconv: activation }).optional(),
     /** Per precision, per instrument file name; missing entries use `<instrument>[.fp16|.int8].onnx`. */
     files: z
-      .object({ fp32: filesByInstrument.optional(), fp16: filesByInstrument.optional(), int8: filesByInstrument.optional() })
+      .object({
+        fp32: filesByInstrument.optional(),
+        fp16: filesByInstrument.optional(),
+        int8: filesByInstrument.optional(),
+      })
       .optional(),
     /** Where the weights came from (checkpoint URL, sha256…); informative. */
     source: z.record(z.string(), z.string()).optional(),
@@ -56,7 +60,11 @@ export const spleeterManifestSchema = z
     for (const [precision, files] of Object.entries(m.files ?? {})) {
       for (const inst of Object.keys(files ?? {})) {
         if (!m.instruments.includes(inst)) {
-          ctx.addIssue({ code: 'custom', path: ['files', precision, inst], message: `'${inst}' is not in instruments` });
+          ctx.addIssue({
+            code: 'custom',
+            path: ['files', precision, inst],
+            message: `'${inst}' is not in instruments`,
+          });
         }
       }
     }

@@ -46,7 +46,11 @@ export function buildTinySpleeterOnnx(
   const info = SPLEETER_CONFIGS[config];
   const n = info.instruments.length;
   const instrument = info.instruments[instrumentIndex];
-  if (instrument === undefined) throw new ValidationError(ErrorCodes.VALIDATION_FAILED, `${config} has no instrument #${instrumentIndex}`);
+  if (instrument === undefined)
+    throw new ValidationError(
+      ErrorCodes.VALIDATION_FAILED,
+      `${config} has no instrument #${instrumentIndex}`,
+    );
   const F = opts.F ?? 1024;
   const T = opts.T ?? SPLEETER_T;
   const logits = info.architecture === 'softmax_unet';
@@ -60,8 +64,16 @@ export function buildTinySpleeterOnnx(
       break;
     case 'scale': {
       const k = (opts.scales ?? defaultTinyScales(n))[instrumentIndex];
-      if (k === undefined) throw new ValidationError(ErrorCodes.VALIDATION_FAILED, `no scale for instrument #${instrumentIndex}`);
-      b.addNode('Mul', [SPLEETER_INPUT_NAME, b.constant('k', 'float32', [], new Float32Array([k]))], [SPLEETER_OUTPUT_NAME]);
+      if (k === undefined)
+        throw new ValidationError(
+          ErrorCodes.VALIDATION_FAILED,
+          `no scale for instrument #${instrumentIndex}`,
+        );
+      b.addNode(
+        'Mul',
+        [SPLEETER_INPUT_NAME, b.constant('k', 'float32', [], new Float32Array([k]))],
+        [SPLEETER_OUTPUT_NAME],
+      );
       break;
     }
     case 'bandpass': {

@@ -24,6 +24,9 @@ import {
 } from '../spleeter/unet-weights';
 import { floatAttr, OnnxGraphBuilder } from './onnx-graph-builder';
 
+// Aliased: global lookups are slow inside jest's vm sandbox, and this runs per weight.
+const { round, min, max, fround } = Math;
+
 export type ModelPrecision = 'fp32' | 'fp16' | 'int8';
 
 export interface SpleeterUnetBuildOptions {
@@ -52,7 +55,10 @@ export const SPLEETER_OUTPUT_NAME = 'y';
 export const SPLEETER_BATCH_DIM = 'num_splits';
 
 /** TF Conv2D kernel [kh, kw, in, out] -> ONNX Conv W [out, in, kh, kw]. */
-export function tfConvKernelToOnnx(kernel: Float32Array, shape: readonly [number, number, number, number]): Float32Array {
+export function tfConvKernelToOnnx(
+  kernel: Float32Array,
+  shape: readonly [number, number, number, number],
+): Float32Array {
   const [kh, kw, cin, cout] = shape;
   const out = new Float32Array(kernel.length);
   for (let y = 0; y < kh; y++)
@@ -94,7 +100,13 @@ export function expectedUnetShapes(): {
   );
   // Decoder l input: conv6 (512) for l = 0, else concat [conv(5-l), d(l-1)] = 2 × filters of d(l-1).
   const decoder = UNET_DECODER_FILTERS.map(
-    (f, l) => [5, 5, f, l === 0 ? UNET_ENCODER_FILTERS[5] : 2 * UNET_DECODER_FILTERS[l - 1]] as [number, number, number, number],
+    (f, l) =>
+      [5, 5, f, l === 0 ? UNET_ENCODER_FILTERS[5] : 2 * UNET_DECODER_FILTERS[l - 1]] as [
+        number,
+        number,
+        number,
+        number,
+      ],
   );
   return { encoder, decoder, head: [4, 4, 1, 2] };
 }
@@ -102,7 +114,8 @@ export function expectedUnetShapes(): {
 export function validateUnetWeights(w: UnetInstrumentWeights): void {
   const shapes = expectedUnetShapes();
   const check = (what: string, c: ConvWeights, shape: readonly number[]) => {
-    const ok = c.kernelShape.every((d, i) => d === shape[i]) && c.kernel.length === shape.reduce((a, b) => a * b, 1);
+    const ok =
+      c.kernelShape.every((d, i) => d === shape[i]) && c.kernel.length === shape.reduce((a, b) => a * b, 1);
     if (!ok || c.bias.length !== (what.startsWith('decoder') ? shape[2] : shape[3])) {
       throw new ModelError(
         ErrorCodes.MODEL_INVALID,
@@ -114,15 +127,27 @@ export function validateUnetWeights(w: UnetInstrumentWeights): void {
   const checkBn = (what: string, bn: BatchNormWeights, n: number) => {
     for (const k of ['gamma', 'beta', 'movingMean', 'movingVariance'] as const) {
       if (bn[k].length !== n) {
-        throw new ModelError(ErrorCodes.MODEL_INVALID, `${w.instrument} ${what}.${k}: ${bn[k].length} values, expected ${n}`, {
-          instrument: w.instrument,
-          layer: what,
-        });
+        throw new ModelError(
+          ErrorCodes.MODEL_INVALID,
+          `${w.instrument} ${what}.${k}: ${bn[k].length} values, expected ${n}`,
+          {
+            instrument: w.instrument,
+            layer: what,
+          },
+        );
       }
     }
   };
-  if (w.encoder.length !== 6 || w.encoderBn.length !== 5 || w.decoder.length !== 6 || w.decoderBn.length !== 6) {
-    throw new ModelError(ErrorCodes.MODEL_INVALID, `${w.instrument}: expected 6 encoder convs, 5 encoder BNs, 6 deconvs, 6 decoder BNs`);
+  if (
+    w.encoder.length !== 6 ||
+    w.encoderBn.length !== 5 ||
+    w.decoder.length !== 6 ||
+    w.decoderBn.length !== 6
+  ) {
+    throw new ModelError(
+      ErrorCodes.MODEL_INVALID,
+      `${w.instrument}: expected 6 encoder convs, 5 encoder BNs, 6 deconvs, 6 decoder BNs`,
+    );
   }
   w.encoder.forEach((c, l) => check(`encoder[${l}]`, c, shapes.encoder[l]));
   w.decoder.forEach((c, l) => check(`decoder[${l}]`, c, shapes.decoder[l]));
@@ -131,7 +156,11 @@ export function validateUnetWeights(w: UnetInstrumentWeights): void {
   w.decoderBn.forEach((bn, l) => checkBn(`decoderBn[${l}]`, bn, UNET_DECODER_FILTERS[l]));
 }
 
-export function buildSpleeterUnetOnnx(spec: UnetModelSpec, instrumentIndex: number, opts: SpleeterUnetBuildOptions): Uint8Array {
+export function buildSpleeterUnetOnnx(
+  spec: UnetModelSpec,
+  instrumentIndex: number,
+  opts: SpleeterUnetBuildOptions,
+): Uint8Array {
   return buildSpleeterUnetGraph(spec, instrumentIndex, opts).serialize();
 }
 
@@ -148,18 +177,25 @@ export function buildSpleeterUnetGraph(
     ['F', F],
   ] as const) {
     if (!Number.isInteger(v) || v <= 0 || v % UNET_SIZE_MULTIPLE !== 0) {
-      throw new ValidationError(ErrorCodes.VALIDATION_FAILED, `U-Net ${k} must be a positive multiple of ${UNET_SIZE_MULTIPLE}, got ${v}`);
+      throw new ValidationError(
+        ErrorCodes.VALIDATION_FAILED,
+        `U-Net ${k} must be a positive multiple of ${UNET_SIZE_MULTIPLE}, got ${v}`,
+      );
     }
   }
   const w = spec.instruments[instrumentIndex];
-  if (!w) throw new ValidationError(ErrorCodes.VALIDATION_FAILED, `no instrument #${instrumentIndex} in the spec`);
+  if (!w)
+    throw new ValidationError(ErrorCodes.VALIDATION_FAILED, `no instrument #${instrumentIndex} in the spec`);
   validateUnetWeights(w);
 
   const b = new OnnxGraphBuilder({ graphName: `spleeter_${w.instrument}` });
   const g = new UnetGraph(b, opts.precision);
   const shape = opts.layout === 'CSTF' ? [2, SPLEETER_BATCH_DIM, T, F] : [SPLEETER_BATCH_DIM, 2, T, F];
   b.addInput(SPLEETER_INPUT_NAME, 'float32', shape);
-  const input = opts.layout === 'CSTF' ? b.op('Transpose', [SPLEETER_INPUT_NAME], { perm: [1, 0, 2, 3] }, 'x_nchw') : SPLEETER_INPUT_NAME;
+  const input =
+    opts.layout === 'CSTF'
+      ? b.op('Transpose', [SPLEETER_INPUT_NAME], { perm: [1, 0, 2, 3] }, 'x_nchw')
+      : SPLEETER_INPUT_NAME;
 
   // Encoder: the raw (pre-BN) conv outputs feed the skips; conv6's BN/activation are dead in TF.
   const raw: string[] = [];
@@ -174,14 +210,23 @@ export function buildSpleeterUnetGraph(
   let d = raw[5];
   for (let l = 0; l < 6; l++) {
     const u = g.convTranspose(`dec${l + 1}`, d, w.decoder[l]);
-    const cropped = b.op('Slice', [u, g.ints('crop_start', [1, 1]), g.ints('crop_end', [-2, -2]), g.ints('crop_axes', [2, 3])]);
+    const cropped = b.op('Slice', [
+      u,
+      g.ints('crop_start', [1, 1]),
+      g.ints('crop_end', [-2, -2]),
+      g.ints('crop_axes', [2, 3]),
+    ]);
     const bn = g.batchNorm(`dec${l + 1}_bn`, g.activation(spec.deconvActivation, cropped), w.decoderBn[l]);
     d = l < 5 ? b.op('Concat', [raw[4 - l], bn], { axis: 1 }, `merge${l + 1}`) : bn;
   }
 
   const head = g.conv('head', d, w.head, { dilations: [2, 2], pads: [3, 3, 3, 3] });
-  const outNchw = spec.architecture === 'unet' ? b.op('Mul', [b.op('Sigmoid', [head], {}, 'mask'), input], {}, 'y_nchw') : head;
-  if (opts.layout === 'CSTF') b.addNode('Transpose', [outNchw], [SPLEETER_OUTPUT_NAME], { perm: [1, 0, 2, 3] });
+  const outNchw =
+    spec.architecture === 'unet'
+      ? b.op('Mul', [b.op('Sigmoid', [head], {}, 'mask'), input], {}, 'y_nchw')
+      : head;
+  if (opts.layout === 'CSTF')
+    b.addNode('Transpose', [outNchw], [SPLEETER_OUTPUT_NAME], { perm: [1, 0, 2, 3] });
   else b.addNode('Identity', [outNchw], [SPLEETER_OUTPUT_NAME]);
   b.addOutput(SPLEETER_OUTPUT_NAME, 'float32', shape);
 
@@ -235,7 +280,12 @@ class UnetGraph {
     return v;
   }
 
-  conv(name: string, x: string, c: ConvWeights, attrs: { strides?: number[]; pads: number[]; dilations?: number[] }): string {
+  conv(
+    name: string,
+    x: string,
+    c: ConvWeights,
+    attrs: { strides?: number[]; pads: number[]; dilations?: number[] },
+  ): string {
     const [kh, kw, cin, cout] = c.kernelShape;
     const wOnnx = tfConvKernelToOnnx(c.kernel, c.kernelShape);
     const convAttrs = {
@@ -258,7 +308,12 @@ class UnetGraph {
     const [xq, xScale, xZero] = this.b.opN('DynamicQuantizeLinear', [x], 3, {}, `${name}_x_q`);
     const acc = this.b.op('ConvInteger', [xq, W, xZero, wZero], convAttrs, `${name}_int32`);
     const scale = this.b.op('Mul', [xScale, wScale], {}, `${name}_scale`);
-    const deq = this.b.op('Mul', [this.b.op('Cast', [acc], { to: 1 }, `${name}_float`), scale], {}, `${name}_deq`);
+    const deq = this.b.op(
+      'Mul',
+      [this.b.op('Cast', [acc], { to: 1 }, `${name}_float`), scale],
+      {},
+      `${name}_deq`,
+    );
     const B = this.b.constant(`${name}_B`, 'float32', [cout, 1, 1], c.bias);
     return this.b.op('Add', [deq, B], {}, name);
   }
@@ -266,7 +321,11 @@ class UnetGraph {
   /** Transposed conv without padding: output 2n+3 per axis (the caller crops to TF "same"). */
   convTranspose(name: string, x: string, c: ConvWeights): string {
     const [kh, kw, cout, cin] = c.kernelShape;
-    const W = this.floatWeight(`${name}_W`, [cin, cout, kh, kw], tfConvTransposeKernelToOnnx(c.kernel, c.kernelShape));
+    const W = this.floatWeight(
+      `${name}_W`,
+      [cin, cout, kh, kw],
+      tfConvTransposeKernelToOnnx(c.kernel, c.kernelShape),
+    );
     const B = this.floatWeight(`${name}_B`, [cout], c.bias);
     return this.b.op('ConvTranspose', [x, W, B], { kernel_shape: [kh, kw], strides: [2, 2] }, name);
   }
@@ -298,16 +357,20 @@ class UnetGraph {
  * Asymmetric per-tensor uint8 quantization as onnxruntime's quantize_dynamic (QUInt8): the range
  * always includes 0 so that 0 is exactly representable.
  */
-export function quantizeUInt8(values: Float32Array): { values: Uint8Array; scale: number; zeroPoint: number } {
-  let min = 0;
-  let max = 0;
+export function quantizeUInt8(values: Float32Array): {
+  values: Uint8Array;
+  scale: number;
+  zeroPoint: number;
+} {
+  let lo = 0;
+  let hi = 0;
   for (let i = 0; i < values.length; i++) {
-    if (values[i] < min) min = values[i];
-    if (values[i] > max) max = values[i];
+    if (values[i] < lo) lo = values[i];
+    if (values[i] > hi) hi = values[i];
   }
-  const scale = max > min ? Math.fround((max - min) / 255) : 1;
-  const zeroPoint = Math.min(255, Math.max(0, Math.round(-min / scale)));
+  const scale = hi > lo ? fround((hi - lo) / 255) : 1;
+  const zeroPoint = min(255, max(0, round(-lo / scale)));
   const out = new Uint8Array(values.length);
-  for (let i = 0; i < values.length; i++) out[i] = Math.min(255, Math.max(0, Math.round(values[i] / scale) + zeroPoint));
+  for (let i = 0; i < values.length; i++) out[i] = min(255, max(0, round(values[i] / scale) + zeroPoint));
   return { values: out, scale, zeroPoint };
 }

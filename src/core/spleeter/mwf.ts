@@ -66,7 +66,9 @@ export class MultichannelWienerFilter {
     this.activeBins = fullBandwidth ? SPLEETER_BINS : F;
     this.referenceBins = Math.min(FULL_BANDWIDTH_REFERENCE_BINS, F);
     this.covariance = Array.from({ length: instrumentCount }, () => new Float64Array(4 * SPLEETER_BINS));
-    this.weight = Array.from({ length: instrumentCount }, () => new Float64Array(SPLEETER_BINS).fill(MWF_EPSILON));
+    this.weight = Array.from({ length: instrumentCount }, () =>
+      new Float64Array(SPLEETER_BINS).fill(MWF_EPSILON),
+    );
     this.ratioAvg = new Float64Array(STEREO * instrumentCount);
     this.y = new Float64Array(4 * instrumentCount);
     this.v = new Float64Array(instrumentCount);
@@ -132,7 +134,13 @@ export class MultichannelWienerFilter {
    * Pass 3: Wiener-filtered spectra of frame `t` for the requested instruments.
    * out{Re,Im}[k][c] receive instrument `instruments[k]`, channel c (2049 bins, float64).
    */
-  filterFrame(batch: SegmentBatch, t: number, instruments: readonly number[], outRe: readonly Float64Array[][], outIm: readonly Float64Array[][]): void {
+  filterFrame(
+    batch: SegmentBatch,
+    t: number,
+    instruments: readonly number[],
+    outRe: readonly Float64Array[][],
+    outIm: readonly Float64Array[][],
+  ): void {
     if (!this.finalized) throw new Error('finalizeCovariance() must run before filterFrame()');
     const invScale = 1 / this.scale;
     const n = this.n;

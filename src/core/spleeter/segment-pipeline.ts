@@ -12,6 +12,9 @@ import { SPLEETER_BINS, SPLEETER_T, ProgressCallback, SegmentModel } from './typ
 
 export const STEREO = 2;
 
+// Module-level alias: global lookups in hot loops are slow in sandboxed contexts (jest's vm).
+const sqrt = Math.sqrt;
+
 export interface SegmentBatch {
   /** Global index of the batch's first STFT frame. */
   readonly firstFrame: number;
@@ -56,7 +59,12 @@ export interface PassResult {
 
 export function throwIfAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) {
-    throw new SeparationError(ErrorCodes.JOB_CANCELED, 'Separation was canceled', {}, { cause: signal.reason });
+    throw new SeparationError(
+      ErrorCodes.JOB_CANCELED,
+      'Separation was canceled',
+      {},
+      { cause: signal.reason },
+    );
   }
 }
 
@@ -86,7 +94,11 @@ export class SegmentPipeline {
    * Streams `source` once. `onBatch` runs after each batch (awaited before the next one is read);
    * nothing is processed for an empty source.
    */
-  async run(source: AsyncIterable<Float32Array>, options: PassOptions, onBatch: (batch: SegmentBatch) => Promise<void> | void): Promise<PassResult> {
+  async run(
+    source: AsyncIterable<Float32Array>,
+    options: PassOptions,
+    onBatch: (batch: SegmentBatch) => Promise<void> | void,
+  ): Promise<PassResult> {
     const analyzer = new StreamingStftAnalyzer(STEREO, SPLEETER_FRAMING);
     const iterator = source[Symbol.asyncIterator]();
     let sourceDone = false;
@@ -99,7 +111,11 @@ export class SegmentPipeline {
         let frames = 0;
         while (frames < this.maxFrames) {
           const t0 = performance.now();
-          while (frames < this.maxFrames && analyzer.readFrame(this.specRe, this.specIm, frames * SPLEETER_BINS)) frames++;
+          while (
+            frames < this.maxFrames &&
+            analyzer.readFrame(this.specRe, this.specIm, frames * SPLEETER_BINS)
+          )
+            frames++;
           this.counters.dspMs += performance.now() - t0;
           if (frames >= this.maxFrames || analyzer.isExhausted) break;
           throwIfAborted(signal);
@@ -142,15 +158,23 @@ export class SegmentPipeline {
       throw new ValidationError(ErrorCodes.VALIDATION_FAILED, 'Audio source must yield Float32Array chunks');
     }
     if (chunk.length % STEREO !== 0) {
-      throw new ValidationError(ErrorCodes.VALIDATION_FAILED, `Audio chunk of ${chunk.length} values is not interleaved stereo`, {
-        length: chunk.length,
-      });
+      throw new ValidationError(
+        ErrorCodes.VALIDATION_FAILED,
+        `Audio chunk of ${chunk.length} values is not interleaved stereo`,
+        {
+          length: chunk.length,
+        },
+      );
     }
     analyzer.push(chunk);
   }
 
   /** Packs magnitudes of bins < F into the CSTF input and runs the model once. */
-  private async infer(frames: number, segments: number, signal: AbortSignal | undefined): Promise<Float32Array[]> {
+  private async infer(
+    frames: number,
+    segments: number,
+    signal: AbortSignal | undefined,
+  ): Promise<Float32Array[]> {
     const F = this.F;
     const t0 = performance.now();
     const channelStride = segments * SPLEETER_T * F;
@@ -165,7 +189,7 @@ export class SegmentPipeline {
         for (let f = 0; f < F; f++) {
           const r = re[src + f];
           const i = im[src + f];
-          input[dst + f] = Math.sqrt(r * r + i * i);
+          input[dst + f] = sqrt(r * r + i * i);
         }
       }
       input.fill(0, base + frames * F, base + channelStride);
@@ -178,14 +202,26 @@ export class SegmentPipeline {
     } catch (err) {
       throwIfAborted(signal);
       if (err instanceof ModelError) throw err;
-      throw new ModelError(ErrorCodes.MODEL_INFERENCE_FAILED, `Model inference failed: ${(err as Error)?.message ?? String(err)}`, {}, { cause: err });
+      throw new ModelError(
+        ErrorCodes.MODEL_INFERENCE_FAILED,
+        `Model inference failed: ${(err as Error)?.message ?? String(err)}`,
+        {},
+        { cause: err },
+      );
     } finally {
       this.counters.inferenceMs += performance.now() - t1;
       this.counters.modelCalls++;
     }
     const n = this.model.instruments.length;
-    if (!Array.isArray(outputs) || outputs.length !== n || outputs.some((o) => !(o instanceof Float32Array) || o.length !== input.length)) {
-      throw new ModelError(ErrorCodes.MODEL_INFERENCE_FAILED, `Model returned outputs of the wrong shape (expected ${n} × ${input.length} floats)`);
+    if (
+      !Array.isArray(outputs) ||
+      outputs.length !== n ||
+      outputs.some((o) => !(o instanceof Float32Array) || o.length !== input.length)
+    ) {
+      throw new ModelError(
+        ErrorCodes.MODEL_INFERENCE_FAILED,
+        `Model returned outputs of the wrong shape (expected ${n} × ${input.length} floats)`,
+      );
     }
     return outputs;
   }
@@ -193,6 +229,9 @@ export class SegmentPipeline {
   private reportProgress(options: PassOptions, framesDone: number): void {
     if (!options.onProgress || options.expectedFrames === null || options.expectedFrames <= 0) return;
     const within = Math.min(1, framesDone / options.expectedFrames);
-    options.onProgress(options.progressFrom + (options.progressTo - options.progressFrom) * within, options.stage);
+    options.onProgress(
+      options.progressFrom + (options.progressTo - options.progressFrom) * within,
+      options.stage,
+    );
   }
 }

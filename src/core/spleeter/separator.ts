@@ -13,7 +13,14 @@ import { OverlapAddSynthesizer, SPLEETER_FRAMING, stftFrameCount } from '../dsp/
 import { MultichannelWienerFilter } from './mwf';
 import { RatioMasker } from './ratio-mask';
 import { PassCounters, PassOptions, SegmentBatch, SegmentPipeline, STEREO } from './segment-pipeline';
-import { SeparateOptions, SeparationStats, SegmentModel, SPLEETER_BINS, SpleeterSeparationOptions, StemSink } from './types';
+import {
+  SeparateOptions,
+  SeparationStats,
+  SegmentModel,
+  SPLEETER_BINS,
+  SpleeterSeparationOptions,
+  StemSink,
+} from './types';
 
 export const DEFAULT_BATCH_SEGMENTS = 1;
 /** Upper bound on batchSegments: 64 segments ≈ 12.6 min of audio ≈ 2 GB of buffers. */
@@ -63,7 +70,9 @@ class StemWriter {
 
   async commit(): Promise<void> {
     if (this.written === 0) return;
-    await this.write(this.out.map((o) => (o.length === this.written * STEREO ? o : o.subarray(0, this.written * STEREO))));
+    await this.write(
+      this.out.map((o) => (o.length === this.written * STEREO ? o : o.subarray(0, this.written * STEREO))),
+    );
     this.out = [];
   }
 
@@ -105,27 +114,43 @@ export class SpleeterSeparator {
     options: SpleeterSeparationOptions = {},
   ) {
     const instruments = model.instruments;
-    if (instruments.length === 0) throw new ValidationError(ErrorCodes.VALIDATION_FAILED, 'Model has no instruments');
+    if (instruments.length === 0)
+      throw new ValidationError(ErrorCodes.VALIDATION_FAILED, 'Model has no instruments');
     if (!Number.isInteger(model.F) || model.F < 1 || model.F > SPLEETER_BINS) {
-      throw new ValidationError(ErrorCodes.VALIDATION_FAILED, `Model F must be an integer in 1..${SPLEETER_BINS}`, { F: model.F });
+      throw new ValidationError(
+        ErrorCodes.VALIDATION_FAILED,
+        `Model F must be an integer in 1..${SPLEETER_BINS}`,
+        { F: model.F },
+      );
     }
     const batch = options.batchSegments ?? DEFAULT_BATCH_SEGMENTS;
     if (!Number.isInteger(batch) || batch < 1 || batch > MAX_BATCH_SEGMENTS) {
-      throw new ValidationError(ErrorCodes.VALIDATION_FAILED, `batchSegments must be an integer in 1..${MAX_BATCH_SEGMENTS}`, {
-        batchSegments: options.batchSegments,
-      });
+      throw new ValidationError(
+        ErrorCodes.VALIDATION_FAILED,
+        `batchSegments must be an integer in 1..${MAX_BATCH_SEGMENTS}`,
+        {
+          batchSegments: options.batchSegments,
+        },
+      );
     }
     if (options.bandwidth !== undefined && options.bandwidth !== 'model' && options.bandwidth !== 'full') {
-      throw new ValidationError(ErrorCodes.VALIDATION_FAILED, `bandwidth must be 'model' or 'full'`, { bandwidth: options.bandwidth });
+      throw new ValidationError(ErrorCodes.VALIDATION_FAILED, `bandwidth must be 'model' or 'full'`, {
+        bandwidth: options.bandwidth,
+      });
     }
     const requested = options.stems === undefined ? [...instruments] : [...new Set(options.stems)];
-    if (requested.length === 0) throw new ValidationError(ErrorCodes.VALIDATION_FAILED, 'stems must not be empty');
+    if (requested.length === 0)
+      throw new ValidationError(ErrorCodes.VALIDATION_FAILED, 'stems must not be empty');
     const unknown = requested.filter((s) => !instruments.includes(s));
     if (unknown.length > 0) {
-      throw new ValidationError(ErrorCodes.UNKNOWN_STEM, `Unknown stem(s) ${unknown.join(', ')}; the model has ${instruments.join(', ')}`, {
-        unknown,
-        available: [...instruments],
-      });
+      throw new ValidationError(
+        ErrorCodes.UNKNOWN_STEM,
+        `Unknown stem(s) ${unknown.join(', ')}; the model has ${instruments.join(', ')}`,
+        {
+          unknown,
+          available: [...instruments],
+        },
+      );
     }
     this.stems = requested;
     this.stemIndices = requested.map((s) => instruments.indexOf(s));
@@ -134,11 +159,16 @@ export class SpleeterSeparator {
     this.fullBandwidth = options.bandwidth === 'full';
   }
 
-  async separate(openSource: () => AsyncIterable<Float32Array>, sink: StemSink, opts: SeparateOptions = {}): Promise<SeparationStats> {
+  async separate(
+    openSource: () => AsyncIterable<Float32Array>,
+    sink: StemSink,
+    opts: SeparateOptions = {},
+  ): Promise<SeparationStats> {
     const start = performance.now();
     const counters: PassCounters = { modelCalls: 0, inferenceMs: 0, dspMs: 0, sinkMs: 0 };
     const pipeline = new SegmentPipeline(this.model, this.batchSegments, counters);
-    const expected = opts.totalSamples !== undefined && opts.totalSamples > 0 ? stftFrameCount(opts.totalSamples) : null;
+    const expected =
+      opts.totalSamples !== undefined && opts.totalSamples > 0 ? stftFrameCount(opts.totalSamples) : null;
     const result = this.mwf
       ? await this.separateMwf(openSource, sink, opts, pipeline, counters, expected)
       : await this.separateRatio(openSource, sink, opts, pipeline, counters, expected);
@@ -157,8 +187,23 @@ export class SpleeterSeparator {
     };
   }
 
-  private passOptions(opts: SeparateOptions, stage: SeparationStage, from: number, to: number, expectedFrames: number | null, withModel = true): PassOptions {
-    return { withModel, stage, progressFrom: from, progressTo: to, expectedFrames, signal: opts.signal, onProgress: opts.onProgress };
+  private passOptions(
+    opts: SeparateOptions,
+    stage: SeparationStage,
+    from: number,
+    to: number,
+    expectedFrames: number | null,
+    withModel = true,
+  ): PassOptions {
+    return {
+      withModel,
+      stage,
+      progressFrom: from,
+      progressTo: to,
+      expectedFrames,
+      signal: opts.signal,
+      onProgress: opts.onProgress,
+    };
   }
 
   private async separateRatio(
@@ -192,7 +237,11 @@ export class SpleeterSeparator {
       counters.dspMs += performance.now() - t0;
       await writer.commit();
     };
-    const result = await pipeline.run(openSource(), this.passOptions(opts, 'separate', 0, 1, expected), onBatch);
+    const result = await pipeline.run(
+      openSource(),
+      this.passOptions(opts, 'separate', 0, 1, expected),
+      onBatch,
+    );
     await this.finishWriter(writer, result.samples, counters);
     return result;
   }
@@ -205,7 +254,11 @@ export class SpleeterSeparator {
     counters: PassCounters,
     expected: number | null,
   ): Promise<{ samples: number; frames: number; segments: number }> {
-    const filter = new MultichannelWienerFilter(this.model.F, this.model.instruments.length, this.fullBandwidth);
+    const filter = new MultichannelWienerFilter(
+      this.model.F,
+      this.model.instruments.length,
+      this.fullBandwidth,
+    );
     const timed = (fn: (b: SegmentBatch) => void) => (b: SegmentBatch) => {
       const t0 = performance.now();
       fn(b);
@@ -244,7 +297,11 @@ export class SpleeterSeparator {
       counters.dspMs += performance.now() - t0;
       await writer.commit();
     };
-    const apply = await pipeline.run(openSource(), this.passOptions(opts, 'mwf-apply', MWF_PROGRESS.statisticsEnd, 1, scan.frames), onBatch);
+    const apply = await pipeline.run(
+      openSource(),
+      this.passOptions(opts, 'mwf-apply', MWF_PROGRESS.statisticsEnd, 1, scan.frames),
+      onBatch,
+    );
     this.checkSameLength(scan.samples, apply.samples);
     await this.finishWriter(writer, apply.samples, counters);
     return apply;
@@ -260,10 +317,14 @@ export class SpleeterSeparator {
 
   private checkSameLength(first: number, again: number): void {
     if (first !== again) {
-      throw new AudioProcessingError(ErrorCodes.CORRUPT_AUDIO, `Audio source yielded ${again} samples on a later pass but ${first} on the first`, {
-        first,
-        again,
-      });
+      throw new AudioProcessingError(
+        ErrorCodes.CORRUPT_AUDIO,
+        `Audio source yielded ${again} samples on a later pass but ${first} on the first`,
+        {
+          first,
+          again,
+        },
+      );
     }
   }
 }

@@ -96,7 +96,11 @@ export function decodeBundleHeader(bytes: Uint8Array): BundleHeader {
 
 export function encodeBundleHeader(h: BundleHeader): Uint8Array {
   return HeaderType.encode(
-    HeaderType.fromObject({ num_shards: h.numShards, endianness: h.endianness, version: { producer: h.producer } }),
+    HeaderType.fromObject({
+      num_shards: h.numShards,
+      endianness: h.endianness,
+      version: { producer: h.producer },
+    }),
   ).finish();
 }
 

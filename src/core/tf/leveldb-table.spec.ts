@@ -28,7 +28,9 @@ describe('LevelDB table', () => {
     const table = writeLevelDbTable(entries(10));
     const corrupt = Buffer.from(table);
     corrupt[5] ^= 0x40;
-    expect(() => readLevelDbTable(corrupt)).toThrow(expect.objectContaining({ code: 'MODEL_CHECKSUM_MISMATCH' }));
+    expect(() => readLevelDbTable(corrupt)).toThrow(
+      expect.objectContaining({ code: 'MODEL_CHECKSUM_MISMATCH' }),
+    );
     const badMagic = Buffer.from(table);
     badMagic[badMagic.length - 1] ^= 1;
     expect(() => readLevelDbTable(badMagic)).toThrow(expect.objectContaining({ code: 'MODEL_INVALID' }));

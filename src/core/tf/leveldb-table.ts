@@ -62,9 +62,13 @@ function readBlockContents(file: Buffer, handle: BlockHandle, what: string): Buf
   const stored = file.readUInt32LE(end + 1);
   const actual = crc32cExtend(crc32cExtend(0, contents), file.subarray(end, end + 1));
   if (unmaskCrc32c(stored) !== actual) {
-    throw new ModelError(ErrorCodes.MODEL_CHECKSUM_MISMATCH, `Tensor bundle index ${what} block checksum mismatch`, {
-      ...handle,
-    });
+    throw new ModelError(
+      ErrorCodes.MODEL_CHECKSUM_MISMATCH,
+      `Tensor bundle index ${what} block checksum mismatch`,
+      {
+        ...handle,
+      },
+    );
   }
   if (type !== COMPRESSION_NONE) {
     // TF writes bundle indexes uncompressed; snappy support would need a dependency.

@@ -68,7 +68,10 @@ export function spleeterInstrumentLayout(k: number): InstrumentLayout {
       layer: kerasName('batch_normalization', 12 * k + i),
       size,
     })),
-    decoderBn: UNET_DECODER_FILTERS.map((size, j) => ({ layer: kerasName('batch_normalization', 12 * k + 6 + j), size })),
+    decoderBn: UNET_DECODER_FILTERS.map((size, j) => ({
+      layer: kerasName('batch_normalization', 12 * k + 6 + j),
+      size,
+    })),
   };
 }
 
@@ -81,7 +84,10 @@ export function expectedSpleeterVariables(config: SpleeterConfigName): ExpectedV
     const l = spleeterInstrumentLayout(k);
     for (const c of [...l.encoder, l.head, ...l.decoder]) {
       out.push({ name: `${c.layer}/kernel`, shape: [...c.kernelShape] });
-      out.push({ name: `${c.layer}/bias`, shape: [c.kernelShape[c.layer.startsWith('conv2d_transpose') ? 2 : 3]] });
+      out.push({
+        name: `${c.layer}/bias`,
+        shape: [c.kernelShape[c.layer.startsWith('conv2d_transpose') ? 2 : 3]],
+      });
     }
     for (const bn of [...l.encoderBn, ...l.decoderBn]) {
       for (const p of BN_PARAMS) out.push({ name: `${bn.layer}/${p}`, shape: [bn.size] });
@@ -92,7 +98,9 @@ export function expectedSpleeterVariables(config: SpleeterConfigName): ExpectedV
 
 /** Optimizer state and bookkeeping that a converter skips. */
 export function isIgnoredCheckpointVariable(name: string): boolean {
-  return /\/Adam(_\d+)?$/.test(name) || name === 'beta1_power' || name === 'beta2_power' || name === 'global_step';
+  return (
+    /\/Adam(_\d+)?$/.test(name) || name === 'beta1_power' || name === 'beta2_power' || name === 'global_step'
+  );
 }
 
 export interface VariableCheck {
@@ -115,7 +123,10 @@ export function checkSpleeterVariables(
   return result;
 }
 
-export function assertSpleeterVariables(entries: ReadonlyMap<string, BundleEntry>, config: SpleeterConfigName): void {
+export function assertSpleeterVariables(
+  entries: ReadonlyMap<string, BundleEntry>,
+  config: SpleeterConfigName,
+): void {
   const { missing, mismatched } = checkSpleeterVariables(entries, config);
   if (missing.length === 0 && mismatched.length === 0) return;
   const parts: string[] = [];
@@ -188,7 +199,9 @@ export async function readSpleeterModelSpec(
  * batch_normalization_{12k+5} (mean 0, variance 1) a real checkpoint carries. Tests write these
  * with `writeTensorBundle` to get checkpoints with known weights.
  */
-export function spleeterCheckpointTensors(spec: UnetModelSpec): Map<string, { shape: number[]; data: Float32Array }> {
+export function spleeterCheckpointTensors(
+  spec: UnetModelSpec,
+): Map<string, { shape: number[]; data: Float32Array }> {
   const out = new Map<string, { shape: number[]; data: Float32Array }>();
   const conv = (layer: string, c: ConvWeights, transposed: boolean) => {
     out.set(`${layer}/kernel`, { shape: [...c.kernelShape], data: c.kernel });

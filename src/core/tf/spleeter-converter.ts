@@ -69,7 +69,12 @@ export async function resolveCheckpointPrefix(dir: string): Promise<string> {
   try {
     names = await fs.readdir(dir);
   } catch (cause) {
-    throw new ModelError(ErrorCodes.MODEL_NOT_INSTALLED, `Checkpoint directory ${dir} not readable`, { dir }, { cause });
+    throw new ModelError(
+      ErrorCodes.MODEL_NOT_INSTALLED,
+      `Checkpoint directory ${dir} not readable`,
+      { dir },
+      { cause },
+    );
   }
   const indexes = names.filter((n) => n.endsWith('.index'));
   if (indexes.length !== 1) {
@@ -99,7 +104,10 @@ export async function convertSpleeterCheckpoint(
     ['T', T],
   ] as const) {
     if (!Number.isInteger(v) || v <= 0 || v % UNET_SIZE_MULTIPLE !== 0) {
-      throw new ValidationError(ErrorCodes.VALIDATION_FAILED, `${k} must be a positive multiple of 64, got ${v}`);
+      throw new ValidationError(
+        ErrorCodes.VALIDATION_FAILED,
+        `${k} must be a positive multiple of 64, got ${v}`,
+      );
     }
   }
   const layout = opts.layout ?? 'CSTF';
@@ -110,7 +118,9 @@ export async function convertSpleeterCheckpoint(
     () => false,
   );
   if (outExists && !opts.overwrite) {
-    throw new ValidationError(ErrorCodes.OUTPUT_EXISTS, `Output directory ${outDir} already exists`, { outDir });
+    throw new ValidationError(ErrorCodes.OUTPUT_EXISTS, `Output directory ${outDir} already exists`, {
+      outDir,
+    });
   }
 
   const prefix = await resolveCheckpointPrefix(checkpointDir);
@@ -149,7 +159,12 @@ export async function convertSpleeterCheckpoint(
       });
       const file = defaultModelFileName(instrument, precision);
       await fs.writeFile(path.join(tmpDir, file), bytes);
-      files.push({ instrument, file, bytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') });
+      files.push({
+        instrument,
+        file,
+        bytes: bytes.length,
+        sha256: createHash('sha256').update(bytes).digest('hex'),
+      });
     }
     const input: SpleeterManifestInput = {
       format: 'spleeter-onnx',

@@ -27,7 +27,13 @@ describe(TensorBundleReader.name, () => {
     try {
       expect(sut.header).toEqual({ numShards: 1, endianness: 0, producer: 1 });
       const names = [...sut.entries.keys()];
-      expect(names).toEqual(['beta1_power', 'conv2d/bias', 'conv2d/bias/Adam', 'conv2d/kernel', 'global_step']);
+      expect(names).toEqual([
+        'beta1_power',
+        'conv2d/bias',
+        'conv2d/bias/Adam',
+        'conv2d/kernel',
+        'global_step',
+      ]);
       // No padding: each tensor starts where the previous one ended.
       let offset = 0;
       for (const e of sut.entries.values()) {

@@ -56,7 +56,8 @@ export function dataShardPath(prefix: string, shard: number, numShards: number):
 /** Bytes each shard must have at least, implied by the entries' offset + size. */
 export function impliedShardSizes(index: TensorBundleIndex): number[] {
   const sizes = new Array<number>(index.header.numShards).fill(0);
-  for (const e of index.entries.values()) sizes[e.shardId] = Math.max(sizes[e.shardId] ?? 0, e.offset + e.size);
+  for (const e of index.entries.values())
+    sizes[e.shardId] = Math.max(sizes[e.shardId] ?? 0, e.offset + e.size);
   return sizes;
 }
 
@@ -78,7 +79,12 @@ export class TensorBundleReader {
     try {
       bytes = await fs.readFile(`${prefix}.index`);
     } catch (cause) {
-      throw new ModelError(ErrorCodes.MODEL_NOT_INSTALLED, `Cannot read checkpoint index ${prefix}.index`, { prefix }, { cause });
+      throw new ModelError(
+        ErrorCodes.MODEL_NOT_INSTALLED,
+        `Cannot read checkpoint index ${prefix}.index`,
+        { prefix },
+        { cause },
+      );
     }
     return new TensorBundleReader(prefix, parseTensorBundleIndex(bytes));
   }
@@ -102,9 +108,13 @@ export class TensorBundleReader {
   async readFloat32(name: string): Promise<Float32Tensor> {
     const e = this.requireEntry(name);
     if (e.dtype !== TF_DTYPE.DT_FLOAT) {
-      throw new ModelError(ErrorCodes.MODEL_INVALID, `Tensor ${name} has dtype ${e.dtype}, expected DT_FLOAT`, {
-        tensor: name,
-      });
+      throw new ModelError(
+        ErrorCodes.MODEL_INVALID,
+        `Tensor ${name} has dtype ${e.dtype}, expected DT_FLOAT`,
+        {
+          tensor: name,
+        },
+      );
     }
     const data = new Float32Array(e.size / 4);
     // Reading straight into the Float32Array's bytes avoids a copy; all supported hosts are little-endian.
@@ -120,18 +130,27 @@ export class TensorBundleReader {
 
   private requireEntry(name: string): BundleEntry {
     const e = this.index.entries.get(name);
-    if (!e) throw new ModelError(ErrorCodes.MODEL_INVALID, `Tensor ${name} not in checkpoint`, { tensor: name });
+    if (!e)
+      throw new ModelError(ErrorCodes.MODEL_INVALID, `Tensor ${name} not in checkpoint`, { tensor: name });
     if (e.slices > 0) {
-      throw new ModelError(ErrorCodes.MODEL_INVALID, `Tensor ${name} is partitioned (sliced); not supported`, {
-        tensor: name,
-      });
+      throw new ModelError(
+        ErrorCodes.MODEL_INVALID,
+        `Tensor ${name} is partitioned (sliced); not supported`,
+        {
+          tensor: name,
+        },
+      );
     }
     const itemSize = TF_DTYPE_SIZE[e.dtype];
     if (itemSize !== undefined && elementCount(e.shape) * itemSize !== e.size) {
-      throw new ModelError(ErrorCodes.MODEL_INVALID, `Tensor ${name}: size ${e.size} does not match its shape`, {
-        tensor: name,
-        shape: e.shape,
-      });
+      throw new ModelError(
+        ErrorCodes.MODEL_INVALID,
+        `Tensor ${name}: size ${e.size} does not match its shape`,
+        {
+          tensor: name,
+          shape: e.shape,
+        },
+      );
     }
     return e;
   }
@@ -143,7 +162,12 @@ export class TensorBundleReader {
       try {
         h = await fs.open(file, 'r');
       } catch (cause) {
-        throw new ModelError(ErrorCodes.MODEL_INVALID, `Cannot open checkpoint data shard ${file}`, { file }, { cause });
+        throw new ModelError(
+          ErrorCodes.MODEL_INVALID,
+          `Cannot open checkpoint data shard ${file}`,
+          { file },
+          { cause },
+        );
       }
       this.handles.set(id, h);
     }
@@ -156,19 +180,27 @@ export class TensorBundleReader {
     while (done < e.size) {
       const { bytesRead } = await h.read(out, done, e.size - done, e.offset + done);
       if (bytesRead === 0) {
-        throw new ModelError(ErrorCodes.MODEL_INVALID, `Checkpoint data shard truncated while reading ${name}`, {
-          tensor: name,
-        });
+        throw new ModelError(
+          ErrorCodes.MODEL_INVALID,
+          `Checkpoint data shard truncated while reading ${name}`,
+          {
+            tensor: name,
+          },
+        );
       }
       done += bytesRead;
     }
     const actual = crc32c(out);
     if (actual !== unmaskCrc32c(e.crc32c)) {
-      throw new ModelError(ErrorCodes.MODEL_CHECKSUM_MISMATCH, `Checksum mismatch in checkpoint tensor ${name}`, {
-        tensor: name,
-        expected: unmaskCrc32c(e.crc32c),
-        actual,
-      });
+      throw new ModelError(
+        ErrorCodes.MODEL_CHECKSUM_MISMATCH,
+        `Checksum mismatch in checkpoint tensor ${name}`,
+        {
+          tensor: name,
+          expected: unmaskCrc32c(e.crc32c),
+          actual,
+        },
+      );
     }
   }
 }

@@ -83,7 +83,10 @@ export async function writeTensorBundle(
     await fs.rename(dataPath + suffix, dataPath);
     await fs.rename(indexPath + suffix, indexPath);
   } catch (err) {
-    await Promise.all([fs.rm(dataPath + suffix, { force: true }), fs.rm(indexPath + suffix, { force: true })]);
+    await Promise.all([
+      fs.rm(dataPath + suffix, { force: true }),
+      fs.rm(indexPath + suffix, { force: true }),
+    ]);
     throw err;
   }
   return { indexPath, dataPath, dataBytes: offset };

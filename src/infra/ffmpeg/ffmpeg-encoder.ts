@@ -131,6 +131,7 @@ class FfmpegEncodeSink implements AudioSink {
   private readonly exited: Promise<{ code: number | null; spawnError?: Error }>;
   private exitInfo: { code: number | null; spawnError?: Error } | null = null;
   private stdinError: Error | null = null;
+  private discarding: Promise<void> | null = null;
   private readonly onAbort = () => void this.abort();
 
   constructor(
@@ -187,17 +188,21 @@ class FfmpegEncodeSink implements AudioSink {
     this.options.signal?.removeEventListener('abort', this.onAbort);
   }
 
-  async abort(): Promise<void> {
-    if (this.state !== 'open') return;
+  /** Idempotent: every call resolves once ffmpeg is gone and the temporary file removed. */
+  abort(): Promise<void> {
+    if (this.state === 'closed') return Promise.resolve();
     this.state = 'aborted';
     this.options.signal?.removeEventListener('abort', this.onAbort);
-    await this.discard();
+    return this.discard();
   }
 
-  private async discard(): Promise<void> {
-    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
-    await this.exited;
-    await fs.rm(this.tempPath, { force: true }).catch(() => undefined);
+  private discard(): Promise<void> {
+    this.discarding ??= (async () => {
+      if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
+      await this.exited;
+      await fs.rm(this.tempPath, { force: true }).catch(() => undefined);
+    })();
+    return this.discarding;
   }
 
   private async fail(reason: string): Promise<never> {

@@ -20,7 +20,7 @@ import { FfmpegProber } from './ffmpeg-probe';
 export function parseEncoderList(stdout: string): Set<string> {
   const names = new Set<string>();
   for (const line of stdout.split('\n')) {
-    const m = /^\s*A[.A-Z]{5}\s+(\S+)/.exec(line);
+    const m = /^\s*A[.A-Z]{5}\s+(\w[\w-]*)\s/.exec(line);
     if (m) names.add(m[1]);
   }
   return names;

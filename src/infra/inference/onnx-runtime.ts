@@ -54,7 +54,11 @@ export interface OnnxSessionHandle {
 interface CacheEntry {
   key: string;
   refs: number;
-  ready: Promise<{ session: ort.InferenceSession; executionProvider: ExecutionProviderName; partialCpuFallback: boolean }>;
+  ready: Promise<{
+    session: ort.InferenceSession;
+    executionProvider: ExecutionProviderName;
+    partialCpuFallback: boolean;
+  }>;
 }
 
 const silentLogger: InferenceLogger = { warn: () => undefined };
@@ -84,10 +88,21 @@ export class OnnxRuntime {
       // Size + mtime in the key: a re-installed model file gets a fresh session.
       identity = `${path}|${st.size}|${st.mtimeMs}`;
     } catch (err) {
-      throw new ModelError(ErrorCodes.MODEL_NOT_INSTALLED, `model file not found: ${path}`, { path }, { cause: err });
+      throw new ModelError(
+        ErrorCodes.MODEL_NOT_INSTALLED,
+        `model file not found: ${path}`,
+        { path },
+        { cause: err },
+      );
     }
     const prefs = dedupe(opts.executionProviders?.length ? opts.executionProviders : ['cpu']);
-    const key = JSON.stringify([identity, prefs, opts.intraOpThreads ?? 0, opts.interOpThreads ?? 0, opts.deviceId ?? 0]);
+    const key = JSON.stringify([
+      identity,
+      prefs,
+      opts.intraOpThreads ?? 0,
+      opts.interOpThreads ?? 0,
+      opts.deviceId ?? 0,
+    ]);
 
     let entry = this.cache.get(key);
     if (!entry) {
@@ -139,7 +154,11 @@ export class OnnxRuntime {
     path: string,
     prefs: readonly ExecutionProviderName[],
     opts: OnnxSessionOptions,
-  ): Promise<{ session: ort.InferenceSession; executionProvider: ExecutionProviderName; partialCpuFallback: boolean }> {
+  ): Promise<{
+    session: ort.InferenceSession;
+    executionProvider: ExecutionProviderName;
+    partialCpuFallback: boolean;
+  }> {
     const logger = opts.logger ?? this.defaultLogger;
     const base: ort.InferenceSession.SessionOptions = {
       graphOptimizationLevel: 'all',
@@ -156,8 +175,10 @@ export class OnnxRuntime {
       if (ep === 'cpu') {
         try {
           const session = await ort.InferenceSession.create(path, { ...base, executionProviders: ['cpu'] });
-          for (const gpu of failedGpu) this.unavailable.set(gpu, failures.find((f) => f.startsWith(gpu)) ?? gpu);
-          if (failures.length) logger.warn(`onnxruntime: falling back to cpu for ${path} (${failures.join('; ')})`);
+          for (const gpu of failedGpu)
+            this.unavailable.set(gpu, failures.find((f) => f.startsWith(gpu)) ?? gpu);
+          if (failures.length)
+            logger.warn(`onnxruntime: falling back to cpu for ${path} (${failures.join('; ')})`);
           return { session, executionProvider: 'cpu', partialCpuFallback: false };
         } catch (err) {
           failures.push(`cpu: ${errorText(err)}`);
@@ -180,11 +201,15 @@ export class OnnxRuntime {
           executionProviders: [epConfig],
           extra: { session: { disable_cpu_ep_fallback: '1' } },
         });
-        if (failures.length) logger.warn(`onnxruntime: using ${ep} for ${path} after: ${failures.join('; ')}`);
+        if (failures.length)
+          logger.warn(`onnxruntime: using ${ep} for ${path} after: ${failures.join('; ')}`);
         return { session, executionProvider: ep, partialCpuFallback: false };
       } catch (strictErr) {
         try {
-          const session = await ort.InferenceSession.create(path, { ...base, executionProviders: [epConfig, 'cpu'] });
+          const session = await ort.InferenceSession.create(path, {
+            ...base,
+            executionProviders: [epConfig, 'cpu'],
+          });
           logger.warn(
             `onnxruntime: ${ep} cannot run every node of ${path}; unsupported nodes run on cpu (${errorText(strictErr)})`,
           );

@@ -23,8 +23,21 @@ import {
   type SpleeterManifest,
 } from '../../core/onnx/spleeter-manifest';
 import type { ModelPrecision } from '../../core/onnx/spleeter-unet';
-import { SPLEETER_T, type SegmentLayout, type SegmentModel, type SpleeterArchitecture } from '../../core/spleeter/types';
-import { OnnxRuntime, type ExecutionProviderName, type InferenceLogger, type OnnxSessionHandle } from './onnx-runtime';
+import {
+  SPLEETER_T,
+  type SegmentLayout,
+  type SegmentModel,
+  type SpleeterArchitecture,
+} from '../../core/spleeter/types';
+import {
+  OnnxRuntime,
+  type ExecutionProviderName,
+  type InferenceLogger,
+  type OnnxSessionHandle,
+} from './onnx-runtime';
+
+// Aliased: global lookups are slow inside jest's vm sandbox (this runs per output element).
+const { exp } = Math;
 
 /** sherpa-onnx's published Spleeter files carry no instrument list: this is their 2stems order. */
 export const SHERPA_DEFAULT_INSTRUMENTS = ['vocals', 'accompaniment'] as const;
@@ -83,7 +96,10 @@ interface FileSignature {
   output: 'magnitude' | 'logits';
 }
 
-export async function loadSpleeterModel(modelDir: string, opts: LoadSpleeterModelOptions = {}): Promise<LoadedSpleeterModel> {
+export async function loadSpleeterModel(
+  modelDir: string,
+  opts: LoadSpleeterModelOptions = {},
+): Promise<LoadedSpleeterModel> {
   const dir = resolve(modelDir);
   const precision = opts.precision ?? 'fp32';
   const expectedT = opts.T ?? SPLEETER_T;
@@ -138,11 +154,16 @@ export async function loadSpleeterModel(modelDir: string, opts: LoadSpleeterMode
     }
   }
   if (typeof first.T === 'number' && first.T !== expectedT) {
-    throw new ModelError(ErrorCodes.MODEL_INVALID, `${first.path} declares T=${first.T}, expected ${expectedT}`, {
-      path: first.path,
-    });
+    throw new ModelError(
+      ErrorCodes.MODEL_INVALID,
+      `${first.path} declares T=${first.T}, expected ${expectedT}`,
+      {
+        path: first.path,
+      },
+    );
   }
-  const architecture: SpleeterArchitecture = manifest?.architecture ?? (first.output === 'logits' ? 'softmax_unet' : 'unet');
+  const architecture: SpleeterArchitecture =
+    manifest?.architecture ?? (first.output === 'logits' ? 'softmax_unet' : 'unet');
   if ((architecture === 'softmax_unet') !== (first.output === 'logits')) {
     throw new ModelError(
       ErrorCodes.MODEL_INVALID,
@@ -168,11 +189,17 @@ export async function loadSpleeterModel(modelDir: string, opts: LoadSpleeterMode
   } catch (err) {
     await Promise.all(handles.map((h) => h.release()));
     if (err instanceof ModelError) throw err;
-    throw new ModelError(ErrorCodes.MODEL_LOAD_FAILED, `cannot load ${dir}: ${(err as Error).message}`, { dir }, { cause: err });
+    throw new ModelError(
+      ErrorCodes.MODEL_LOAD_FAILED,
+      `cannot load ${dir}: ${(err as Error).message}`,
+      { dir },
+      { cause: err },
+    );
   }
 
   const eps = [...new Set(handles.map((h) => h.executionProvider))];
-  if (eps.length > 1) opts.logger?.warn(`spleeter model ${dir}: instrument sessions run on different EPs (${eps.join(', ')})`);
+  if (eps.length > 1)
+    opts.logger?.warn(`spleeter model ${dir}: instrument sessions run on different EPs (${eps.join(', ')})`);
   const info: SpleeterModelInfo = {
     dir,
     name: manifest?.name ?? first.meta.metadata.model_name ?? dir.split(/[\\/]/).pop() ?? dir,
@@ -210,7 +237,8 @@ class SpleeterOnnxModel implements LoadedSpleeterModel {
   }
 
   async run(input: Float32Array, S: number, signal?: AbortSignal): Promise<Float32Array[]> {
-    if (this.disposed) throw new ModelError(ErrorCodes.MODEL_INFERENCE_FAILED, `model ${this.info.dir} is disposed`);
+    if (this.disposed)
+      throw new ModelError(ErrorCodes.MODEL_INFERENCE_FAILED, `model ${this.info.dir} is disposed`);
     const { T, F, layout } = this.info;
     if (!Number.isInteger(S) || S < 1 || input.length !== 2 * S * T * F) {
       throw new ValidationError(
@@ -225,7 +253,10 @@ class SpleeterOnnxModel implements LoadedSpleeterModel {
 
     const outs: Float32Array[] = [];
     for (let k = 0; k < this.handles.length; k++) {
-      if (signal?.aborted) throw new SeparationError(ErrorCodes.JOB_CANCELED, 'inference aborted', { reason: String(signal.reason) });
+      if (signal?.aborted)
+        throw new SeparationError(ErrorCodes.JOB_CANCELED, 'inference aborted', {
+          reason: String(signal.reason),
+        });
       let result: ort.InferenceSession.ReturnType;
       try {
         result = await this.handles[k].session.run({ [this.info.inputName]: tensor });
@@ -281,7 +312,7 @@ export function softmaxTimesInput(logits: Float32Array[], input: Float32Array): 
     let max = -Infinity;
     for (let k = 0; k < n; k++) if (logits[k][i] > max) max = logits[k][i];
     let sum = 0;
-    for (let k = 0; k < n; k++) sum += e[k] = Math.exp(logits[k][i] - max);
+    for (let k = 0; k < n; k++) sum += e[k] = exp(logits[k][i] - max);
     const scale = input[i] / sum;
     for (let k = 0; k < n; k++) logits[k][i] = e[k] * scale;
   }
@@ -294,18 +325,31 @@ async function readManifest(dir: string): Promise<SpleeterManifest | null> {
     text = await readFile(path, 'utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw new ModelError(ErrorCodes.MODEL_LOAD_FAILED, `cannot read ${path}: ${(err as Error).message}`, { path }, { cause: err });
+    throw new ModelError(
+      ErrorCodes.MODEL_LOAD_FAILED,
+      `cannot read ${path}: ${(err as Error).message}`,
+      { path },
+      { cause: err },
+    );
   }
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (err) {
-    throw new ModelError(ErrorCodes.MODEL_INVALID, `${path} is not valid JSON: ${(err as Error).message}`, { path }, { cause: err });
+    throw new ModelError(
+      ErrorCodes.MODEL_INVALID,
+      `${path} is not valid JSON: ${(err as Error).message}`,
+      { path },
+      { cause: err },
+    );
   }
   const parsed = spleeterManifestSchema.safeParse(json);
   if (!parsed.success) {
     const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
-    throw new ModelError(ErrorCodes.MODEL_INVALID, `${path} is invalid: ${issues}`, { path, issues: parsed.error.issues });
+    throw new ModelError(ErrorCodes.MODEL_INVALID, `${path} is invalid: ${issues}`, {
+      path,
+      issues: parsed.error.issues,
+    });
   }
   return parsed.data;
 }
@@ -332,7 +376,8 @@ function fileSignature(
   instruments: readonly string[],
   manifestF: number | undefined,
 ): FileSignature {
-  const invalid = (why: string) => new ModelError(ErrorCodes.MODEL_INVALID, `${path}: ${why}`, { path, instrument });
+  const invalid = (why: string) =>
+    new ModelError(ErrorCodes.MODEL_INVALID, `${path}: ${why}`, { path, instrument });
   if (meta.inputs.length !== 1 || meta.outputs.length !== 1) {
     throw invalid(`expected 1 input and 1 output, found ${meta.inputs.length} and ${meta.outputs.length}`);
   }
@@ -342,25 +387,40 @@ function fileSignature(
     throw invalid(`input/output must be float32, found ${inp.elementType}/${out.elementType}`);
   }
   const shape = inp.shape;
-  if (!shape || shape.length !== 4) throw invalid(`input '${inp.name}' must be rank 4, declared [${shape?.join(',') ?? '?'}]`);
+  if (!shape || shape.length !== 4)
+    throw invalid(`input '${inp.name}' must be rank 4, declared [${shape?.join(',') ?? '?'}]`);
   let layout: SegmentLayout;
   if (shape[0] === 2 && shape[1] !== 2) layout = 'CSTF';
   else if (shape[1] === 2 && shape[0] !== 2) layout = 'SCTF';
-  else if (shape[0] === 2 && shape[1] === 2 && (meta.metadata.layout === 'CSTF' || meta.metadata.layout === 'SCTF')) {
+  else if (
+    shape[0] === 2 &&
+    shape[1] === 2 &&
+    (meta.metadata.layout === 'CSTF' || meta.metadata.layout === 'SCTF')
+  ) {
     layout = meta.metadata.layout;
   } else if (shape[0] === 2 && shape[1] === 2) layout = 'CSTF';
-  else throw invalid(`cannot tell the layout from input shape [${shape.join(',')}]: need 2 channels on axis 0 or 1`);
+  else
+    throw invalid(
+      `cannot tell the layout from input shape [${shape.join(',')}]: need 2 channels on axis 0 or 1`,
+    );
   const metaF = Number(meta.metadata.F);
-  const F = typeof shape[3] === 'number' ? shape[3] : manifestF ?? (Number.isInteger(metaF) && metaF > 0 ? metaF : undefined);
-  if (F === undefined) throw invalid(`frequency axis is not fixed ([${shape.join(',')}]) and no F in manifest or metadata`);
-  if (manifestF !== undefined && manifestF !== F) throw invalid(`declares F=${F}, ${SPLEETER_MANIFEST_FILE} says ${manifestF}`);
+  const F =
+    typeof shape[3] === 'number'
+      ? shape[3]
+      : (manifestF ?? (Number.isInteger(metaF) && metaF > 0 ? metaF : undefined));
+  if (F === undefined)
+    throw invalid(`frequency axis is not fixed ([${shape.join(',')}]) and no F in manifest or metadata`);
+  if (manifestF !== undefined && manifestF !== F)
+    throw invalid(`declares F=${F}, ${SPLEETER_MANIFEST_FILE} says ${manifestF}`);
   const T = shape[2] ?? 'T';
   if (out.shape && out.shape.length === 4) {
     for (let i = 0; i < 4; i++) {
       const a = shape[i];
       const b = out.shape[i];
       if (typeof a === 'number' && typeof b === 'number' && a !== b) {
-        throw invalid(`output '${out.name}' [${out.shape.join(',')}] does not match input [${shape.join(',')}]`);
+        throw invalid(
+          `output '${out.name}' [${out.shape.join(',')}] does not match input [${shape.join(',')}]`,
+        );
       }
     }
   } else if (out.shape) {

@@ -113,7 +113,7 @@ export class LocalStorageService implements StorageService, OnModuleInit {
       }
       throw err;
     }
-    return createReadStream(file, { fd: handle.fd, autoClose: true, start: range?.start, end: range?.end });
+    return createReadStream(file, { fd: handle, autoClose: true, start: range?.start, end: range?.end });
   }
 
   async localPath(key: string): Promise<string> {

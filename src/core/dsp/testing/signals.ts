@@ -2,6 +2,9 @@
  * Deterministic test signals for DSP specs (interleaved float32, 44.1 kHz unless told otherwise).
  */
 
+// Module-level aliases: global lookups in hot loops are slow inside jest's vm sandbox.
+const { sin, PI, log10 } = Math;
+
 /** xorshift32 PRNG returning floats in [0, 1). */
 export function makeRng(seed: number): () => number {
   let s = seed >>> 0 || 0x9e3779b9;
@@ -30,7 +33,7 @@ export function tones(samples: number, channels: number, freqs: number[], sample
     for (let i = 0; i < samples; i++) {
       let v = 0;
       for (let j = 0; j < freqs.length; j++) {
-        v += Math.sin((2 * Math.PI * freqs[j] * (1 + 0.01 * c) * i) / sampleRate + j);
+        v += sin((2 * PI * freqs[j] * (1 + 0.01 * c) * i) / sampleRate + j);
       }
       out[i * channels + c] = (0.8 * v) / freqs.length;
     }
@@ -39,14 +42,20 @@ export function tones(samples: number, channels: number, freqs: number[], sample
 }
 
 /** Linear chirp from f0 to f1 Hz over the signal, interleaved (channel c delayed by c samples). */
-export function chirp(samples: number, channels: number, f0: number, f1: number, sampleRate = 44100): Float32Array {
+export function chirp(
+  samples: number,
+  channels: number,
+  f0: number,
+  f1: number,
+  sampleRate = 44100,
+): Float32Array {
   const out = new Float32Array(samples * channels);
   const dur = samples / sampleRate;
   for (let c = 0; c < channels; c++) {
     for (let i = 0; i < samples; i++) {
       const t = (i - c) / sampleRate;
-      const phase = 2 * Math.PI * (f0 * t + ((f1 - f0) * t * t) / (2 * dur));
-      out[i * channels + c] = 0.7 * Math.sin(phase);
+      const phase = 2 * PI * (f0 * t + ((f1 - f0) * t * t) / (2 * dur));
+      out[i * channels + c] = 0.7 * sin(phase);
     }
   }
   return out;
@@ -62,11 +71,16 @@ export function snrDb(ref: ArrayLike<number>, test: ArrayLike<number>, length = 
     err += d * d;
   }
   if (err === 0) return Number.POSITIVE_INFINITY;
-  return 10 * Math.log10(sig / err);
+  return 10 * log10(sig / err);
 }
 
 /** Splits `data` (interleaved, `channels`) into chunks of random sample-frame counts in [0, maxFrames]. */
-export function randomChunks(data: Float32Array, channels: number, maxFrames: number, seed: number): Float32Array[] {
+export function randomChunks(
+  data: Float32Array,
+  channels: number,
+  maxFrames: number,
+  seed: number,
+): Float32Array[] {
   const rng = makeRng(seed);
   const chunks: Float32Array[] = [];
   let pos = 0;

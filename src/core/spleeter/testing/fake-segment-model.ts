@@ -23,16 +23,19 @@ export interface FakeSegmentModelOptions {
   delayMs?: number;
 }
 
+// Module-level alias: global lookups are slow inside jest's vm sandbox.
+const imul = Math.imul;
+
+function mix(h: number, v: number): number {
+  h = imul(h ^ v, 0x85ebca6b) >>> 0;
+  h ^= h >>> 13;
+  h = imul(h, 0xc2b2ae35) >>> 0;
+  return (h ^ (h >>> 16)) >>> 0;
+}
+
 /** Cheap integer hash of four small integers to [0, 1). */
 function hash4(a: number, b: number, c: number, d: number, seed: number): number {
-  let h = (seed ^ 0x9e3779b9) >>> 0;
-  for (const v of [a, b, c, d]) {
-    h = Math.imul(h ^ v, 0x85ebca6b) >>> 0;
-    h ^= h >>> 13;
-    h = Math.imul(h, 0xc2b2ae35) >>> 0;
-    h ^= h >>> 16;
-  }
-  return h / 4294967296;
+  return mix(mix(mix(mix((seed ^ 0x9e3779b9) >>> 0, a), b), c), d) / 4294967296;
 }
 
 export class FakeSegmentModel implements SegmentModel {

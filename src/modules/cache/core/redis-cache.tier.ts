@@ -1,7 +1,7 @@
 import type { Keyv } from 'keyv';
 import { emptyTierStats, systemClock, type CachedValue, type CacheTier, type CacheTierListener, type Clock } from './cache-tier';
 import type { TierSetOptions, TierStats, TierStatus } from './cache-tier';
-import { modelKeyPrefix, modelOfKey } from './cache-key';
+import { modelOfKey } from './cache-key';
 
 export interface RedisCacheTierOptions {
   /** A Keyv over a Redis store (see createRedisKeyv). Its errors are caught here, never thrown at callers. */
@@ -18,10 +18,25 @@ export interface RedisCacheTierOptions {
   log?: (level: 'warn' | 'log', message: string) => void;
 }
 
-/** Keys removed by `clear({ model })`: the raw client behind @keyv/redis, scanned by pattern. */
-interface ScanCapableClient {
-  scanIterator(options: { MATCH: string; COUNT?: number }): AsyncIterable<string[] | string>;
-  unlink(keys: string[]): Promise<number>;
+/** The node-redis client behind @keyv/redis, used for the per-model key index. */
+interface IndexClient {
+  zAdd(key: string, members: { score: number; value: string }): Promise<number>;
+  zRemRangeByScore(key: string, min: number | string, max: number | string): Promise<number>;
+  zRange(key: string, start: number, stop: number): Promise<string[]>;
+  unlink(keys: string | string[]): Promise<number>;
+  scan(cursor: string, options: { MATCH: string; COUNT?: number }): Promise<{ cursor: string | number; keys: string[] }>;
+}
+
+interface RedisStoreShape {
+  client?: IndexClient;
+  namespace?: string;
+  keyPrefixSeparator?: string;
+}
+
+/** What is stored under a key (Keyv serialises the Buffer as base64 inside its JSON). */
+interface RedisEnvelope {
+  data: Buffer;
+  model?: string;
 }
 
 const PROBE_KEY = '__spleeter_cache_probe__';
@@ -73,16 +88,16 @@ export class RedisCacheTier implements CacheTier {
       return undefined;
     }
     try {
-      const raw = await this.withTimeout(this.options.keyv.getRaw<Buffer>(key), 'get');
+      const raw = await this.withTimeout(this.options.keyv.getRaw<RedisEnvelope>(key), 'get');
       const value = raw?.value;
-      if (!value || !Buffer.isBuffer(value)) {
+      if (!value || !Buffer.isBuffer(value.data)) {
         this.counters.misses++;
         return undefined;
       }
       this.counters.hits++;
       // Keyv keeps expiry in wall-clock ms; translate the remaining lifetime into our clock.
       const remaining = typeof raw.expires === 'number' ? raw.expires - Date.now() : Number.POSITIVE_INFINITY;
-      return { data: value, expiresAt: this.clock.now() + remaining, model: modelOfKey(key) };
+      return { data: value.data, expiresAt: this.clock.now() + remaining, model: value.model ?? modelOfKey(key) };
     } catch (err) {
       this.fail(err);
       this.counters.misses++;
@@ -100,7 +115,10 @@ export class RedisCacheTier implements CacheTier {
     const ttl = Math.ceil(options.expiresAt - this.clock.now());
     if (ttl <= 0) return false;
     try {
-      return (await this.withTimeout(this.options.keyv.set(key, data, ttl), 'set')) !== false;
+      const envelope: RedisEnvelope = options.model === undefined ? { data } : { data, model: options.model };
+      const ok = (await this.withTimeout(this.options.keyv.set(key, envelope, ttl), 'set')) !== false;
+      if (ok && options.model !== undefined) await this.withTimeout(this.index(key, options.model, ttl), 'index');
+      return ok;
     } catch (err) {
       this.fail(err);
       return false;
@@ -118,33 +136,32 @@ export class RedisCacheTier implements CacheTier {
   }
 
   /**
-   * Without a model: Keyv's namespace-scoped clear. With a model: SCAN for the keys that
-   * buildResultCacheKey produced for it (they start with the encoded model name), then UNLINK.
+   * Without a model: Keyv's namespace-wide clear (SCAN + UNLINK of `<namespace>::*`). With a model:
+   * the keys listed in that model's index (a sorted set by expiry, written by `set`), so any key
+   * format works and no full SCAN is needed.
    */
   async clear(filter: { model?: string } = {}): Promise<number> {
     if (this.state !== 'up' || this.closed) return 0;
     try {
+      const client = this.store().client;
       if (filter.model === undefined) {
         await this.withTimeout(this.options.keyv.clear(), 'clear', 30_000);
+        // Keyv's clear only scans string keys; the model indexes are sorted sets.
+        if (client?.scan) await this.withTimeout(this.unlinkMatching(client, this.indexKey('*', false)), 'clear', 30_000);
         return 0;
       }
-      const store = this.options.keyv.store as {
-        client?: ScanCapableClient;
-        namespace?: string;
-        keyPrefixSeparator?: string;
-      };
-      if (!store.client?.scanIterator) return 0;
-      const prefix = store.namespace ? `${store.namespace}${store.keyPrefixSeparator ?? '::'}` : '';
-      const pattern = `${escapeGlob(prefix + modelKeyPrefix(filter.model))}*`;
-      let removed = 0;
-      const run = async (): Promise<void> => {
-        for await (const batch of store.client!.scanIterator({ MATCH: pattern, COUNT: 500 })) {
-          const keys = Array.isArray(batch) ? batch : [batch];
-          if (keys.length > 0) removed += await store.client!.unlink(keys);
+      if (!client?.zRange) return 0;
+      const indexKey = this.indexKey(filter.model);
+      const run = async (): Promise<number> => {
+        const members = await client.zRange(indexKey, 0, -1);
+        let removed = 0;
+        for (let i = 0; i < members.length; i += 500) {
+          removed += await client.unlink(members.slice(i, i + 500).map((k) => this.redisKey(k)));
         }
+        await client.unlink(indexKey);
+        return removed;
       };
-      await this.withTimeout(run(), 'clear', 30_000);
-      return removed;
+      return await this.withTimeout(run(), 'clear', 30_000);
     } catch (err) {
       this.fail(err);
       return 0;
@@ -171,6 +188,39 @@ export class RedisCacheTier implements CacheTier {
     this.closed = true;
     if (this.probeTimer) clearInterval(this.probeTimer);
     this.probeTimer = undefined;
+  }
+
+  /** Adds `key` to its model's index and drops members whose values Redis has expired. */
+  private async index(key: string, model: string, ttlMs: number): Promise<void> {
+    const client = this.store().client;
+    if (!client?.zAdd) return;
+    const indexKey = this.indexKey(model);
+    const now = Date.now();
+    await client.zAdd(indexKey, { score: now + ttlMs, value: key });
+    await client.zRemRangeByScore(indexKey, '-inf', now);
+  }
+
+  private store(): RedisStoreShape {
+    return this.options.keyv.store as RedisStoreShape;
+  }
+
+  /** Inside the Keyv namespace, next to the values it lists. */
+  private indexKey(model: string, encode = true): string {
+    return this.redisKey(`__model_index__:${encode ? encodeURIComponent(model) : model}`);
+  }
+
+  private async unlinkMatching(client: IndexClient, pattern: string): Promise<void> {
+    let cursor = '0';
+    do {
+      const page = await client.scan(cursor, { MATCH: pattern, COUNT: 500 });
+      cursor = String(page.cursor);
+      if (page.keys.length > 0) await client.unlink(page.keys);
+    } while (cursor !== '0');
+  }
+
+  private redisKey(key: string): string {
+    const store = this.store();
+    return store.namespace ? `${store.namespace}${store.keyPrefixSeparator ?? '::'}${key}` : key;
   }
 
   private fail(err: unknown): void {
@@ -225,10 +275,6 @@ export class RedisCacheTier implements CacheTier {
     promise.catch(() => undefined);
     return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
   }
-}
-
-function escapeGlob(s: string): string {
-  return s.replace(/[*?[\]\\]/g, (c) => `\\${c}`);
 }
 
 function errorMessage(err: unknown): string {

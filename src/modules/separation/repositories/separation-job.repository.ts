@@ -75,6 +75,10 @@ export class SeparationJobRepository {
     return (result.affected ?? 0) > 0;
   }
 
+  async delete(id: string): Promise<void> {
+    await this.jobs.delete({ id });
+  }
+
   async update(id: string, patch: SeparationJobPatch): Promise<void> {
     await this.jobs.update({ id }, { ...patch, updatedAt: new Date() });
   }

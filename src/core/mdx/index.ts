@@ -1,0 +1,26 @@
+export {
+  KNOWN_MDX_MODELS,
+  MDX_HASH_TAIL_BYTES,
+  MDX_HOP,
+  MDX_SAMPLE_RATE,
+  findMdxParamsByHash,
+  lookupMdxParams,
+  mdxModelHash,
+  validateMdxParams,
+  type KnownMdxModel,
+  type MdxModelParams,
+} from './mdx-params';
+export { MdxSeparator, type MdxModelFn, type MdxSeparatorOptions } from './mdx-separator';
+export {
+  MDX_INPUT_NAME,
+  MDX_OUTPUT_NAME,
+  checkMdxSignature,
+  createMdxOnnxModelFn,
+  declaredMdxDims,
+  resolveMdxParams,
+  type MdxOnnxModelOptions,
+  type MdxParamOverrides,
+  type OrtSessionLike,
+  type OrtTensorFactory,
+  type OrtTensorLike,
+} from './mdx-onnx-model';

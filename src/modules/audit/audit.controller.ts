@@ -1,0 +1,67 @@
+import { Body, Controller, Get, HttpCode, Post, Query, Res } from '@nestjs/common';
+import { ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
+import type { Response } from 'express';
+import { CurrentPrincipal, type Principal } from '../../common/auth/principal';
+import { Roles } from '../../common/decorators/roles.decorator';
+import { AuditAction } from './audit-route';
+import { AuditService, type VerifyReport } from './audit.service';
+import {
+  AuditFilterQueryDto,
+  AuditPageResponseDto,
+  AuditPruneDto,
+  AuditQueryDto,
+  toAuditEventResponse,
+  toFilter,
+} from './dto/audit.dto';
+
+@ApiTags('admin: audit')
+@Roles('admin')
+@Controller('v1/admin/audit')
+export class AuditController {
+  constructor(private readonly audit: AuditService) {}
+
+  @Get()
+  @AuditAction('audit.query', { resourceType: 'audit' })
+  @ApiOperation({ summary: 'Audit events, newest first, with filters and cursor pagination' })
+  async find(@Query() q: AuditQueryDto): Promise<AuditPageResponseDto> {
+    const page = await this.audit.find(toFilter(q), q.cursor, q.limit ?? 100);
+    return { items: page.items.map(toAuditEventResponse), nextCursor: page.nextCursor };
+  }
+
+  @Get('export')
+  @AuditAction('audit.export', { resourceType: 'audit' })
+  @ApiProduces('application/x-ndjson')
+  @ApiOperation({ summary: 'Matching audit events as NDJSON, oldest first (streamed)' })
+  async export(@Query() q: AuditFilterQueryDto, @Res() res: Response): Promise<void> {
+    res.status(200).type('application/x-ndjson');
+    res.setHeader('Content-Disposition', 'attachment; filename="audit.ndjson"');
+    try {
+      for await (const e of this.audit.stream(toFilter(q))) {
+        if (!res.write(`${JSON.stringify(toAuditEventResponse(e))}\n`)) {
+          await new Promise<void>((resolve) => res.once('drain', resolve));
+        }
+        if (res.destroyed) return;
+      }
+      res.end();
+    } catch (err) {
+      // Headers are gone: cut the stream so the client sees a truncated download, not a clean end.
+      res.destroy(err as Error);
+    }
+  }
+
+  @Get('verify')
+  @AuditAction('audit.verify', { resourceType: 'audit' })
+  @ApiOperation({ summary: 'Re-check the hash chain; reports the first broken link' })
+  verify(): Promise<VerifyReport> {
+    return this.audit.verify();
+  }
+
+  @Post('prune')
+  @HttpCode(200)
+  @AuditAction('audit.prune_request', { resourceType: 'audit' })
+  @ApiOperation({ summary: 'Delete events older than N days now (retention does this on a timer too)' })
+  async prune(@Body() dto: AuditPruneDto, @CurrentPrincipal() actor: Principal) {
+    const { deleted, anchor } = await this.audit.prune(dto.olderThanDays, actor);
+    return { deleted, anchor };
+  }
+}

@@ -1,0 +1,167 @@
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  MessageEvent,
+  Param,
+  Post,
+  Req,
+  Res,
+  Sse,
+  UploadedFiles,
+  UseInterceptors,
+} from '@nestjs/common';
+import { FilesInterceptor } from '@nestjs/platform-express';
+import { ApiAcceptedResponse, ApiConsumes, ApiOperation, ApiTags } from '@nestjs/swagger';
+import type { Request, Response } from 'express';
+import { map, Observable } from 'rxjs';
+import { CurrentPrincipal, type Principal } from '../../common/auth/principal';
+import { Roles } from '../../common/decorators/roles.decorator';
+import { AuditAction } from '../audit/audit-route';
+import { ModelInstallCreateDto, ModelUploadDto } from './dto/model-request.dto';
+import {
+  InstallOperationResponseDto,
+  ModelRemoveResponseDto,
+  ModelResponseDto,
+  ValidationReportResponseDto,
+} from './dto/model-response.dto';
+import { ModelsService } from './models.service';
+
+type Req_ = Request & { id?: string };
+const ctxOf = (principal: Principal, req: Req_) => ({
+  principal,
+  requestId: typeof req.id === 'string' ? req.id : (req.headers['x-request-id'] as string | undefined),
+});
+
+@ApiTags('admin: models')
+@Roles('admin')
+@Controller('v1/admin/models')
+export class AdminModelsController {
+  constructor(private readonly models: ModelsService) {}
+
+  @Post()
+  @HttpCode(201)
+  @UseInterceptors(FilesInterceptor('files', 16))
+  @ApiConsumes('multipart/form-data')
+  @AuditAction('model.upload', { resourceType: 'model' })
+  @ApiOperation({ summary: 'Upload a custom ONNX model (fields: manifest JSON, files[]); validated before it is used' })
+  upload(
+    @Body() dto: ModelUploadDto,
+    @UploadedFiles() files: Express.Multer.File[] | undefined,
+    @CurrentPrincipal() principal: Principal,
+    @Req() req: Req_,
+  ): Promise<ModelResponseDto> {
+    return this.models.upload(dto.manifest, files ?? [], dto.activate, ctxOf(principal, req));
+  }
+
+  @Get('installs/:id')
+  @ApiOperation({ summary: 'State of an install operation' })
+  getInstall(@Param('id') id: string): InstallOperationResponseDto {
+    return this.models.getInstall(id);
+  }
+
+  @Sse('installs/:id/events')
+  @ApiOperation({ summary: 'Server-sent events of an install operation: progress, then succeeded|failed|canceled' })
+  installEvents(@Param('id') id: string): Observable<MessageEvent> {
+    return this.models.installStream(id).pipe(
+      map((op) => ({
+        type: op.status === 'queued' || op.status === 'running' ? 'progress' : op.status,
+        data: op,
+      })),
+    );
+  }
+
+  @Delete('installs/:id')
+  @HttpCode(202)
+  @AuditAction('model.install.cancel', { resourceType: 'model-install' })
+  @ApiOperation({ summary: 'Cancel a running install (the partial download is kept for resume)' })
+  cancelInstall(@Param('id') id: string): InstallOperationResponseDto {
+    return this.models.cancelInstall(id);
+  }
+
+  @Post(':name/install')
+  @HttpCode(202)
+  @AuditAction('model.install', { resourceType: 'model', resourceIdParam: 'name' })
+  @ApiAcceptedResponse({ type: InstallOperationResponseDto })
+  @ApiOperation({ summary: 'Download, verify, convert, validate and activate a catalog model (asynchronous)' })
+  async install(
+    @Param('name') name: string,
+    @Body() dto: ModelInstallCreateDto,
+    @CurrentPrincipal() principal: Principal,
+    @Req() req: Req_,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<InstallOperationResponseDto> {
+    const op = await this.models.startInstall(name, dto, ctxOf(principal, req));
+    res.setHeader('Location', op.links.self);
+    return op;
+  }
+
+  @Post(':name/versions/:version/activate')
+  @HttpCode(200)
+  @AuditAction('model.activate', { resourceType: 'model', resourceIdParam: 'name' })
+  @ApiOperation({ summary: 'Make a version the active one (rollback = activate the previous version)' })
+  activate(
+    @Param('name') name: string,
+    @Param('version') version: string,
+    @CurrentPrincipal() principal: Principal,
+    @Req() req: Req_,
+  ): Promise<ModelResponseDto> {
+    return this.models.activate(name, version, ctxOf(principal, req));
+  }
+
+  @Post(':name/rollback')
+  @HttpCode(200)
+  @AuditAction('model.rollback', { resourceType: 'model', resourceIdParam: 'name' })
+  @ApiOperation({ summary: 'Re-activate the previously active version' })
+  rollback(@Param('name') name: string, @CurrentPrincipal() principal: Principal, @Req() req: Req_): Promise<ModelResponseDto> {
+    return this.models.rollback(name, ctxOf(principal, req));
+  }
+
+  @Post(':name/validate')
+  @HttpCode(200)
+  @AuditAction('model.validate', { resourceType: 'model', resourceIdParam: 'name' })
+  @ApiOperation({ summary: 'Validate the active version: files, I/O signature, smoke inference' })
+  validateActive(
+    @Param('name') name: string,
+    @CurrentPrincipal() principal: Principal,
+    @Req() req: Req_,
+  ): Promise<ValidationReportResponseDto> {
+    return this.models.validate(name, ctxOf(principal, req));
+  }
+
+  @Post(':name/versions/:version/validate')
+  @HttpCode(200)
+  @AuditAction('model.validate', { resourceType: 'model', resourceIdParam: 'name' })
+  @ApiOperation({ summary: 'Validate one version' })
+  validateVersion(
+    @Param('name') name: string,
+    @Param('version') version: string,
+    @CurrentPrincipal() principal: Principal,
+    @Req() req: Req_,
+  ): Promise<ValidationReportResponseDto> {
+    return this.models.validate(`${name}@${version}`, ctxOf(principal, req));
+  }
+
+  @Delete(':name/versions/:version')
+  @HttpCode(200)
+  @AuditAction('model.remove', { resourceType: 'model', resourceIdParam: 'name' })
+  @ApiOperation({ summary: 'Delete a version (409 MODEL_IN_USE while a separation uses it)' })
+  removeVersion(
+    @Param('name') name: string,
+    @Param('version') version: string,
+    @CurrentPrincipal() principal: Principal,
+    @Req() req: Req_,
+  ): Promise<ModelRemoveResponseDto> {
+    return this.models.remove(name, version, ctxOf(principal, req));
+  }
+
+  @Delete(':name')
+  @HttpCode(200)
+  @AuditAction('model.remove', { resourceType: 'model', resourceIdParam: 'name' })
+  @ApiOperation({ summary: 'Delete every version of a model' })
+  removeAll(@Param('name') name: string, @CurrentPrincipal() principal: Principal, @Req() req: Req_): Promise<ModelRemoveResponseDto> {
+    return this.models.remove(name, undefined, ctxOf(principal, req));
+  }
+}

@@ -1,0 +1,23 @@
+import { Controller, Get, Param, Query } from '@nestjs/common';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ModelListQueryDto } from './dto/model-request.dto';
+import { ModelListResponseDto, ModelResponseDto } from './dto/model-response.dto';
+import { ModelsService } from './models.service';
+
+@ApiTags('models')
+@Controller('v1/models')
+export class ModelsController {
+  constructor(private readonly models: ModelsService) {}
+
+  @Get()
+  @ApiOperation({ summary: 'Installed and available models with their stems, versions and active version' })
+  list(@Query() query: ModelListQueryDto): Promise<ModelListResponseDto> {
+    return this.models.list(query.installed === true);
+  }
+
+  @Get(':name')
+  @ApiOperation({ summary: 'One model, e.g. spleeter:4stems (404 MODEL_NOT_INSTALLED when unknown)' })
+  get(@Param('name') name: string): Promise<ModelResponseDto> {
+    return this.models.get(name);
+  }
+}

@@ -1,0 +1,88 @@
+import { Injectable } from '@nestjs/common';
+import { OnEvent } from '@nestjs/event-emitter';
+import { InjectMetric } from '@willsoto/nestjs-prometheus';
+import type { Counter, Histogram } from 'prom-client';
+import {
+  DomainEvents,
+  type AuthEventPayload,
+  type ModelEventPayload,
+  type SeparationEventPayload,
+} from '../../../common/events/domain-events';
+import { MetricNames } from './metric-names';
+
+const UNKNOWN = 'unknown';
+
+/** Domain events → Prometheus. Services stay unaware of metrics; they only emit events. */
+@Injectable()
+export class MetricsEventsListener {
+  constructor(
+    @InjectMetric(MetricNames.SeparationsTotal) private readonly separations: Counter<string>,
+    @InjectMetric(MetricNames.SeparationDuration) private readonly duration: Histogram<string>,
+    @InjectMetric(MetricNames.SeparationRealtimeFactor) private readonly rtf: Histogram<string>,
+    @InjectMetric(MetricNames.AudioSecondsProcessed) private readonly audioSeconds: Counter<string>,
+    @InjectMetric(MetricNames.ModelLoadDuration) private readonly modelLoad: Histogram<string>,
+    @InjectMetric(MetricNames.ModelInstalls) private readonly modelInstalls: Counter<string>,
+    @InjectMetric(MetricNames.ErrorsTotal) private readonly errors: Counter<string>,
+    @InjectMetric(MetricNames.AuthFailures) private readonly authFailures: Counter<string>,
+  ) {}
+
+  @OnEvent(DomainEvents.SeparationSucceeded)
+  onSucceeded(e: SeparationEventPayload): void {
+    const model = e.model || UNKNOWN;
+    const provider = e.executionProvider || UNKNOWN;
+    if (e.cached) {
+      this.separations.inc({ model, outcome: 'cached', execution_provider: provider });
+      return;
+    }
+    this.separations.inc({ model, outcome: 'succeeded', execution_provider: provider });
+    if (e.durationMs !== undefined && e.durationMs >= 0) {
+      const seconds = e.durationMs / 1000;
+      this.duration.observe({ model, execution_provider: provider }, seconds);
+      if (e.audioSeconds && e.audioSeconds > 0 && seconds > 0) {
+        this.rtf.observe({ model, execution_provider: provider }, e.audioSeconds / seconds);
+      }
+    }
+    if (e.audioSeconds && e.audioSeconds > 0) this.audioSeconds.inc({ model }, e.audioSeconds);
+  }
+
+  @OnEvent(DomainEvents.SeparationFailed)
+  onFailed(e: SeparationEventPayload): void {
+    this.separations.inc({ model: e.model || UNKNOWN, outcome: 'failed', execution_provider: e.executionProvider || UNKNOWN });
+    this.errors.inc({ code: e.errorCode || 'INTERNAL', source: 'separation' });
+  }
+
+  @OnEvent(DomainEvents.SeparationCanceled)
+  onCanceled(e: SeparationEventPayload): void {
+    this.separations.inc({ model: e.model || UNKNOWN, outcome: 'canceled', execution_provider: e.executionProvider || UNKNOWN });
+  }
+
+  @OnEvent(DomainEvents.ModelLoaded)
+  onModelLoaded(e: ModelEventPayload): void {
+    if (e.durationMs !== undefined && e.durationMs >= 0) this.modelLoad.observe({ model: e.name || UNKNOWN }, e.durationMs / 1000);
+  }
+
+  @OnEvent(DomainEvents.ModelInstalled)
+  onModelInstalled(): void {
+    this.modelInstalls.inc({ outcome: 'succeeded' });
+  }
+
+  @OnEvent(DomainEvents.ModelInstallFailed)
+  onModelInstallFailed(e: ModelEventPayload): void {
+    this.modelInstalls.inc({ outcome: 'failed' });
+    this.errors.inc({ code: e.errorCode || 'INTERNAL', source: 'model' });
+  }
+
+  @OnEvent(DomainEvents.AuthFailed)
+  onAuthFailed(e: AuthEventPayload): void {
+    this.authFailures.inc({ reason: authReasonLabel(e.reason) });
+  }
+}
+
+/**
+ * Reasons read "<method>: <detail>" where the detail can carry free text (JWT library messages):
+ * only the method becomes a label, so the series count stays bounded.
+ */
+export function authReasonLabel(reason: string | undefined): string {
+  const method = (reason ?? '').split(':')[0].trim().toLowerCase();
+  return /^[a-z][a-z0-9-]{0,23}$/.test(method) ? method : 'other';
+}

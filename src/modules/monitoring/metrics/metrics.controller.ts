@@ -1,0 +1,28 @@
+import { Controller, Get, NotFoundException, Res } from '@nestjs/common';
+import { ApiExcludeController } from '@nestjs/swagger';
+import { PrometheusController } from '@willsoto/nestjs-prometheus';
+import type { Response } from 'express';
+import { Public } from '../../../common/decorators/public.decorator';
+import { AppConfig } from '../../../infra/config/app-config';
+
+/**
+ * `/metrics` on the main port, when `monitoring.enabled` and `monitoring.metrics_public`. With
+ * metrics_public=false the main port answers 404 and metrics are served only on
+ * `monitoring.metrics_port`, a port the Service/Ingress does not expose (see MetricsServer).
+ */
+@ApiExcludeController()
+@Public()
+@Controller('metrics')
+export class MetricsController extends PrometheusController {
+  constructor(private readonly config: AppConfig) {
+    super();
+  }
+
+  @Get()
+  override async index(@Res({ passthrough: true }) response: Response): Promise<string> {
+    const m = this.config.monitoring;
+    if (!m.enabled || !m.metrics_public) throw new NotFoundException();
+    response.setHeader('Cache-Control', 'no-store');
+    return super.index(response);
+  }
+}

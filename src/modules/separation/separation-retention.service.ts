@@ -1,0 +1,70 @@
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { AppConfig } from '../../infra/config/app-config';
+import { consumesJobs, PROCESS_ROLE, type ProcessRole } from '../../infra/queue/process-role';
+import { STORAGE_SERVICE, type StorageService } from '../../infra/storage/storage.service';
+import { StorageKeys } from '../../infra/storage/storage-keys';
+import { SeparationJobRepository } from './repositories/separation-job.repository';
+
+/** Scratch entries older than this are crash leftovers (a live upload or job touches its files). */
+const SCRATCH_MAX_AGE_MS = 24 * 3600_000;
+const BATCH = 200;
+
+/**
+ * Deletes the files of finished jobs once `storage.retention_hours` have passed (the job rows stay,
+ * with filesDeletedAt set) and sweeps old scratch leftovers. Runs every
+ * `storage.cleanup_interval_min` in processes that run jobs.
+ */
+@Injectable()
+export class SeparationRetentionService implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger(SeparationRetentionService.name);
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<unknown> | null = null;
+
+  constructor(
+    private readonly jobs: SeparationJobRepository,
+    @Inject(STORAGE_SERVICE) private readonly storage: StorageService,
+    @Inject(PROCESS_ROLE) private readonly role: ProcessRole,
+    private readonly config: AppConfig,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    if (!consumesJobs(this.role)) return;
+    this.timer = setInterval(() => this.tick(), this.config.storage.cleanup_interval_min * 60_000);
+    this.timer.unref();
+    this.tick();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    await this.running;
+  }
+
+  /** Deletes expired job files now; returns how many jobs were cleaned. */
+  async purgeExpired(now = new Date()): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const expired = await this.jobs.findExpired(now, BATCH);
+      for (const job of expired) {
+        await this.storage.deletePrefix(StorageKeys.resultDir(job.id));
+        await this.storage.delete(job.inputKey);
+        await this.jobs.update(job.id, { filesDeletedAt: new Date() });
+      }
+      total += expired.length;
+      if (expired.length < BATCH) return total;
+    }
+  }
+
+  private tick(): void {
+    if (this.running) return;
+    this.running = (async () => {
+      const jobs = await this.purgeExpired();
+      const scratch = await this.storage.sweepScratch(SCRATCH_MAX_AGE_MS);
+      if (jobs + scratch > 0) this.logger.log(`Retention: deleted files of ${jobs} job(s), ${scratch} scratch leftover(s)`);
+    })()
+      .catch((err: Error) => this.logger.error(`Retention cleanup failed: ${err.message}`, err.stack))
+      .finally(() => {
+        this.running = null;
+      });
+  }
+}

@@ -1,0 +1,62 @@
+/**
+ * Separation jobs over REST: upload → queue → engine → stored stems, with polling, SSE, downloads,
+ * cancel, callbacks, restart recovery and retention. Owns the separation_jobs/separation_batches
+ * tables and the `uploads/` and `results/` storage keys.
+ */
+import { Module, type DynamicModule, type Type } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { HttpClientModule } from '../../infra/http/http-client.module';
+import { EngineModule } from '../engine/engine.module';
+import { BatchesController } from './batches.controller';
+import { SeparationBatchEntity } from './entities/separation-batch.entity';
+import { SeparationJobEntity } from './entities/separation-job.entity';
+import { BatchAudioUploadInterceptor, SingleAudioUploadInterceptor } from './http/audio-upload.interceptor';
+import { SeparationJobRepository } from './repositories/separation-job.repository';
+import { NoopResultCache, RESULT_CACHE } from './result-cache.port';
+import { SeparationCallbackService } from './separation-callback.service';
+import { SeparationController } from './separation.controller';
+import { SeparationDownloadService } from './separation-download.service';
+import { SeparationExecutionService } from './separation-execution.service';
+import { SeparationProcessor } from './separation.processor';
+import { SeparationProgressHub } from './separation-progress.hub';
+import { SeparationReader } from './separation-reader.service';
+import { SeparationRecoveryService } from './separation-recovery.service';
+import { SeparationRetentionService } from './separation-retention.service';
+import { SeparationService } from './separation.service';
+import { SeparationStreamService } from './separation-stream.service';
+import { StemTranscoder } from './stem-transcoder.service';
+import { UploadInspector } from './upload-inspector.service';
+
+@Module({
+  imports: [TypeOrmModule.forFeature([SeparationJobEntity, SeparationBatchEntity]), HttpClientModule, EngineModule],
+  controllers: [SeparationController, BatchesController],
+  providers: [
+    SeparationJobRepository,
+    SeparationReader,
+    SeparationService,
+    SeparationStreamService,
+    SeparationDownloadService,
+    SeparationExecutionService,
+    SeparationCallbackService,
+    SeparationRecoveryService,
+    SeparationRetentionService,
+    SeparationProcessor,
+    SeparationProgressHub,
+    UploadInspector,
+    StemTranscoder,
+    SingleAudioUploadInterceptor,
+    BatchAudioUploadInterceptor,
+  ],
+  exports: [SeparationService, SeparationReader],
+})
+export class SeparationModule {
+  /**
+   * `resultCacheModule`: a module exporting RESULT_CACHE (the cache module). Without it every cache
+   * lookup misses (NoopResultCache).
+   */
+  static forRoot(options: { resultCacheModule?: Type | DynamicModule } = {}): DynamicModule {
+    return options.resultCacheModule
+      ? { module: SeparationModule, imports: [options.resultCacheModule] }
+      : { module: SeparationModule, providers: [{ provide: RESULT_CACHE, useClass: NoopResultCache }] };
+  }
+}

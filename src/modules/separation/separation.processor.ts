@@ -1,0 +1,30 @@
+import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
+import { AppConfig } from '../../infra/config/app-config';
+import { JobName } from '../../infra/queue/job-names';
+import { JOB_QUEUE, type JobQueue } from '../../infra/queue/job-queue';
+import { consumesJobs, PROCESS_ROLE, type ProcessRole } from '../../infra/queue/process-role';
+import { SeparationExecutionService } from './separation-execution.service';
+import { SeparationProgressHub } from './separation-progress.hub';
+
+/** Thin queue consumer: hands each Separate job to the execution service. */
+@Injectable()
+export class SeparationProcessor implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  constructor(
+    @Inject(JOB_QUEUE) private readonly queue: JobQueue,
+    @Inject(PROCESS_ROLE) private readonly role: ProcessRole,
+    private readonly execution: SeparationExecutionService,
+    private readonly hub: SeparationProgressHub,
+    private readonly config: AppConfig,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    if (!consumesJobs(this.role)) return;
+    this.queue.process(JobName.Separate, (payload, ctx) => this.execution.run(payload.jobId, ctx));
+  }
+
+  /** Finish or re-queue running jobs first, then end open SSE streams and waits with the final state. */
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.queue.shutdown(this.config.server.shutdown_timeout_s * 1000);
+    this.hub.close();
+  }
+}
