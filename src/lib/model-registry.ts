@@ -11,14 +11,28 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
+import * as ort from 'onnxruntime-node';
 import { ErrorCodes, ModelError } from '../core/errors';
+import {
+  checkMdxSignature,
+  createMdxOnnxModelFn,
+  MdxSeparator,
+  resolveMdxParams,
+  type MdxModelFn,
+  type MdxModelParams,
+  type MdxParamOverrides,
+} from '../core/mdx';
+import { parseModelRef } from '../core/models/model-catalog';
+import { readOnnxMetadata } from '../core/onnx/onnx-metadata-reader';
+import type { ModelManager } from '../infra/models/model-manager';
+import { MDX_MANIFEST_FILE, type MdxManifest } from '../infra/models/model-files';
 import type { StemSeparator } from '../core/separation/types';
 import type { ProgressCallback, SegmentModel } from '../core/spleeter/types';
 import type { ExecutionProviderName, InferenceLogger, OnnxRuntime } from '../infra/inference/onnx-runtime';
 import { loadSpleeterModel, type LoadedSpleeterModel } from '../infra/inference/spleeter-onnx-model';
 import { BUILTIN_MODELS, createBuiltinSeparator } from '../core/builtin/builtin-models';
 import { createSpleeterSeparator } from './spleeter-separator-adapter';
-import { withStemSubset } from './stem-subset';
+import { validateStems, withStemSubset } from './stem-subset';
 import type { ModelSummary } from './types';
 
 export interface ModelRegistryOptions {
@@ -36,16 +50,71 @@ export interface ModelRegistryOptions {
   manager?: ModelManagerPort;
 }
 
-/** What the registry needs from the model manager (src/infra/models). */
+/** What the registry needs from the model manager (src/infra/models/model-manager.ts). */
 export interface ModelManagerPort {
   init?(): Promise<void>;
-  /** Resolves name[@version] to an installed directory; may install it when auto-download is on. */
+  /** Resolves name[@version] to an installed directory and leases it; may install it first (auto-download). */
   resolveForUse(
     ref: string,
     opts?: { onProgress?: ProgressCallback; signal?: AbortSignal },
-  ): Promise<{ name: string; version: string; dir: string; kind: 'spleeter' | 'mdx' | 'builtin'; release(): Promise<void> }>;
+  ): Promise<{
+    name: string;
+    version: string;
+    dir: string;
+    kind: 'spleeter' | 'mdx' | 'builtin';
+    precision: 'fp32' | 'fp16' | 'int8' | null;
+    release(): Promise<void>;
+  }>;
   describe(ref: string): Promise<{ name: string; version?: string; stems: string[] }>;
   list(): Promise<ModelSummary[]>;
+}
+
+/** Adapts the ModelManager to the registry's port. */
+export function modelManagerPort(manager: ModelManager, autoDownload: boolean): ModelManagerPort {
+  return {
+    init: () => manager.init(),
+    async resolveForUse(ref, opts = {}) {
+      const lease = await manager.acquire(ref, {
+        signal: opts.signal,
+        onProgress: (p) => opts.onProgress?.(0, `installing model: ${p.stage} ${Math.round(p.fraction * 100)}%`),
+      });
+      return {
+        name: lease.name,
+        version: lease.version,
+        dir: lease.dir ?? '',
+        kind: lease.kind,
+        precision: lease.precision,
+        release: () => lease.release(),
+      };
+    },
+    async describe(ref) {
+      const info = await manager.getModel(ref);
+      const { version } = parseModelRef(ref);
+      if (version && !info.versions.some((v) => v.id === version) && info.kind !== 'builtin') {
+        throw new ModelError(ErrorCodes.MODEL_NOT_INSTALLED, `Model ${info.name}@${version} is not installed`, {
+          model: ref,
+        });
+      }
+      if (!info.installed && !autoDownload) {
+        throw new ModelError(
+          ErrorCodes.MODEL_NOT_INSTALLED,
+          `Model ${info.name} is not installed (install it with 'models install ${info.name}' or set SPLEETER_AUTO_DOWNLOAD=true)`,
+          { model: info.name },
+        );
+      }
+      return { name: info.name, version: version ?? info.activeVersion ?? undefined, stems: info.stems };
+    },
+    async list() {
+      return (await manager.listModels()).map((m) => ({
+        name: m.name,
+        stems: m.stems,
+        installed: m.installed,
+        source: m.kind === 'builtin' ? 'builtin' : m.source === 'catalog' ? 'catalog' : 'local',
+        description: m.description,
+        version: m.activeVersion ?? undefined,
+      }));
+    },
+  };
 }
 
 export interface OpenOptions {
@@ -65,6 +134,7 @@ export interface OpenedModel {
 
 export class ModelRegistry {
   private readonly loaded = new Map<string, Promise<LoadedSpleeterModel>>();
+  private readonly mdxLoaded = new Map<string, Promise<LoadedMdx>>();
 
   constructor(private readonly options: ModelRegistryOptions) {}
 
@@ -93,8 +163,13 @@ export class ModelRegistry {
     const builtin = BUILTIN_MODELS.find((b) => b.id === ref);
     if (builtin) return { name: builtin.id, stems: [...builtin.stems] };
     if (isPathRef(ref)) {
-      const model = await this.loadSpleeter(path.resolve(ref));
-      return { name: path.resolve(ref), stems: [...model.instruments] };
+      const dir = path.resolve(ref);
+      if (await isMdxModel(dir)) {
+        const { params } = await this.loadMdx(dir);
+        return { name: dir, stems: [params.primaryStem, params.secondaryStem] };
+      }
+      const model = await this.loadSpleeter(dir);
+      return { name: dir, stems: [...model.instruments] };
     }
     if (!this.options.manager) throw notInstalled(ref);
     return this.options.manager.describe(ref);
@@ -111,6 +186,9 @@ export class ModelRegistry {
     }
     if (isPathRef(ref)) {
       const dir = path.resolve(ref);
+      if (await isMdxModel(dir)) {
+        return { name: dir, separator: await this.mdxSeparator(dir, opts), release: async () => undefined };
+      }
       const model = await this.loadSpleeter(dir);
       return { name: dir, separator: this.spleeterSeparator(model, opts), release: async () => undefined };
     }
@@ -126,11 +204,14 @@ export class ModelRegistry {
         };
       }
       if (resolved.kind === 'mdx') {
-        throw new ModelError(ErrorCodes.MODEL_LOAD_FAILED, `MDX-Net models are not wired into the engine yet: ${ref}`, {
-          model: ref,
-        });
+        return {
+          name: resolved.name,
+          version: resolved.version,
+          separator: await this.mdxSeparator(resolved.dir, opts),
+          release: () => resolved.release(),
+        };
       }
-      const model = await this.loadSpleeter(resolved.dir);
+      const model = await this.loadSpleeter(resolved.dir, resolved.precision ?? undefined);
       return {
         name: resolved.name,
         version: resolved.version,
@@ -144,6 +225,9 @@ export class ModelRegistry {
   }
 
   async dispose(): Promise<void> {
+    const mdx = await Promise.allSettled([...this.mdxLoaded.values()]);
+    this.mdxLoaded.clear();
+    await Promise.all(mdx.map((m) => (m.status === 'fulfilled' ? m.value.release() : undefined)));
     const models = await Promise.allSettled([...this.loaded.values()]);
     this.loaded.clear();
     await Promise.all(models.map((m) => (m.status === 'fulfilled' ? m.value.dispose() : undefined)));
@@ -158,12 +242,52 @@ export class ModelRegistry {
     });
   }
 
-  private loadSpleeter(dir: string): Promise<LoadedSpleeterModel> {
-    const key = `${dir}|${this.options.precision}`;
+  private async mdxSeparator(location: string, opts: OpenOptions): Promise<StemSeparator> {
+    const { params, model, executionProvider } = await this.loadMdx(location);
+    const stems = opts.stems?.length ? validateStems([params.primaryStem, params.secondaryStem], opts.stems) : undefined;
+    return new MdxSeparator({ params, model, stems, executionProvider, batchSize: 1 });
+  }
+
+  /** An MDX-Net model: an `.onnx` file, or a directory holding one `.onnx` and optionally `mdx.json` (parameters). */
+  private loadMdx(location: string): Promise<LoadedMdx> {
+    const key = `mdx|${location}`;
+    let p = this.mdxLoaded.get(key);
+    if (!p) {
+      p = (async () => {
+        const file = await mdxOnnxFile(location);
+        const dir = path.dirname(file);
+        const manifestPath = path.join(dir, MDX_MANIFEST_FILE);
+        const overrides = fs.existsSync(manifestPath)
+          ? mdxOverridesFromManifest(JSON.parse(await fs.promises.readFile(manifestPath, 'utf8')) as MdxManifest)
+          : {};
+        const params = await resolveMdxParams(file, overrides);
+        checkMdxSignature(await readOnnxMetadata(file), params);
+        const handle = await this.options.runtime.createSession(file, {
+          executionProviders: this.options.executionProviders,
+          intraOpThreads: this.options.intraOpThreads,
+          interOpThreads: this.options.interOpThreads,
+          logger: this.options.logger,
+        });
+        const model = createMdxOnnxModelFn({
+          session: handle.session,
+          createTensor: (data, dims) => new ort.Tensor('float32', data, dims),
+          params,
+        });
+        return { params, model, executionProvider: handle.executionProvider, release: () => handle.release() };
+      })();
+      this.mdxLoaded.set(key, p);
+      p.catch(() => this.mdxLoaded.delete(key));
+    }
+    return p;
+  }
+
+  private loadSpleeter(dir: string, precisionOverride?: 'fp32' | 'fp16' | 'int8'): Promise<LoadedSpleeterModel> {
+    const precision = precisionOverride ?? this.options.precision;
+    const key = `${dir}|${precision}`;
     let p = this.loaded.get(key);
     if (!p) {
       p = loadSpleeterModel(dir, {
-        precision: this.options.precision,
+        precision,
         executionProviders: this.options.executionProviders,
         intraOpThreads: this.options.intraOpThreads,
         interOpThreads: this.options.interOpThreads,
@@ -175,6 +299,45 @@ export class ModelRegistry {
     }
     return p;
   }
+}
+
+interface LoadedMdx {
+  params: MdxModelParams;
+  model: MdxModelFn;
+  executionProvider: string;
+  release(): Promise<void>;
+}
+
+function mdxOverridesFromManifest(m: MdxManifest): MdxParamOverrides {
+  const p = m.params;
+  return {
+    dimF: p.dim_f,
+    dimT: p.dim_t,
+    nFft: p.n_fft,
+    hop: p.hop,
+    compensate: p.compensate,
+    primaryStem: p.primary_stem,
+    secondaryStem: p.secondary_stem,
+  };
+}
+
+async function isMdxModel(location: string): Promise<boolean> {
+  const st = await fs.promises.stat(location).catch(() => null);
+  if (!st) return false;
+  if (st.isFile()) return location.endsWith('.onnx');
+  return fs.existsSync(path.join(location, MDX_MANIFEST_FILE));
+}
+
+async function mdxOnnxFile(location: string): Promise<string> {
+  const st = await fs.promises.stat(location);
+  if (st.isFile()) return location;
+  const onnx = (await fs.promises.readdir(location)).filter((f) => f.endsWith('.onnx'));
+  if (onnx.length !== 1) {
+    throw new ModelError(ErrorCodes.MODEL_INVALID, `Expected exactly one .onnx file in MDX-Net model directory ${location}`, {
+      path: location,
+    });
+  }
+  return path.join(location, onnx[0]);
 }
 
 function isPathRef(ref: string): boolean {

@@ -9,7 +9,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { openAudioInput, type AudioInput } from '../core/audio/audio-input';
 import type { AudioSink, ExternalAudioCodec } from '../core/audio/audio-codec';
-import { createAudioOutput, OUTPUT_CODECS } from '../core/audio/audio-output';
+import { createAudioOutput, MP3_SAMPLE_RATES, OUTPUT_CODECS } from '../core/audio/audio-output';
 import { AudioProcessingError, ErrorCodes, SeparationError, SpleeterError, ValidationError } from '../core/errors';
 import type { StemSeparator } from '../core/separation/types';
 import { SPLEETER_SAMPLE_RATE } from '../core/spleeter/types';
@@ -17,7 +17,8 @@ import type { ExecutionProviderName, InferenceLogger } from '../infra/inference/
 import { OnnxRuntime } from '../infra/inference/onnx-runtime';
 import { mapWithConcurrency } from './concurrency';
 import { DEFAULT_FILENAME_FORMAT, renderOutputPath } from './filename-format';
-import { ModelRegistry, type ModelRegistryOptions, type OpenedModel } from './model-registry';
+import type { ModelManager } from '../infra/models/model-manager';
+import { ModelRegistry, modelManagerPort, type ModelRegistryOptions, type OpenedModel } from './model-registry';
 import type {
   InputAudioInfo,
   ModelSummary,
@@ -53,6 +54,8 @@ export interface SpleeterEngineOptions {
   logger?: InferenceLogger;
   /** Advanced: share a model registry (the Nest app passes its own). */
   registry?: ModelRegistry;
+  /** Advanced: share a ModelManager (the Nest app passes its own). */
+  modelManager?: ModelManager;
   /** Advanced: a custom external codec instead of locating ffmpeg. */
   codec?: ExternalAudioCodec | null;
 }
@@ -71,6 +74,7 @@ export class SpleeterEngine {
   > &
     SpleeterEngineOptions;
   private registry?: ModelRegistry;
+  private manager?: ModelManager;
   private codec: ExternalAudioCodec | null = null;
   private initialized?: Promise<void>;
   private readonly logger: InferenceLogger;
@@ -112,17 +116,31 @@ export class SpleeterEngine {
         this.logger.warn('ffmpeg not found: only WAV input is supported, and only WAV output');
       }
     }
+    const { ModelManager } = await import('../infra/models/model-manager');
+    const { loadCatalogFile } = await import('../infra/models/catalog-loader');
+    const modelsDir = this.opts.modelsDir ?? './.data/models';
+    const autoDownload = this.opts.autoDownload ?? false;
+    this.manager =
+      this.opts.modelManager ??
+      new ModelManager({
+        modelsDir,
+        catalog: loadCatalogFile(this.opts.catalogFile ?? null),
+        autoDownload,
+        precision: this.opts.precision ?? 'fp32',
+        logger: { log: () => undefined, warn: (m: string) => this.logger.warn(m), error: (m: string) => this.logger.warn(m) },
+      });
     const regOptions: ModelRegistryOptions = {
-      modelsDir: this.opts.modelsDir ?? './.data/models',
+      modelsDir,
       executionProviders: this.providerPreference(),
       intraOpThreads: this.opts.intraOpThreads,
       interOpThreads: this.opts.interOpThreads,
       precision: this.opts.precision ?? 'fp32',
       batchSegments: this.opts.batchSegments,
-      autoDownload: this.opts.autoDownload ?? false,
+      autoDownload,
       catalogFile: this.opts.catalogFile ?? null,
       logger: this.logger,
       runtime: new OnnxRuntime(this.logger),
+      manager: modelManagerPort(this.manager, autoDownload),
     };
     this.registry = this.opts.registry ?? new ModelRegistry(regOptions);
     await this.registry.init();
@@ -202,6 +220,12 @@ export class SpleeterEngine {
     return this.registry!.describe(name ?? this.opts.defaultModel);
   }
 
+  /** The model manager (catalog, installs, versions) behind this engine. */
+  async getModelManager(): Promise<ModelManager> {
+    await this.initialize();
+    return this.manager!;
+  }
+
   /** Registry access for the model CLI and the Nest layer. */
   async getRegistry(): Promise<ModelRegistry> {
     await this.initialize();
@@ -267,7 +291,7 @@ export class SpleeterEngine {
           }
         }
       }
-      const outputRate = params.sampleRate ?? input.info.sampleRate;
+      const outputRate = params.sampleRate ?? defaultOutputRate(codec, input.info.sampleRate);
       sinks = new Map();
       for (const stem of separator.stems) {
         await fs.promises.mkdir(path.dirname(outputs[stem]), { recursive: true });
@@ -337,6 +361,12 @@ export class SpleeterEngine {
       await opened.release();
     }
   }
+}
+
+/** The input's own rate, except where the codec cannot carry it (MP3 tops out at 48 kHz). */
+function defaultOutputRate(codec: OutputCodec, inputRate: number): number {
+  if (codec !== 'mp3' || MP3_SAMPLE_RATES.includes(inputRate)) return inputRate;
+  return MP3_SAMPLE_RATES.reduce((best, r) => (Math.abs(r - inputRate) < Math.abs(best - inputRate) ? r : best));
 }
 
 function toInputInfo(input: AudioInput, selectedDurationSec: number): InputAudioInfo {

@@ -3,115 +3,32 @@
  * throw-away SQLite file or a throw-away PostgreSQL database, JWT signing helpers and a local JWKS
  * server. Nothing is mocked.
  */
-import * as fs from 'fs';
 import * as http from 'http';
-import * as os from 'os';
-import * as path from 'path';
-import { randomBytes } from 'crypto';
 import type { INestApplication } from '@nestjs/common';
-import { Client } from 'pg';
-import { createApp } from '../../src/app.factory';
+import { EngineService } from '../../src/modules/engine/engine.service';
+import { FakeEngineService } from '../../src/modules/separation/testing/fake-engine';
+import { createPgDatabase, eventually, mergeConfig, startTestApp, type TestApp } from '../factories/app';
 
-export interface TestApp {
-  app: INestApplication;
-  server: http.Server;
-  dir: string;
-  close(): Promise<void>;
+export { createPgDatabase, eventually, type TestApp };
+
+export interface StartOptions {
+  /** Reuse a working directory (restarts, two replicas on one SQLite file). */
+  dir?: string;
+  /** Swap in the fake engine (jobs without the real model stack). */
+  fakeEngine?: boolean;
+  /** Nest logger on (default off). */
+  logger?: boolean;
 }
 
-/** Deep-merges test overrides over a config that keeps every file inside a temp dir. */
-export function testConfig(dir: string, overrides: Record<string, unknown> = {}): Record<string, unknown> {
-  const base: Record<string, unknown> = {
-    env: 'test',
-    database: { sqlite_path: path.join(dir, 'db.sqlite') },
-    storage: { dir: path.join(dir, 'storage') },
-    cache: { dir: path.join(dir, 'cache') },
-    models: { dir: path.join(dir, 'models') },
-    monitoring: { enabled: false },
-    audit: { flush_interval_ms: 50 },
-  };
-  return merge(base, overrides);
-}
-
-function merge(a: Record<string, unknown>, b: Record<string, unknown>): Record<string, unknown> {
-  const out = { ...a };
-  for (const [k, v] of Object.entries(b)) {
-    const cur = out[k];
-    out[k] =
-      v && typeof v === 'object' && !Array.isArray(v) && cur && typeof cur === 'object' && !Array.isArray(cur)
-        ? merge(cur as Record<string, unknown>, v as Record<string, unknown>)
-        : v;
-  }
-  return out;
-}
-
-export async function startApp(overrides: Record<string, unknown> = {}, dir?: string): Promise<TestApp> {
-  const workDir = dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'spleeter-sec-'));
-  let app: INestApplication;
-  try {
-    app = await createApp({ config: { env: {}, overrides: testConfig(workDir, overrides) }, logger: false });
-    await app.init();
-  } catch (err) {
-    if (!dir) fs.rmSync(workDir, { recursive: true, force: true });
-    throw err;
-  }
-  const server = app.getHttpServer() as http.Server;
-  let closed = false;
-  return {
-    app,
-    server,
-    dir: workDir,
-    async close() {
-      if (closed) return;
-      closed = true;
-      await app.close();
-      if (!dir) fs.rmSync(workDir, { recursive: true, force: true });
-    },
-  };
-}
-
-export const PG_ADMIN_URL = process.env.SPLEETER_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-
-/** A fresh database per run (CREATE DATABASE spleeter_test_<random>), so parallel runs never clash. */
-export async function createPgDatabase(): Promise<{ url: string; name: string; drop(): Promise<void> } | null> {
-  const admin = new Client({ connectionString: PG_ADMIN_URL, connectionTimeoutMillis: 3000 });
-  try {
-    await admin.connect();
-  } catch (err) {
-    process.stderr.write(`PostgreSQL not reachable at ${PG_ADMIN_URL} (${(err as Error).message}): PostgreSQL cases skipped\n`);
-    return null;
-  }
-  const name = `spleeter_test_${randomBytes(6).toString('hex')}`;
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const url = new URL(PG_ADMIN_URL);
-  url.pathname = `/${name}`;
-  return {
-    url: url.toString(),
-    name,
-    async drop() {
-      const c = new Client({ connectionString: PG_ADMIN_URL });
-      await c.connect();
-      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await c.end();
-    },
-  };
-}
-
-/** Polls until `fn` returns a truthy value (or throws after `timeoutMs`). */
-export async function eventually<T>(fn: () => Promise<T | null | undefined | false>, timeoutMs = 10_000, stepMs = 50): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch (err) {
-      last = err;
-    }
-    await new Promise((r) => setTimeout(r, stepMs));
-  }
-  throw new Error(`condition not met within ${timeoutMs} ms${last ? `: ${(last as Error).message}` : ''}`);
+/** The real app on a throw-away SQLite file (or `database.url`), audit flushed every 50 ms. */
+export function startApp(config: Record<string, unknown> = {}, dirOrOptions?: string | StartOptions): Promise<TestApp> {
+  const options: StartOptions = typeof dirOrOptions === 'string' ? { dir: dirOrOptions } : (dirOrOptions ?? {});
+  return startTestApp({
+    config: mergeConfig({ audit: { flush_interval_ms: 50 } }, config),
+    dir: options.dir,
+    logger: options.logger,
+    overrides: options.fakeEngine ? [{ provide: EngineService, useValue: new FakeEngineService() }] : [],
+  });
 }
 
 /** A JWKS endpoint on 127.0.0.1 serving whatever `keys` holds at request time. */

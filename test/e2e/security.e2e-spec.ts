@@ -10,6 +10,7 @@ import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { AuditService } from '../../src/modules/audit/audit.service';
 import { concretePath, listRoutes, startApp, type TestApp } from './security-harness';
+import { mixtureWav } from './separations-support';
 
 const ENV_KEY = 'env-admin-key-0123456789abcdef-XYZ';
 /** Routes deliberately reachable without credentials (probes, metrics, API docs). */
@@ -22,7 +23,7 @@ describe('Security (e2e, SQLite)', () => {
   let userKeyId: string;
 
   beforeAll(async () => {
-    t = await startApp({ api_key: ENV_KEY, server: { body_limit_kb: 4 } });
+    t = await startApp({ api_key: ENV_KEY, server: { body_limit_kb: 4 } }, { fakeEngine: true });
     const admin = await request(t.server).post('/v1/admin/api-keys').set('X-API-KEY', ENV_KEY).send({ name: 'ops', role: 'admin' });
     expect(admin.status).toBe(201);
     adminKey = admin.body.key;
@@ -102,6 +103,30 @@ describe('Security (e2e, SQLite)', () => {
       }
     }
     expect(failures).toEqual([]);
+  });
+
+  it("answers 404 (not 403) when user B touches user A's job; admins see all jobs", async () => {
+    const bob = await request(t.server).post('/v1/admin/api-keys').set('X-API-KEY', adminKey).send({ name: 'bob' });
+    const created = await request(t.server)
+      .post('/v1/separations')
+      .set('X-API-KEY', userKey)
+      .attach('file', mixtureWav(1), { filename: 'a.wav', contentType: 'audio/wav' });
+    expect([200, 202]).toContain(created.status);
+    const id = created.body.id as string;
+    expect((await request(t.server).get(`/v1/separations/${id}`).set('X-API-KEY', userKey)).status).toBe(200);
+    expect((await request(t.server).get(`/v1/separations/${id}`).set('X-API-KEY', adminKey)).status).toBe(200);
+    for (const [method, p] of [
+      ['get', `/v1/separations/${id}`],
+      ['get', `/v1/separations/${id}/stems/vocals`],
+      ['get', `/v1/separations/${id}/archive`],
+      ['delete', `/v1/separations/${id}`],
+    ] as const) {
+      const res = await request(t.server)[method](p).set('X-API-KEY', bob.body.key);
+      expect({ p, status: res.status, code: res.body.code }).toEqual({ p, status: 404, code: 'JOB_NOT_FOUND' });
+    }
+    const list = await request(t.server).get('/v1/separations').set('X-API-KEY', bob.body.key);
+    expect(JSON.stringify(list.body)).not.toContain(id);
+    expect((await request(t.server).get(`/v1/separations/${id}`).set('X-API-KEY', userKey)).status).toBe(200);
   });
 
   it('stores only the SHA-256 of a key, never the key itself', async () => {

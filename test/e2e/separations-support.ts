@@ -25,21 +25,38 @@ export function engineOverrides(options: FakeEngineOptions = { segmentDelayMs: 2
  * channel so center/side separation has something to do.
  */
 export function mixture(seconds = 3, sampleRate = 44100): TestSignal {
-  const frames = Math.round(seconds * sampleRate);
-  const data = new Float32Array(frames * 2);
-  for (let i = 0; i < frames; i++) {
+  // One second holds whole cycles of every tone, so longer signals tile it seamlessly (and cheaply).
+  const period = new Float32Array(sampleRate * 2);
+  for (let i = 0; i < sampleRate; i++) {
     const t = i / sampleRate;
     const a = 0.3 * Math.sin(2 * Math.PI * 220 * t);
     const b = 0.2 * Math.sin(2 * Math.PI * 1330 * t);
     const c = 0.1 * Math.sin(2 * Math.PI * 5100 * t);
-    data[i * 2] = a + b + c;
-    data[i * 2 + 1] = a - b + 0.5 * c;
+    period[i * 2] = a + b + c;
+    period[i * 2 + 1] = a - b + 0.5 * c;
   }
+  const frames = Math.round(seconds * sampleRate);
+  const data = new Float32Array(frames * 2);
+  for (let off = 0; off < data.length; off += period.length) data.set(period.subarray(0, Math.min(period.length, data.length - off)), off);
   return { sampleRate, channels: 2, data };
 }
 
 export function mixtureWav(seconds = 3): Buffer {
-  return encodeWav(mixture(seconds), { encoding: 's16' });
+  return writeWav16(mixture(seconds));
+}
+
+/** 16-bit PCM WAV through typed arrays (the generic factory encoder is too slow for minutes of audio). */
+export function writeWav16(signal: TestSignal): Buffer {
+  const pcm = new Int16Array(signal.data.length);
+  // Plain comparisons: Math.* calls are very slow inside jest's sandbox for millions of samples.
+  for (let i = 0; i < pcm.length; i++) {
+    const v = signal.data[i] * 32768;
+    pcm[i] = v >= 32767 ? 32767 : v <= -32768 ? -32768 : v >= 0 ? v + 0.5 : v - 0.5;
+  }
+  const header = encodeWav({ ...signal, data: new Float32Array(0) }, { encoding: 's16' });
+  header.writeUInt32LE(36 + pcm.byteLength, 4);
+  header.writeUInt32LE(pcm.byteLength, 40);
+  return Buffer.concat([header, Buffer.from(pcm.buffer, pcm.byteOffset, pcm.byteLength)]);
 }
 
 export interface DecodedWav {

@@ -12,6 +12,8 @@ import { binaryParser, decodeWav, engineOverrides, mixture, mixtureWav, MODEL, s
 jest.setTimeout(120_000);
 
 const OPEN_AUTH = { security: { auth_enabled: false, rate_limit: { limit: 100_000 } } };
+/** Most cases re-upload the same bytes: with the result cache on they would complete at once. */
+const NO_CACHE = { cache: { enabled: false } };
 
 async function waitForStatus(t: TestApp, id: string, statuses: string[], timeoutMs = 60_000) {
   return eventually(async () => {
@@ -32,7 +34,10 @@ describe('Separations API (e2e)', () => {
   const wav = mixtureWav(3);
 
   beforeAll(async () => {
-    t = await startTestApp({ config: { ...OPEN_AUTH, queue: { concurrency: 1, capacity: 50 } }, overrides: engineOverrides() });
+    t = await startTestApp({
+      config: { ...OPEN_AUTH, ...NO_CACHE, queue: { concurrency: 1, capacity: 50 } },
+      overrides: engineOverrides(),
+    });
   });
   afterAll(async () => {
     await t?.close();
@@ -320,6 +325,33 @@ describe('Separations API: ownership (e2e)', () => {
   });
 });
 
+describe('Separations API: result cache (e2e)', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp({ config: { ...OPEN_AUTH, cache: { enabled: true } }, overrides: engineOverrides() });
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it('completes a repeated request at once from the cache, with identical stems', async () => {
+    const wav = mixtureWav(2);
+    const first = (await request(t.server).post('/v1/separations?wait=60').attach('file', wav, 'one.wav').expect(200)).body;
+    expect(first).toMatchObject({ status: 'succeeded', cached: false });
+    const again = await request(t.server).post('/v1/separations').attach('file', wav, 'two.wav').expect(200);
+    expect(again.body).toMatchObject({ status: 'succeeded', cached: true, progress: 100 });
+    expect(again.body.id).not.toBe(first.id);
+    for (const stem of first.stems) {
+      const a = await download(t, stem.url);
+      const b = await download(t, again.body.stems.find((s: { name: string }) => s.name === stem.name).url);
+      expect(Buffer.compare(a.body, b.body)).toBe(0);
+    }
+    // An output-affecting option changes the key: no hit.
+    const other = await request(t.server).post('/v1/separations').field('stems', 'center').attach('file', wav, 'three.wav');
+    expect(other.body.cached).toBe(false);
+  });
+});
+
 describe('Separations API: callbacks (e2e)', () => {
   const SECRET = 'callback-secret-for-tests';
   let t: TestApp;
@@ -345,7 +377,7 @@ describe('Separations API: callbacks (e2e)', () => {
     await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
     receiverUrl = `http://127.0.0.1:${(receiver.address() as { port: number }).port}/hook`;
     t = await startTestApp({
-      config: { ...OPEN_AUTH, callbacks: { secret: SECRET, allow_private: true, max_attempts: 3 } },
+      config: { ...OPEN_AUTH, ...NO_CACHE, callbacks: { secret: SECRET, allow_private: true, max_attempts: 3 } },
       overrides: engineOverrides(),
     });
   });

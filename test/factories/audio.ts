@@ -41,20 +41,25 @@ function shape(s: Shape) {
  * Sine tone. Channel c gets `frequency · (1 + c · channelSpread)` so tests can tell channels apart
  * (default spread 0: the same tone everywhere).
  */
-export function tone(options: Shape & { frequency?: number; channelSpread?: number; phase?: number } = {}): TestSignal {
+export function tone(
+  options: Shape & { frequency?: number; channelSpread?: number; phase?: number } = {},
+): TestSignal {
   const { sampleRate, channels, frames, amplitude } = shape(options);
   const f = options.frequency ?? 440;
   const spread = options.channelSpread ?? 0;
   const data = new Float32Array(frames * channels);
   for (let c = 0; c < channels; c++) {
     const w = (2 * Math.PI * f * (1 + c * spread)) / sampleRate;
-    for (let i = 0; i < frames; i++) data[i * channels + c] = amplitude * Math.sin(w * i + (options.phase ?? 0));
+    for (let i = 0; i < frames; i++)
+      data[i * channels + c] = amplitude * Math.sin(w * i + (options.phase ?? 0));
   }
   return { sampleRate, channels, data };
 }
 
 /** Linear or exponential sweep from `from` to `to` Hz. */
-export function chirp(options: Shape & { from?: number; to?: number; exponential?: boolean } = {}): TestSignal {
+export function chirp(
+  options: Shape & { from?: number; to?: number; exponential?: boolean } = {},
+): TestSignal {
   const { sampleRate, channels, frames, amplitude } = shape(options);
   const f0 = options.from ?? 20;
   const f1 = options.to ?? sampleRate / 2 - 1;
@@ -226,7 +231,10 @@ export function encodeWav(signal: TestSignal, options: WavBuildOptions = {}): Bu
     fmt.writeUInt16LE(options.validBits ?? bps * 8, 18);
     fmt.writeUInt32LE(signal.channels === 2 ? 3 : signal.channels === 6 ? 0x3f : 0, 20);
     fmt.writeUInt16LE(tag, 24);
-    Buffer.from([0x00, 0x00, 0x00, 0x00, 0x10, 0x00, 0x80, 0x00, 0x00, 0xaa, 0x00, 0x38, 0x9b, 0x71]).copy(fmt, 26);
+    Buffer.from([0x00, 0x00, 0x00, 0x00, 0x10, 0x00, 0x80, 0x00, 0x00, 0xaa, 0x00, 0x38, 0x9b, 0x71]).copy(
+      fmt,
+      26,
+    );
   }
 
   const dataHead = Buffer.alloc(8);
@@ -256,7 +264,11 @@ export function encodeWav(signal: TestSignal, options: WavBuildOptions = {}): Bu
   return Buffer.concat([head, body]);
 }
 
-export async function writeWav(filePath: string, signal: TestSignal, options: WavBuildOptions = {}): Promise<string> {
+export async function writeWav(
+  filePath: string,
+  signal: TestSignal,
+  options: WavBuildOptions = {},
+): Promise<string> {
   await fs.writeFile(filePath, encodeWav(signal, options));
   return filePath;
 }
@@ -277,7 +289,8 @@ export function bundledFfmpegBinary(): string {
   return (require('@ffmpeg-installer/ffmpeg') as { path: string }).path;
 }
 
-export type EncodedKind = 'mp3' | 'flac' | 'ogg' | 'opus' | 'm4a' | 'aac' | 'aiff' | 'wma' | 'wav-adpcm' | 'mka' | 'mp4-video';
+export type EncodedKind =
+  'mp3' | 'flac' | 'ogg' | 'opus' | 'm4a' | 'aac' | 'aiff' | 'wma' | 'wav-adpcm' | 'mka' | 'mp4-video';
 
 const KIND_ARGS: Record<EncodedKind, string[]> = {
   mp3: ['-c:a', 'libmp3lame', '-b:a', '192k', '-f', 'mp3'],
@@ -303,7 +316,9 @@ export function runFfmpeg(args: string[]): Promise<void> {
     let stderr = '';
     child.stderr.on('data', (d) => (stderr += d));
     child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`ffmpeg exited ${code}: ${stderr}`))));
+    child.on('close', (code) =>
+      code === 0 ? resolve() : reject(new Error(`ffmpeg exited ${code}: ${stderr}`)),
+    );
   });
 }
 
@@ -311,12 +326,18 @@ export function runFfmpeg(args: string[]): Promise<void> {
  * Encodes `signal` to `filePath` as `kind` with the bundled ffmpeg (through a float WAV, so the
  * encoder sees exactly the generated samples).
  */
-export async function encodeWithFfmpeg(signal: TestSignal, filePath: string, kind: EncodedKind): Promise<string> {
+export async function encodeWithFfmpeg(
+  signal: TestSignal,
+  filePath: string,
+  kind: EncodedKind,
+): Promise<string> {
   const wav = `${filePath}.src.wav`;
   await writeWav(wav, signal, { encoding: 'f32' });
   try {
     const video =
-      kind === 'mp4-video' ? ['-f', 'lavfi', '-i', `color=c=black:s=64x64:r=10:d=${frameCount(signal) / signal.sampleRate}`] : [];
+      kind === 'mp4-video'
+        ? ['-f', 'lavfi', '-i', `color=c=black:s=64x64:r=10:d=${frameCount(signal) / signal.sampleRate}`]
+        : [];
     await runFfmpeg(['-i', wav, ...video, ...KIND_ARGS[kind], '-y', filePath]);
   } finally {
     await fs.rm(wav, { force: true });
@@ -326,6 +347,12 @@ export async function encodeWithFfmpeg(signal: TestSignal, filePath: string, kin
 
 // ---------------------------------------------------------------- broken files
 
+/** Copies a file under another name (an MP3 named .wav, a FLAC named .mp3...). */
+export async function copyAs(src: string, dst: string): Promise<string> {
+  await fs.copyFile(src, dst);
+  return dst;
+}
+
 /** Copies the first `fraction` of `src` to `dst` (an interrupted download/upload). */
 export async function writeTruncated(src: string, dst: string, fraction = 0.5): Promise<string> {
   const bytes = await fs.readFile(src);
@@ -334,7 +361,11 @@ export async function writeTruncated(src: string, dst: string, fraction = 0.5): 
 }
 
 /** Copies `src` with a seeded-random stretch of bytes overwritten starting at `at` (fraction). */
-export async function writeCorrupted(src: string, dst: string, options: { at?: number; length?: number; seed?: number } = {}) {
+export async function writeCorrupted(
+  src: string,
+  dst: string,
+  options: { at?: number; length?: number; seed?: number } = {},
+) {
   const bytes = Buffer.from(await fs.readFile(src));
   const rand = seededRandom(options.seed ?? 7);
   const start = Math.floor(bytes.length * (options.at ?? 0.3));
@@ -350,7 +381,10 @@ export async function writeRandomBytes(filePath: string, length = 65536, seed = 
   return filePath;
 }
 
-export async function writeTextFile(filePath: string, text = 'This is not audio.\nJust some lines of text.\n'): Promise<string> {
+export async function writeTextFile(
+  filePath: string,
+  text = 'This is not audio.\nJust some lines of text.\n',
+): Promise<string> {
   await fs.writeFile(filePath, text.repeat(50));
   return filePath;
 }
@@ -362,7 +396,10 @@ export async function writeEmptyFile(filePath: string): Promise<string> {
 
 /** An HLS playlist: text that ffmpeg would happily follow to other files if allowed to guess. */
 export async function writeHlsPlaylist(filePath: string, target = '/etc/passwd'): Promise<string> {
-  await fs.writeFile(filePath, `#EXTM3U\n#EXT-X-MEDIA-SEQUENCE:0\n#EXTINF:10.0,\nfile://${target}\n#EXT-X-ENDLIST\n`);
+  await fs.writeFile(
+    filePath,
+    `#EXTM3U\n#EXT-X-MEDIA-SEQUENCE:0\n#EXTINF:10.0,\nfile://${target}\n#EXT-X-ENDLIST\n`,
+  );
   return filePath;
 }
 
@@ -422,7 +459,13 @@ export function rms(x: ArrayLike<number>, from = 0, to = x.length): number {
 }
 
 /** Amplitude of the `frequency` component of mono `x` (least-squares fit of a sine and cosine). */
-export function toneAmplitude(x: ArrayLike<number>, frequency: number, sampleRate: number, from = 0, to = x.length): number {
+export function toneAmplitude(
+  x: ArrayLike<number>,
+  frequency: number,
+  sampleRate: number,
+  from = 0,
+  to = x.length,
+): number {
   let ss = 0,
     sc = 0,
     cc = 0,

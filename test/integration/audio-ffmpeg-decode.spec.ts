@@ -15,6 +15,7 @@ import { Ffmpeg } from '../../src/infra/ffmpeg';
 import {
   channel,
   collect,
+  copyAs,
   encodeWithFfmpeg,
   makeTempDir,
   noise,
@@ -47,7 +48,8 @@ async function ffmpegProcessesWith(needle: string): Promise<number[]> {
     try {
       const cmdline = await fs.readFile(`/proc/${entry}/cmdline`, 'utf8');
       const stat = await fs.readFile(`/proc/${entry}/stat`, 'utf8');
-      if (cmdline.includes('ffmpeg') && cmdline.includes(needle) && !/\) Z /.test(stat)) pids.push(Number(entry));
+      if (cmdline.includes('ffmpeg') && cmdline.includes(needle) && !/\) Z /.test(stat))
+        pids.push(Number(entry));
     } catch {
       // process ended meanwhile
     }
@@ -56,7 +58,8 @@ async function ffmpegProcessesWith(needle: string): Promise<number[]> {
 }
 
 async function expectNoFfmpegFor(needle: string) {
-  for (let i = 0; i < 50 && (await ffmpegProcessesWith(needle)).length > 0; i++) await new Promise((r) => setTimeout(r, 20));
+  for (let i = 0; i < 50 && (await ffmpegProcessesWith(needle)).length > 0; i++)
+    await new Promise((r) => setTimeout(r, 20));
   expect(await ffmpegProcessesWith(needle)).toEqual([]);
 }
 
@@ -69,7 +72,8 @@ describe('audio input through ffmpeg (integration)', () => {
 
   beforeAll(async () => {
     const located = await Ffmpeg.locate();
-    if (!located) throw new Error('No ffmpeg found: the @ffmpeg-installer/ffmpeg dependency should provide one');
+    if (!located)
+      throw new Error('No ffmpeg found: the @ffmpeg-installer/ffmpeg dependency should provide one');
     ffmpeg = located;
     dir = await makeTempDir('audio-decode-int-');
   });
@@ -101,35 +105,44 @@ describe('audio input through ffmpeg (integration)', () => {
     ['wav-adpcm', 'wav', 'adpcm_ms', { rate: 44100, exact: false, aligned: true }],
   ];
 
-  it.each(CASES)('decodes %s (%s/%s) to 44.1 kHz stereo with channels in place', async (kind, format, codec, expectations) => {
-    const file = await encodeWithFfmpeg(signal, path.join(dir, `in.${kind}`), kind);
-    const sut = await openAudioInput(file, { ffmpeg });
-    expect(sut.info).toMatchObject({ format, codec, sampleRate: expectations.rate, channels: 2, decoder: 'external' });
-    expect(sut.info.durationSec).toBeGreaterThan(1.9);
-    const out = await collect(sut.stream());
-    const frames = out.length / 2;
-    if (expectations.exact) {
-      expect(frames).toBe(N);
-    } else {
-      expect(frames - N).toBeGreaterThanOrEqual(0);
-      expect(frames - N).toBeLessThanOrEqual(2112);
-    }
+  it.each(CASES)(
+    'decodes %s (%s/%s) to 44.1 kHz stereo with channels in place',
+    async (kind, format, codec, expectations) => {
+      const file = await encodeWithFfmpeg(signal, path.join(dir, `in.${kind}`), kind);
+      const sut = await openAudioInput(file, { ffmpeg });
+      expect(sut.info).toMatchObject({
+        format,
+        codec,
+        sampleRate: expectations.rate,
+        channels: 2,
+        decoder: 'external',
+      });
+      expect(sut.info.durationSec).toBeGreaterThan(1.9);
+      const out = await collect(sut.stream());
+      const frames = out.length / 2;
+      if (expectations.exact) {
+        expect(frames).toBe(N);
+      } else {
+        expect(frames - N).toBeGreaterThanOrEqual(0);
+        expect(frames - N).toBeLessThanOrEqual(2112);
+      }
 
-    const [l, r] = [channel(out, 2, 0), channel(out, 2, 1)];
-    // 441-sample windows hold whole periods of both tones.
-    const [from, to] = [4410, 4410 + 441 * 150];
-    expect(Math.abs(20 * Math.log10(toneAmplitude(l, 1000, 44100, from, to) / 0.5))).toBeLessThan(0.5);
-    expect(Math.abs(20 * Math.log10(toneAmplitude(r, 2000, 44100, from, to) / 0.5))).toBeLessThan(0.5);
-    expect(toneAmplitude(l, 2000, 44100, from, to)).toBeLessThan(0.001);
-    // > 120 dB: ffmpeg truncates s32 to 24 bits where the reference rounds, worth ~1 LSB at 24 bits.
-    if (expectations.stored) expect(snrDb(quantize(signal.data, expectations.stored), out)).toBeGreaterThan(120);
-    else if (expectations.aligned) expect(snrDb(channel(signal.data, 2, 0), l, 4410)).toBeGreaterThan(20);
-  });
+      const [l, r] = [channel(out, 2, 0), channel(out, 2, 1)];
+      // 441-sample windows hold whole periods of both tones.
+      const [from, to] = [4410, 4410 + 441 * 150];
+      expect(Math.abs(20 * Math.log10(toneAmplitude(l, 1000, 44100, from, to) / 0.5))).toBeLessThan(0.5);
+      expect(Math.abs(20 * Math.log10(toneAmplitude(r, 2000, 44100, from, to) / 0.5))).toBeLessThan(0.5);
+      expect(toneAmplitude(l, 2000, 44100, from, to)).toBeLessThan(0.001);
+      // > 120 dB: ffmpeg truncates s32 to 24 bits where the reference rounds, worth ~1 LSB at 24 bits.
+      if (expectations.stored)
+        expect(snrDb(quantize(signal.data, expectations.stored), out)).toBeGreaterThan(120);
+      else if (expectations.aligned) expect(snrDb(channel(signal.data, 2, 0), l, 4410)).toBeGreaterThan(20);
+    },
+  );
 
   it('decodes an MP3 named .wav: the content decides, not the name', async () => {
     const mp3 = await encodeWithFfmpeg(signal, path.join(dir, 'x.mp3'), 'mp3');
-    const disguised = path.join(dir, 'disguised.wav');
-    await fs.copyFile(mp3, disguised);
+    const disguised = await copyAs(mp3, path.join(dir, 'disguised.wav'));
     const sut = await openAudioInput(disguised, { ffmpeg });
     expect(sut.info.format).toBe('mp3');
     expect((await collect(sut.stream())).length).toBe(2 * N);
@@ -142,7 +155,9 @@ describe('audio input through ffmpeg (integration)', () => {
     expect(sut.info).toMatchObject({ sampleRate: 48000, channels: 1 });
     const out = await collect(sut.stream());
     expect(out.length).toBe(2 * 44_100);
-    expect(snrDb(tone({ seconds: 1, channels: 1, frequency: 1000 }).data, channel(out, 2, 1), 2000)).toBeGreaterThan(85);
+    expect(
+      snrDb(tone({ seconds: 1, channels: 1, frequency: 1000 }).data, channel(out, 2, 1), 2000),
+    ).toBeGreaterThan(85);
   });
 
   it('takes the first two channels of a 6-channel FLAC', async () => {
@@ -158,7 +173,9 @@ describe('audio input through ffmpeg (integration)', () => {
   it('selects offset/duration sample-accurately in compressed input', async () => {
     const src = noise({ seconds: 3, channels: 2, amplitude: 0.3, seed: 21 });
     const file = await encodeWithFfmpeg(src, path.join(dir, 'sel.flac'), 'flac');
-    const out = await collect((await openAudioInput(file, { ffmpeg, offsetSec: 1.25, durationSec: 0.5 })).stream());
+    const out = await collect(
+      (await openAudioInput(file, { ffmpeg, offsetSec: 1.25, durationSec: 0.5 })).stream(),
+    );
     expect(out.length).toBe(2 * 22_050);
     const expected = quantize(src.data, 's24').subarray(2 * 55_125, 2 * (55_125 + 22_050));
     expect(snrDb(expected, out)).toBeGreaterThan(120);
@@ -175,7 +192,11 @@ describe('audio input through ffmpeg (integration)', () => {
       const file = await writeWav(path.join(dir, `${name}.wav`), src, options);
       const native = await collect((await openAudioInput(file, { targetChannels: src.channels })).stream());
       const viaFfmpeg = await collect(
-        ffmpeg.decode(file, { format: name === 'rf64' ? 'rf64' : 'wav', channels: src.channels, sampleRate: 44100 }),
+        ffmpeg.decode(file, {
+          format: name === 'rf64' ? 'rf64' : 'wav',
+          channels: src.channels,
+          sampleRate: 44100,
+        }),
       );
       expect(snrDb(viaFfmpeg, native)).toBeGreaterThan(name === 'u8' ? 200 : 140);
       expect(native.length).toBe(viaFfmpeg.length);
@@ -185,16 +206,26 @@ describe('audio input through ffmpeg (integration)', () => {
   describe('errors', () => {
     it('truncated FLAC, MP3 and M4A end in CORRUPT_AUDIO', async () => {
       for (const kind of ['flac', 'mp3', 'm4a'] as const) {
-        const long = await encodeWithFfmpeg(tone({ seconds: 6, channels: 2 }), path.join(dir, `long.${kind}`), kind);
+        const long = await encodeWithFfmpeg(
+          tone({ seconds: 6, channels: 2 }),
+          path.join(dir, `long.${kind}`),
+          kind,
+        );
         const cut = await writeTruncated(long, path.join(dir, `cut.${kind}`), 0.5);
         const err = await errorOf(openAudioInput(cut, { ffmpeg }).then((input) => collect(input.stream())));
         expect({ kind, code: err.code }).toEqual({ kind, code: ErrorCodes.CORRUPT_AUDIO });
-        expect(typeof err.context.ffmpegMessage === 'string' || typeof err.context.declaredSec === 'number').toBe(true);
+        expect(
+          typeof err.context.ffmpegMessage === 'string' || typeof err.context.declaredSec === 'number',
+        ).toBe(true);
       }
     });
 
     it('a truncated Ogg decodes what exists (Ogg measures its duration from the last page)', async () => {
-      const long = await encodeWithFfmpeg(tone({ seconds: 6, channels: 2 }), path.join(dir, 'long.ogg'), 'ogg');
+      const long = await encodeWithFfmpeg(
+        tone({ seconds: 6, channels: 2 }),
+        path.join(dir, 'long.ogg'),
+        'ogg',
+      );
       const cut = await writeTruncated(long, path.join(dir, 'cut.ogg'), 0.6);
       const out = await collect((await openAudioInput(cut, { ffmpeg })).stream());
       expect(out.length / 2).toBeGreaterThan(44_100);
@@ -219,7 +250,18 @@ describe('audio input through ffmpeg (integration)', () => {
 
     it('a video without an audio track is UNSUPPORTED_AUDIO', async () => {
       const file = path.join(dir, 'silent-video.mp4');
-      await runFfmpeg(['-f', 'lavfi', '-i', 'color=c=black:s=64x64:r=10:d=1', '-c:v', 'mpeg4', '-f', 'mp4', '-y', file]);
+      await runFfmpeg([
+        '-f',
+        'lavfi',
+        '-i',
+        'color=c=black:s=64x64:r=10:d=1',
+        '-c:v',
+        'mpeg4',
+        '-f',
+        'mp4',
+        '-y',
+        file,
+      ]);
       const err = await errorOf(openAudioInput(file, { ffmpeg }));
       expect(err.code).toBe(ErrorCodes.UNSUPPORTED_AUDIO);
     });
@@ -227,7 +269,11 @@ describe('audio input through ffmpeg (integration)', () => {
 
   describe('process lifetime', () => {
     it('kills ffmpeg when the consumer stops early', async () => {
-      const file = await encodeWithFfmpeg(tone({ seconds: 10, channels: 2 }), path.join(dir, 'early-stop.flac'), 'flac');
+      const file = await encodeWithFfmpeg(
+        tone({ seconds: 10, channels: 2 }),
+        path.join(dir, 'early-stop.flac'),
+        'flac',
+      );
       const sut = await openAudioInput(file, { ffmpeg });
       for await (const chunk of sut.stream()) {
         expect(chunk.length).toBeGreaterThan(0);
@@ -237,7 +283,11 @@ describe('audio input through ffmpeg (integration)', () => {
     });
 
     it('kills ffmpeg and rejects with the reason on abort', async () => {
-      const file = await encodeWithFfmpeg(tone({ seconds: 10, channels: 2 }), path.join(dir, 'aborted.flac'), 'flac');
+      const file = await encodeWithFfmpeg(
+        tone({ seconds: 10, channels: 2 }),
+        path.join(dir, 'aborted.flac'),
+        'flac',
+      );
       const controller = new AbortController();
       const sut = await openAudioInput(file, { ffmpeg, signal: controller.signal });
       const reason = new Error('job canceled');

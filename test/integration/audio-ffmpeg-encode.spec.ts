@@ -33,7 +33,8 @@ describe('audio output through ffmpeg (integration)', () => {
 
   beforeAll(async () => {
     const located = await Ffmpeg.locate();
-    if (!located) throw new Error('No ffmpeg found: the @ffmpeg-installer/ffmpeg dependency should provide one');
+    if (!located)
+      throw new Error('No ffmpeg found: the @ffmpeg-installer/ffmpeg dependency should provide one');
     ffmpeg = located;
   });
   beforeEach(async () => {
@@ -52,26 +53,40 @@ describe('audio output through ffmpeg (integration)', () => {
   }
 
   it('has the encoders the output codecs need', async () => {
-    expect(await ffmpeg.encoderSupport()).toEqual({ libmp3lame: true, libvorbis: true, vorbis: true, flac: true });
+    expect(await ffmpeg.encoderSupport()).toEqual({
+      libmp3lame: true,
+      libvorbis: true,
+      vorbis: true,
+      flac: true,
+    });
   });
 
   it.each([
     ['flac', 'flac', 0, 0],
     ['mp3', 'mp3', 0, 0],
     ['ogg', 'vorbis', 0, 2048],
-  ] as const)('%s: writes a file that decodes back to the right length and tones', async (codec, decodedCodec, minExtra, maxExtra) => {
-    const file = await encode(`out.${codec}`, { codec });
-    expect(await leftoverFiles(dir)).toEqual([`out.${codec}`]);
-    const input = await openAudioInput(file, { ffmpeg });
-    expect(input.info).toMatchObject({ codec: decodedCodec, sampleRate: 44100, channels: 2 });
-    const back = await collect(input.stream());
-    expect(back.length / 2 - N).toBeGreaterThanOrEqual(minExtra);
-    expect(back.length / 2 - N).toBeLessThanOrEqual(maxExtra);
-    const [from, to] = [4410, 4410 + 441 * 150];
-    expect(Math.abs(20 * Math.log10(toneAmplitude(channel(back, 2, 0), 1000, 44100, from, to) / 0.5))).toBeLessThan(0.2);
-    expect(Math.abs(20 * Math.log10(toneAmplitude(channel(back, 2, 1), 2000, 44100, from, to) / 0.5))).toBeLessThan(0.2);
-    expect(snrDb(channel(signal.data, 2, 0), channel(back, 2, 0), 4410)).toBeGreaterThan(codec === 'flac' ? 90 : 30);
-  });
+  ] as const)(
+    '%s: writes a file that decodes back to the right length and tones',
+    async (codec, decodedCodec, minExtra, maxExtra) => {
+      const file = await encode(`out.${codec}`, { codec });
+      expect(await leftoverFiles(dir)).toEqual([`out.${codec}`]);
+      const input = await openAudioInput(file, { ffmpeg });
+      expect(input.info).toMatchObject({ codec: decodedCodec, sampleRate: 44100, channels: 2 });
+      const back = await collect(input.stream());
+      expect(back.length / 2 - N).toBeGreaterThanOrEqual(minExtra);
+      expect(back.length / 2 - N).toBeLessThanOrEqual(maxExtra);
+      const [from, to] = [4410, 4410 + 441 * 150];
+      expect(
+        Math.abs(20 * Math.log10(toneAmplitude(channel(back, 2, 0), 1000, 44100, from, to) / 0.5)),
+      ).toBeLessThan(0.2);
+      expect(
+        Math.abs(20 * Math.log10(toneAmplitude(channel(back, 2, 1), 2000, 44100, from, to) / 0.5)),
+      ).toBeLessThan(0.2);
+      expect(snrDb(channel(signal.data, 2, 0), channel(back, 2, 0), 4410)).toBeGreaterThan(
+        codec === 'flac' ? 90 : 30,
+      );
+    },
+  );
 
   it('FLAC stores 16 or 24 bits as asked (32 becomes 24)', async () => {
     for (const bitDepth of [16, 24, 32] as const) {
@@ -81,19 +96,33 @@ describe('audio output through ffmpeg (integration)', () => {
   });
 
   it('converts the output rate with -ar (FLAC at 48 kHz, MP3 at 22.05 kHz)', async () => {
-    const flac = await openAudioInput(await encode('48k.flac', { codec: 'flac', sampleRate: 48000 }), { ffmpeg, targetSampleRate: 48000 });
+    const flac = await openAudioInput(await encode('48k.flac', { codec: 'flac', sampleRate: 48000 }), {
+      ffmpeg,
+      targetSampleRate: 48000,
+    });
     expect(flac.info.sampleRate).toBe(48000);
     const frames48 = (await collect(flac.stream())).length / 2;
     expect(Math.abs(frames48 - 96_000)).toBeLessThanOrEqual(64);
-    const mp3 = await openAudioInput(await encode('22k.mp3', { codec: 'mp3', sampleRate: 22050, bitrateKbps: 96 }), { ffmpeg });
+    const mp3 = await openAudioInput(
+      await encode('22k.mp3', { codec: 'mp3', sampleRate: 22050, bitrateKbps: 96 }),
+      { ffmpeg },
+    );
     expect(mp3.info).toMatchObject({ sampleRate: 22050, bitRate: 96000 });
   });
 
   it('WAV through ffmpeg and WAV written natively carry the same samples', async () => {
-    const data = noise({ seconds: 1, channels: 2, seed: 12 }).data.map((x) => Math.round(x * 32768) / 32768 + 0);
+    const data = noise({ seconds: 1, channels: 2, seed: 12 }).data.map(
+      (x) => Math.round(x * 32768) / 32768 + 0,
+    );
     const native = await encode('native.wav', { codec: 'wav', bitDepth: 24 }, data);
     const fromFfmpeg = path.join(dir, 'ffmpeg.wav');
-    const sink = await ffmpeg.createEncoder(fromFfmpeg, { codec: 'wav', bitDepth: 24, inputSampleRate: 44100, outputSampleRate: 44100, channels: 2 });
+    const sink = await ffmpeg.createEncoder(fromFfmpeg, {
+      codec: 'wav',
+      bitDepth: 24,
+      inputSampleRate: 44100,
+      outputSampleRate: 44100,
+      channels: 2,
+    });
     await sink.write(data);
     await sink.close();
     const a = await collect((await WavFileReader.open(native)).frames());
@@ -120,7 +149,11 @@ describe('audio output through ffmpeg (integration)', () => {
     await sut.abort();
     await expect(sut.write(signal.data)).rejects.toMatchObject({ code: ErrorCodes.ENCODE_FAILED });
     const controller = new AbortController();
-    const viaSignal = await createAudioOutput(path.join(dir, 'signal.mp3'), { codec: 'mp3', ffmpeg, signal: controller.signal });
+    const viaSignal = await createAudioOutput(path.join(dir, 'signal.mp3'), {
+      codec: 'mp3',
+      ffmpeg,
+      signal: controller.signal,
+    });
     await viaSignal.write(signal.data);
     controller.abort(new Error('canceled'));
     await expect(viaSignal.close()).rejects.toThrow('canceled');

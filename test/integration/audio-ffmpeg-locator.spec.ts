@@ -37,9 +37,15 @@ describe(FfmpegLocator.name, () => {
     await fs.mkdir(good);
     await fs.writeFile(path.join(broken, 'ffmpeg'), 'not a binary', { mode: 0o755 });
     await fs.symlink(bundled!, path.join(good, 'ffmpeg'));
-    await fs.writeFile(path.join(good, 'ffprobe'), '#!/bin/sh\necho "ffprobe version 9.9-test"\n', { mode: 0o755 });
+    await fs.writeFile(path.join(good, 'ffprobe'), '#!/bin/sh\necho "ffprobe version 9.9-test"\n', {
+      mode: 0o755,
+    });
     const found = await new FfmpegLocator({ searchPath: [broken, good].join(path.delimiter) }).locate();
-    expect(found).toMatchObject({ ffmpegPath: path.join(good, 'ffmpeg'), ffprobePath: path.join(good, 'ffprobe'), source: 'path' });
+    expect(found).toMatchObject({
+      ffmpegPath: path.join(good, 'ffmpeg'),
+      ffprobePath: path.join(good, 'ffprobe'),
+      source: 'path',
+    });
   });
 
   it('uses a configured path and refuses (DECODER_UNAVAILABLE) a configured path that does not run', async () => {

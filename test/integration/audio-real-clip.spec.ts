@@ -14,7 +14,6 @@ const STEREO = path.join(SHARED, 'fixtures', 'audio', 'audio_example.mp3');
 const MONO = path.join(SHARED, 'fixtures', 'audio', 'audio_example_mono.mp3');
 const available = existsSync(STEREO) && existsSync(MONO);
 if (!available) {
-  // eslint-disable-next-line no-console
   console.warn(`Skipping real-clip audio tests: ${STEREO} not found (the shared fixtures live in ../shared)`);
 }
 const describeIfShared = available ? describe : describe.skip;
@@ -29,14 +28,21 @@ describeIfShared('real clip audio_example.mp3 (integration)', () => {
 
   beforeAll(async () => {
     const located = await Ffmpeg.locate();
-    if (!located) throw new Error('No ffmpeg found: the @ffmpeg-installer/ffmpeg dependency should provide one');
+    if (!located)
+      throw new Error('No ffmpeg found: the @ffmpeg-installer/ffmpeg dependency should provide one');
     ffmpeg = located;
     stereo = await collect((await openAudioInput(STEREO, { ffmpeg })).stream());
   });
 
   it('is probed as 44.1 kHz stereo MP3 of about 11 s and decodes to 10.88 s of real music', async () => {
     const sut = await openAudioInput(STEREO, { ffmpeg });
-    expect(sut.info).toMatchObject({ format: 'mp3', codec: 'mp3', sampleRate: 44100, channels: 2, bitRate: 192000 });
+    expect(sut.info).toMatchObject({
+      format: 'mp3',
+      codec: 'mp3',
+      sampleRate: 44100,
+      channels: 2,
+      bitRate: 192000,
+    });
     expect(sut.info.durationSec).toBeCloseTo(10.92, 2);
     expect(stereo.length / 2).toBe(CLIP_FRAMES);
     expect(rms(stereo)).toBeGreaterThan(0.1);
@@ -50,7 +56,9 @@ describeIfShared('real clip audio_example.mp3 (integration)', () => {
   });
 
   it('offset 2 s + duration 3 s returns exactly those samples (after the decoder settles)', async () => {
-    const part = await collect((await openAudioInput(STEREO, { ffmpeg, offsetSec: 2, durationSec: 3 })).stream());
+    const part = await collect(
+      (await openAudioInput(STEREO, { ffmpeg, offsetSec: 2, durationSec: 3 })).stream(),
+    );
     expect(part.length / 2).toBe(132_300);
     const ref = stereo.subarray(2 * 88_200, 2 * (88_200 + 132_300));
     // The first ~0.1 s after a seek is decoded without the previous frames' overlap.

@@ -9,7 +9,16 @@ import * as path from 'path';
 import { ArchiveExtractor } from '../../src/infra/models/archive-extractor';
 import { FileLock } from '../../src/infra/models/file-lock';
 import { HttpDownloader } from '../../src/infra/models/http-downloader';
-import { HAVE_BZIP2, TestFileServer, listTree, md5Tail, sha256, tarBz2, tarGz, zipOf } from './models-fixtures';
+import {
+  HAVE_BZIP2,
+  TestFileServer,
+  listTree,
+  md5Tail,
+  sha256,
+  tarBz2,
+  tarGz,
+  zipOf,
+} from './models-fixtures';
 
 jest.setTimeout(30_000);
 
@@ -153,7 +162,9 @@ describe(HttpDownloader.name, () => {
     const url = server.serve('/slow.bin', { body, chunkDelayMs: 50 });
     const ac = new AbortController();
     setTimeout(() => ac.abort(), 150);
-    await expect(sut.download({ url, dest: path.join(root, 'slow.bin'), signal: ac.signal })).rejects.toMatchObject({
+    await expect(
+      sut.download({ url, dest: path.join(root, 'slow.bin'), signal: ac.signal }),
+    ).rejects.toMatchObject({
       code: 'MODEL_DOWNLOAD_FAILED',
       context: { canceled: true },
     });
@@ -178,14 +189,21 @@ describe(ArchiveExtractor.name, () => {
     await expectExtracted(path.join(root, 'out'));
   });
 
-  (HAVE_BZIP2 ? it : it.skip)('extracts .tar.bz2 with the bzip2 binary and with unbzip2-stream alike', async () => {
-    const archive = path.join(root, 'x.tar.bz2');
-    await fs.writeFile(archive, tarBz2(entries));
-    await new ArchiveExtractor({ bzip2Binary: 'bzip2' }).extract(archive, 'tar.bz2', path.join(root, 'native'));
-    await expectExtracted(path.join(root, 'native'));
-    await new ArchiveExtractor({ bzip2Binary: null }).extract(archive, 'tar.bz2', path.join(root, 'js'));
-    await expectExtracted(path.join(root, 'js'));
-  });
+  (HAVE_BZIP2 ? it : it.skip)(
+    'extracts .tar.bz2 with the bzip2 binary and with unbzip2-stream alike',
+    async () => {
+      const archive = path.join(root, 'x.tar.bz2');
+      await fs.writeFile(archive, tarBz2(entries));
+      await new ArchiveExtractor({ bzip2Binary: 'bzip2' }).extract(
+        archive,
+        'tar.bz2',
+        path.join(root, 'native'),
+      );
+      await expectExtracted(path.join(root, 'native'));
+      await new ArchiveExtractor({ bzip2Binary: null }).extract(archive, 'tar.bz2', path.join(root, 'js'));
+      await expectExtracted(path.join(root, 'js'));
+    },
+  );
 
   (HAVE_BZIP2 ? it : it.skip)('refuses hostile and corrupt .tar.bz2 on both decoder paths', async () => {
     const evil = path.join(root, 'evil.tar.bz2');
@@ -195,7 +213,9 @@ describe(ArchiveExtractor.name, () => {
     await fs.writeFile(corrupt, Buffer.concat([good.subarray(0, 200), Buffer.alloc(500, 7)]));
     for (const bzip2Binary of ['bzip2', null]) {
       const x = new ArchiveExtractor({ bzip2Binary });
-      await expect(x.extract(evil, 'tar.bz2', path.join(root, `e-${bzip2Binary}`))).rejects.toMatchObject({ code: 'MODEL_INVALID' });
+      await expect(x.extract(evil, 'tar.bz2', path.join(root, `e-${bzip2Binary}`))).rejects.toMatchObject({
+        code: 'MODEL_INVALID',
+      });
       await expect(x.extract(corrupt, 'tar.bz2', path.join(root, `c-${bzip2Binary}`))).rejects.toMatchObject({
         code: 'MODEL_INVALID',
       });
@@ -212,9 +232,18 @@ describe(ArchiveExtractor.name, () => {
   });
 
   it.each([
-    ['a ../ entry', [{ name: 'pkg/ok.txt', data: Buffer.from('x') }, { name: '../evil.txt', data: Buffer.from('pwned') }]],
+    [
+      'a ../ entry',
+      [
+        { name: 'pkg/ok.txt', data: Buffer.from('x') },
+        { name: '../evil.txt', data: Buffer.from('pwned') },
+      ],
+    ],
     ['an absolute path', [{ name: '/tmp/evil-abs.txt', data: Buffer.from('pwned') }]],
-    ['a symlink out of the tree', [{ name: 'link', type: 'symlink' as const, linkname: '../../../etc/passwd' }]],
+    [
+      'a symlink out of the tree',
+      [{ name: 'link', type: 'symlink' as const, linkname: '../../../etc/passwd' }],
+    ],
     ['a hard link out of the tree', [{ name: 'h', type: 'hardlink' as const, linkname: '../outside' }]],
   ])('refuses a tar.gz with %s (MODEL_INVALID) and writes nothing outside', async (_label, bad) => {
     const archive = path.join(root, 'evil.tar.gz');
@@ -233,7 +262,9 @@ describe(ArchiveExtractor.name, () => {
     const patched = zipOf({ 'pkg/ok.txt': Buffer.from('x'), '../evil.txt': Buffer.from('pwned') });
     const archive = path.join(root, 'evil.zip');
     await fs.writeFile(archive, patched);
-    await expect(sut.extract(archive, 'zip', path.join(root, 'out'))).rejects.toMatchObject({ code: 'MODEL_INVALID' });
+    await expect(sut.extract(archive, 'zip', path.join(root, 'out'))).rejects.toMatchObject({
+      code: 'MODEL_INVALID',
+    });
     expect(existsSync(path.join(root, 'evil.txt'))).toBe(false);
   });
 
@@ -241,13 +272,17 @@ describe(ArchiveExtractor.name, () => {
     const archive = path.join(root, 'corrupt.tar.gz');
     const good = tarGz(entries);
     await fs.writeFile(archive, good.subarray(0, Math.floor(good.length / 2)));
-    await expect(sut.extract(archive, 'tar.gz', path.join(root, 'out'))).rejects.toMatchObject({ code: 'MODEL_INVALID' });
+    await expect(sut.extract(archive, 'tar.gz', path.join(root, 'out'))).rejects.toMatchObject({
+      code: 'MODEL_INVALID',
+    });
   });
 
   it('stops at the configured uncompressed size (decompression bombs)', async () => {
     const archive = path.join(root, 'big.tar.gz');
     await fs.writeFile(archive, tarGz([{ name: 'zeros', data: Buffer.alloc(2_000_000) }]));
-    await expect(sut.extract(archive, 'tar.gz', path.join(root, 'out'), { maxBytes: 1_000_000 })).rejects.toMatchObject({
+    await expect(
+      sut.extract(archive, 'tar.gz', path.join(root, 'out'), { maxBytes: 1_000_000 }),
+    ).rejects.toMatchObject({
       code: 'MODEL_INVALID',
       message: expect.stringContaining('uncompressed'),
     });
@@ -259,10 +294,12 @@ describe(FileLock.name, () => {
     const lockPath = path.join(root, 'x.lock');
     const order: string[] = [];
     const a = await FileLock.acquire(lockPath);
-    const waiting = FileLock.acquire(lockPath, { pollMs: 10, onWait: () => order.push('b waits') }).then((h) => {
-      order.push('b holds');
-      return h;
-    });
+    const waiting = FileLock.acquire(lockPath, { pollMs: 10, onWait: () => order.push('b waits') }).then(
+      (h) => {
+        order.push('b holds');
+        return h;
+      },
+    );
     await new Promise((r) => setTimeout(r, 100));
     order.push('a releases');
     await a.release();
@@ -278,7 +315,12 @@ describe(FileLock.name, () => {
     await new Promise((r) => child.on('exit', r));
     await fs.writeFile(
       lockPath,
-      JSON.stringify({ pid: child.pid, host: os.hostname(), token: 'dead', createdAt: new Date().toISOString() }),
+      JSON.stringify({
+        pid: child.pid,
+        host: os.hostname(),
+        token: 'dead',
+        createdAt: new Date().toISOString(),
+      }),
     );
     const h = await FileLock.acquire(lockPath, { timeoutMs: 2000 });
     expect(JSON.parse(await fs.readFile(lockPath, 'utf8')).pid).toBe(process.pid);
@@ -294,7 +336,9 @@ describe(FileLock.name, () => {
       setTimeout(() => { fs.rmSync(${JSON.stringify(lockPath)}); process.exit(0); }, 600);`;
     const child = spawn(process.execPath, ['-e', script]);
     await new Promise<void>((r) => child.stdout.once('data', () => r()));
-    await expect(FileLock.acquire(lockPath, { timeoutMs: 150, pollMs: 20 })).rejects.toMatchObject({ code: 'MODEL_IN_USE' });
+    await expect(FileLock.acquire(lockPath, { timeoutMs: 150, pollMs: 20 })).rejects.toMatchObject({
+      code: 'MODEL_IN_USE',
+    });
     const started = Date.now();
     const h = await FileLock.acquire(lockPath, { timeoutMs: 5000, pollMs: 20 });
     expect(Date.now() - started).toBeGreaterThan(200);
@@ -306,7 +350,9 @@ describe(FileLock.name, () => {
     const held = await FileLock.acquire(lockPath, { staleMs: 300 });
     await new Promise((r) => setTimeout(r, 700));
     // Still refreshed by its holder: a second acquirer must not steal it.
-    await expect(FileLock.acquire(lockPath, { staleMs: 300, timeoutMs: 200, pollMs: 20 })).rejects.toMatchObject({
+    await expect(
+      FileLock.acquire(lockPath, { staleMs: 300, timeoutMs: 200, pollMs: 20 }),
+    ).rejects.toMatchObject({
       code: 'MODEL_IN_USE',
     });
     await held.release();

@@ -102,13 +102,17 @@ export class TestFileServer {
       res.writeHead(file.status).end('error');
       return;
     }
-    const etag = file.etag === undefined ? `"${createHash('md5').update(file.body).digest('hex')}"` : file.etag;
+    const etag =
+      file.etag === undefined ? `"${createHash('md5').update(file.body).digest('hex')}"` : file.etag;
     const total = file.body.length;
     let start = 0;
     const m = /^bytes=(\d+)-$/.exec(String(req.headers.range ?? ''));
     const ifRange = req.headers['if-range'];
     const rangeValid = m && (!ifRange || (etag !== null && ifRange === etag));
-    const headers: Record<string, string | number> = { 'content-type': 'application/octet-stream', 'accept-ranges': 'bytes' };
+    const headers: Record<string, string | number> = {
+      'content-type': 'application/octet-stream',
+      'accept-ranges': 'bytes',
+    };
     if (etag) headers.etag = etag;
     let status = 200;
     if (rangeValid) {
@@ -126,11 +130,20 @@ export class TestFileServer {
     file.served++;
     res.writeHead(status, headers);
     const body = file.body.subarray(start);
-    const cut = file.cutAt !== undefined && file.served <= (file.cutTimes ?? 1) ? Math.max(0, file.cutAt - start) : null;
+    const cut =
+      file.cutAt !== undefined && file.served <= (file.cutTimes ?? 1)
+        ? Math.max(0, file.cutAt - start)
+        : null;
     this.stream(res, body, cut, file.stallAfter ?? null, file.chunkDelayMs ?? 0);
   }
 
-  private stream(res: http.ServerResponse, body: Buffer, cut: number | null, stall: number | null, delayMs: number): void {
+  private stream(
+    res: http.ServerResponse,
+    body: Buffer,
+    cut: number | null,
+    stall: number | null,
+    delayMs: number,
+  ): void {
     const CHUNK = 64 * 1024;
     let pos = 0;
     const step = () => {
@@ -138,15 +151,19 @@ export class TestFileServer {
       const limit = Math.min(body.length, cut ?? Infinity, stall ?? Infinity);
       if (pos >= limit) {
         if (cut !== null && pos >= cut) res.socket?.destroy();
-        else if (stall !== null && pos >= stall) return; // stay silent; the client must time out
+        else if (stall !== null && pos >= stall)
+          return; // stay silent; the client must time out
         else res.end();
         return;
       }
+      const start = pos;
       const end = Math.min(limit, pos + CHUNK);
-      res.write(body.subarray(pos, end));
       pos = end;
-      if (delayMs > 0) setTimeout(step, delayMs);
-      else setImmediate(step);
+      // Continue once the chunk is flushed, so a cut happens after the client can have the bytes.
+      res.write(body.subarray(start, end), () => {
+        if (delayMs > 0) setTimeout(step, delayMs);
+        else setImmediate(step);
+      });
     };
     step();
   }
@@ -173,7 +190,13 @@ export function rawTar(entries: RawTarEntry[]): Buffer {
     h.write('0000000\0', 108, 'ascii');
     h.write('0000000\0', 116, 'ascii');
     h.write(`${(type === 'file' ? data.length : 0).toString(8).padStart(11, '0')}\0`, 124, 'ascii');
-    h.write(`${Math.floor(Date.now() / 1000).toString(8).padStart(11, '0')}\0`, 136, 'ascii');
+    h.write(
+      `${Math.floor(Date.now() / 1000)
+        .toString(8)
+        .padStart(11, '0')}\0`,
+      136,
+      'ascii',
+    );
     h.write({ file: '0', hardlink: '1', symlink: '2', dir: '5' }[type], 156, 'ascii');
     if (e.linkname) h.write(e.linkname, 157, 100, 'utf8');
     h.write('ustar\0', 257, 'ascii');
@@ -191,10 +214,14 @@ export function rawTar(entries: RawTarEntry[]): Buffer {
   return Buffer.concat(blocks);
 }
 
-export function filesToEntries(files: ReadonlyMap<string, Uint8Array> | Record<string, Uint8Array>, prefix = ''): RawTarEntry[] {
+export function filesToEntries(
+  files: ReadonlyMap<string, Uint8Array> | Record<string, Uint8Array>,
+  prefix = '',
+): RawTarEntry[] {
   const list = files instanceof Map ? [...files.entries()] : Object.entries(files);
   const entries: RawTarEntry[] = prefix ? [{ name: `${prefix}/`, type: 'dir' }] : [];
-  for (const [name, data] of list) entries.push({ name: prefix ? `${prefix}/${name}` : name, data: Buffer.from(data) });
+  for (const [name, data] of list)
+    entries.push({ name: prefix ? `${prefix}/${name}` : name, data: Buffer.from(data) });
   return entries;
 }
 
@@ -253,7 +280,10 @@ export function zipOf(files: Record<string, Buffer>): Buffer {
 // ----------------------------------------------------------------------------- models
 
 /** sherpa-style 2stems files (no spleeter.json): `scale` stand-ins, y_i = k_i·x. */
-export function sherpaStyleFiles(precision: 'fp32' | 'fp16' | 'int8' = 'fp32', scales?: number[]): Map<string, Uint8Array> {
+export function sherpaStyleFiles(
+  precision: 'fp32' | 'fp16' | 'int8' = 'fp32',
+  scales?: number[],
+): Map<string, Uint8Array> {
   return generateTestModelFiles('scale', { config: '2stems', manifest: false, precision, scales });
 }
 
@@ -282,7 +312,11 @@ export const SPLEETER_2STEMS = {
 } as const;
 
 /** A sherpa-style catalog entry served at `url`. */
-export function sherpaEntry(name: string, url: string, opts: { sha256?: string | null; size?: number | null; precision?: 'fp32' | 'fp16' | 'int8' } = {}) {
+export function sherpaEntry(
+  name: string,
+  url: string,
+  opts: { sha256?: string | null; size?: number | null; precision?: 'fp32' | 'fp16' | 'int8' } = {},
+) {
   const precision = opts.precision ?? 'fp32';
   const suffix = precision === 'fp32' ? '' : `.${precision}`;
   return {
@@ -302,7 +336,13 @@ export function sherpaEntry(name: string, url: string, opts: { sha256?: string |
   };
 }
 
-export function mdxEntry(name: string, url: string, dimF: number, dimT: number, opts: { md5_tail?: string | null; sha256?: string | null } = {}) {
+export function mdxEntry(
+  name: string,
+  url: string,
+  dimF: number,
+  dimT: number,
+  opts: { md5_tail?: string | null; sha256?: string | null } = {},
+) {
   return {
     name,
     kind: 'mdx',
@@ -311,7 +351,14 @@ export function mdxEntry(name: string, url: string, dimF: number, dimT: number, 
     sample_rate: 44100,
     license: 'test',
     sources: [{ url, md5_tail: opts.md5_tail ?? null, sha256: opts.sha256 ?? null }],
-    mdx: { compensate: 1.02, dim_f: dimF, dim_t: dimT, n_fft: 256, primary_stem: 'vocals', secondary_stem: 'instrumental' },
+    mdx: {
+      compensate: 1.02,
+      dim_f: dimF,
+      dim_t: dimT,
+      n_fft: 256,
+      primary_stem: 'vocals',
+      secondary_stem: 'instrumental',
+    },
   };
 }
 

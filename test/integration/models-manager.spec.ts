@@ -66,7 +66,12 @@ function newManager(models: unknown[], opts: Partial<ModelManagerOptions> = {}):
   const m = new ModelManager({
     modelsDir,
     catalog: catalogOf(models),
-    downloader: new HttpDownloader({ retryDelayMs: 10, progressIntervalMs: 0, idleTimeoutMs: 2000, connectTimeoutMs: 2000 }),
+    downloader: new HttpDownloader({
+      retryDelayMs: 10,
+      progressIntervalMs: 0,
+      idleTimeoutMs: 2000,
+      connectTimeoutMs: 2000,
+    }),
     ...opts,
   });
   managers.push(m);
@@ -80,13 +85,20 @@ async function leftovers(): Promise<string[]> {
 
 describe(ModelManager.name, () => {
   it('installs a sherpa-style ONNX archive end to end: download, extract, manifest, validate, activate', async () => {
-    const sut = newManager([sherpaEntry(SHERPA, archiveUrl, { sha256: sha256(archive), size: archive.length })]);
+    const sut = newManager([
+      sherpaEntry(SHERPA, archiveUrl, { sha256: sha256(archive), size: archive.length }),
+    ]);
     const progress: InstallProgress[] = [];
     const res = await sut.downloadModel(SHERPA, { onProgress: (p) => progress.push(p) });
 
     expect(res).toMatchObject({ name: SHERPA, version: 'v1', installed: true });
     const model = await sut.getModel(SHERPA);
-    expect(model).toMatchObject({ installed: true, activeVersion: 'v1', source: 'catalog', stems: ['vocals', 'accompaniment'] });
+    expect(model).toMatchObject({
+      installed: true,
+      activeVersion: 'v1',
+      source: 'catalog',
+      stems: ['vocals', 'accompaniment'],
+    });
     expect(model.versions[0]).toMatchObject({
       id: 'v1',
       active: true,
@@ -99,12 +111,25 @@ describe(ModelManager.name, () => {
     });
     // The version directory is loadable by the engine's loader as is.
     const resolved = await sut.resolve(SHERPA);
-    expect(resolved).toMatchObject({ version: 'v1', kind: 'spleeter', ref: `${SHERPA}@v1`, precision: 'fp32' });
+    expect(resolved).toMatchObject({
+      version: 'v1',
+      kind: 'spleeter',
+      ref: `${SHERPA}@v1`,
+      precision: 'fp32',
+    });
     const loaded = await loadSpleeterModel(resolved.dir!, { precision: 'fp32' });
-    expect(loaded.info).toMatchObject({ instruments: ['vocals', 'accompaniment'], F: 1024, instrumentSource: 'manifest' });
+    expect(loaded.info).toMatchObject({
+      instruments: ['vocals', 'accompaniment'],
+      F: 1024,
+      instrumentSource: 'manifest',
+    });
     await loaded.dispose();
     const record = JSON.parse(await fs.readFile(path.join(resolved.dir!, 'version.json'), 'utf8'));
-    expect(record).toMatchObject({ id: 'v1', name: SHERPA, source: { url: archiveUrl, sha256: sha256(archive) } });
+    expect(record).toMatchObject({
+      id: 'v1',
+      name: SHERPA,
+      source: { url: archiveUrl, sha256: sha256(archive) },
+    });
     expect(record.files.map((f: { path: string }) => f.path).sort()).toEqual([
       'accompaniment.onnx',
       'spleeter.json',
@@ -112,7 +137,15 @@ describe(ModelManager.name, () => {
     ]);
 
     const stages = [...new Set(progress.map((p) => p.stage))];
-    expect(stages).toEqual(['queued', 'downloading', 'verifying', 'extracting', 'validating', 'activating', 'done']);
+    expect(stages).toEqual([
+      'queued',
+      'downloading',
+      'verifying',
+      'extracting',
+      'validating',
+      'activating',
+      'done',
+    ]);
     const fractions = progress.map((p) => p.fraction);
     expect([...fractions].sort((a, b) => a - b)).toEqual(fractions);
     expect(fractions[fractions.length - 1]).toBe(1);
@@ -134,7 +167,10 @@ describe(ModelManager.name, () => {
 
   it('installs on first use when auto-download is on, and answers MODEL_NOT_INSTALLED when off', async () => {
     const off = newManager([sherpaEntry(SHERPA, archiveUrl)], { autoDownload: false });
-    await expect(off.resolve(SHERPA)).rejects.toMatchObject({ code: 'MODEL_NOT_INSTALLED', context: { model: SHERPA } });
+    await expect(off.resolve(SHERPA)).rejects.toMatchObject({
+      code: 'MODEL_NOT_INSTALLED',
+      context: { model: SHERPA },
+    });
     expect(server.requests).toHaveLength(0);
 
     const on = newManager([sherpaEntry(SHERPA, archiveUrl)], { autoDownload: true });
@@ -151,7 +187,9 @@ describe(ModelManager.name, () => {
     const url = server.serve(`/cut.${ext}`, { body: archive, cutAt: Math.floor(archive.length / 2) });
     const sut = newManager([sherpaEntry(SHERPA, url, { sha256: sha256(archive) })]);
     const resumed: number[] = [];
-    const res = await sut.downloadModel(SHERPA, { onProgress: (p) => p.resumedFrom && resumed.push(p.resumedFrom) });
+    const res = await sut.downloadModel(SHERPA, {
+      onProgress: (p) => p.resumedFrom && resumed.push(p.resumedFrom),
+    });
     expect(res.version).toBe('v1');
     const reqs = server.requestsFor(`/cut.${ext}`);
     expect(reqs.map((r) => r.status)).toEqual([200, 206]);
@@ -172,7 +210,10 @@ describe(ModelManager.name, () => {
 
   it('reports 404 as MODEL_DOWNLOAD_FAILED (status in context) and leaves nothing behind', async () => {
     const sut = newManager([sherpaEntry(SHERPA, server.url('/nope.tar.bz2'))]);
-    await expect(sut.downloadModel(SHERPA)).rejects.toMatchObject({ code: 'MODEL_DOWNLOAD_FAILED', context: { status: 404 } });
+    await expect(sut.downloadModel(SHERPA)).rejects.toMatchObject({
+      code: 'MODEL_DOWNLOAD_FAILED',
+      context: { status: 404 },
+    });
     expect(await leftovers()).toEqual([]);
   });
 
@@ -262,7 +303,11 @@ describe(ModelManager.name, () => {
     await lease.release(); // idempotent
 
     // Deleting the (idle) active version falls back to the previously active one.
-    await expect(sut.remove(`${SHERPA}@v3`)).resolves.toEqual({ name: SHERPA, removed: ['v3'], active: 'v1' });
+    await expect(sut.remove(`${SHERPA}@v3`)).resolves.toEqual({
+      name: SHERPA,
+      removed: ['v3'],
+      active: 'v1',
+    });
     await expect(sut.remove(`${SHERPA}@v9`)).rejects.toMatchObject({ code: 'MODEL_NOT_INSTALLED' });
     await sut.remove(SHERPA);
     expect(await sut.getModel(SHERPA)).toMatchObject({ installed: false, versions: [] });
@@ -305,7 +350,10 @@ describe(ModelManager.name, () => {
     await sut.downloadModel(SHERPA);
     const dir = (await sut.resolve(SHERPA)).dir!;
     await fs.truncate(path.join(dir, 'accompaniment.onnx'), 100);
-    await expect(sut.resolve(SHERPA)).rejects.toMatchObject({ code: 'MODEL_INVALID', message: expect.stringContaining('corrupted') });
+    await expect(sut.resolve(SHERPA)).rejects.toMatchObject({
+      code: 'MODEL_INVALID',
+      message: expect.stringContaining('corrupted'),
+    });
     expect((await sut.getModel(SHERPA)).versions[0].validation).toBe('invalid');
   });
 
@@ -313,18 +361,28 @@ describe(ModelManager.name, () => {
     const nanArchive = pack(filesToEntries(sherpaStyleFiles('fp32', [NaN, 1]), 'pkg'));
     const sut = newManager([sherpaEntry(SHERPA, server.serve(`/nan.${ext}`, { body: nanArchive }))]);
     const err = await sut.downloadModel(SHERPA).catch((e: unknown) => e);
-    expect(err).toMatchObject({ code: 'MODEL_INVALID', message: expect.stringContaining('smoke:vocals:finite') });
+    expect(err).toMatchObject({
+      code: 'MODEL_INVALID',
+      message: expect.stringContaining('smoke:vocals:finite'),
+    });
     expect(await leftovers()).toEqual([]);
   });
 
   it('installs fp16 file sets under their own names and resolves with that precision', async () => {
     const fp16 = pack(filesToEntries(sherpaStyleFiles('fp16'), 'sherpa-onnx-spleeter-2stems-fp16'));
-    const entry = sherpaEntry('sherpa:test-fp16', server.serve(`/fp16.${ext}`, { body: fp16 }), { precision: 'fp16' });
+    const entry = sherpaEntry('sherpa:test-fp16', server.serve(`/fp16.${ext}`, { body: fp16 }), {
+      precision: 'fp16',
+    });
     const sut = newManager([entry]);
     await sut.downloadModel('sherpa:test-fp16');
     const r = await sut.resolve('sherpa:test-fp16');
     expect(r.precision).toBe('fp16');
-    expect((await fs.readdir(r.dir!)).sort()).toEqual(['accompaniment.fp16.onnx', 'spleeter.json', 'version.json', 'vocals.fp16.onnx']);
+    expect((await fs.readdir(r.dir!)).sort()).toEqual([
+      'accompaniment.fp16.onnx',
+      'spleeter.json',
+      'version.json',
+      'vocals.fp16.onnx',
+    ]);
   });
 
   describe('MDX-Net single files', () => {
@@ -390,16 +448,23 @@ describe(ModelManager.name, () => {
     };
     const res = await sut.installCustomOnnx({ manifest: JSON.stringify(manifest), files });
     expect(res).toMatchObject({ name: 'custom:vox', version: 'v1' });
-    expect(await sut.getModel('custom:vox')).toMatchObject({ source: 'custom', installed: true, activeVersion: 'v1' });
+    expect(await sut.getModel('custom:vox')).toMatchObject({
+      source: 'custom',
+      installed: true,
+      activeVersion: 'v1',
+    });
     expect((await sut.resolve('custom:vox')).source).toBe('custom');
     expect((await sut.listModels()).map((m) => m.name)).toContain('custom:vox');
 
-    await expect(sut.installCustomOnnx({ manifest: { ...manifest, name: SHERPA }, files })).rejects.toMatchObject({
+    await expect(
+      sut.installCustomOnnx({ manifest: { ...manifest, name: SHERPA }, files }),
+    ).rejects.toMatchObject({
       code: 'VALIDATION_FAILED',
     });
-    await expect(
-      sut.installCustomOnnx({ manifest, files: files.slice(0, 1) }),
-    ).rejects.toMatchObject({ code: 'VALIDATION_FAILED', message: expect.stringContaining('not uploaded') });
+    await expect(sut.installCustomOnnx({ manifest, files: files.slice(0, 1) })).rejects.toMatchObject({
+      code: 'VALIDATION_FAILED',
+      message: expect.stringContaining('not uploaded'),
+    });
     const bogus = path.join(dir, 'bogus.onnx');
     await fs.writeFile(bogus, randomBytes(1000));
     await expect(
@@ -408,12 +473,16 @@ describe(ModelManager.name, () => {
         files: [files[0], { name: 'accompaniment.onnx', path: bogus }],
       }),
     ).rejects.toMatchObject({ code: 'MODEL_INVALID' });
-    expect(await sut.getModel('custom:bogus').catch((e: { code: string }) => e.code)).toBe('MODEL_NOT_INSTALLED');
+    expect(await sut.getModel('custom:bogus').catch((e: { code: string }) => e.code)).toBe(
+      'MODEL_NOT_INSTALLED',
+    );
     await fs.rm(dir, { recursive: true, force: true });
   });
 
-  it('installs from a local copy of the archive (offline machines), still verifying the checksum', async () => {
-    const sut = newManager([sherpaEntry(SHERPA, server.url('/unreachable.tar.bz2'), { sha256: sha256(archive) })]);
+  it('installs from a local copy of the archive or an extracted directory (offline machines)', async () => {
+    const sut = newManager([
+      sherpaEntry(SHERPA, server.url('/unreachable.tar.bz2'), { sha256: sha256(archive) }),
+    ]);
     const local = path.join(os.tmpdir(), `local-${process.pid}.${ext}`);
     await fs.writeFile(local, archive);
     try {
@@ -421,18 +490,56 @@ describe(ModelManager.name, () => {
       expect(server.requests).toHaveLength(0);
       expect(existsSync(local)).toBe(true);
       await fs.writeFile(local, Buffer.concat([archive, Buffer.from('x')]));
-      await expect(sut.installFromArchive(SHERPA, local)).rejects.toMatchObject({ code: 'MODEL_CHECKSUM_MISMATCH' });
+      await expect(sut.installFromArchive(SHERPA, local)).rejects.toMatchObject({
+        code: 'MODEL_CHECKSUM_MISMATCH',
+      });
+      // An archive extracted by hand: used in place, left untouched.
+      const dir = `${local}.d`;
+      for (const [name, bytes] of sherpaStyleFiles()) {
+        await fs.mkdir(path.join(dir, 'inner'), { recursive: true });
+        await fs.writeFile(path.join(dir, 'inner', name), bytes);
+      }
+      await expect(sut.installFromArchive(SHERPA, dir)).resolves.toMatchObject({ version: 'v2' });
+      expect((await sut.getModel(SHERPA)).versions[1]).toMatchObject({
+        id: 'v2',
+        sha256: null,
+        active: true,
+      });
+      expect((await fs.readdir(path.join(dir, 'inner'))).sort()).toEqual([
+        'accompaniment.onnx',
+        'vocals.onnx',
+      ]);
+      await fs.rm(dir, { recursive: true, force: true });
     } finally {
       await fs.rm(local, { force: true });
     }
   });
 
+  it.each(['builtin:center', 'builtin:hpss'])(
+    'validates the built-in %s by separating the smoke signal',
+    async (name) => {
+      const sut = newManager([]);
+      const report = await sut.validateModel(name);
+      expect(report).toMatchObject({ name, version: 'builtin', valid: true });
+      const sum = report.checks.find((c) => c.name === 'smoke:sum-to-mixture')!;
+      expect(sum.ok).toBe(true);
+      expect(Number(/at (-?[\d.]+) dB/.exec(sum.detail)![1])).toBeGreaterThanOrEqual(60);
+      await expect(sut.remove(name)).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
+    },
+  );
+
   it('lists the catalog with install state and built-ins as installed', async () => {
     const sut = newManager([sherpaEntry(SHERPA, archiveUrl)]);
     const all = await sut.listModels();
     expect(all.find((m) => m.name === SHERPA)).toMatchObject({ installed: false, activeVersion: null });
-    expect(all.find((m) => m.name === 'builtin:center')).toMatchObject({ installed: true, activeVersion: 'builtin' });
-    expect((await sut.listLocalModels()).map((m) => m.name).sort()).toEqual(['builtin:center', 'builtin:hpss']);
+    expect(all.find((m) => m.name === 'builtin:center')).toMatchObject({
+      installed: true,
+      activeVersion: 'builtin',
+    });
+    expect((await sut.listLocalModels()).map((m) => m.name).sort()).toEqual([
+      'builtin:center',
+      'builtin:hpss',
+    ]);
     expect((await sut.resolve('builtin:hpss')).dir).toBeNull();
     await expect(sut.getModel('nope:model')).rejects.toMatchObject({ code: 'MODEL_NOT_INSTALLED' });
   });

@@ -101,16 +101,22 @@ describe('openAudioInput', () => {
     });
 
     it('resamples 48 kHz mono to 44.1 kHz stereo with the exact length and both channels equal', async () => {
-      const file = await writeWav(path.join(dir, 'm.wav'), tone({ frames: 48_000, channels: 1, sampleRate: 48000, frequency: 1000 }), {
-        encoding: 'f32',
-      });
+      const file = await writeWav(
+        path.join(dir, 'm.wav'),
+        tone({ frames: 48_000, channels: 1, sampleRate: 48000, frequency: 1000 }),
+        {
+          encoding: 'f32',
+        },
+      );
       const sut = await openAudioInput(file);
       const out = await collect(sut.stream());
       expect(out.length / 2).toBe(44_100);
       expect(sut.info.expectedFrames).toBe(44_100);
       const left = channel(out, 2, 0);
       expect(firstMismatch(left, channel(out, 2, 1))).toBe(-1);
-      expect(snrDb(tone({ frames: 44_100, channels: 1, frequency: 1000 }).data, left, 2000)).toBeGreaterThan(90);
+      expect(snrDb(tone({ frames: 44_100, channels: 1, frequency: 1000 }).data, left, 2000)).toBeGreaterThan(
+        90,
+      );
     });
 
     it('keeps the first two channels of a 6-channel 96 kHz file', async () => {
@@ -163,9 +169,21 @@ describe('openAudioInput', () => {
       ['a missing file', (d: string) => Promise.resolve(path.join(d, 'nope.wav')), ErrorCodes.FILE_NOT_FOUND],
       ['a directory', (d: string) => Promise.resolve(d), ErrorCodes.FILE_NOT_FOUND],
       ['an empty file', (d: string) => writeEmptyFile(path.join(d, 'empty.wav')), ErrorCodes.EMPTY_AUDIO],
-      ['a text file named .wav', (d: string) => writeTextFile(path.join(d, 'text.wav')), ErrorCodes.UNSUPPORTED_AUDIO],
-      ['random bytes named .mp3', (d: string) => writeRandomBytes(path.join(d, 'noise.mp3')), ErrorCodes.UNSUPPORTED_AUDIO],
-      ['an HLS playlist named .mp3', (d: string) => writeHlsPlaylist(path.join(d, 'list.mp3')), ErrorCodes.UNSUPPORTED_AUDIO],
+      [
+        'a text file named .wav',
+        (d: string) => writeTextFile(path.join(d, 'text.wav')),
+        ErrorCodes.UNSUPPORTED_AUDIO,
+      ],
+      [
+        'random bytes named .mp3',
+        (d: string) => writeRandomBytes(path.join(d, 'noise.mp3')),
+        ErrorCodes.UNSUPPORTED_AUDIO,
+      ],
+      [
+        'an HLS playlist named .mp3',
+        (d: string) => writeHlsPlaylist(path.join(d, 'list.mp3')),
+        ErrorCodes.UNSUPPORTED_AUDIO,
+      ],
     ])('rejects %s', async (_name, make, code) => {
       const file = await make(dir);
       expect((await errorOf(openAudioInput(file))).code).toBe(code);
@@ -184,7 +202,9 @@ describe('openAudioInput', () => {
     it('routes WAV codecs it cannot decode natively (ADPCM) to ffmpeg', async () => {
       const file = await writeWav(path.join(dir, 'adpcm.wav'), tone({ frames: 1000 }), { formatTag: 2 });
       expect((await errorOf(openAudioInput(file))).code).toBe(ErrorCodes.DECODER_UNAVAILABLE);
-      const codec = new FakeCodec(probed({ codec: 'adpcm_ms', durationSec: 1000 / 44100 }), [new Float32Array(2000)]);
+      const codec = new FakeCodec(probed({ codec: 'adpcm_ms', durationSec: 1000 / 44100 }), [
+        new Float32Array(2000),
+      ]);
       const sut = await openAudioInput(file, { ffmpeg: codec });
       expect(sut.info).toMatchObject({ format: 'wav', codec: 'adpcm_ms', decoder: 'external' });
       expect((await collect(sut.stream())).length).toBe(2000);
@@ -193,7 +213,12 @@ describe('openAudioInput', () => {
 
     it('rejects bad options with a ValidationError', async () => {
       const file = await writeWav(path.join(dir, 'ok.wav'), tone({ frames: 100 }));
-      for (const options of [{ offsetSec: -1 }, { durationSec: 0 }, { targetSampleRate: 44100.5 }, { targetChannels: 0 }]) {
+      for (const options of [
+        { offsetSec: -1 },
+        { durationSec: 0 },
+        { targetSampleRate: 44100.5 },
+        { targetChannels: 0 },
+      ]) {
         await expect(openAudioInput(file, options)).rejects.toBeInstanceOf(ValidationError);
       }
     });
@@ -208,10 +233,15 @@ describe('openAudioInput', () => {
 
     it('maps channels and resamples what the decoder returns (mono 22.05 kHz → stereo 44.1 kHz)', async () => {
       const src = tone({ frames: 22_050, channels: 1, sampleRate: 22050, frequency: 1000 });
-      const codec = new FakeCodec(probed({ sampleRate: 22050, channels: 1 }), [src.data.subarray(0, 1001), src.data.subarray(1001)]);
+      const codec = new FakeCodec(probed({ sampleRate: 22050, channels: 1 }), [
+        src.data.subarray(0, 1001),
+        src.data.subarray(1001),
+      ]);
       const out = await collect((await openAudioInput(mp3, { ffmpeg: codec })).stream());
       expect(out.length).toBe(44_100 * 2);
-      expect(snrDb(tone({ frames: 44_100, channels: 1, frequency: 1000 }).data, channel(out, 2, 1), 2000)).toBeGreaterThan(90);
+      expect(
+        snrDb(tone({ frames: 44_100, channels: 1, frequency: 1000 }).data, channel(out, 2, 1), 2000),
+      ).toBeGreaterThan(90);
       // The decoder is pinned to the probed rate/channels so deinterleaving cannot go wrong.
       expect(codec.decodeCalls[0]).toMatchObject({ format: 'mp3', sampleRate: 22050, channels: 1 });
     });
@@ -244,11 +274,15 @@ describe('openAudioInput', () => {
     it('reports zero decoded frames as CORRUPT_AUDIO with decoder warnings, EMPTY_AUDIO without', async () => {
       const warned: string[] = [];
       const bad = new FakeCodec(probed(), [], ['[mp3float] Header missing']);
-      const err = await errorOf(collect((await openAudioInput(mp3, { ffmpeg: bad, onWarning: (w) => warned.push(w) })).stream()));
+      const err = await errorOf(
+        collect((await openAudioInput(mp3, { ffmpeg: bad, onWarning: (w) => warned.push(w) })).stream()),
+      );
       expect(err.code).toBe(ErrorCodes.CORRUPT_AUDIO);
       expect(warned).toEqual(['[mp3float] Header missing']);
       const empty = new FakeCodec(probed({ durationSec: null }), []);
-      expect((await errorOf(collect((await openAudioInput(mp3, { ffmpeg: empty })).stream()))).code).toBe(ErrorCodes.EMPTY_AUDIO);
+      expect((await errorOf(collect((await openAudioInput(mp3, { ffmpeg: empty })).stream()))).code).toBe(
+        ErrorCodes.EMPTY_AUDIO,
+      );
     });
 
     it('enforces maxDurationSec on decoded length when the container under-reports it', async () => {

@@ -1,6 +1,15 @@
 import { promises as fs } from 'fs';
 import * as path from 'path';
-import { channel, collect, firstMismatch, leftoverFiles, makeTempDir, noise, snrDb, tone } from '../../../test/factories/audio';
+import {
+  channel,
+  collect,
+  firstMismatch,
+  leftoverFiles,
+  makeTempDir,
+  noise,
+  snrDb,
+  tone,
+} from '../../../test/factories/audio';
 import { AudioProcessingError, ErrorCodes, ValidationError } from '../errors';
 import { createAudioOutput, type AudioOutputOptions } from './audio-output';
 import { WavFileReader } from './wav-file';
@@ -28,7 +37,13 @@ describe('createAudioOutput', () => {
     for (let i = 0; i < data.length; i += 8192) await sut.write(data.subarray(i, i + 8192));
     await sut.close();
     const reader = await WavFileReader.open(target);
-    expect(reader.info).toMatchObject({ sampleFormat, bitsPerSample: bitDepth, sampleRate: 44100, channels: 2, frames: 30_000 });
+    expect(reader.info).toMatchObject({
+      sampleFormat,
+      bitsPerSample: bitDepth,
+      sampleRate: 44100,
+      channels: 2,
+      frames: 30_000,
+    });
     expect(firstMismatch(await collect(reader.frames()), data)).toBe(-1);
     expect(await leftoverFiles(dir)).toEqual([`out-${bitDepth}.wav`]);
   });
@@ -43,7 +58,9 @@ describe('createAudioOutput', () => {
     expect(reader.info.sampleRate).toBe(48000);
     expect(reader.info.frames).toBe(48_000);
     const left = channel(await collect(reader.frames()), 2, 0);
-    expect(snrDb(tone({ frames: 48_000, channels: 1, sampleRate: 48000, frequency: 1000 }).data, left, 2000)).toBeGreaterThan(90);
+    expect(
+      snrDb(tone({ frames: 48_000, channels: 1, sampleRate: 48000, frequency: 1000 }).data, left, 2000),
+    ).toBeGreaterThan(90);
   });
 
   it('abort() leaves nothing behind, also when resampling', async () => {
@@ -55,13 +72,18 @@ describe('createAudioOutput', () => {
     expect(await leftoverFiles(dir)).toEqual([]);
   });
 
-  it.each(['flac', 'mp3', 'ogg'] as const)('needs ffmpeg for %s (DECODER_UNAVAILABLE) and creates no file', async (codec) => {
-    const err = await createAudioOutput(path.join(dir, `x.${codec}`), { codec, ffmpeg: null }).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(AudioProcessingError);
-    expect((err as AudioProcessingError).code).toBe(ErrorCodes.DECODER_UNAVAILABLE);
-    expect((err as AudioProcessingError).message).toMatch(/ffmpeg/);
-    expect(await leftoverFiles(dir)).toEqual([]);
-  });
+  it.each(['flac', 'mp3', 'ogg'] as const)(
+    'needs ffmpeg for %s (DECODER_UNAVAILABLE) and creates no file',
+    async (codec) => {
+      const err = await createAudioOutput(path.join(dir, `x.${codec}`), { codec, ffmpeg: null }).catch(
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(AudioProcessingError);
+      expect((err as AudioProcessingError).code).toBe(ErrorCodes.DECODER_UNAVAILABLE);
+      expect((err as AudioProcessingError).message).toMatch(/ffmpeg/);
+      expect(await leftoverFiles(dir)).toEqual([]);
+    },
+  );
 
   it.each<[string, AudioOutputOptions]>([
     ['an unknown codec', { codec: 'aac' as never }],

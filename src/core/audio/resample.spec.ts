@@ -1,4 +1,14 @@
-import { channel, chirp, collect, firstMismatch, noise, rms, snrDb, tone, toneAmplitude } from '../../../test/factories/audio';
+import {
+  channel,
+  chirp,
+  collect,
+  firstMismatch,
+  noise,
+  rms,
+  snrDb,
+  tone,
+  toneAmplitude,
+} from '../../../test/factories/audio';
 import { resample, resampledLength, Resampler, resampleStream } from './resample';
 
 const RATES = [8000, 11025, 16000, 22050, 32000, 44100, 48000, 88200, 96000, 176400, 192000];
@@ -62,13 +72,16 @@ describe(Resampler.name, () => {
       expect(snrDb(x, back, 2000)).toBeGreaterThan(90);
     });
 
-    it.each(RATES.filter((r) => r !== 44100))('%i Hz ↔ 44.1 kHz reproduces a 1 kHz tone with zero delay (SNR > 90 dB)', (rate) => {
-      const frames = Math.round(rate * 0.25);
-      const y = resample(idealSine(1000, rate, frames), 1, rate, 44100);
-      expect(snrDb(idealSine(1000, 44100, y.length), y, 1500)).toBeGreaterThan(90);
-      const z = resample(idealSine(1000, 44100, 11025), 1, 44100, rate);
-      expect(snrDb(idealSine(1000, rate, z.length), z, Math.round(rate / 30))).toBeGreaterThan(90);
-    });
+    it.each(RATES.filter((r) => r !== 44100))(
+      '%i Hz ↔ 44.1 kHz reproduces a 1 kHz tone with zero delay (SNR > 90 dB)',
+      (rate) => {
+        const frames = Math.round(rate * 0.25);
+        const y = resample(idealSine(1000, rate, frames), 1, rate, 44100);
+        expect(snrDb(idealSine(1000, 44100, y.length), y, 1500)).toBeGreaterThan(90);
+        const z = resample(idealSine(1000, 44100, 11025), 1, 44100, rate);
+        expect(snrDb(idealSine(1000, rate, z.length), z, Math.round(rate / 30))).toBeGreaterThan(90);
+      },
+    );
 
     it('passband is flat to 0.9 × the lower Nyquist (within 0.01 dB)', () => {
       for (const [from, to] of [
@@ -154,9 +167,13 @@ describe(Resampler.name, () => {
       async function* chunks(data: Float32Array, size: number) {
         for (let i = 0; i < data.length; i += size) yield data.subarray(i, i + size);
       }
-      const streamed = await collect(resampleStream(chunks(x.data, 998), { inputRate: 32000, outputRate: 44100, channels: 2 }));
+      const streamed = await collect(
+        resampleStream(chunks(x.data, 998), { inputRate: 32000, outputRate: 44100, channels: 2 }),
+      );
       expect(firstMismatch(streamed, resample(x.data, 2, 32000, 44100))).toBe(-1);
-      const same = await collect(resampleStream(chunks(x.data, 998), { inputRate: 32000, outputRate: 32000, channels: 2 }));
+      const same = await collect(
+        resampleStream(chunks(x.data, 998), { inputRate: 32000, outputRate: 32000, channels: 2 }),
+      );
       expect(firstMismatch(same, x.data)).toBe(-1);
     });
   });

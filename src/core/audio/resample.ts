@@ -174,10 +174,18 @@ export class Resampler {
     return table;
   }
 
+  /**
+   * Prototype sampled at x = c + r/os - half, stored row-major by the fraction r (os + 1 rows of
+   * taps + 1 columns): the taps of one output share r and have consecutive c, so they are read
+   * contiguously instead of striding through megabytes of table.
+   */
   private buildPrototype(h: (x: number) => number): TableSet {
     const oversample = Math.max(256, Math.min(4096, Math.floor(MAX_TABLE_ENTRIES / this.taps)));
-    const proto = new Float64Array(this.taps * oversample + 2);
-    for (let j = 0; j < proto.length; j++) proto[j] = h(j / oversample - this.half);
+    const cols = this.taps + 1;
+    const proto = new Float64Array((oversample + 1) * cols);
+    for (let r = 0; r <= oversample; r++) {
+      for (let c = 0; c < cols; c++) proto[r * cols + c] = h(c + r / oversample - this.half);
+    }
     return { proto, oversample };
   }
 
@@ -324,14 +332,18 @@ export class Resampler {
   private interpolatedTaps(p: number): number {
     const proto = this.proto!;
     const os = this.oversample;
+    const cols = this.taps + 1;
     const out = this.scratch;
-    // Tap i sits at x = p/L + half - 1 - i; the prototype index is (x + half)·os.
-    const base = (p / this.up + 2 * this.half - 1) * os;
-    const j0 = Math.floor(base);
-    const f = base - j0;
+    // Tap i sits at x = p/L + half - 1 - i, i.e. column c0 - i of fraction row `pos - floor(pos)`.
+    const pos = (p / this.up) * os;
+    const r = Math.floor(pos);
+    const f = pos - r;
+    const a = r * cols + 2 * this.half - 1;
+    const b = a + cols;
     let sum = 0;
-    for (let i = 0, j = j0; i < this.taps; i++, j -= os) {
-      const v = proto[j] + f * (proto[j + 1] - proto[j]);
+    for (let i = 0; i < this.taps; i++) {
+      const lo = proto[a - i];
+      const v = lo + f * (proto[b - i] - lo);
       out[i] = v;
       sum += v;
     }

@@ -22,12 +22,25 @@ function mp3Frames(count = 4): Uint8Array {
 /** `count` ADTS frames (AAC LC, 44.1 kHz, stereo) of `length` bytes. */
 function adtsFrames(count = 4, length = 200): Uint8Array {
   const frame = new Uint8Array(length);
-  frame.set([0xff, 0xf1, 0x50, 0x80 | (length >> 11), (length >> 3) & 0xff, ((length & 7) << 5) | 0x1f, 0xfc]);
+  frame.set([
+    0xff,
+    0xf1,
+    0x50,
+    0x80 | (length >> 11),
+    (length >> 3) & 0xff,
+    ((length & 7) << 5) | 0x1f,
+    0xfc,
+  ]);
   return bytes(...Array.from({ length: count }, () => frame));
 }
 
 function id3Tag(bodySize: number): Uint8Array {
-  const synchsafe = [(bodySize >> 21) & 0x7f, (bodySize >> 14) & 0x7f, (bodySize >> 7) & 0x7f, bodySize & 0x7f];
+  const synchsafe = [
+    (bodySize >> 21) & 0x7f,
+    (bodySize >> 14) & 0x7f,
+    (bodySize >> 7) & 0x7f,
+    bodySize & 0x7f,
+  ];
   return bytes('ID3', [4, 0, 0], synchsafe, zeros(Math.min(bodySize, 100_000)));
 }
 
@@ -37,8 +50,6 @@ function ac3Frames(): Uint8Array {
   frame.set([0x0b, 0x77, 0x00, 0x00, 0x1c, 0x40]);
   return bytes(frame, frame);
 }
-
-const u32be = (n: number) => [(n >>> 24) & 0xff, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff];
 
 const POSITIVE: Array<[AudioFormatId, Uint8Array]> = [
   ['wav', encodeWav(tone({ seconds: 0.01 }))],
@@ -62,7 +73,13 @@ const POSITIVE: Array<[AudioFormatId, Uint8Array]> = [
   ['mp4', bytes([0, 0, 0, 0x18], 'ftyp3gp4', zeros(16))],
   ['mp4', bytes([0, 0, 1, 0], 'moov', zeros(64))],
   ['mp4', bytes([0, 0, 0, 8], 'free', [0, 0, 0, 8], 'mdat', zeros(64))],
-  ['asf', bytes([0x30, 0x26, 0xb2, 0x75, 0x8e, 0x66, 0xcf, 0x11, 0xa6, 0xd9, 0x00, 0xaa, 0x00, 0x62, 0xce, 0x6c], zeros(64))],
+  [
+    'asf',
+    bytes(
+      [0x30, 0x26, 0xb2, 0x75, 0x8e, 0x66, 0xcf, 0x11, 0xa6, 0xd9, 0x00, 0xaa, 0x00, 0x62, 0xce, 0x6c],
+      zeros(64),
+    ),
+  ],
   ['caf', bytes('caff', [0, 1, 0, 0], 'desc', zeros(64))],
   ['matroska', bytes([0x1a, 0x45, 0xdf, 0xa3], zeros(64))],
   ['amr', bytes('#!AMR\n', zeros(64))],
@@ -78,11 +95,14 @@ const POSITIVE: Array<[AudioFormatId, Uint8Array]> = [
   ['voc', bytes('Creative Voice File\x1a', zeros(64))],
   ['flv', bytes('FLV', [1, 5], zeros(64))],
   ['mpeg-ps', bytes([0, 0, 1, 0xba], zeros(64))],
-  ['mpeg-ts', (() => {
-    const ts = new Uint8Array(188 * 4);
-    for (let i = 0; i < 4; i++) ts[i * 188] = 0x47;
-    return ts;
-  })()],
+  [
+    'mpeg-ts',
+    (() => {
+      const ts = new Uint8Array(188 * 4);
+      for (let i = 0; i < 4; i++) ts[i * 188] = 0x47;
+      return ts;
+    })(),
+  ],
 ];
 
 const NEGATIVE: Array<[string, Uint8Array]> = [
@@ -99,15 +119,21 @@ const NEGATIVE: Array<[string, Uint8Array]> = [
   ['WebP (RIFF but not WAVE)', bytes('RIFF', zeros(4), 'WEBPVP8 ', zeros(64))],
   ['MIDI', bytes('MThd', [0, 0, 0, 6], zeros(64))],
   ['all zeros', zeros(8192)],
-  ['lone MPEG sync with a bad second frame', bytes([0xff, 0xfb, 0x90, 0x64], zeros(413), [0x12, 0x34, 0x56, 0x78], zeros(2000))],
+  [
+    'lone MPEG sync with a bad second frame',
+    bytes([0xff, 0xfb, 0x90, 0x64], zeros(413), [0x12, 0x34, 0x56, 0x78], zeros(2000)),
+  ],
   ['MPEG header with reserved sample rate', bytes([0xff, 0xfb, 0x9c, 0x64], zeros(2000))],
   ['ftyp with a bogus size', bytes([0, 0, 0, 4], 'ftypM4A ', zeros(64))],
 ];
 
 describe('sniffAudioFormat', () => {
-  it.each(POSITIVE.map(([id, head], i) => [i, id, head] as const))('case %i recognises %s', (_i, id, head) => {
-    expect(sniffAudioFormat(head)).toBe(id);
-  });
+  it.each(POSITIVE.map(([id, head], i) => [i, id, head] as const))(
+    'case %i recognises %s',
+    (_i, id, head) => {
+      expect(sniffAudioFormat(head)).toBe(id);
+    },
+  );
 
   it.each(NEGATIVE)('rejects %s', (_name, head) => {
     expect(sniffAudioFormat(head)).toBeNull();
@@ -123,7 +149,34 @@ describe('sniffAudioFormat', () => {
   });
 
   it('maps every format to a demuxer ffmpeg 4 has, WAV/RF64 alone being native', () => {
-    const known = new Set(['wav', 'w64', 'aiff', 'flac', 'ogg', 'mp3', 'aac', 'mov', 'asf', 'caf', 'matroska', 'amr', 'ac3', 'eac3', 'dts', 'ape', 'wv', 'tta', 'mpc', 'mpc8', 'au', 'voc', 'avi', 'flv', 'mpeg', 'mpegts']);
+    const known = new Set([
+      'wav',
+      'w64',
+      'aiff',
+      'flac',
+      'ogg',
+      'mp3',
+      'aac',
+      'mov',
+      'asf',
+      'caf',
+      'matroska',
+      'amr',
+      'ac3',
+      'eac3',
+      'dts',
+      'ape',
+      'wv',
+      'tta',
+      'mpc',
+      'mpc8',
+      'au',
+      'voc',
+      'avi',
+      'flv',
+      'mpeg',
+      'mpegts',
+    ]);
     for (const [id] of POSITIVE) {
       const d = describeAudioFormat(id);
       expect(known.has(d.demuxer)).toBe(true);

@@ -59,29 +59,43 @@ describe(WavFileWriter.name, () => {
     ['int', 32, 6],
     ['float', 32, 2],
     ['float', 64, 1],
-  ] as const)('round-trips %s%i with %i channel(s) exactly and leaves only the final file', async (sampleFormat, bits, channels) => {
-    const source = noise({ frames: 70_001, channels, amplitude: 0.95, seed: bits });
-    const signal = sampleFormat === 'int' ? onGrid(source, bits) : source;
-    const target = path.join(dir, 'out.wav');
-    const format: PcmFormat = { sampleFormat, bitsPerSample: bits, channels, sampleRate: 96000 };
-    const sut = await WavFileWriter.create(target, format);
-    await writeInChunks(sut, signal.data, channels);
-    expect(await leftoverFiles(dir)).toHaveLength(1); // only the temporary file so far
-    expect(await leftoverFiles(dir)).not.toContain('out.wav');
-    await sut.close();
+  ] as const)(
+    'round-trips %s%i with %i channel(s) exactly and leaves only the final file',
+    async (sampleFormat, bits, channels) => {
+      const source = noise({ frames: 70_001, channels, amplitude: 0.95, seed: bits });
+      const signal = sampleFormat === 'int' ? onGrid(source, bits) : source;
+      const target = path.join(dir, 'out.wav');
+      const format: PcmFormat = { sampleFormat, bitsPerSample: bits, channels, sampleRate: 96000 };
+      const sut = await WavFileWriter.create(target, format);
+      await writeInChunks(sut, signal.data, channels);
+      expect(await leftoverFiles(dir)).toHaveLength(1); // only the temporary file so far
+      expect(await leftoverFiles(dir)).not.toContain('out.wav');
+      await sut.close();
 
-    expect(await leftoverFiles(dir)).toEqual(['out.wav']);
-    const reader = await WavFileReader.open(target);
-    expect(reader.info).toMatchObject({ sampleFormat, bitsPerSample: bits, channels, sampleRate: 96000, frames: 70_001 });
-    const back = await collect(reader.frames());
-    expect(firstMismatch(back, bits === 64 ? signal.data : Float32Array.from(signal.data))).toBe(-1);
-    expect(sut.framesWritten).toBe(70_001);
-  });
+      expect(await leftoverFiles(dir)).toEqual(['out.wav']);
+      const reader = await WavFileReader.open(target);
+      expect(reader.info).toMatchObject({
+        sampleFormat,
+        bitsPerSample: bits,
+        channels,
+        sampleRate: 96000,
+        frames: 70_001,
+      });
+      const back = await collect(reader.frames());
+      expect(firstMismatch(back, bits === 64 ? signal.data : Float32Array.from(signal.data))).toBe(-1);
+      expect(sut.framesWritten).toBe(70_001);
+    },
+  );
 
   it('clips values beyond full scale instead of wrapping around', async () => {
     const target = path.join(dir, 'clip.wav');
     const signal = clipping({ frames: 1000, channels: 2, overdrive: 1.7 });
-    const sut = await WavFileWriter.create(target, { sampleFormat: 'int', bitsPerSample: 16, channels: 2, sampleRate: 44100 });
+    const sut = await WavFileWriter.create(target, {
+      sampleFormat: 'int',
+      bitsPerSample: 16,
+      channels: 2,
+      sampleRate: 44100,
+    });
     await sut.write(signal.data);
     await sut.close();
     const back = await collect((await WavFileReader.open(target)).frames());
@@ -108,7 +122,12 @@ describe(WavFileWriter.name, () => {
 
   it('abort() removes the partial file and later calls fail with ENCODE_FAILED', async () => {
     const target = path.join(dir, 'aborted.wav');
-    const sut = await WavFileWriter.create(target, { sampleFormat: 'int', bitsPerSample: 16, channels: 2, sampleRate: 44100 });
+    const sut = await WavFileWriter.create(target, {
+      sampleFormat: 'int',
+      bitsPerSample: 16,
+      channels: 2,
+      sampleRate: 44100,
+    });
     await sut.write(tone({ frames: 200_000 }).data);
     await sut.abort();
     await sut.abort(); // idempotent
@@ -135,14 +154,24 @@ describe(WavFileWriter.name, () => {
 
   it('rejects a chunk that is not whole frames and discards the output', async () => {
     const target = path.join(dir, 'bad.wav');
-    const sut = await WavFileWriter.create(target, { sampleFormat: 'int', bitsPerSample: 16, channels: 2, sampleRate: 44100 });
+    const sut = await WavFileWriter.create(target, {
+      sampleFormat: 'int',
+      bitsPerSample: 16,
+      channels: 2,
+      sampleRate: 44100,
+    });
     expect((await errorOf(sut.write(new Float32Array(3)))).code).toBe(ErrorCodes.ENCODE_FAILED);
     expect(await leftoverFiles(dir)).toEqual([]);
   });
 
   it('fails with ENCODE_FAILED when the destination directory does not exist', async () => {
     const err = await errorOf(
-      WavFileWriter.create(path.join(dir, 'missing', 'x.wav'), { sampleFormat: 'int', bitsPerSample: 16, channels: 2, sampleRate: 44100 }),
+      WavFileWriter.create(path.join(dir, 'missing', 'x.wav'), {
+        sampleFormat: 'int',
+        bitsPerSample: 16,
+        channels: 2,
+        sampleRate: 44100,
+      }),
     );
     expect(err.code).toBe(ErrorCodes.ENCODE_FAILED);
   });
@@ -150,7 +179,12 @@ describe(WavFileWriter.name, () => {
   it('replaces an existing file only at close', async () => {
     const target = path.join(dir, 'existing.wav');
     await fs.writeFile(target, 'old');
-    const sut = await WavFileWriter.create(target, { sampleFormat: 'int', bitsPerSample: 16, channels: 1, sampleRate: 8000 });
+    const sut = await WavFileWriter.create(target, {
+      sampleFormat: 'int',
+      bitsPerSample: 16,
+      channels: 1,
+      sampleRate: 8000,
+    });
     await sut.write(tone({ frames: 100, channels: 1 }).data);
     expect(await fs.readFile(target, 'utf8')).toBe('old');
     await sut.close();
@@ -172,10 +206,13 @@ describe(WavFileReader.name, () => {
     const file = await writeWav(path.join(dir, 'n.wav'), signal, { encoding: 's24', extensible: true });
     const sut = await WavFileReader.open(file);
     const chunks: Float32Array[] = [];
-    for await (const c of sut.frames({ startFrame: 1234, frameCount: 5000, chunkFrames: 777 })) chunks.push(c);
+    for await (const c of sut.frames({ startFrame: 1234, frameCount: 5000, chunkFrames: 777 }))
+      chunks.push(c);
     expect(chunks.map((c) => c.length / 3)).toEqual([...Array(6).fill(777), 5000 - 6 * 777]);
     const expected = quantize(signal.data, 's24').subarray(1234 * 3, (1234 + 5000) * 3);
-    expect(await collect(sut.frames({ startFrame: 1234, frameCount: 5000, chunkFrames: 777 }))).toEqual(expected);
+    expect(await collect(sut.frames({ startFrame: 1234, frameCount: 5000, chunkFrames: 777 }))).toEqual(
+      expected,
+    );
     expect(await collect(sut.frames({ startFrame: 9_999_999 }))).toHaveLength(0);
   });
 
@@ -190,12 +227,16 @@ describe(WavFileReader.name, () => {
     const file = await writeWav(path.join(dir, 'a.wav'), tone({ frames: 50_000 }));
     const controller = new AbortController();
     controller.abort(new Error('stop'));
-    await expect(collect((await WavFileReader.open(file)).frames({ signal: controller.signal }))).rejects.toThrow('stop');
+    await expect(
+      collect((await WavFileReader.open(file)).frames({ signal: controller.signal })),
+    ).rejects.toThrow('stop');
   });
 
   it('refuses to decode codecs it does not implement', async () => {
     const file = await writeWav(path.join(dir, 'adpcm.wav'), tone({ frames: 100 }), { formatTag: 2 });
-    expect((await errorOf(collect((await WavFileReader.open(file)).frames()))).code).toBe(ErrorCodes.UNSUPPORTED_AUDIO);
+    expect((await errorOf(collect((await WavFileReader.open(file)).frames()))).code).toBe(
+      ErrorCodes.UNSUPPORTED_AUDIO,
+    );
   });
 });
 

@@ -74,7 +74,11 @@ describe('parseWavHeader + decodeSamples', () => {
   });
 
   it('keeps full-scale extremes: -1 and the largest positive code of every integer size', async () => {
-    const extremes: TestSignal = { sampleRate: 8000, channels: 1, data: Float32Array.from([-1, -0.5, 0, 0.5, 0.99999999, 1]) };
+    const extremes: TestSignal = {
+      sampleRate: 8000,
+      channels: 1,
+      data: Float32Array.from([-1, -0.5, 0, 0.5, 0.99999999, 1]),
+    };
     for (const encoding of ['u8', 's16', 's24', 's32'] as const) {
       const { samples } = await roundTrip(extremes, { encoding });
       const bits = FORMAT_OF[encoding].bitsPerSample;
@@ -112,7 +116,10 @@ describe('parseWavHeader + decodeSamples', () => {
 
   it('handles an odd data size (8-bit mono, odd frames) followed by more chunks', async () => {
     const mono = tone({ frames: 101, channels: 1 });
-    const file = encodeWav(mono, { encoding: 'u8', chunksAfterData: [{ id: 'LIST', body: listInfoChunk() }] });
+    const file = encodeWav(mono, {
+      encoding: 'u8',
+      chunksAfterData: [{ id: 'LIST', body: listInfoChunk() }],
+    });
     const info = await parse(file);
     expect(info.dataBytes).toBe(101);
     expect(decodeAll(file, info)).toEqual(quantize(mono.data, 'u8'));
@@ -126,12 +133,15 @@ describe('parseWavHeader + decodeSamples', () => {
     expect(samples).toEqual(quantize(signal.data, 'f32'));
   });
 
-  it.each([0, 0xffffffff])('treats data size %d as "to the end of the file" (streaming header)', async (size) => {
-    const { info, samples } = await roundTrip(signal, { dataSizeField: size, riffSizeField: size });
-    expect(info.streamingHeader).toBe(true);
-    expect(info.frames).toBe(1001);
-    expect(samples).toEqual(quantize(signal.data, 's16'));
-  });
+  it.each([0, 0xffffffff])(
+    'treats data size %d as "to the end of the file" (streaming header)',
+    async (size) => {
+      const { info, samples } = await roundTrip(signal, { dataSizeField: size, riffSizeField: size });
+      expect(info.streamingHeader).toBe(true);
+      expect(info.frames).toBe(1001);
+      expect(samples).toEqual(quantize(signal.data, 's16'));
+    },
+  );
 
   it('ignores a trailing partial frame of a streaming header', async () => {
     const file = Buffer.concat([encodeWav(signal, { dataSizeField: 0 }), Buffer.from([1, 2, 3])]);
@@ -142,7 +152,10 @@ describe('parseWavHeader + decodeSamples', () => {
     const file = encodeWav(signal);
     await expectCode(parse(file.subarray(0, file.length - 100)), ErrorCodes.CORRUPT_AUDIO);
     const err = await parse(file.subarray(0, file.length - 100)).catch((e: AudioProcessingError) => e);
-    expect((err as AudioProcessingError).context).toMatchObject({ declaredBytes: 4004, availableBytes: 3904 });
+    expect((err as AudioProcessingError).context).toMatchObject({
+      declaredBytes: 4004,
+      availableBytes: 3904,
+    });
   });
 
   it.each([
@@ -150,22 +163,31 @@ describe('parseWavHeader + decodeSamples', () => {
     ['only the RIFF header', () => Buffer.from('RIFF\x04\x00\x00\x00WAVE', 'latin1')],
     ['cut inside the fmt chunk', () => encodeWav(signal).subarray(0, 24)],
     ['cut before the data chunk', () => encodeWav(signal).subarray(0, 36)],
-    ['zero channels', () => {
-      const f = encodeWav(signal);
-      f.writeUInt16LE(0, 22);
-      return f;
-    }],
-    ['a chunk running past the end', () => {
-      const f = encodeWav(signal, { chunksBeforeData: [{ id: 'LIST', body: new Uint8Array(10) }] });
-      f.writeUInt32LE(1_000_000, 40);
-      return f;
-    }],
+    [
+      'zero channels',
+      () => {
+        const f = encodeWav(signal);
+        f.writeUInt16LE(0, 22);
+        return f;
+      },
+    ],
+    [
+      'a chunk running past the end',
+      () => {
+        const f = encodeWav(signal, { chunksBeforeData: [{ id: 'LIST', body: new Uint8Array(10) }] });
+        f.writeUInt32LE(1_000_000, 40);
+        return f;
+      },
+    ],
   ])('rejects a file with %s as CORRUPT_AUDIO', async (_name, make) => {
     await expectCode(parse(make()), ErrorCodes.CORRUPT_AUDIO);
   });
 
   it('rejects a non-WAVE RIFF as UNSUPPORTED_AUDIO', async () => {
-    await expectCode(parse(Buffer.from('RIFF\x04\x00\x00\x00AVI LIST', 'latin1')), ErrorCodes.UNSUPPORTED_AUDIO);
+    await expectCode(
+      parse(Buffer.from('RIFF\x04\x00\x00\x00AVI LIST', 'latin1')),
+      ErrorCodes.UNSUPPORTED_AUDIO,
+    );
   });
 
   it('parses codecs it cannot decode (MS ADPCM) but flags them for an external decoder', async () => {
@@ -183,14 +205,23 @@ describe('parseWavHeader + decodeSamples', () => {
 });
 
 describe('encodeSamples', () => {
-  const fmt = (bits: number, sampleFormat: 'int' | 'float' = 'int') => ({ sampleFormat, bitsPerSample: bits });
+  const fmt = (bits: number, sampleFormat: 'int' | 'float' = 'int') => ({
+    sampleFormat,
+    bitsPerSample: bits,
+  });
 
   it('rounds half to even and clips to the integer range', () => {
     const out = new Uint8Array(2 * 7);
     const view = new DataView(out.buffer);
     // 0.5/32768 and 1.5/32768 are exact halves; 2 and -2 are beyond full scale; NaN is silence.
-    encodeSamples(Float32Array.from([0.5 / 32768, 1.5 / 32768, -0.5 / 32768, -1.5 / 32768, 2, -2, NaN]), fmt(16), out);
-    expect(Array.from({ length: 7 }, (_, i) => view.getInt16(2 * i, true))).toEqual([0, 2, 0, -2, 32767, -32768, 0]);
+    encodeSamples(
+      Float32Array.from([0.5 / 32768, 1.5 / 32768, -0.5 / 32768, -1.5 / 32768, 2, -2, NaN]),
+      fmt(16),
+      out,
+    );
+    expect(Array.from({ length: 7 }, (_, i) => view.getInt16(2 * i, true))).toEqual([
+      0, 2, 0, -2, 32767, -32768, 0,
+    ]);
   });
 
   it.each([8, 16, 24, 32])('inverts decodeSamples exactly for every %i-bit code it produces', (bits) => {
@@ -225,7 +256,13 @@ describe('buildWavHeader', () => {
     const header = buildWavHeader(format, data.length);
     const file = Buffer.concat([header, data]);
     const info = await parse(file);
-    expect(info).toMatchObject({ container: 'RIFF', frames: 10, sampleRate: 96000, bitsPerSample: 24, dataOffset: header.length });
+    expect(info).toMatchObject({
+      container: 'RIFF',
+      frames: 10,
+      sampleRate: 96000,
+      bitsPerSample: 24,
+      dataOffset: header.length,
+    });
     expect(file.subarray(12, 16).toString('latin1')).toBe('JUNK');
   });
 
@@ -253,6 +290,8 @@ describe('buildWavHeader', () => {
 
   it('refuses sample formats WAV cannot hold', () => {
     expect(() => buildWavHeader({ ...format, bitsPerSample: 12 }, 0)).toThrow(AudioProcessingError);
-    expect(() => buildWavHeader({ ...format, sampleFormat: 'float', bitsPerSample: 16 }, 0)).toThrow(AudioProcessingError);
+    expect(() => buildWavHeader({ ...format, sampleFormat: 'float', bitsPerSample: 16 }, 0)).toThrow(
+      AudioProcessingError,
+    );
   });
 });

@@ -50,7 +50,9 @@ export function archiveEntryProblem(e: ArchiveEntryInfo): string | null {
     }
     case 'hardlink': {
       const target = e.linkPath ?? '';
-      return safeRelativePath(target) === null ? `hard link '${e.path}' points outside the archive ('${target}')` : null;
+      return safeRelativePath(target) === null
+        ? `hard link '${e.path}' points outside the archive ('${target}')`
+        : null;
     }
     default:
       return `unsupported entry type for '${e.path}'`;

@@ -1,42 +1,30 @@
 /**
- * Built-in models: DSP separators that need no download (src/core/builtin). They are always
- * available, even when the catalog file lists them not, and `builtin:center` is the embedded default
- * when nothing else is installed.
+ * Built-in models as catalog entries: the DSP separators of src/core/builtin, which need no
+ * download. They are always available, even when the catalog file does not list them, and
+ * `builtin:center` is the embedded default when nothing else is installed. Stems and descriptions
+ * come from src/core/builtin so the two never disagree.
  */
+import { BUILTIN_MODELS as BUILTIN_SEPARATORS } from '../builtin/builtin-models';
 import type { CatalogEntry } from './model-catalog';
 
 export const BUILTIN_VERSION = 'builtin';
+export const DEFAULT_BUILTIN_MODEL = 'builtin:center';
 
-const base = {
-  kind: 'builtin' as const,
-  format: 'builtin' as const,
+export const BUILTIN_MODELS: readonly CatalogEntry[] = BUILTIN_SEPARATORS.map((b): CatalogEntry => ({
+  name: b.id,
+  description: `${b.name}: ${b.description} No download, works offline.`,
+  kind: 'builtin',
+  format: 'builtin',
   archive: null,
-  sample_rate: 44100,
+  stems: [...b.stems],
+  sample_rate: b.sampleRate,
   license: 'MIT',
   license_url: null,
   homepage: null,
   sources: [],
   spleeter: null,
   mdx: null,
+  builtin: { method: b.id === 'builtin:hpss' ? 'hpss' : 'center' },
   aliases: [],
   notes: null,
-};
-
-export const BUILTIN_MODELS: readonly CatalogEntry[] = [
-  {
-    ...base,
-    name: 'builtin:hpss',
-    description: 'Harmonic/percussive separation by median filtering of the spectrogram (no download, offline).',
-    stems: ['harmonic', 'percussive'],
-    builtin: { method: 'hpss' },
-  },
-  {
-    ...base,
-    name: 'builtin:center',
-    description: 'Center-panned (usually vocals) vs. side content of a stereo mix (no download, offline).',
-    stems: ['vocals', 'accompaniment'],
-    builtin: { method: 'center' },
-  },
-];
-
-export const DEFAULT_BUILTIN_MODEL = 'builtin:center';
+}));

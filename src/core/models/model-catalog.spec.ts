@@ -26,7 +26,14 @@ const onnxEntry = {
   sample_rate: 44100,
   license: 'MIT',
   sources: [{ url: 'http://example.test/m.onnx' }],
-  mdx: { compensate: 1, dim_f: 64, dim_t: 16, n_fft: 256, primary_stem: 'vocals', secondary_stem: 'instrumental' },
+  mdx: {
+    compensate: 1,
+    dim_f: 64,
+    dim_t: 16,
+    n_fft: 256,
+    primary_stem: 'vocals',
+    secondary_stem: 'instrumental',
+  },
 };
 
 describe(ModelCatalog.name, () => {
@@ -60,7 +67,14 @@ describe(ModelCatalog.name, () => {
   it('matches MODEL-FORMATS A1: stems in config order, F, architecture and activations', () => {
     expect(sut.get('spleeter:2stems')).toMatchObject({
       stems: ['vocals', 'accompaniment'],
-      spleeter: { config: '2stems', F: 1024, T: 512, architecture: 'unet', conv_activation: 'leaky_relu', deconv_activation: 'relu' },
+      spleeter: {
+        config: '2stems',
+        F: 1024,
+        T: 512,
+        architecture: 'unet',
+        conv_activation: 'leaky_relu',
+        deconv_activation: 'relu',
+      },
     });
     expect(sut.get('spleeter:4stems')).toMatchObject({
       stems: ['vocals', 'drums', 'bass', 'other'],
@@ -80,7 +94,9 @@ describe(ModelCatalog.name, () => {
       expect(wide.stems).toEqual(std.stems);
       expect(wide.spleeter!.F).toBe(1536);
       expect(std.spleeter!.F).toBe(1024);
-      expect(std.sources[0].url).toBe(`https://github.com/deezer/spleeter/releases/download/v1.4.0/${base}.tar.gz`);
+      expect(std.sources[0].url).toBe(
+        `https://github.com/deezer/spleeter/releases/download/v1.4.0/${base}.tar.gz`,
+      );
       expect(std.sources[0].sha256).toMatch(/^[0-9a-f]{64}$/);
     }
   });
@@ -88,7 +104,15 @@ describe(ModelCatalog.name, () => {
   it('carries the UVR parameters of MODEL-FORMATS C, keyed by md5_tail', () => {
     const table: [string, string, number, number, number, number, string][] = [
       ['mdx:UVR-MDX-NET-Voc_FT', '77d07b2667ddf05b9e3175941b4454a0', 1.021, 3072, 256, 7680, 'vocals'],
-      ['mdx:UVR-MDX-NET-Inst_HQ_1', '291c2049608edb52648b96e27eb80e95', 1.035, 3072, 256, 6144, 'instrumental'],
+      [
+        'mdx:UVR-MDX-NET-Inst_HQ_1',
+        '291c2049608edb52648b96e27eb80e95',
+        1.035,
+        3072,
+        256,
+        6144,
+        'instrumental',
+      ],
       ['mdx:UVR_MDXNET_Main', '53c4baf4d12c3e6c3831bb8f5b532b93', 1.043, 3072, 256, 7680, 'vocals'],
       ['mdx:UVR_MDXNET_9482', '0ddfc0eb5792638ad5dc27850236c246', 1.035, 2048, 256, 6144, 'vocals'],
       ['mdx:UVR_MDXNET_KARA_2', '1d64a6d2c30f709b8c9b4ce1366d96ee', 1.065, 2048, 256, 5120, 'instrumental'],
@@ -96,7 +120,13 @@ describe(ModelCatalog.name, () => {
     for (const [name, md5, compensate, dimF, dimT, nFft, primary] of table) {
       const e = sut.get(name)!;
       expect(e.sources[0].md5_tail).toBe(md5);
-      expect(e.mdx).toMatchObject({ compensate, dim_f: dimF, dim_t: dimT, n_fft: nFft, primary_stem: primary });
+      expect(e.mdx).toMatchObject({
+        compensate,
+        dim_f: dimF,
+        dim_t: dimT,
+        n_fft: nFft,
+        primary_stem: primary,
+      });
     }
     expect(sut.get('mdx:UVR_MDXNET_KARA_2')!.mdx!.is_karaoke).toBe(true);
   });
@@ -107,7 +137,9 @@ describe(ModelCatalog.name, () => {
 
   it('rejects an entry whose kind section is missing, naming the entry', () => {
     const { mdx: _mdx, ...noMdx } = onnxEntry;
-    expect(() => ModelCatalog.parse(minimalDoc([noMdx]))).toThrow(/mdx:test: kind mdx needs an 'mdx' section/);
+    expect(() => ModelCatalog.parse(minimalDoc([noMdx]))).toThrow(
+      /mdx:test: kind mdx needs an 'mdx' section/,
+    );
   });
 
   it('rejects an onnx-archive without a stem → file map and duplicate names', () => {
@@ -192,7 +224,13 @@ describe('custom model manifests', () => {
 
   it('refuses mdx stems that are not [primary, secondary]', () => {
     expect(() =>
-      parseCustomModelManifest({ ...onnxEntry, name: 'custom:m', sources: undefined, format: undefined, stems: ['a', 'b'] }),
+      parseCustomModelManifest({
+        ...onnxEntry,
+        name: 'custom:m',
+        sources: undefined,
+        format: undefined,
+        stems: ['a', 'b'],
+      }),
     ).toThrow(expect.objectContaining({ code: 'VALIDATION_FAILED' }));
   });
 });

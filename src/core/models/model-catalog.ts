@@ -109,24 +109,41 @@ export const catalogEntrySchema = z
     need(e.kind !== 'spleeter' || e.spleeter !== null, `${e.name}: kind spleeter needs a 'spleeter' section`);
     need(e.kind !== 'mdx' || e.mdx !== null, `${e.name}: kind mdx needs an 'mdx' section`);
     need(e.kind !== 'builtin' || e.builtin !== null, `${e.name}: kind builtin needs a 'builtin' section`);
-    need((e.kind === 'builtin') === (e.format === 'builtin'), `${e.name}: format builtin goes with kind builtin`);
+    need(
+      (e.kind === 'builtin') === (e.format === 'builtin'),
+      `${e.name}: format builtin goes with kind builtin`,
+    );
     need(e.format === 'builtin' || e.sources.length > 0, `${e.name}: needs at least one source`);
-    need(e.format !== 'tf-checkpoint' || e.kind === 'spleeter', `${e.name}: tf-checkpoint is a spleeter format`);
-    need(e.format !== 'tf-checkpoint' || e.spleeter?.config != null, `${e.name}: tf-checkpoint needs spleeter.config`);
-    need(e.format !== 'onnx-archive' || e.spleeter?.files != null, `${e.name}: onnx-archive needs spleeter.files`);
+    need(
+      e.format !== 'tf-checkpoint' || e.kind === 'spleeter',
+      `${e.name}: tf-checkpoint is a spleeter format`,
+    );
+    need(
+      e.format !== 'tf-checkpoint' || e.spleeter?.config != null,
+      `${e.name}: tf-checkpoint needs spleeter.config`,
+    );
+    need(
+      e.format !== 'onnx-archive' || e.spleeter?.files != null,
+      `${e.name}: onnx-archive needs spleeter.files`,
+    );
     if (e.spleeter?.files) {
       const keys = Object.keys(e.spleeter.files).sort().join(',');
       need(keys === [...e.stems].sort().join(','), `${e.name}: spleeter.files must map exactly the stems`);
     }
     if (e.mdx) {
       need(
-        e.stems.length === 2 && e.stems.includes(e.mdx.primary_stem) && e.stems.includes(e.mdx.secondary_stem),
+        e.stems.length === 2 &&
+          e.stems.includes(e.mdx.primary_stem) &&
+          e.stems.includes(e.mdx.secondary_stem),
         `${e.name}: mdx stems must be [primary_stem, secondary_stem]`,
       );
       need(e.mdx.dim_f <= e.mdx.n_fft / 2 + 1, `${e.name}: mdx dim_f exceeds n_fft/2+1`);
     }
     if (e.format === 'tf-checkpoint' || e.format === 'onnx-archive') {
-      need(e.archive !== null || e.sources.every((s) => archiveTypeOf(s.url) !== null), `${e.name}: unknown archive type`);
+      need(
+        e.archive !== null || e.sources.every((s) => archiveTypeOf(s.url) !== null),
+        `${e.name}: unknown archive type`,
+      );
     }
   });
 
@@ -173,9 +190,13 @@ export class ModelCatalog {
     const result = catalogFileSchema.safeParse(doc);
     if (!result.success) {
       const lines = result.error.issues.map((i) => `  - ${i.path.join('.') || '(root)'}: ${i.message}`);
-      throw new ValidationError(ErrorCodes.VALIDATION_FAILED, `Invalid model catalog ${origin}:\n${lines.join('\n')}`, {
-        origin,
-      });
+      throw new ValidationError(
+        ErrorCodes.VALIDATION_FAILED,
+        `Invalid model catalog ${origin}:\n${lines.join('\n')}`,
+        {
+          origin,
+        },
+      );
     }
     return new ModelCatalog(result.data.catalog_version, result.data.models, origin);
   }
@@ -225,10 +246,14 @@ export function parseModelRef(ref: string): ModelRef {
   const name = at >= 0 ? trimmed.slice(0, at) : trimmed;
   const version = at >= 0 ? trimmed.slice(at + 1) : undefined;
   if (!MODEL_NAME_PATTERN.test(name)) {
-    throw new ValidationError(ErrorCodes.VALIDATION_FAILED, `invalid model name '${ref}'`, { field: 'model' });
+    throw new ValidationError(ErrorCodes.VALIDATION_FAILED, `invalid model name '${ref}'`, {
+      field: 'model',
+    });
   }
   if (version !== undefined && !VERSION_ID_PATTERN.test(version)) {
-    throw new ValidationError(ErrorCodes.VALIDATION_FAILED, `invalid model version in '${ref}'`, { field: 'model' });
+    throw new ValidationError(ErrorCodes.VALIDATION_FAILED, `invalid model version in '${ref}'`, {
+      field: 'model',
+    });
   }
   return version === undefined ? { name } : { name, version };
 }
@@ -242,7 +267,8 @@ export function formatModelRef(ref: ModelRef): string {
  * reversible and cannot collide.
  */
 export function modelDirName(name: string): string {
-  if (!MODEL_NAME_PATTERN.test(name)) throw new ModelError(ErrorCodes.MODEL_INVALID, `invalid model name '${name}'`);
+  if (!MODEL_NAME_PATTERN.test(name))
+    throw new ModelError(ErrorCodes.MODEL_INVALID, `invalid model name '${name}'`);
   return name.replace(':', '~');
 }
 
@@ -268,10 +294,13 @@ export const customModelManifestSchema = z
   })
   .strict()
   .superRefine((m, ctx) => {
-    if (new Set(m.stems).size !== m.stems.length) ctx.addIssue({ code: 'custom', message: 'stems must be unique' });
+    if (new Set(m.stems).size !== m.stems.length)
+      ctx.addIssue({ code: 'custom', message: 'stems must be unique' });
     if (m.kind === 'spleeter') {
-      if (!m.spleeter) ctx.addIssue({ code: 'custom', path: ['spleeter'], message: 'required for kind spleeter' });
-      else if (!m.spleeter.files) ctx.addIssue({ code: 'custom', path: ['spleeter', 'files'], message: 'map each stem to a file' });
+      if (!m.spleeter)
+        ctx.addIssue({ code: 'custom', path: ['spleeter'], message: 'required for kind spleeter' });
+      else if (!m.spleeter.files)
+        ctx.addIssue({ code: 'custom', path: ['spleeter', 'files'], message: 'map each stem to a file' });
       else if (Object.keys(m.spleeter.files).sort().join(',') !== [...m.stems].sort().join(',')) {
         ctx.addIssue({ code: 'custom', path: ['spleeter', 'files'], message: 'must map exactly the stems' });
       }
@@ -284,7 +313,11 @@ export const customModelManifestSchema = z
         !m.stems.includes(m.mdx.secondary_stem) ||
         m.mdx.primary_stem === m.mdx.secondary_stem
       ) {
-        ctx.addIssue({ code: 'custom', path: ['stems'], message: 'mdx stems must be [primary_stem, secondary_stem]' });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['stems'],
+          message: 'mdx stems must be [primary_stem, secondary_stem]',
+        });
       }
     }
   });
@@ -296,7 +329,9 @@ export function parseCustomModelManifest(doc: unknown): CustomModelManifest {
   const r = customModelManifestSchema.safeParse(doc);
   if (!r.success) {
     const detail = r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
-    throw new ValidationError(ErrorCodes.VALIDATION_FAILED, `Invalid model manifest: ${detail}`, { field: 'manifest' });
+    throw new ValidationError(ErrorCodes.VALIDATION_FAILED, `Invalid model manifest: ${detail}`, {
+      field: 'manifest',
+    });
   }
   return r.data;
 }

@@ -21,10 +21,15 @@ export const check = (name: string, ok: boolean, detail: string, fatal = true): 
   fatal,
 });
 
-const fmt = (d: OnnxValueDeclaration) => `${d.name}: ${d.elementType} [${(d.shape ?? []).map((x) => x ?? '?').join(', ')}]`;
+const fmt = (d: OnnxValueDeclaration) =>
+  `${d.name}: ${d.elementType} [${(d.shape ?? []).map((x) => x ?? '?').join(', ')}]`;
 
 /** Signature of one Spleeter instrument file: x/y float32 [2,S,T,F] or [S,2,T,F]. */
-export function checkSpleeterSignature(entry: CatalogEntry, file: string, meta: OnnxModelMetadata): ValidationCheck[] {
+export function checkSpleeterSignature(
+  entry: CatalogEntry,
+  file: string,
+  meta: OnnxModelMetadata,
+): ValidationCheck[] {
   const sp = entry.spleeter!;
   const out: ValidationCheck[] = [];
   const io = (what: 'input' | 'output', list: OnnxValueDeclaration[]) => {
@@ -41,11 +46,17 @@ export function checkSpleeterSignature(entry: CatalogEntry, file: string, meta: 
       const cstf = shape[0] === 2;
       const sctf = shape[1] === 2;
       if (!cstf && !sctf) problems.push('no channel axis of size 2 at position 0 or 1');
-      if (typeof shape[3] === 'number' && shape[3] !== sp.F) problems.push(`F = ${shape[3]}, expected ${sp.F}`);
-      if (typeof shape[2] === 'number' && shape[2] !== sp.T) problems.push(`T = ${shape[2]}, expected ${sp.T}`);
+      if (typeof shape[3] === 'number' && shape[3] !== sp.F)
+        problems.push(`F = ${shape[3]}, expected ${sp.F}`);
+      if (typeof shape[2] === 'number' && shape[2] !== sp.T)
+        problems.push(`T = ${shape[2]}, expected ${sp.T}`);
     }
     out.push(
-      check(`signature:${file}:${what}`, problems.length === 0, problems.length ? `${fmt(d)}: ${problems.join('; ')}` : fmt(d)),
+      check(
+        `signature:${file}:${what}`,
+        problems.length === 0,
+        problems.length ? `${fmt(d)}: ${problems.join('; ')}` : fmt(d),
+      ),
     );
   };
   io('input', meta.inputs);
@@ -64,7 +75,11 @@ export function checkSpleeterSignature(entry: CatalogEntry, file: string, meta: 
 }
 
 /** Signature of an MDX-Net file: input/output float32 [B, 4, dim_f, dim_t]. */
-export function checkMdxSignature(entry: CatalogEntry, file: string, meta: OnnxModelMetadata): ValidationCheck[] {
+export function checkMdxSignature(
+  entry: CatalogEntry,
+  file: string,
+  meta: OnnxModelMetadata,
+): ValidationCheck[] {
   const mdx = entry.mdx!;
   const out: ValidationCheck[] = [];
   for (const [what, list] of [
@@ -88,11 +103,16 @@ export function checkMdxSignature(entry: CatalogEntry, file: string, meta: OnnxM
       ];
       const want = [0, 4, mdx.dim_f, mdx.dim_t];
       for (const [axis, got, label] of expect) {
-        if (typeof got === 'number' && got !== want[axis]) problems.push(`${label} = ${got}, expected ${want[axis]}`);
+        if (typeof got === 'number' && got !== want[axis])
+          problems.push(`${label} = ${got}, expected ${want[axis]}`);
       }
     }
     out.push(
-      check(`signature:${file}:${what}`, problems.length === 0, problems.length ? `${fmt(d)}: ${problems.join('; ')}` : fmt(d)),
+      check(
+        `signature:${file}:${what}`,
+        problems.length === 0,
+        problems.length ? `${fmt(d)}: ${problems.join('; ')}` : fmt(d),
+      ),
     );
   }
   return out;

@@ -64,7 +64,7 @@ export interface LoadConfigOptions {
 
 export function loadConfig(options: LoadConfigOptions = {}): SpleeterConfig {
   const env = options.env ?? process.env;
-  const configDir = options.configDir ?? path.resolve(process.cwd(), 'config');
+  const configDir = options.configDir ?? defaultConfigDir();
   const sources: Sources = new Map();
   let merged: Record<string, Json> = {};
 
@@ -82,6 +82,13 @@ export function loadConfig(options: LoadConfigOptions = {}): SpleeterConfig {
   const result = configSchema.safeParse(merged);
   if (!result.success) throw new ConfigError(formatIssues(result.error, sources));
   return result.data;
+}
+
+/** `./config` of the working directory when it has a default.yaml, else the package's own. */
+function defaultConfigDir(): string {
+  const local = path.resolve(process.cwd(), 'config');
+  if (fs.existsSync(path.join(local, 'default.yaml'))) return local;
+  return path.resolve(__dirname, '..', '..', '..', 'config');
 }
 
 function readYaml(file: string, sources: Sources): Record<string, Json> {

@@ -14,7 +14,14 @@ function valueAfter(args: string[], flag: string): string | undefined {
 describe('buildDecodeArgs', () => {
   it('hardens the command line: no stdin, whitelisted protocols, forced demuxer, file: prefix, first audio stream only', () => {
     const args = buildDecodeArgs('-weird:name.mp3', { format: 'mp3', sampleRate: 44100, channels: 2 });
-    expect(args.slice(0, 6)).toEqual(['-nostdin', '-hide_banner', '-loglevel', 'error', '-protocol_whitelist', 'file,pipe']);
+    expect(args.slice(0, 6)).toEqual([
+      '-nostdin',
+      '-hide_banner',
+      '-loglevel',
+      'error',
+      '-protocol_whitelist',
+      'file,pipe',
+    ]);
     expect(valueAfter(args, '-f')).toBe('mp3');
     expect(valueAfter(args, '-i')).toMatch(/^file:\/.*-weird:name\.mp3$/);
     expect(args.indexOf('-f')).toBeLessThan(args.indexOf('-i'));
@@ -42,7 +49,16 @@ describe('buildEncodeArgs', () => {
 
   it('reads raw float from stdin and writes the temporary path with the chosen muxer', () => {
     const args = buildEncodeArgs({ ...base, codec: 'flac', bitDepth: 24 }, ALL, '/out/.x.flac.abc.partial');
-    expect(args.slice(args.indexOf('-i') - 6, args.indexOf('-i') + 2)).toEqual(['-f', 'f32le', '-ar', '44100', '-ac', '2', '-i', 'pipe:0']);
+    expect(args.slice(args.indexOf('-i') - 6, args.indexOf('-i') + 2)).toEqual([
+      '-f',
+      'f32le',
+      '-ar',
+      '44100',
+      '-ac',
+      '2',
+      '-i',
+      'pipe:0',
+    ]);
     expect(valueAfter(args, '-c:a')).toBe('flac');
     expect(valueAfter(args, '-sample_fmt')).toBe('s32');
     expect(args[args.length - 1]).toBe('file:/out/.x.flac.abc.partial');
@@ -60,27 +76,47 @@ describe('buildEncodeArgs', () => {
     expect(buildEncodeArgs({ ...base, codec: 'mp3', bitrateKbps: 192 }, ALL, '/o')).toEqual(
       expect.arrayContaining(['-c:a', 'libmp3lame', '-b:a', '192k', '-f', 'mp3']),
     );
-    expect(buildEncodeArgs({ ...base, codec: 'ogg' }, ALL, '/o')).toEqual(expect.arrayContaining(['-c:a', 'libvorbis', '-b:a', '256k']));
+    expect(buildEncodeArgs({ ...base, codec: 'ogg' }, ALL, '/o')).toEqual(
+      expect.arrayContaining(['-c:a', 'libvorbis', '-b:a', '256k']),
+    );
     const native = buildEncodeArgs({ ...base, codec: 'ogg' }, { ...ALL, libvorbis: false }, '/o');
-    expect(native).toEqual(expect.arrayContaining(['-c:a', 'vorbis', '-strict', 'experimental', '-f', 'ogg']));
+    expect(native).toEqual(
+      expect.arrayContaining(['-c:a', 'vorbis', '-strict', 'experimental', '-f', 'ogg']),
+    );
   });
 
   it('refuses MP3/OGG when the encoder is missing', () => {
-    expect(() => buildEncodeArgs({ ...base, codec: 'mp3' }, { ...ALL, libmp3lame: false }, '/o')).toThrow(/libmp3lame/);
-    expect(() => buildEncodeArgs({ ...base, codec: 'ogg' }, { ...ALL, libvorbis: false, vorbis: false }, '/o')).toThrow(/vorbis/);
+    expect(() => buildEncodeArgs({ ...base, codec: 'mp3' }, { ...ALL, libmp3lame: false }, '/o')).toThrow(
+      /libmp3lame/,
+    );
+    expect(() =>
+      buildEncodeArgs({ ...base, codec: 'ogg' }, { ...ALL, libvorbis: false, vorbis: false }, '/o'),
+    ).toThrow(/vorbis/);
   });
 
   it('maps WAV bit depths to PCM codecs', () => {
-    expect(valueAfter(buildEncodeArgs({ ...base, codec: 'wav', bitDepth: 16 }, ALL, '/o'), '-c:a')).toBe('pcm_s16le');
-    expect(valueAfter(buildEncodeArgs({ ...base, codec: 'wav', bitDepth: 24 }, ALL, '/o'), '-c:a')).toBe('pcm_s24le');
-    expect(valueAfter(buildEncodeArgs({ ...base, codec: 'wav', bitDepth: 32 }, ALL, '/o'), '-c:a')).toBe('pcm_f32le');
+    expect(valueAfter(buildEncodeArgs({ ...base, codec: 'wav', bitDepth: 16 }, ALL, '/o'), '-c:a')).toBe(
+      'pcm_s16le',
+    );
+    expect(valueAfter(buildEncodeArgs({ ...base, codec: 'wav', bitDepth: 24 }, ALL, '/o'), '-c:a')).toBe(
+      'pcm_s24le',
+    );
+    expect(valueAfter(buildEncodeArgs({ ...base, codec: 'wav', bitDepth: 32 }, ALL, '/o'), '-c:a')).toBe(
+      'pcm_f32le',
+    );
   });
 });
 
 describe('classifyFfmpegFailure', () => {
   it.each([
-    ["[mov,mp4,m4a,3gp,3g2,mj2 @ 0x1] moov atom not found\nx.m4a: Invalid data found when processing input", ErrorCodes.CORRUPT_AUDIO],
-    ["Stream map '0:a:0' matches no streams.\nTo ignore this, add a trailing '?' to the map.", ErrorCodes.UNSUPPORTED_AUDIO],
+    [
+      '[mov,mp4,m4a,3gp,3g2,mj2 @ 0x1] moov atom not found\nx.m4a: Invalid data found when processing input',
+      ErrorCodes.CORRUPT_AUDIO,
+    ],
+    [
+      "Stream map '0:a:0' matches no streams.\nTo ignore this, add a trailing '?' to the map.",
+      ErrorCodes.UNSUPPORTED_AUDIO,
+    ],
     ['Decoder (codec dsd_lsbf) not found for input stream #0:0', ErrorCodes.UNSUPPORTED_AUDIO],
     ['file:/x.mp3: No such file or directory', ErrorCodes.FILE_NOT_FOUND],
     ['something nobody has seen before', ErrorCodes.CORRUPT_AUDIO],

@@ -55,15 +55,30 @@ describe('parseFfmpegBanner', () => {
   });
 
   it('reads 5.1 FLAC with its 24-bit depth', () => {
-    expect(parseFfmpegBanner(FLAC_51)).toMatchObject({ codec: 'flac', sampleRate: 48000, channels: 6, bitDepth: 24, durationSec: 2 });
+    expect(parseFfmpegBanner(FLAC_51)).toMatchObject({
+      codec: 'flac',
+      sampleRate: 48000,
+      channels: 6,
+      bitDepth: 24,
+      durationSec: 2,
+    });
   });
 
   it('reads M4A (comma-separated container name, language tag on the stream)', () => {
-    expect(parseFfmpegBanner(M4A)).toMatchObject({ format: 'mov,mp4,m4a,3gp,3g2,mj2', codec: 'aac', bitRate: 109000 });
+    expect(parseFfmpegBanner(M4A)).toMatchObject({
+      format: 'mov,mp4,m4a,3gp,3g2,mj2',
+      codec: 'aac',
+      bitRate: 109000,
+    });
   });
 
   it('skips a video stream listed first and takes the first audio stream', () => {
-    expect(parseFfmpegBanner(VIDEO_FIRST)).toMatchObject({ codec: 'aac', sampleRate: 48000, channels: 1, durationSec: 62.5 });
+    expect(parseFfmpegBanner(VIDEO_FIRST)).toMatchObject({
+      codec: 'aac',
+      sampleRate: 48000,
+      channels: 1,
+      durationSec: 62.5,
+    });
   });
 
   it('flags durations estimated from the bitrate', () => {
@@ -98,7 +113,15 @@ describe('parseFfprobeJson', () => {
     const json = JSON.stringify({
       streams: [
         { codec_type: 'video', codec_name: 'h264' },
-        { codec_type: 'audio', codec_name: 'flac', sample_rate: '96000', channels: 2, sample_fmt: 's32', bits_per_raw_sample: '24', duration: '12.5' },
+        {
+          codec_type: 'audio',
+          codec_name: 'flac',
+          sample_rate: '96000',
+          channels: 2,
+          sample_fmt: 's32',
+          bits_per_raw_sample: '24',
+          duration: '12.5',
+        },
       ],
       format: { format_name: 'flac', duration: '12.6', bit_rate: '2000000' },
     });
@@ -116,15 +139,21 @@ describe('parseFfprobeJson', () => {
 
   it('falls back to the container duration and returns null without audio or on bad JSON', () => {
     const json = JSON.stringify({
-      streams: [{ codec_type: 'audio', codec_name: 'mp3', sample_rate: '44100', channels: 1, bit_rate: '128000' }],
+      streams: [
+        { codec_type: 'audio', codec_name: 'mp3', sample_rate: '44100', channels: 1, bit_rate: '128000' },
+      ],
       format: { format_name: 'mp3', duration: '3.000000' },
     });
-    expect(parseFfprobeJson(json, '[mp3] Estimating duration from bitrate, this may be inaccurate')).toMatchObject({
+    expect(
+      parseFfprobeJson(json, '[mp3] Estimating duration from bitrate, this may be inaccurate'),
+    ).toMatchObject({
       durationSec: 3,
       durationIsEstimate: true,
       bitRate: 128000,
     });
-    expect(parseFfprobeJson(JSON.stringify({ streams: [{ codec_type: 'video', codec_name: 'h264' }] }))).toBeNull();
+    expect(
+      parseFfprobeJson(JSON.stringify({ streams: [{ codec_type: 'video', codec_name: 'h264' }] })),
+    ).toBeNull();
     expect(parseFfprobeJson('not json')).toBeNull();
   });
 });

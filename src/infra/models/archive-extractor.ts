@@ -13,7 +13,12 @@ import * as path from 'path';
 import * as tar from 'tar';
 import unbzip2 from 'unbzip2-stream';
 import * as yauzl from 'yauzl';
-import { ArchiveEntryType, archiveEntryProblem, isInside, safeRelativePath } from '../../core/models/archive-paths';
+import {
+  ArchiveEntryType,
+  archiveEntryProblem,
+  isInside,
+  safeRelativePath,
+} from '../../core/models/archive-paths';
 import type { ArchiveType } from '../../core/models/model-catalog';
 import { ErrorCodes, ModelError } from '../../core/errors';
 
@@ -53,7 +58,12 @@ export class ArchiveExtractor {
     this.bzip2 = opts.bzip2Binary === undefined ? detectBzip2() : opts.bzip2Binary;
   }
 
-  async extract(archive: string, type: ArchiveType, dest: string, opts: ExtractOptions = {}): Promise<ExtractResult> {
+  async extract(
+    archive: string,
+    type: ArchiveType,
+    dest: string,
+    opts: ExtractOptions = {},
+  ): Promise<ExtractResult> {
     await fs.mkdir(dest, { recursive: true });
     switch (type) {
       case 'tar.gz':
@@ -97,16 +107,21 @@ export class ArchiveExtractor {
         for (const c of cleanups) c();
         reject(err);
       };
-      const onAbort = () => fail(new ModelError(ErrorCodes.MODEL_DOWNLOAD_FAILED, 'extraction canceled', { canceled: true }));
+      const onAbort = () =>
+        fail(new ModelError(ErrorCodes.MODEL_DOWNLOAD_FAILED, 'extraction canceled', { canceled: true }));
       if (opts.signal?.aborted) return onAbort();
       opts.signal?.addEventListener('abort', onAbort, { once: true });
 
+      // After a refusal every later entry is skipped, and we still wait for tar's 'close': earlier
+      // entries may be mid-write, and the caller deletes the directory as soon as we reject.
       const refuse = (message: string) => {
-        refusal ??= new ModelError(ErrorCodes.MODEL_INVALID, `Refusing archive ${path.basename(archive)}: ${message}`, {
-          archive,
-        });
-        // Stop reading: nothing after a hostile entry is worth extracting.
-        setImmediate(() => fail(refusal!));
+        refusal ??= new ModelError(
+          ErrorCodes.MODEL_INVALID,
+          `Refusing archive ${path.basename(archive)}: ${message}`,
+          {
+            archive,
+          },
+        );
       };
 
       const unpack = tar.x({
@@ -115,10 +130,17 @@ export class ArchiveExtractor {
         preservePaths: false,
         preserveOwner: false,
         noChmod: true,
+        // Our own byte limit (maxBytes) guards against bombs; tar's ratio check (1000:1) would
+        // refuse legitimate archives of highly compressible weights.
+        maxDecompressionRatio: Number.MAX_SAFE_INTEGER,
         filter: (entryPath, entry) => {
           if (refusal) return false;
           const e = entry as tar.ReadEntry;
-          const problem = archiveEntryProblem({ path: entryPath, type: tarType(e.type), linkPath: e.linkpath });
+          const problem = archiveEntryProblem({
+            path: entryPath,
+            type: tarType(e.type),
+            linkPath: e.linkpath,
+          });
           if (problem) {
             refuse(problem);
             return false;
@@ -142,9 +164,13 @@ export class ArchiveExtractor {
       unpack.on('error', (err: Error) =>
         fail(
           refusal ??
-            new ModelError(ErrorCodes.MODEL_INVALID, `Corrupt archive ${path.basename(archive)}: ${err.message}`, {
-              archive,
-            }),
+            new ModelError(
+              ErrorCodes.MODEL_INVALID,
+              `Corrupt archive ${path.basename(archive)}: ${err.message}`,
+              {
+                archive,
+              },
+            ),
         ),
       );
       unpack.on('close', () => {
@@ -154,10 +180,17 @@ export class ArchiveExtractor {
         opts.signal?.removeEventListener('abort', onAbort);
         resolve({ files, bytes });
       });
-      source.on('error', (err) => fail(new ModelError(ErrorCodes.MODEL_INVALID, `Cannot read ${archive}: ${err.message}`)));
+      source.on('error', (err) =>
+        fail(new ModelError(ErrorCodes.MODEL_INVALID, `Cannot read ${archive}: ${err.message}`)),
+      );
 
       const corruptBz2 = (detail: string) =>
-        fail(new ModelError(ErrorCodes.MODEL_INVALID, `Corrupt bzip2 data in ${path.basename(archive)}: ${detail}`));
+        fail(
+          new ModelError(
+            ErrorCodes.MODEL_INVALID,
+            `Corrupt bzip2 data in ${path.basename(archive)}: ${detail}`,
+          ),
+        );
       if (type === 'tar.bz2' && this.bzip2) {
         const child = spawn(this.bzip2, ['-dc'], { stdio: ['pipe', 'pipe', 'pipe'] });
         let stderr = '';
@@ -188,10 +221,21 @@ export class ArchiveExtractor {
       yauzl.open(
         archive,
         // Our own path checks run first and give a clearer message than yauzl's validation.
-        { lazyEntries: true, autoClose: true, validateEntrySizes: true, strictFileNames: false, decodeStrings: true },
+        {
+          lazyEntries: true,
+          autoClose: true,
+          validateEntrySizes: true,
+          strictFileNames: false,
+          decodeStrings: true,
+        },
         (err, z) =>
           err || !z
-            ? reject(new ModelError(ErrorCodes.MODEL_INVALID, `Corrupt zip ${path.basename(archive)}: ${err?.message}`))
+            ? reject(
+                new ModelError(
+                  ErrorCodes.MODEL_INVALID,
+                  `Corrupt zip ${path.basename(archive)}: ${err?.message}`,
+                ),
+              )
             : resolve(z),
       ),
     );
@@ -207,9 +251,15 @@ export class ArchiveExtractor {
         reject(err);
       };
       const refuse = (message: string) =>
-        fail(new ModelError(ErrorCodes.MODEL_INVALID, `Refusing archive ${path.basename(archive)}: ${message}`, { archive }));
+        fail(
+          new ModelError(ErrorCodes.MODEL_INVALID, `Refusing archive ${path.basename(archive)}: ${message}`, {
+            archive,
+          }),
+        );
       zip.on('error', (err: Error) =>
-        fail(new ModelError(ErrorCodes.MODEL_INVALID, `Corrupt zip ${path.basename(archive)}: ${err.message}`)),
+        fail(
+          new ModelError(ErrorCodes.MODEL_INVALID, `Corrupt zip ${path.basename(archive)}: ${err.message}`),
+        ),
       );
       zip.on('end', () => {
         if (settled) return;
@@ -218,11 +268,14 @@ export class ArchiveExtractor {
       });
       zip.on('entry', (entry: yauzl.Entry) => {
         if (opts.signal?.aborted) {
-          return fail(new ModelError(ErrorCodes.MODEL_DOWNLOAD_FAILED, 'extraction canceled', { canceled: true }));
+          return fail(
+            new ModelError(ErrorCodes.MODEL_DOWNLOAD_FAILED, 'extraction canceled', { canceled: true }),
+          );
         }
         const isDir = entry.fileName.endsWith('/');
         const mode = (entry.externalFileAttributes >>> 16) & 0o170000;
-        const type: ArchiveEntryType = isDir || mode === 0o040000 ? 'directory' : mode === 0o120000 ? 'symlink' : 'file';
+        const type: ArchiveEntryType =
+          isDir || mode === 0o040000 ? 'directory' : mode === 0o120000 ? 'symlink' : 'file';
         // Zip symlinks store their target as the file data; we never create them.
         const problem =
           type === 'symlink'
@@ -241,10 +294,13 @@ export class ArchiveExtractor {
         files++;
         fs.mkdir(path.dirname(target), { recursive: true }).then(() => {
           zip.openReadStream(entry, (err, stream) => {
-            if (err || !stream) return fail(new ModelError(ErrorCodes.MODEL_INVALID, `Corrupt zip entry ${entry.fileName}`));
+            if (err || !stream)
+              return fail(new ModelError(ErrorCodes.MODEL_INVALID, `Corrupt zip entry ${entry.fileName}`));
             const out = createWriteStream(target, { flags: 'wx' });
             stream.on('error', (e) =>
-              fail(new ModelError(ErrorCodes.MODEL_INVALID, `Corrupt zip entry ${entry.fileName}: ${e.message}`)),
+              fail(
+                new ModelError(ErrorCodes.MODEL_INVALID, `Corrupt zip entry ${entry.fileName}: ${e.message}`),
+              ),
             );
             out.on('error', (e) => fail(e));
             out.on('finish', () => {

@@ -31,17 +31,25 @@ export function loadCatalogFile(file?: string | null): ModelCatalog {
   try {
     text = fs.readFileSync(resolved, 'utf8');
   } catch (err) {
-    throw new ValidationError(ErrorCodes.VALIDATION_FAILED, `Cannot read model catalog ${resolved}: ${(err as Error).message}`, {
-      file: resolved,
-    });
+    throw new ValidationError(
+      ErrorCodes.VALIDATION_FAILED,
+      `Cannot read model catalog ${resolved}: ${(err as Error).message}`,
+      {
+        file: resolved,
+      },
+    );
   }
   let doc: unknown;
   try {
     doc = resolved.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
   } catch (err) {
-    throw new ValidationError(ErrorCodes.VALIDATION_FAILED, `Cannot parse model catalog ${resolved}: ${(err as Error).message}`, {
-      file: resolved,
-    });
+    throw new ValidationError(
+      ErrorCodes.VALIDATION_FAILED,
+      `Cannot parse model catalog ${resolved}: ${(err as Error).message}`,
+      {
+        file: resolved,
+      },
+    );
   }
   return ModelCatalog.parse(doc, resolved).withDefaults(BUILTIN_MODELS);
 }

@@ -15,6 +15,7 @@ import type { ModelPrecision } from '../../core/models/model-catalog';
 import { ValidationCheck, check } from '../../core/models/model-signature';
 import type { ModelRuntime, ResolvedModel } from '../../core/models/model-types';
 import { finiteStats, smokeMixture, smokeSegmentMagnitudes } from '../../core/models/smoke-signal';
+import { createBuiltinSeparator } from '../../core/builtin/builtin-models';
 import { RealFft } from '../../core/dsp/fft';
 import { periodicHann } from '../../core/dsp/window';
 import { convertSpleeterCheckpoint } from '../../core/tf/spleeter-converter';
@@ -54,7 +55,7 @@ export class DefaultModelRuntime implements ModelRuntime {
       case 'mdx':
         return this.smokeMdx(model);
       case 'builtin':
-        return this.smokeBuiltin(model);
+        return this.smokeBuiltin(model, opts.signal);
       default: {
         const never: never = model.kind;
         throw new ModelError(ErrorCodes.MODEL_INVALID, `unknown model kind ${String(never)}`);
@@ -73,7 +74,13 @@ export class DefaultModelRuntime implements ModelRuntime {
     });
     try {
       const { info } = loaded;
-      checks.push(check('load', true, `${info.instruments.length} instrument file(s), ${info.layout}, ${info.precision}`));
+      checks.push(
+        check(
+          'load',
+          true,
+          `${info.instruments.length} instrument file(s), ${info.layout}, ${info.precision}`,
+        ),
+      );
       checks.push(
         check(
           'stems',
@@ -83,14 +90,21 @@ export class DefaultModelRuntime implements ModelRuntime {
       );
       checks.push(check('F', info.F === sp.F, `model F = ${info.F}, entry F = ${sp.F}`));
       checks.push(
-        check('architecture', info.architecture === sp.architecture, `model ${info.architecture}, entry ${sp.architecture}`),
+        check(
+          'architecture',
+          info.architecture === sp.architecture,
+          `model ${info.architecture}, entry ${sp.architecture}`,
+        ),
       );
       const input = smokeSegmentMagnitudes(info.T, info.F);
       const started = Date.now();
       const outs = await loaded.run(input, 1, signal);
       const ms = Date.now() - started;
-      checks.push(check('smoke:run', outs.length === info.instruments.length, `${outs.length} output(s) in ${ms} ms`));
-      let sum: Float64Array | null = info.architecture === 'softmax_unet' ? new Float64Array(input.length) : null;
+      checks.push(
+        check('smoke:run', outs.length === info.instruments.length, `${outs.length} output(s) in ${ms} ms`),
+      );
+      let sum: Float64Array | null =
+        info.architecture === 'softmax_unet' ? new Float64Array(input.length) : null;
       outs.forEach((y, i) => {
         const name = info.instruments[i];
         const st = finiteStats(y);
@@ -98,7 +112,9 @@ export class DefaultModelRuntime implements ModelRuntime {
           check(
             `smoke:${name}:finite`,
             st.nonFinite === 0 && y.length === input.length,
-            st.nonFinite > 0 ? `${st.nonFinite} of ${st.count} values are NaN/Inf` : `${st.count} values, rms ${st.rms.toPrecision(4)}`,
+            st.nonFinite > 0
+              ? `${st.nonFinite} of ${st.count} values are NaN/Inf`
+              : `${st.count} values, rms ${st.rms.toPrecision(4)}`,
           ),
         );
         // Estimated magnitudes are mask × input with mask in [0, 1]: much larger values mean a
@@ -106,14 +122,22 @@ export class DefaultModelRuntime implements ModelRuntime {
         let over = 0;
         for (let k = 0; k < y.length; k++) if (y[k] > input[k] * 1.05 + 1e-3) over++;
         checks.push(
-          check(`smoke:${name}:bounded`, over <= y.length * 0.01, `${over} value(s) exceed the mixture magnitude`, false),
+          check(
+            `smoke:${name}:bounded`,
+            over <= y.length * 0.01,
+            `${over} value(s) exceed the mixture magnitude`,
+            false,
+          ),
         );
         if (sum) for (let k = 0; k < y.length; k++) sum[k] += y[k];
       });
       if (sum) {
         let worst = 0;
-        for (let k = 0; k < sum.length; k++) worst = Math.max(worst, Math.abs(sum[k] - input[k]) / (input[k] + 1e-6));
-        checks.push(check('smoke:softmax-sum', worst < 1e-2, `max relative deviation ${worst.toExponential(2)}`, false));
+        for (let k = 0; k < sum.length; k++)
+          worst = Math.max(worst, Math.abs(sum[k] - input[k]) / (input[k] + 1e-6));
+        checks.push(
+          check('smoke:softmax-sum', worst < 1e-2, `max relative deviation ${worst.toExponential(2)}`, false),
+        );
         sum = null;
       }
     } finally {
@@ -126,13 +150,17 @@ export class DefaultModelRuntime implements ModelRuntime {
     const p = model.entry.mdx!;
     const file = path.join(model.dir!, MDX_MODEL_FILE);
     const handle = await this.onnx.createSession(file, { executionProviders: ['cpu'] });
-    const checks: ValidationCheck[] = [check('load', true, `${path.basename(file)} on ${handle.executionProvider}`)];
+    const checks: ValidationCheck[] = [
+      check('load', true, `${path.basename(file)} on ${handle.executionProvider}`),
+    ];
     try {
       const input = mdxSmokeInput(p.n_fft, p.hop, p.dim_f, p.dim_t);
       const inputName = handle.session.inputNames[0];
       const outputName = handle.session.outputNames[0];
       const started = Date.now();
-      const result = await handle.session.run({ [inputName]: new ort.Tensor('float32', input, [1, 4, p.dim_f, p.dim_t]) });
+      const result = await handle.session.run({
+        [inputName]: new ort.Tensor('float32', input, [1, 4, p.dim_f, p.dim_t]),
+      });
       const y = result[outputName] as ort.Tensor | undefined;
       const ms = Date.now() - started;
       const shapeOk = !!y && y.type === 'float32' && y.dims.join(',') === `1,4,${p.dim_f},${p.dim_t}`;
@@ -145,7 +173,9 @@ export class DefaultModelRuntime implements ModelRuntime {
           check(
             `smoke:${p.primary_stem}:finite`,
             st.nonFinite === 0,
-            st.nonFinite > 0 ? `${st.nonFinite} of ${st.count} values are NaN/Inf` : `${st.count} values, rms ${st.rms.toPrecision(4)}`,
+            st.nonFinite > 0
+              ? `${st.nonFinite} of ${st.count} values are NaN/Inf`
+              : `${st.count} values, rms ${st.rms.toPrecision(4)}`,
           ),
         );
       }
@@ -155,9 +185,58 @@ export class DefaultModelRuntime implements ModelRuntime {
     return checks;
   }
 
-  private async smokeBuiltin(model: ResolvedModel): Promise<ValidationCheck[]> {
-    void smokeMixture;
-    return [check('smoke', true, `${model.name} is built in`, false)];
+  /** Separates 2 s of the smoke mixture; stems must be finite, full length and sum back to it. */
+  private async smokeBuiltin(model: ResolvedModel, signal?: AbortSignal): Promise<ValidationCheck[]> {
+    const separator = createBuiltinSeparator(model.name);
+    const frames = 2 * 44100;
+    const mix = smokeMixture(frames, separator.sampleRate);
+    const sum = new Float64Array(mix.length);
+    const nonFinite = new Map<string, number>(separator.stems.map((s) => [s, 0]));
+    let written = 0;
+    const started = Date.now();
+    await separator.separate(
+      async function* () {
+        yield mix;
+      },
+      {
+        write(stems) {
+          let len = 0;
+          for (const [name, data] of stems) {
+            len = data.length;
+            let bad = 0;
+            for (let i = 0; i < data.length; i++) {
+              const v = data[i];
+              if (Number.isFinite(v)) sum[written + i] += v;
+              else bad++;
+            }
+            nonFinite.set(name, (nonFinite.get(name) ?? 0) + bad);
+          }
+          written += len;
+        },
+      },
+      { signal, totalSamples: frames },
+    );
+    const ms = Date.now() - started;
+    let err = 0;
+    let ref = 0;
+    for (let i = 0; i < mix.length; i++) {
+      err += (sum[i] - mix[i]) ** 2;
+      ref += mix[i] ** 2;
+    }
+    const snr = 10 * Math.log10(ref / Math.max(err, 1e-30));
+    const checks = [
+      check(
+        'stems',
+        separator.stems.join(',') === model.stems.join(','),
+        `separator: [${separator.stems.join(', ')}]`,
+      ),
+      check('smoke:run', written === mix.length, `${written / 2} of ${frames} frames per stem in ${ms} ms`),
+      ...separator.stems.map((s) =>
+        check(`smoke:${s}:finite`, nonFinite.get(s) === 0, `${nonFinite.get(s)} non-finite sample(s)`),
+      ),
+      check('smoke:sum-to-mixture', snr >= 60, `stems sum back to the mixture at ${snr.toFixed(1)} dB SNR`),
+    ];
+    return checks;
   }
 }
 

@@ -61,7 +61,10 @@ export class FileLockHandle {
 }
 
 export class FileLock {
-  static async acquire(lockPath: string, opts: FileLockOptions & { purpose?: string } = {}): Promise<FileLockHandle> {
+  static async acquire(
+    lockPath: string,
+    opts: FileLockOptions & { purpose?: string } = {},
+  ): Promise<FileLockHandle> {
     const staleMs = opts.staleMs ?? 60_000;
     const pollMs = opts.pollMs ?? 100;
     const started = Date.now();
@@ -75,9 +78,13 @@ export class FileLock {
     let waited = false;
     for (;;) {
       if (opts.signal?.aborted) {
-        throw new ModelError(ErrorCodes.MODEL_DOWNLOAD_FAILED, `Canceled while waiting for lock ${lockPath}`, {
-          canceled: true,
-        });
+        throw new ModelError(
+          ErrorCodes.MODEL_DOWNLOAD_FAILED,
+          `Canceled while waiting for lock ${lockPath}`,
+          {
+            canceled: true,
+          },
+        );
       }
       try {
         const fh = await fs.open(lockPath, 'wx');

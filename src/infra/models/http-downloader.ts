@@ -12,7 +12,7 @@
  * - Only when everything checks out is `.part` renamed to `dest`.
  */
 import { createHash, type Hash } from 'crypto';
-import { createReadStream, createWriteStream, promises as fs } from 'fs';
+import { createReadStream, createWriteStream, promises as fs, renameSync, writeFileSync } from 'fs';
 import * as http from 'http';
 import * as https from 'https';
 import { ErrorCodes, ModelError } from '../../core/errors';
@@ -164,8 +164,15 @@ export class HttpDownloader {
     await fs.rm(`${dest}.part.json`, { force: true });
   }
 
-  private async verify(req: DownloadRequest, partPath: string, metaPath: string): Promise<{ size: number; sha256: string }> {
-    const { size, sha256, md5Tail } = await hashFile(partPath, req.md5Tail ? (req.md5TailBytes ?? 10_240_000) : 0);
+  private async verify(
+    req: DownloadRequest,
+    partPath: string,
+    metaPath: string,
+  ): Promise<{ size: number; sha256: string }> {
+    const { size, sha256, md5Tail } = await hashFile(
+      partPath,
+      req.md5Tail ? (req.md5TailBytes ?? 10_240_000) : 0,
+    );
     const fail = async (what: string, expected: string | number, actual: string | number) => {
       await fs.rm(partPath, { force: true });
       await fs.rm(metaPath, { force: true });
@@ -200,7 +207,10 @@ export class HttpDownloader {
     state.firstOffset ??= offset;
     if (offset > 0 && meta?.totalBytes != null && offset === meta.totalBytes) return req.url;
 
-    const headers: Record<string, string> = { 'user-agent': this.opts.userAgent, 'accept-encoding': 'identity' };
+    const headers: Record<string, string> = {
+      'user-agent': this.opts.userAgent,
+      'accept-encoding': 'identity',
+    };
     if (offset > 0 && meta) {
       headers.range = `bytes=${offset}-`;
       headers['if-range'] = (meta.etag ?? meta.lastModified)!;
@@ -232,8 +242,13 @@ export class HttpDownloader {
       res.resume();
       const status = res.statusCode ?? 0;
       const context = { url: req.url, finalUrl, status };
-      if (status >= 500 || status === 429 || status === 408) throw new TransientError(`HTTP ${status}`, context);
-      throw new ModelError(ErrorCodes.MODEL_DOWNLOAD_FAILED, `Download of ${req.url} failed: HTTP ${status}`, context);
+      if (status >= 500 || status === 429 || status === 408)
+        throw new TransientError(`HTTP ${status}`, context);
+      throw new ModelError(
+        ErrorCodes.MODEL_DOWNLOAD_FAILED,
+        `Download of ${req.url} failed: HTTP ${status}`,
+        context,
+      );
     }
     if (req.expectedSize != null && total != null && total !== req.expectedSize) {
       res.resume();
@@ -251,7 +266,7 @@ export class HttpDownloader {
       lastModified: headerString(res.headers['last-modified']),
       totalBytes: total ?? req.expectedSize ?? null,
     };
-    await writeMeta(metaPath, newMeta);
+    writeMeta(metaPath, newMeta);
 
     const resumedFrom = offset;
     await this.pipeBody(res, partPath, append, resumedFrom, newMeta.totalBytes, req, started);
@@ -282,7 +297,13 @@ export class HttpDownloader {
         if (!force && now - lastReport < this.opts.progressIntervalMs) return;
         lastReport = now;
         const secs = Math.max((now - started) / 1000, 1e-3);
-        req.onProgress({ url: req.url, bytes, totalBytes, resumedFrom, bytesPerSecond: (bytes - resumedFrom) / secs });
+        req.onProgress({
+          url: req.url,
+          bytes,
+          totalBytes,
+          resumedFrom,
+          bytesPerSecond: (bytes - resumedFrom) / secs,
+        });
       };
       const finish = (err?: Error) => {
         if (settled) return;
@@ -302,7 +323,11 @@ export class HttpDownloader {
       };
       let idle = setTimeout(() => onIdle(), req.idleTimeoutMs ?? this.opts.idleTimeoutMs);
       const onIdle = () =>
-        finish(new TransientError(`no data for ${req.idleTimeoutMs ?? this.opts.idleTimeoutMs} ms`, { timeout: 'idle' }));
+        finish(
+          new TransientError(`no data for ${req.idleTimeoutMs ?? this.opts.idleTimeoutMs} ms`, {
+            timeout: 'idle',
+          }),
+        );
       const onAbort = () => finish(abortError(req.url));
       req.signal?.addEventListener('abort', onAbort, { once: true });
 
@@ -346,7 +371,11 @@ export class HttpDownloader {
     throw new ModelError(ErrorCodes.MODEL_DOWNLOAD_FAILED, `Too many redirects for ${url}`, { url });
   }
 
-  private get(url: string, headers: Record<string, string>, req: DownloadRequest): Promise<http.IncomingMessage> {
+  private get(
+    url: string,
+    headers: Record<string, string>,
+    req: DownloadRequest,
+  ): Promise<http.IncomingMessage> {
     let parsed: URL;
     try {
       parsed = new URL(url);
@@ -383,7 +412,10 @@ export class HttpDownloader {
 }
 
 function abortError(url: string): ModelError {
-  return new ModelError(ErrorCodes.MODEL_DOWNLOAD_FAILED, `Download of ${url} was canceled`, { url, canceled: true });
+  return new ModelError(ErrorCodes.MODEL_DOWNLOAD_FAILED, `Download of ${url} was canceled`, {
+    url,
+    canceled: true,
+  });
 }
 
 function throwIfAborted(signal: AbortSignal | undefined, url: string): void {
@@ -421,10 +453,14 @@ async function readMeta(p: string): Promise<PartMeta | null> {
   }
 }
 
-async function writeMeta(p: string, meta: PartMeta): Promise<void> {
+/**
+ * Synchronous on purpose: it runs between receiving the response headers and attaching the body
+ * listeners, and any await there lets a short body (or the connection's close) slip by unseen.
+ */
+function writeMeta(p: string, meta: PartMeta): void {
   const tmp = `${p}.${process.pid}.tmp`;
-  await fs.writeFile(tmp, JSON.stringify(meta));
-  await fs.rename(tmp, p);
+  writeFileSync(tmp, JSON.stringify(meta));
+  renameSync(tmp, p);
 }
 
 function headerString(v: string | string[] | undefined): string | null {
@@ -438,14 +474,19 @@ function parseLength(v: string | undefined): number | null {
   return Number.isSafeInteger(n) && n >= 0 ? n : null;
 }
 
-function parseContentRange(v: string | undefined): { start: number; end: number; total: number | null } | null {
+function parseContentRange(
+  v: string | undefined,
+): { start: number; end: number; total: number | null } | null {
   const m = v ? /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(v.trim()) : null;
   if (!m) return null;
   return { start: Number(m[1]), end: Number(m[2]), total: m[3] === '*' ? null : Number(m[3]) };
 }
 
 /** sha256 of the whole file and, when tailBytes > 0, MD5 of its last tailBytes bytes, in one pass. */
-export async function hashFile(p: string, tailBytes = 0): Promise<{ size: number; sha256: string; md5Tail: string | null }> {
+export async function hashFile(
+  p: string,
+  tailBytes = 0,
+): Promise<{ size: number; sha256: string; md5Tail: string | null }> {
   const size = await fileSize(p);
   const sha: Hash = createHash('sha256');
   const md5: Hash | null = tailBytes > 0 ? createHash('md5') : null;

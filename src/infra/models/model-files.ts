@@ -7,7 +7,11 @@
 import { promises as fs } from 'fs';
 import * as path from 'path';
 import type { CatalogEntry, ModelPrecision } from '../../core/models/model-catalog';
-import { SPLEETER_MANIFEST_FILE, defaultModelFileName, spleeterManifestSchema } from '../../core/onnx/spleeter-manifest';
+import {
+  SPLEETER_MANIFEST_FILE,
+  defaultModelFileName,
+  spleeterManifestSchema,
+} from '../../core/onnx/spleeter-manifest';
 import { writeJsonAtomic } from './model-store';
 
 export const MDX_MANIFEST_FILE = 'mdx.json';

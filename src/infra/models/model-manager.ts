@@ -26,7 +26,12 @@ import {
   parseCustomModelManifest,
   parseModelRef,
 } from '../../core/models/model-catalog';
-import { ValidationCheck, check, checkMdxSignature, checkSpleeterSignature } from '../../core/models/model-signature';
+import {
+  ValidationCheck,
+  check,
+  checkMdxSignature,
+  checkSpleeterSignature,
+} from '../../core/models/model-signature';
 import type {
   DownloadModelOptions,
   InstallProgress,
@@ -115,7 +120,11 @@ const STAGE_SPAN: Record<InstallStage, [number, number]> = {
   done: [1, 1],
 };
 
-const silentLogger: ModelManagerLogger = { log: () => undefined, warn: () => undefined, error: () => undefined };
+const silentLogger: ModelManagerLogger = {
+  log: () => undefined,
+  warn: () => undefined,
+  error: () => undefined,
+};
 
 export class ModelManager {
   readonly store: ModelStore;
@@ -149,7 +158,10 @@ export class ModelManager {
     this.events.setMaxListeners(0);
   }
 
-  on<K extends keyof ModelManagerEvents>(event: K, listener: (payload: ModelManagerEvents[K]) => void): () => void {
+  on<K extends keyof ModelManagerEvents>(
+    event: K,
+    listener: (payload: ModelManagerEvents[K]) => void,
+  ): () => void {
     this.events.on(event, listener);
     return () => this.events.off(event, listener);
   }
@@ -166,8 +178,10 @@ export class ModelManager {
   init(): Promise<void> {
     this.initialised ??= (async () => {
       await this.store.init();
+      await this.store.cleanupDownloads();
       const removed = await this.store.cleanupTmp();
-      if (removed > 0) this.logger.log(`removed ${removed} stale temporary item(s) from ${this.store.tmpDir}`);
+      if (removed > 0)
+        this.logger.log(`removed ${removed} stale temporary item(s) from ${this.store.tmpDir}`);
     })();
     return this.initialised;
   }
@@ -219,10 +233,14 @@ export class ModelManager {
   }
 
   private unknownModel(name: string): ModelError {
-    return new ModelError(ErrorCodes.MODEL_NOT_INSTALLED, `Unknown model '${name}': not in the catalog and not installed`, {
-      model: name,
-      available: this.catalog.entries.map((e) => e.name),
-    });
+    return new ModelError(
+      ErrorCodes.MODEL_NOT_INSTALLED,
+      `Unknown model '${name}': not in the catalog and not installed`,
+      {
+        model: name,
+        available: this.catalog.entries.map((e) => e.name),
+      },
+    );
   }
 
   private async describe(name: string): Promise<ModelInfo | null> {
@@ -251,7 +269,9 @@ export class ModelManager {
               inUse: this.leaseCounts.get(`${name}@${BUILTIN_VERSION}`) ?? 0,
             },
           ]
-        : records.map((r) => this.versionInfo(r, active?.version ?? null, leases.filter((l) => l.version === r.id).length));
+        : records.map((r) =>
+            this.versionInfo(r, active?.version ?? null, leases.filter((l) => l.version === r.id).length),
+          );
     const activeVersion = base.kind === 'builtin' ? BUILTIN_VERSION : (active?.version ?? null);
     const activeRecord = records.find((r) => r.id === activeVersion);
     return {
@@ -263,7 +283,9 @@ export class ModelManager {
       sampleRate: base.sample_rate,
       license: base.license,
       format: base.format,
-      installed: base.kind === 'builtin' || (activeRecord !== undefined && activeRecord.validation.status !== 'invalid'),
+      installed:
+        base.kind === 'builtin' ||
+        (activeRecord !== undefined && activeRecord.validation.status !== 'invalid'),
       activeVersion: base.kind === 'builtin' || activeRecord ? activeVersion : null,
       versions,
       downloadSize: entry?.sources[0]?.size ?? null,
@@ -305,13 +327,19 @@ export class ModelManager {
     const entry = this.catalog.get(name);
     if (entry?.kind === 'builtin') {
       if (ref.version && ref.version !== BUILTIN_VERSION) {
-        throw new ModelError(ErrorCodes.MODEL_NOT_INSTALLED, `${name} has only the version '${BUILTIN_VERSION}'`, {
-          model: name,
-        });
+        throw new ModelError(
+          ErrorCodes.MODEL_NOT_INSTALLED,
+          `${name} has only the version '${BUILTIN_VERSION}'`,
+          {
+            model: name,
+          },
+        );
       }
       return this.builtinResolved(entry);
     }
-    let version = ref.version ? normaliseVersionId(ref.version) : (await this.store.readActive(name))?.version;
+    let version = ref.version
+      ? normaliseVersionId(ref.version)
+      : (await this.store.readActive(name))?.version;
     if (!version) {
       const auto = opts.autoDownload ?? this.autoDownload;
       if (!entry) throw this.unknownModel(name);
@@ -342,9 +370,13 @@ export class ModelManager {
     const problems = await this.store.checkFiles(name, record, false);
     if (problems.length > 0) {
       await this.markInvalid(name, version, [`corrupted: ${problems.join('; ')}`]);
-      throw new ModelError(ErrorCodes.MODEL_INVALID, `Model ${name}@${version} is corrupted: ${problems.join('; ')}`, {
-        model: `${name}@${version}`,
-      });
+      throw new ModelError(
+        ErrorCodes.MODEL_INVALID,
+        `Model ${name}@${version} is corrupted: ${problems.join('; ')}`,
+        {
+          model: `${name}@${version}`,
+        },
+      );
     }
     return this.resolvedFromRecord(record);
   }
@@ -368,9 +400,13 @@ export class ModelManager {
       if (still) return this.lease(resolved, key, dropFile);
       await dropFile();
       if (attempt >= 3) {
-        throw new ModelError(ErrorCodes.MODEL_NOT_INSTALLED, `Model ${key} was removed while being acquired`, {
-          model: key,
-        });
+        throw new ModelError(
+          ErrorCodes.MODEL_NOT_INSTALLED,
+          `Model ${key} was removed while being acquired`,
+          {
+            model: key,
+          },
+        );
       }
       await new Promise((r) => setTimeout(r, 20 * (attempt + 1)));
     }
@@ -450,32 +486,53 @@ export class ModelManager {
     return p;
   }
 
-  /** Installs catalog model `name` from a local copy of its archive/file (offline machines). */
-  async installFromArchive(name: string, archivePath: string, opts: DownloadModelOptions = {}): Promise<InstallResult> {
+  /**
+   * Installs catalog model `name` from a local copy of its archive/file, or from a directory
+   * holding the extracted archive (offline machines). The catalog's size/sha256 are still checked
+   * for files; a new version is always created.
+   */
+  async installFromArchive(
+    name: string,
+    archivePath: string,
+    opts: DownloadModelOptions = {},
+  ): Promise<InstallResult> {
     const canonical = this.canonicalName(parseModelRef(name).name);
     return this.runInstall(canonical, { ...opts, force: true }, path.resolve(archivePath));
   }
 
-  private async runInstall(name: string, opts: DownloadModelOptions, localFile?: string): Promise<InstallResult> {
+  private async runInstall(
+    name: string,
+    opts: DownloadModelOptions,
+    localFile?: string,
+  ): Promise<InstallResult> {
     await this.init();
     const entry = this.catalog.get(name);
     if (!entry) throw this.unknownModel(name);
     if (entry.kind === 'builtin') {
-      return { name, version: BUILTIN_VERSION, installed: false, info: (await this.describe(name))!.versions[0] };
+      return {
+        name,
+        version: BUILTIN_VERSION,
+        installed: false,
+        info: (await this.describe(name))!.versions[0],
+      };
     }
     if (!opts.force && !localFile) {
       const ready = await this.usableActive(name);
-      if (ready) return { name, version: ready.id, installed: false, info: this.versionInfo(ready, ready.id, 0) };
+      if (ready)
+        return { name, version: ready.id, installed: false, info: this.versionInfo(ready, ready.id, 0) };
     }
     const started = Date.now();
     const progress = this.progressReporter(name, opts.onProgress);
     progress('queued', 0);
     this.emit('install.started', { name });
-    const lock = await FileLock.acquire(this.store.lockPath(name), {
+    const lock = await FileLock.acquire(this.store.lockPath(name, 'install'), {
       staleMs: this.lockStaleMs,
       signal: opts.signal,
       purpose: `install ${name}`,
-      onWait: (holder) => progress('waiting-for-lock', 0, { message: `another install holds the lock (pid ${holder?.pid ?? '?'})` }),
+      onWait: (holder) =>
+        progress('waiting-for-lock', 0, {
+          message: `another install holds the lock (pid ${holder?.pid ?? '?'})`,
+        }),
     });
     let staging: string | null = null;
     try {
@@ -493,14 +550,27 @@ export class ModelManager {
       const { source, file, sha256 } = localFile
         ? await this.useLocalFile(entry, localFile, progress)
         : await this.fetchSource(entry, staging, progress, opts.signal);
-      const precision = await this.prepareModelDir(entry, source, file, staging, modelDir, progress, opts.signal);
+      const precision = await this.prepareModelDir(
+        entry,
+        source,
+        file,
+        staging,
+        modelDir,
+        progress,
+        opts.signal,
+      );
       const record = await this.buildRecord({
         name,
         entry,
         origin: 'catalog',
         modelDir,
         precision,
-        source: { url: localFile ? null : source.url, sha256, expectedSha256: source.sha256, size: source.size },
+        source: {
+          url: localFile ? null : source.url,
+          sha256,
+          expectedSha256: source.sha256,
+          size: source.size,
+        },
       });
       progress('validating', 0);
       const report = await this.validateDir(this.resolvedFromRecord(record, modelDir), record, opts.signal);
@@ -517,7 +587,7 @@ export class ModelManager {
       this.emit('install.failed', { name, error: err as Error, durationMs: Date.now() - started });
       throw err;
     } finally {
-      if (staging) await fs.rm(staging, { recursive: true, force: true });
+      if (staging) await fs.rm(staging, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
       await lock.release();
     }
   }
@@ -542,7 +612,11 @@ export class ModelManager {
     for (const source of entry.sources) {
       const dest = path.join(this.store.downloadsDir, downloadFileName(source.url));
       // Two models can share one archive (2stems and 2stems-16kHz): one download at a time per file.
-      const lock = await FileLock.acquire(`${dest}.lock`, { staleMs: this.lockStaleMs, signal, purpose: 'download' });
+      const lock = await FileLock.acquire(`${dest}.lock`, {
+        staleMs: this.lockStaleMs,
+        signal,
+        purpose: 'download',
+      });
       try {
         progress('downloading', 0, { totalBytes: source.size });
         const result = await this.downloader.download({
@@ -575,18 +649,27 @@ export class ModelManager {
     }
     throw lastError instanceof Error
       ? lastError
-      : new ModelError(ErrorCodes.MODEL_DOWNLOAD_FAILED, `No source for ${entry.name}`, { model: entry.name });
+      : new ModelError(ErrorCodes.MODEL_DOWNLOAD_FAILED, `No source for ${entry.name}`, {
+          model: entry.name,
+        });
   }
 
   private async useLocalFile(
     entry: CatalogEntry,
     file: string,
     progress: ReturnType<ModelManager['progressReporter']>,
-  ): Promise<{ source: CatalogSource; file: string; sha256: string }> {
+  ): Promise<{ source: CatalogSource; file: string; sha256: string | null }> {
     const source = entry.sources[0];
     progress('verifying', 0);
     const st = await fs.stat(file).catch(() => null);
-    if (!st?.isFile()) throw new ValidationError(ErrorCodes.FILE_NOT_FOUND, `No such file: ${file}`, { field: 'file' });
+    if (st?.isDirectory() && entry.format !== 'onnx') {
+      // An already-extracted archive (e.g. `tar xzf 2stems.tar.gz` done by hand): nothing to
+      // checksum; the conversion and the validation still guard it.
+      progress('verifying', 1);
+      return { source, file, sha256: null };
+    }
+    if (!st?.isFile())
+      throw new ValidationError(ErrorCodes.FILE_NOT_FOUND, `No such file: ${file}`, { field: 'file' });
     const sha256 = await sha256File(file);
     const mismatch = (what: string, expected: unknown, actual: unknown) =>
       new ModelError(ErrorCodes.MODEL_CHECKSUM_MISMATCH, `${file}: ${what} mismatch for ${entry.name}`, {
@@ -618,13 +701,20 @@ export class ModelManager {
       return null;
     }
     const type = entryArchiveType(entry, source);
-    if (!type) throw new ModelError(ErrorCodes.MODEL_INVALID, `Unknown archive type for ${source.url}`, { model: entry.name });
-    const extractDir = path.join(staging, 'extract');
-    progress('extracting', 0);
-    await this.extractor.extract(file, type, extractDir, {
-      signal,
-      onProgress: (done, total) => progress('extracting', total > 0 ? done / total : 0),
-    });
+    if (!type)
+      throw new ModelError(ErrorCodes.MODEL_INVALID, `Unknown archive type for ${source.url}`, {
+        model: entry.name,
+      });
+    // A directory given to installFromArchive is the user's: read from it, never move or delete.
+    const userDir = (await fs.stat(file)).isDirectory();
+    const extractDir = userDir ? file : path.join(staging, 'extract');
+    if (!userDir) {
+      progress('extracting', 0);
+      await this.extractor.extract(file, type, extractDir, {
+        signal,
+        onProgress: (done, total) => progress('extracting', total > 0 ? done / total : 0),
+      });
+    }
     const sp = entry.spleeter!;
     if (entry.format === 'onnx-archive') {
       const precision = sp.precision ?? 'fp32';
@@ -632,14 +722,22 @@ export class ModelManager {
       for (const [stem, fileName] of Object.entries(sp.files!)) {
         const found = await findFile(extractDir, fileName);
         if (!found) {
-          throw new ModelError(ErrorCodes.MODEL_INVALID, `${path.basename(file)} has no ${fileName} (stem ${stem})`, {
-            model: entry.name,
-          });
+          throw new ModelError(
+            ErrorCodes.MODEL_INVALID,
+            `${path.basename(file)} has no ${fileName} (stem ${stem})`,
+            {
+              model: entry.name,
+            },
+          );
         }
-        await fs.rename(found, path.join(modelDir, fileName));
+        if (userDir) await fs.copyFile(found, path.join(modelDir, fileName));
+        else await fs.rename(found, path.join(modelDir, fileName));
         files[stem] = fileName;
       }
-      await writeSpleeterManifest(modelDir, entry, precision, files, { url: source.url, type: 'onnx-archive' });
+      await writeSpleeterManifest(modelDir, entry, precision, files, {
+        url: source.url,
+        type: 'onnx-archive',
+      });
       return precision;
     }
     // tf-checkpoint: convert with the configured precision.
@@ -665,7 +763,7 @@ export class ModelManager {
       signal,
       onProgress: (f) => progress('converting', f),
     });
-    await fs.rm(extractDir, { recursive: true, force: true });
+    if (!userDir) await fs.rm(extractDir, { recursive: true, force: true });
     return this.precision;
   }
 
@@ -689,26 +787,36 @@ export class ModelManager {
     const expected = entry.kind === 'spleeter' ? Object.values(entry.spleeter!.files!) : [];
     const byName = new Map(params.files.map((f) => [f.name, f.path]));
     if (entry.kind === 'mdx' && params.files.length !== 1) {
-      throw new ValidationError(ErrorCodes.VALIDATION_FAILED, 'an MDX-Net upload is exactly one .onnx file', { field: 'files' });
+      throw new ValidationError(ErrorCodes.VALIDATION_FAILED, 'an MDX-Net upload is exactly one .onnx file', {
+        field: 'files',
+      });
     }
     for (const f of expected) {
       if (!byName.has(f)) {
-        throw new ValidationError(ErrorCodes.VALIDATION_FAILED, `manifest names ${f} but it was not uploaded`, {
-          field: 'files',
-        });
+        throw new ValidationError(
+          ErrorCodes.VALIDATION_FAILED,
+          `manifest names ${f} but it was not uploaded`,
+          {
+            field: 'files',
+          },
+        );
       }
     }
     for (const f of params.files) {
       if (!/^[A-Za-z0-9][A-Za-z0-9._-]*\.onnx$/.test(f.name)) {
-        throw new ValidationError(ErrorCodes.VALIDATION_FAILED, `uploaded file name '${f.name}' must be a plain *.onnx name`, {
-          field: 'files',
-        });
+        throw new ValidationError(
+          ErrorCodes.VALIDATION_FAILED,
+          `uploaded file name '${f.name}' must be a plain *.onnx name`,
+          {
+            field: 'files',
+          },
+        );
       }
     }
     const started = Date.now();
     const progress = this.progressReporter(name, params.onProgress);
     this.emit('install.started', { name });
-    const lock = await FileLock.acquire(this.store.lockPath(name), {
+    const lock = await FileLock.acquire(this.store.lockPath(name, 'install'), {
       staleMs: this.lockStaleMs,
       signal: params.signal,
       purpose: `upload ${name}`,
@@ -764,7 +872,7 @@ export class ModelManager {
       this.emit('install.failed', { name, error: err as Error, durationMs: Date.now() - started });
       throw err;
     } finally {
-      if (staging) await fs.rm(staging, { recursive: true, force: true });
+      if (staging) await fs.rm(staging, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
       await lock.release();
     }
   }
@@ -805,16 +913,26 @@ export class ModelManager {
     progress: ReturnType<ModelManager['progressReporter']>,
   ): Promise<string> {
     progress('activating', 0);
-    record.id = await this.store.allocateVersionId(record.name);
-    await this.store.commitVersion(modelDir, record);
-    if (activate) await this.setActive(record.name, record.id);
+    const lock = await this.stateLock(record.name, 'commit');
+    try {
+      record.id = await this.store.allocateVersionId(record.name);
+      await this.store.commitVersion(modelDir, record);
+      if (activate) await this.setActive(record.name, record.id);
+    } finally {
+      await lock.release();
+    }
     progress('activating', 1);
     return record.id;
   }
 
+  private stateLock(name: string, purpose: string) {
+    return FileLock.acquire(this.store.lockPath(name, 'state'), { staleMs: this.lockStaleMs, purpose });
+  }
+
   private async setActive(name: string, version: string, history?: string[]): Promise<string | null> {
     const prev = await this.store.readActive(name);
-    const nextHistory = history ?? (prev && prev.version !== version ? [...prev.history, prev.version] : (prev?.history ?? []));
+    const nextHistory =
+      history ?? (prev && prev.version !== version ? [...prev.history, prev.version] : (prev?.history ?? []));
     await this.store.writeActive(name, {
       version,
       history: nextHistory.filter((v) => v !== version).slice(-50),
@@ -831,16 +949,22 @@ export class ModelManager {
     await this.init();
     const canonical = this.requireVersioned(name);
     const id = normaliseVersionId(version);
-    const lock = await FileLock.acquire(this.store.lockPath(canonical), { staleMs: this.lockStaleMs, purpose: 'activate' });
+    const lock = await this.stateLock(canonical, 'activate');
     try {
       const rec = await this.store.readVersion(canonical, id);
       if (!rec) {
-        throw new ModelError(ErrorCodes.MODEL_NOT_INSTALLED, `${canonical}@${id} is not installed`, { model: `${canonical}@${id}` });
-      }
-      if (rec.validation.status === 'invalid') {
-        throw new ModelError(ErrorCodes.MODEL_INVALID, `${canonical}@${id} failed validation and cannot be activated`, {
+        throw new ModelError(ErrorCodes.MODEL_NOT_INSTALLED, `${canonical}@${id} is not installed`, {
           model: `${canonical}@${id}`,
         });
+      }
+      if (rec.validation.status === 'invalid') {
+        throw new ModelError(
+          ErrorCodes.MODEL_INVALID,
+          `${canonical}@${id} failed validation and cannot be activated`,
+          {
+            model: `${canonical}@${id}`,
+          },
+        );
       }
       await this.setActive(canonical, id);
       return this.versionInfo(rec, id, await this.inUse(canonical, id));
@@ -853,7 +977,7 @@ export class ModelManager {
   async rollback(name: string): Promise<VersionInfo> {
     await this.init();
     const canonical = this.requireVersioned(name);
-    const lock = await FileLock.acquire(this.store.lockPath(canonical), { staleMs: this.lockStaleMs, purpose: 'rollback' });
+    const lock = await this.stateLock(canonical, 'rollback');
     try {
       const active = await this.store.readActive(canonical);
       const history = [...(active?.history ?? [])];
@@ -865,9 +989,13 @@ export class ModelManager {
           return this.versionInfo(rec, candidate, await this.inUse(canonical, candidate));
         }
       }
-      throw new ModelError(ErrorCodes.MODEL_NOT_INSTALLED, `${canonical} has no previous version to roll back to`, {
-        model: canonical,
-      });
+      throw new ModelError(
+        ErrorCodes.MODEL_NOT_INSTALLED,
+        `${canonical} has no previous version to roll back to`,
+        {
+          model: canonical,
+        },
+      );
     } finally {
       await lock.release();
     }
@@ -882,10 +1010,12 @@ export class ModelManager {
     await this.init();
     const ref = parseModelRef(nameWithVersion);
     const name = this.requireVersioned(ref.name);
-    const lock = await FileLock.acquire(this.store.lockPath(name), { staleMs: this.lockStaleMs, purpose: 'remove' });
+    const lock = await this.stateLock(name, 'remove');
     try {
       const records = await this.store.listVersions(name);
-      const targets = ref.version ? records.filter((r) => r.id === normaliseVersionId(ref.version!)) : records;
+      const targets = ref.version
+        ? records.filter((r) => r.id === normaliseVersionId(ref.version!))
+        : records;
       if (targets.length === 0) {
         throw new ModelError(ErrorCodes.MODEL_NOT_INSTALLED, `${formatModelRef(ref)} is not installed`, {
           model: formatModelRef(ref),
@@ -912,7 +1042,9 @@ export class ModelManager {
       const active = await this.store.readActive(name);
       let nowActive: string | null = active?.version ?? null;
       if (active && removed.includes(active.version)) {
-        const remaining = (await this.store.listVersions(name)).filter((r) => r.validation.status !== 'invalid');
+        const remaining = (await this.store.listVersions(name)).filter(
+          (r) => r.validation.status !== 'invalid',
+        );
         const history = active.history.filter((v) => remaining.some((r) => r.id === v));
         const next = history.pop() ?? remaining[remaining.length - 1]?.id ?? null;
         if (next) await this.setActive(name, next, history);
@@ -937,9 +1069,13 @@ export class ModelManager {
   private requireVersioned(name: string): string {
     const canonical = this.canonicalName(parseModelRef(name).name);
     if (this.catalog.get(canonical)?.kind === 'builtin') {
-      throw new ValidationError(ErrorCodes.VALIDATION_FAILED, `${canonical} is built in and has no versions to manage`, {
-        model: canonical,
-      });
+      throw new ValidationError(
+        ErrorCodes.VALIDATION_FAILED,
+        `${canonical} is built in and has no versions to manage`,
+        {
+          model: canonical,
+        },
+      );
     }
     return canonical;
   }
@@ -952,7 +1088,10 @@ export class ModelManager {
    * recorded in the version (an invalid version is never used afterwards) and returned; a model
    * that is not installed is MODEL_NOT_INSTALLED.
    */
-  async validateModel(nameWithVersion: string, opts: { signal?: AbortSignal } = {}): Promise<ValidationReport> {
+  async validateModel(
+    nameWithVersion: string,
+    opts: { signal?: AbortSignal } = {},
+  ): Promise<ValidationReport> {
     await this.init();
     const ref = parseModelRef(nameWithVersion);
     const name = this.canonicalName(ref.name);
@@ -962,22 +1101,33 @@ export class ModelManager {
       this.emit('validated', report);
       return report;
     }
-    const version = ref.version ? normaliseVersionId(ref.version) : (await this.store.readActive(name))?.version;
+    const version = ref.version
+      ? normaliseVersionId(ref.version)
+      : (await this.store.readActive(name))?.version;
     const record = version ? await this.store.readVersion(name, version) : null;
     if (!record) {
-      throw new ModelError(ErrorCodes.MODEL_NOT_INSTALLED, `${formatModelRef({ name, version })} is not installed`, {
-        model: name,
-      });
+      throw new ModelError(
+        ErrorCodes.MODEL_NOT_INSTALLED,
+        `${formatModelRef({ name, version })} is not installed`,
+        {
+          model: name,
+        },
+      );
     }
     const report = await this.validateDir(this.resolvedFromRecord(record), record, opts.signal, true);
-    await this.store.updateVersion(name, record.id, (r) => ({
-      ...r,
-      validation: {
-        status: report.valid ? 'valid' : 'invalid',
-        checkedAt: report.checkedAt,
-        problems: report.checks.filter((c) => !c.ok && c.fatal).map((c) => `${c.name}: ${c.detail}`),
-      },
-    }));
+    const lock = await this.stateLock(name, 'validate');
+    try {
+      await this.store.updateVersion(name, record.id, (r) => ({
+        ...r,
+        validation: {
+          status: report.valid ? 'valid' : 'invalid',
+          checkedAt: report.checkedAt,
+          problems: report.checks.filter((c) => !c.ok && c.fatal).map((c) => `${c.name}: ${c.detail}`),
+        },
+      }));
+    } finally {
+      await lock.release();
+    }
     this.emit('validated', report);
     return report;
   }
@@ -994,7 +1144,13 @@ export class ModelManager {
     if (record && deepFiles) {
       const problems = await this.store.checkFiles(model.name, record, true);
       corrupted = problems.length > 0;
-      checks.push(check('files', !corrupted, corrupted ? `corrupted: ${problems.join('; ')}` : `${record.files.length} file(s) intact`));
+      checks.push(
+        check(
+          'files',
+          !corrupted,
+          corrupted ? `corrupted: ${problems.join('; ')}` : `${record.files.length} file(s) intact`,
+        ),
+      );
     }
     if (!corrupted) {
       checks.push(...(await this.signatureChecks(model)));
@@ -1037,7 +1193,9 @@ export class ModelManager {
         continue;
       }
       out.push(
-        ...(model.kind === 'spleeter' ? checkSpleeterSignature(model.entry, f, meta) : checkMdxSignature(model.entry, f, meta)),
+        ...(model.kind === 'spleeter'
+          ? checkSpleeterSignature(model.entry, f, meta)
+          : checkMdxSignature(model.entry, f, meta)),
       );
     }
     return out;
@@ -1080,7 +1238,10 @@ export class ModelManager {
 
 /** `<16 hex of sha256(url)>-<basename>`: stable across runs (resume) and unique per URL. */
 export function downloadFileName(url: string): string {
-  const base = decodeURIComponent(new URL(url).pathname.split('/').pop() || 'download').replace(/[^A-Za-z0-9._-]/g, '_');
+  const base = decodeURIComponent(new URL(url).pathname.split('/').pop() || 'download').replace(
+    /[^A-Za-z0-9._-]/g,
+    '_',
+  );
   return `${createHash('sha256').update(url).digest('hex').slice(0, 16)}-${base.slice(0, 80)}`;
 }
 
@@ -1088,8 +1249,12 @@ function parseJson(text: string): unknown {
   try {
     return JSON.parse(text);
   } catch (err) {
-    throw new ValidationError(ErrorCodes.VALIDATION_FAILED, `manifest is not valid JSON: ${(err as Error).message}`, {
-      field: 'manifest',
-    });
+    throw new ValidationError(
+      ErrorCodes.VALIDATION_FAILED,
+      `manifest is not valid JSON: ${(err as Error).message}`,
+      {
+        field: 'manifest',
+      },
+    );
   }
 }

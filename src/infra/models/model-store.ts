@@ -5,7 +5,7 @@
  *   <root>/<name~dir>/versions/<id>/version.json
  *   <root>/<name~dir>/active                  JSON pointer to the active version (replaced by rename)
  *   <root>/<name~dir>/leases/<id>.<pid>.<tok>  a running separation uses <id> (cross-process use count)
- *   <root>/.locks/<name~dir>.lock              install/activate/remove lock (FileLock)
+ *   <root>/.locks/<name~dir>.{install,state}.lock   cross-process locks (FileLock), see lockPath()
  *   <root>/.downloads/                         downloads in progress (.part + .part.json) for resume
  *   <root>/.tmp/                               staging directories and trash; safe to empty at start-up
  *
@@ -58,8 +58,13 @@ export class ModelStore {
   versionDir(name: string, id: string): string {
     return path.join(this.versionsDir(name), id);
   }
-  lockPath(name: string): string {
-    return path.join(this.locksDir, `${modelDirName(name)}.lock`);
+  /**
+   * `install`: held for a whole install (download… validation), so two processes never do the
+   * same install twice. `state`: held briefly for every change of the versions/active pointer
+   * (commit, activate, rollback, remove, recording a validation), so those never wait for a download.
+   */
+  lockPath(name: string, kind: 'install' | 'state'): string {
+    return path.join(this.locksDir, `${modelDirName(name)}.${kind}.lock`);
   }
   private activePath(name: string): string {
     return path.join(this.modelDir(name), 'active');
@@ -69,7 +74,8 @@ export class ModelStore {
   }
 
   async init(): Promise<void> {
-    for (const d of [this.root, this.tmpDir, this.downloadsDir, this.locksDir]) await fs.mkdir(d, { recursive: true });
+    for (const d of [this.root, this.tmpDir, this.downloadsDir, this.locksDir])
+      await fs.mkdir(d, { recursive: true });
   }
 
   /** A fresh private directory under .tmp (same filesystem as the versions, so rename is atomic). */
@@ -77,6 +83,21 @@ export class ModelStore {
     await fs.mkdir(this.tmpDir, { recursive: true });
     const safe = label.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 40);
     return fs.mkdtemp(path.join(this.tmpDir, `${safe}-${process.pid}-`));
+  }
+
+  /** Deletes partial downloads nobody resumed for `maxAgeMs` (default 7 days). */
+  async cleanupDownloads(maxAgeMs = 7 * 24 * 3600_000): Promise<number> {
+    let removed = 0;
+    const names = await fs.readdir(this.downloadsDir).catch(() => [] as string[]);
+    for (const n of names) {
+      const full = path.join(this.downloadsDir, n);
+      const st = await fs.stat(full).catch(() => null);
+      if (st?.isFile() && Date.now() - st.mtimeMs > maxAgeMs) {
+        await fs.rm(full, { force: true });
+        removed++;
+      }
+    }
+    return removed;
   }
 
   /** Removes staging/trash left by processes that died (their pid is gone) or older than maxAgeMs. */
@@ -135,12 +156,16 @@ export class ModelStore {
       const rec = await this.readVersion(name, id);
       if (rec) out.push(rec);
     }
-    return out.sort((a, b) => versionOrder(a.id) - versionOrder(b.id) || a.installedAt.localeCompare(b.installedAt));
+    return out.sort(
+      (a, b) => versionOrder(a.id) - versionOrder(b.id) || a.installedAt.localeCompare(b.installedAt),
+    );
   }
 
   async readVersion(name: string, id: string): Promise<VersionRecord | null> {
     try {
-      const rec = JSON.parse(await fs.readFile(path.join(this.versionDir(name, id), VERSION_FILE), 'utf8')) as VersionRecord;
+      const rec = JSON.parse(
+        await fs.readFile(path.join(this.versionDir(name, id), VERSION_FILE), 'utf8'),
+      ) as VersionRecord;
       return rec && rec.id === id && rec.name === name ? rec : null;
     } catch {
       return null;
@@ -179,9 +204,14 @@ export class ModelStore {
     return dest;
   }
 
-  async updateVersion(name: string, id: string, patch: (r: VersionRecord) => VersionRecord): Promise<VersionRecord> {
+  async updateVersion(
+    name: string,
+    id: string,
+    patch: (r: VersionRecord) => VersionRecord,
+  ): Promise<VersionRecord> {
     const rec = await this.readVersion(name, id);
-    if (!rec) throw new ModelError(ErrorCodes.MODEL_NOT_INSTALLED, `${name}@${id} is not installed`, { model: name });
+    if (!rec)
+      throw new ModelError(ErrorCodes.MODEL_NOT_INSTALLED, `${name}@${id} is not installed`, { model: name });
     const next = patch(rec);
     await writeJsonAtomic(path.join(this.versionDir(name, id), VERSION_FILE), next);
     return next;
@@ -190,7 +220,10 @@ export class ModelStore {
   /** Removes a version so it disappears at once (rename to trash), then deletes the trash. */
   async deleteVersion(name: string, id: string): Promise<void> {
     const dir = this.versionDir(name, id);
-    const trash = path.join(this.tmpDir, `trash-${modelDirName(name)}-${id}-${process.pid}-${randomBytes(3).toString('hex')}`);
+    const trash = path.join(
+      this.tmpDir,
+      `trash-${modelDirName(name)}-${id}-${process.pid}-${randomBytes(3).toString('hex')}`,
+    );
     await fs.mkdir(this.tmpDir, { recursive: true });
     try {
       await fs.rename(dir, trash);
@@ -207,7 +240,10 @@ export class ModelStore {
    */
   async hideVersion(name: string, id: string): Promise<string> {
     await fs.mkdir(this.tmpDir, { recursive: true });
-    const hidden = path.join(this.tmpDir, `removing-${modelDirName(name)}-${id}-${process.pid}-${randomBytes(3).toString('hex')}`);
+    const hidden = path.join(
+      this.tmpDir,
+      `removing-${modelDirName(name)}-${id}-${process.pid}-${randomBytes(3).toString('hex')}`,
+    );
     await fs.rename(this.versionDir(name, id), hidden);
     return hidden;
   }
@@ -226,7 +262,9 @@ export class ModelStore {
   async readActive(name: string): Promise<ActivePointer | null> {
     try {
       const p = JSON.parse(await fs.readFile(this.activePath(name), 'utf8')) as ActivePointer;
-      return typeof p.version === 'string' ? { ...p, history: Array.isArray(p.history) ? p.history : [] } : null;
+      return typeof p.version === 'string'
+        ? { ...p, history: Array.isArray(p.history) ? p.history : [] }
+        : null;
     } catch {
       return null;
     }
@@ -245,7 +283,10 @@ export class ModelStore {
   async addLease(name: string, version: string): Promise<() => Promise<void>> {
     const dir = this.leasesDir(name);
     await fs.mkdir(dir, { recursive: true });
-    const file = path.join(dir, `${version}.${process.pid}.${os.hostname().replace(/[^A-Za-z0-9-]/g, '_')}.${randomBytes(4).toString('hex')}`);
+    const file = path.join(
+      dir,
+      `${version}.${process.pid}.${os.hostname().replace(/[^A-Za-z0-9-]/g, '_')}.${randomBytes(4).toString('hex')}`,
+    );
     await fs.writeFile(file, '');
     return async () => {
       await fs.rm(file, { force: true });
@@ -310,7 +351,8 @@ export class ModelStore {
         problems.push(`${f.path}: size ${st.size}, expected ${f.size}`);
         continue;
       }
-      if (deep && (await sha256File(full)) !== f.sha256) problems.push(`${f.path}: content changed (sha256 mismatch)`);
+      if (deep && (await sha256File(full)) !== f.sha256)
+        problems.push(`${f.path}: content changed (sha256 mismatch)`);
     }
     return problems;
   }

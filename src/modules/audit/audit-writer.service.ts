@@ -14,7 +14,6 @@ import { AuditSpool } from './audit-spool';
 
 const BATCH_SIZE = 500;
 const MAX_BACKOFF_MS = 30_000;
-const SHUTDOWN_FLUSH_MS = 10_000;
 
 interface Buffered {
   seq: number;
@@ -46,6 +45,8 @@ export class AuditWriter implements OnModuleInit, BeforeApplicationShutdown, OnA
   private closed = false;
   private readonly capacity: number;
   private readonly intervalMs: number;
+  /** Retrying at shutdown may use up to half of server.shutdown_timeout_s (at most 10 s). */
+  private readonly shutdownFlushMs: number;
 
   constructor(
     config: AppConfig,
@@ -55,6 +56,7 @@ export class AuditWriter implements OnModuleInit, BeforeApplicationShutdown, OnA
   ) {
     this.capacity = config.audit.buffer_size;
     this.intervalMs = config.audit.flush_interval_ms;
+    this.shutdownFlushMs = Math.min(10_000, config.server.shutdown_timeout_s * 500);
   }
 
   /** Events waiting to be written. */
@@ -109,7 +111,7 @@ export class AuditWriter implements OnModuleInit, BeforeApplicationShutdown, OnA
   async beforeApplicationShutdown(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
-    const deadline = Date.now() + SHUTDOWN_FLUSH_MS;
+    const deadline = Date.now() + this.shutdownFlushMs;
     while (this.buffer.length > 0 && Date.now() < deadline) {
       if (await this.flush()) break;
       await new Promise((r) => setTimeout(r, Math.min(500, Math.max(0, deadline - Date.now()))));

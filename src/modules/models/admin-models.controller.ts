@@ -46,7 +46,9 @@ export class AdminModelsController {
   @UseInterceptors(FilesInterceptor('files', 16))
   @ApiConsumes('multipart/form-data')
   @AuditAction('model.upload', { resourceType: 'model' })
-  @ApiOperation({ summary: 'Upload a custom ONNX model (fields: manifest JSON, files[]); validated before it is used' })
+  @ApiOperation({
+    summary: 'Upload a custom ONNX model (fields: manifest JSON, files[]); validated before it is used',
+  })
   upload(
     @Body() dto: ModelUploadDto,
     @UploadedFiles() files: Express.Multer.File[] | undefined,
@@ -63,7 +65,9 @@ export class AdminModelsController {
   }
 
   @Sse('installs/:id/events')
-  @ApiOperation({ summary: 'Server-sent events of an install operation: progress, then succeeded|failed|canceled' })
+  @ApiOperation({
+    summary: 'Server-sent events of an install operation: progress, then succeeded|failed|canceled',
+  })
   installEvents(@Param('id') id: string): Observable<MessageEvent> {
     return this.models.installStream(id).pipe(
       map((op) => ({
@@ -85,7 +89,9 @@ export class AdminModelsController {
   @HttpCode(202)
   @AuditAction('model.install', { resourceType: 'model', resourceIdParam: 'name' })
   @ApiAcceptedResponse({ type: InstallOperationResponseDto })
-  @ApiOperation({ summary: 'Download, verify, convert, validate and activate a catalog model (asynchronous)' })
+  @ApiOperation({
+    summary: 'Download, verify, convert, validate and activate a catalog model (asynchronous)',
+  })
   async install(
     @Param('name') name: string,
     @Body() dto: ModelInstallCreateDto,
@@ -115,7 +121,11 @@ export class AdminModelsController {
   @HttpCode(200)
   @AuditAction('model.rollback', { resourceType: 'model', resourceIdParam: 'name' })
   @ApiOperation({ summary: 'Re-activate the previously active version' })
-  rollback(@Param('name') name: string, @CurrentPrincipal() principal: Principal, @Req() req: Req_): Promise<ModelResponseDto> {
+  rollback(
+    @Param('name') name: string,
+    @CurrentPrincipal() principal: Principal,
+    @Req() req: Req_,
+  ): Promise<ModelResponseDto> {
     return this.models.rollback(name, ctxOf(principal, req));
   }
 
@@ -161,7 +171,11 @@ export class AdminModelsController {
   @HttpCode(200)
   @AuditAction('model.remove', { resourceType: 'model', resourceIdParam: 'name' })
   @ApiOperation({ summary: 'Delete every version of a model' })
-  removeAll(@Param('name') name: string, @CurrentPrincipal() principal: Principal, @Req() req: Req_): Promise<ModelRemoveResponseDto> {
+  removeAll(
+    @Param('name') name: string,
+    @CurrentPrincipal() principal: Principal,
+    @Req() req: Req_,
+  ): Promise<ModelRemoveResponseDto> {
     return this.models.remove(name, undefined, ctxOf(principal, req));
   }
 }

@@ -105,7 +105,8 @@ export class ModelInstallOperations implements OnApplicationShutdown {
   }
 
   onApplicationShutdown(): void {
-    for (const op of this.ops.values()) if (!TERMINAL.has(op.status)) op.controller.abort(new Error('shutting down'));
+    for (const op of this.ops.values())
+      if (!TERMINAL.has(op.status)) op.controller.abort(new Error('shutting down'));
     this.updates$.complete();
   }
 

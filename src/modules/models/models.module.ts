@@ -7,25 +7,12 @@ import * as path from 'path';
 import { Global, Logger, Module } from '@nestjs/common';
 import { MulterModule } from '@nestjs/platform-express';
 import { AppConfig } from '../../infra/config/app-config';
-import { loadCatalogFile } from '../../infra/models/catalog-loader';
-import { HttpDownloader } from '../../infra/models/http-downloader';
 import { ModelManager } from '../../infra/models/model-manager';
+import { createModelManager } from '../../infra/models/model-manager.factory';
 import { AdminModelsController } from './admin-models.controller';
 import { ModelInstallOperations } from './model-install-operations.service';
 import { ModelsController } from './models.controller';
 import { ModelsService } from './models.service';
-
-export function createModelManager(config: AppConfig, logger = new Logger('ModelManager')): ModelManager {
-  const timeoutMs = config.models.download_timeout_s * 1000;
-  return new ModelManager({
-    modelsDir: config.models.dir,
-    catalog: loadCatalogFile(config.models.catalog_file),
-    autoDownload: config.models.auto_download,
-    precision: config.models.precision,
-    downloader: new HttpDownloader({ connectTimeoutMs: timeoutMs, idleTimeoutMs: timeoutMs }),
-    logger: { log: (m) => logger.log(m), warn: (m) => logger.warn(m), error: (m) => logger.error(m) },
-  });
-}
 
 @Global()
 @Module({
@@ -41,7 +28,16 @@ export function createModelManager(config: AppConfig, logger = new Logger('Model
   ],
   controllers: [ModelsController, AdminModelsController],
   providers: [
-    { provide: ModelManager, inject: [AppConfig], useFactory: (config: AppConfig) => createModelManager(config) },
+    {
+      provide: ModelManager,
+      inject: [AppConfig],
+      useFactory: (config: AppConfig) => {
+        const logger = new Logger('ModelManager');
+        return createModelManager(config, {
+          logger: { log: (m) => logger.log(m), warn: (m) => logger.warn(m), error: (m) => logger.error(m) },
+        });
+      },
+    },
     ModelInstallOperations,
     ModelsService,
   ],

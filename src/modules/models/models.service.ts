@@ -4,7 +4,11 @@ import { Injectable, Logger, NotFoundException, OnModuleInit, Optional } from '@
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import { concat, map, Observable, of } from 'rxjs';
 import type { Principal } from '../../common/auth/principal';
-import { DomainEvents, type DomainEventName, type ModelEventPayload } from '../../common/events/domain-events';
+import {
+  DomainEvents,
+  type DomainEventName,
+  type ModelEventPayload,
+} from '../../common/events/domain-events';
 import { ErrorCodes, SpleeterError } from '../../core/errors';
 import { parseModelRef } from '../../core/models/model-catalog';
 import type { ModelSummary } from '../../lib/types';
@@ -57,8 +61,12 @@ export class ModelsService implements OnModuleInit {
         errorCode: p.error instanceof SpleeterError ? p.error.code : ErrorCodes.INTERNAL,
       }),
     );
-    this.manager.on('activated', (p) => this.emit(DomainEvents.ModelActivated, { name: p.name, version: p.version }));
-    this.manager.on('removed', (p) => this.emit(DomainEvents.ModelRemoved, { name: p.name, version: p.version }));
+    this.manager.on('activated', (p) =>
+      this.emit(DomainEvents.ModelActivated, { name: p.name, version: p.version }),
+    );
+    this.manager.on('removed', (p) =>
+      this.emit(DomainEvents.ModelRemoved, { name: p.name, version: p.version }),
+    );
     this.manager.on('validated', (r) =>
       this.emit(DomainEvents.ModelValidated, {
         name: r.name,
@@ -116,7 +124,10 @@ export class ModelsService implements OnModuleInit {
     return toInstallOperationResponse(op, INSTALLS_PATH);
   }
 
-  private async runInstall(op: InstallOperation, opts: { force?: boolean; activate?: boolean }): Promise<void> {
+  private async runInstall(
+    op: InstallOperation,
+    opts: { force?: boolean; activate?: boolean },
+  ): Promise<void> {
     try {
       const res = await this.manager.downloadModel(op.model, {
         force: opts.force,
@@ -128,7 +139,8 @@ export class ModelsService implements OnModuleInit {
     } catch (err) {
       const canceled = op.controller.signal.aborted;
       const code = err instanceof SpleeterError ? err.code : ErrorCodes.INTERNAL;
-      if (!(err instanceof SpleeterError)) this.logger.error(`install of ${op.model} failed`, (err as Error).stack);
+      if (!(err instanceof SpleeterError))
+        this.logger.error(`install of ${op.model} failed`, (err as Error).stack);
       this.operations.finish(op, canceled ? 'canceled' : 'failed', {
         error: {
           code: canceled ? ErrorCodes.JOB_CANCELED : code,

@@ -2,7 +2,8 @@ import { ApiPropertyOptional, ApiProperty } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { IsBoolean, IsOptional, IsString, MaxLength } from 'class-validator';
 
-const toBool = ({ value }: { value: unknown }) => (value === 'true' ? true : value === 'false' ? false : value);
+const toBool = ({ value }: { value: unknown }) =>
+  value === 'true' ? true : value === 'false' ? false : value;
 
 export class ModelInstallCreateDto {
   @ApiPropertyOptional({ default: false, description: 'Install a new version even if one is installed' })
@@ -27,7 +28,8 @@ export class ModelListQueryDto {
 /** multipart/form-data: `manifest` (JSON text) + one or more `files` (*.onnx). */
 export class ModelUploadDto {
   @ApiProperty({
-    description: 'JSON manifest: name, kind (spleeter|mdx), stems, sample_rate, spleeter{F,architecture,…,files} or mdx{…}',
+    description:
+      'JSON manifest: name, kind (spleeter|mdx), stems, sample_rate, spleeter{F,architecture,…,files} or mdx{…}',
   })
   @IsString()
   @MaxLength(64 * 1024)

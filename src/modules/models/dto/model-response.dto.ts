@@ -27,7 +27,8 @@ export class ModelResponseDto {
   @ApiProperty({ example: 44100 }) sampleRate!: number;
   @ApiProperty() license!: string;
   @ApiProperty({ enum: ['tf-checkpoint', 'onnx-archive', 'onnx', 'builtin'] }) format!: string;
-  @ApiProperty({ description: 'A usable version is installed (always true for built-ins)' }) installed!: boolean;
+  @ApiProperty({ description: 'A usable version is installed (always true for built-ins)' })
+  installed!: boolean;
   @ApiProperty({ nullable: true, type: String }) activeVersion!: string | null;
   @ApiProperty({ type: [ModelVersionResponseDto] }) versions!: ModelVersionResponseDto[];
   @ApiProperty({ nullable: true, type: Number, description: 'Download size in bytes, when published' })
@@ -82,7 +83,9 @@ export class InstallOperationResponseDto {
   @ApiProperty() createdAt!: string;
   @ApiProperty() updatedAt!: string;
   @ApiProperty({ nullable: true, type: String }) finishedAt!: string | null;
-  @ApiProperty({ example: { self: '/v1/admin/models/installs/…', events: '/v1/admin/models/installs/…/events' } })
+  @ApiProperty({
+    example: { self: '/v1/admin/models/installs/…', events: '/v1/admin/models/installs/…/events' },
+  })
   links!: Record<string, string>;
 }
 
@@ -139,7 +142,10 @@ export function toValidationReportResponse(r: ValidationReport): ValidationRepor
   };
 }
 
-export function toInstallOperationResponse(op: InstallOperation, basePath: string): InstallOperationResponseDto {
+export function toInstallOperationResponse(
+  op: InstallOperation,
+  basePath: string,
+): InstallOperationResponseDto {
   const self = `${basePath}/${op.id}`;
   return {
     id: op.id,
@@ -150,7 +156,9 @@ export function toInstallOperationResponse(op: InstallOperation, basePath: strin
       fraction: op.progress.fraction,
       ...(op.progress.bytes !== undefined ? { bytes: op.progress.bytes } : {}),
       ...(op.progress.totalBytes !== undefined ? { totalBytes: op.progress.totalBytes } : {}),
-      ...(op.progress.bytesPerSecond !== undefined ? { bytesPerSecond: Math.round(op.progress.bytesPerSecond) } : {}),
+      ...(op.progress.bytesPerSecond !== undefined
+        ? { bytesPerSecond: Math.round(op.progress.bytesPerSecond) }
+        : {}),
     },
     version: op.version,
     installed: op.installed,

@@ -1,7 +1,8 @@
 import { Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { ThrottlerStorageService, type ThrottlerStorage } from '@nestjs/throttler';
-import Redis from 'ioredis';
+import type Redis from 'ioredis';
 import { AppConfig } from '../../../infra/config/app-config';
+import { RedisConnection } from '../../../infra/redis/redis-connection';
 
 /**
  * Fixed-window counter + block key, atomically in one Lua call so concurrent replicas never lose a
@@ -51,7 +52,10 @@ export class RateLimitStorage implements ThrottlerStorage, OnModuleInit, OnAppli
   private redisDown = false;
   private readonly prefix: string;
 
-  constructor(private readonly config: AppConfig) {
+  constructor(
+    config: AppConfig,
+    private readonly redisConnection: RedisConnection,
+  ) {
     this.prefix = `${config.queue.prefix}:rl:`;
   }
 
@@ -60,15 +64,10 @@ export class RateLimitStorage implements ThrottlerStorage, OnModuleInit, OnAppli
   }
 
   onModuleInit(): void {
-    const url = this.config.redis.url;
-    if (!url) return;
-    const client = new Redis(url, {
-      lazyConnect: false,
-      // Fail fast (and fall back to memory) instead of queueing requests behind a dead connection.
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 1,
-      connectTimeout: 2000,
-    });
+    if (!this.redisConnection.enabled) return;
+    // Own connection (closed by RedisConnection at shutdown) because of enableOfflineQueue=false:
+    // fail fast and fall back to memory instead of queueing requests behind a dead connection.
+    const client = this.redisConnection.duplicate({ enableOfflineQueue: false, maxRetriesPerRequest: 1 });
     client.defineCommand('spleeterRateLimit', { numberOfKeys: 2, lua: INCREMENT_LUA });
     client.on('error', (err: Error) => this.markDown(err));
     client.on('ready', () => {
@@ -78,12 +77,9 @@ export class RateLimitStorage implements ThrottlerStorage, OnModuleInit, OnAppli
     this.redis = client as RedisWithRateLimit;
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  onApplicationShutdown(): void {
     this.memory.onApplicationShutdown();
-    if (this.redis) {
-      await this.redis.quit().catch(() => this.redis?.disconnect());
-      this.redis = null;
-    }
+    this.redis = null;
   }
 
   async increment(

@@ -122,11 +122,15 @@ export class FakeEngineService {
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
-    const t = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => {
+    const onAbort = () => {
       clearTimeout(t);
       resolve();
-    }, { once: true });
+    };
+    const t = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
   });
 }
 
@@ -148,9 +152,15 @@ export function readWav(buf: Buffer): Pcm {
       const n = Math.floor((end - body) / bytes);
       if (n === 0) throw new AudioProcessingError(ErrorCodes.EMPTY_AUDIO, 'The WAV file has no samples');
       const data = new Float32Array(n);
-      for (let i = 0; i < n; i++) {
-        const p = body + i * bytes;
-        data[i] = fmt.bits === 16 ? buf.readInt16LE(p) / 32768 : fmt.format === 3 ? buf.readFloatLE(p) : buf.readInt32LE(p) / 2147483648;
+      const raw = Buffer.from(buf.subarray(body, body + n * bytes)); // aligned copy for the typed views
+      if (fmt.bits === 16) {
+        const v = new Int16Array(raw.buffer, raw.byteOffset, n);
+        for (let i = 0; i < n; i++) data[i] = v[i] / 32768;
+      } else if (fmt.format === 3) {
+        data.set(new Float32Array(raw.buffer, raw.byteOffset, n));
+      } else {
+        const v = new Int32Array(raw.buffer, raw.byteOffset, n);
+        for (let i = 0; i < n; i++) data[i] = v[i] / 2147483648;
       }
       return { sampleRate: fmt.rate, channels: fmt.channels, data, bits: fmt.bits };
     }
@@ -175,10 +185,15 @@ export function writeWav(pcm: Pcm): Buffer {
   buf.writeUInt16LE(pcm.bits, 34);
   buf.write('data', 36, 'ascii');
   buf.writeUInt32LE(dataSize, 40);
-  for (let i = 0; i < pcm.data.length; i++) {
-    const v = Math.max(-1, Math.min(1, pcm.data[i]));
-    if (pcm.bits === 32) buf.writeFloatLE(pcm.data[i], 44 + i * 4);
-    else buf.writeInt16LE(Math.max(-32768, Math.min(32767, Math.round(v * 32768))), 44 + i * 2);
+  if (pcm.bits === 32) {
+    Buffer.from(pcm.data.buffer, pcm.data.byteOffset, pcm.data.byteLength).copy(buf, 44);
+  } else {
+    const out = new Int16Array(pcm.data.length);
+    for (let i = 0; i < out.length; i++) {
+      const v = pcm.data[i] * 32768;
+      out[i] = v >= 32767 ? 32767 : v <= -32768 ? -32768 : v >= 0 ? v + 0.5 : v - 0.5;
+    }
+    Buffer.from(out.buffer).copy(buf, 44);
   }
   return buf;
 }

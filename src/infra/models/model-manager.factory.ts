@@ -1,0 +1,33 @@
+/**
+ * Builds the ModelManager of a process from the typed configuration, the same way for the HTTP
+ * server (ModelsModule), the worker, the CLI and the library API.
+ */
+import type { SpleeterConfig } from '../config/config.schema';
+import { ArchiveExtractor } from './archive-extractor';
+import { loadCatalogFile } from './catalog-loader';
+import { HttpDownloader } from './http-downloader';
+import { ModelManager } from './model-manager';
+import type { ModelManagerLogger, ModelRuntime } from '../../core/models/model-types';
+
+export interface CreateModelManagerOptions {
+  logger?: ModelManagerLogger;
+  /** Replace the onnxruntime-backed runtime (tests, alternative engines). */
+  runtime?: ModelRuntime;
+}
+
+export function createModelManager(
+  config: Pick<SpleeterConfig, 'models'>,
+  opts: CreateModelManagerOptions = {},
+): ModelManager {
+  const timeoutMs = config.models.download_timeout_s * 1000;
+  return new ModelManager({
+    modelsDir: config.models.dir,
+    catalog: loadCatalogFile(config.models.catalog_file),
+    autoDownload: config.models.auto_download,
+    precision: config.models.precision,
+    downloader: new HttpDownloader({ connectTimeoutMs: timeoutMs, idleTimeoutMs: timeoutMs }),
+    extractor: new ArchiveExtractor(),
+    logger: opts.logger,
+    runtime: opts.runtime,
+  });
+}

@@ -1,0 +1,52 @@
+/**
+ * Worker-thread side of the separation pool. onnxruntime-node runs inference synchronously on the
+ * calling thread, and the STFT work is CPU-bound too, so separations run here and the HTTP event
+ * loop stays responsive (health probes, SSE, uploads) while a job computes.
+ */
+import { parentPort, workerData } from 'worker_threads';
+import { SpleeterEngine, type SpleeterEngineOptions } from '../../lib/spleeter-engine';
+import type { SeparateParams } from '../../lib/types';
+import { serializeError } from './error-serialization';
+import type { WorkerRequest, WorkerResponse } from './worker-protocol';
+
+const port = parentPort;
+if (!port) throw new Error('separation.worker must run in a worker thread');
+
+const options = workerData as SpleeterEngineOptions;
+const engine = new SpleeterEngine({
+  ...options,
+  logger: { warn: (message) => post({ type: 'log', level: 'warn', message }) },
+});
+const controllers = new Map<number, AbortController>();
+
+function post(msg: WorkerResponse): void {
+  port!.postMessage(msg);
+}
+
+port.on('message', (msg: WorkerRequest) => {
+  switch (msg.type) {
+    case 'separate': {
+      const controller = new AbortController();
+      controllers.set(msg.id, controller);
+      const params: SeparateParams = {
+        ...msg.params,
+        signal: controller.signal,
+        onProgress: (fraction, stage) => post({ type: 'progress', id: msg.id, fraction, stage }),
+      };
+      engine
+        .separate(params)
+        .then(
+          (result) => post({ type: 'result', id: msg.id, result }),
+          (err: unknown) => post({ type: 'error', id: msg.id, error: serializeError(err) }),
+        )
+        .finally(() => controllers.delete(msg.id));
+      break;
+    }
+    case 'cancel':
+      controllers.get(msg.id)?.abort();
+      break;
+    case 'dispose':
+      void engine.dispose().finally(() => post({ type: 'disposed' }));
+      break;
+  }
+});
