@@ -252,7 +252,7 @@ export class SpleeterEngine {
   private async separateInner(params: SeparateParams, started: number): Promise<SeparationResult> {
     const codec = (params.codec ?? 'wav') as OutputCodec;
     validateRequest(params, codec, this.codec !== null);
-    params.signal?.throwIfAborted();
+    if (params.signal?.aborted) throw new SeparationError(ErrorCodes.JOB_CANCELED, 'Separation was canceled');
 
     const modelRef = params.modelName ?? this.opts.defaultModel;
     const input = await this.openInput(params.audioPath, params);

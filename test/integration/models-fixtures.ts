@@ -31,6 +31,8 @@ export interface Served {
   stallAfter?: number;
   /** Pause between 64 KiB chunks. */
   chunkDelayMs?: number;
+  /** Wait this long before answering at all (a slow origin). */
+  responseDelayMs?: number;
 }
 
 export interface LoggedRequest {
@@ -78,6 +80,12 @@ export class TestFileServer {
   }
 
   private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
+    const delay = this.files.get((req.url ?? '/').split('?')[0])?.responseDelayMs;
+    if (delay) setTimeout(() => this.respond(req, res), delay);
+    else this.respond(req, res);
+  }
+
+  private respond(req: http.IncomingMessage, res: http.ServerResponse): void {
     const urlPath = (req.url ?? '/').split('?')[0];
     const file = this.files.get(urlPath);
     const log = (status: number) =>

@@ -5,10 +5,12 @@
  * ModelManager end to end: real HTTP (local server), real archives, real onnxruntime loading and
  * smoke inference of generated models, real files and locks in a temporary models directory.
  */
+import { spawn } from 'child_process';
 import { randomBytes } from 'crypto';
 import { existsSync, promises as fs } from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { stringify as toYaml } from 'yaml';
 import type { InstallProgress } from '../../src/core/models/model-types';
 import { HttpDownloader } from '../../src/infra/models/http-downloader';
 import { ModelManager, type ModelManagerOptions } from '../../src/infra/models/model-manager';
@@ -277,6 +279,50 @@ describe(ModelManager.name, () => {
     expect(server.requestsFor(`/slowish.${ext}`)).toHaveLength(1);
     expect(waits).toContain('waiting-for-lock');
     expect(await fs.readdir(path.join(modelsDir, 'sherpa~test-2stems', 'versions'))).toEqual(['v1']);
+  });
+
+  it('lets a second OS process wait for a running install and reuse its result', async () => {
+    const url = server.serve(`/origin.${ext}`, { body: archive, responseDelayMs: 1500 });
+    const catalogFile = path.join(modelsDir, '..', `catalog-${path.basename(modelsDir)}.yaml`);
+    await fs.writeFile(catalogFile, toYaml({ catalog_version: 1, models: [sherpaEntry(SHERPA, url)] }));
+    const child = spawn(
+      process.execPath,
+      [
+        '-r',
+        '@swc-node/register',
+        path.join(__dirname, 'models-child-install.ts'),
+        modelsDir,
+        catalogFile,
+        SHERPA,
+      ],
+      { cwd: path.resolve(__dirname, '..', '..'), stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    try {
+      const lines: string[] = [];
+      const exited = new Promise<number | null>((r) => child.on('exit', r));
+      child.stdout.setEncoding('utf8');
+      child.stdout.on('data', (c: string) => lines.push(...c.split('\n').filter(Boolean)));
+      const deadline = Date.now() + 30_000;
+      while (!lines.includes('downloading') && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 50));
+      expect(lines).toContain('downloading');
+
+      // The child holds the install lock and is downloading: we wait for it, then reuse v1.
+      const stages: string[] = [];
+      const mine = await newManager([sherpaEntry(SHERPA, url)]).downloadModel(SHERPA, {
+        onProgress: (p) => stages.push(p.stage),
+      });
+      expect(await exited).toBe(0);
+      expect(JSON.parse(lines[lines.length - 1])).toEqual({ version: 'v1', installed: true });
+      expect(mine).toMatchObject({ version: 'v1', installed: false });
+      expect(stages).toContain('waiting-for-lock');
+      expect(stages).not.toContain('downloading');
+      expect(server.requestsFor(`/origin.${ext}`)).toHaveLength(1);
+      expect(await fs.readdir(path.join(modelsDir, 'sherpa~test-2stems', 'versions'))).toEqual(['v1']);
+    } finally {
+      child.kill();
+      await fs.rm(catalogFile, { force: true });
+    }
   });
 
   it('keeps versions: pin with @, rollback, activate, and refuses to delete a version in use', async () => {

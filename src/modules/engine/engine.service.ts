@@ -1,36 +1,91 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
+import { AppConfig } from '../../infra/config/app-config';
+import { SeparationWorkerPool } from '../../infra/workers/separation-worker-pool';
+import { SpleeterEngine, type SpleeterEngineOptions } from '../../lib/spleeter-engine';
 import type { InputAudioInfo, ModelSummary, SeparateParams, SeparationResult } from '../../lib/types';
 
+/** Engine options from the typed configuration (shared by the main thread and the worker threads). */
+export function engineOptionsFromConfig(config: AppConfig): SpleeterEngineOptions {
+  return {
+    modelsDir: config.models.dir,
+    defaultModel: config.models.default_model,
+    enableGpu: config.performance.enable_gpu,
+    gpuProviders: config.performance.gpu_providers,
+    intraOpThreads: config.performance.intra_op_threads,
+    interOpThreads: config.performance.inter_op_threads,
+    batchSegments: config.performance.batch_segments,
+    batchConcurrency: config.performance.batch_concurrency,
+    precision: config.models.precision,
+    ffmpegPath: config.audio.ffmpeg_path,
+    maxDurationSec: config.audio.max_duration_s,
+    autoDownload: config.models.auto_download,
+    catalogFile: config.models.catalog_file,
+  };
+}
+
 /**
- * Nest face of the separation engine (src/lib/spleeter-engine.ts): decoding, model loading and
- * inference, encoding. The REST layer's job processor calls `separate`; upload validation calls
- * `probe`; request validation calls `resolveModel`.
- *
- * (Being implemented by the lead: signatures are stable.)
+ * Nest face of the separation engine (src/lib/spleeter-engine.ts). Separations run in a pool of
+ * worker threads (`performance.max_concurrent_jobs` of them) because onnxruntime-node and the STFT
+ * work block the thread they run on; probing and model look-ups are cheap and run here.
  */
 @Injectable()
-export class EngineService {
+export class EngineService implements OnApplicationShutdown {
+  private readonly logger = new Logger('Engine');
+  private readonly local: SpleeterEngine;
+  private pool?: SeparationWorkerPool;
+  private providerInUse: string | null = null;
+
+  constructor(private readonly config: AppConfig) {
+    this.local = new SpleeterEngine({ ...engineOptionsFromConfig(config), logger: this.logger });
+  }
+
   /** Runs one separation to files. Throws AudioProcessingError / ModelError / ValidationError / SeparationError(JOB_CANCELED). */
-  async separate(_params: SeparateParams): Promise<SeparationResult> {
-    throw new Error('EngineService.separate not implemented yet');
+  async separate(params: SeparateParams): Promise<SeparationResult> {
+    this.pool ??= new SeparationWorkerPool(this.config.performance.max_concurrent_jobs, engineOptionsFromConfig(this.config), {
+      warn: (m) => this.logger.warn(m),
+      error: (m) => this.logger.error(m),
+    });
+    const result = await this.pool.separate(params);
+    if (result.executionProvider !== 'dsp') this.providerInUse = result.executionProvider;
+    return result;
   }
 
   /** Reads the input's format, rate, channels and duration without decoding it all. */
-  async probe(_audioPath: string): Promise<InputAudioInfo> {
-    throw new Error('EngineService.probe not implemented yet');
+  probe(audioPath: string): Promise<InputAudioInfo> {
+    return this.local.probe(audioPath);
   }
 
-  /** Resolves `name[@version]` to an installed model or throws ModelError MODEL_NOT_INSTALLED. */
-  async resolveModel(_name: string): Promise<{ name: string; version?: string; stems: string[] }> {
-    throw new Error('EngineService.resolveModel not implemented yet');
+  /** Resolves `name[@version]` (default model when omitted) or throws ModelError MODEL_NOT_INSTALLED. */
+  resolveModel(name?: string): Promise<{ name: string; version?: string; stems: string[] }> {
+    return this.local.resolveModel(name);
   }
 
-  async listModels(): Promise<ModelSummary[]> {
-    return [];
+  listModels(): Promise<ModelSummary[]> {
+    return this.local.getAvailableModels();
   }
 
-  /** Execution provider the engine will use for ONNX models ('cpu', 'cuda', 'webgpu'). */
+  /** The engine's library object (model manager, registry) for other modules. */
+  get engine(): SpleeterEngine {
+    return this.local;
+  }
+
+  /** Separations running / waiting inside the worker pool. */
+  get load(): { running: number; waiting: number } {
+    return { running: this.pool?.busy ?? 0, waiting: this.pool?.queued ?? 0 };
+  }
+
+  /**
+   * Execution provider of ONNX models: the one last reported by a separation, else what the
+   * configuration asks for first ('cpu' unless GPU is enabled — a GPU preference is only confirmed
+   * once a session has been created on it).
+   */
   get executionProvider(): string {
-    return 'cpu';
+    if (this.providerInUse) return this.providerInUse;
+    return this.config.performance.enable_gpu ? `${this.config.performance.gpu_providers[0] ?? 'cpu'} (requested)` : 'cpu';
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.pool?.close();
+    await this.local.dispose();
   }
 }

@@ -1,0 +1,117 @@
+/**
+ * Parent side of onnx-session-worker: an onnxruntime session living in its own worker thread, so
+ * several sessions can run at the same time and the caller's event loop stays free meanwhile.
+ * Workers are not shared or cached: each one owns its session (and its copy of the weights).
+ */
+import { existsSync } from 'fs';
+import { join } from 'path';
+import { Worker } from 'worker_threads';
+import { ErrorCodes, ModelError } from '../../core/errors';
+import type { InferenceLogger, OnnxSessionOptions } from './onnx-runtime';
+import type { SessionWorkerData, SessionWorkerReply, SessionWorkerRequest } from './onnx-session-worker';
+
+export interface WorkerRunResult {
+  data: Float32Array;
+  dims: readonly number[];
+  elementType: string;
+}
+
+/** Compiled (dist) builds run the .js worker; from sources (jest, swc-node) the .ts one via swc. */
+function workerEntry(): { file: string; execArgv: string[] } {
+  const js = join(__dirname, 'onnx-session-worker.js');
+  if (existsSync(js)) return { file: js, execArgv: [] };
+  return { file: join(__dirname, 'onnx-session-worker.ts'), execArgv: ['-r', '@swc-node/register'] };
+}
+
+export class WorkerOnnxSession {
+  private nextId = 1;
+  private readonly pending = new Map<number, { resolve: (r: WorkerRunResult) => void; reject: (e: Error) => void }>();
+  private closed = false;
+
+  private constructor(
+    private readonly worker: Worker,
+    readonly path: string,
+    readonly executionProvider: string,
+    readonly partialCpuFallback: boolean,
+  ) {
+    worker.on('message', (m: SessionWorkerReply) => {
+      if (m.type === 'result' || m.type === 'error') {
+        const p = this.pending.get(m.id);
+        if (!p) return;
+        this.pending.delete(m.id);
+        if (m.type === 'result') p.resolve({ data: m.data, dims: m.dims, elementType: m.elementType });
+        else p.reject(new Error(m.message));
+      }
+    });
+    const failAll = (why: string) => {
+      this.closed = true;
+      for (const p of this.pending.values()) p.reject(new Error(why));
+      this.pending.clear();
+    };
+    worker.on('error', (err) => failAll(`session worker crashed: ${err.message}`));
+    worker.on('exit', (code) => failAll(`session worker exited (code ${code})`));
+  }
+
+  /** Starts a worker and creates the session there (same EP selection as OnnxRuntime). */
+  static start(path: string, options: OnnxSessionOptions = {}): Promise<WorkerOnnxSession> {
+    const { logger, ...rest } = options;
+    const entry = workerEntry();
+    const data: SessionWorkerData = { path, options: rest };
+    const worker = new Worker(entry.file, { workerData: data, execArgv: entry.execArgv });
+    return new Promise((resolve, reject) => {
+      const onWarn = (m: SessionWorkerReply) => {
+        if (m.type === 'warn') (logger as InferenceLogger | undefined)?.warn(m.message);
+      };
+      worker.on('message', onWarn);
+      const cleanup = () => {
+        worker.off('message', onStartup);
+        worker.off('error', onError);
+        worker.off('exit', onExit);
+      };
+      const onStartup = (m: SessionWorkerReply) => {
+        if (m.type === 'ready') {
+          cleanup();
+          resolve(new WorkerOnnxSession(worker, path, m.executionProvider, m.partialCpuFallback));
+        } else if (m.type === 'failed') {
+          cleanup();
+          void worker.terminate();
+          const code = Object.values(ErrorCodes).find((c) => c === m.code) ?? ErrorCodes.MODEL_LOAD_FAILED;
+          reject(new ModelError(code, m.message, { path }));
+        }
+      };
+      const onError = (err: Error) => {
+        cleanup();
+        reject(new ModelError(ErrorCodes.MODEL_LOAD_FAILED, `session worker for ${path} failed: ${err.message}`, { path }, { cause: err }));
+      };
+      const onExit = (code: number) => {
+        cleanup();
+        reject(new ModelError(ErrorCodes.MODEL_LOAD_FAILED, `session worker for ${path} exited (code ${code})`, { path }));
+      };
+      worker.on('message', onStartup);
+      worker.on('error', onError);
+      worker.on('exit', onExit);
+    });
+  }
+
+  /** Runs the session on a copy of `data` (the caller's array is left untouched). */
+  run(inputName: string, outputName: string, data: Float32Array, dims: readonly number[]): Promise<WorkerRunResult> {
+    if (this.closed) return Promise.reject(new Error('session worker is closed'));
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      const msg: SessionWorkerRequest = { type: 'run', id, inputName, outputName, data, dims: [...dims] };
+      this.worker.postMessage(msg);
+    });
+  }
+
+  async release(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const exited = new Promise<void>((resolve) => this.worker.once('exit', () => resolve()));
+    this.worker.postMessage({ type: 'close' } satisfies SessionWorkerRequest);
+    // A worker busy in a long run gets a grace period, then is terminated.
+    const timer = setTimeout(() => void this.worker.terminate(), 5000);
+    await exited;
+    clearTimeout(timer);
+  }
+}
