@@ -25,7 +25,8 @@ describe.each(['sqlite', 'postgres'] as const)('Audit API (e2e, %s)', (driver) =
     t = await startApp({ api_key: ENV_KEY, database });
     const user = await request(t.server).post('/v1/admin/api-keys').set(admin()).send({ name: 'u' });
     userId = user.body.id;
-    for (let i = 0; i < 3; i++) await request(t.server).get('/v1/admin/api-keys').set('X-API-KEY', user.body.key); // 403
+    for (let i = 0; i < 3; i++)
+      await request(t.server).get('/v1/admin/api-keys').set('X-API-KEY', user.body.key); // 403
     for (let i = 0; i < 4; i++) await request(t.server).get('/v1/auth/me'); // 401
     await request(t.server).delete(`/v1/admin/api-keys/${userId}`).set(admin());
   });
@@ -42,19 +43,39 @@ describe.each(['sqlite', 'postgres'] as const)('Audit API (e2e, %s)', (driver) =
     const denied = await get(`/v1/admin/audit?outcome=denied&principal=apikey:${userId}`);
     expect(denied.status).toBe(200);
     expect(denied.body.items).toHaveLength(3);
-    expect(denied.body.items.every((e: { httpStatus: number; action: string }) => e.httpStatus === 403 && e.action === 'apikey.list')).toBe(true);
+    expect(
+      denied.body.items.every(
+        (e: { httpStatus: number; action: string }) => e.httpStatus === 403 && e.action === 'apikey.list',
+      ),
+    ).toBe(true);
 
     const keys = await get('/v1/admin/audit?action=apikey.*');
     const actions = new Set(keys.body.items.map((e: { action: string }) => e.action));
-    expect([...actions].sort()).toEqual(['apikey.create', 'apikey.created', 'apikey.list', 'apikey.revoke', 'apikey.revoked']);
+    expect([...actions].sort()).toEqual([
+      'apikey.create',
+      'apikey.created',
+      'apikey.list',
+      'apikey.revoke',
+      'apikey.revoked',
+    ]);
 
-    const resource = await get(`/v1/admin/audit?resourceType=apikey&resourceId=${userId}&action=apikey.revoked`);
+    const resource = await get(
+      `/v1/admin/audit?resourceType=apikey&resourceId=${userId}&action=apikey.revoked`,
+    );
     expect(resource.body.items).toHaveLength(1);
-    expect(resource.body.items[0]).toMatchObject({ principalId: 'apikey:env', outcome: 'success', details: { name: 'u', role: 'user' } });
+    expect(resource.body.items[0]).toMatchObject({
+      principalId: 'apikey:env',
+      outcome: 'success',
+      details: { name: 'u', role: 'user' },
+    });
 
-    const future = await get(`/v1/admin/audit?from=${encodeURIComponent(new Date(Date.now() + 60_000).toISOString())}`);
+    const future = await get(
+      `/v1/admin/audit?from=${encodeURIComponent(new Date(Date.now() + 60_000).toISOString())}`,
+    );
     expect(future.body.items).toEqual([]);
-    const past = await get(`/v1/admin/audit?to=${encodeURIComponent(new Date(Date.now() - 3600_000).toISOString())}`);
+    const past = await get(
+      `/v1/admin/audit?to=${encodeURIComponent(new Date(Date.now() - 3600_000).toISOString())}`,
+    );
     expect(past.body.items).toEqual([]);
     const failed = await get('/v1/admin/audit?action=auth.failed');
     expect(failed.body.items).toHaveLength(4);
@@ -85,7 +106,10 @@ describe.each(['sqlite', 'postgres'] as const)('Audit API (e2e, %s)', (driver) =
     const res = await get('/v1/admin/audit/export?outcome=denied');
     expect(res.status).toBe(200);
     expect(res.headers['content-type']).toContain('application/x-ndjson');
-    const lines = res.text.trim().split('\n').map((l) => JSON.parse(l));
+    const lines = res.text
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(lines.length).toBeGreaterThanOrEqual(3 + 4 + 4);
     expect(lines.every((e) => e.outcome === 'denied')).toBe(true);
     const ids = lines.map((e) => e.id);
@@ -101,20 +125,35 @@ describe.each(['sqlite', 'postgres'] as const)('Audit API (e2e, %s)', (driver) =
     const [victim] = (await get('/v1/admin/audit?action=apikey.revoked')).body.items;
     const ds = t.app.get(DataSource);
     const p = driver === 'postgres' ? ['$1', '$2'] : ['?', '?'];
-    await ds.query(`UPDATE audit_events SET principal_id = ${p[0]} WHERE id = ${p[1]}`, ['apikey:someone-else', victim.id]);
+    await ds.query(`UPDATE audit_events SET principal_id = ${p[0]} WHERE id = ${p[1]}`, [
+      'apikey:someone-else',
+      victim.id,
+    ]);
     const broken = await get('/v1/admin/audit/verify');
     expect(broken.status).toBe(200);
     expect(broken.body.valid).toBe(false);
-    expect(broken.body.brokenAt).toMatchObject({ id: victim.id, reason: 'hash_mismatch', action: 'apikey.revoked' });
-    await ds.query(`UPDATE audit_events SET principal_id = ${p[0]} WHERE id = ${p[1]}`, ['apikey:env', victim.id]);
+    expect(broken.body.brokenAt).toMatchObject({
+      id: victim.id,
+      reason: 'hash_mismatch',
+      action: 'apikey.revoked',
+    });
+    await ds.query(`UPDATE audit_events SET principal_id = ${p[0]} WHERE id = ${p[1]}`, [
+      'apikey:env',
+      victim.id,
+    ]);
     expect((await get('/v1/admin/audit/verify')).body.valid).toBe(true);
   });
 
   it('prunes on request (nothing is old enough here) and validates input', async () => {
     if (!t) return;
-    const res = await request(t.server).post('/v1/admin/audit/prune').set(admin()).send({ olderThanDays: 30 });
+    const res = await request(t.server)
+      .post('/v1/admin/audit/prune')
+      .set(admin())
+      .send({ olderThanDays: 30 });
     expect(res.status).toBe(200);
     expect(res.body).toEqual({ deleted: 0, anchor: null });
-    expect((await request(t.server).post('/v1/admin/audit/prune').set(admin()).send({ olderThanDays: -1 })).status).toBe(422);
+    expect(
+      (await request(t.server).post('/v1/admin/audit/prune').set(admin()).send({ olderThanDays: -1 })).status,
+    ).toBe(422);
   });
 });

@@ -43,16 +43,24 @@ describe('First-run bootstrap key', () => {
     }
     const matches = out.text().match(/X-API-KEY: (spl_[0-9a-f]{16}_[A-Za-z0-9_-]{43})/g) ?? [];
     expect(matches).toHaveLength(1);
-    const key = matches[0].slice('X-API-KEY: '.length);
+    const key = matches[0]!.slice('X-API-KEY: '.length);
     // Not a JSON log line: log shippers parse those; the banner is plain text.
-    const line = out.text().split('\n').find((l) => l.includes(key))!;
+    const line = out
+      .text()
+      .split('\n')
+      .find((l) => l.includes(key))!;
     expect(() => JSON.parse(line)).toThrow();
 
     const me = await request(t.server).get('/v1/auth/me').set('X-API-KEY', key);
     expect(me.body).toMatchObject({ role: 'admin', method: 'api-key' });
     const rows = await t.app.get(DataSource).query('SELECT id, name, role, secret_hash FROM api_keys');
     expect(rows).toEqual([
-      { id: key.slice(4, 20), name: 'bootstrap', role: 'admin', secret_hash: createHash('sha256').update(key).digest('hex') },
+      {
+        id: key.slice(4, 20),
+        name: 'bootstrap',
+        role: 'admin',
+        secret_hash: createHash('sha256').update(key).digest('hex'),
+      },
     ]);
     expect((await request(t.server).get('/v1/auth/me')).status).toBe(401);
     await t.close();

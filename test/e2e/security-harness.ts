@@ -21,8 +21,12 @@ export interface StartOptions {
 }
 
 /** The real app on a throw-away SQLite file (or `database.url`), audit flushed every 50 ms. */
-export function startApp(config: Record<string, unknown> = {}, dirOrOptions?: string | StartOptions): Promise<TestApp> {
-  const options: StartOptions = typeof dirOrOptions === 'string' ? { dir: dirOrOptions } : (dirOrOptions ?? {});
+export function startApp(
+  config: Record<string, unknown> = {},
+  dirOrOptions?: string | StartOptions,
+): Promise<TestApp> {
+  const options: StartOptions =
+    typeof dirOrOptions === 'string' ? { dir: dirOrOptions } : (dirOrOptions ?? {});
   return startTestApp({
     config: mergeConfig({ audit: { flush_interval_ms: 50 } }, config),
     dir: options.dir,
@@ -32,7 +36,9 @@ export function startApp(config: Record<string, unknown> = {}, dirOrOptions?: st
 }
 
 /** A JWKS endpoint on 127.0.0.1 serving whatever `keys` holds at request time. */
-export async function startJwksServer(keys: () => object[]): Promise<{ url: string; hits: () => number; close(): Promise<void> }> {
+export async function startJwksServer(
+  keys: () => object[],
+): Promise<{ url: string; hits: () => number; close(): Promise<void> }> {
   let hits = 0;
   const server = http.createServer((req, res) => {
     hits += 1;
@@ -55,10 +61,15 @@ export interface RouteInfo {
 
 /** Every route registered on the Express app (Nest controllers and Swagger), params filled in. */
 export function listRoutes(app: INestApplication): RouteInfo[] {
-  const express = app.getHttpAdapter().getInstance() as { router?: { stack: unknown[] }; _router?: { stack: unknown[] } };
+  const express = app.getHttpAdapter().getInstance() as {
+    router?: { stack: unknown[] };
+    _router?: { stack: unknown[] };
+  };
   const stack = (express.router ?? express._router)?.stack ?? [];
   const out: RouteInfo[] = [];
-  for (const layer of stack as Array<{ route?: { path: string | string[]; methods: Record<string, boolean> } }>) {
+  for (const layer of stack as Array<{
+    route?: { path: string | string[]; methods: Record<string, boolean> };
+  }>) {
     if (!layer.route) continue;
     for (const p of Array.isArray(layer.route.path) ? layer.route.path : [layer.route.path]) {
       // Catch-all layers are middleware bound with forRoutes('{*path}'), not endpoints.
@@ -73,5 +84,8 @@ export function listRoutes(app: INestApplication): RouteInfo[] {
 
 /** `/v1/jobs/:id/stems/:stem` → `/v1/jobs/x0000000/stems/x0000000` */
 export function concretePath(pattern: string): string {
-  return pattern.replace(/\{[^}]*\}/g, '').replace(/:[A-Za-z0-9_]+/g, 'x0000000').replace(/\*[A-Za-z0-9_]*/g, 'x');
+  return pattern
+    .replace(/\{[^}]*\}/g, '')
+    .replace(/:[A-Za-z0-9_]+/g, 'x0000000')
+    .replace(/\*[A-Za-z0-9_]*/g, 'x');
 }

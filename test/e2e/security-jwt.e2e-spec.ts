@@ -2,7 +2,7 @@
  * Bearer JWTs: HS256 with a secret, RS256 through a JWKS URL (local server, cached, by kid) and
  * ES256 with a PEM public key. Every classic forgery is refused and lands in the audit log.
  */
-import { generateKeyPairSync, type KeyObject } from 'crypto';
+import { createHmac, generateKeyPairSync, type KeyObject } from 'crypto';
 import * as jwt from 'jsonwebtoken';
 import request from 'supertest';
 import { AuditService } from '../../src/modules/audit/audit.service';
@@ -21,19 +21,25 @@ async function failureReasons(t: TestApp): Promise<string[]> {
   const audit = t.app.get(AuditService);
   await audit.verify();
   const out: string[] = [];
-  for await (const e of audit.stream({ action: 'auth.failed' })) out.push(JSON.parse(e.details ?? '{}').reason);
+  for await (const e of audit.stream({ action: 'auth.failed' }))
+    out.push(JSON.parse(e.details ?? '{}').reason);
   return out;
 }
 
 describe('JWT HS256 (e2e)', () => {
   let t: TestApp;
   const sign = (claims: object, options: jwt.SignOptions = {}, key: jwt.Secret = SECRET) =>
-    jwt.sign({ sub: 'alice', iss: ISS, aud: AUD, exp: now() + 300, ...claims }, key, { algorithm: 'HS256', ...options });
+    jwt.sign({ sub: 'alice', iss: ISS, aud: AUD, exp: now() + 300, ...claims }, key, {
+      algorithm: 'HS256',
+      ...options,
+    });
   const me = (token: string) => request(t.server).get('/v1/auth/me').set('Authorization', `Bearer ${token}`);
 
   beforeAll(async () => {
     t = await startApp({
-      security: { jwt: { secret: SECRET, algorithms: ['HS256'], issuer: ISS, audience: AUD, clock_skew_s: 30 } },
+      security: {
+        jwt: { secret: SECRET, algorithms: ['HS256'], issuer: ISS, audience: AUD, clock_skew_s: 30 },
+      },
     });
   });
   afterAll(() => t?.close());
@@ -44,7 +50,9 @@ describe('JWT HS256 (e2e)', () => {
     expect(user.body).toMatchObject({ id: 'jwt:alice', role: 'user', method: 'jwt', keyId: 'alice' });
     const admin = await me(sign({ sub: 'root', roles: ['user', 'admin'] }));
     expect(admin.body).toMatchObject({ id: 'jwt:root', role: 'admin' });
-    const adminRoute = await request(t.server).get('/v1/admin/api-keys').set('Authorization', `Bearer ${sign({})}`);
+    const adminRoute = await request(t.server)
+      .get('/v1/admin/api-keys')
+      .set('Authorization', `Bearer ${sign({})}`);
     expect(adminRoute.status).toBe(403);
   });
 
@@ -57,17 +65,30 @@ describe('JWT HS256 (e2e)', () => {
   it.each([
     ['expired', () => sign({ exp: now() - 120 })],
     ['wrong signature', () => sign({}, {}, 'another-secret-0123456789abcdef-0123456789')],
-    ['tampered payload', () => {
-      const [h, , s] = sign({}).split('.');
-      return `${h}.${b64({ sub: 'alice', iss: ISS, aud: AUD, exp: now() + 300, roles: ['admin'] })}.${s}`;
-    }],
-    ['alg none', () => `${b64({ alg: 'none', typ: 'JWT' })}.${b64({ sub: 'alice', iss: ISS, aud: AUD, exp: now() + 300, roles: ['admin'] })}.`],
-    ['alg NONE with a signature', () => `${b64({ alg: 'NONE', typ: 'JWT' })}.${b64({ sub: 'a', exp: now() + 300 })}.c2ln`],
+    [
+      'tampered payload',
+      () => {
+        const [h, , s] = sign({}).split('.');
+        return `${h}.${b64({ sub: 'alice', iss: ISS, aud: AUD, exp: now() + 300, roles: ['admin'] })}.${s}`;
+      },
+    ],
+    [
+      'alg none',
+      () =>
+        `${b64({ alg: 'none', typ: 'JWT' })}.${b64({ sub: 'alice', iss: ISS, aud: AUD, exp: now() + 300, roles: ['admin'] })}.`,
+    ],
+    [
+      'alg NONE with a signature',
+      () => `${b64({ alg: 'NONE', typ: 'JWT' })}.${b64({ sub: 'a', exp: now() + 300 })}.c2ln`,
+    ],
     ['wrong audience', () => sign({ aud: 'another-app' })],
     ['wrong issuer', () => sign({ iss: 'https://evil.test' })],
     ['no exp', () => jwt.sign({ sub: 'alice', iss: ISS, aud: AUD }, SECRET, { algorithm: 'HS256' })],
     ['no sub', () => sign({ sub: undefined })],
-    ['unpinned algorithm (HS512)', () => jwt.sign({ sub: 'alice', iss: ISS, aud: AUD, exp: now() + 300 }, SECRET, { algorithm: 'HS512' })],
+    [
+      'unpinned algorithm (HS512)',
+      () => jwt.sign({ sub: 'alice', iss: ISS, aud: AUD, exp: now() + 300 }, SECRET, { algorithm: 'HS512' }),
+    ],
     ['malformed', () => 'abc.def'],
   ])('refuses a %s token with 401', async (_label, token) => {
     const res = await me(token());
@@ -96,16 +117,24 @@ describe('JWT RS256 via JWKS and ES256 via PEM (e2e)', () => {
   const rsa1 = generateKeyPairSync('rsa', { modulusLength: 2048 });
   const rsa2 = generateKeyPairSync('rsa', { modulusLength: 2048 });
   const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  const jwk = (k: KeyObject, kid: string) => ({ ...k.export({ format: 'jwk' }), kid, use: 'sig', alg: 'RS256' });
+  const jwk = (k: KeyObject, kid: string) => ({
+    ...k.export({ format: 'jwk' }),
+    kid,
+    use: 'sig',
+    alg: 'RS256',
+  });
   let jwks: Awaited<ReturnType<typeof startJwksServer>>;
   let t: TestApp;
   let ecApp: TestApp;
   const claims = () => ({ sub: 'bob', iss: ISS, aud: AUD, exp: now() + 300 });
-  const me = (app: TestApp, token: string) => request(app.server).get('/v1/auth/me').set('Authorization', `Bearer ${token}`);
+  const me = (app: TestApp, token: string) =>
+    request(app.server).get('/v1/auth/me').set('Authorization', `Bearer ${token}`);
 
   beforeAll(async () => {
     jwks = await startJwksServer(() => [jwk(rsa1.publicKey, 'k1'), jwk(rsa2.publicKey, 'k2')]);
-    t = await startApp({ security: { jwt: { jwks_url: jwks.url, algorithms: ['RS256'], issuer: ISS, audience: AUD } } });
+    t = await startApp({
+      security: { jwt: { jwks_url: jwks.url, algorithms: ['RS256'], issuer: ISS, audience: AUD } },
+    });
     ecApp = await startApp({
       security: {
         jwt: {
@@ -134,12 +163,16 @@ describe('JWT RS256 via JWKS and ES256 via PEM (e2e)', () => {
   });
 
   it('refuses a token signed by k1 but naming k2, an unknown kid, and an HS256 token keyed with the public key', async () => {
-    expect((await me(t, jwt.sign(claims(), rsa1.privateKey, { algorithm: 'RS256', keyid: 'k2' }))).status).toBe(401);
-    expect((await me(t, jwt.sign(claims(), rsa1.privateKey, { algorithm: 'RS256', keyid: 'nope' }))).status).toBe(401);
+    expect(
+      (await me(t, jwt.sign(claims(), rsa1.privateKey, { algorithm: 'RS256', keyid: 'k2' }))).status,
+    ).toBe(401);
+    expect(
+      (await me(t, jwt.sign(claims(), rsa1.privateKey, { algorithm: 'RS256', keyid: 'nope' }))).status,
+    ).toBe(401);
     // Algorithm confusion: the RSA public key (public knowledge) used as an HMAC secret.
     const pem = rsa1.publicKey.export({ type: 'spki', format: 'pem' }).toString();
     const forged = `${b64({ alg: 'HS256', typ: 'JWT', kid: 'k1' })}.${b64(claims())}`;
-    const sig = require('crypto').createHmac('sha256', pem).update(forged).digest('base64url');
+    const sig = createHmac('sha256', pem).update(forged).digest('base64url');
     expect((await me(t, `${forged}.${sig}`)).status).toBe(401);
   });
 

@@ -4,6 +4,9 @@
  * in the audit log.
  */
 import { randomBytes } from 'crypto';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import Redis from 'ioredis';
 import request from 'supertest';
@@ -32,7 +35,8 @@ describe('Rate limits (e2e, memory storage)', () => {
   it('gives each principal its own budget and answers 429 RATE_LIMITED with Retry-After past it', async () => {
     const a = await userKey(t, 'a');
     const b = await userKey(t, 'b');
-    for (let i = 0; i < 5; i++) expect((await request(t.server).get('/v1/auth/me').set('X-API-KEY', a)).status).toBe(200);
+    for (let i = 0; i < 5; i++)
+      expect((await request(t.server).get('/v1/auth/me').set('X-API-KEY', a)).status).toBe(200);
     const limited = await request(t.server).get('/v1/auth/me').set('X-API-KEY', a);
     expect(limited.status).toBe(429);
     expect(limited.headers['content-type']).toContain('application/problem+json');
@@ -79,7 +83,7 @@ describe('Rate limits (e2e, Redis storage shared by two replicas)', () => {
       cache: { redis_enabled: false },
       security: { rate_limit: { limit: 6, ttl_s: 60 } },
     };
-    const dir = require('fs').mkdtempSync(require('path').join(require('os').tmpdir(), 'spleeter-rl-'));
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'spleeter-rl-'));
     one = await startApp(config, dir);
     two = await startApp(config, dir); // same SQLite file: the same keys on both replicas
   });
@@ -89,14 +93,21 @@ describe('Rate limits (e2e, Redis storage shared by two replicas)', () => {
     const keys = await redis.keys(`${prefix}:rl:*`);
     if (keys.length) await redis.del(...keys);
     await redis.quit();
-    require('fs').rmSync(one.dir, { recursive: true, force: true });
+    fs.rmSync(one.dir, { recursive: true, force: true });
   });
 
   it('shares one budget across replicas', async () => {
     expect(one.app.get(RateLimitStorage).backend).toBe('redis');
     const key = await userKey(one, 'shared');
     const statuses: number[] = [];
-    for (let i = 0; i < 6; i++) statuses.push((await request((i % 2 ? two : one).server).get('/v1/auth/me').set('X-API-KEY', key)).status);
+    for (let i = 0; i < 6; i++)
+      statuses.push(
+        (
+          await request((i % 2 ? two : one).server)
+            .get('/v1/auth/me')
+            .set('X-API-KEY', key)
+        ).status,
+      );
     expect(statuses).toEqual([200, 200, 200, 200, 200, 200]);
     const res = await request(two.server).get('/v1/auth/me').set('X-API-KEY', key);
     expect(res.status).toBe(429);
@@ -120,7 +131,8 @@ describe('Rate limits fall back to memory when Redis is unreachable', () => {
 
   it('still limits', async () => {
     const statuses: number[] = [];
-    for (let i = 0; i < 4; i++) statuses.push((await request(t.server).get('/v1/auth/me').set('X-API-KEY', ENV_KEY)).status);
+    for (let i = 0; i < 4; i++)
+      statuses.push((await request(t.server).get('/v1/auth/me').set('X-API-KEY', ENV_KEY)).status);
     expect(statuses).toEqual([200, 200, 200, 429]);
     expect(t.app.get(RateLimitStorage).backend).toBe('memory');
   });
@@ -141,7 +153,11 @@ describe.each(['sqlite', 'postgres'] as const)('Quotas (%s)', (driver) => {
       drop = db.drop;
       database = { url: db.url };
     }
-    t = await startApp({ api_key: ENV_KEY, database, security: { quotas: { max_concurrent_jobs: 2, audio_minutes_per_day: 10 } } });
+    t = await startApp({
+      api_key: ENV_KEY,
+      database,
+      security: { quotas: { max_concurrent_jobs: 2, audio_minutes_per_day: 10 } },
+    });
   });
   afterAll(async () => {
     await t?.close();
@@ -151,15 +167,23 @@ describe.each(['sqlite', 'postgres'] as const)('Quotas (%s)', (driver) => {
   it('holds the concurrency limit under simultaneous reservations and frees slots on terminal events', async () => {
     if (!t) return;
     const quotas = t.app.get(QuotaService);
-    const results = await Promise.allSettled(Array.from({ length: 8 }, (_, i) => quotas.reserve(alice, `job-${driver}-${i}`, 1)));
+    const results = await Promise.allSettled(
+      Array.from({ length: 8 }, (_, i) => quotas.reserve(alice, `job-${driver}-${i}`, 1)),
+    );
     expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(2);
     const refused = results.find((r) => r.status === 'rejected') as PromiseRejectedResult;
     expect(refused.reason).toMatchObject({ code: 'QUOTA_EXCEEDED', context: { retryAfterSeconds: 30 } });
-    const running = results.map((r, i) => (r.status === 'fulfilled' ? `job-${driver}-${i}` : null)).filter(Boolean) as string[];
-    t.app.get(EventEmitter2).emit(DomainEvents.SeparationSucceeded, { jobId: running[0], model: 'm', principal: alice });
+    const running = results
+      .map((r, i) => (r.status === 'fulfilled' ? `job-${driver}-${i}` : null))
+      .filter(Boolean) as string[];
+    t.app
+      .get(EventEmitter2)
+      .emit(DomainEvents.SeparationSucceeded, { jobId: running[0], model: 'm', principal: alice });
     await new Promise((r) => setTimeout(r, 100));
     await expect(quotas.reserve(alice, `job-${driver}-next`, 1)).resolves.toBeUndefined();
-    await expect(quotas.reserve(alice, `job-${driver}-again`, 1)).rejects.toMatchObject({ code: 'QUOTA_EXCEEDED' });
+    await expect(quotas.reserve(alice, `job-${driver}-again`, 1)).rejects.toMatchObject({
+      code: 'QUOTA_EXCEEDED',
+    });
     // Admins are exempt.
     for (let i = 0; i < 4; i++) await quotas.reserve(admin, `admin-${driver}-${i}`, 3600);
     await quotas.release(running[1]);
@@ -176,7 +200,11 @@ describe.each(['sqlite', 'postgres'] as const)('Quotas (%s)', (driver) => {
     let err: { code?: string; context?: { retryAfterSeconds?: number } } = {};
     await quotas.reserve(bob, `b2-${driver}`, 101).catch((e) => (err = e));
     expect(err.code).toBe('QUOTA_EXCEEDED');
-    const untilMidnight = Math.ceil((Date.UTC(new Date().getUTCFullYear(), new Date().getUTCMonth(), new Date().getUTCDate() + 1) - Date.now()) / 1000);
+    const untilMidnight = Math.ceil(
+      (Date.UTC(new Date().getUTCFullYear(), new Date().getUTCMonth(), new Date().getUTCDate() + 1) -
+        Date.now()) /
+        1000,
+    );
     expect(Math.abs((err.context?.retryAfterSeconds ?? 0) - untilMidnight)).toBeLessThanOrEqual(2);
     const status = await quotas.status(bob);
     expect(status).toMatchObject({ activeJobs: 0, audioSecondsToday: 500, exempt: false });

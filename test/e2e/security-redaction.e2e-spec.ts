@@ -48,7 +48,8 @@ describe('Secrets never reach the logs', () => {
     const moduleRef = await Test.createTestingModule({ imports: [AppModule.forRoot({ env: {}, overrides })] })
       .overrideProvider(PARAMS_PROVIDER_TOKEN)
       .useFactory({
-        factory: (config: AppConfig) => buildLoggerParams(config, { write: (line: string) => void logged.push(line) }),
+        factory: (config: AppConfig) =>
+          buildLoggerParams(config, { write: (line: string) => void logged.push(line) }),
         inject: [AppConfig],
       })
       .compile();
@@ -66,16 +67,35 @@ describe('Secrets never reach the logs', () => {
 
   it('logs requests without any credential, token or secret value', async () => {
     const server = app.getHttpServer();
-    const created = await request(server).post('/v1/admin/api-keys').set('X-API-KEY', ENV_KEY).send({ name: 'redact' });
+    const created = await request(server)
+      .post('/v1/admin/api-keys')
+      .set('X-API-KEY', ENV_KEY)
+      .send({ name: 'redact' });
     const storedKey = created.body.key as string;
-    const token = jwt.sign({ sub: 'carol', exp: Math.floor(Date.now() / 1000) + 60 }, JWT_SECRET, { algorithm: 'HS256' });
-    const badToken = jwt.sign({ sub: 'carol', exp: Math.floor(Date.now() / 1000) + 60 }, `${JWT_SECRET}-wrong`, { algorithm: 'HS256' });
+    const token = jwt.sign({ sub: 'carol', exp: Math.floor(Date.now() / 1000) + 60 }, JWT_SECRET, {
+      algorithm: 'HS256',
+    });
+    const badToken = jwt.sign(
+      { sub: 'carol', exp: Math.floor(Date.now() / 1000) + 60 },
+      `${JWT_SECRET}-wrong`,
+      { algorithm: 'HS256' },
+    );
     await request(server).get('/v1/auth/me').set('X-API-KEY', storedKey).expect(200);
-    await request(server).get('/v1/auth/me').set('X-API-KEY', `${storedKey.slice(0, -4)}AAAA`).expect(401);
+    await request(server)
+      .get('/v1/auth/me')
+      .set('X-API-KEY', `${storedKey.slice(0, -4)}AAAA`)
+      .expect(401);
     await request(server).get('/v1/auth/me').set('Authorization', `Bearer ${token}`).expect(200);
     await request(server).get('/v1/auth/me').set('Authorization', `Bearer ${badToken}`).expect(401);
-    await request(server).get(`/v1/auth/me?api_key=${QUERY_SECRET}&token=${QUERY_SECRET}`).set('X-API-KEY', storedKey).expect(200);
-    await request(server).get('/v1/auth/me').set('Cookie', `session=${COOKIE_SECRET}`).set('X-API-KEY', ENV_KEY).expect(200);
+    await request(server)
+      .get(`/v1/auth/me?api_key=${QUERY_SECRET}&token=${QUERY_SECRET}`)
+      .set('X-API-KEY', storedKey)
+      .expect(200);
+    await request(server)
+      .get('/v1/auth/me')
+      .set('Cookie', `session=${COOKIE_SECRET}`)
+      .set('X-API-KEY', ENV_KEY)
+      .expect(200);
     await request(server)
       .post('/v1/admin/api-keys')
       .set('X-API-KEY', ENV_KEY)
@@ -86,7 +106,17 @@ describe('Secrets never reach the logs', () => {
     const text = logged.join('');
     expect(text).toContain('/v1/auth/me'); // the capture works: request lines are there
     expect(text).toContain('"statusCode":401');
-    for (const secret of [ENV_KEY, storedKey, storedKey.slice(21), token, badToken, JWT_SECRET, QUERY_SECRET, BODY_SECRET, COOKIE_SECRET]) {
+    for (const secret of [
+      ENV_KEY,
+      storedKey,
+      storedKey.slice(21),
+      token,
+      badToken,
+      JWT_SECRET,
+      QUERY_SECRET,
+      BODY_SECRET,
+      COOKIE_SECRET,
+    ]) {
       expect({ secret, leaked: text.includes(secret) }).toEqual({ secret, leaked: false });
     }
   });

@@ -24,10 +24,16 @@ describe('Security (e2e, SQLite)', () => {
 
   beforeAll(async () => {
     t = await startApp({ api_key: ENV_KEY, server: { body_limit_kb: 4 } }, { fakeEngine: true });
-    const admin = await request(t.server).post('/v1/admin/api-keys').set('X-API-KEY', ENV_KEY).send({ name: 'ops', role: 'admin' });
+    const admin = await request(t.server)
+      .post('/v1/admin/api-keys')
+      .set('X-API-KEY', ENV_KEY)
+      .send({ name: 'ops', role: 'admin' });
     expect(admin.status).toBe(201);
     adminKey = admin.body.key;
-    const user = await request(t.server).post('/v1/admin/api-keys').set('X-API-KEY', adminKey).send({ name: 'alice' });
+    const user = await request(t.server)
+      .post('/v1/admin/api-keys')
+      .set('X-API-KEY', adminKey)
+      .send({ name: 'alice' });
     expect(user.status).toBe(201);
     expect(user.body.role).toBe('user');
     userKey = user.body.key;
@@ -45,7 +51,11 @@ describe('Security (e2e, SQLite)', () => {
     for (const r of routes) {
       const res = await request(t.server)
         [r.method.toLowerCase() as 'get'](concretePath(r.path))
-        .catch((err: Error) => ({ status: -1, headers: {}, body: { code: err.message } }));
+        .catch((err: Error) => ({
+          status: -1,
+          headers: {} as Record<string, string>,
+          body: { code: err.message },
+        }));
       if (
         res.status !== 401 ||
         !String(res.headers['content-type']).startsWith('application/problem+json') ||
@@ -79,7 +89,10 @@ describe('Security (e2e, SQLite)', () => {
   });
 
   it('refuses a request that sends both an API key and a bearer token', async () => {
-    const res = await request(t.server).get('/v1/auth/me').set('X-API-KEY', userKey).set('Authorization', 'Bearer x.y.z');
+    const res = await request(t.server)
+      .get('/v1/auth/me')
+      .set('X-API-KEY', userKey)
+      .set('Authorization', 'Bearer x.y.z');
     expect(res.status).toBe(401);
   });
 
@@ -88,7 +101,12 @@ describe('Security (e2e, SQLite)', () => {
     expect(env.body).toMatchObject({ id: 'apikey:env', role: 'admin', method: 'api-key' });
     const user = await request(t.server).get('/v1/auth/me').set('X-API-KEY', userKey);
     expect(user.status).toBe(200);
-    expect(user.body).toMatchObject({ id: `apikey:${userKeyId}`, role: 'user', method: 'api-key', keyId: userKeyId });
+    expect(user.body).toMatchObject({
+      id: `apikey:${userKeyId}`,
+      role: 'user',
+      method: 'api-key',
+      keyId: userKeyId,
+    });
     expect(user.body.quota).toMatchObject({ exempt: false, activeJobs: 0 });
   });
 
@@ -98,15 +116,22 @@ describe('Security (e2e, SQLite)', () => {
     const failures: string[] = [];
     for (const r of adminRoutes) {
       for (const p of [concretePath(r.path), concretePath(r.path).toUpperCase()]) {
-        const res = await request(t.server)[r.method.toLowerCase() as 'get'](p).set('X-API-KEY', userKey).send({});
-        if (res.status !== 403 || res.body.code !== 'FORBIDDEN') failures.push(`${r.method} ${p} → ${res.status}`);
+        const res = await request(t.server)
+          [r.method.toLowerCase() as 'get'](p)
+          .set('X-API-KEY', userKey)
+          .send({});
+        if (res.status !== 403 || res.body.code !== 'FORBIDDEN')
+          failures.push(`${r.method} ${p} → ${res.status}`);
       }
     }
     expect(failures).toEqual([]);
   });
 
   it("answers 404 (not 403) when user B touches user A's job; admins see all jobs", async () => {
-    const bob = await request(t.server).post('/v1/admin/api-keys').set('X-API-KEY', adminKey).send({ name: 'bob' });
+    const bob = await request(t.server)
+      .post('/v1/admin/api-keys')
+      .set('X-API-KEY', adminKey)
+      .send({ name: 'bob' });
     const created = await request(t.server)
       .post('/v1/separations')
       .set('X-API-KEY', userKey)
@@ -114,7 +139,9 @@ describe('Security (e2e, SQLite)', () => {
     expect([200, 202]).toContain(created.status);
     const id = created.body.id as string;
     expect((await request(t.server).get(`/v1/separations/${id}`).set('X-API-KEY', userKey)).status).toBe(200);
-    expect((await request(t.server).get(`/v1/separations/${id}`).set('X-API-KEY', adminKey)).status).toBe(200);
+    expect((await request(t.server).get(`/v1/separations/${id}`).set('X-API-KEY', adminKey)).status).toBe(
+      200,
+    );
     for (const [method, p] of [
       ['get', `/v1/separations/${id}`],
       ['get', `/v1/separations/${id}/stems/vocals`],
@@ -122,7 +149,11 @@ describe('Security (e2e, SQLite)', () => {
       ['delete', `/v1/separations/${id}`],
     ] as const) {
       const res = await request(t.server)[method](p).set('X-API-KEY', bob.body.key);
-      expect({ p, status: res.status, code: res.body.code }).toEqual({ p, status: 404, code: 'JOB_NOT_FOUND' });
+      expect({ p, status: res.status, code: res.body.code }).toEqual({
+        p,
+        status: 404,
+        code: 'JOB_NOT_FOUND',
+      });
     }
     const list = await request(t.server).get('/v1/separations').set('X-API-KEY', bob.body.key);
     expect(JSON.stringify(list.body)).not.toContain(id);
@@ -141,16 +172,22 @@ describe('Security (e2e, SQLite)', () => {
         .filter((f) => f.startsWith('db.sqlite'))
         .map((f) => fs.readFileSync(path.join(t.dir, f))),
     );
-    for (const secret of [userKey, adminKey, ENV_KEY]) expect(dbBytes.includes(Buffer.from(secret))).toBe(false);
+    for (const secret of [userKey, adminKey, ENV_KEY])
+      expect(dbBytes.includes(Buffer.from(secret))).toBe(false);
     const list = await request(t.server).get('/v1/admin/api-keys').set('X-API-KEY', adminKey);
     expect(JSON.stringify(list.body)).not.toMatch(/spl_[0-9a-f]{16}_/);
   });
 
   it('refuses a revoked key on the very next request', async () => {
-    const created = await request(t.server).post('/v1/admin/api-keys').set('X-API-KEY', adminKey).send({ name: 'temp' });
+    const created = await request(t.server)
+      .post('/v1/admin/api-keys')
+      .set('X-API-KEY', adminKey)
+      .send({ name: 'temp' });
     const key = created.body.key as string;
     expect((await request(t.server).get('/v1/auth/me').set('X-API-KEY', key)).status).toBe(200);
-    const revoked = await request(t.server).delete(`/v1/admin/api-keys/${created.body.id}`).set('X-API-KEY', adminKey);
+    const revoked = await request(t.server)
+      .delete(`/v1/admin/api-keys/${created.body.id}`)
+      .set('X-API-KEY', adminKey);
     expect(revoked.status).toBe(200);
     expect(revoked.body.status).toBe('revoked');
     expect((await request(t.server).get('/v1/auth/me').set('X-API-KEY', key)).status).toBe(401);
@@ -169,7 +206,10 @@ describe('Security (e2e, SQLite)', () => {
     expect((await request(t.server).get('/v1/auth/me').set('X-API-KEY', created.body.key)).status).toBe(200);
     await t.app
       .get(DataSource)
-      .query('UPDATE api_keys SET expires_at = ? WHERE id = ?', [new Date(Date.now() - 1000).toISOString(), created.body.id]);
+      .query('UPDATE api_keys SET expires_at = ? WHERE id = ?', [
+        new Date(Date.now() - 1000).toISOString(),
+        created.body.id,
+      ]);
     expect((await request(t.server).get('/v1/auth/me').set('X-API-KEY', created.body.key)).status).toBe(401);
   });
 
@@ -197,6 +237,7 @@ describe('Security (e2e, SQLite)', () => {
   });
 
   it('puts every refusal and admin action in the audit log with the right outcome', async () => {
+    await request(t.server).get('/v1/no-such-route?token=hidden').set('X-API-KEY', userKey).expect(404);
     const audit = t.app.get(AuditService);
     await audit.verify();
     const all = [];
@@ -204,7 +245,12 @@ describe('Security (e2e, SQLite)', () => {
     const failedAuth = all.filter((e) => e.action === 'auth.failed');
     const reasons = failedAuth.map((e) => JSON.parse(e.details ?? '{}').reason as string);
     expect(reasons).toEqual(
-      expect.arrayContaining(['none: no credentials', 'api-key: unknown API key', 'api-key: API key revoked', 'api-key: API key expired']),
+      expect.arrayContaining([
+        'none: no credentials',
+        'api-key: unknown API key',
+        'api-key: API key revoked',
+        'api-key: API key expired',
+      ]),
     );
     expect(failedAuth.every((e) => e.outcome === 'denied')).toBe(true);
     const http401 = all.filter((e) => e.httpStatus === 401);
@@ -212,10 +258,23 @@ describe('Security (e2e, SQLite)', () => {
     expect(http401.every((e) => e.outcome === 'denied' && e.principalId === null)).toBe(true);
     const forbidden = all.filter((e) => e.httpStatus === 403);
     expect(forbidden.length).toBeGreaterThan(0);
-    expect(forbidden.every((e) => e.outcome === 'denied' && e.principalId === `apikey:${userKeyId}`)).toBe(true);
-    expect(all.some((e) => e.action === 'apikey.revoke' && e.outcome === 'success' && e.httpStatus === 200)).toBe(true);
+    expect(forbidden.every((e) => e.outcome === 'denied' && e.principalId === `apikey:${userKeyId}`)).toBe(
+      true,
+    );
+    expect(
+      all.some((e) => e.action === 'apikey.revoke' && e.outcome === 'success' && e.httpStatus === 200),
+    ).toBe(true);
     expect(all.some((e) => e.action === 'apikey.revoked' && e.principalRole === 'admin')).toBe(true);
-    expect(all.some((e) => e.action === 'apikey.create' && e.outcome === 'failure' && e.httpStatus === 422)).toBe(true);
+    expect(
+      all.some((e) => e.action === 'apikey.create' && e.outcome === 'failure' && e.httpStatus === 422),
+    ).toBe(true);
+    const notFound = all.find((e) => e.action === 'http.not_found');
+    expect(notFound).toMatchObject({ httpStatus: 404, outcome: 'failure' });
+    expect(JSON.parse(notFound!.details!)).toEqual({ method: 'GET', path: '/v1/no-such-route' });
+    const created = all.find((e) => e.action === 'separation.create' && e.httpStatus === 202);
+    expect(created).toMatchObject({ resourceType: 'separation', principalId: `apikey:${userKeyId}` });
+    expect(created!.resourceId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(created!.requestId).toBeTruthy();
     const serialized = JSON.stringify(all);
     for (const secret of [userKey, adminKey, ENV_KEY]) expect(serialized).not.toContain(secret);
     expect((await audit.verify()).valid).toBe(true);

@@ -43,11 +43,15 @@ async function freshEnv(driver: Driver): Promise<Env | null> {
   };
 }
 
-const sql = (driver: Driver, text: string) => (driver === 'postgres' ? text.replace(/\?/g, (_, i) => `$${++pgParam.n}`) : text);
-const pgParam = { n: 0 };
-function q(driver: Driver, ds: DataSource, text: string, params: unknown[] = []): Promise<Array<Record<string, unknown>>> {
-  pgParam.n = 0;
-  return ds.query(sql(driver, text), params);
+/** Raw SQL with `?` placeholders on both drivers (PostgreSQL wants `$n`). */
+function q(
+  driver: Driver,
+  ds: DataSource,
+  text: string,
+  params: unknown[] = [],
+): Promise<Array<Record<string, unknown>>> {
+  let n = 0;
+  return ds.query(driver === 'postgres' ? text.replace(/\?/g, () => `$${++n}`) : text, params);
 }
 
 describe.each(['sqlite', 'postgres'] as const)('Audit chain (%s)', (driver) => {
@@ -68,23 +72,49 @@ describe.each(['sqlite', 'postgres'] as const)('Audit chain (%s)', (driver) => {
 
   it('writes an event for each action with the right outcome', async () => {
     if (!t) return;
-    const created = await request(t.server).post('/v1/admin/api-keys').set('X-API-KEY', ENV_KEY).send({ name: 'u' });
+    const created = await request(t.server)
+      .post('/v1/admin/api-keys')
+      .set('X-API-KEY', ENV_KEY)
+      .send({ name: 'u' });
     await request(t.server).get('/v1/admin/audit').set('X-API-KEY', created.body.key); // 403
     await request(t.server).delete(`/v1/admin/api-keys/${created.body.id}`).set('X-API-KEY', ENV_KEY);
     await request(t.server).get('/v1/auth/me').set('X-API-KEY', created.body.key); // revoked → 401
     const events = t.app.get(EventEmitter2);
     const principal = { id: 'apikey:0123456789abcdef', role: 'user' as const, method: 'api-key' as const };
-    events.emit(DomainEvents.SeparationQueued, { jobId: 'job-1', principal, model: 'builtin:center', audioSeconds: 12.5 });
-    events.emit(DomainEvents.SeparationSucceeded, { jobId: 'job-1', principal, model: 'builtin:center', durationMs: 812 });
-    events.emit(DomainEvents.SeparationFailed, { jobId: 'job-2', principal, model: 'x', errorCode: 'CORRUPT_AUDIO' });
-    events.emit(DomainEvents.ModelInstalled, { name: 'spleeter:2stems', version: '1', principal: { ...principal, role: 'admin' } });
+    events.emit(DomainEvents.SeparationQueued, {
+      jobId: 'job-1',
+      principal,
+      model: 'builtin:center',
+      audioSeconds: 12.5,
+    });
+    events.emit(DomainEvents.SeparationSucceeded, {
+      jobId: 'job-1',
+      principal,
+      model: 'builtin:center',
+      durationMs: 812,
+    });
+    events.emit(DomainEvents.SeparationFailed, {
+      jobId: 'job-2',
+      principal,
+      model: 'x',
+      errorCode: 'CORRUPT_AUDIO',
+    });
+    events.emit(DomainEvents.ModelInstalled, {
+      name: 'spleeter:2stems',
+      version: '1',
+      principal: { ...principal, role: 'admin' },
+    });
     events.emit(DomainEvents.ModelInstallFailed, { name: 'mdx', errorCode: 'MODEL_CHECKSUM_MISMATCH' });
     events.emit(DomainEvents.CacheCleared, { tier: 'all' });
     events.emit(DomainEvents.SeparationProgress, { jobId: 'job-1', model: 'm', progress: 0.5 }); // not audited
 
     const audit = t.app.get(AuditService);
     expect((await audit.verify()).valid).toBe(true);
-    const rows = await q(driver, t.app.get(DataSource), 'SELECT action, outcome, http_status, resource_id, principal_id FROM audit_events ORDER BY id');
+    const rows = await q(
+      driver,
+      t.app.get(DataSource),
+      'SELECT action, outcome, http_status, resource_id, principal_id FROM audit_events ORDER BY id',
+    );
     const has = (action: string, outcome: string, extra: Record<string, unknown> = {}) =>
       expect(rows).toContainEqual(expect.objectContaining({ action, outcome, ...extra }));
     has('apikey.create', 'success', { http_status: 201, resource_id: created.body.id });
@@ -111,7 +141,11 @@ describe.each(['sqlite', 'postgres'] as const)('Audit chain (%s)', (driver) => {
     const ok = await audit.verify();
     expect(ok).toMatchObject({ valid: true, checkedEvents: 30, brokenAt: null });
     const ds = t.app.get(DataSource);
-    const [victim] = await q(driver, ds, "SELECT id, details FROM audit_events WHERE details LIKE '%\"i\":17%'");
+    const [victim] = await q(
+      driver,
+      ds,
+      'SELECT id, details FROM audit_events WHERE details LIKE \'%"i":17%\'',
+    );
     const id = Number(victim.id);
 
     await q(driver, ds, 'UPDATE audit_events SET outcome = ? WHERE id = ?', ['failure', id]);
@@ -139,7 +173,8 @@ describe.each(['sqlite', 'postgres'] as const)('Audit chain (%s)', (driver) => {
     await Promise.all(
       writers.map(async (w, n) => {
         for (let round = 0; round < 10; round++) {
-          for (let i = 0; i < 40; i++) w.record({ action: 'test.replica', outcome: 'success', details: { n, round, i } });
+          for (let i = 0; i < 40; i++)
+            w.record({ action: 'test.replica', outcome: 'success', details: { n, round, i } });
           await w.flush();
         }
       }),
@@ -147,24 +182,34 @@ describe.each(['sqlite', 'postgres'] as const)('Audit chain (%s)', (driver) => {
     const elapsed = Date.now() - started;
     const report = await t.app.get(AuditService).verify();
     expect(report).toMatchObject({ valid: true, checkedEvents: 800 });
-    process.stderr.write(`[audit ${driver}] 800 events from 2 replicas in ${elapsed} ms; verify ${report.durationMs} ms\n`);
+    process.stderr.write(
+      `[audit ${driver}] 800 events from 2 replicas in ${elapsed} ms; verify ${report.durationMs} ms\n`,
+    );
   });
 
   it('prunes a prefix for retention and still verifies from the anchor; a forged anchor is caught', async () => {
     if (!t) return;
     const writer = t.app.get(AuditWriter);
     const old = new Date(Date.now() - 10 * 86400_000);
-    for (let i = 0; i < 20; i++) writer.record({ action: 'test.old', outcome: 'success', occurredAt: old, details: { i } });
+    for (let i = 0; i < 20; i++)
+      writer.record({ action: 'test.old', outcome: 'success', occurredAt: old, details: { i } });
     await writer.flush();
     for (let i = 0; i < 5; i++) writer.record({ action: 'test.new', outcome: 'success', details: { i } });
     const audit = t.app.get(AuditService);
     const pruned = await audit.prune(5);
     expect(pruned.deleted).toBe(20);
     const report = await audit.verify();
-    expect(report).toMatchObject({ valid: true, checkedEvents: 6, anchor: { lastDeletedId: 20, deletedCount: 20 } });
+    expect(report).toMatchObject({
+      valid: true,
+      checkedEvents: 6,
+      anchor: { lastDeletedId: 20, deletedCount: 20 },
+    });
     const ds = t.app.get(DataSource);
     const prune = await q(driver, ds, "SELECT details FROM audit_events WHERE action = 'audit.prune'");
-    expect(JSON.parse(String(prune[0].details))).toMatchObject({ deleted: 20, anchorHash: pruned.anchor!.hash });
+    expect(JSON.parse(String(prune[0].details))).toMatchObject({
+      deleted: 20,
+      anchorHash: pruned.anchor!.hash,
+    });
     // Nothing left to prune: a second run is a no-op.
     expect((await audit.prune(5)).deleted).toBe(0);
 
@@ -183,12 +228,24 @@ describe.each(['sqlite', 'postgres'] as const)('Audit chain (%s)', (driver) => {
     const ds = t.app.get(DataSource);
     const [third] = await q(driver, ds, 'SELECT id, hash FROM audit_events ORDER BY id LIMIT 1 OFFSET 2');
     await q(driver, ds, 'DELETE FROM audit_events WHERE id <= ?', [Number(third.id)]);
-    const content = { createdAt: new Date().toISOString(), lastDeletedId: Number(third.id), lastDeletedHash: String(third.hash), deletedCount: 3 };
+    const content = {
+      createdAt: new Date().toISOString(),
+      lastDeletedId: Number(third.id),
+      lastDeletedHash: String(third.hash),
+      deletedCount: 3,
+    };
     await q(
       driver,
       ds,
       'INSERT INTO audit_anchors (created_at, last_deleted_id, last_deleted_hash, deleted_count, prev_anchor_hash, hash) VALUES (?, ?, ?, ?, ?, ?)',
-      [content.createdAt, content.lastDeletedId, content.lastDeletedHash, 3, GENESIS_HASH, anchorHash(GENESIS_HASH, content)],
+      [
+        content.createdAt,
+        content.lastDeletedId,
+        content.lastDeletedHash,
+        3,
+        GENESIS_HASH,
+        anchorHash(GENESIS_HASH, content),
+      ],
     );
     const report = await audit.verify();
     expect(report.valid).toBe(false);

@@ -35,7 +35,10 @@ async function admin<T>(fn: (c: Client) => Promise<T>): Promise<T> {
 async function takeDown(db: string): Promise<number> {
   return admin(async (c) => {
     await c.query(`ALTER DATABASE ${db} ALLOW_CONNECTIONS false`);
-    const r = await c.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [db]);
+    const r = await c.query(
+      'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()',
+      [db],
+    );
     return r.rowCount ?? 0;
   });
 }
@@ -45,7 +48,9 @@ async function bringUp(db: string): Promise<void> {
 }
 
 async function countMarked(t: TestApp, marker: string): Promise<number> {
-  const [row] = await t.app.get(DataSource).query('SELECT COUNT(*) AS n FROM audit_events WHERE details LIKE $1', [`%${marker}%`]);
+  const [row] = await t.app
+    .get(DataSource)
+    .query('SELECT COUNT(*) AS n FROM audit_events WHERE details LIKE $1', [`%${marker}%`]);
   return Number(row.n);
 }
 
@@ -60,7 +65,11 @@ describe('Audit during a PostgreSQL outage', () => {
   });
   afterEach(async () => {
     if (db) await bringUp(db.name).catch(() => undefined);
-    while (apps.length) await apps.pop()!.close().catch(() => undefined);
+    while (apps.length)
+      await apps
+        .pop()!
+        .close()
+        .catch(() => undefined);
     await db?.drop();
     fs.rmSync(dir, { recursive: true, force: true });
   });
@@ -75,13 +84,15 @@ describe('Audit during a PostgreSQL outage', () => {
     if (!db) return;
     const t = await start();
     const writer = t.app.get(AuditWriter);
-    for (let i = 0; i < 20; i++) writer.record({ action: 'test.before', outcome: 'success', details: { marker: 'before', i } });
+    for (let i = 0; i < 20; i++)
+      writer.record({ action: 'test.before', outcome: 'success', details: { marker: 'before', i } });
     expect(await writer.flush()).toBe(true);
 
     const killed = await takeDown(db.name);
     expect(killed).toBeGreaterThan(0);
     const outageStarted = Date.now();
-    for (let i = 0; i < 50; i++) writer.record({ action: 'test.during', outcome: 'success', details: { marker: 'during', i } });
+    for (let i = 0; i < 50; i++)
+      writer.record({ action: 'test.during', outcome: 'success', details: { marker: 'during', i } });
     // Requests keep being audited too (401s need no database).
     for (let i = 0; i < 5; i++) expect((await request(t.server).get('/v1/auth/me')).status).toBe(401);
     expect(await writer.flush()).toBe(false);
@@ -95,9 +106,15 @@ describe('Audit during a PostgreSQL outage', () => {
     const report = await t.app.get(AuditService).verify();
     expect(report.valid).toBe(true);
     // Order kept: the 'during' events follow the 'before' ones, in recording order.
-    const rows = await t.app.get(DataSource).query("SELECT details FROM audit_events WHERE action = 'test.during' ORDER BY id");
-    expect(rows.map((r: { details: string }) => JSON.parse(r.details).i)).toEqual(Array.from({ length: 50 }, (_, i) => i));
-    process.stderr.write(`[audit outage] 50 buffered events written ${recoveredMs} ms after the outage began\n`);
+    const rows = await t.app
+      .get(DataSource)
+      .query("SELECT details FROM audit_events WHERE action = 'test.during' ORDER BY id");
+    expect(rows.map((r: { details: string }) => JSON.parse(r.details).i)).toEqual(
+      Array.from({ length: 50 }, (_, i) => i),
+    );
+    process.stderr.write(
+      `[audit outage] 50 buffered events written ${recoveredMs} ms after the outage began\n`,
+    );
   });
 
   it('drops past audit.buffer_size with a metric, a log line and an audit.events_dropped record', async () => {
@@ -112,7 +129,9 @@ describe('Audit during a PostgreSQL outage', () => {
     expect(((await dropped.get()).values[0]?.value ?? 0) - before).toBe(15);
     await bringUp(db.name);
     await eventually(async () => writer.pending === 0, 40_000, 100);
-    const [row] = await t.app.get(DataSource).query("SELECT details, outcome FROM audit_events WHERE action = 'audit.events_dropped'");
+    const [row] = await t.app
+      .get(DataSource)
+      .query("SELECT details, outcome FROM audit_events WHERE action = 'audit.events_dropped'");
     expect(row.outcome).toBe('failure');
     expect(JSON.parse(row.details)).toMatchObject({ count: 15 });
     expect((await t.app.get(AuditService).verify()).valid).toBe(true);
@@ -124,7 +143,8 @@ describe('Audit during a PostgreSQL outage', () => {
     const writer = t.app.get(AuditWriter);
     const spoolDir = t.app.get(AuditSpool).dir;
     await takeDown(db.name);
-    for (let i = 0; i < 30; i++) writer.record({ action: 'test.spooled', outcome: 'success', details: { marker: 'spooled', i } });
+    for (let i = 0; i < 30; i++)
+      writer.record({ action: 'test.spooled', outcome: 'success', details: { marker: 'spooled', i } });
     apps.pop();
     await t.close();
     const files = fs.readdirSync(spoolDir).filter((f) => f.endsWith('.ndjson'));

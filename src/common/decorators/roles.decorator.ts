@@ -11,4 +11,5 @@ export const ROLES_KEY = 'spleeter:roles';
  * every role. Routes without it accept any authenticated principal, except that every route under
  * `/v1/admin/` requires `admin` even when a controller forgets this decorator (RolesGuard).
  */
-export const Roles = (...roles: [Role, ...Role[]]): MethodDecorator & ClassDecorator => SetMetadata(ROLES_KEY, roles);
+export const Roles = (...roles: [Role, ...Role[]]): MethodDecorator & ClassDecorator =>
+  SetMetadata(ROLES_KEY, roles);

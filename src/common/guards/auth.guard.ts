@@ -2,7 +2,10 @@ import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/com
 import { Reflector } from '@nestjs/core';
 import type { Response } from 'express';
 import { describeRoute, type RequestWithAudit } from '../../modules/audit/audit-route';
-import { AuthenticationService, type AuthenticatedRequest } from '../../modules/security/authentication.service';
+import {
+  AuthenticationService,
+  type AuthenticatedRequest,
+} from '../../modules/security/authentication.service';
 
 /**
  * Global guard #1: every route requires credentials unless marked @Public(). Resolves X-API-KEY or

@@ -15,8 +15,10 @@ export class PrincipalThrottlerGuard extends ThrottlerGuard {
   protected override async shouldSkip(context: ExecutionContext): Promise<boolean> {
     if (context.getType() !== 'http') return true;
     return (
-      this.reflector.getAllAndOverride<boolean | undefined>(IS_PUBLIC_KEY, [context.getHandler(), context.getClass()]) ===
-      true
+      this.reflector.getAllAndOverride<boolean | undefined>(IS_PUBLIC_KEY, [
+        context.getHandler(),
+        context.getClass(),
+      ]) === true
     );
   }
 
@@ -34,9 +36,13 @@ export class PrincipalThrottlerGuard extends ThrottlerGuard {
     _context: ExecutionContext,
     detail: ThrottlerLimitDetail,
   ): Promise<void> {
-    throw new SecurityError(ErrorCodes.RATE_LIMITED, `Rate limit of ${detail.limit} requests per ${Math.round(detail.ttl / 1000)} s reached`, {
-      limit: detail.limit,
-      retryAfterSeconds: Math.max(1, detail.timeToBlockExpire),
-    });
+    throw new SecurityError(
+      ErrorCodes.RATE_LIMITED,
+      `Rate limit of ${detail.limit} requests per ${Math.round(detail.ttl / 1000)} s reached`,
+      {
+        limit: detail.limit,
+        retryAfterSeconds: Math.max(1, detail.timeToBlockExpire),
+      },
+    );
   }
 }

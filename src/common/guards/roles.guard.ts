@@ -31,8 +31,12 @@ export class RolesGuard implements CanActivate {
       // Only reachable if the auth guard did not run: fail closed.
       throw new SecurityError(ErrorCodes.UNAUTHENTICATED, 'Authentication required');
     }
-    if (!required || required.length === 0 || principal.role === 'admin' || required.includes(principal.role)) return true;
-    throw new SecurityError(ErrorCodes.FORBIDDEN, `This operation requires the ${required.join(' or ')} role`);
+    if (!required || required.length === 0 || principal.role === 'admin' || required.includes(principal.role))
+      return true;
+    throw new SecurityError(
+      ErrorCodes.FORBIDDEN,
+      `This operation requires the ${required.join(' or ')} role`,
+    );
   }
 }
 

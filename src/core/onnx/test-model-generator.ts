@@ -4,7 +4,11 @@
  * the benchmark and `spleeter-server models generate-test`. Pure: returns file name → bytes.
  */
 import { SPLEETER_CONFIGS, type SpleeterConfigName } from './spleeter-configs';
-import { defaultModelFileName, SPLEETER_MANIFEST_FILE, type SpleeterManifestInput } from './spleeter-manifest';
+import {
+  defaultModelFileName,
+  SPLEETER_MANIFEST_FILE,
+  type SpleeterManifestInput,
+} from './spleeter-manifest';
 import { buildTinySpleeterOnnx, type TinySpleeterKind } from './spleeter-tiny-models';
 import { buildSpleeterUnetOnnx, type ModelPrecision } from './spleeter-unet';
 import { createTestUnetSpec } from './test-weights';
@@ -41,7 +45,10 @@ export function normalizeTestModelOptions(size: TestModelSize, o: TestModelOptio
 }
 
 /** Model files (name -> bytes) and manifest for the options; pure, no I/O. */
-export function generateTestModelFiles(size: TestModelSize, options: TestModelOptions = {}): Map<string, Uint8Array> {
+export function generateTestModelFiles(
+  size: TestModelSize,
+  options: TestModelOptions = {},
+): Map<string, Uint8Array> {
   const o = normalizeTestModelOptions(size, options);
   const info = SPLEETER_CONFIGS[o.config];
   const files = new Map<string, Uint8Array>();
@@ -76,9 +83,16 @@ export function generateTestModelFiles(size: TestModelSize, options: TestModelOp
       sample_rate: 44100,
       activations: { conv: info.convActivation, deconv: info.deconvActivation },
       files: {
-        [o.precision]: Object.fromEntries(info.instruments.map((i) => [i, defaultModelFileName(i, o.precision)])),
+        [o.precision]: Object.fromEntries(
+          info.instruments.map((i) => [i, defaultModelFileName(i, o.precision)]),
+        ),
       },
-      source: { generator: 'spleeter-server test-model-generator', size, seed: String(o.seed), layout: o.layout },
+      source: {
+        generator: 'spleeter-server test-model-generator',
+        size,
+        seed: String(o.seed),
+        layout: o.layout,
+      },
     };
     files.set(SPLEETER_MANIFEST_FILE, new TextEncoder().encode(JSON.stringify(manifest, null, 2) + '\n'));
   }

@@ -58,11 +58,19 @@ async function main(): Promise<void> {
         let data = y.data as Float32Array;
         // Transfer, not copy: only possible when the view covers its whole buffer.
         if (data.byteOffset !== 0 || data.byteLength !== data.buffer.byteLength) data = data.slice();
-        post({ type: 'result', id: msg.id, data, dims: [...y.dims], elementType: y.type }, [data.buffer as ArrayBuffer]);
+        post({ type: 'result', id: msg.id, data, dims: [...y.dims], elementType: y.type }, [
+          data.buffer as ArrayBuffer,
+        ]);
       })
-      .catch((err: unknown) => post({ type: 'error', id: msg.id, message: (err as Error).message ?? String(err) }));
+      .catch((err: unknown) =>
+        post({ type: 'error', id: msg.id, message: (err as Error).message ?? String(err) }),
+      );
   });
-  post({ type: 'ready', executionProvider: handle.executionProvider, partialCpuFallback: handle.partialCpuFallback });
+  post({
+    type: 'ready',
+    executionProvider: handle.executionProvider,
+    partialCpuFallback: handle.partialCpuFallback,
+  });
 }
 
 void main();

@@ -270,3 +270,57 @@ describe('softmaxTimesInput', () => {
     expect(Array.from(logits[2])).toEqual([0, 1.5, 2]);
   });
 });
+
+describe('loadSpleeterModel with worker threads', () => {
+  it('runs each instrument in its own worker thread with identical results', async () => {
+    const dir = await testModelDir('scale', { config: '4stems', layout: 'SCTF', F, T });
+    const warnings: string[] = [];
+    const sut = await loadSpleeterModel(dir, {
+      T,
+      parallelism: 'worker-threads',
+      intraOpThreads: 1,
+      executionProviders: ['cuda', 'cpu'],
+      logger: { warn: (m) => warnings.push(m) },
+    });
+    try {
+      expect(sut.info.parallelism).toBe('worker-threads');
+      // Each worker's EP fallback warning reaches the caller's logger.
+      if (sut.executionProvider === 'cpu')
+        expect(warnings.filter((w) => /falling back to cpu/.test(w))).toHaveLength(4);
+      const big = new Float32Array(2 * S * T * F + 3);
+      big.set(input(8), 3);
+      const x = big.subarray(3);
+      const outs = await sut.run(x, S);
+      const k = defaultTinyScales(4);
+      outs.forEach((y, i) => expect(y).toEqual(x.map((v) => Math.fround(v * k[i]))));
+      const ac = new AbortController();
+      ac.abort();
+      await expect(sut.run(x, S, ac.signal)).rejects.toMatchObject({ code: ErrorCodes.JOB_CANCELED });
+    } finally {
+      await sut.dispose();
+    }
+    await expect(sut.run(input(), S)).rejects.toMatchObject({ code: ErrorCodes.MODEL_INFERENCE_FAILED });
+  }, 60_000);
+
+  it('reports a session that fails inside its worker as MODEL_LOAD_FAILED naming the file', async () => {
+    // Valid protobuf and signature (so the loader's checks pass), but an operator onnxruntime lacks.
+    const dir = await mkdtemp(join(tmpdir(), 'spleeter-worker-'));
+    try {
+      const file = () => {
+        const b = new OnnxGraphBuilder();
+        b.addInput('x', 'float32', [2, 'n', T, F]);
+        b.addNode('NoSuchOperator', ['x'], ['y']);
+        b.addOutput('y', 'float32', [2, 'n', T, F]);
+        return b.serialize();
+      };
+      await writeFile(join(dir, 'vocals.onnx'), file());
+      await writeFile(join(dir, 'accompaniment.onnx'), file());
+      await expect(loadSpleeterModel(dir, { T, parallelism: 'worker-threads' })).rejects.toMatchObject({
+        code: ErrorCodes.MODEL_LOAD_FAILED,
+        message: expect.stringContaining('.onnx'),
+      });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+});

@@ -7,9 +7,12 @@
  * must declare the same signature. run() always speaks CSTF and returns magnitudes: SCTF files are
  * transposed around the call, and softmax_unet logits are turned into softmax × input here.
  *
- * Instrument sessions run one after the other. onnxruntime-node's run() is synchronous on the JS
- * thread, so Promise.all over sessions cannot overlap them; the parallelism is onnxruntime's
- * intra-op thread pool inside each run (measured: see the integration spec / report).
+ * Parallelism: onnxruntime-node's run() is synchronous on the JS thread, so Promise.all over
+ * in-thread sessions cannot overlap them (measured: no gain). `parallelism: 'sequential'` (default)
+ * runs the instrument sessions one after the other in this thread, using onnxruntime's intra-op
+ * pool; `'worker-threads'` puts each instrument's session in its own worker thread and runs them
+ * together, which also keeps this thread's event loop free (size intraOpThreads accordingly:
+ * instruments × intraOpThreads threads in total).
  */
 import { readdir, readFile, stat } from 'fs/promises';
 import { join, resolve } from 'path';
@@ -35,6 +38,7 @@ import {
   type InferenceLogger,
   type OnnxSessionHandle,
 } from './onnx-runtime';
+import { WorkerOnnxSession } from './worker-onnx-session';
 
 // Aliased: global lookups are slow inside jest's vm sandbox (this runs per output element).
 const { exp } = Math;
@@ -53,6 +57,8 @@ export interface LoadSpleeterModelOptions {
   runtime?: OnnxRuntime;
   /** Segment length the caller will feed; a file declaring another fixed T is rejected. Default 512. */
   T?: number;
+  /** See the module comment. Default 'sequential'. */
+  parallelism?: 'sequential' | 'worker-threads';
 }
 
 export interface SpleeterModelInfo {
@@ -76,6 +82,32 @@ export interface SpleeterModelInfo {
   instrumentSource: 'manifest' | 'metadata' | 'default';
   /** metadata_props of each file, same order as `instruments`. */
   metadata: readonly Record<string, string>[];
+  parallelism: 'sequential' | 'worker-threads';
+}
+
+/** One instrument's session, in this thread or in a worker. */
+interface InstrumentRunner {
+  readonly executionProvider: string;
+  run(
+    inputName: string,
+    outputName: string,
+    data: Float32Array,
+    dims: readonly number[],
+  ): Promise<{ data: Float32Array; dims: readonly number[]; elementType: string }>;
+  release(): Promise<void>;
+}
+
+function inThreadRunner(h: OnnxSessionHandle): InstrumentRunner {
+  return {
+    executionProvider: h.executionProvider,
+    release: () => h.release(),
+    run: async (inputName, outputName, data, dims) => {
+      const out = await h.session.run({ [inputName]: new ort.Tensor('float32', data, dims) });
+      const y = out[outputName] as ort.Tensor | undefined;
+      if (!y) throw new Error(`no output '${outputName}'`);
+      return { data: y.data as Float32Array, dims: y.dims, elementType: y.type };
+    },
+  };
 }
 
 export type LoadedSpleeterModel = SegmentModel & { readonly info: SpleeterModelInfo };
@@ -172,22 +204,31 @@ export async function loadSpleeterModel(
     );
   }
 
+  const parallelism = opts.parallelism ?? 'sequential';
+  const sessionOptions = {
+    executionProviders: opts.executionProviders,
+    intraOpThreads: opts.intraOpThreads,
+    interOpThreads: opts.interOpThreads,
+    deviceId: opts.deviceId,
+    logger: opts.logger,
+  };
   const runtime = opts.runtime ?? defaultRuntime();
-  const handles: OnnxSessionHandle[] = [];
+  const runners: InstrumentRunner[] = [];
   try {
-    for (const s of signatures) {
-      handles.push(
-        await runtime.createSession(s.path, {
-          executionProviders: opts.executionProviders,
-          intraOpThreads: opts.intraOpThreads,
-          interOpThreads: opts.interOpThreads,
-          deviceId: opts.deviceId,
-          logger: opts.logger,
-        }),
+    if (parallelism === 'worker-threads') {
+      // Started together: each worker loads its own onnxruntime and weights in parallel.
+      const started = await Promise.allSettled(
+        signatures.map((s) => WorkerOnnxSession.start(s.path, sessionOptions)),
       );
+      for (const r of started) if (r.status === 'fulfilled') runners.push(r.value);
+      const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) throw failed.reason;
+    } else {
+      for (const s of signatures)
+        runners.push(inThreadRunner(await runtime.createSession(s.path, sessionOptions)));
     }
   } catch (err) {
-    await Promise.all(handles.map((h) => h.release()));
+    await Promise.all(runners.map((r) => r.release()));
     if (err instanceof ModelError) throw err;
     throw new ModelError(
       ErrorCodes.MODEL_LOAD_FAILED,
@@ -197,7 +238,7 @@ export async function loadSpleeterModel(
     );
   }
 
-  const eps = [...new Set(handles.map((h) => h.executionProvider))];
+  const eps = [...new Set(runners.map((h) => h.executionProvider))];
   if (eps.length > 1)
     opts.logger?.warn(`spleeter model ${dir}: instrument sessions run on different EPs (${eps.join(', ')})`);
   const info: SpleeterModelInfo = {
@@ -217,8 +258,9 @@ export async function loadSpleeterModel(
     executionProvider: eps.join(','),
     instrumentSource,
     metadata: signatures.map((s) => s.meta.metadata),
+    parallelism,
   };
-  return new SpleeterOnnxModel(info, handles);
+  return new SpleeterOnnxModel(info, runners);
 }
 
 class SpleeterOnnxModel implements LoadedSpleeterModel {
@@ -229,7 +271,7 @@ class SpleeterOnnxModel implements LoadedSpleeterModel {
 
   constructor(
     readonly info: SpleeterModelInfo,
-    private readonly handles: OnnxSessionHandle[],
+    private readonly runners: InstrumentRunner[],
   ) {
     this.instruments = info.instruments;
     this.F = info.F;
@@ -249,17 +291,10 @@ class SpleeterOnnxModel implements LoadedSpleeterModel {
     const TF = T * F;
     const feed = layout === 'CSTF' ? input : permuteSegments(input, S, TF, true);
     const dims = layout === 'CSTF' ? [2, S, T, F] : [S, 2, T, F];
-    const tensor = new ort.Tensor('float32', feed, dims);
-
-    const outs: Float32Array[] = [];
-    for (let k = 0; k < this.handles.length; k++) {
-      if (signal?.aborted)
-        throw new SeparationError(ErrorCodes.JOB_CANCELED, 'inference aborted', {
-          reason: String(signal.reason),
-        });
-      let result: ort.InferenceSession.ReturnType;
+    const runOne = async (k: number): Promise<Float32Array> => {
+      let y;
       try {
-        result = await this.handles[k].session.run({ [this.info.inputName]: tensor });
+        y = await this.runners[k].run(this.info.inputName, this.info.outputName, feed, dims);
       } catch (err) {
         throw new ModelError(
           ErrorCodes.MODEL_INFERENCE_FAILED,
@@ -268,16 +303,28 @@ class SpleeterOnnxModel implements LoadedSpleeterModel {
           { cause: err },
         );
       }
-      const y = result[this.info.outputName] as ort.Tensor | undefined;
-      if (!y || y.type !== 'float32' || y.data.length !== input.length) {
+      if (y.elementType !== 'float32' || y.data.length !== input.length) {
         throw new ModelError(
           ErrorCodes.MODEL_INFERENCE_FAILED,
-          `${this.info.files[k]} returned ${y ? `${y.type} [${y.dims.join(',')}]` : 'no output'}, expected float32 [${dims.join(',')}]`,
+          `${this.info.files[k]} returned ${y.elementType} [${y.dims.join(',')}], expected float32 [${dims.join(',')}]`,
           { path: this.info.files[k] },
         );
       }
-      const data = y.data as Float32Array;
-      outs.push(layout === 'CSTF' ? data : permuteSegments(data, S, TF, false));
+      return layout === 'CSTF' ? y.data : permuteSegments(y.data, S, TF, false);
+    };
+    const aborted = () =>
+      new SeparationError(ErrorCodes.JOB_CANCELED, 'inference aborted', { reason: String(signal?.reason) });
+
+    let outs: Float32Array[];
+    if (this.info.parallelism === 'worker-threads') {
+      if (signal?.aborted) throw aborted();
+      outs = await Promise.all(this.runners.map((_, k) => runOne(k)));
+    } else {
+      outs = [];
+      for (let k = 0; k < this.runners.length; k++) {
+        if (signal?.aborted) throw aborted();
+        outs.push(await runOne(k));
+      }
     }
     if (this.info.output === 'logits') softmaxTimesInput(outs, input);
     return outs;
@@ -286,7 +333,7 @@ class SpleeterOnnxModel implements LoadedSpleeterModel {
   async dispose(): Promise<void> {
     if (this.disposed) return;
     this.disposed = true;
-    await Promise.all(this.handles.map((h) => h.release()));
+    await Promise.all(this.runners.map((h) => h.release()));
   }
 }
 

@@ -25,7 +25,10 @@ function workerEntry(): { file: string; execArgv: string[] } {
 
 export class WorkerOnnxSession {
   private nextId = 1;
-  private readonly pending = new Map<number, { resolve: (r: WorkerRunResult) => void; reject: (e: Error) => void }>();
+  private readonly pending = new Map<
+    number,
+    { resolve: (r: WorkerRunResult) => void; reject: (e: Error) => void }
+  >();
   private closed = false;
 
   private constructor(
@@ -81,11 +84,22 @@ export class WorkerOnnxSession {
       };
       const onError = (err: Error) => {
         cleanup();
-        reject(new ModelError(ErrorCodes.MODEL_LOAD_FAILED, `session worker for ${path} failed: ${err.message}`, { path }, { cause: err }));
+        reject(
+          new ModelError(
+            ErrorCodes.MODEL_LOAD_FAILED,
+            `session worker for ${path} failed: ${err.message}`,
+            { path },
+            { cause: err },
+          ),
+        );
       };
       const onExit = (code: number) => {
         cleanup();
-        reject(new ModelError(ErrorCodes.MODEL_LOAD_FAILED, `session worker for ${path} exited (code ${code})`, { path }));
+        reject(
+          new ModelError(ErrorCodes.MODEL_LOAD_FAILED, `session worker for ${path} exited (code ${code})`, {
+            path,
+          }),
+        );
       };
       worker.on('message', onStartup);
       worker.on('error', onError);
@@ -94,12 +108,27 @@ export class WorkerOnnxSession {
   }
 
   /** Runs the session on a copy of `data` (the caller's array is left untouched). */
-  run(inputName: string, outputName: string, data: Float32Array, dims: readonly number[]): Promise<WorkerRunResult> {
+  run(
+    inputName: string,
+    outputName: string,
+    data: Float32Array,
+    dims: readonly number[],
+  ): Promise<WorkerRunResult> {
     if (this.closed) return Promise.reject(new Error('session worker is closed'));
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      const msg: SessionWorkerRequest = { type: 'run', id, inputName, outputName, data, dims: [...dims] };
+      // Structured clone copies a view's whole underlying buffer: send a compact copy of a sub-view.
+      const payload =
+        data.byteOffset === 0 && data.byteLength === data.buffer.byteLength ? data : data.slice();
+      const msg: SessionWorkerRequest = {
+        type: 'run',
+        id,
+        inputName,
+        outputName,
+        data: payload,
+        dims: [...dims],
+      };
       this.worker.postMessage(msg);
     });
   }

@@ -107,6 +107,8 @@ async function closeClient(client: Redis): Promise<void> {
 export function redisClientDefaults(): RedisOptions {
   return {
     connectTimeout: 2000,
+    // How long a closing socket may linger before it is destroyed (ioredis' default is 2 s).
+    disconnectTimeout: 500,
     maxRetriesPerRequest: 1,
     enableReadyCheck: true,
     retryStrategy: (times) => Math.min(times * 200, 5000),

@@ -19,14 +19,23 @@ const row: AuditHashedContent = {
 
 describe('audit-hash', () => {
   it('serialises canonically: sorted keys at every depth, undefined dropped', () => {
-    expect(canonicalJson({ b: 1, a: { d: [3, { z: 1, y: undefined, x: 2 }], c: null } })).toBe('{"a":{"c":null,"d":[3,{"x":2,"z":1}]},"b":1}');
+    expect(canonicalJson({ b: 1, a: { d: [3, { z: 1, y: undefined, x: 2 }], c: null } })).toBe(
+      '{"a":{"c":null,"d":[3,{"x":2,"z":1}]},"b":1}',
+    );
     expect(canonicalJson({ b: 1, a: 2 })).toBe(canonicalJson({ a: 2, b: 1 }));
   });
 
   it('changes the hash when any field or the previous hash changes', () => {
     const base = chainHash(GENESIS_HASH, row);
     expect(chainHash(GENESIS_HASH, { ...row })).toBe(base);
-    for (const [k, v] of Object.entries({ ...row, httpStatus: 203, durationMs: 13, details: '{"a":2}', outcome: 'failure', principalId: null })) {
+    for (const [k, v] of Object.entries({
+      ...row,
+      httpStatus: 203,
+      durationMs: 13,
+      details: '{"a":2}',
+      outcome: 'failure',
+      principalId: null,
+    })) {
       if ((row as unknown as Record<string, unknown>)[k] === v) continue;
       expect(chainHash(GENESIS_HASH, { ...row, [k]: v } as AuditHashedContent)).not.toBe(base);
     }
@@ -44,7 +53,7 @@ describe('audit-hash', () => {
       apiKey: 'spl_x',
       nested: { Authorization: 'Bearer x', password: 'p', keyId: 'k1', list: [{ token: 't' }] },
       long: 'x'.repeat(5000),
-    }) as Record<string, any>;
+    }) as { [k: string]: any }; // eslint-disable-line @typescript-eslint/no-explicit-any
     expect(sut.apiKey).toBe('[redacted]');
     expect(sut.nested.Authorization).toBe('[redacted]');
     expect(sut.nested.password).toBe('[redacted]');

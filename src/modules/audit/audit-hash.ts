@@ -96,7 +96,8 @@ export function anchorHash(prevAnchorHash: string, content: AnchorHashedContent)
     .digest('hex');
 }
 
-const SECRET_KEY_RE = /(secret|token|password|passwd|authorization|cookie|api[-_]?key|private[-_]?key|^key$)/i;
+const SECRET_KEY_RE =
+  /(secret|token|password|passwd|authorization|cookie|api[-_]?key|private[-_]?key|^key$)/i;
 const MAX_STRING = 2048;
 
 /**

@@ -14,7 +14,11 @@ export class AuditMetrics {
   );
   readonly written = singleton(
     'spleeter_audit_events_written_total',
-    () => new Counter({ name: 'spleeter_audit_events_written_total', help: 'Audit events written to the database' }),
+    () =>
+      new Counter({
+        name: 'spleeter_audit_events_written_total',
+        help: 'Audit events written to the database',
+      }),
   );
   readonly dropped = singleton(
     'spleeter_audit_events_dropped_total',
@@ -26,6 +30,10 @@ export class AuditMetrics {
   );
   readonly flushFailures = singleton(
     'spleeter_audit_flush_failures_total',
-    () => new Counter({ name: 'spleeter_audit_flush_failures_total', help: 'Failed attempts to write audit batches' }),
+    () =>
+      new Counter({
+        name: 'spleeter_audit_flush_failures_total',
+        help: 'Failed attempts to write audit batches',
+      }),
   );
 }

@@ -43,7 +43,9 @@ export function toAuditRow(input: AuditRecordInput): AuditHashedContent {
     clientIp: clip(input.clientIp, 64),
     userAgent: clip(input.userAgent, 512),
     durationMs:
-      typeof input.durationMs === 'number' && Number.isFinite(input.durationMs) ? Math.max(0, Math.round(input.durationMs)) : null,
+      typeof input.durationMs === 'number' && Number.isFinite(input.durationMs)
+        ? Math.max(0, Math.round(input.durationMs))
+        : null,
     details: details && Object.keys(details).length > 0 ? canonicalJson(details) : null,
   };
 }

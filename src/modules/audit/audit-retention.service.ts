@@ -37,7 +37,10 @@ export class AuditRetentionService implements OnApplicationBootstrap, OnApplicat
   async runOnce(): Promise<number> {
     try {
       const { deleted } = await this.audit.prune(this.config.audit.retention_days);
-      if (deleted > 0) this.logger.log(`Retention: deleted ${deleted} audit events older than ${this.config.audit.retention_days} days`);
+      if (deleted > 0)
+        this.logger.log(
+          `Retention: deleted ${deleted} audit events older than ${this.config.audit.retention_days} days`,
+        );
       return deleted;
     } catch (err) {
       this.logger.warn(`Audit retention run failed (retried next time): ${(err as Error).message}`);

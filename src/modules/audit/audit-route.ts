@@ -17,8 +17,10 @@ export interface AuditActionOptions {
  * resourceIdParam: 'name' })`. Without it the action is derived: `<controller>.<handler>`
  * (`SeparationsController.create` → `separations.create`).
  */
-export const AuditAction = (action: string, options: AuditActionOptions = {}): MethodDecorator & ClassDecorator =>
-  SetMetadata(AUDIT_ACTION_KEY, { action, ...options });
+export const AuditAction = (
+  action: string,
+  options: AuditActionOptions = {},
+): MethodDecorator & ClassDecorator => SetMetadata(AUDIT_ACTION_KEY, { action, ...options });
 
 /** What the HTTP audit record says about the matched route; left on the request by the auth guard. */
 export interface AuditRouteInfo {
@@ -38,13 +40,14 @@ export function describeRoute(context: ExecutionContext, reflector: Reflector): 
   const req = context.switchToHttp().getRequest<RequestWithAudit>();
   const handler = context.getHandler();
   const cls = context.getClass();
-  const meta = reflector.getAllAndOverride<({ action: string } & AuditActionOptions) | undefined>(AUDIT_ACTION_KEY, [
-    handler,
-    cls,
-  ]);
+  const meta = reflector.getAllAndOverride<({ action: string } & AuditActionOptions) | undefined>(
+    AUDIT_ACTION_KEY,
+    [handler, cls],
+  );
   const base = kebab(cls.name.replace(/Controller$/, '')) || 'app';
   const params = (req.params ?? {}) as Record<string, string>;
-  const idParam = meta?.resourceIdParam ?? ID_PARAMS.find((p) => typeof params[p] === 'string') ?? Object.keys(params)[0];
+  const idParam =
+    meta?.resourceIdParam ?? ID_PARAMS.find((p) => typeof params[p] === 'string') ?? Object.keys(params)[0];
   const resourceId = idParam && typeof params[idParam] === 'string' ? params[idParam].slice(0, 255) : null;
   return {
     action: (meta?.action ?? `${base}.${handler.name}`).slice(0, 64),

@@ -26,7 +26,9 @@ interface Harness {
   metrics: AuditMetrics;
 }
 
-function build(options: { bufferSize?: number; spoolFiles?: Array<{ file: string; rows: AuditHashedContent[] }> } = {}): Harness {
+function build(
+  options: { bufferSize?: number; spoolFiles?: Array<{ file: string; rows: AuditHashedContent[] }> } = {},
+): Harness {
   const written: AuditHashedContent[][] = [];
   const spooled: AuditHashedContent[][] = [];
   const removed: string[] = [];

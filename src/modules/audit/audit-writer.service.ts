@@ -141,7 +141,8 @@ export class AuditWriter implements OnModuleInit, BeforeApplicationShutdown, OnA
       } catch (err) {
         this.failures += 1;
         this.metrics.flushFailures.inc();
-        this.nextAttemptAt = Date.now() + Math.min(MAX_BACKOFF_MS, this.intervalMs * 2 ** Math.min(this.failures, 10));
+        this.nextAttemptAt =
+          Date.now() + Math.min(MAX_BACKOFF_MS, this.intervalMs * 2 ** Math.min(this.failures, 10));
         if (this.failures === 1 || this.failures % 20 === 0) {
           this.logger.warn(
             `Cannot write audit events (${(err as Error).message}); ${this.buffer.length} kept in memory and retried (attempt ${this.failures})`,

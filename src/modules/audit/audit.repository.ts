@@ -124,7 +124,10 @@ export class AuditRepository {
               params.push(...vals);
               return `(${vals.map((_, j) => `$${start + j + 1}`).join(', ')})`;
             });
-            await m.query(`INSERT INTO audit_events (${INSERT_COLUMNS.join(', ')}) VALUES ${tuples.join(', ')}`, params);
+            await m.query(
+              `INSERT INTO audit_events (${INSERT_COLUMNS.join(', ')}) VALUES ${tuples.join(', ')}`,
+              params,
+            );
           }
         });
         return;
@@ -144,7 +147,10 @@ export class AuditRepository {
    * below the first event at or after `cutoff`. Writes an anchor holding the last deleted hash and
    * appends an `audit.prune` event naming it, in the same transaction.
    */
-  prune(cutoff: string, pruneEvent: (deleted: number, anchor: StoredAnchor) => AuditHashedContent): Promise<PruneOutcome> {
+  prune(
+    cutoff: string,
+    pruneEvent: (deleted: number, anchor: StoredAnchor) => AuditHashedContent,
+  ): Promise<PruneOutcome> {
     return this.serialized(async () => {
       if (this.isPostgres) {
         return this.ds.transaction(async (m) => {
@@ -162,7 +168,9 @@ export class AuditRepository {
           let step = steps.next();
           while (!step.done) {
             const stmt = db.prepare(step.value[0]);
-            step = steps.next(stmt.reader ? (stmt.all(...step.value[1]) as Row[]) : (stmt.run(...step.value[1]), []));
+            step = steps.next(
+              stmt.reader ? (stmt.all(...step.value[1]) as Row[]) : (stmt.run(...step.value[1]), []),
+            );
           }
           return step.value;
         })
@@ -204,7 +212,14 @@ export class AuditRepository {
     const hash = anchorHash(prevAnchorHash, content);
     yield [
       'INSERT INTO audit_anchors (created_at, last_deleted_id, last_deleted_hash, deleted_count, prev_anchor_hash, hash) VALUES (?, ?, ?, ?, ?, ?)',
-      [content.createdAt, content.lastDeletedId, content.lastDeletedHash, content.deletedCount, prevAnchorHash, hash],
+      [
+        content.createdAt,
+        content.lastDeletedId,
+        content.lastDeletedHash,
+        content.deletedCount,
+        prevAnchorHash,
+        hash,
+      ],
     ];
     const ids = yield ['SELECT id FROM audit_anchors WHERE hash = ?', [hash]];
     const anchor: StoredAnchor = { id: Number(ids[0]?.id), ...content, prevAnchorHash, hash };
@@ -240,7 +255,12 @@ export class AuditRepository {
 
   async anchors(): Promise<StoredAnchor[]> {
     const rows = await this.ds.getRepository(AuditAnchorEntity).find({ order: { id: 'ASC' } });
-    return rows.map((a) => ({ ...a, id: Number(a.id), lastDeletedId: Number(a.lastDeletedId), deletedCount: Number(a.deletedCount) }));
+    return rows.map((a) => ({
+      ...a,
+      id: Number(a.id),
+      lastDeletedId: Number(a.lastDeletedId),
+      deletedCount: Number(a.deletedCount),
+    }));
   }
 
   async findPruneEventFor(anchorHashHex: string): Promise<StoredAuditEvent | null> {
@@ -297,11 +317,12 @@ export class AuditRepository {
   }
 
   private headHashSqlite(db: SqliteDatabase): string {
-    const last = db.prepare('SELECT hash FROM audit_events ORDER BY id DESC LIMIT 1').get() as { hash: string } | undefined;
+    const last = db.prepare('SELECT hash FROM audit_events ORDER BY id DESC LIMIT 1').get() as
+      { hash: string } | undefined;
     if (last) return last.hash;
-    const anchor = db.prepare('SELECT last_deleted_hash AS h FROM audit_anchors ORDER BY id DESC LIMIT 1').get() as
-      | { h: string }
-      | undefined;
+    const anchor = db
+      .prepare('SELECT last_deleted_hash AS h FROM audit_anchors ORDER BY id DESC LIMIT 1')
+      .get() as { h: string } | undefined;
     return anchor?.h ?? GENESIS_HASH;
   }
 

@@ -3,7 +3,12 @@ import type { Principal } from '../../common/auth/principal';
 import { ErrorCodes, ValidationError } from '../../core/errors';
 import { anchorHash, chainHash, GENESIS_HASH } from './audit-hash';
 import { toAuditRow } from './audit-record';
-import { AuditRepository, type AuditFilter, type PruneOutcome, type StoredAuditEvent } from './audit.repository';
+import {
+  AuditRepository,
+  type AuditFilter,
+  type PruneOutcome,
+  type StoredAuditEvent,
+} from './audit.repository';
 import { AuditWriter } from './audit-writer.service';
 
 export interface AuditPage {
@@ -13,7 +18,8 @@ export interface AuditPage {
 
 export interface BrokenLink {
   id: number;
-  reason: 'hash_mismatch' | 'prev_hash_mismatch' | 'before_anchor' | 'anchor_hash_mismatch' | 'anchor_unreferenced';
+  reason:
+    'hash_mismatch' | 'prev_hash_mismatch' | 'before_anchor' | 'anchor_hash_mismatch' | 'anchor_unreferenced';
   detail: string;
   expected: string;
   actual: string;
@@ -133,7 +139,9 @@ export class AuditService {
   /** Deletes events older than `olderThanDays` (a contiguous prefix of the chain), leaving an anchor. */
   async prune(olderThanDays: number, actor?: Principal): Promise<PruneOutcome> {
     if (!(olderThanDays > 0)) {
-      throw new ValidationError(ErrorCodes.VALIDATION_FAILED, 'olderThanDays must be positive', { field: 'olderThanDays' });
+      throw new ValidationError(ErrorCodes.VALIDATION_FAILED, 'olderThanDays must be positive', {
+        field: 'olderThanDays',
+      });
     }
     await this.writer.flush();
     const cutoff = new Date(Date.now() - olderThanDays * 86400_000).toISOString();

@@ -14,12 +14,16 @@ describe('api-key-token', () => {
     expect(tokens.size).toBe(500);
   });
 
-  it.each(['', 'spl_', 'spl_0123_abc', `spl_0123456789ABCDEF_${'a'.repeat(43)}`, `spl_0123456789abcdef_${'a'.repeat(42)}`, `xspl_0123456789abcdef_${'a'.repeat(43)}`])(
-    'rejects malformed token %j',
-    (token) => {
-      expect(parseApiKeyId(token)).toBeNull();
-    },
-  );
+  it.each([
+    '',
+    'spl_',
+    'spl_0123_abc',
+    `spl_0123456789ABCDEF_${'a'.repeat(43)}`,
+    `spl_0123456789abcdef_${'a'.repeat(42)}`,
+    `xspl_0123456789abcdef_${'a'.repeat(43)}`,
+  ])('rejects malformed token %j', (token) => {
+    expect(parseApiKeyId(token)).toBeNull();
+  });
 
   it('compares digests and secrets exactly, including different lengths', () => {
     const h = hashApiKey('a');

@@ -21,7 +21,10 @@ export class ApiKeysController {
   @Post()
   @AuditAction('apikey.create', { resourceType: 'apikey' })
   @ApiOperation({ summary: 'Create an API key; the secret is in this response only' })
-  async create(@Body() dto: ApiKeyCreateDto, @CurrentPrincipal() actor: Principal): Promise<ApiKeyCreatedResponseDto> {
+  async create(
+    @Body() dto: ApiKeyCreateDto,
+    @CurrentPrincipal() actor: Principal,
+  ): Promise<ApiKeyCreatedResponseDto> {
     const { key, token } = await this.keys.create(
       { name: dto.name, role: dto.role ?? 'user', expiresAt: dto.expiresAt ? new Date(dto.expiresAt) : null },
       actor,

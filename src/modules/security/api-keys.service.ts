@@ -35,7 +35,9 @@ export class ApiKeysService {
   async create(input: CreateApiKeyInput, actor?: Principal): Promise<{ key: ApiKeyEntity; token: string }> {
     const now = new Date();
     if (input.expiresAt && input.expiresAt.getTime() <= now.getTime()) {
-      throw new ValidationError(ErrorCodes.VALIDATION_FAILED, 'expiresAt must be in the future', { field: 'expiresAt' });
+      throw new ValidationError(ErrorCodes.VALIDATION_FAILED, 'expiresAt must be in the future', {
+        field: 'expiresAt',
+      });
     }
     const generated = generateApiKey();
     const key = Object.assign(new ApiKeyEntity(), {

@@ -29,7 +29,11 @@ export interface AuthAttempt {
   reason?: string;
 }
 
-export type AuthenticatedRequest = Request & { principal?: Principal; authAttempt?: AuthAttempt; id?: unknown };
+export type AuthenticatedRequest = Request & {
+  principal?: Principal;
+  authAttempt?: AuthAttempt;
+  id?: unknown;
+};
 
 /**
  * Turns request credentials into a Principal: `X-API-KEY` (the env admin key or a stored key) or
@@ -57,7 +61,9 @@ export class AuthenticationService {
     if (!this.enabled) return ANONYMOUS_ADMIN;
     const apiKey = req.headers['x-api-key'];
     const authorization = req.headers.authorization;
-    const attempt: AuthAttempt = { method: apiKey !== undefined ? 'api-key' : authorization ? 'jwt' : 'none' };
+    const attempt: AuthAttempt = {
+      method: apiKey !== undefined ? 'api-key' : authorization ? 'jwt' : 'none',
+    };
     req.authAttempt = attempt;
     try {
       if (apiKey !== undefined && authorization !== undefined) {
@@ -135,7 +141,13 @@ export class AuthenticationService {
     // Failed attempts are limited per client IP (authenticated traffic is limited per principal).
     const { ttl_s, limit } = this.config.security.rate_limit;
     const ttlMs = ttl_s * 1000;
-    const record = await this.rateLimits.increment(`authfail:${req.ip ?? 'unknown'}`, ttlMs, limit, ttlMs, 'auth');
+    const record = await this.rateLimits.increment(
+      `authfail:${req.ip ?? 'unknown'}`,
+      ttlMs,
+      limit,
+      ttlMs,
+      'auth',
+    );
     if (record.isBlocked) {
       throw new SecurityError(ErrorCodes.RATE_LIMITED, 'Too many failed authentication attempts', {
         retryAfterSeconds: Math.max(1, record.timeToBlockExpire),

@@ -1,4 +1,4 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { OnEvent } from '@nestjs/event-emitter';
 import type { Principal } from '../../common/auth/principal';
 import { DomainEvents, type SeparationEventPayload } from '../../common/events/domain-events';
@@ -10,6 +10,7 @@ import { QuotaRepository, type QuotaLimits, type QuotaUsage } from './repositori
 const STALE_ACTIVE_JOB_MS = 12 * 3600_000;
 /** Hint for retrying a concurrency refusal (jobs finish on their own; there is no exact time). */
 const CONCURRENCY_RETRY_AFTER_S = 30;
+const PURGE_INTERVAL_MS = 6 * 3600_000;
 
 export interface QuotaStatus extends QuotaUsage {
   exempt: boolean;
@@ -30,13 +31,26 @@ export interface QuotaStatus extends QuotaUsage {
  * - Audio minutes are not refunded when a job fails or is canceled.
  */
 @Injectable()
-export class QuotaService {
+export class QuotaService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('Quota');
+  private purgeTimer: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly config: AppConfig,
     private readonly repo: QuotaRepository,
   ) {}
+
+  onApplicationBootstrap(): void {
+    this.purgeTimer = setInterval(() => {
+      this.purge().catch((err: Error) => this.logger.warn(`Quota housekeeping failed: ${err.message}`));
+    }, PURGE_INTERVAL_MS);
+    this.purgeTimer.unref();
+  }
+
+  onApplicationShutdown(): void {
+    if (this.purgeTimer) clearInterval(this.purgeTimer);
+    this.purgeTimer = null;
+  }
 
   /** Throws QUOTA_EXCEEDED if starting a job of `audioSeconds` would break a quota right now. */
   async assertCanStart(principal: Principal, audioSeconds: number): Promise<void> {
@@ -110,7 +124,12 @@ export class QuotaService {
     return { maxConcurrentJobs: q.max_concurrent_jobs, maxAudioSecondsPerDay: q.audio_minutes_per_day * 60 };
   }
 
-  private exceeded(reason: 'concurrency' | 'daily', usage: QuotaUsage, limits: QuotaLimits, now: Date): SecurityError {
+  private exceeded(
+    reason: 'concurrency' | 'daily',
+    usage: QuotaUsage,
+    limits: QuotaLimits,
+    now: Date,
+  ): SecurityError {
     if (reason === 'concurrency') {
       return new SecurityError(
         ErrorCodes.QUOTA_EXCEEDED,
@@ -122,7 +141,10 @@ export class QuotaService {
     return new SecurityError(
       ErrorCodes.QUOTA_EXCEEDED,
       `Daily audio quota of ${limits.maxAudioSecondsPerDay / 60} minutes reached (${Math.round(usage.audioSecondsToday / 60)} used today, UTC)`,
-      { limit: limits.maxAudioSecondsPerDay / 60, retryAfterSeconds: Math.ceil((midnight - now.getTime()) / 1000) },
+      {
+        limit: limits.maxAudioSecondsPerDay / 60,
+        retryAfterSeconds: Math.ceil((midnight - now.getTime()) / 1000),
+      },
     );
   }
 }

@@ -39,7 +39,11 @@ import { RateLimitStorage } from './throttler/rate-limit.storage';
       inject: [AppConfig, RateLimitStorage],
       useFactory: (config: AppConfig, storage: RateLimitStorage) => ({
         throttlers: [
-          { name: 'default', ttl: config.security.rate_limit.ttl_s * 1000, limit: config.security.rate_limit.limit },
+          {
+            name: 'default',
+            ttl: config.security.rate_limit.ttl_s * 1000,
+            limit: config.security.rate_limit.limit,
+          },
         ],
         storage,
       }),

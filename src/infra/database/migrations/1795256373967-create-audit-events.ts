@@ -44,7 +44,13 @@ export class CreateAuditEvents1795256373967 implements MigrationInterface {
       new Table({
         name: 'audit_anchors',
         columns: [
-          { name: 'id', type: 'integer', isPrimary: true, isGenerated: true, generationStrategy: 'increment' },
+          {
+            name: 'id',
+            type: 'integer',
+            isPrimary: true,
+            isGenerated: true,
+            generationStrategy: 'increment',
+          },
           { name: 'created_at', type: 'varchar', length: '24' },
           { name: 'last_deleted_id', type: 'bigint' },
           { name: 'last_deleted_hash', type: 'varchar', length: '64' },

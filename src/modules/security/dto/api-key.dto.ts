@@ -17,7 +17,10 @@ export class ApiKeyCreateDto {
   @IsIn(['user', 'admin'])
   role?: Role;
 
-  @ApiPropertyOptional({ description: 'ISO-8601 expiry time (must be in the future)', example: '2030-01-01T00:00:00Z' })
+  @ApiPropertyOptional({
+    description: 'ISO-8601 expiry time (must be in the future)',
+    example: '2030-01-01T00:00:00Z',
+  })
   @IsOptional()
   @IsISO8601({ strict: true })
   expiresAt?: string;
@@ -62,6 +65,10 @@ export function toApiKeyResponse(key: ApiKeyEntity, now = new Date()): ApiKeyRes
     expiresAt: key.expiresAt,
     revokedAt: key.revokedAt,
     lastUsedAt: key.lastUsedAt,
-    status: key.revokedAt ? 'revoked' : key.expiresAt && key.expiresAt <= now.toISOString() ? 'expired' : 'active',
+    status: key.revokedAt
+      ? 'revoked'
+      : key.expiresAt && key.expiresAt <= now.toISOString()
+        ? 'expired'
+        : 'active',
   };
 }

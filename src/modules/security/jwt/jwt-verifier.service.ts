@@ -81,9 +81,12 @@ export class JwtVerifierService implements OnModuleInit {
         );
       }
     }
-    if (!c.issuer) this.logger.warn('security.jwt.issuer is not set: tokens from any issuer holding the key are accepted');
+    if (!c.issuer)
+      this.logger.warn('security.jwt.issuer is not set: tokens from any issuer holding the key are accepted');
     if (c.jwks_url && !c.jwks_url.startsWith('https:')) {
-      this.logger.warn(`security.jwt.jwks_url is not https (${c.jwks_url}): only acceptable on a trusted network`);
+      this.logger.warn(
+        `security.jwt.jwks_url is not https (${c.jwks_url}): only acceptable on a trusted network`,
+      );
     }
   }
 
@@ -92,8 +95,10 @@ export class JwtVerifierService implements OnModuleInit {
     if (token.length > MAX_TOKEN_LENGTH) throw new JwtRejected('token too long');
     const header = decodeHeader(token);
     const alg = header.alg;
-    if (typeof alg !== 'string' || alg.toLowerCase() === 'none') throw new JwtRejected('unsigned token (alg none)');
-    if (!(this.jwtConfig.algorithms as string[]).includes(alg)) throw new JwtRejected(`algorithm ${alg} not allowed`);
+    if (typeof alg !== 'string' || alg.toLowerCase() === 'none')
+      throw new JwtRejected('unsigned token (alg none)');
+    if (!(this.jwtConfig.algorithms as string[]).includes(alg))
+      throw new JwtRejected(`algorithm ${alg} not allowed`);
     const key = await this.keyFor(alg as Alg, typeof header.kid === 'string' ? header.kid : undefined);
 
     let payload: Record<string, unknown>;
@@ -110,7 +115,8 @@ export class JwtVerifierService implements OnModuleInit {
     }
     if (typeof payload.exp !== 'number') throw new JwtRejected('token has no exp claim');
     const sub = payload.sub;
-    if (typeof sub !== 'string' || sub.length === 0 || sub.length > 200) throw new JwtRejected('token has no usable sub claim');
+    if (typeof sub !== 'string' || sub.length === 0 || sub.length > 200)
+      throw new JwtRejected('token has no usable sub claim');
     const roles = readRoles(payload, this.jwtConfig.roles_claim);
     return { id: `jwt:${sub}`, role: roles.includes('admin') ? 'admin' : 'user', method: 'jwt', keyId: sub };
   }
@@ -121,7 +127,11 @@ export class JwtVerifierService implements OnModuleInit {
       return this.jwtConfig.secret;
     }
     const wanted = alg === 'RS256' ? 'rsa' : 'ec';
-    if (this.publicKey && this.publicKey.asymmetricKeyType === wanted && (kid === undefined || !this.jwks.url)) {
+    if (
+      this.publicKey &&
+      this.publicKey.asymmetricKeyType === wanted &&
+      (kid === undefined || !this.jwks.url)
+    ) {
       return exportPem(this.publicKey);
     }
     if (this.jwks.url) {
@@ -129,8 +139,11 @@ export class JwtVerifierService implements OnModuleInit {
         (k) => k.key.asymmetricKeyType === wanted && (k.alg === undefined || k.alg === alg),
       );
       // Without a kid the choice must be unambiguous.
-      if (candidates.length === 1 || (kid !== undefined && candidates.length > 0)) return exportPem(candidates[0].key);
-      throw new JwtRejected(kid ? `no ${alg} key with kid ${kid}` : `token has no kid and the JWKS has no single ${alg} key`);
+      if (candidates.length === 1 || (kid !== undefined && candidates.length > 0))
+        return exportPem(candidates[0].key);
+      throw new JwtRejected(
+        kid ? `no ${alg} key with kid ${kid}` : `token has no kid and the JWKS has no single ${alg} key`,
+      );
     }
     if (this.publicKey) throw new JwtRejected(`configured public key does not fit ${alg}`);
     throw new JwtRejected(`${alg} is not configured`);

@@ -13,7 +13,8 @@ export interface QuotaLimits {
   maxAudioSecondsPerDay: number;
 }
 
-export type ReserveResult = { ok: true; usage: QuotaUsage } | { ok: false; usage: QuotaUsage; reason: 'concurrency' | 'daily' };
+export type ReserveResult =
+  { ok: true; usage: QuotaUsage } | { ok: false; usage: QuotaUsage; reason: 'concurrency' | 'daily' };
 
 /**
  * Quota accounting tables. A reservation (check + insert) is one serialized transaction: on SQLite a
@@ -47,7 +48,14 @@ export class QuotaRepository {
    * active and add its audio to today's total. Re-reserving a job id that is already active is a no-op.
    */
   async reserve(
-    args: { principalId: string; jobId: string; audioSeconds: number; day: string; now: string; staleBefore: string },
+    args: {
+      principalId: string;
+      jobId: string;
+      audioSeconds: number;
+      day: string;
+      now: string;
+      staleBefore: string;
+    },
     limits: QuotaLimits | null,
   ): Promise<ReserveResult> {
     if (this.isPostgres) return this.reservePostgres(args, limits);
@@ -58,49 +66,56 @@ export class QuotaRepository {
       if (exists) return { ok: true, usage };
       const verdict = judge(usage, args.audioSeconds, limits);
       if (verdict) return { ok: false, usage, reason: verdict };
-      db.prepare('INSERT INTO quota_active_jobs (job_id, principal_id, audio_seconds, started_at) VALUES (?, ?, ?, ?)').run(
-        args.jobId,
-        args.principalId,
-        args.audioSeconds,
-        args.now,
-      );
+      db.prepare(
+        'INSERT INTO quota_active_jobs (job_id, principal_id, audio_seconds, started_at) VALUES (?, ?, ?, ?)',
+      ).run(args.jobId, args.principalId, args.audioSeconds, args.now);
       db.prepare(
         `INSERT INTO quota_daily_usage (principal_id, day, audio_seconds) VALUES (?, ?, ?)
          ON CONFLICT (principal_id, day) DO UPDATE SET audio_seconds = audio_seconds + excluded.audio_seconds`,
       ).run(args.principalId, args.day, args.audioSeconds);
       return {
         ok: true,
-        usage: { activeJobs: usage.activeJobs + 1, audioSecondsToday: usage.audioSecondsToday + args.audioSeconds },
+        usage: {
+          activeJobs: usage.activeJobs + 1,
+          audioSecondsToday: usage.audioSecondsToday + args.audioSeconds,
+        },
       };
     });
     return txn.immediate();
   }
 
   private async reservePostgres(
-    args: { principalId: string; jobId: string; audioSeconds: number; day: string; now: string; staleBefore: string },
+    args: {
+      principalId: string;
+      jobId: string;
+      audioSeconds: number;
+      day: string;
+      now: string;
+      staleBefore: string;
+    },
     limits: QuotaLimits | null,
   ): Promise<ReserveResult> {
     return this.ds.transaction(async (m) => {
-      await m.query(`SELECT pg_advisory_xact_lock(hashtext('spleeter.quota'), hashtext($1))`, [args.principalId]);
+      await m.query(`SELECT pg_advisory_xact_lock(hashtext('spleeter.quota'), hashtext($1))`, [
+        args.principalId,
+      ]);
       const exists = await m.query('SELECT 1 FROM quota_active_jobs WHERE job_id = $1', [args.jobId]);
       const active = await m.query(
         'SELECT COUNT(*) AS n FROM quota_active_jobs WHERE principal_id = $1 AND started_at >= $2',
         [args.principalId, args.staleBefore],
       );
-      const daily = await m.query('SELECT audio_seconds AS s FROM quota_daily_usage WHERE principal_id = $1 AND day = $2', [
-        args.principalId,
-        args.day,
-      ]);
+      const daily = await m.query(
+        'SELECT audio_seconds AS s FROM quota_daily_usage WHERE principal_id = $1 AND day = $2',
+        [args.principalId, args.day],
+      );
       const usage = { activeJobs: Number(active[0]?.n ?? 0), audioSecondsToday: Number(daily[0]?.s ?? 0) };
       if (exists.length > 0) return { ok: true, usage } as const;
       const verdict = judge(usage, args.audioSeconds, limits);
       if (verdict) return { ok: false, usage, reason: verdict } as const;
-      await m.query('INSERT INTO quota_active_jobs (job_id, principal_id, audio_seconds, started_at) VALUES ($1, $2, $3, $4)', [
-        args.jobId,
-        args.principalId,
-        args.audioSeconds,
-        args.now,
-      ]);
+      await m.query(
+        'INSERT INTO quota_active_jobs (job_id, principal_id, audio_seconds, started_at) VALUES ($1, $2, $3, $4)',
+        [args.jobId, args.principalId, args.audioSeconds, args.now],
+      );
       await m.query(
         `INSERT INTO quota_daily_usage (principal_id, day, audio_seconds) VALUES ($1, $2, $3)
          ON CONFLICT (principal_id, day) DO UPDATE SET audio_seconds = quota_daily_usage.audio_seconds + EXCLUDED.audio_seconds`,
@@ -108,7 +123,10 @@ export class QuotaRepository {
       );
       return {
         ok: true,
-        usage: { activeJobs: usage.activeJobs + 1, audioSecondsToday: usage.audioSecondsToday + args.audioSeconds },
+        usage: {
+          activeJobs: usage.activeJobs + 1,
+          audioSecondsToday: usage.audioSecondsToday + args.audioSeconds,
+        },
       } as const;
     });
   }
@@ -125,7 +143,12 @@ export class QuotaRepository {
 
   /** Housekeeping: forget daily totals older than `beforeDay` and active rows of crashed jobs. */
   async purge(beforeDay: string, staleBefore: string): Promise<void> {
-    await this.ds.createQueryBuilder().delete().from('quota_daily_usage').where('day < :d', { d: beforeDay }).execute();
+    await this.ds
+      .createQueryBuilder()
+      .delete()
+      .from('quota_daily_usage')
+      .where('day < :d', { d: beforeDay })
+      .execute();
     await this.ds
       .createQueryBuilder()
       .delete()
@@ -146,7 +169,12 @@ export class QuotaRepository {
   }
 }
 
-function readUsageSqlite(db: SqliteDatabase, principalId: string, day: string, staleBefore: string): QuotaUsage {
+function readUsageSqlite(
+  db: SqliteDatabase,
+  principalId: string,
+  day: string,
+  staleBefore: string,
+): QuotaUsage {
   const active = db
     .prepare('SELECT COUNT(*) AS n FROM quota_active_jobs WHERE principal_id = ? AND started_at >= ?')
     .get(principalId, staleBefore) as { n: number };
@@ -156,7 +184,11 @@ function readUsageSqlite(db: SqliteDatabase, principalId: string, day: string, s
   return { activeJobs: Number(active.n), audioSecondsToday: Number(daily?.s ?? 0) };
 }
 
-function judge(usage: QuotaUsage, audioSeconds: number, limits: QuotaLimits | null): 'concurrency' | 'daily' | null {
+function judge(
+  usage: QuotaUsage,
+  audioSeconds: number,
+  limits: QuotaLimits | null,
+): 'concurrency' | 'daily' | null {
   if (!limits) return null;
   if (usage.activeJobs >= limits.maxConcurrentJobs) return 'concurrency';
   if (usage.audioSecondsToday + audioSeconds > limits.maxAudioSecondsPerDay) return 'daily';

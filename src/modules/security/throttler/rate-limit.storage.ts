@@ -35,7 +35,13 @@ return {hits, pttl, 0, 0}
 type ThrottlerStorageRecord = Awaited<ReturnType<ThrottlerStorage['increment']>>;
 
 type RedisWithRateLimit = Redis & {
-  spleeterRateLimit(hitsKey: string, blockKey: string, ttl: number, limit: number, block: number): Promise<number[]>;
+  spleeterRateLimit(
+    hitsKey: string,
+    blockKey: string,
+    ttl: number,
+    limit: number,
+    block: number,
+  ): Promise<number[]>;
 };
 
 /**
@@ -117,7 +123,9 @@ export class RateLimitStorage implements ThrottlerStorage, OnModuleInit, OnAppli
 
   private markDown(err: Error): void {
     if (!this.redisDown) {
-      this.logger.error(`Redis unavailable for rate limiting (${err.message}); using per-process limits until it returns`);
+      this.logger.error(
+        `Redis unavailable for rate limiting (${err.message}); using per-process limits until it returns`,
+      );
     }
     this.redisDown = true;
   }
