@@ -42,7 +42,10 @@ export function configureApp(app: NestExpressApplication): void {
     }),
   );
   if (config.server.cors_origins.length > 0) {
-    app.enableCors({ origin: config.server.cors_origins, exposedHeaders: ['Retry-After', 'X-Request-Id', 'ETag'] });
+    app.enableCors({
+      origin: config.server.cors_origins,
+      exposedHeaders: ['Retry-After', 'X-Request-Id', 'ETag'],
+    });
   }
   app.useGlobalPipes(
     new ValidationPipe({

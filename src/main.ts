@@ -8,7 +8,9 @@ async function bootstrap(): Promise<void> {
   const app = await createApp();
   const config = app.get(AppConfig);
   await app.listen(config.server.port, config.server.host);
-  new Logger('Bootstrap').log(`spleeter-server listening on http://${config.server.host}:${config.server.port} (docs: /docs)`);
+  new Logger('Bootstrap').log(
+    `spleeter-server listening on http://${config.server.host}:${config.server.port} (docs: /docs)`,
+  );
 }
 
 bootstrap().catch((err: unknown) => {

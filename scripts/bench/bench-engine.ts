@@ -15,6 +15,7 @@
  */
 import { spawn } from 'child_process';
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import * as ort from 'onnxruntime-node';
 import { WavFileWriter } from '../../src/core/audio/wav-file';
@@ -40,7 +41,7 @@ async function main(): Promise<void> {
   }
   const short = await ensureWav(path.join(BENCH_DIR, 'input-60s.wav'), 60);
 
-  const cli = cliCommand();
+  const cli = await cliCommand();
   log(`CLI: ${cli.join(' ')}`);
   // A warm-up run: the OS file cache and (for TS sources) swc's compile cache, so the measured run is steady.
   await runCli(cli, short, modelDir, 'warmup');
@@ -65,7 +66,7 @@ async function main(): Promise<void> {
   const lines = [
     '',
     `spleeter-server engine benchmark — full-size 2-stem model, 60 s stereo 44.1 kHz WAV, ${THREADS} threads, ${BATCH} segments/call`,
-    `  machine: ${require('os').cpus().length} CPUs (${require('os').cpus()[0]?.model ?? '?'}), node ${process.version}, onnxruntime-node ${require('onnxruntime-node/package.json').version}`,
+    `  machine: ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'}), node ${process.version}, onnxruntime-node ${ortVersion()}`,
     `  whole CLI run (process start → exit):     ${(run.wallMs / 1000).toFixed(2)} s`,
     `    engine.separate total:                  ${(run.result.timings.totalMs / 1000).toFixed(2)} s (decode ${ms(run.result.timings.decodeMs)}, inference ${ms(run.result.timings.inferenceMs)}, dsp ${ms(run.result.timings.dspMs)}, encode ${ms(run.result.timings.encodeMs)})`,
     `  pure onnxruntime, same ${segments} segments:     ${(pure.ms / 1000).toFixed(2)} s`,
@@ -82,6 +83,11 @@ async function main(): Promise<void> {
   process.stdout.write(lines.join('\n') + '\n');
 }
 
+function ortVersion(): string {
+  const file = path.join(ROOT, 'node_modules', 'onnxruntime-node', 'package.json');
+  return (JSON.parse(fs.readFileSync(file, 'utf8')) as { version: string }).version;
+}
+
 function ms(v: number): string {
   return `${(v / 1000).toFixed(2)} s`;
 }
@@ -90,17 +96,29 @@ function log(m: string): void {
   process.stderr.write(`[bench] ${m}\n`);
 }
 
-/** Compiled CLI when built (what a deployment runs), else the TypeScript sources through swc. */
-function cliCommand(): string[] {
+/**
+ * The compiled CLI (what a deployment runs): built first with `npm run build` when dist/ is missing
+ * (BENCH_SOURCES=1 runs the TypeScript sources through swc instead).
+ */
+async function cliCommand(): Promise<string[]> {
   const dist = path.join(ROOT, 'dist', 'cli', 'main.js');
-  if (fs.existsSync(dist)) return [process.execPath, dist];
+  if (!process.env.BENCH_SOURCES && !fs.existsSync(dist)) {
+    log('building dist/ (npm run build)…');
+    await new Promise<void>((resolve) => {
+      const child = spawn('npm', ['run', 'build'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
+      child.on('close', () => resolve());
+    });
+  }
+  if (!process.env.BENCH_SOURCES && fs.existsSync(dist)) return [process.execPath, dist];
   return [process.execPath, '-r', '@swc-node/register', path.join(ROOT, 'src', 'cli', 'main.ts')];
 }
 
 interface CliRun {
   wallMs: number;
   maxRssKb: number;
-  result: { timings: { totalMs: number; decodeMs: number; inferenceMs: number; dspMs: number; encodeMs: number } };
+  result: {
+    timings: { totalMs: number; decodeMs: number; inferenceMs: number; dspMs: number; encodeMs: number };
+  };
 }
 
 /** Runs the CLI under /usr/bin/time (when present) for the child's peak RSS. */
@@ -114,7 +132,11 @@ function runCli(cli: string[], input: string, model: string, label: string): Pro
   return new Promise((resolve, reject) => {
     const started = performance.now();
     const child = spawn(cmd, cmdArgs, {
-      env: { ...process.env, SPLEETER_BATCH_SEGMENTS: String(BATCH), SPLEETER_MODELS_DIR: path.join(BENCH_DIR, 'models') },
+      env: {
+        ...process.env,
+        SPLEETER_BATCH_SEGMENTS: String(BATCH),
+        SPLEETER_MODELS_DIR: path.join(BENCH_DIR, 'models'),
+      },
     });
     let stdout = '';
     let stderr = '';
@@ -129,7 +151,11 @@ function runCli(cli: string[], input: string, model: string, label: string): Pro
         return;
       }
       const rss = /__MAXRSS_KB__=(\d+)/.exec(stderr);
-      resolve({ wallMs, maxRssKb: rss ? Number(rss[1]) : NaN, result: JSON.parse(stdout.trim().split('\n').pop()!) });
+      resolve({
+        wallMs,
+        maxRssKb: rss ? Number(rss[1]) : NaN,
+        result: JSON.parse(stdout.trim().split('\n').pop()!),
+      });
     });
   });
 }
@@ -152,15 +178,15 @@ async function pureOnnxRuntime(modelDir: string, segments: number): Promise<{ ms
     for (let i = 0; i < data.length; i++) data[i] = ((i * 2654435761) % 1000) / 1000;
     return new ort.Tensor('float32', data, [2, S, SPLEETER_T, F]);
   };
-  // Warm-up call (first-run allocations), not timed, as the engine's warm-up is its first batch too.
-  await Promise.all(sessions.map((s) => s.run({ [s.inputNames[0]]: make(1) })));
-  const started = performance.now();
-  for (let s0 = 0; s0 < segments; s0 += BATCH) {
-    const S = Math.min(BATCH, segments - s0);
-    const x = make(S);
+  // Fresh sessions, exactly the engine's calls: the first call's one-off allocations count for both.
+  const inputs: ort.Tensor[] = [];
+  for (let s0 = 0; s0 < segments; s0 += BATCH) inputs.push(make(Math.min(BATCH, segments - s0)));
+  let elapsed = 0;
+  for (const x of inputs) {
+    const t0 = performance.now();
     for (const s of sessions) await s.run({ [s.inputNames[0]]: x });
+    elapsed += performance.now() - t0;
   }
-  const elapsed = performance.now() - started;
   await Promise.all(sessions.map((s) => s.release()));
   return { ms: elapsed };
 }
@@ -169,7 +195,12 @@ async function pureOnnxRuntime(modelDir: string, segments: number): Promise<{ ms
 async function ensureWav(file: string, seconds: number): Promise<string> {
   if (fs.existsSync(file)) return file;
   log(`writing ${seconds} s test input ${path.basename(file)}…`);
-  const writer = await WavFileWriter.create(file, { sampleFormat: 'int', bitsPerSample: 16, channels: 2, sampleRate: SR });
+  const writer = await WavFileWriter.create(file, {
+    sampleFormat: 'int',
+    bitsPerSample: 16,
+    channels: 2,
+    sampleRate: SR,
+  });
   const block = SR;
   const buf = new Float32Array(block * 2);
   let seed = 12345;

@@ -4,6 +4,8 @@
  * 3 audio error, 4 model error, 5 some files of a batch failed, 130 interrupted.
  */
 import 'reflect-metadata';
+import * as fs from 'fs';
+import * as path from 'path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { SpleeterError } from '../core/errors';
 import { ConfigError, loadConfig } from '../infra/config/config.loader';
@@ -14,8 +16,14 @@ import { exitCodeFor, printError } from './cli-output';
 function parseNumber(label: string, opts: { min?: number; integer?: boolean } = {}) {
   return (value: string): number => {
     const n = Number(value);
-    if (!Number.isFinite(n) || (opts.integer && !Number.isInteger(n)) || (opts.min !== undefined && n < opts.min)) {
-      throw new InvalidArgumentError(`${label} must be a ${opts.integer ? 'whole ' : ''}number${opts.min !== undefined ? ` >= ${opts.min}` : ''}`);
+    if (
+      !Number.isFinite(n) ||
+      (opts.integer && !Number.isInteger(n)) ||
+      (opts.min !== undefined && n < opts.min)
+    ) {
+      throw new InvalidArgumentError(
+        `${label} must be a ${opts.integer ? 'whole ' : ''}number${opts.min !== undefined ? ` >= ${opts.min}` : ''}`,
+      );
     }
     return n;
   };
@@ -33,7 +41,7 @@ export function buildProgram(): Command {
   program
     .name('spleeter-server')
     .description('Music source separation (Spleeter, MDX-Net, built-in DSP models) from the command line')
-    .version(require('../../package.json').version as string)
+    .version(packageVersion())
     .showHelpAfterError(true)
     .exitOverride();
 
@@ -43,20 +51,51 @@ export function buildProgram(): Command {
     .argument('<files...>', 'input audio files (WAV, FLAC, MP3, OGG, M4A/AAC, WMA…)')
     .option('-m, --model <name|dir>', 'model name (see `models list`), name@version, or a model directory')
     .option('-o, --output <dir>', 'output directory', 'separated')
-    .addOption(new Option('-c, --codec <codec>', 'output codec').choices(['wav', 'flac', 'mp3', 'ogg']).default('wav'))
-    .option('-b, --bitrate <kbps>', 'MP3/OGG bitrate in kbit/s', parseNumber('bitrate', { min: 32, integer: true }))
+    .addOption(
+      new Option('-c, --codec <codec>', 'output codec').choices(['wav', 'flac', 'mp3', 'ogg']).default('wav'),
+    )
+    .option(
+      '-b, --bitrate <kbps>',
+      'MP3/OGG bitrate in kbit/s',
+      parseNumber('bitrate', { min: 32, integer: true }),
+    )
     .addOption(new Option('--bit-depth <bits>', 'WAV bit depth (32 = float)').choices(['16', '24', '32']))
-    .option('--sample-rate <hz>', 'output sample rate (default: the input rate)', parseNumber('sample rate', { min: 8000, integer: true }))
+    .option(
+      '--sample-rate <hz>',
+      'output sample rate (default: the input rate)',
+      parseNumber('sample rate', { min: 8000, integer: true }),
+    )
     .option('-s, --offset <seconds>', 'start offset', parseNumber('offset', { min: 0 }))
-    .option('-d, --duration <seconds>', 'duration to process (default: whole file; never truncated)', parseNumber('duration', { min: 0 }))
-    .option('-f, --filename-format <format>', 'output naming: {filename} {foldername} {instrument} {codec}', '{filename}/{instrument}.{codec}')
+    .option(
+      '-d, --duration <seconds>',
+      'duration to process (default: whole file; never truncated)',
+      parseNumber('duration', { min: 0 }),
+    )
+    .option(
+      '-f, --filename-format <format>',
+      'output naming: {filename} {foldername} {instrument} {codec}',
+      '{filename}/{instrument}.{codec}',
+    )
     .option('--stems <list>', 'only write these stems, e.g. vocals,drums', parseList)
     .option('--mwf', 'multichannel Wiener filtering (slower, slightly better)', false)
-    .addOption(new Option('--bandwidth <mode>', "'full' keeps the band above the model's cutoff").choices(['model', 'full']))
+    .addOption(
+      new Option('--bandwidth <mode>', "'full' keeps the band above the model's cutoff").choices([
+        'model',
+        'full',
+      ]),
+    )
     .option('--overwrite', 'replace existing output files', false)
     .option('--gpu', 'use a GPU execution provider when available (CUDA, then WebGPU)')
-    .option('-t, --threads <n>', 'onnxruntime intra-op threads', parseNumber('threads', { min: 0, integer: true }))
-    .option('-j, --concurrency <n>', 'files processed in parallel', parseNumber('concurrency', { min: 1, integer: true }))
+    .option(
+      '-t, --threads <n>',
+      'onnxruntime intra-op threads',
+      parseNumber('threads', { min: 0, integer: true }),
+    )
+    .option(
+      '-j, --concurrency <n>',
+      'files processed in parallel',
+      parseNumber('concurrency', { min: 1, integer: true }),
+    )
     .option('--json', 'print results as JSON lines', false)
     .option('-q, --quiet', 'no progress output', false)
     .action(async (files: string[], opts: SeparateCliOptions) => {
@@ -76,7 +115,11 @@ export function buildProgram(): Command {
     .command('install')
     .argument('<name>', 'catalog model name')
     .option('--force', 're-download even if installed', false)
-    .action(async (name: string, o: { force: boolean }) => {
+    .option(
+      '--from <file-or-dir>',
+      'install from an archive or folder downloaded elsewhere (offline machines)',
+    )
+    .action(async (name: string, o: { force: boolean; from?: string }) => {
       process.exitCode = await runModelsCommand('install', [name], o, ctx());
     });
   models
@@ -95,15 +138,25 @@ export function buildProgram(): Command {
     .command('convert')
     .description('convert an official Spleeter TensorFlow checkpoint into ONNX files')
     .argument('<checkpoint-dir>', 'directory with checkpoint, model.index, model.data-*')
-    .addOption(new Option('--config <config>', 'Spleeter configuration').choices(['2stems', '4stems', '5stems']).makeOptionMandatory())
+    .addOption(
+      new Option('--config <config>', 'Spleeter configuration')
+        .choices(['2stems', '4stems', '5stems'])
+        .makeOptionMandatory(),
+    )
     .option('-o, --output <dir>', 'output model directory')
-    .addOption(new Option('--F <bins>', 'frequency bins (1536 for the -16kHz variants)').choices(['1024', '1536']).default('1024'))
+    .addOption(
+      new Option('--F <bins>', 'frequency bins (1536 for the -16kHz variants)')
+        .choices(['1024', '1536'])
+        .default('1024'),
+    )
     .action(async (dir: string, o: Record<string, unknown>) => {
       process.exitCode = await runModelsCommand('convert', [dir], o, ctx());
     });
   models
     .command('generate-test')
-    .description('write a Spleeter-architecture ONNX model with seeded random weights (for trying the pipeline offline)')
+    .description(
+      'write a Spleeter-architecture ONNX model with seeded random weights (for trying the pipeline offline)',
+    )
     .argument('<output-dir>')
     .addOption(new Option('--config <config>').choices(['2stems', '4stems', '5stems']).default('2stems'))
     .addOption(new Option('--kind <kind>').choices(['full', 'identity']).default('full'))
@@ -121,6 +174,11 @@ export function buildProgram(): Command {
       await new Promise(() => undefined);
     });
   return program;
+}
+
+function packageVersion(): string {
+  const file = path.resolve(__dirname, '..', '..', 'package.json');
+  return (JSON.parse(fs.readFileSync(file, 'utf8')) as { version: string }).version;
 }
 
 function loadCliConfig() {
@@ -147,7 +205,11 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-if (require.main === module || process.argv[1]?.endsWith('spleeter-server.js') || process.argv[1]?.endsWith('spleeter-server')) {
+if (
+  require.main === module ||
+  process.argv[1]?.endsWith('spleeter-server.js') ||
+  process.argv[1]?.endsWith('spleeter-server')
+) {
   main(process.argv).then((code) => {
     process.exitCode = code;
   });

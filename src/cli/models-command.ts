@@ -26,7 +26,7 @@ export async function runModelsCommand(
       case 'list':
         return await list(ctx, Boolean(opts.json));
       case 'install':
-        return await install(ctx, args[0], Boolean(opts.force));
+        return await install(ctx, args[0], Boolean(opts.force), opts.from as string | undefined);
       case 'remove':
         return await remove(ctx, args[0]);
       case 'validate':
@@ -63,22 +63,33 @@ async function list(ctx: ModelsCommandContext, json: boolean): Promise<number> {
   }
 }
 
-async function install(ctx: ModelsCommandContext, name: string, force: boolean): Promise<number> {
+async function install(
+  ctx: ModelsCommandContext,
+  name: string,
+  force: boolean,
+  from?: string,
+): Promise<number> {
   const engine = engineFromConfig(ctx.config);
   const manager = await engine.getModelManager();
   const bar = process.stderr.isTTY
-    ? new SingleBar({ format: ' {bar} {percentage}% | {stage}', stream: process.stderr }, Presets.shades_classic)
+    ? new SingleBar(
+        { format: ' {bar} {percentage}% | {stage}', stream: process.stderr },
+        Presets.shades_classic,
+      )
     : undefined;
   bar?.start(100, 0, { stage: 'starting' });
   try {
-    const result = await manager.downloadModel(name, {
-      force,
-      onProgress: (p) => bar?.update(Math.round(p.fraction * 100), { stage: p.stage }),
-    });
+    const onProgress = (p: { fraction: number; stage: string }) =>
+      bar?.update(Math.round(p.fraction * 100), { stage: p.stage });
+    const result = from
+      ? await manager.installFromArchive(name, path.resolve(from), { onProgress })
+      : await manager.downloadModel(name, { force, onProgress });
     bar?.update(100, { stage: 'done' });
     bar?.stop();
     process.stdout.write(
-      result.installed ? `installed ${result.name}@${result.version}\n` : `${result.name}@${result.version} is already installed\n`,
+      result.installed
+        ? `installed ${result.name}@${result.version}\n`
+        : `${result.name}@${result.version} is already installed\n`,
     );
     return 0;
   } finally {
@@ -149,6 +160,8 @@ async function generate(outDir: string, opts: Record<string, unknown>): Promise<
     await fs.promises.rm(tmp, { recursive: true, force: true });
     throw err;
   }
-  process.stdout.write(`wrote a ${kind} ${config} test model (seeded random weights, not a trained model) to ${dir}\n`);
+  process.stdout.write(
+    `wrote a ${kind} ${config} test model (seeded random weights, not a trained model) to ${dir}\n`,
+  );
   return 0;
 }

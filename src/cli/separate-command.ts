@@ -26,7 +26,10 @@ export interface SeparateCliOptions {
   quiet: boolean;
 }
 
-export function engineFromConfig(config: SpleeterConfig, overrides: { gpu?: boolean; threads?: number } = {}): SpleeterEngine {
+export function engineFromConfig(
+  config: SpleeterConfig,
+  overrides: { gpu?: boolean; threads?: number } = {},
+): SpleeterEngine {
   return new SpleeterEngine({
     modelsDir: config.models.dir,
     defaultModel: config.models.default_model,
@@ -45,7 +48,11 @@ export function engineFromConfig(config: SpleeterConfig, overrides: { gpu?: bool
   });
 }
 
-export async function runSeparateCommand(files: string[], opts: SeparateCliOptions, config: SpleeterConfig): Promise<number> {
+export async function runSeparateCommand(
+  files: string[],
+  opts: SeparateCliOptions,
+  config: SpleeterConfig,
+): Promise<number> {
   const engine = engineFromConfig(config, { gpu: opts.gpu, threads: opts.threads });
   const controller = new AbortController();
   const onSigint = () => controller.abort();
@@ -53,7 +60,12 @@ export async function runSeparateCommand(files: string[], opts: SeparateCliOptio
   const showProgress = !opts.quiet && !opts.json && process.stderr.isTTY;
   const bars = showProgress
     ? new MultiBar(
-        { format: ' {bar} {percentage}% | {file} | {stage}', hideCursor: true, clearOnComplete: false, stream: process.stderr },
+        {
+          format: ' {bar} {percentage}% | {file} | {stage}',
+          hideCursor: true,
+          clearOnComplete: false,
+          stream: process.stderr,
+        },
         Presets.shades_classic,
       )
     : undefined;
@@ -93,7 +105,8 @@ export async function runSeparateCommand(files: string[], opts: SeparateCliOptio
           bar?.update({ stage: 'failed' });
           bars?.stop();
           printError(err, `${file}: `);
-          if (opts.json) process.stdout.write(`${JSON.stringify({ audioPath: file, error: describe(err) })}\n`);
+          if (opts.json)
+            process.stdout.write(`${JSON.stringify({ audioPath: file, error: describe(err) })}\n`);
         }
       }
     };

@@ -6,9 +6,13 @@ describe('renderOutputPath', () => {
   const out = path.resolve('/tmp/out');
 
   it('renders the Spleeter default layout', () => {
-    expect(renderOutputPath(out, DEFAULT_FILENAME_FORMAT, { audioPath: '/music/a/song.mp3', instrument: 'vocals', codec: 'wav' })).toBe(
-      path.join(out, 'song', 'vocals.wav'),
-    );
+    expect(
+      renderOutputPath(out, DEFAULT_FILENAME_FORMAT, {
+        audioPath: '/music/a/song.mp3',
+        instrument: 'vocals',
+        codec: 'wav',
+      }),
+    ).toBe(path.join(out, 'song', 'vocals.wav'));
   });
 
   it('supports {foldername}', () => {
@@ -22,6 +26,8 @@ describe('renderOutputPath', () => {
   });
 
   it.each(['../{instrument}.{codec}', '/etc/{instrument}', '{nope}.{codec}'])('refuses %s', (format) => {
-    expect(() => renderOutputPath(out, format, { audioPath: 'x.wav', instrument: 'v', codec: 'wav' })).toThrow(ValidationError);
+    expect(() =>
+      renderOutputPath(out, format, { audioPath: 'x.wav', instrument: 'v', codec: 'wav' }),
+    ).toThrow(ValidationError);
   });
 });

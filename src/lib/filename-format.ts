@@ -29,9 +29,13 @@ export function renderOutputPath(
     return values[key];
   });
   if (path.isAbsolute(rendered)) {
-    throw new ValidationError(ErrorCodes.VALIDATION_FAILED, 'Filename format must be relative to the output directory', {
-      field: 'filenameFormat',
-    });
+    throw new ValidationError(
+      ErrorCodes.VALIDATION_FAILED,
+      'Filename format must be relative to the output directory',
+      {
+        field: 'filenameFormat',
+      },
+    );
   }
   const root = path.resolve(outputDir);
   const full = path.resolve(root, rendered);

@@ -23,6 +23,7 @@ import {
   type MdxParamOverrides,
 } from '../core/mdx';
 import { parseModelRef } from '../core/models/model-catalog';
+import { normaliseVersionId } from '../core/models/model-version';
 import { readOnnxMetadata } from '../core/onnx/onnx-metadata-reader';
 import type { ModelManager } from '../infra/models/model-manager';
 import { MDX_MANIFEST_FILE, type MdxManifest } from '../infra/models/model-files';
@@ -76,7 +77,8 @@ export function modelManagerPort(manager: ModelManager, autoDownload: boolean): 
     async resolveForUse(ref, opts = {}) {
       const lease = await manager.acquire(ref, {
         signal: opts.signal,
-        onProgress: (p) => opts.onProgress?.(0, `installing model: ${p.stage} ${Math.round(p.fraction * 100)}%`),
+        onProgress: (p) =>
+          opts.onProgress?.(0, `installing model: ${p.stage} ${Math.round(p.fraction * 100)}%`),
       });
       return {
         name: lease.name,
@@ -89,11 +91,16 @@ export function modelManagerPort(manager: ModelManager, autoDownload: boolean): 
     },
     async describe(ref) {
       const info = await manager.getModel(ref);
-      const { version } = parseModelRef(ref);
+      const parsed = parseModelRef(ref).version;
+      const version = parsed ? normaliseVersionId(parsed) : undefined;
       if (version && !info.versions.some((v) => v.id === version) && info.kind !== 'builtin') {
-        throw new ModelError(ErrorCodes.MODEL_NOT_INSTALLED, `Model ${info.name}@${version} is not installed`, {
-          model: ref,
-        });
+        throw new ModelError(
+          ErrorCodes.MODEL_NOT_INSTALLED,
+          `Model ${info.name}@${version} is not installed`,
+          {
+            model: ref,
+          },
+        );
       }
       if (!info.installed && !autoDownload) {
         throw new ModelError(
@@ -193,7 +200,10 @@ export class ModelRegistry {
       return { name: dir, separator: this.spleeterSeparator(model, opts), release: async () => undefined };
     }
     if (!this.options.manager) throw notInstalled(ref);
-    const resolved = await this.options.manager.resolveForUse(ref, { onProgress: opts.onProgress, signal: opts.signal });
+    const resolved = await this.options.manager.resolveForUse(ref, {
+      onProgress: opts.onProgress,
+      signal: opts.signal,
+    });
     try {
       if (resolved.kind === 'builtin') {
         return {
@@ -244,7 +254,9 @@ export class ModelRegistry {
 
   private async mdxSeparator(location: string, opts: OpenOptions): Promise<StemSeparator> {
     const { params, model, executionProvider } = await this.loadMdx(location);
-    const stems = opts.stems?.length ? validateStems([params.primaryStem, params.secondaryStem], opts.stems) : undefined;
+    const stems = opts.stems?.length
+      ? validateStems([params.primaryStem, params.secondaryStem], opts.stems)
+      : undefined;
     return new MdxSeparator({ params, model, stems, executionProvider, batchSize: 1 });
   }
 
@@ -258,7 +270,9 @@ export class ModelRegistry {
         const dir = path.dirname(file);
         const manifestPath = path.join(dir, MDX_MANIFEST_FILE);
         const overrides = fs.existsSync(manifestPath)
-          ? mdxOverridesFromManifest(JSON.parse(await fs.promises.readFile(manifestPath, 'utf8')) as MdxManifest)
+          ? mdxOverridesFromManifest(
+              JSON.parse(await fs.promises.readFile(manifestPath, 'utf8')) as MdxManifest,
+            )
           : {};
         const params = await resolveMdxParams(file, overrides);
         checkMdxSignature(await readOnnxMetadata(file), params);
@@ -273,7 +287,12 @@ export class ModelRegistry {
           createTensor: (data, dims) => new ort.Tensor('float32', data, dims),
           params,
         });
-        return { params, model, executionProvider: handle.executionProvider, release: () => handle.release() };
+        return {
+          params,
+          model,
+          executionProvider: handle.executionProvider,
+          release: () => handle.release(),
+        };
       })();
       this.mdxLoaded.set(key, p);
       p.catch(() => this.mdxLoaded.delete(key));
@@ -281,7 +300,10 @@ export class ModelRegistry {
     return p;
   }
 
-  private loadSpleeter(dir: string, precisionOverride?: 'fp32' | 'fp16' | 'int8'): Promise<LoadedSpleeterModel> {
+  private loadSpleeter(
+    dir: string,
+    precisionOverride?: 'fp32' | 'fp16' | 'int8',
+  ): Promise<LoadedSpleeterModel> {
     const precision = precisionOverride ?? this.options.precision;
     const key = `${dir}|${precision}`;
     let p = this.loaded.get(key);
@@ -333,9 +355,13 @@ async function mdxOnnxFile(location: string): Promise<string> {
   if (st.isFile()) return location;
   const onnx = (await fs.promises.readdir(location)).filter((f) => f.endsWith('.onnx'));
   if (onnx.length !== 1) {
-    throw new ModelError(ErrorCodes.MODEL_INVALID, `Expected exactly one .onnx file in MDX-Net model directory ${location}`, {
-      path: location,
-    });
+    throw new ModelError(
+      ErrorCodes.MODEL_INVALID,
+      `Expected exactly one .onnx file in MDX-Net model directory ${location}`,
+      {
+        path: location,
+      },
+    );
   }
   return path.join(location, onnx[0]);
 }

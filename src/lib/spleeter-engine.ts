@@ -10,7 +10,13 @@ import * as path from 'path';
 import { openAudioInput, type AudioInput } from '../core/audio/audio-input';
 import type { AudioSink, ExternalAudioCodec } from '../core/audio/audio-codec';
 import { createAudioOutput, MP3_SAMPLE_RATES, OUTPUT_CODECS } from '../core/audio/audio-output';
-import { AudioProcessingError, ErrorCodes, SeparationError, SpleeterError, ValidationError } from '../core/errors';
+import {
+  AudioProcessingError,
+  ErrorCodes,
+  SeparationError,
+  SpleeterError,
+  ValidationError,
+} from '../core/errors';
 import type { StemSeparator } from '../core/separation/types';
 import { SPLEETER_SAMPLE_RATE } from '../core/spleeter/types';
 import type { ExecutionProviderName, InferenceLogger } from '../infra/inference/onnx-runtime';
@@ -18,7 +24,12 @@ import { OnnxRuntime } from '../infra/inference/onnx-runtime';
 import { mapWithConcurrency } from './concurrency';
 import { DEFAULT_FILENAME_FORMAT, renderOutputPath } from './filename-format';
 import type { ModelManager } from '../infra/models/model-manager';
-import { ModelRegistry, modelManagerPort, type ModelRegistryOptions, type OpenedModel } from './model-registry';
+import {
+  ModelRegistry,
+  modelManagerPort,
+  type ModelRegistryOptions,
+  type OpenedModel,
+} from './model-registry';
 import type {
   InputAudioInfo,
   ModelSummary,
@@ -127,7 +138,11 @@ export class SpleeterEngine {
         catalog: loadCatalogFile(this.opts.catalogFile ?? null),
         autoDownload,
         precision: this.opts.precision ?? 'fp32',
-        logger: { log: () => undefined, warn: (m: string) => this.logger.warn(m), error: (m: string) => this.logger.warn(m) },
+        logger: {
+          log: () => undefined,
+          warn: (m: string) => this.logger.warn(m),
+          error: (m: string) => this.logger.warn(m),
+        },
       });
     const regOptions: ModelRegistryOptions = {
       modelsDir,
@@ -166,7 +181,8 @@ export class SpleeterEngine {
       this.stats.separations++;
       this.stats.audioSeconds += result.input.durationSec;
       this.stats.processingSeconds += result.timings.totalMs / 1000;
-      this.stats.providers[result.executionProvider] = (this.stats.providers[result.executionProvider] ?? 0) + 1;
+      this.stats.providers[result.executionProvider] =
+        (this.stats.providers[result.executionProvider] ?? 0) + 1;
       return result;
     } catch (err) {
       this.stats.failures++;
@@ -236,7 +252,10 @@ export class SpleeterEngine {
     await this.registry?.dispose();
   }
 
-  private openInput(audioPath: string, opts: { offsetSec?: number; durationSec?: number; signal?: AbortSignal }) {
+  private openInput(
+    audioPath: string,
+    opts: { offsetSec?: number; durationSec?: number; signal?: AbortSignal },
+  ) {
     return openAudioInput(audioPath, {
       targetSampleRate: SPLEETER_SAMPLE_RATE,
       targetChannels: 2,
@@ -284,10 +303,14 @@ export class SpleeterEngine {
       if (!params.overwrite) {
         for (const [stem, file] of Object.entries(outputs)) {
           if (fs.existsSync(file)) {
-            throw new ValidationError(ErrorCodes.OUTPUT_EXISTS, `Output file already exists: ${file} (use overwrite)`, {
-              stem,
-              path: file,
-            });
+            throw new ValidationError(
+              ErrorCodes.OUTPUT_EXISTS,
+              `Output file already exists: ${file} (use overwrite)`,
+              {
+                stem,
+                path: file,
+              },
+            );
           }
         }
       }
@@ -312,7 +335,8 @@ export class SpleeterEngine {
 
       let decodeMs = 0;
       let encodeMs = 0;
-      const openSource = () => timedIterable(input.stream({ signal: params.signal }), (ms) => (decodeMs += ms));
+      const openSource = () =>
+        timedIterable(input.stream({ signal: params.signal }), (ms) => (decodeMs += ms));
       const activeSinks = sinks;
       const stats = await separator.separate(
         openSource,
@@ -366,7 +390,9 @@ export class SpleeterEngine {
 /** The input's own rate, except where the codec cannot carry it (MP3 tops out at 48 kHz). */
 function defaultOutputRate(codec: OutputCodec, inputRate: number): number {
   if (codec !== 'mp3' || MP3_SAMPLE_RATES.includes(inputRate)) return inputRate;
-  return MP3_SAMPLE_RATES.reduce((best, r) => (Math.abs(r - inputRate) < Math.abs(best - inputRate) ? r : best));
+  return MP3_SAMPLE_RATES.reduce((best, r) =>
+    Math.abs(r - inputRate) < Math.abs(best - inputRate) ? r : best,
+  );
 }
 
 function toInputInfo(input: AudioInput, selectedDurationSec: number): InputAudioInfo {
@@ -403,11 +429,15 @@ function validateRequest(params: SeparateParams, codec: OutputCodec, haveFfmpeg:
   if (!params.audioPath) problems.push('audioPath is required');
   if (!params.outputDir) problems.push('outputDir is required');
   if (!OUTPUT_CODECS.includes(codec)) problems.push(`codec must be one of ${OUTPUT_CODECS.join(', ')}`);
-  if (params.bitDepth !== undefined && ![16, 24, 32].includes(params.bitDepth)) problems.push('bitDepth must be 16, 24 or 32');
+  if (params.bitDepth !== undefined && ![16, 24, 32].includes(params.bitDepth))
+    problems.push('bitDepth must be 16, 24 or 32');
   if (params.bitrateKbps !== undefined && !(params.bitrateKbps >= 32 && params.bitrateKbps <= 512)) {
     problems.push('bitrateKbps must be between 32 and 512');
   }
-  if (params.sampleRate !== undefined && !(Number.isInteger(params.sampleRate) && params.sampleRate >= 8000 && params.sampleRate <= 192000)) {
+  if (
+    params.sampleRate !== undefined &&
+    !(Number.isInteger(params.sampleRate) && params.sampleRate >= 8000 && params.sampleRate <= 192000)
+  ) {
     problems.push('sampleRate must be an integer between 8000 and 192000');
   }
   if (params.offsetSec !== undefined && !(params.offsetSec >= 0)) problems.push('offsetSec must be >= 0');

@@ -10,7 +10,16 @@ import { testModelDir } from '../factories/models';
 jest.setTimeout(180_000);
 
 const BIN = path.resolve(__dirname, '..', '..', 'bin', 'spleeter-server.js');
-const SHARED_CLIP = path.resolve(__dirname, '..', '..', '..', 'shared', 'fixtures', 'audio', 'audio_example.mp3');
+const SHARED_CLIP = path.resolve(
+  __dirname,
+  '..',
+  '..',
+  '..',
+  'shared',
+  'fixtures',
+  'audio',
+  'audio_example.mp3',
+);
 
 function run(args: string[], cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
@@ -38,7 +47,9 @@ describe('spleeter-server CLI', () => {
 
   it('separates a file with a model directory and reports JSON', async () => {
     const model = await testModelDir('identity', { config: '2stems' });
-    const input = await writeWav(path.join(dir, 'song.wav'), noise({ seconds: 2, seed: 5 }), { encoding: 's16' });
+    const input = await writeWav(path.join(dir, 'song.wav'), noise({ seconds: 2, seed: 5 }), {
+      encoding: 's16',
+    });
     const res = await run(['separate', input, '-m', model, '-o', 'out', '--json', '-c', 'flac'], dir);
     expect(res.stderr).toBe('');
     expect(res.code).toBe(0);
@@ -74,7 +85,6 @@ describe('spleeter-server CLI', () => {
 
   const clip = fs.existsSync(SHARED_CLIP) ? it : it.skip;
   if (!fs.existsSync(SHARED_CLIP)) {
-    // eslint-disable-next-line no-console
     console.warn(`skipping the real-music CLI test: ${SHARED_CLIP} not found (../shared is absent)`);
   }
   clip('separates the real 11 s clip with the full-size generated 2-stem model', async () => {

@@ -80,7 +80,7 @@ describe('Monitoring (e2e)', () => {
     await request(t.server).get('/v1/admin/cache/stats').expect(401);
   });
 
-  it('serves the same registry on the separate metrics port, and nothing else there', async () => {
+  it('serves the same registry and the probes on the separate metrics port, and nothing else there', async () => {
     const port = t.get(MetricsServer).port;
     expect(port).toEqual(expect.any(Number));
     const res = await getText(`http://127.0.0.1:${port}/metrics`);
@@ -88,6 +88,12 @@ describe('Monitoring (e2e)', () => {
     expect(res.type).toMatch(/^text\/plain/);
     expect(metric(res.body, 'spleeter_build_info')).toBe(1);
     expect((await getText(`http://127.0.0.1:${port}/v1/stats`)).status).toBe(404);
+    expect((await getText(`http://127.0.0.1:${port}/health/live`)).status).toBe(200);
+    // Workers have no API port: readiness there runs the same checks as on the main port.
+    const ready = await getText(`http://127.0.0.1:${port}/health/ready`);
+    const main = await request(t.server).get('/health/ready');
+    expect(ready.status).toBe(main.status);
+    expect(Object.keys(JSON.parse(ready.body).details).sort()).toEqual(Object.keys(main.body.details).sort());
   });
 
   it('labels HTTP durations by route template and status, never by raw URL', async () => {

@@ -126,14 +126,20 @@ describe(SpleeterEngine.name, () => {
   it('keeps the exact length for short and odd inputs (a WAV with no samples is EMPTY_AUDIO)', async () => {
     const model = await testModelDir('identity', { config: '2stems' });
     const empty = await writeWav(path.join(dir, 'len-0.wav'), noise({ frames: 0 }), { encoding: 's16' });
-    await expect(sut.separate({ audioPath: empty, modelName: model, outputDir: path.join(dir, 'len') })).rejects.toMatchObject({
+    await expect(
+      sut.separate({ audioPath: empty, modelName: model, outputDir: path.join(dir, 'len') }),
+    ).rejects.toMatchObject({
       code: 'EMPTY_AUDIO',
     });
     for (const frames of [1, 4095, 4096, 4097, 12345]) {
       const input = await writeWav(path.join(dir, `len-${frames}.wav`), noise({ frames, seed: frames }), {
         encoding: 's16',
       });
-      const result = await sut.separate({ audioPath: input, modelName: model, outputDir: path.join(dir, 'len') });
+      const result = await sut.separate({
+        audioPath: input,
+        modelName: model,
+        outputDir: path.join(dir, 'len'),
+      });
       for (const file of Object.values(result.outputs)) {
         const { data, sampleRate } = await readAll(file);
         expect(sampleRate).toBe(44100);
@@ -149,8 +155,14 @@ describe(SpleeterEngine.name, () => {
     ['6 channels 48 kHz float', { channels: 6, sampleRate: 48000 }, 'f32'],
   ] as const)('separates %s WAV and writes stems at the input rate', async (_label, shape, encoding) => {
     const sig = tone({ ...shape, seconds: 1.7, frequency: 330, amplitude: 0.4 });
-    const input = await writeWav(path.join(dir, `in-${shape.sampleRate}-${shape.channels}.wav`), sig, { encoding });
-    const result = await sut.separate({ audioPath: input, modelName: 'builtin:center', outputDir: path.join(dir, 'rates') });
+    const input = await writeWav(path.join(dir, `in-${shape.sampleRate}-${shape.channels}.wav`), sig, {
+      encoding,
+    });
+    const result = await sut.separate({
+      audioPath: input,
+      modelName: 'builtin:center',
+      outputDir: path.join(dir, 'rates'),
+    });
     expect(result.input.sampleRate).toBe(shape.sampleRate);
     expect(result.input.channels).toBe(shape.channels);
     const frames = sig.data.length / shape.channels;
@@ -190,7 +202,9 @@ describe(SpleeterEngine.name, () => {
 
   it('honours offset, duration, stems subset, output rate and filename format', async () => {
     const model = await testModelDir('identity', { config: '4stems' });
-    const input = await writeWav(path.join(dir, 'opts.wav'), noise({ seconds: 3, seed: 3 }), { encoding: 's16' });
+    const input = await writeWav(path.join(dir, 'opts.wav'), noise({ seconds: 3, seed: 3 }), {
+      encoding: 's16',
+    });
     const result = await sut.separate({
       audioPath: input,
       modelName: model,
@@ -217,9 +231,9 @@ describe(SpleeterEngine.name, () => {
     await expect(
       sut.separate({ audioPath: input, modelName: 'builtin:center', outputDir: out, durationSec: -1 }),
     ).rejects.toBeInstanceOf(ValidationError);
-    await expect(sut.separate({ audioPath: input, modelName: 'nope:model', outputDir: out })).rejects.toBeInstanceOf(
-      ModelError,
-    );
+    await expect(
+      sut.separate({ audioPath: input, modelName: 'nope:model', outputDir: out }),
+    ).rejects.toBeInstanceOf(ModelError);
     expect(fs.existsSync(out)).toBe(false);
   });
 
@@ -229,20 +243,30 @@ describe(SpleeterEngine.name, () => {
       ['empty', await writeEmptyFile(path.join(dir, 'empty.wav'))],
       ['text named .wav', await writeTextFile(path.join(dir, 'text.wav'))],
       ['random bytes', await writeRandomBytes(path.join(dir, 'random.mp3'))],
-      ['truncated wav', await writeTruncated(await writeWav(path.join(dir, 't.wav'), noise({ seconds: 1 })), path.join(dir, 'tt.wav'))],
+      [
+        'truncated wav',
+        await writeTruncated(
+          await writeWav(path.join(dir, 't.wav'), noise({ seconds: 1 })),
+          path.join(dir, 'tt.wav'),
+        ),
+      ],
       ['missing', path.join(dir, 'missing.flac')],
     ];
     for (const [label, file] of cases) {
       const out = path.join(dir, `bad-${label.replace(/\W/g, '_')}`);
-      await expect(sut.separate({ audioPath: file, modelName: 'builtin:center', outputDir: out })).rejects.toBeInstanceOf(
-        AudioProcessingError,
-      );
+      await expect(
+        sut.separate({ audioPath: file, modelName: 'builtin:center', outputDir: out }),
+      ).rejects.toBeInstanceOf(AudioProcessingError);
       expect(fs.existsSync(out) ? fs.readdirSync(out, { recursive: true }) : []).toEqual([]);
     }
     // An MP3 named .wav is decoded by content.
     const renamed = path.join(dir, 'actually-mp3.wav');
     await fs.promises.copyFile(good, renamed);
-    const ok = await sut.separate({ audioPath: renamed, modelName: 'builtin:center', outputDir: path.join(dir, 'renamed') });
+    const ok = await sut.separate({
+      audioPath: renamed,
+      modelName: 'builtin:center',
+      outputDir: path.join(dir, 'renamed'),
+    });
     expect(ok.input.format).toBe('mp3');
   });
 
@@ -250,7 +274,9 @@ describe(SpleeterEngine.name, () => {
     const input = await writeWav(path.join(dir, 'ow.wav'), noise({ seconds: 1 }), { encoding: 's16' });
     const out = path.join(dir, 'ow');
     await sut.separate({ audioPath: input, modelName: 'builtin:center', outputDir: out });
-    await expect(sut.separate({ audioPath: input, modelName: 'builtin:center', outputDir: out })).rejects.toMatchObject({
+    await expect(
+      sut.separate({ audioPath: input, modelName: 'builtin:center', outputDir: out }),
+    ).rejects.toMatchObject({
       code: 'OUTPUT_EXISTS',
     });
     await sut.separate({ audioPath: input, modelName: 'builtin:center', outputDir: out, overwrite: true });
@@ -259,7 +285,12 @@ describe(SpleeterEngine.name, () => {
     controller.abort();
     const canceledOut = path.join(dir, 'canceled');
     await expect(
-      sut.separate({ audioPath: input, modelName: 'builtin:center', outputDir: canceledOut, signal: controller.signal }),
+      sut.separate({
+        audioPath: input,
+        modelName: 'builtin:center',
+        outputDir: canceledOut,
+        signal: controller.signal,
+      }),
     ).rejects.toMatchObject({ code: 'JOB_CANCELED' });
     expect(fs.existsSync(canceledOut) ? fs.readdirSync(canceledOut, { recursive: true }) : []).toEqual([]);
   });
@@ -282,6 +313,8 @@ describe(SpleeterEngine.name, () => {
     expect(after.audioSeconds - before.audioSeconds).toBeCloseTo(3, 3);
     expect(after.executionProviders.dsp).toBeGreaterThanOrEqual(2);
     const models = await sut.getAvailableModels();
-    expect(models.map((m) => m.name)).toEqual(expect.arrayContaining(['builtin:center', 'builtin:hpss', 'spleeter:2stems']));
+    expect(models.map((m) => m.name)).toEqual(
+      expect.arrayContaining(['builtin:center', 'builtin:hpss', 'spleeter:2stems']),
+    );
   });
 });

@@ -11,7 +11,6 @@ import { readOnnxMetadata } from '../../src/core/onnx/onnx-metadata-reader';
 import type { SpleeterConfigName } from '../../src/core/onnx/spleeter-configs';
 import { OnnxRuntime } from '../../src/infra/inference/onnx-runtime';
 import { loadSpleeterModel, type LoadedSpleeterModel } from '../../src/infra/inference/spleeter-onnx-model';
-import * as ort from 'onnxruntime-node';
 
 jest.setTimeout(120_000);
 

@@ -10,7 +10,11 @@ export interface Principal {
 }
 
 /** When authentication is disabled (security.auth_enabled=false), every caller is this admin. */
-export const ANONYMOUS_ADMIN: Principal = Object.freeze({ id: 'anonymous', role: 'admin', method: 'anonymous' });
+export const ANONYMOUS_ADMIN: Principal = Object.freeze({
+  id: 'anonymous',
+  role: 'admin',
+  method: 'anonymous',
+});
 
 export type RequestWithPrincipal = { principal?: Principal };
 

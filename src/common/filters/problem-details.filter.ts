@@ -62,7 +62,8 @@ export class ProblemDetailsFilter implements ExceptionFilter {
       const code = exception.code as ErrorCode;
       const status = code in ErrorCodes ? statusForCode(code) : 500;
       const extras: Record<string, unknown> = {};
-      for (const k of PUBLIC_CONTEXT_KEYS) if (exception.context[k] !== undefined) extras[k] = exception.context[k];
+      for (const k of PUBLIC_CONTEXT_KEYS)
+        if (exception.context[k] !== undefined) extras[k] = exception.context[k];
       if (status >= 500) this.logger.error(`${exception.code}: ${exception.message}`, exception.stack);
       return {
         type: `https://spleeter-server.dev/problems/${exception.code.toLowerCase().replace(/_/g, '-')}`,
@@ -149,7 +150,8 @@ function requestIdOf(req: Request & { id?: unknown }): string | undefined {
 function bodyParserErrorStatus(err: unknown): number | undefined {
   if (!err || typeof err !== 'object') return undefined;
   const e = err as { status?: unknown; statusCode?: unknown; type?: unknown };
-  const s = typeof e.status === 'number' ? e.status : typeof e.statusCode === 'number' ? e.statusCode : undefined;
+  const s =
+    typeof e.status === 'number' ? e.status : typeof e.statusCode === 'number' ? e.statusCode : undefined;
   return s && s >= 400 && s < 500 ? s : undefined;
 }
 

@@ -50,10 +50,17 @@ export function buildLoggerParams(config: AppConfig, destination?: DestinationSt
     quietReqLogger: true,
     redact: { paths: REDACT_PATHS, censor: REDACTED },
     autoLogging: { ignore: (req) => QUIET_PATHS.test(req.url ?? '') },
-    customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info'),
+    customLogLevel: (_req, res, err) =>
+      err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info',
     customProps: (req: LoggedRequest) => principalProps(req.principal),
     serializers: {
-      req: (req: { id?: unknown; method?: string; url?: string; raw?: LoggedRequest; headers?: Record<string, unknown> }) => ({
+      req: (req: {
+        id?: unknown;
+        method?: string;
+        url?: string;
+        raw?: LoggedRequest;
+        headers?: Record<string, unknown>;
+      }) => ({
         id: req.id,
         method: req.method,
         url: redactUrl(req.raw?.originalUrl ?? req.url),
@@ -66,7 +73,9 @@ export function buildLoggerParams(config: AppConfig, destination?: DestinationSt
       }),
     },
     base: { service: 'spleeter-server', env: config.env },
-    ...(pretty ? { transport: { target: 'pino-pretty', options: { singleLine: true, colorize: true } } } : {}),
+    ...(pretty
+      ? { transport: { target: 'pino-pretty', options: { singleLine: true, colorize: true } } }
+      : {}),
   };
   return { pinoHttp: destination && !pretty ? [options, destination] : options };
 }

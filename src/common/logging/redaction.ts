@@ -35,7 +35,8 @@ const HEADER_PATHS = [
 ];
 
 const keyPath = (k: string): string => (/^[A-Za-z_$][\w$]*$/.test(k) ? k : `["${k}"]`);
-const join = (prefix: string, k: string): string => (keyPath(k).startsWith('[') ? `${prefix}${keyPath(k)}` : `${prefix}.${k}`);
+const join = (prefix: string, k: string): string =>
+  keyPath(k).startsWith('[') ? `${prefix}${keyPath(k)}` : `${prefix}.${k}`;
 
 export const REDACT_PATHS: string[] = [
   ...HEADER_PATHS,

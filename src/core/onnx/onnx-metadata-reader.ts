@@ -178,7 +178,7 @@ function declaration(vi: onnx.ValueInfoProto): OnnxValueDeclaration {
   const dims = (tensor?.shape?.dim ?? []) as onnx.TensorShapeProto.Dimension[];
   const shape = tensor?.shape
     ? dims.map((d) =>
-        d.value === 'dimValue' ? toNumber(d.dimValue) : d.value === 'dimParam' ? d.dimParam : null,
+        d.value === 'dimValue' ? toNumber(d.dimValue) : d.value === 'dimParam' ? (d.dimParam ?? null) : null,
       )
     : null;
   return { name: vi.name, elementType: onnxElementTypeName(code) ?? `unknown(${code})`, shape };

@@ -4,7 +4,7 @@ import type { SpleeterConfig } from './config.schema';
  * The validated configuration as an injectable class (a concrete class is the DI token).
  * It carries exactly the keys of SpleeterConfig; read it, never process.env.
  */
-// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging, @typescript-eslint/no-empty-object-type
 export interface AppConfig extends SpleeterConfig {}
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
 export class AppConfig {

@@ -73,7 +73,8 @@ export function loadConfig(options: LoadConfigOptions = {}): SpleeterConfig {
   const extra = env.SPLEETER_CONFIG;
   if (extra) {
     const file = path.resolve(extra);
-    if (!fs.existsSync(file)) throw new ConfigError(`SPLEETER_CONFIG points to ${file}, which does not exist`);
+    if (!fs.existsSync(file))
+      throw new ConfigError(`SPLEETER_CONFIG points to ${file}, which does not exist`);
     merged = deepMerge(merged, readYaml(file, sources));
   }
   merged = deepMerge(merged, readEnv(env, sources, options.warn));
@@ -104,10 +105,13 @@ function readYaml(file: string, sources: Sources): Record<string, Json> {
   }
   const keys = Object.keys(doc);
   if (keys.length !== 1) {
-    throw new ConfigError(`${file}: unknown top-level key(s) ${keys.filter((k) => k !== 'spleeter').join(', ')}`);
+    throw new ConfigError(
+      `${file}: unknown top-level key(s) ${keys.filter((k) => k !== 'spleeter').join(', ')}`,
+    );
   }
   const body = (doc as { spleeter: unknown }).spleeter ?? {};
-  if (typeof body !== 'object' || Array.isArray(body)) throw new ConfigError(`${file}: 'spleeter' must be a mapping`);
+  if (typeof body !== 'object' || Array.isArray(body))
+    throw new ConfigError(`${file}: 'spleeter' must be a mapping`);
   recordSources(body as Record<string, Json>, '', file, sources);
   return body as Record<string, Json>;
 }
@@ -164,7 +168,9 @@ function coerce(raw: string, keyPath: string): Json {
   return raw;
 }
 
-function expectedKind(keyPath: string): 'boolean' | 'number' | 'array' | 'string' | 'nullable-string' | 'unknown' {
+function expectedKind(
+  keyPath: string,
+): 'boolean' | 'number' | 'array' | 'string' | 'nullable-string' | 'unknown' {
   let node: z.ZodType = configSchema;
   for (const part of keyPath.split('.')) {
     node = unwrap(node);
@@ -185,12 +191,18 @@ function expectedKind(keyPath: string): 'boolean' | 'number' | 'array' | 'string
   if (inner instanceof z.ZodNumber) return 'number';
   if (inner instanceof z.ZodUnion) return 'number';
   if (inner instanceof z.ZodArray) return 'array';
-  if (inner instanceof z.ZodString || inner instanceof z.ZodEnum) return nullable ? 'nullable-string' : 'string';
+  if (inner instanceof z.ZodString || inner instanceof z.ZodEnum)
+    return nullable ? 'nullable-string' : 'string';
   return 'unknown';
 }
 
 function unwrapOnce(t: z.ZodType): z.ZodType {
-  if (t instanceof z.ZodDefault || t instanceof z.ZodPrefault || t instanceof z.ZodNullable || t instanceof z.ZodOptional) {
+  if (
+    t instanceof z.ZodDefault ||
+    t instanceof z.ZodPrefault ||
+    t instanceof z.ZodNullable ||
+    t instanceof z.ZodOptional
+  ) {
     return (t as unknown as { unwrap(): z.ZodType }).unwrap();
   }
   return t;

@@ -18,7 +18,13 @@ export interface SerializedError {
 
 export function serializeError(err: unknown): SerializedError {
   if (err instanceof SpleeterError) {
-    return { kind: err.kind, code: err.code, message: err.message, context: safeContext(err.context), stack: err.stack };
+    return {
+      kind: err.kind,
+      code: err.code,
+      message: err.message,
+      context: safeContext(err.context),
+      stack: err.stack,
+    };
   }
   const e = err as Error;
   return { message: e?.message ?? String(err), stack: e?.stack };

@@ -54,7 +54,8 @@ export class SeparationWorkerPool {
   }
 
   separate(params: SeparateParams): Promise<SeparationResult> {
-    if (this.closed) return Promise.reject(new SeparationError(ErrorCodes.INTERNAL, 'Separation pool is shut down'));
+    if (this.closed)
+      return Promise.reject(new SeparationError(ErrorCodes.INTERNAL, 'Separation pool is shut down'));
     if (params.signal?.aborted) return Promise.reject(canceled());
     return new Promise<SeparationResult>((resolve, reject) => {
       const task: Task = { id: this.nextId++, params, resolve, reject };
@@ -69,7 +70,8 @@ export class SeparationWorkerPool {
 
   async close(): Promise<void> {
     this.closed = true;
-    for (const t of this.waiting.splice(0)) this.finish(t, undefined, new SeparationError(ErrorCodes.INTERNAL, 'Shutting down'));
+    for (const t of this.waiting.splice(0))
+      this.finish(t, undefined, new SeparationError(ErrorCodes.INTERNAL, 'Shutting down'));
     await Promise.all(this.slots.map((s) => s.worker.terminate()));
   }
 
@@ -84,7 +86,12 @@ export class SeparationWorkerPool {
       if (this.closed) return;
       const task = slot.task;
       slot.task = undefined;
-      if (task) this.finish(task, undefined, new SeparationError(ErrorCodes.INTERNAL, `Separation worker exited (code ${code})`));
+      if (task)
+        this.finish(
+          task,
+          undefined,
+          new SeparationError(ErrorCodes.INTERNAL, `Separation worker exited (code ${code})`),
+        );
       // Replace the dead worker so the pool keeps its size.
       const index = this.slots.indexOf(slot);
       if (index >= 0) this.slots[index] = this.spawn();

@@ -41,10 +41,14 @@ export class EngineService implements OnApplicationShutdown {
 
   /** Runs one separation to files. Throws AudioProcessingError / ModelError / ValidationError / SeparationError(JOB_CANCELED). */
   async separate(params: SeparateParams): Promise<SeparationResult> {
-    this.pool ??= new SeparationWorkerPool(this.config.performance.max_concurrent_jobs, engineOptionsFromConfig(this.config), {
-      warn: (m) => this.logger.warn(m),
-      error: (m) => this.logger.error(m),
-    });
+    this.pool ??= new SeparationWorkerPool(
+      this.config.performance.max_concurrent_jobs,
+      engineOptionsFromConfig(this.config),
+      {
+        warn: (m) => this.logger.warn(m),
+        error: (m) => this.logger.error(m),
+      },
+    );
     const result = await this.pool.separate(params);
     if (result.executionProvider !== 'dsp') this.providerInUse = result.executionProvider;
     return result;
@@ -81,7 +85,9 @@ export class EngineService implements OnApplicationShutdown {
    */
   get executionProvider(): string {
     if (this.providerInUse) return this.providerInUse;
-    return this.config.performance.enable_gpu ? `${this.config.performance.gpu_providers[0] ?? 'cpu'} (requested)` : 'cpu';
+    return this.config.performance.enable_gpu
+      ? `${this.config.performance.gpu_providers[0] ?? 'cpu'} (requested)`
+      : 'cpu';
   }
 
   async onApplicationShutdown(): Promise<void> {

@@ -24,6 +24,8 @@ export const MetricNames = {
   ModelInstalls: 'spleeter_model_installs_total',
   ErrorsTotal: 'spleeter_errors_total',
   AuthFailures: 'spleeter_auth_failures_total',
+  MemoryUsageRatio: 'spleeter_memory_usage_ratio',
+  MemoryLimitBytes: 'spleeter_memory_limit_bytes',
   GpuMemoryUsed: 'spleeter_gpu_memory_used_bytes',
   GpuMemoryTotal: 'spleeter_gpu_memory_total_bytes',
   GpuUtilization: 'spleeter_gpu_utilization_ratio',

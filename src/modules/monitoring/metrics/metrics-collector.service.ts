@@ -5,13 +5,14 @@ import { JOB_QUEUE, type JobQueue } from '../../../infra/queue/job-queue';
 import { CacheService } from '../../cache/cache.service';
 import { withTimeout } from '../health/readiness-checks.service';
 import { GpuProbe } from '../stats/gpu-probe';
+import { SystemProbe } from '../stats/system-probe';
 import { MetricNames } from './metric-names';
 import { clearScrapeSources, setScrapeSources, type ScrapeSources } from './scrape-sources';
 
 /** A scrape must not hang on a dead queue back-end (BullMQ waits forever for Redis by design). */
 const SCRAPE_SOURCE_TIMEOUT_MS = 1000;
 
-/** Process defaults, build info, and the sources scrape-time gauges read (queue, cache, GPU). */
+/** Process defaults, build info, and the sources scrape-time gauges read (queue, cache, memory, GPU). */
 @Injectable()
 export class MetricsCollector implements OnModuleInit, OnModuleDestroy {
   private sources: ScrapeSources = {};
@@ -19,6 +20,7 @@ export class MetricsCollector implements OnModuleInit, OnModuleDestroy {
   constructor(
     @InjectMetric(MetricNames.BuildInfo) private readonly buildInfo: Gauge<string>,
     private readonly gpu: GpuProbe,
+    private readonly system: SystemProbe,
     @Optional() private readonly cache?: CacheService,
     @Optional() @Inject(JOB_QUEUE) private readonly queue?: JobQueue,
   ) {}
@@ -33,6 +35,7 @@ export class MetricsCollector implements OnModuleInit, OnModuleDestroy {
       queueStats: queue ? () => withTimeout(queue.stats(), SCRAPE_SOURCE_TIMEOUT_MS, 'queue stats') : undefined,
       cacheStats: cache?.enabled ? () => cache.getCacheStats() : undefined,
       gpu: () => this.gpu.sample(),
+      memory: () => this.system.memory(),
     };
     setScrapeSources(this.sources);
   }

@@ -176,6 +176,26 @@ export const metricProviders = [
     labelNames: ['reason'],
   }),
   makeGaugeProvider({
+    name: MetricNames.MemoryUsageRatio,
+    help: 'Memory in use against the limit, 0..1: the container working set against its cgroup limit, else host memory (what the memory_usage alert compares)',
+    labelNames: ['scope'],
+    collect() {
+      const m = scrapeSources().memory?.();
+      this.reset();
+      if (m) this.set({ scope: m.scope }, m.usagePercent / 100);
+    },
+  }),
+  makeGaugeProvider({
+    name: MetricNames.MemoryLimitBytes,
+    help: 'Memory limit the usage ratio is computed against',
+    labelNames: ['scope'],
+    collect() {
+      const m = scrapeSources().memory?.();
+      this.reset();
+      if (m) this.set({ scope: m.scope }, m.limitBytes);
+    },
+  }),
+  makeGaugeProvider({
     name: MetricNames.GpuMemoryUsed,
     help: 'GPU memory in use (nvidia-smi; absent without an NVIDIA GPU)',
     labelNames: ['gpu', 'name'],

@@ -1,6 +1,7 @@
 import type { QueueStats } from '../../../infra/queue/job-queue';
 import type { CacheStats } from '../../cache/core/tiered-cache';
 import type { GpuSample } from '../stats/gpu-probe';
+import type { MemorySnapshot } from '../stats/system-probe';
 
 /**
  * What scrape-time metrics read. prom-client's registry is process-wide and a metric's `collect`
@@ -12,6 +13,7 @@ export interface ScrapeSources {
   queueStats?: () => Promise<QueueStats>;
   cacheStats?: () => CacheStats;
   gpu?: () => Promise<GpuSample[]>;
+  memory?: () => MemorySnapshot;
 }
 
 let current: ScrapeSources = {};
