@@ -37,6 +37,7 @@ export function engineFromConfig(
     gpuProviders: config.performance.gpu_providers,
     intraOpThreads: overrides.threads ?? config.performance.intra_op_threads,
     interOpThreads: config.performance.inter_op_threads,
+    parallelInstruments: config.performance.parallel_instruments,
     batchSegments: config.performance.batch_segments,
     batchConcurrency: config.performance.batch_concurrency,
     precision: config.models.precision,

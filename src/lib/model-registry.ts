@@ -10,6 +10,7 @@
  * version cannot be deleted while a separation uses it.
  */
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import * as ort from 'onnxruntime-node';
 import { ErrorCodes, ModelError } from '../core/errors';
@@ -39,8 +40,11 @@ import type { ModelSummary } from './types';
 export interface ModelRegistryOptions {
   modelsDir: string;
   executionProviders: ExecutionProviderName[];
+  /** Inference threads in total (0/undefined = one per core). */
   intraOpThreads?: number;
   interOpThreads?: number;
+  /** One worker thread per instrument network, threads split between them. */
+  parallelInstruments?: boolean;
   precision: 'fp32' | 'fp16' | 'int8';
   batchSegments: number;
   autoDownload: boolean;
@@ -308,14 +312,20 @@ export class ModelRegistry {
     const key = `${dir}|${precision}`;
     let p = this.loaded.get(key);
     if (!p) {
-      p = loadSpleeterModel(dir, {
-        precision,
-        executionProviders: this.options.executionProviders,
-        intraOpThreads: this.options.intraOpThreads,
-        interOpThreads: this.options.interOpThreads,
-        logger: this.options.logger,
-        runtime: this.options.runtime,
-      });
+      p = (async () => {
+        const budget = this.options.intraOpThreads || os.availableParallelism();
+        const parallel = (this.options.parallelInstruments ?? false) && this.options.executionProviders[0] === 'cpu';
+        const instruments = parallel ? await countInstruments(dir) : 1;
+        return loadSpleeterModel(dir, {
+          precision,
+          executionProviders: this.options.executionProviders,
+          intraOpThreads: parallel ? Math.max(1, Math.floor(budget / instruments)) : budget,
+          interOpThreads: this.options.interOpThreads,
+          logger: this.options.logger,
+          runtime: this.options.runtime,
+          parallelism: parallel && instruments > 1 ? 'worker-threads' : 'sequential',
+        });
+      })();
       this.loaded.set(key, p);
       p.catch(() => this.loaded.delete(key));
     }
@@ -364,6 +374,20 @@ async function mdxOnnxFile(location: string): Promise<string> {
     );
   }
   return path.join(location, onnx[0]);
+}
+
+/** Instruments of a Spleeter model directory, from its manifest, else its ONNX files (sherpa layout). */
+async function countInstruments(dir: string): Promise<number> {
+  try {
+    const manifest = JSON.parse(await fs.promises.readFile(path.join(dir, 'spleeter.json'), 'utf8')) as {
+      instruments?: unknown[];
+    };
+    if (Array.isArray(manifest.instruments) && manifest.instruments.length > 0) return manifest.instruments.length;
+  } catch {
+    // no manifest: count the fp32 files
+  }
+  const files = await fs.promises.readdir(dir).catch(() => [] as string[]);
+  return Math.max(1, files.filter((f) => /^[^.]+\.onnx$/.test(f)).length);
 }
 
 function isPathRef(ref: string): boolean {

@@ -48,8 +48,11 @@ export interface SpleeterEngineOptions {
   /** Try GPU execution providers first (CUDA, then WebGPU), falling back to CPU with a warning. */
   enableGpu?: boolean;
   gpuProviders?: readonly ExecutionProviderName[];
+  /** Inference threads in total (0/undefined = one per CPU core). */
   intraOpThreads?: number;
   interOpThreads?: number;
+  /** Run each instrument's network in its own worker thread, splitting the threads between them. */
+  parallelInstruments?: boolean;
   /** Spleeter segments (512 frames ≈ 11.9 s) per model call. */
   batchSegments?: number;
   precision?: 'fp32' | 'fp16' | 'int8';
@@ -149,6 +152,7 @@ export class SpleeterEngine {
       executionProviders: this.providerPreference(),
       intraOpThreads: this.opts.intraOpThreads,
       interOpThreads: this.opts.interOpThreads,
+      parallelInstruments: this.opts.parallelInstruments ?? true,
       precision: this.opts.precision ?? 'fp32',
       batchSegments: this.opts.batchSegments,
       autoDownload,

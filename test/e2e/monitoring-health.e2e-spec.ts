@@ -7,7 +7,13 @@ import * as net from 'net';
 import request from 'supertest';
 import { EngineService } from '../../src/modules/engine/engine.service';
 import { FakeEngineService } from '../../src/modules/separation/testing/fake-engine';
-import { createPgDatabase, eventually, startTestApp, type PgTestDatabase, type TestApp } from '../factories/app';
+import {
+  createPgDatabase,
+  eventually,
+  startTestApp,
+  type PgTestDatabase,
+  type TestApp,
+} from '../factories/app';
 import { mixtureWav, MODEL } from './separations-support';
 
 jest.setTimeout(120_000);
@@ -54,7 +60,14 @@ describe('Health probes (e2e)', () => {
       expect(live.body.info.eventLoop.status).toBe('up');
       const ready = await request(t.server).get('/health/ready').expect(200);
       expect(ready.headers['cache-control']).toBe('no-store');
-      expect(Object.keys(ready.body.info).sort()).toEqual(['cache', 'database', 'disk', 'models', 'queue', 'shutdown']);
+      expect(Object.keys(ready.body.info).sort()).toEqual([
+        'cache',
+        'database',
+        'disk',
+        'models',
+        'queue',
+        'shutdown',
+      ]);
       expect(ready.body.info.models).toMatchObject({ status: 'up', writable: true, installed: 2 });
       expect(ready.body.info.queue).toMatchObject({ status: 'up', waiting: 0, capacity: 100 });
     } finally {
@@ -72,7 +85,10 @@ describe('Health probes (e2e)', () => {
     try {
       const res = await request(t.server).get('/health/ready').expect(503);
       expect(res.body.status).toBe('error');
-      expect(res.body.error.models).toMatchObject({ status: 'down', message: 'no installed model can be loaded' });
+      expect(res.body.error.models).toMatchObject({
+        status: 'down',
+        message: 'no installed model can be loaded',
+      });
       expect(res.body.error.disk.message).toMatch(/free space below threshold/);
       expect(res.body.info.database.status).toBe('up');
       // Liveness does not depend on any of that.
@@ -84,17 +100,31 @@ describe('Health probes (e2e)', () => {
 
   it('turns 503 as soon as shutdown begins, while a running job drains', async () => {
     const engine = new FakeEngineService({ segmentDelayMs: 400 });
-    const t = await startTestApp({ config: { ...OPEN, server: { shutdown_timeout_s: 30 } }, overrides: [{ provide: EngineService, useValue: engine }], listen: true });
+    const t = await startTestApp({
+      config: { ...OPEN, server: { shutdown_timeout_s: 30 } },
+      overrides: [{ provide: EngineService, useValue: engine }],
+      listen: true,
+    });
     let closing: Promise<void> | undefined;
     try {
       await request(t.url).get('/health/ready').expect(200);
-      const job = await request(t.url).post('/v1/separations').field('model', MODEL).attach('file', mixtureWav(6), 'long.wav').expect(202);
-      await eventually(async () => (await request(t.url).get(`/v1/separations/${job.body.id}`)).body.status === 'running');
+      const job = await request(t.url)
+        .post('/v1/separations')
+        .field('model', MODEL)
+        .attach('file', mixtureWav(6), 'long.wav')
+        .expect(202);
+      await eventually(
+        async () => (await request(t.url).get(`/v1/separations/${job.body.id}`)).body.status === 'running',
+      );
       closing = t.close();
-      const during = await eventually(async () => {
-        const r = await request(t.url).get('/health/ready');
-        return r.status === 503 ? r : null;
-      }, 5000, 20);
+      const during = await eventually(
+        async () => {
+          const r = await request(t.url).get('/health/ready');
+          return r.status === 503 ? r : null;
+        },
+        5000,
+        20,
+      );
       expect(during.body.error.shutdown).toMatchObject({ status: 'down', since: expect.any(String) });
       // Liveness is unaffected: the process is healthy, only leaving.
       await request(t.url).get('/health/live').expect(200);
@@ -127,14 +157,21 @@ describe('Readiness on database loss (PostgreSQL, e2e)', () => {
     await proxy.open();
     const viaProxy = new URL(db.url);
     viaProxy.host = `127.0.0.1:${proxy.port}`;
-    t = await startTestApp({ config: { ...OPEN, database: { url: viaProxy.toString() } }, overrides: withModels() });
+    t = await startTestApp({
+      config: { ...OPEN, database: { url: viaProxy.toString() } },
+      overrides: withModels(),
+    });
 
     await request(t.server).get('/health/ready').expect(200);
     await proxy.cut();
-    const down = await eventually(async () => {
-      const r = await request(t!.server).get('/health/ready');
-      return r.status === 503 ? r : null;
-    }, 10_000, 100);
+    const down = await eventually(
+      async () => {
+        const r = await request(t!.server).get('/health/ready');
+        return r.status === 503 ? r : null;
+      },
+      10_000,
+      100,
+    );
     expect(down.body.error.database.status).toBe('down');
     expect(down.body.info.disk.status).toBe('up');
 
@@ -146,17 +183,30 @@ describe('Readiness on database loss (PostgreSQL, e2e)', () => {
 describe('Readiness with Redis as the cache tier only (e2e)', () => {
   it('stays ready with Redis down, reporting the cache and Redis as degraded', async () => {
     const t = await startTestApp({
-      config: { ...OPEN, redis: { url: 'redis://127.0.0.1:1' }, queue: { driver: 'memory' }, cache: { redis_enabled: true } },
+      config: {
+        ...OPEN,
+        redis: { url: 'redis://127.0.0.1:1' },
+        queue: { driver: 'memory' },
+        cache: { redis_enabled: true },
+      },
       overrides: withModels(),
     });
     try {
-      const res = await eventually(async () => {
-        const r = await request(t.server).get('/health/ready');
-        return r.body.info?.cache?.degraded ? r : null;
-      }, 5000, 100);
+      const res = await eventually(
+        async () => {
+          const r = await request(t.server).get('/health/ready');
+          return r.body.info?.cache?.degraded ? r : null;
+        },
+        5000,
+        100,
+      );
       expect(res.status).toBe(200);
       expect(res.body.info.redis).toMatchObject({ status: 'up', degraded: true, usedBy: 'cache' });
-      expect(res.body.info.cache).toMatchObject({ status: 'up', degraded: true, tiers: { l1: 'up', l2: 'up', l3: 'degraded' } });
+      expect(res.body.info.cache).toMatchObject({
+        status: 'up',
+        degraded: true,
+        tiers: { l1: 'up', l2: 'up', l3: 'degraded' },
+      });
     } finally {
       await t.close();
     }
@@ -164,7 +214,12 @@ describe('Readiness with Redis as the cache tier only (e2e)', () => {
 
   it('is ready with the shared Redis up and the L3 tier serving', async () => {
     const t = await startTestApp({
-      config: { ...OPEN, redis: { url: 'redis://127.0.0.1:6379' }, queue: { driver: 'memory', prefix: `spleeter-test-${process.pid}` }, cache: { redis_enabled: true } },
+      config: {
+        ...OPEN,
+        redis: { url: 'redis://127.0.0.1:6379' },
+        queue: { driver: 'memory', prefix: `spleeter-test-${process.pid}` },
+        cache: { redis_enabled: true },
+      },
       overrides: withModels(),
     });
     try {

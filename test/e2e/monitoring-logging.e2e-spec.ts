@@ -3,7 +3,16 @@
  * principal and the status; app log lines inside a request carry the same id; job context outside
  * requests; secrets never reach the output (captured from the real pino destination).
  */
-import { Controller, Get, Injectable, Logger, Module, type MiddlewareConsumer, type NestMiddleware, type NestModule } from '@nestjs/common';
+import {
+  Controller,
+  Get,
+  Injectable,
+  Logger,
+  Module,
+  type MiddlewareConsumer,
+  type NestMiddleware,
+  type NestModule,
+} from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { Test } from '@nestjs/testing';
 import type { NextFunction, Request, Response } from 'express';
@@ -14,14 +23,21 @@ import { runWithLogContext } from '../../src/common/logging/log-context';
 import { LoggingModule } from '../../src/common/logging/logging.module';
 import { ConfigModule } from '../../src/infra/config/config.module';
 
-const SECRETS = ['Bearer eyJhbGciOiJIUzI1NiJ9.secret-jwt', 'sk-live-api-key-987654321', 'session=cookie-secret', 'hunter2-password', 'query-token-abc'];
+const SECRETS = [
+  'Bearer eyJhbGciOiJIUzI1NiJ9.secret-jwt',
+  'sk-live-api-key-987654321',
+  'session=cookie-secret',
+  'hunter2-password',
+  'query-token-abc',
+];
 
 type Line = Record<string, unknown> & { msg?: string; requestId?: string };
 
 @Injectable()
 class FakeAuthMiddleware implements NestMiddleware {
   use(req: Request & { principal?: Principal }, _res: Response, next: NextFunction): void {
-    if (req.headers['x-api-key']) req.principal = { id: 'key:42', role: 'user', method: 'api-key', keyId: '42' };
+    if (req.headers['x-api-key'])
+      req.principal = { id: 'key:42', role: 'user', method: 'api-key', keyId: '42' };
     next();
   }
 }
@@ -32,7 +48,11 @@ class LogTestController {
 
   @Get()
   handle(): { ok: true } {
-    this.logger.log({ msg: 'handling', password: 'hunter2-password', nested: { apiKey: 'sk-live-api-key-987654321', deeper: { token: 'query-token-abc' } } });
+    this.logger.log({
+      msg: 'handling',
+      password: 'hunter2-password',
+      nested: { apiKey: 'sk-live-api-key-987654321', deeper: { token: 'query-token-abc' } },
+    });
     return { ok: true };
   }
 
@@ -58,7 +78,11 @@ describe('Structured logging (e2e)', () => {
     const destination = { write: (s: string) => void raw.push(s) };
     const moduleRef = await Test.createTestingModule({
       imports: [
-        ConfigModule.forRoot({ env: {}, configDir: '/nonexistent', overrides: { env: 'production', logging: { level: 'info' } } }),
+        ConfigModule.forRoot({
+          env: {},
+          configDir: '/nonexistent',
+          overrides: { env: 'production', logging: { level: 'info' } },
+        }),
         LoggingModule.forRoot({ destination }),
         LogTestModule,
       ],
@@ -89,7 +113,12 @@ describe('Structured logging (e2e)', () => {
     expect(all).toContain('[REDACTED]');
 
     const appLine = lines().find((l) => l.msg === 'handling')!;
-    expect(appLine).toMatchObject({ requestId: 'req-from-proxy-1', context: 'LogTest', level: 30, password: '[REDACTED]' });
+    expect(appLine).toMatchObject({
+      requestId: 'req-from-proxy-1',
+      context: 'LogTest',
+      level: 30,
+      password: '[REDACTED]',
+    });
     expect(appLine.nested).toEqual({ apiKey: '[REDACTED]', deeper: { token: '[REDACTED]' } });
 
     const done = lines().find((l) => l.msg === 'request completed')!;
@@ -104,10 +133,18 @@ describe('Structured logging (e2e)', () => {
   });
 
   it('generates an id when the caller sends none (or an unsafe one) and logs 5xx at error level', async () => {
-    const res = await request(app.getHttpServer()).get('/log-test/fail').set('X-Request-Id', 'bad id {"forged-line":1}').expect(500);
+    const res = await request(app.getHttpServer())
+      .get('/log-test/fail')
+      .set('X-Request-Id', 'bad id {"forged-line":1}')
+      .expect(500);
     const id = res.headers['x-request-id'];
     expect(id).toMatch(/^[0-9a-f-]{36}$/);
-    const done = lines().find((l) => typeof l.msg === 'string' && l.requestId === id && (l.res as { statusCode?: number })?.statusCode === 500);
+    const done = lines().find(
+      (l) =>
+        typeof l.msg === 'string' &&
+        l.requestId === id &&
+        (l.res as { statusCode?: number })?.statusCode === 500,
+    );
     expect(done?.level).toBe(50);
     expect(raw.join('\n')).not.toContain('forged-line');
   });
@@ -115,7 +152,9 @@ describe('Structured logging (e2e)', () => {
   it('does not log probe and scrape requests', async () => {
     await request(app.getHttpServer()).get('/health/ready');
     await request(app.getHttpServer()).get('/metrics');
-    expect(lines().filter((l) => l.msg === 'request completed' || l.msg === 'request errored')).toHaveLength(0);
+    expect(lines().filter((l) => l.msg === 'request completed' || l.msg === 'request errored')).toHaveLength(
+      0,
+    );
   });
 
   it('adds job context to every line written inside runWithLogContext', async () => {

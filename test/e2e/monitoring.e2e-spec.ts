@@ -16,7 +16,9 @@ jest.setTimeout(120_000);
 const ADMIN_KEY = 'monitoring-admin-key-0123456789';
 
 /** Prometheus text format → samples, for asserting values rather than substrings. */
-export function parseMetrics(text: string): Array<{ name: string; labels: Record<string, string>; value: number }> {
+export function parseMetrics(
+  text: string,
+): Array<{ name: string; labels: Record<string, string>; value: number }> {
   const out: Array<{ name: string; labels: Record<string, string>; value: number }> = [];
   for (const line of text.split('\n')) {
     if (!line || line.startsWith('#')) continue;
@@ -43,7 +45,9 @@ function getText(url: string): Promise<{ status: number; body: string; type: str
         let body = '';
         res.setEncoding('utf8');
         res.on('data', (c: string) => (body += c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body, type: String(res.headers['content-type']) }));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, body, type: String(res.headers['content-type']) }),
+        );
       })
       .on('error', reject);
   });
@@ -100,8 +104,12 @@ describe('Monitoring (e2e)', () => {
     await request(t.server).get('/v1/separations/00000000-0000-4000-8000-000000000000').set(auth).expect(404);
     await request(t.server).get('/no/such/route').expect(404);
     const text = await scrape();
-    const series = parseMetrics(text).filter((s) => s.name === 'spleeter_http_request_duration_seconds_count');
-    expect(series.some((s) => s.labels.route === '/v1/separations/:id' && s.labels.status_code === '404')).toBe(true);
+    const series = parseMetrics(text).filter(
+      (s) => s.name === 'spleeter_http_request_duration_seconds_count',
+    );
+    expect(
+      series.some((s) => s.labels.route === '/v1/separations/:id' && s.labels.status_code === '404'),
+    ).toBe(true);
     expect(series.some((s) => s.labels.route === 'unmatched' && s.labels.status_code === '404')).toBe(true);
     expect(series.some((s) => s.labels.route?.includes('00000000'))).toBe(false);
   });
@@ -121,21 +129,40 @@ describe('Monitoring (e2e)', () => {
   it('moves separation, audio, duration and cache metrics after a fresh run and a cache hit; stats agree', async () => {
     const before = await scrape();
     const wav = mixtureWav(3);
-    const wait = (res: request.Response) => eventually(async () => {
-      const r = await request(t.server).get(`/v1/separations/${res.body.id}`).set(auth).expect(200);
-      return ['succeeded', 'failed'].includes(r.body.status) ? r.body : null;
-    }, 60_000, 100);
+    const wait = (res: request.Response) =>
+      eventually(
+        async () => {
+          const r = await request(t.server).get(`/v1/separations/${res.body.id}`).set(auth).expect(200);
+          return ['succeeded', 'failed'].includes(r.body.status) ? r.body : null;
+        },
+        60_000,
+        100,
+      );
 
     const first = await wait(
-      await request(t.server).post('/v1/separations').set(auth).field('model', MODEL).attach('file', wav, 'a.wav').expect(202),
+      await request(t.server)
+        .post('/v1/separations')
+        .set(auth)
+        .field('model', MODEL)
+        .attach('file', wav, 'a.wav')
+        .expect(202),
     );
     expect(first.status).toBe('succeeded');
     expect(first.cached).toBe(false);
     const afterFresh = await scrape();
     const labels = { model: MODEL, execution_provider: first.executionProvider };
-    expect(metric(afterFresh, 'spleeter_separations_total', { ...labels, outcome: 'succeeded' }) - metric(before, 'spleeter_separations_total', { ...labels, outcome: 'succeeded' })).toBe(1);
-    expect(metric(afterFresh, 'spleeter_separation_duration_seconds_count', labels) - metric(before, 'spleeter_separation_duration_seconds_count', labels)).toBe(1);
-    expect(metric(afterFresh, 'spleeter_audio_processed_seconds_total', { model: MODEL }) - metric(before, 'spleeter_audio_processed_seconds_total', { model: MODEL })).toBeCloseTo(3, 2);
+    expect(
+      metric(afterFresh, 'spleeter_separations_total', { ...labels, outcome: 'succeeded' }) -
+        metric(before, 'spleeter_separations_total', { ...labels, outcome: 'succeeded' }),
+    ).toBe(1);
+    expect(
+      metric(afterFresh, 'spleeter_separation_duration_seconds_count', labels) -
+        metric(before, 'spleeter_separation_duration_seconds_count', labels),
+    ).toBe(1);
+    expect(
+      metric(afterFresh, 'spleeter_audio_processed_seconds_total', { model: MODEL }) -
+        metric(before, 'spleeter_audio_processed_seconds_total', { model: MODEL }),
+    ).toBeCloseTo(3, 2);
     expect(metric(afterFresh, 'spleeter_separation_realtime_factor_count', labels)).toBeGreaterThanOrEqual(1);
     // The result was written through to memory and disk.
     expect(metric(afterFresh, 'spleeter_cache_entries', { tier: 'l1' })).toBeGreaterThanOrEqual(1);
@@ -143,21 +170,43 @@ describe('Monitoring (e2e)', () => {
 
     // Same bytes, same model and options: completed at once from the cache, byte-identical.
     const second = await wait(
-      await request(t.server).post('/v1/separations').set(auth).field('model', MODEL).attach('file', wav, 'again.wav'),
+      await request(t.server)
+        .post('/v1/separations')
+        .set(auth)
+        .field('model', MODEL)
+        .attach('file', wav, 'again.wav'),
     );
     expect(second.status).toBe('succeeded');
     expect(second.cached).toBe(true);
     for (const stem of first.stems as Array<{ name: string; url: string }>) {
       const other = (second.stems as Array<{ name: string; url: string }>).find((s) => s.name === stem.name)!;
-      const a = await request(t.server).get(stem.url).set(auth).buffer(true).parse(binaryParser as never).expect(200);
-      const b = await request(t.server).get(other.url).set(auth).buffer(true).parse(binaryParser as never).expect(200);
+      const a = await request(t.server)
+        .get(stem.url)
+        .set(auth)
+        .buffer(true)
+        .parse(binaryParser as never)
+        .expect(200);
+      const b = await request(t.server)
+        .get(other.url)
+        .set(auth)
+        .buffer(true)
+        .parse(binaryParser as never)
+        .expect(200);
       expect(Buffer.compare(a.body as Buffer, b.body as Buffer)).toBe(0);
     }
     const afterHit = await scrape();
-    expect(metric(afterHit, 'spleeter_separations_total', { model: MODEL, outcome: 'cached' }) - metric(before, 'spleeter_separations_total', { model: MODEL, outcome: 'cached' })).toBe(1);
-    expect(metric(afterHit, 'spleeter_cache_hits_total', { tier: 'l1' }) - metric(afterFresh, 'spleeter_cache_hits_total', { tier: 'l1' })).toBe(1);
+    expect(
+      metric(afterHit, 'spleeter_separations_total', { model: MODEL, outcome: 'cached' }) -
+        metric(before, 'spleeter_separations_total', { model: MODEL, outcome: 'cached' }),
+    ).toBe(1);
+    expect(
+      metric(afterHit, 'spleeter_cache_hits_total', { tier: 'l1' }) -
+        metric(afterFresh, 'spleeter_cache_hits_total', { tier: 'l1' }),
+    ).toBe(1);
     // The cache hit did not count as processing.
-    expect(metric(afterHit, 'spleeter_separation_duration_seconds_count', labels)).toBe(metric(afterFresh, 'spleeter_separation_duration_seconds_count', labels));
+    expect(metric(afterHit, 'spleeter_separation_duration_seconds_count', labels)).toBe(
+      metric(afterFresh, 'spleeter_separation_duration_seconds_count', labels),
+    );
 
     const stats = (await request(t.server).get('/v1/stats').set(auth).expect(200)).body;
     expect(stats.processing.totals).toMatchObject({ completed: 2, succeeded: 1, cached: 1, failed: 0 });
@@ -166,9 +215,16 @@ describe('Monitoring (e2e)', () => {
     expect(stats.processing.averageProcessingMs).toBe(first.timings.totalMs);
     expect(stats.processing.p95ProcessingMs).toBe(first.timings.totalMs);
     expect(stats.processing.audioSecondsProcessed).toBeCloseTo(3, 2);
-    expect(stats.processing.averageRealtimeFactor).toBeCloseTo(first.input.durationSec / (first.timings.totalMs / 1000), 6);
+    expect(stats.processing.averageRealtimeFactor).toBeCloseTo(
+      first.input.durationSec / (first.timings.totalMs / 1000),
+      6,
+    );
     expect(stats.processing.executionProviders).toEqual({ [first.executionProvider]: 1 });
-    expect(stats.system).toMatchObject({ status: expect.stringMatching(/healthy|degraded/), executionProvider: expect.any(String), gpu: [] });
+    expect(stats.system).toMatchObject({
+      status: expect.stringMatching(/healthy|degraded/),
+      executionProvider: expect.any(String),
+      gpu: [],
+    });
     expect(stats.system.memory.usagePercent).toBeGreaterThan(0);
 
     const cache = (await request(t.server).get('/v1/admin/cache/stats').set(auth).expect(200)).body;
@@ -179,20 +235,35 @@ describe('Monitoring (e2e)', () => {
 
   it('raises the error-rate alert from the configured threshold', async () => {
     const events = t.get(EventEmitter2);
-    const failed: SeparationEventPayload = { jobId: 'x', model: MODEL, executionProvider: 'cpu', errorCode: 'CORRUPT_AUDIO', durationMs: 5 };
+    const failed: SeparationEventPayload = {
+      jobId: 'x',
+      model: MODEL,
+      executionProvider: 'cpu',
+      errorCode: 'CORRUPT_AUDIO',
+      durationMs: 5,
+    };
     const before = await scrape();
     events.emit(DomainEvents.SeparationFailed, failed);
     const stats = (await request(t.server).get('/v1/stats').set(auth).expect(200)).body;
     // 1 failure out of 3 decided jobs in the window: 33.3% ≥ 5%.
     expect(stats.processing.window.errorRatePercent).toBeCloseTo(100 / 3, 5);
-    expect(stats.alerts).toContainEqual(expect.objectContaining({ name: 'error_rate', threshold: 5, value: 33.3 }));
+    expect(stats.alerts).toContainEqual(
+      expect.objectContaining({ name: 'error_rate', threshold: 5, value: 33.3 }),
+    );
     expect(stats.system.status).toBe('degraded');
     const after = await scrape();
-    expect(metric(after, 'spleeter_errors_total', { code: 'CORRUPT_AUDIO', source: 'separation' }) - metric(before, 'spleeter_errors_total', { code: 'CORRUPT_AUDIO', source: 'separation' })).toBe(1);
+    expect(
+      metric(after, 'spleeter_errors_total', { code: 'CORRUPT_AUDIO', source: 'separation' }) -
+        metric(before, 'spleeter_errors_total', { code: 'CORRUPT_AUDIO', source: 'separation' }),
+    ).toBe(1);
   });
 
   it('clears the cache by model (admin only) and reports what went', async () => {
-    const removed = await request(t.server).delete('/v1/admin/cache').query({ model: MODEL }).set(auth).expect(200);
+    const removed = await request(t.server)
+      .delete('/v1/admin/cache')
+      .query({ model: MODEL })
+      .set(auth)
+      .expect(200);
     expect(removed.body.removed).toEqual({ l1: 1, l2: 1 });
     await request(t.server).delete('/v1/admin/cache').query({ level: 'l9' }).set(auth).expect(422);
     const stats = (await request(t.server).get('/v1/admin/cache/stats').set(auth).expect(200)).body;
@@ -203,7 +274,9 @@ describe('Monitoring (e2e)', () => {
 
 describe('Monitoring switches (e2e)', () => {
   it('answers 404 on /metrics when monitoring is disabled, and keeps the probes', async () => {
-    const t = await startTestApp({ config: { security: { auth_enabled: false }, monitoring: { enabled: false } } });
+    const t = await startTestApp({
+      config: { security: { auth_enabled: false }, monitoring: { enabled: false } },
+    });
     try {
       await request(t.server).get('/metrics').expect(404);
       await request(t.server).get('/health/live').expect(200);
@@ -215,7 +288,10 @@ describe('Monitoring switches (e2e)', () => {
 
   it('with metrics_public=false serves metrics only on the metrics port', async () => {
     const t = await startTestApp({
-      config: { security: { auth_enabled: false }, monitoring: { enabled: true, metrics_public: false, metrics_port: 0 } },
+      config: {
+        security: { auth_enabled: false },
+        monitoring: { enabled: true, metrics_public: false, metrics_port: 0 },
+      },
     });
     try {
       await request(t.server).get('/metrics').expect(404);

@@ -8,32 +8,14 @@ import { createHash } from 'crypto';
 import { existsSync, readFileSync } from 'fs';
 import { mkdir, readdir, rename, rm, writeFile } from 'fs/promises';
 import { join, resolve } from 'path';
-import { SPLEETER_CONFIGS, type SpleeterConfigName } from '../../src/core/onnx/spleeter-configs';
 import {
-  defaultModelFileName,
-  SPLEETER_MANIFEST_FILE,
-  type SpleeterManifestInput,
-} from '../../src/core/onnx/spleeter-manifest';
-import { buildTinySpleeterOnnx, type TinySpleeterKind } from '../../src/core/onnx/spleeter-tiny-models';
-import { buildSpleeterUnetOnnx, type ModelPrecision } from '../../src/core/onnx/spleeter-unet';
-import { createTestUnetSpec } from '../../src/core/onnx/test-weights';
-import { SPLEETER_T, type SegmentLayout } from '../../src/core/spleeter/types';
+  generateTestModelFiles,
+  normalizeTestModelOptions,
+  type TestModelOptions,
+  type TestModelSize,
+} from '../../src/core/onnx/test-model-generator';
 
-export type TestModelSize = 'full' | TinySpleeterKind;
-
-export interface TestModelOptions {
-  config?: SpleeterConfigName;
-  layout?: SegmentLayout;
-  /** Full size: the stored precision. Tiny models are always fp32 graphs, written under this precision's file names. */
-  precision?: ModelPrecision;
-  seed?: number;
-  F?: number;
-  T?: number;
-  /** `scale` factors per instrument. */
-  scales?: readonly number[];
-  /** Write spleeter.json (default true); false gives a sherpa-style directory. */
-  manifest?: boolean;
-}
+export { generateTestModelFiles, type TestModelOptions, type TestModelSize };
 
 export const REPO_ROOT = resolve(__dirname, '..', '..');
 export const TEST_MODEL_CACHE = join(REPO_ROOT, '.cache', 'test-models');
@@ -44,6 +26,7 @@ const GENERATOR_SOURCES = [
   'src/core/onnx/spleeter-unet.ts',
   'src/core/onnx/spleeter-tiny-models.ts',
   'src/core/onnx/test-weights.ts',
+  'src/core/onnx/test-model-generator.ts',
   'test/factories/models.ts',
 ];
 
@@ -58,70 +41,6 @@ function generatorVersion(): string {
     generatorHash = h.digest('hex').slice(0, 10);
   }
   return generatorHash;
-}
-
-function normalize(size: TestModelSize, o: TestModelOptions) {
-  return {
-    size,
-    config: o.config ?? '2stems',
-    layout: o.layout ?? 'CSTF',
-    precision: o.precision ?? 'fp32',
-    seed: o.seed ?? 1,
-    F: o.F ?? 1024,
-    T: o.T ?? SPLEETER_T,
-    scales: o.scales ? [...o.scales] : undefined,
-    manifest: o.manifest ?? true,
-  } as const;
-}
-
-/** Model files (name -> bytes) and manifest for the options; pure, no I/O. */
-export function generateTestModelFiles(
-  size: TestModelSize,
-  options: TestModelOptions = {},
-): Map<string, Uint8Array> {
-  const o = normalize(size, options);
-  const info = SPLEETER_CONFIGS[o.config];
-  const files = new Map<string, Uint8Array>();
-  const spec = size === 'full' ? createTestUnetSpec(o.config, { F: o.F, seed: o.seed }) : null;
-  info.instruments.forEach((instrument, i) => {
-    const bytes = spec
-      ? buildSpleeterUnetOnnx(spec, i, {
-          layout: o.layout,
-          precision: o.precision,
-          T: o.T,
-          F: o.F,
-          modelName: `test-full-${o.config}`,
-        })
-      : buildTinySpleeterOnnx(size as TinySpleeterKind, o.config, i, {
-          layout: o.layout,
-          F: o.F,
-          T: o.T,
-          scales: o.scales,
-        });
-    files.set(defaultModelFileName(instrument, o.precision), bytes);
-  });
-  if (o.manifest) {
-    const manifest: SpleeterManifestInput = {
-      format: 'spleeter-onnx',
-      version: 1,
-      name: `test-${size}-${o.config}`,
-      config: o.config,
-      architecture: info.architecture,
-      instruments: [...info.instruments],
-      F: o.F,
-      T: o.T,
-      sample_rate: 44100,
-      activations: { conv: info.convActivation, deconv: info.deconvActivation },
-      files: {
-        [o.precision]: Object.fromEntries(
-          info.instruments.map((i) => [i, defaultModelFileName(i, o.precision)]),
-        ),
-      },
-      source: { generator: 'test/factories/models.ts', size, seed: String(o.seed), layout: o.layout },
-    };
-    files.set(SPLEETER_MANIFEST_FILE, new TextEncoder().encode(JSON.stringify(manifest, null, 2) + '\n'));
-  }
-  return files;
 }
 
 /** Writes a model directory (files written to a temp name, then renamed: no half-written models). */
@@ -164,7 +83,7 @@ async function pruneStale(): Promise<void> {
 }
 
 export function testModelKey(size: TestModelSize, options: TestModelOptions = {}): string {
-  const o = normalize(size, options);
+  const o = normalizeTestModelOptions(size, options);
   const parts = [o.size, o.config, o.layout, o.precision, `F${o.F}`, `T${o.T}`, `s${o.seed}`];
   if (o.scales) parts.push(`k${o.scales.join('_')}`);
   if (!o.manifest) parts.push('nomanifest');

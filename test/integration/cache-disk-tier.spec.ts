@@ -83,7 +83,9 @@ describe(DiskCacheTier.name, () => {
     const sut = await DiskCacheTier.open({ dir, maxBytes: budget, clock });
     const peaks: number[] = [];
     const timer = setInterval(() => peaks.push(bytesOnDisk(dir)), 1);
-    await Promise.all(Array.from({ length: 40 }, (_, i) => sut.set(`k${i}`, randomBytes(9_000 + i * 100), forever)));
+    await Promise.all(
+      Array.from({ length: 40 }, (_, i) => sut.set(`k${i}`, randomBytes(9_000 + i * 100), forever)),
+    );
     clearInterval(timer);
     expect(Math.max(...peaks, bytesOnDisk(dir))).toBeLessThanOrEqual(budget);
     expect(sut.stats().bytes).toBeLessThanOrEqual(budget);

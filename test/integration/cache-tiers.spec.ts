@@ -42,7 +42,11 @@ describe('TieredCache over memory, disk and Redis', () => {
   });
 
   function key(n: number): string {
-    return buildResultCacheKey({ inputSha256: sha256Hex(Buffer.from(`input-${n}`)), model: 'spleeter:2stems', options: { codec: 'wav' } });
+    return buildResultCacheKey({
+      inputSha256: sha256Hex(Buffer.from(`input-${n}`)),
+      model: 'spleeter:2stems',
+      options: { codec: 'wav' },
+    });
   }
 
   it('misses, then hits in L1 after a write-through, byte-identical', async () => {

@@ -55,9 +55,24 @@ class ThrowawayRedis {
     return `redis://127.0.0.1:${this.port}`;
   }
   async start(): Promise<void> {
-    this.child = spawn(REDIS_SERVER, ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no'], {
-      stdio: 'ignore',
-    });
+    this.child = spawn(
+      REDIS_SERVER,
+      [
+        '--port',
+        String(this.port),
+        '--bind',
+        '127.0.0.1',
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        '--daemonize',
+        'no',
+      ],
+      {
+        stdio: 'ignore',
+      },
+    );
     await waitForPort(this.port);
   }
   async stop(): Promise<void> {
@@ -109,7 +124,11 @@ describe('Redis outage and recovery', () => {
       listener: { onStatusChange: (_l, s) => statuses.push(s) },
     });
     const cache = new TieredCache({
-      tiers: [new MemoryCacheTier({ maxBytes: 1 << 20 }), await DiskCacheTier.open({ dir, maxBytes: 1 << 22 }), l3],
+      tiers: [
+        new MemoryCacheTier({ maxBytes: 1 << 20 }),
+        await DiskCacheTier.open({ dir, maxBytes: 1 << 22 }),
+        l3,
+      ],
       defaultTtlSeconds: 600,
     });
     caches.push(cache);
@@ -136,43 +155,47 @@ describe('Redis outage and recovery', () => {
     expect(warnings).toHaveLength(1);
   });
 
-  (hasRedisServer ? it : it.skip)('goes degraded when Redis dies and recovers by itself when it returns', async () => {
-    const redis = new ThrowawayRedis(await freePort());
-    await redis.start();
-    try {
-      const statuses: TierStatus[] = [];
-      const { cache, l3 } = await build(redis.url, statuses);
-      expect(await l3.connect()).toBe('up');
-      const before = randomBytes(2048);
-      expect(await cache.set('before', before)).toEqual(['l1', 'l2', 'l3']);
-
-      await redis.stop();
-      const during = randomBytes(2048);
-      const t0 = Date.now();
-      // The first call after the crash notices it; from then on nothing waits on Redis.
-      await cache.set('during', during);
-      expect(l3.status).toBe('degraded');
-      expect(await cache.set('during-2', during)).toEqual(['l1', 'l2']);
-      expect((await cache.get('before'))!.equals(before)).toBe(true);
-      expect(Date.now() - t0).toBeLessThan(1000);
-
+  (hasRedisServer ? it : it.skip)(
+    'goes degraded when Redis dies and recovers by itself when it returns',
+    async () => {
+      const redis = new ThrowawayRedis(await freePort());
       await redis.start();
-      const recoveryMs = await until(() => l3.status === 'up', 10_000);
-      expect(statuses).toEqual(['degraded', 'up']);
-      // Writes reach Redis again (an empty Redis after the restart: 'before' is gone there).
-      const after = randomBytes(2048);
-      expect(await cache.set('after', after)).toEqual(['l1', 'l2', 'l3']);
-      expect((await cache.get('after', 'l3'))!.equals(after)).toBe(true);
-      expect(cache.getCacheStats().degraded).toBe(false);
-      expect(recoveryMs).toBeLessThan(5000);
-    } finally {
-      await redis.stop();
-    }
-  });
+      try {
+        const statuses: TierStatus[] = [];
+        const { cache, l3 } = await build(redis.url, statuses);
+        expect(await l3.connect()).toBe('up');
+        const before = randomBytes(2048);
+        expect(await cache.set('before', before)).toEqual(['l1', 'l2', 'l3']);
+
+        await redis.stop();
+        const during = randomBytes(2048);
+        const t0 = Date.now();
+        // The first call after the crash notices it; from then on nothing waits on Redis.
+        await cache.set('during', during);
+        expect(l3.status).toBe('degraded');
+        expect(await cache.set('during-2', during)).toEqual(['l1', 'l2']);
+        expect((await cache.get('before'))!.equals(before)).toBe(true);
+        expect(Date.now() - t0).toBeLessThan(1000);
+
+        await redis.start();
+        const recoveryMs = await until(() => l3.status === 'up', 10_000);
+        expect(statuses).toEqual(['degraded', 'up']);
+        // Writes reach Redis again (an empty Redis after the restart: 'before' is gone there).
+        const after = randomBytes(2048);
+        expect(await cache.set('after', after)).toEqual(['l1', 'l2', 'l3']);
+        expect((await cache.get('after', 'l3'))!.equals(after)).toBe(true);
+        expect(cache.getCacheStats().degraded).toBe(false);
+        expect(recoveryMs).toBeLessThan(5000);
+      } finally {
+        await redis.stop();
+      }
+    },
+  );
 });
 
 describe(RedisConnection.name, () => {
-  const make = (url: string | null) => new RedisConnection(new AppConfig(loadConfig({ env: {}, overrides: { redis: { url } } })));
+  const make = (url: string | null) =>
+    new RedisConnection(new AppConfig(loadConfig({ env: {}, overrides: { redis: { url } } })));
 
   it('pings the real Redis', async () => {
     const sut = make('redis://127.0.0.1:6379');

@@ -4,7 +4,7 @@ import type { IncomingMessage, ServerResponse } from 'http';
 export const REQUEST_ID_HEADER = 'X-Request-Id';
 
 /** What we accept from a client or proxy: short, printable, no separators that could forge log lines. */
-const SAFE_REQUEST_ID = /^[A-Za-z0-9._:\-]{1,128}$/;
+const SAFE_REQUEST_ID = /^[\w.:-]{1,128}$/;
 
 /** The caller's X-Request-Id when it is safe to echo, else a fresh UUID. */
 export function requestIdFrom(header: string | string[] | undefined): string {

@@ -43,6 +43,7 @@ export const configSchema = z
         enable_gpu: z.boolean().default(false),
         gpu_providers: z.array(executionProviderSchema).default(['cuda', 'webgpu']),
         intra_op_threads: nonNegInt.default(0),
+        parallel_instruments: z.boolean().default(true),
         inter_op_threads: nonNegInt.default(1),
         batch_segments: z.number().int().min(1).max(64).default(2),
         max_concurrent_jobs: z.number().int().min(1).default(1),

@@ -12,8 +12,18 @@ import { OnnxGraphBuilder } from '../../core/onnx/onnx-graph-builder';
 import { OnnxRuntime, type InferenceLogger } from './onnx-runtime';
 
 /** The CUDA EP needs provider libraries next to the binding; this npm install skipped them. */
-const ortBinDir = dirname(require.resolve('onnxruntime-node/bin/napi-v6/linux/x64/onnxruntime_binding.node'));
-const cudaLibraryPresent = existsSync(join(ortBinDir, 'libonnxruntime_providers_cuda.so'));
+const cudaLibraryPresent = (() => {
+  try {
+    const bin = dirname(
+      require.resolve(
+        `onnxruntime-node/bin/napi-v6/${process.platform}/${process.arch}/onnxruntime_binding.node`,
+      ),
+    );
+    return existsSync(join(bin, 'libonnxruntime_providers_cuda.so'));
+  } catch {
+    return true; // unknown layout: don't assume the EP must fail
+  }
+})();
 /** Without a Vulkan loader Dawn has no adapter, so the WebGPU EP cannot start. */
 const vulkanLoaderPresent = (() => {
   try {

@@ -1,9 +1,14 @@
 import { Controller, Delete, Get, HttpCode, Query } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { CurrentPrincipal, type Principal } from '../../common/auth/principal';
 import { Roles } from '../../common/decorators/roles.decorator';
 import { CacheService } from './cache.service';
 import { CacheClearQueryDto } from './dto/cache-clear-query.dto';
-import { CacheClearResponseDto, CacheStatsResponseDto, toCacheStatsResponse } from './dto/cache-stats-response.dto';
+import {
+  CacheClearResponseDto,
+  CacheStatsResponseDto,
+  toCacheStatsResponse,
+} from './dto/cache-stats-response.dto';
 
 @ApiTags('admin')
 @Roles('admin')
@@ -22,7 +27,10 @@ export class CacheAdminController {
   @HttpCode(200)
   @ApiOperation({ summary: 'Clears the result cache: everything, one model, and/or one tier.' })
   @ApiOkResponse({ type: CacheClearResponseDto })
-  async clear(@Query() query: CacheClearQueryDto): Promise<CacheClearResponseDto> {
-    return { removed: await this.cache.clear({ model: query.model, level: query.level }) };
+  async clear(
+    @Query() query: CacheClearQueryDto,
+    @CurrentPrincipal() principal: Principal,
+  ): Promise<CacheClearResponseDto> {
+    return { removed: await this.cache.clear({ model: query.model, level: query.level }, principal) };
   }
 }

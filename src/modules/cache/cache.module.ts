@@ -27,7 +27,8 @@ export async function buildCacheTiers(config: AppConfig, cacheManager: Cache): P
   if (!c.enabled) return [];
   const tiers: CacheTier[] = [];
   if (c.memory_size_mb > 0) tiers.push(new MemoryCacheTier({ maxBytes: Math.floor(c.memory_size_mb * MB) }));
-  if (c.disk_size_mb > 0) tiers.push(await DiskCacheTier.open({ dir: c.dir, maxBytes: Math.floor(c.disk_size_mb * MB) }));
+  if (c.disk_size_mb > 0)
+    tiers.push(await DiskCacheTier.open({ dir: c.dir, maxBytes: Math.floor(c.disk_size_mb * MB) }));
   if (redisTierEnabled(config)) {
     const logger = new Logger('Cache');
     tiers.push(

@@ -1,5 +1,13 @@
-import { Inject, Injectable, Logger, Optional, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  Optional,
+  type OnModuleDestroy,
+  type OnModuleInit,
+} from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
+import type { Principal } from '../../common/auth/principal';
 import { DomainEvents, type CacheEventPayload } from '../../common/events/domain-events';
 import { CACHE_TIERS } from './cache.tokens';
 import type { CacheLevel, CacheTier } from './core/cache-tier';
@@ -67,9 +75,13 @@ export class CacheService implements OnModuleInit, OnModuleDestroy {
     return this.cache.delete(key);
   }
 
-  async clear(filter: { model?: string; level?: CacheLevel } = {}): Promise<Partial<Record<CacheLevel, number>>> {
+  /** `principal` (who asked) travels in the cache.cleared event for the audit log. */
+  async clear(
+    filter: { model?: string; level?: CacheLevel } = {},
+    principal?: Principal,
+  ): Promise<Partial<Record<CacheLevel, number>>> {
     const removed = await this.cache.clear(filter);
-    this.emit(DomainEvents.CacheCleared, { tier: filter.level ?? 'all', model: filter.model });
+    this.emit(DomainEvents.CacheCleared, { tier: filter.level ?? 'all', model: filter.model, principal });
     return removed;
   }
 
@@ -77,7 +89,7 @@ export class CacheService implements OnModuleInit, OnModuleDestroy {
     return this.cache.getCacheStats();
   }
 
-  private emit(event: string, payload: CacheEventPayload): void {
+  private emit(event: string, payload: CacheEventPayload & { principal?: Principal }): void {
     this.events?.emit(event, payload);
   }
 }

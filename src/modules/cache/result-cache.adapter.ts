@@ -6,7 +6,11 @@ import { AppConfig } from '../../infra/config/app-config';
 import type { InputAudioInfo } from '../../lib/types';
 import type { CachedResult, ResultCacheEntry, ResultCachePort } from '../separation/result-cache.port';
 import { CacheService } from './cache.service';
-import { CorruptCacheEntryError, decodeResultContainer, encodeResultContainer } from './core/result-container';
+import {
+  CorruptCacheEntryError,
+  decodeResultContainer,
+  encodeResultContainer,
+} from './core/result-container';
 
 /** A result bigger than this (all stems together) is not cached: it would be held in memory whole. */
 export const MAX_CACHEABLE_RESULT_BYTES = 512 * 1024 * 1024;
@@ -97,9 +101,17 @@ export class TieredResultCache implements ResultCachePort, OnModuleInit {
     }
     const stems = [];
     for (const stem of entry.stems) {
-      stems.push({ name: stem.name, data: await fs.promises.readFile(stem.path), fileName: path.basename(stem.path) });
+      stems.push({
+        name: stem.name,
+        data: await fs.promises.readFile(stem.path),
+        fileName: path.basename(stem.path),
+      });
     }
-    const meta: ResultMeta = { model: entry.model, executionProvider: entry.executionProvider, input: entry.input };
+    const meta: ResultMeta = {
+      model: entry.model,
+      executionProvider: entry.executionProvider,
+      input: entry.input,
+    };
     const value = encodeResultContainer({ stems, meta: meta as unknown as Record<string, unknown> });
     await this.cache.set(key, value, { model: entry.model.name });
   }
@@ -118,6 +130,6 @@ export class TieredResultCache implements ResultCachePort, OnModuleInit {
 
 /** Stem file names come from our own header, but never let one escape the restore directory. */
 function safeFileName(name: string): string {
-  const base = path.basename(name).replace(/[^\w.\-]/g, '_');
+  const base = path.basename(name).replace(/[^\w.-]/g, '_');
   return base === '' || base === '.' || base === '..' ? 'stem' : base;
 }

@@ -13,6 +13,7 @@ export function engineOptionsFromConfig(config: AppConfig): SpleeterEngineOption
     gpuProviders: config.performance.gpu_providers,
     intraOpThreads: config.performance.intra_op_threads,
     interOpThreads: config.performance.inter_op_threads,
+    parallelInstruments: config.performance.parallel_instruments,
     batchSegments: config.performance.batch_segments,
     batchConcurrency: config.performance.batch_concurrency,
     precision: config.models.precision,

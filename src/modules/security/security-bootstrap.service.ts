@@ -1,5 +1,6 @@
-import { Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional, type OnApplicationBootstrap } from '@nestjs/common';
 import { AppConfig } from '../../infra/config/app-config';
+import { PROCESS_ROLE, type ProcessRole } from '../../infra/queue/process-role';
 import { ApiKeysService } from './api-keys.service';
 import { JwtVerifierService } from './jwt/jwt-verifier.service';
 
@@ -11,7 +12,7 @@ import { JwtVerifierService } from './jwt/jwt-verifier.service';
  *   active admin key in the database), one admin key named `bootstrap` is created and its token is
  *   written ONCE to stdout, outside the JSON log stream. Only its hash is stored; later starts see
  *   the key and print nothing. So the server never starts in a state nobody can administer, and
- *   never with an open door.
+ *   never with an open door. Worker processes (no HTTP) never create one: the API process does.
  */
 @Injectable()
 export class SecurityBootstrapService implements OnApplicationBootstrap {
@@ -21,6 +22,7 @@ export class SecurityBootstrapService implements OnApplicationBootstrap {
     private readonly config: AppConfig,
     private readonly keys: ApiKeysService,
     private readonly jwt: JwtVerifierService,
+    @Optional() @Inject(PROCESS_ROLE) private readonly role: ProcessRole = 'all',
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -31,7 +33,7 @@ export class SecurityBootstrapService implements OnApplicationBootstrap {
       );
       return;
     }
-    if (this.config.api_key || this.jwt.enabled) return;
+    if (this.role === 'worker' || this.config.api_key || this.jwt.enabled) return;
     if ((await this.keys.countActiveAdmins()) > 0) return;
     const { key, token } = await this.keys.create({ name: 'bootstrap', role: 'admin' });
     this.writeOnce(

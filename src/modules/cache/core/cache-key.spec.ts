@@ -2,7 +2,12 @@ import { buildResultCacheKey, canonicalJson, modelOfKey, pickOutputOptions, sha2
 
 describe('buildResultCacheKey', () => {
   const input = sha256Hex(Buffer.from('audio bytes'));
-  const base = { inputSha256: input, model: 'spleeter:4stems', modelVersion: '1.0', options: { codec: 'wav', bitDepth: 16 } };
+  const base = {
+    inputSha256: input,
+    model: 'spleeter:4stems',
+    modelVersion: '1.0',
+    options: { codec: 'wav', bitDepth: 16 },
+  };
 
   it('is stable under option key order and ignores undefined members', () => {
     const a = buildResultCacheKey(base);

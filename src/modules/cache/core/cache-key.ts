@@ -91,7 +91,8 @@ export async function sha256Stream(stream: Readable): Promise<string> {
 export function canonicalJson(value: unknown): string {
   if (value === undefined) return 'null';
   if (value === null || typeof value !== 'object') {
-    if (typeof value === 'number' && !Number.isFinite(value)) throw new TypeError('non-finite number in cache key');
+    if (typeof value === 'number' && !Number.isFinite(value))
+      throw new TypeError('non-finite number in cache key');
     return JSON.stringify(value);
   }
   if (Array.isArray(value)) return `[${value.map((v) => canonicalJson(v)).join(',')}]`;

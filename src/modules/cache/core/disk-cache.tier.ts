@@ -2,7 +2,14 @@ import { createHash, randomBytes } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import Database from 'better-sqlite3';
-import { emptyTierStats, systemClock, type CachedValue, type CacheTier, type CacheTierListener, type Clock } from './cache-tier';
+import {
+  emptyTierStats,
+  systemClock,
+  type CachedValue,
+  type CacheTier,
+  type CacheTierListener,
+  type Clock,
+} from './cache-tier';
 import type { TierSetOptions, TierStats } from './cache-tier';
 
 export interface DiskCacheTierOptions {
@@ -87,12 +94,18 @@ export class DiskCacheTier implements CacheTier {
       selectReady: db.prepare<[string], EntryRow>(
         `SELECT key, file, size, model, expires_at FROM entries WHERE key = ? AND state = ${READY}`,
       ),
-      selectByKey: db.prepare<[string], EntryRow>('SELECT key, file, size, model, expires_at FROM entries WHERE key = ?'),
+      selectByKey: db.prepare<[string], EntryRow>(
+        'SELECT key, file, size, model, expires_at FROM entries WHERE key = ?',
+      ),
       deleteByKeyFile: db.prepare<[string, string]>('DELETE FROM entries WHERE key = ? AND file = ?'),
       deleteByKey: db.prepare<[string]>('DELETE FROM entries WHERE key = ?'),
-      touch: db.prepare<[string]>('UPDATE entries SET seq = (SELECT COALESCE(MAX(seq), 0) + 1 FROM entries) WHERE key = ?'),
+      touch: db.prepare<[string]>(
+        'UPDATE entries SET seq = (SELECT COALESCE(MAX(seq), 0) + 1 FROM entries) WHERE key = ?',
+      ),
       sumAll: db.prepare<[], { b: number }>('SELECT COALESCE(SUM(size), 0) AS b FROM entries'),
-      sumPending: db.prepare<[], { b: number }>(`SELECT COALESCE(SUM(size), 0) AS b FROM entries WHERE state = ${PENDING}`),
+      sumPending: db.prepare<[], { b: number }>(
+        `SELECT COALESCE(SUM(size), 0) AS b FROM entries WHERE state = ${PENDING}`,
+      ),
       readyTotals: db.prepare<[], { n: number; b: number }>(
         `SELECT COUNT(*) AS n, COALESCE(SUM(size), 0) AS b FROM entries WHERE state = ${READY}`,
       ),
@@ -106,11 +119,15 @@ export class DiskCacheTier implements CacheTier {
         `INSERT INTO entries (key, file, size, model, state, created_at, expires_at, seq)
          VALUES (?, ?, ?, ?, ${PENDING}, ?, ?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM entries))`,
       ),
-      markReady: db.prepare<[string, string]>(`UPDATE entries SET state = ${READY} WHERE key = ? AND file = ?`),
+      markReady: db.prepare<[string, string]>(
+        `UPDATE entries SET state = ${READY} WHERE key = ? AND file = ?`,
+      ),
       all: db.prepare<[], EntryRow & { state: number; created_at: number }>(
         'SELECT key, file, size, model, expires_at, state, created_at FROM entries',
       ),
-      byModel: db.prepare<[string], EntryRow>('SELECT key, file, size, model, expires_at FROM entries WHERE model = ?'),
+      byModel: db.prepare<[string], EntryRow>(
+        'SELECT key, file, size, model, expires_at FROM entries WHERE model = ?',
+      ),
       deleteAll: db.prepare<[]>('DELETE FROM entries'),
     };
   }
@@ -202,7 +219,8 @@ export class DiskCacheTier implements CacheTier {
   async clear(filter: { model?: string } = {}): Promise<number> {
     if (this.closed) return 0;
     const rows = this.db.transaction(() => {
-      const victims = filter.model === undefined ? this.stmts.all.all() : this.stmts.byModel.all(filter.model);
+      const victims =
+        filter.model === undefined ? this.stmts.all.all() : this.stmts.byModel.all(filter.model);
       if (filter.model === undefined) this.stmts.deleteAll.run();
       else for (const r of victims) this.stmts.deleteByKeyFile.run(r.key, r.file);
       return victims;

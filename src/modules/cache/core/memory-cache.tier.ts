@@ -1,4 +1,11 @@
-import { emptyTierStats, systemClock, type CachedValue, type CacheTier, type CacheTierListener, type Clock } from './cache-tier';
+import {
+  emptyTierStats,
+  systemClock,
+  type CachedValue,
+  type CacheTier,
+  type CacheTierListener,
+  type Clock,
+} from './cache-tier';
 import type { TierSetOptions, TierStats } from './cache-tier';
 
 export interface MemoryCacheTierOptions {
@@ -118,7 +125,12 @@ export class MemoryCacheTier implements CacheTier {
   }
 
   stats(): TierStats {
-    return { ...this.counters, entries: this.entries.size, bytes: this.bytes, maxBytes: this.options.maxBytes };
+    return {
+      ...this.counters,
+      entries: this.entries.size,
+      bytes: this.bytes,
+      maxBytes: this.options.maxBytes,
+    };
   }
 
   async close(): Promise<void> {

@@ -1,5 +1,12 @@
 import type { Keyv } from 'keyv';
-import { emptyTierStats, systemClock, type CachedValue, type CacheTier, type CacheTierListener, type Clock } from './cache-tier';
+import {
+  emptyTierStats,
+  systemClock,
+  type CachedValue,
+  type CacheTier,
+  type CacheTierListener,
+  type Clock,
+} from './cache-tier';
 import type { TierSetOptions, TierStats, TierStatus } from './cache-tier';
 import { modelOfKey } from './cache-key';
 
@@ -8,7 +15,7 @@ export interface RedisCacheTierOptions {
   keyv: Keyv;
   /** Values larger than this are not sent to Redis. */
   maxItemBytes: number;
-  /** Any single Redis call slower than this counts as an outage. Default 1000 ms. */
+  /** A Redis call slower than this (plus 50 ms per MB moved) counts as an outage. Default 1000 ms. */
   opTimeoutMs?: number;
   /** While degraded, how often to probe Redis. Default 5000 ms. */
   retryIntervalMs?: number;
@@ -24,7 +31,10 @@ interface IndexClient {
   zRemRangeByScore(key: string, min: number | string, max: number | string): Promise<number>;
   zRange(key: string, start: number, stop: number): Promise<string[]>;
   unlink(keys: string | string[]): Promise<number>;
-  scan(cursor: string, options: { MATCH: string; COUNT?: number }): Promise<{ cursor: string | number; keys: string[] }>;
+  scan(
+    cursor: string,
+    options: { MATCH: string; COUNT?: number },
+  ): Promise<{ cursor: string | number; keys: string[] }>;
 }
 
 interface RedisStoreShape {
@@ -44,7 +54,8 @@ const PROBE_KEY = '__spleeter_cache_probe__';
 /**
  * L3: Redis, shared by every replica. Redis is optional at run time: on the first error or timeout
  * the tier turns `degraded`, answers every call at once (miss / not stored) and probes Redis in the
- * background until it answers again. Nothing waits on a dead Redis longer than `opTimeoutMs`.
+ * background until it answers again. A dead Redis fails calls at once (no offline queue); a hung
+ * one is cut off by the per-call timeout.
  */
 export class RedisCacheTier implements CacheTier {
   readonly level = 'l3' as const;
@@ -88,7 +99,12 @@ export class RedisCacheTier implements CacheTier {
       return undefined;
     }
     try {
-      const raw = await this.withTimeout(this.options.keyv.getRaw<RedisEnvelope>(key), 'get');
+      // The value size is unknown before the read: allow for the largest value the tier accepts.
+      const raw = await this.withTimeout(
+        this.options.keyv.getRaw<RedisEnvelope>(key),
+        'get',
+        this.transferTimeout(this.options.maxItemBytes),
+      );
       const value = raw?.value;
       if (!value || !Buffer.isBuffer(value.data)) {
         this.counters.misses++;
@@ -97,7 +113,11 @@ export class RedisCacheTier implements CacheTier {
       this.counters.hits++;
       // Keyv keeps expiry in wall-clock ms; translate the remaining lifetime into our clock.
       const remaining = typeof raw.expires === 'number' ? raw.expires - Date.now() : Number.POSITIVE_INFINITY;
-      return { data: value.data, expiresAt: this.clock.now() + remaining, model: value.model ?? modelOfKey(key) };
+      return {
+        data: value.data,
+        expiresAt: this.clock.now() + remaining,
+        model: value.model ?? modelOfKey(key),
+      };
     } catch (err) {
       this.fail(err);
       this.counters.misses++;
@@ -116,8 +136,14 @@ export class RedisCacheTier implements CacheTier {
     if (ttl <= 0) return false;
     try {
       const envelope: RedisEnvelope = options.model === undefined ? { data } : { data, model: options.model };
-      const ok = (await this.withTimeout(this.options.keyv.set(key, envelope, ttl), 'set')) !== false;
-      if (ok && options.model !== undefined) await this.withTimeout(this.index(key, options.model, ttl), 'index');
+      const ok =
+        (await this.withTimeout(
+          this.options.keyv.set(key, envelope, ttl),
+          'set',
+          this.transferTimeout(data.length),
+        )) !== false;
+      if (ok && options.model !== undefined)
+        await this.withTimeout(this.index(key, options.model, ttl), 'index');
       return ok;
     } catch (err) {
       this.fail(err);
@@ -147,7 +173,8 @@ export class RedisCacheTier implements CacheTier {
       if (filter.model === undefined) {
         await this.withTimeout(this.options.keyv.clear(), 'clear', 30_000);
         // Keyv's clear only scans string keys; the model indexes are sorted sets.
-        if (client?.scan) await this.withTimeout(this.unlinkMatching(client, this.indexKey('*', false)), 'clear', 30_000);
+        if (client?.scan)
+          await this.withTimeout(this.unlinkMatching(client, this.indexKey('*', false)), 'clear', 30_000);
         return 0;
       }
       if (!client?.zRange) return 0;
@@ -260,6 +287,15 @@ export class RedisCacheTier implements CacheTier {
     } finally {
       this.probing = false;
     }
+  }
+
+  /**
+   * Large values take real time to move (base64 inside JSON: ~200 ms for 20 MB on loopback), so a
+   * transfer gets opTimeoutMs plus 50 ms per MB before it counts as an outage. A dead Redis still
+   * fails at once: without the offline queue, commands reject immediately while disconnected.
+   */
+  private transferTimeout(bytes: number): number {
+    return this.opTimeoutMs + Math.ceil(bytes / (1024 * 1024)) * 50;
   }
 
   private retryIntervalMs(): number {

@@ -9,7 +9,10 @@ describe('result container', () => {
   ];
 
   it('round-trips every stem byte-identically with its metadata', () => {
-    const buf = encodeResultContainer({ stems, meta: { model: 'spleeter:2stems', input: { sampleRate: 44100 } } });
+    const buf = encodeResultContainer({
+      stems,
+      meta: { model: 'spleeter:2stems', input: { sampleRate: 44100 } },
+    });
     const out = decodeResultContainer(buf);
     expect(out.meta).toEqual({ model: 'spleeter:2stems', input: { sampleRate: 44100 } });
     expect(out.stems.map((s) => s.name)).toEqual(['vocals', 'accompaniment', 'empty']);
@@ -23,7 +26,9 @@ describe('result container', () => {
     flipped[flipped.length - 800] ^= 0xff;
     expect(() => decodeResultContainer(flipped)).toThrow(CorruptCacheEntryError);
     expect(() => decodeResultContainer(buf.subarray(0, buf.length - 1))).toThrow(CorruptCacheEntryError);
-    expect(() => decodeResultContainer(Buffer.concat([buf, Buffer.from([0])]))).toThrow(CorruptCacheEntryError);
+    expect(() => decodeResultContainer(Buffer.concat([buf, Buffer.from([0])]))).toThrow(
+      CorruptCacheEntryError,
+    );
     expect(() => decodeResultContainer(Buffer.from('RIFF....WAVE'))).toThrow(CorruptCacheEntryError);
   });
 

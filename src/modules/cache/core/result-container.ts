@@ -69,9 +69,11 @@ export function encodeResultContainer(result: CachedResult): Buffer {
 
 /** Stem buffers are views into `buf` (no copy). Throws CorruptCacheEntryError on any inconsistency. */
 export function decodeResultContainer(buf: Buffer, options: { verify?: boolean } = {}): CachedResult {
-  if (buf.length < PREFIX || !buf.subarray(0, 4).equals(MAGIC)) throw new CorruptCacheEntryError('not a result container');
+  if (buf.length < PREFIX || !buf.subarray(0, 4).equals(MAGIC))
+    throw new CorruptCacheEntryError('not a result container');
   const version = buf.readUInt8(4);
-  if (version !== VERSION) throw new CorruptCacheEntryError(`unsupported result container version ${version}`);
+  if (version !== VERSION)
+    throw new CorruptCacheEntryError(`unsupported result container version ${version}`);
   const headerLength = buf.readUInt32LE(8);
   if (PREFIX + headerLength > buf.length) throw new CorruptCacheEntryError('truncated header');
   let header: { stems: HeaderStem[]; meta: Record<string, unknown> };

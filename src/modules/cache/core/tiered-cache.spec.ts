@@ -36,7 +36,8 @@ class MapTier implements CacheTier {
   }
   async clear(filter: { model?: string } = {}) {
     let n = 0;
-    for (const [k, v] of this.map) if (filter.model === undefined || v.model === filter.model) n += this.map.delete(k) ? 1 : 0;
+    for (const [k, v] of this.map)
+      if (filter.model === undefined || v.model === filter.model) n += this.map.delete(k) ? 1 : 0;
     return n;
   }
   async purgeExpired() {
@@ -127,7 +128,9 @@ describe(TieredCache.name, () => {
   });
 
   it('refuses two tiers at one level and non-positive TTLs', async () => {
-    expect(() => new TieredCache({ tiers: [l2, new MapTier('l2', clock)], defaultTtlSeconds: 1 })).toThrow(TypeError);
+    expect(() => new TieredCache({ tiers: [l2, new MapTier('l2', clock)], defaultTtlSeconds: 1 })).toThrow(
+      TypeError,
+    );
     await expect(sut.set('k', Buffer.from('x'), { ttl: 0 })).rejects.toThrow(RangeError);
   });
 });

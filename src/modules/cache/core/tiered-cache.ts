@@ -1,4 +1,11 @@
-import { CACHE_LEVELS, systemClock, type CacheLevel, type CacheTier, type Clock, type TierStats } from './cache-tier';
+import {
+  CACHE_LEVELS,
+  systemClock,
+  type CacheLevel,
+  type CacheTier,
+  type Clock,
+  type TierStats,
+} from './cache-tier';
 import { modelOfKey } from './cache-key';
 
 export interface TieredCacheListener {
@@ -57,7 +64,9 @@ export class TieredCache {
       levels.add(t.level);
     }
     if (!(options.defaultTtlSeconds > 0)) throw new RangeError('defaultTtlSeconds must be > 0');
-    this.tiers = [...options.tiers].sort((a, b) => CACHE_LEVELS.indexOf(a.level) - CACHE_LEVELS.indexOf(b.level));
+    this.tiers = [...options.tiers].sort(
+      (a, b) => CACHE_LEVELS.indexOf(a.level) - CACHE_LEVELS.indexOf(b.level),
+    );
     this.clock = options.clock ?? systemClock;
   }
 
@@ -108,7 +117,9 @@ export class TieredCache {
   }
 
   /** Clears every tier (or `level` only), optionally only one model's entries. */
-  async clear(filter: { model?: string; level?: CacheLevel } = {}): Promise<Partial<Record<CacheLevel, number>>> {
+  async clear(
+    filter: { model?: string; level?: CacheLevel } = {},
+  ): Promise<Partial<Record<CacheLevel, number>>> {
     const targets = filter.level ? this.tiers.filter((t) => t.level === filter.level) : this.tiers;
     const counts = await Promise.all(targets.map((t) => t.clear({ model: filter.model })));
     return Object.fromEntries(targets.map((t, i) => [t.level, counts[i]]));

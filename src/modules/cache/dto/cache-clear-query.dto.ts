@@ -3,7 +3,10 @@ import { IsIn, IsOptional, IsString, MaxLength, MinLength } from 'class-validato
 import { CACHE_LEVELS, type CacheLevel } from '../core/cache-tier';
 
 export class CacheClearQueryDto {
-  @ApiPropertyOptional({ description: 'Only this model’s results (name without version).', example: 'spleeter:2stems' })
+  @ApiPropertyOptional({
+    description: 'Only this model’s results (name without version).',
+    example: 'spleeter:2stems',
+  })
   @IsOptional()
   @IsString()
   @MinLength(1)

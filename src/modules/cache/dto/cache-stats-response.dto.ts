@@ -69,7 +69,8 @@ export class CacheClearResponseDto {
 
 export function toCacheStatsResponse(stats: CacheStats, enabled: boolean): CacheStatsResponseDto {
   const tiers: CacheTiersDto = {};
-  for (const [level, s] of Object.entries(stats.tiers) as Array<[CacheLevel, TierStats]>) tiers[level] = { ...s };
+  for (const [level, s] of Object.entries(stats.tiers) as Array<[CacheLevel, TierStats]>)
+    tiers[level] = { ...s };
   return {
     enabled,
     hits: stats.hits,

@@ -21,7 +21,11 @@ export class StatsWindowDto {
 export class ProcessingStatsDto {
   @ApiProperty({ type: StatsTotalsDto }) totals!: StatsTotalsDto;
   @ApiProperty({ type: Number, nullable: true, description: '0..1' }) successRate!: number | null;
-  @ApiProperty({ type: Number, nullable: true, description: 'Share of successful jobs served from the cache, 0..1' })
+  @ApiProperty({
+    type: Number,
+    nullable: true,
+    description: 'Share of successful jobs served from the cache, 0..1',
+  })
   cacheHitRate!: number | null;
   @ApiProperty({ type: Number, nullable: true }) averageProcessingMs!: number | null;
   @ApiProperty({ type: Number, nullable: true }) p95ProcessingMs!: number | null;

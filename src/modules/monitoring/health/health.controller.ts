@@ -1,6 +1,11 @@
 import { Controller, Get, HttpStatus, Res, ServiceUnavailableException } from '@nestjs/common';
 import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
-import { HealthCheck, HealthCheckService, HealthIndicatorService, type HealthCheckResult } from '@nestjs/terminus';
+import {
+  HealthCheck,
+  HealthCheckService,
+  HealthIndicatorService,
+  type HealthCheckResult,
+} from '@nestjs/terminus';
 import type { Response } from 'express';
 import { Public } from '../../../common/decorators/public.decorator';
 import { EventLoopMonitor } from './event-loop-monitor';
@@ -54,7 +59,10 @@ export class HealthController {
   }
 
   /** Terminus throws a 503 carrying the result; answer it as the body instead of a bare problem. */
-  private async answer(res: Response, checks: Parameters<HealthCheckService['check']>[0]): Promise<HealthCheckResult> {
+  private async answer(
+    res: Response,
+    checks: Parameters<HealthCheckService['check']>[0],
+  ): Promise<HealthCheckResult> {
     res.setHeader('Cache-Control', 'no-store');
     try {
       return await this.health.check(checks);

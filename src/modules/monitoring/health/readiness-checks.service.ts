@@ -47,7 +47,9 @@ export class ReadinessChecks {
 
   async shutdown(): Promise<HealthIndicatorResult<'shutdown'>> {
     const s = this.indicator.check('shutdown');
-    return this.shutdownState.shuttingDown ? s.down({ since: this.shutdownState.since!.toISOString() }) : s.up();
+    return this.shutdownState.shuttingDown
+      ? s.down({ since: this.shutdownState.since!.toISOString() })
+      : s.up();
   }
 
   async database(): Promise<HealthIndicatorResult> {
@@ -91,7 +93,8 @@ export class ReadinessChecks {
   async models(): Promise<HealthIndicatorResult<'models'>> {
     const s = this.indicator.check('models');
     const dir = this.config.models.dir;
-    if (!(await this.system.writable(dir))) return s.down({ message: `models directory ${dir} is not writable` });
+    if (!(await this.system.writable(dir)))
+      return s.down({ message: `models directory ${dir} is not writable` });
     if (!this.engine) return s.up({ writable: true });
     try {
       const models = await withTimeout(this.engine.listModels(), CHECK_TIMEOUT_MS, 'listing models');

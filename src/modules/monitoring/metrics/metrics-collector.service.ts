@@ -32,7 +32,9 @@ export class MetricsCollector implements OnModuleInit, OnModuleDestroy {
     const queue = this.queue;
     const cache = this.cache;
     this.sources = {
-      queueStats: queue ? () => withTimeout(queue.stats(), SCRAPE_SOURCE_TIMEOUT_MS, 'queue stats') : undefined,
+      queueStats: queue
+        ? () => withTimeout(queue.stats(), SCRAPE_SOURCE_TIMEOUT_MS, 'queue stats')
+        : undefined,
       cacheStats: cache?.enabled ? () => cache.getCacheStats() : undefined,
       gpu: () => this.gpu.sample(),
       memory: () => this.system.memory(),

@@ -47,18 +47,27 @@ export class MetricsEventsListener {
 
   @OnEvent(DomainEvents.SeparationFailed)
   onFailed(e: SeparationEventPayload): void {
-    this.separations.inc({ model: e.model || UNKNOWN, outcome: 'failed', execution_provider: e.executionProvider || UNKNOWN });
+    this.separations.inc({
+      model: e.model || UNKNOWN,
+      outcome: 'failed',
+      execution_provider: e.executionProvider || UNKNOWN,
+    });
     this.errors.inc({ code: e.errorCode || 'INTERNAL', source: 'separation' });
   }
 
   @OnEvent(DomainEvents.SeparationCanceled)
   onCanceled(e: SeparationEventPayload): void {
-    this.separations.inc({ model: e.model || UNKNOWN, outcome: 'canceled', execution_provider: e.executionProvider || UNKNOWN });
+    this.separations.inc({
+      model: e.model || UNKNOWN,
+      outcome: 'canceled',
+      execution_provider: e.executionProvider || UNKNOWN,
+    });
   }
 
   @OnEvent(DomainEvents.ModelLoaded)
   onModelLoaded(e: ModelEventPayload): void {
-    if (e.durationMs !== undefined && e.durationMs >= 0) this.modelLoad.observe({ model: e.name || UNKNOWN }, e.durationMs / 1000);
+    if (e.durationMs !== undefined && e.durationMs >= 0)
+      this.modelLoad.observe({ model: e.name || UNKNOWN }, e.durationMs / 1000);
   }
 
   @OnEvent(DomainEvents.ModelInstalled)

@@ -1,6 +1,12 @@
 import * as http from 'http';
 import type { AddressInfo } from 'net';
-import { Injectable, Logger, ServiceUnavailableException, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import {
+  Injectable,
+  Logger,
+  ServiceUnavailableException,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
 import { HealthCheckService } from '@nestjs/terminus';
 import { register } from 'prom-client';
 import { AppConfig } from '../../../infra/config/app-config';
@@ -33,7 +39,9 @@ export class MetricsServer implements OnApplicationBootstrap, OnApplicationShutd
     const { enabled, metrics_port: port } = this.config.monitoring;
     if (!enabled || port === null) return;
     if (port !== 0 && port === this.config.server.port) {
-      this.logger.warn(`monitoring.metrics_port equals server.port (${port}): serving /metrics on the main port only`);
+      this.logger.warn(
+        `monitoring.metrics_port equals server.port (${port}): serving /metrics on the main port only`,
+      );
       return;
     }
     const server = http.createServer((req, res) => void this.handle(req, res));
@@ -89,6 +97,8 @@ export class MetricsServer implements OnApplicationBootstrap, OnApplicationShutd
         body = err instanceof ServiceUnavailableException ? err.getResponse() : { status: 'error' };
       }
     }
-    res.writeHead(status, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' }).end(JSON.stringify(body));
+    res
+      .writeHead(status, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' })
+      .end(JSON.stringify(body));
   }
 }

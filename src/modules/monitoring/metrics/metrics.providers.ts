@@ -48,7 +48,11 @@ async function collectGpu(this: Gauge, pick: (s: GpuSample) => number | null): P
 }
 
 export const metricProviders = [
-  makeGaugeProvider({ name: MetricNames.BuildInfo, help: 'Build information (always 1)', labelNames: ['version', 'node'] }),
+  makeGaugeProvider({
+    name: MetricNames.BuildInfo,
+    help: 'Build information (always 1)',
+    labelNames: ['version', 'node'],
+  }),
   makeHistogramProvider({
     name: MetricNames.HttpRequestDuration,
     help: 'HTTP request duration by route template and status',

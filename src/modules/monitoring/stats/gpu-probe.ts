@@ -10,7 +10,10 @@ export interface GpuSample {
   utilization: number | null;
 }
 
-const QUERY = ['--query-gpu=index,name,memory.used,memory.total,utilization.gpu', '--format=csv,noheader,nounits'];
+const QUERY = [
+  '--query-gpu=index,name,memory.used,memory.total,utilization.gpu',
+  '--format=csv,noheader,nounits',
+];
 /** Scrapes and /v1/stats may come often; nvidia-smi takes tens of ms. */
 const CACHE_MS = 5000;
 

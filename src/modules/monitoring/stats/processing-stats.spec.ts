@@ -8,13 +8,26 @@ describe(ProcessingStats.name, () => {
 
   it('reports nulls before any job', () => {
     const s = make().snapshot();
-    expect(s).toMatchObject({ successRate: null, cacheHitRate: null, averageProcessingMs: null, p95ProcessingMs: null, averageRealtimeFactor: null });
+    expect(s).toMatchObject({
+      successRate: null,
+      cacheHitRate: null,
+      averageProcessingMs: null,
+      p95ProcessingMs: null,
+      averageRealtimeFactor: null,
+    });
     expect(s.window.errorRatePercent).toBe(0);
   });
 
   it('computes rates, mean, nearest-rank p95 and realtime factor from what ran', () => {
     const sut = make();
-    for (let i = 1; i <= 20; i++) sut.record({ outcome: 'succeeded', model: 'm', executionProvider: 'cpu', durationMs: i * 100, audioSeconds: 10 });
+    for (let i = 1; i <= 20; i++)
+      sut.record({
+        outcome: 'succeeded',
+        model: 'm',
+        executionProvider: 'cpu',
+        durationMs: i * 100,
+        audioSeconds: 10,
+      });
     sut.record({ outcome: 'cached', model: 'm', audioSeconds: 10 });
     sut.record({ outcome: 'failed', model: 'm', executionProvider: 'cpu', durationMs: 50 });
     sut.record({ outcome: 'canceled', model: 'm' });

@@ -93,7 +93,11 @@ export class ProcessingStats {
         this.durationCount = Math.min(this.durationCount + 1, this.sampleSize);
       }
     }
-    this.window.push({ at: this.now(), outcome: r.outcome, audioSeconds: r.outcome === 'succeeded' ? audio : 0 });
+    this.window.push({
+      at: this.now(),
+      outcome: r.outcome,
+      audioSeconds: r.outcome === 'succeeded' ? audio : 0,
+    });
     this.prune();
   }
 
@@ -118,7 +122,10 @@ export class ProcessingStats {
       cacheHitRate: successes === 0 ? null : t.cached / successes,
       averageProcessingMs: this.freshTimedRuns === 0 ? null : this.freshMs / this.freshTimedRuns,
       p95ProcessingMs: this.percentile(0.95),
-      averageRealtimeFactor: this.freshMs === 0 || this.freshAudioSeconds === 0 ? null : this.freshAudioSeconds / (this.freshMs / 1000),
+      averageRealtimeFactor:
+        this.freshMs === 0 || this.freshAudioSeconds === 0
+          ? null
+          : this.freshAudioSeconds / (this.freshMs / 1000),
       audioSecondsProcessed: this.audioSeconds,
       executionProviders: { ...this.providers },
       window: {
