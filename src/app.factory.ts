@@ -6,23 +6,28 @@ import { Logger as PinoNestLogger } from 'nestjs-pino';
 import { AppModule } from './app.module';
 import { ProblemDetailsFilter } from './common/filters/problem-details.filter';
 import { AppConfig } from './infra/config/app-config';
-import { requestIdMiddleware } from './infra/http/request-id.middleware';
 import type { LoadConfigOptions } from './infra/config/config.loader';
+import type { ProcessRole } from './infra/queue/process-role';
 import { setupOpenApi } from './openapi';
 
 export interface CreateAppOptions {
   config?: LoadConfigOptions;
   logger?: false | undefined;
+  /** 'all' (default): HTTP and job execution; 'api': HTTP only (needs the Redis queue). */
+  role?: Exclude<ProcessRole, 'worker'>;
 }
 
 /** Builds the HTTP application exactly as production runs it (tests use this too). */
 export async function createApp(options: CreateAppOptions = {}): Promise<INestApplication> {
-  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(options.config), {
-    // Start-up lines wait for the pino logger instead of going out unstructured.
-    bufferLogs: options.logger !== false,
-    logger: options.logger === false ? false : undefined,
-    bodyParser: false,
-  });
+  const app = await NestFactory.create<NestExpressApplication>(
+    AppModule.forRoot(options.config, { role: options.role }),
+    {
+      // Start-up lines wait for the pino logger instead of going out unstructured.
+      bufferLogs: options.logger !== false,
+      logger: options.logger === false ? false : undefined,
+      bodyParser: false,
+    },
+  );
   if (options.logger !== false) app.useLogger(app.get(PinoNestLogger));
   configureApp(app);
   return app;
@@ -31,7 +36,6 @@ export async function createApp(options: CreateAppOptions = {}): Promise<INestAp
 export function configureApp(app: NestExpressApplication): void {
   const config = app.get(AppConfig);
   if (config.server.trust_proxy) app.set('trust proxy', true);
-  app.use(requestIdMiddleware);
   app.useBodyParser('json', { limit: `${config.server.body_limit_kb}kb` });
   app.useBodyParser('urlencoded', { limit: `${config.server.body_limit_kb}kb`, extended: false });
   app.use(

@@ -31,7 +31,8 @@ describe('OpenAPI document (e2e)', () => {
     expect(Object.keys(doc.paths as Json).length).toBeGreaterThan(0);
     for (const [p, item] of Object.entries(doc.paths as Record<string, Json>)) {
       expect(p.startsWith('/')).toBe(true);
-      for (const key of Object.keys(item)) expect([...METHODS, 'parameters', 'summary', 'description', 'servers']).toContain(key);
+      for (const key of Object.keys(item))
+        expect([...METHODS, 'parameters', 'summary', 'description', 'servers']).toContain(key);
     }
   });
 
@@ -70,10 +71,14 @@ describe('OpenAPI document (e2e)', () => {
     const problems: string[] = [];
     const ids = new Set<string>();
     for (const [p, op, where] of operations(doc)) {
-      if (!op.operationId || ids.has(op.operationId as string)) problems.push(`${where}: missing/duplicate operationId`);
+      if (!op.operationId || ids.has(op.operationId as string))
+        problems.push(`${where}: missing/duplicate operationId`);
       ids.add(op.operationId as string);
-      const params = ((op.parameters as Json[] | undefined) ?? []).filter((x) => x.in === 'path').map((x) => x.name);
-      for (const [, name] of p.matchAll(/\{([^}]+)\}/g)) if (!params.includes(name)) problems.push(`${where}: path parameter ${name} undeclared`);
+      const params = ((op.parameters as Json[] | undefined) ?? [])
+        .filter((x) => x.in === 'path')
+        .map((x) => x.name);
+      for (const [, name] of p.matchAll(/\{([^}]+)\}/g))
+        if (!params.includes(name)) problems.push(`${where}: path parameter ${name} undeclared`);
       const responses = (op.responses ?? {}) as Record<string, Json>;
       if (!Object.keys(responses).some((s) => /^2\d\d$/.test(s))) problems.push(`${where}: no 2xx response`);
       for (const [status, r] of Object.entries(responses)) {
@@ -83,7 +88,8 @@ describe('OpenAPI document (e2e)', () => {
           problems.push(`${where} ${status}: no content`);
           continue;
         }
-        for (const [type, media] of Object.entries(content)) if (!media.schema) problems.push(`${where} ${status} ${type}: no schema`);
+        for (const [type, media] of Object.entries(content))
+          if (!media.schema) problems.push(`${where} ${status} ${type}: no schema`);
       }
     }
     expect(problems).toEqual([]);
@@ -92,14 +98,23 @@ describe('OpenAPI document (e2e)', () => {
   it('documents separation errors as application/problem+json ProblemDetails with a code', () => {
     const schemas = (doc.components as Json).schemas as Record<string, Json>;
     expect(schemas.ProblemDetailsDto).toBeDefined();
-    expect(schemas.ProblemDetailsDto.required).toEqual(expect.arrayContaining(['type', 'title', 'status', 'code', 'detail']));
+    expect(schemas.ProblemDetailsDto.required).toEqual(
+      expect.arrayContaining(['type', 'title', 'status', 'code', 'detail']),
+    );
     for (const [p, op, where] of operations(doc)) {
       if (!p.startsWith('/v1/separations') && !p.startsWith('/v1/batches')) continue;
-      const errors = Object.entries((op.responses ?? {}) as Record<string, Json>).filter(([s]) => /^[45]\d\d$/.test(s));
+      const errors = Object.entries((op.responses ?? {}) as Record<string, Json>).filter(([s]) =>
+        /^[45]\d\d$/.test(s),
+      );
       expect({ where, errors: errors.length > 0 }).toEqual({ where, errors: true });
       for (const [status, r] of errors) {
-        const schema = ((r.content as Record<string, Json>)['application/problem+json'] ?? {}).schema as Json | undefined;
-        expect({ where, status, ref: schema?.$ref }).toEqual({ where, status, ref: '#/components/schemas/ProblemDetailsDto' });
+        const schema = ((r.content as Record<string, Json>)['application/problem+json'] ?? {}).schema as
+          Json | undefined;
+        expect({ where, status, ref: schema?.$ref }).toEqual({
+          where,
+          status,
+          ref: '#/components/schemas/ProblemDetailsDto',
+        });
       }
     }
   });
@@ -108,15 +123,44 @@ describe('OpenAPI document (e2e)', () => {
     const post = ((doc.paths as Record<string, Json>)['/v1/separations'].post ?? {}) as Json;
     const body = ((post.requestBody as Json).content as Record<string, Json>)['multipart/form-data'];
     const schema = resolve(doc, body.schema as Json);
-    expect((schema.properties as Record<string, Json>).file).toMatchObject({ type: 'string', format: 'binary' });
+    expect((schema.properties as Record<string, Json>).file).toMatchObject({
+      type: 'string',
+      format: 'binary',
+    });
     expect(schema.required).toContain('file');
-    for (const option of ['model', 'stems', 'codec', 'bitrate', 'bitDepth', 'sampleRate', 'offset', 'duration', 'mwf', 'bandwidth', 'callbackUrl']) {
+    for (const option of [
+      'model',
+      'stems',
+      'codec',
+      'bitrate',
+      'bitDepth',
+      'sampleRate',
+      'offset',
+      'duration',
+      'mwf',
+      'bandwidth',
+      'callbackUrl',
+    ]) {
       expect(Object.keys(schema.properties as Json)).toContain(option);
     }
     const accepted = (post.responses as Record<string, Json>)['202'].content as Record<string, Json>;
-    expect(accepted['application/json'].schema).toEqual({ $ref: '#/components/schemas/SeparationResponseDto' });
+    expect(accepted['application/json'].schema).toEqual({
+      $ref: '#/components/schemas/SeparationResponseDto',
+    });
     const job = (doc.components as Json).schemas as Record<string, Json>;
-    for (const field of ['id', 'status', 'progress', 'queuePosition', 'timings', 'model', 'executionProvider', 'input', 'stems', 'error', 'links']) {
+    for (const field of [
+      'id',
+      'status',
+      'progress',
+      'queuePosition',
+      'timings',
+      'model',
+      'executionProvider',
+      'input',
+      'stems',
+      'error',
+      'links',
+    ]) {
       expect(Object.keys(job.SeparationResponseDto.properties as Json)).toContain(field);
     }
   });
@@ -127,7 +171,13 @@ describe('OpenAPI document (e2e)', () => {
       const ref = node.$ref;
       if (typeof ref !== 'string') return;
       if (!ref.startsWith('#/')) dangling.push(ref);
-      else if (ref.slice(2).split('/').reduce<unknown>((n, k) => (n as Json | undefined)?.[k], doc) === undefined) dangling.push(ref);
+      else if (
+        ref
+          .slice(2)
+          .split('/')
+          .reduce<unknown>((n, k) => (n as Json | undefined)?.[k], doc) === undefined
+      )
+        dangling.push(ref);
     });
     expect(dangling).toEqual([]);
   });
@@ -146,7 +196,10 @@ function* operations(doc: Json): Generator<[string, Json, string]> {
 
 function resolve(doc: Json, schema: Json): Json {
   if (typeof schema.$ref !== 'string') return schema;
-  return schema.$ref.slice(2).split('/').reduce<Json>((n, k) => n[k] as Json, doc);
+  return schema.$ref
+    .slice(2)
+    .split('/')
+    .reduce<Json>((n, k) => n[k] as Json, doc);
 }
 
 function walk(node: unknown, visit: (n: Json) => void): void {
@@ -159,7 +212,10 @@ function walk(node: unknown, visit: (n: Json) => void): void {
 
 /** Method + path of every route on the Express router (Nest controllers and Swagger). */
 function routes(app: INestApplication): Array<{ method: string; path: string }> {
-  const express = app.getHttpAdapter().getInstance() as { router?: { stack: unknown[] }; _router?: { stack: unknown[] } };
+  const express = app.getHttpAdapter().getInstance() as {
+    router?: { stack: unknown[] };
+    _router?: { stack: unknown[] };
+  };
   const out: Array<{ method: string; path: string }> = [];
   for (const layer of ((express.router ?? express._router)?.stack ?? []) as Array<{
     route?: { path: string | string[]; methods: Record<string, boolean> };
@@ -167,7 +223,8 @@ function routes(app: INestApplication): Array<{ method: string; path: string }> 
     if (!layer.route) continue;
     for (const p of Array.isArray(layer.route.path) ? layer.route.path : [layer.route.path]) {
       if (/^\/?\{?\*/.test(p)) continue;
-      for (const [m, on] of Object.entries(layer.route.methods)) if (on && m !== '_all') out.push({ method: m.toUpperCase(), path: p });
+      for (const [m, on] of Object.entries(layer.route.methods))
+        if (on && m !== '_all') out.push({ method: m.toUpperCase(), path: p });
     }
   }
   return out;

@@ -20,7 +20,12 @@ const BASE = { security: { auth_enabled: false, rate_limit: { limit: 100_000 } }
 function expectProblem(res: request.Response, status: number, code: string): void {
   expect({ status: res.status, code: res.body?.code }).toEqual({ status, code });
   expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
-  expect(res.body).toMatchObject({ status, type: expect.any(String), title: expect.any(String), detail: expect.any(String) });
+  expect(res.body).toMatchObject({
+    status,
+    type: expect.any(String),
+    title: expect.any(String),
+    detail: expect.any(String),
+  });
   expect(res.body.requestId).toEqual(expect.any(String));
 }
 
@@ -33,7 +38,11 @@ describe('Separations API: bad input (e2e)', () => {
     tmp = await fsp.mkdtemp(path.join(os.tmpdir(), 'sep-bad-'));
     mp3 = await fsp.readFile(await encodeWithFfmpeg(mixture(4), path.join(tmp, 'mix.mp3'), 'mp3'));
     t = await startTestApp({
-      config: { ...BASE, audio: { max_upload_mb: 2, max_duration_s: 30 }, queue: { concurrency: 1, capacity: 50 } },
+      config: {
+        ...BASE,
+        audio: { max_upload_mb: 2, max_duration_s: 30 },
+        queue: { concurrency: 1, capacity: 50 },
+      },
       overrides: engineOverrides(),
     });
   });
@@ -53,7 +62,10 @@ describe('Separations API: bad input (e2e)', () => {
   });
 
   it('text file named .wav → 415 UNSUPPORTED_AUDIO (content decides, not the name or Content-Type)', async () => {
-    const res = await post().attach('file', Buffer.from('hello, I am not audio\n'.repeat(100)), { filename: 'song.wav', contentType: 'audio/wav' });
+    const res = await post().attach('file', Buffer.from('hello, I am not audio\n'.repeat(100)), {
+      filename: 'song.wav',
+      contentType: 'audio/wav',
+    });
     expectProblem(res, 415, 'UNSUPPORTED_AUDIO');
   });
 
@@ -63,17 +75,24 @@ describe('Separations API: bad input (e2e)', () => {
     expect(['CORRUPT_AUDIO', 'EMPTY_AUDIO']).toContain(res.body.code);
   });
 
-  (ENGINE_KIND === 'real' ? it : it.skip)('MP3 truncated half-way → accepted, separates what is there', async () => {
-    const res = await post().query({ wait: 60 }).attach('file', mp3.subarray(0, mp3.length >> 1), 'half.mp3');
-    expect(res.status).toBe(200);
-    expect(res.body.status).toBe('succeeded');
-    expect(res.body.input.durationSec).toBeLessThan(3);
-  });
+  (ENGINE_KIND === 'real' ? it : it.skip)(
+    'MP3 truncated half-way → accepted, separates what is there',
+    async () => {
+      const res = await post()
+        .query({ wait: 60 })
+        .attach('file', mp3.subarray(0, mp3.length >> 1), 'half.mp3');
+      expect(res.status).toBe(200);
+      expect(res.body.status).toBe('succeeded');
+      expect(res.body.input.durationSec).toBeLessThan(3);
+    },
+  );
 
   it('0-byte multipart body → 422 VALIDATION_FAILED', async () => {
     const res = await post().set('Content-Type', 'multipart/form-data; boundary=xyz').send('');
     expectProblem(res, 422, 'VALIDATION_FAILED');
-    const cut = await post().set('Content-Type', 'multipart/form-data; boundary=xyz').send('--xyz\r\nContent-Disposition: form-data; name="file"; filename="a.wav"\r\n\r\nRIFF');
+    const cut = await post()
+      .set('Content-Type', 'multipart/form-data; boundary=xyz')
+      .send('--xyz\r\nContent-Disposition: form-data; name="file"; filename="a.wav"\r\n\r\nRIFF');
     expectProblem(cut, 422, 'VALIDATION_FAILED');
   });
 
@@ -81,12 +100,24 @@ describe('Separations API: bad input (e2e)', () => {
     expectProblem(await post().field('model', MODEL), 422, 'VALIDATION_FAILED');
     expectProblem(await post().attach('audio', mixtureWav(1), 'a.wav'), 422, 'VALIDATION_FAILED');
     expectProblem(await post().send({ model: MODEL }), 422, 'VALIDATION_FAILED');
-    expectProblem(await post().attach('file', mixtureWav(1), 'a.wav').attach('file', mixtureWav(1), 'b.wav'), 422, 'VALIDATION_FAILED');
+    expectProblem(
+      await post().attach('file', mixtureWav(1), 'a.wav').attach('file', mixtureWav(1), 'b.wav'),
+      422,
+      'VALIDATION_FAILED',
+    );
   });
 
   it('unknown model → 404 MODEL_NOT_INSTALLED; unknown stem → 422 UNKNOWN_STEM', async () => {
-    expectProblem(await post().field('model', 'nope:nothing').attach('file', mixtureWav(1), 'a.wav'), 404, 'MODEL_NOT_INSTALLED');
-    expectProblem(await post().field('model', '../../etc/passwd').attach('file', mixtureWav(1), 'a.wav'), 422, 'VALIDATION_FAILED');
+    expectProblem(
+      await post().field('model', 'nope:nothing').attach('file', mixtureWav(1), 'a.wav'),
+      404,
+      'MODEL_NOT_INSTALLED',
+    );
+    expectProblem(
+      await post().field('model', '../../etc/passwd').attach('file', mixtureWav(1), 'a.wav'),
+      422,
+      'VALIDATION_FAILED',
+    );
     const stem = await post().field('stems', 'vocals').attach('file', mixtureWav(1), 'a.wav');
     expectProblem(stem, 422, 'UNKNOWN_STEM');
     expect(stem.body.available).toEqual(['center', 'sides']);
@@ -96,21 +127,42 @@ describe('Separations API: bad input (e2e)', () => {
     const neg = await post().field('duration', '-1').attach('file', mixtureWav(1), 'a.wav');
     expectProblem(neg, 422, 'VALIDATION_FAILED');
     expect(neg.body.errors.join(' ')).toMatch(/duration/);
-    expectProblem(await post().field('offset', 'abc').attach('file', mixtureWav(1), 'a.wav'), 422, 'VALIDATION_FAILED');
-    expectProblem(await post().field('codec', 'aiff').attach('file', mixtureWav(1), 'a.wav'), 422, 'VALIDATION_FAILED');
+    expectProblem(
+      await post().field('offset', 'abc').attach('file', mixtureWav(1), 'a.wav'),
+      422,
+      'VALIDATION_FAILED',
+    );
+    expectProblem(
+      await post().field('codec', 'aiff').attach('file', mixtureWav(1), 'a.wav'),
+      422,
+      'VALIDATION_FAILED',
+    );
     const unknown = await post().field('turbo', 'yes').attach('file', mixtureWav(1), 'a.wav');
     expectProblem(unknown, 422, 'VALIDATION_FAILED');
     expect(unknown.body.errors.join(' ')).toMatch(/turbo/);
-    expectProblem(await post().field('offset', '5').attach('file', mixtureWav(1), 'a.wav'), 422, 'VALIDATION_FAILED');
-    expectProblem(await post().query({ wait: 9999 }).attach('file', mixtureWav(1), 'a.wav'), 422, 'VALIDATION_FAILED');
+    expectProblem(
+      await post().field('offset', '5').attach('file', mixtureWav(1), 'a.wav'),
+      422,
+      'VALIDATION_FAILED',
+    );
+    expectProblem(
+      await post().query({ wait: 9999 }).attach('file', mixtureWav(1), 'a.wav'),
+      422,
+      'VALIDATION_FAILED',
+    );
   });
 
   it('audio longer than audio.max_duration_s → 422 DURATION_LIMIT (probed, not decoded)', async () => {
     const res = await post().attach('file', mixtureWav(11.9), 'long.wav');
     expect(res.status).toBe(413); // 11.9 s of 16-bit stereo is over the 2 MiB upload limit
-    const limited = await startTestApp({ config: { ...BASE, audio: { max_duration_s: 2 } }, overrides: engineOverrides() });
+    const limited = await startTestApp({
+      config: { ...BASE, audio: { max_duration_s: 2 } },
+      overrides: engineOverrides(),
+    });
     try {
-      const dur = await request(limited.server).post('/v1/separations').attach('file', mixtureWav(3), 'three.wav');
+      const dur = await request(limited.server)
+        .post('/v1/separations')
+        .attach('file', mixtureWav(3), 'three.wav');
       expectProblem(dur, 422, 'DURATION_LIMIT');
       expect(dur.body.limit).toBe(2);
       expect(listFiles(limited.scratchDir)).toEqual([]);
@@ -126,22 +178,27 @@ describe('Separations API: bad input (e2e)', () => {
 
   it('huge declared Content-Length → 413 FILE_TOO_LARGE before the body is read', async () => {
     const url = new URL(await listenUrl(t));
-    const res = await new Promise<{ status: number; body: string; headers: http.IncomingHttpHeaders }>((resolve, reject) => {
-      const req = http.request({
-        host: url.hostname,
-        port: url.port,
-        method: 'POST',
-        path: '/v1/separations',
-        headers: { 'Content-Type': 'multipart/form-data; boundary=b', 'Content-Length': String(50 * 1024 ** 3) },
-      });
-      req.on('response', (r) => {
-        let body = '';
-        r.on('data', (c) => (body += c));
-        r.on('end', () => resolve({ status: r.statusCode ?? 0, body, headers: r.headers }));
-      });
-      req.on('error', reject);
-      req.write('--b\r\nContent-Disposition: form-data; name="file"; filename="x.wav"\r\n\r\n');
-    });
+    const res = await new Promise<{ status: number; body: string; headers: http.IncomingHttpHeaders }>(
+      (resolve, reject) => {
+        const req = http.request({
+          host: url.hostname,
+          port: url.port,
+          method: 'POST',
+          path: '/v1/separations',
+          headers: {
+            'Content-Type': 'multipart/form-data; boundary=b',
+            'Content-Length': String(50 * 1024 ** 3),
+          },
+        });
+        req.on('response', (r) => {
+          let body = '';
+          r.on('data', (c) => (body += c));
+          r.on('end', () => resolve({ status: r.statusCode ?? 0, body, headers: r.headers }));
+        });
+        req.on('error', reject);
+        req.write('--b\r\nContent-Disposition: form-data; name="file"; filename="x.wav"\r\n\r\n');
+      },
+    );
     expect(res.status).toBe(413);
     expect(JSON.parse(res.body).code).toBe('FILE_TOO_LARGE');
     expect(res.headers.connection).toBe('close');
@@ -160,9 +217,16 @@ describe('Separations API: bad input (e2e)', () => {
   });
 
   it('a disallowed format (by content) → 415 UNSUPPORTED_AUDIO', async () => {
-    const onlyWav = await startTestApp({ config: { ...BASE, audio: { allowed_formats: ['wav'] } }, overrides: engineOverrides() });
+    const onlyWav = await startTestApp({
+      config: { ...BASE, audio: { allowed_formats: ['wav'] } },
+      overrides: engineOverrides(),
+    });
     try {
-      expectProblem(await request(onlyWav.server).post('/v1/separations').attach('file', mp3, 'looks.wav'), 415, 'UNSUPPORTED_AUDIO');
+      expectProblem(
+        await request(onlyWav.server).post('/v1/separations').attach('file', mp3, 'looks.wav'),
+        415,
+        'UNSUPPORTED_AUDIO',
+      );
     } finally {
       await onlyWav.close();
     }
@@ -185,7 +249,9 @@ describe('Separations API: capacity (e2e)', () => {
       await request(t.server).post('/v1/separations').attach('file', mixtureWav(120), 'busy.wav').expect(202);
       const wav = mixtureWav(1);
       const responses = await Promise.all(
-        Array.from({ length: 100 }, (_, i) => request(t.url).post('/v1/separations').attach('file', wav, `c${i}.wav`)),
+        Array.from({ length: 100 }, (_, i) =>
+          request(t.url).post('/v1/separations').attach('file', wav, `c${i}.wav`),
+        ),
       );
       const statuses = responses.map((r) => r.status);
       expect(statuses.every((s) => s === 202 || s === 503)).toBe(true);
@@ -199,11 +265,15 @@ describe('Separations API: capacity (e2e)', () => {
       // Refused uploads left no row and no file behind.
       const listed = (await request(t.server).get('/v1/separations?limit=100').expect(200)).body.data;
       expect(listed).toHaveLength(accepted.length + 1);
-      for (const id of [...accepted, listed.find((j: { input: { filename: string } }) => j.input.filename === 'busy.wav').id]) {
+      for (const id of [
+        ...accepted,
+        listed.find((j: { input: { filename: string } }) => j.input.filename === 'busy.wav').id,
+      ]) {
         await request(t.server).delete(`/v1/separations/${id}`).expect(200);
       }
       await eventually(async () => {
-        const jobs = (await request(t.server).get('/v1/separations?status=queued,running').expect(200)).body.data;
+        const jobs = (await request(t.server).get('/v1/separations?status=queued,running').expect(200)).body
+          .data;
         return jobs.length === 0 && listFiles(t.scratchDir).length === 0;
       }, 30_000);
       expect(listFiles(path.join(t.storageDir, 'uploads'))).toEqual([]);
@@ -236,11 +306,20 @@ describe('Separations API: unexpected errors (e2e)', () => {
     const failing = new FakeEngineService();
     failing.separate = async (params) => {
       const { AudioProcessingError, ErrorCodes } = await import('../../src/core/errors');
-      throw new AudioProcessingError(ErrorCodes.CORRUPT_AUDIO, `Cannot decode ${params.audioPath}: invalid frame`);
+      throw new AudioProcessingError(
+        ErrorCodes.CORRUPT_AUDIO,
+        `Cannot decode ${params.audioPath}: invalid frame`,
+      );
     };
-    const t = await startTestApp({ config: BASE, overrides: [{ provide: EngineService, useValue: failing }] });
+    const t = await startTestApp({
+      config: BASE,
+      overrides: [{ provide: EngineService, useValue: failing }],
+    });
     try {
-      const res = await request(t.server).post('/v1/separations?wait=30').attach('file', mixtureWav(1), 'a.wav').expect(200);
+      const res = await request(t.server)
+        .post('/v1/separations?wait=30')
+        .attach('file', mixtureWav(1), 'a.wav')
+        .expect(200);
       expect(res.body.status).toBe('failed');
       expect(res.body.error.code).toBe('CORRUPT_AUDIO');
       expect(res.body.error.message).not.toContain(t.storageDir);

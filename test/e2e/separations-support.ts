@@ -5,7 +5,11 @@
  */
 import type { Response as SupertestResponse } from 'supertest';
 import { EngineService } from '../../src/modules/engine/engine.service';
-import { FakeEngineService, readWav, type FakeEngineOptions } from '../../src/modules/separation/testing/fake-engine';
+import {
+  FakeEngineService,
+  readWav,
+  type FakeEngineOptions,
+} from '../../src/modules/separation/testing/fake-engine';
 import { encodeWav, type TestSignal } from '../factories/audio';
 import type { TestAppOptions } from '../factories/app';
 
@@ -14,7 +18,9 @@ export const ENGINE_KIND: 'real' | 'fake' = process.env.SPLEETER_E2E_ENGINE === 
 export const MODEL = 'builtin:center';
 
 /** Provider overrides for the chosen engine (none for the real one). */
-export function engineOverrides(options: FakeEngineOptions = { segmentDelayMs: 20 }): NonNullable<TestAppOptions['overrides']> {
+export function engineOverrides(
+  options: FakeEngineOptions = { segmentDelayMs: 20 },
+): NonNullable<TestAppOptions['overrides']> {
   // The fake works through 1 s segments with a 20 ms pause each (≈ 50× real time), slow enough to
   // catch a long job running.
   return ENGINE_KIND === 'fake' ? [{ provide: EngineService, useValue: new FakeEngineService(options) }] : [];
@@ -37,7 +43,8 @@ export function mixture(seconds = 3, sampleRate = 44100): TestSignal {
   }
   const frames = Math.round(seconds * sampleRate);
   const data = new Float32Array(frames * 2);
-  for (let off = 0; off < data.length; off += period.length) data.set(period.subarray(0, Math.min(period.length, data.length - off)), off);
+  for (let off = 0; off < data.length; off += period.length)
+    data.set(period.subarray(0, Math.min(period.length, data.length - off)), off);
   return { sampleRate, channels: 2, data };
 }
 
@@ -83,7 +90,10 @@ export function snr(reference: Float32Array, test: Float32Array): number {
 }
 
 /** Collects a supertest response body as a Buffer (binary downloads). */
-export function binaryParser(res: SupertestResponse & NodeJS.ReadableStream, cb: (err: Error | null, body: Buffer) => void): void {
+export function binaryParser(
+  res: SupertestResponse & NodeJS.ReadableStream,
+  cb: (err: Error | null, body: Buffer) => void,
+): void {
   const chunks: Buffer[] = [];
   res.on('data', (c: Buffer) => chunks.push(c));
   res.on('end', () => cb(null, Buffer.concat(chunks)));

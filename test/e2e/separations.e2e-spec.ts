@@ -7,7 +7,15 @@ import request from 'supertest';
 import * as yauzl from 'yauzl';
 import { verifyCallbackSignature } from '../../src/infra/http/callback-signature';
 import { eventually, listFiles, startTestApp, type TestApp } from '../factories/app';
-import { binaryParser, decodeWav, engineOverrides, mixture, mixtureWav, MODEL, snr } from './separations-support';
+import {
+  binaryParser,
+  decodeWav,
+  engineOverrides,
+  mixture,
+  mixtureWav,
+  MODEL,
+  snr,
+} from './separations-support';
 
 jest.setTimeout(120_000);
 
@@ -16,14 +24,21 @@ const OPEN_AUTH = { security: { auth_enabled: false, rate_limit: { limit: 100_00
 const NO_CACHE = { cache: { enabled: false } };
 
 async function waitForStatus(t: TestApp, id: string, statuses: string[], timeoutMs = 60_000) {
-  return eventually(async () => {
-    const res = await request(t.server).get(`/v1/separations/${id}`).expect(200);
-    return statuses.includes(res.body.status) ? res.body : null;
-  }, timeoutMs, 100);
+  return eventually(
+    async () => {
+      const res = await request(t.server).get(`/v1/separations/${id}`).expect(200);
+      return statuses.includes(res.body.status) ? res.body : null;
+    },
+    timeoutMs,
+    100,
+  );
 }
 
 async function download(t: TestApp, url: string, headers: Record<string, string> = {}) {
-  let req = request(t.server).get(url).buffer(true).parse(binaryParser as never);
+  let req = request(t.server)
+    .get(url)
+    .buffer(true)
+    .parse(binaryParser as never);
   for (const [k, v] of Object.entries(headers)) req = req.set(k, v);
   return req;
 }
@@ -88,7 +103,10 @@ describe('Separations API (e2e)', () => {
   });
 
   it('?wait answers 200 with the finished job when it completes in time, else 202', async () => {
-    const res = await request(t.server).post('/v1/separations?wait=60').attach('file', wav, 'a.wav').expect(200);
+    const res = await request(t.server)
+      .post('/v1/separations?wait=60')
+      .attach('file', wav, 'a.wav')
+      .expect(200);
     expect(res.body.status).toBe('succeeded');
     expect(res.body.stems).toHaveLength(2);
 
@@ -98,7 +116,10 @@ describe('Separations API (e2e)', () => {
   });
 
   it('streams server-sent events until completion', async () => {
-    const created = await request(t.server).post('/v1/separations').attach('file', wav, 'sse.wav').expect(202);
+    const created = await request(t.server)
+      .post('/v1/separations')
+      .attach('file', wav, 'sse.wav')
+      .expect(202);
     const res = await request(t.server)
       .get(`/v1/separations/${created.body.id}/events`)
       .buffer(true)
@@ -130,7 +151,9 @@ describe('Separations API (e2e)', () => {
   });
 
   it('serves byte ranges, conditional requests and 416', async () => {
-    const job = (await request(t.server).post('/v1/separations?wait=60').attach('file', wav, 'r.wav').expect(200)).body;
+    const job = (
+      await request(t.server).post('/v1/separations?wait=60').attach('file', wav, 'r.wav').expect(200)
+    ).body;
     const url = job.stems[0].url;
     const full = await download(t, url);
     const size = full.body.length;
@@ -164,7 +187,9 @@ describe('Separations API (e2e)', () => {
   });
 
   it('transcodes a stem on the fly with ?codec=mp3', async () => {
-    const job = (await request(t.server).post('/v1/separations?wait=60').attach('file', wav, 'x.wav').expect(200)).body;
+    const job = (
+      await request(t.server).post('/v1/separations?wait=60').attach('file', wav, 'x.wav').expect(200)
+    ).body;
     const res = await download(t, `${job.stems[0].url}?codec=mp3`);
     expect(res.status).toBe(200);
     expect(res.headers['content-type']).toBe('audio/mpeg');
@@ -177,7 +202,9 @@ describe('Separations API (e2e)', () => {
   });
 
   it('streams a zip of all stems with their exact bytes', async () => {
-    const job = (await request(t.server).post('/v1/separations?wait=60').attach('file', wav, 'My Song.wav').expect(200)).body;
+    const job = (
+      await request(t.server).post('/v1/separations?wait=60').attach('file', wav, 'My Song.wav').expect(200)
+    ).body;
     const res = await download(t, job.links.archive);
     expect(res.status).toBe(200);
     expect(res.headers['content-type']).toBe('application/zip');
@@ -205,8 +232,14 @@ describe('Separations API (e2e)', () => {
   it('cancels a queued and a running job, and deletes a finished job’s files', async () => {
     // Three minutes of audio keeps the single runner busy long enough to catch it running.
     const long = mixtureWav(180);
-    const first = await request(t.server).post('/v1/separations').attach('file', long, 'long.wav').expect(202);
-    const second = await request(t.server).post('/v1/separations').attach('file', wav, 'short.wav').expect(202);
+    const first = await request(t.server)
+      .post('/v1/separations')
+      .attach('file', long, 'long.wav')
+      .expect(202);
+    const second = await request(t.server)
+      .post('/v1/separations')
+      .attach('file', wav, 'short.wav')
+      .expect(202);
     await waitForStatus(t, first.body.id, ['running'], 30_000);
     const waiting = (await request(t.server).get(`/v1/separations/${second.body.id}`).expect(200)).body;
     expect(waiting).toMatchObject({ status: 'queued', queuePosition: 1 });
@@ -219,13 +252,20 @@ describe('Separations API (e2e)', () => {
     const running = await request(t.server).delete(`/v1/separations/${first.body.id}`).expect(200);
     expect(running.body.status).toBe('canceled');
     // The engine stops at its next segment; the worker then frees the runner and leaves no files.
-    const next = await request(t.server).post('/v1/separations?wait=60').attach('file', wav, 'after.wav').expect(200);
+    const next = await request(t.server)
+      .post('/v1/separations?wait=60')
+      .attach('file', wav, 'after.wav')
+      .expect(200);
     expect(next.body.status).toBe('succeeded');
-    expect((await request(t.server).get(`/v1/separations/${first.body.id}`).expect(200)).body.status).toBe('canceled');
+    expect((await request(t.server).get(`/v1/separations/${first.body.id}`).expect(200)).body.status).toBe(
+      'canceled',
+    );
     expect(listFiles(`${t.storageDir}/results/${first.body.id}`)).toEqual([]);
     expect(listFiles(`${t.storageDir}/uploads`).some((f) => f.endsWith(first.body.id))).toBe(false);
 
-    const done = (await request(t.server).post('/v1/separations?wait=60').attach('file', wav, 'd.wav').expect(200)).body;
+    const done = (
+      await request(t.server).post('/v1/separations?wait=60').attach('file', wav, 'd.wav').expect(200)
+    ).body;
     const deleted = await request(t.server).delete(`/v1/separations/${done.id}`).expect(200);
     expect(deleted.body.status).toBe('succeeded');
     expect(deleted.body.filesDeletedAt).not.toBeNull();
@@ -242,11 +282,18 @@ describe('Separations API (e2e)', () => {
       .attach('files', wav, 'one.wav')
       .attach('files', mixtureWav(1), 'two.wav')
       .expect(202);
-    expect(res.body).toMatchObject({ object: 'batch', jobs: [{ input: { filename: 'one.wav' } }, { input: { filename: 'two.wav' } }] });
-    const batch = await eventually(async () => {
-      const b = (await request(t.server).get(`/v1/batches/${res.body.id}`).expect(200)).body;
-      return b.status === 'completed' ? b : null;
-    }, 60_000, 100);
+    expect(res.body).toMatchObject({
+      object: 'batch',
+      jobs: [{ input: { filename: 'one.wav' } }, { input: { filename: 'two.wav' } }],
+    });
+    const batch = await eventually(
+      async () => {
+        const b = (await request(t.server).get(`/v1/batches/${res.body.id}`).expect(200)).body;
+        return b.status === 'completed' ? b : null;
+      },
+      60_000,
+      100,
+    );
     expect(batch.counts).toEqual({ queued: 0, running: 0, succeeded: 2, failed: 0, canceled: 0 });
     expect(batch.jobs.every((j: { batchId: string }) => j.batchId === res.body.id)).toBe(true);
     await request(t.server).get('/v1/batches/00000000-0000-4000-8000-000000000000').expect(404);
@@ -278,7 +325,9 @@ describe('Separations API (e2e)', () => {
   });
 
   it('answers 404 JOB_NOT_FOUND for unknown ids', async () => {
-    const res = await request(t.server).get('/v1/separations/00000000-0000-4000-8000-000000000000').expect(404);
+    const res = await request(t.server)
+      .get('/v1/separations/00000000-0000-4000-8000-000000000000')
+      .expect(404);
     expect(res.headers['content-type']).toMatch(/application\/problem\+json/);
     expect(res.body).toMatchObject({ code: 'JOB_NOT_FOUND', status: 404, requestId: expect.any(String) });
     await request(t.server).get('/v1/separations/not-a-uuid').expect(404);
@@ -302,7 +351,10 @@ describe('Separations API: ownership (e2e)', () => {
   });
 
   async function userKey(name: string): Promise<string> {
-    const res = await request(t.server).post('/v1/admin/api-keys').set('X-API-KEY', ADMIN_KEY).send({ name, role: 'user' });
+    const res = await request(t.server)
+      .post('/v1/admin/api-keys')
+      .set('X-API-KEY', ADMIN_KEY)
+      .send({ name, role: 'user' });
     expect(res.status).toBe(201);
     return res.body.token ?? res.body.key ?? res.body.secret;
   }
@@ -311,15 +363,21 @@ describe('Separations API: ownership (e2e)', () => {
     const alice = await userKey('alice');
     const bob = await userKey('bob');
     const job = (
-      await request(t.server).post('/v1/separations').set('X-API-KEY', alice).attach('file', mixtureWav(1), 'a.wav').expect(202)
+      await request(t.server)
+        .post('/v1/separations')
+        .set('X-API-KEY', alice)
+        .attach('file', mixtureWav(1), 'a.wav')
+        .expect(202)
     ).body;
     await request(t.server).get(`/v1/separations/${job.id}`).set('X-API-KEY', alice).expect(200);
     const other = await request(t.server).get(`/v1/separations/${job.id}`).set('X-API-KEY', bob).expect(404);
     expect(other.body.code).toBe('JOB_NOT_FOUND');
     await request(t.server).delete(`/v1/separations/${job.id}`).set('X-API-KEY', bob).expect(404);
-    const bobList = (await request(t.server).get('/v1/separations').set('X-API-KEY', bob).expect(200)).body.data;
+    const bobList = (await request(t.server).get('/v1/separations').set('X-API-KEY', bob).expect(200)).body
+      .data;
     expect(bobList).toEqual([]);
-    const adminList = (await request(t.server).get('/v1/separations').set('X-API-KEY', ADMIN_KEY).expect(200)).body.data;
+    const adminList = (await request(t.server).get('/v1/separations').set('X-API-KEY', ADMIN_KEY).expect(200))
+      .body.data;
     expect(adminList.map((j: { id: string }) => j.id)).toContain(job.id);
     await request(t.server).get('/v1/separations').expect(401);
   });
@@ -328,7 +386,10 @@ describe('Separations API: ownership (e2e)', () => {
 describe('Separations API: result cache (e2e)', () => {
   let t: TestApp;
   beforeAll(async () => {
-    t = await startTestApp({ config: { ...OPEN_AUTH, cache: { enabled: true } }, overrides: engineOverrides() });
+    t = await startTestApp({
+      config: { ...OPEN_AUTH, cache: { enabled: true } },
+      overrides: engineOverrides(),
+    });
   });
   afterAll(async () => {
     await t?.close();
@@ -336,7 +397,9 @@ describe('Separations API: result cache (e2e)', () => {
 
   it('completes a repeated request at once from the cache, with identical stems', async () => {
     const wav = mixtureWav(2);
-    const first = (await request(t.server).post('/v1/separations?wait=60').attach('file', wav, 'one.wav').expect(200)).body;
+    const first = (
+      await request(t.server).post('/v1/separations?wait=60').attach('file', wav, 'one.wav').expect(200)
+    ).body;
     expect(first).toMatchObject({ status: 'succeeded', cached: false });
     const again = await request(t.server).post('/v1/separations').attach('file', wav, 'two.wav').expect(200);
     expect(again.body).toMatchObject({ status: 'succeeded', cached: true, progress: 100 });
@@ -347,7 +410,10 @@ describe('Separations API: result cache (e2e)', () => {
       expect(Buffer.compare(a.body, b.body)).toBe(0);
     }
     // An output-affecting option changes the key: no hit.
-    const other = await request(t.server).post('/v1/separations').field('stems', 'center').attach('file', wav, 'three.wav');
+    const other = await request(t.server)
+      .post('/v1/separations')
+      .field('stems', 'center')
+      .attach('file', wav, 'three.wav');
     expect(other.body.cached).toBe(false);
   });
 });
@@ -377,7 +443,11 @@ describe('Separations API: callbacks (e2e)', () => {
     await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
     receiverUrl = `http://127.0.0.1:${(receiver.address() as { port: number }).port}/hook`;
     t = await startTestApp({
-      config: { ...OPEN_AUTH, ...NO_CACHE, callbacks: { secret: SECRET, allow_private: true, max_attempts: 3 } },
+      config: {
+        ...OPEN_AUTH,
+        ...NO_CACHE,
+        callbacks: { secret: SECRET, allow_private: true, max_attempts: 3 },
+      },
       overrides: engineOverrides(),
     });
   });
@@ -388,7 +458,11 @@ describe('Separations API: callbacks (e2e)', () => {
 
   it('POSTs the final job JSON with a valid HMAC signature, retrying after a failure', async () => {
     const job = (
-      await request(t.server).post('/v1/separations').field('callbackUrl', receiverUrl).attach('file', mixtureWav(1), 'cb.wav').expect(202)
+      await request(t.server)
+        .post('/v1/separations')
+        .field('callbackUrl', receiverUrl)
+        .attach('file', mixtureWav(1), 'cb.wav')
+        .expect(202)
     ).body;
     expect(job.callback).toEqual({ url: receiverUrl, status: 'pending', attempts: 0 });
     await eventually(() => deliveries.length >= 2, 30_000);
@@ -397,8 +471,12 @@ describe('Separations API: callbacks (e2e)', () => {
     expect(second.headers['x-spleeter-attempt']).toBe('2');
     expect(second.headers['x-spleeter-delivery']).toBe(first.headers['x-spleeter-delivery']);
     expect(second.headers['x-spleeter-event']).toBe('separation.succeeded');
-    expect(verifyCallbackSignature(SECRET, second.headers['x-spleeter-signature'] as string, second.body)).toBe(true);
-    expect(verifyCallbackSignature('wrong-secret', second.headers['x-spleeter-signature'] as string, second.body)).toBe(false);
+    expect(
+      verifyCallbackSignature(SECRET, second.headers['x-spleeter-signature'] as string, second.body),
+    ).toBe(true);
+    expect(
+      verifyCallbackSignature('wrong-secret', second.headers['x-spleeter-signature'] as string, second.body),
+    ).toBe(false);
     const payload = JSON.parse(second.body);
     expect(payload).toMatchObject({ id: job.id, status: 'succeeded' });
     expect(payload.stems).toHaveLength(2);
@@ -415,11 +493,27 @@ describe('Separations API: callbacks (e2e)', () => {
       overrides: engineOverrides(),
     });
     try {
-      for (const url of ['http://127.0.0.1:9/x', 'http://localhost/x', 'http://10.1.2.3/x', 'http://169.254.169.254/latest', 'http://[::1]/x']) {
-        const res = await request(strict.server).post('/v1/separations').field('callbackUrl', url).attach('file', mixtureWav(1), 'p.wav');
-        expect({ url, status: res.status, code: res.body.code }).toEqual({ url, status: 422, code: 'CALLBACK_URL_REJECTED' });
+      for (const url of [
+        'http://127.0.0.1:9/x',
+        'http://localhost/x',
+        'http://10.1.2.3/x',
+        'http://169.254.169.254/latest',
+        'http://[::1]/x',
+      ]) {
+        const res = await request(strict.server)
+          .post('/v1/separations')
+          .field('callbackUrl', url)
+          .attach('file', mixtureWav(1), 'p.wav');
+        expect({ url, status: res.status, code: res.body.code }).toEqual({
+          url,
+          status: 422,
+          code: 'CALLBACK_URL_REJECTED',
+        });
       }
-      const ftp = await request(strict.server).post('/v1/separations').field('callbackUrl', 'ftp://example.com/x').attach('file', mixtureWav(1), 'p.wav');
+      const ftp = await request(strict.server)
+        .post('/v1/separations')
+        .field('callbackUrl', 'ftp://example.com/x')
+        .attach('file', mixtureWav(1), 'p.wav');
       expect(ftp.status).toBe(422);
       expect(listFiles(strict.scratchDir)).toEqual([]);
     } finally {

@@ -27,7 +27,10 @@ export interface TestAppOptions {
   /** Reuse this working directory (restart tests); it is then not deleted on close. */
   dir?: string;
   /** Replace providers, e.g. `{ provide: EngineService, useValue: fake }`. */
-  overrides?: Array<{ provide: Provider | string | symbol | (abstract new (...args: never[]) => unknown); useValue: unknown }>;
+  overrides?: Array<{
+    provide: Provider | string | symbol | (abstract new (...args: never[]) => unknown);
+    useValue: unknown;
+  }>;
   role?: ProcessRole;
   /** Listen on 127.0.0.1:<ephemeral> and expose `url` (default false: supertest needs no socket). */
   listen?: boolean;
@@ -86,11 +89,20 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   let app: NestExpressApplication;
   try {
     let builder = Test.createTestingModule({
-      imports: [AppModule.forRoot({ env: {}, configDir: path.join(dir, 'no-config'), overrides: config }, { role: options.role })],
+      imports: [
+        AppModule.forRoot(
+          { env: {}, configDir: path.join(dir, 'no-config'), overrides: config },
+          { role: options.role },
+        ),
+      ],
     });
-    for (const o of options.overrides ?? []) builder = builder.overrideProvider(o.provide).useValue(o.useValue);
+    for (const o of options.overrides ?? [])
+      builder = builder.overrideProvider(o.provide).useValue(o.useValue);
     const moduleRef = await builder.compile();
-    app = moduleRef.createNestApplication<NestExpressApplication>({ bodyParser: false, logger: options.logger ? undefined : false });
+    app = moduleRef.createNestApplication<NestExpressApplication>({
+      bodyParser: false,
+      logger: options.logger ? undefined : false,
+    });
     configureApp(app);
     if (options.listen) await app.listen(0, '127.0.0.1');
     else await app.init();
@@ -133,7 +145,9 @@ export async function createPgDatabase(): Promise<PgTestDatabase | null> {
   try {
     await admin.connect();
   } catch (err) {
-    process.stderr.write(`PostgreSQL not reachable at ${PG_TEST_URL} (${(err as Error).message}): PostgreSQL cases skipped\n`);
+    process.stderr.write(
+      `PostgreSQL not reachable at ${PG_TEST_URL} (${(err as Error).message}): PostgreSQL cases skipped\n`,
+    );
     return null;
   }
   const name = `spleeter_test_${randomBytes(6).toString('hex')}`;
@@ -160,7 +174,11 @@ export async function createPgDatabase(): Promise<PgTestDatabase | null> {
 }
 
 /** Polls `fn` until it returns something truthy; throws with the last error after `timeoutMs`. */
-export async function eventually<T>(fn: () => Promise<T | null | undefined | false> | T | null | undefined | false, timeoutMs = 15_000, stepMs = 50): Promise<T> {
+export async function eventually<T>(
+  fn: () => Promise<T | null | undefined | false> | T | null | undefined | false,
+  timeoutMs = 15_000,
+  stepMs = 50,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   while (Date.now() < deadline) {
@@ -178,7 +196,8 @@ export async function eventually<T>(fn: () => Promise<T | null | undefined | fal
 /** Files (recursively) under `dir`; [] when it does not exist. */
 export function listFiles(dir: string): string[] {
   if (!fs.existsSync(dir)) return [];
-  return fs.readdirSync(dir, { recursive: true, withFileTypes: true })
+  return fs
+    .readdirSync(dir, { recursive: true, withFileTypes: true })
     .filter((e) => e.isFile())
     .map((e) => path.join(e.parentPath ?? (e as unknown as { path: string }).path, e.name));
 }

@@ -24,7 +24,13 @@ const factories: Factory[] = [
   {
     name: 'InProcessJobQueue',
     available: async () => true,
-    create: (o) => new InProcessJobQueue({ concurrency: o.concurrency, capacity: o.capacity, consume: o.consume ?? true, abortGraceMs: 2000 }),
+    create: (o) =>
+      new InProcessJobQueue({
+        concurrency: o.concurrency,
+        capacity: o.capacity,
+        consume: o.consume ?? true,
+        abortGraceMs: 2000,
+      }),
   },
   {
     name: 'BullMqJobQueue',

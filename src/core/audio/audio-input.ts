@@ -151,7 +151,7 @@ function durationLimit(filePath: string, durationSec: number, maxDurationSec: nu
   return new AudioProcessingError(
     ErrorCodes.DURATION_LIMIT,
     `Audio is longer than the allowed ${maxDurationSec} s`,
-    { path: filePath, durationSec, maxDurationSec },
+    { path: filePath, durationSec, maxDurationSec, limit: maxDurationSec },
   );
 }
 

@@ -83,9 +83,6 @@ export class StreamingStftAnalyzer {
   private ended = false;
   private received = 0;
   private emitted = 0;
-  private readonly windowed: Float64Array;
-  private readonly re64: Float64Array;
-  private readonly im64: Float64Array;
 
   constructor(channels = 2, framing: FramingConfig = SPLEETER_FRAMING, window?: Float64Array) {
     checkChannels(channels);
@@ -98,9 +95,6 @@ export class StreamingStftAnalyzer {
     this.bins = this.fft.bins;
     this.buffers = Array.from({ length: channels }, () => new Float64Array(framing.nFft));
     this.frontPadLeft = framing.frontPad;
-    this.windowed = new Float64Array(framing.nFft);
-    this.re64 = new Float64Array(this.bins);
-    this.im64 = new Float64Array(this.bins);
   }
 
   /** Sample frames (samples per channel) pushed so far. */
@@ -152,22 +146,8 @@ export class StreamingStftAnalyzer {
    */
   readFrame(re: readonly Float32Array[], im: readonly Float32Array[], offset: number): boolean {
     if (!this.fill()) return false;
-    const n = this.framing.nFft;
-    const bins = this.bins;
-    const w = this.window;
-    const x = this.windowed;
-    const r64 = this.re64;
-    const i64 = this.im64;
     for (let c = 0; c < this.channels; c++) {
-      const buf = this.buffers[c];
-      for (let i = 0; i < n; i++) x[i] = buf[i] * w[i];
-      this.fft.forward(x, 0, r64, i64, 0);
-      const rc = re[c];
-      const ic = im[c];
-      for (let k = 0; k < bins; k++) {
-        rc[offset + k] = r64[k];
-        ic[offset + k] = i64[k];
-      }
+      this.fft.forwardWindowed32(this.buffers[c], this.window, re[c], im[c], offset);
     }
     this.advance();
     return true;
@@ -256,12 +236,11 @@ export class OverlapAddSynthesizer {
   private readonly window: Float64Array;
   private readonly fft: RealFft;
   /**
-   * Ring accumulators for padded samples [position, position + nFft), per channel; padded sample
-   * `position` lives at index `head`. A ring avoids shifting nFft - hop values per frame.
+   * Accumulators for padded samples [position, position + nFft), per channel, index 0 =
+   * `position`. Linear rather than a ring so that a frame is always added at index 0, which lets
+   * the inverse FFT's last stage accumulate into it directly; advance() shifts by hop (a memmove).
    */
   private readonly acc: Float64Array[];
-  private head = 0;
-  private readonly frame: Float64Array;
   private position = 0;
   private emitted = 0;
   private limit = Number.POSITIVE_INFINITY;
@@ -278,7 +257,6 @@ export class OverlapAddSynthesizer {
     this.cropStart = config.cropStart ?? framing.frontPad;
     this.fft = new RealFft(framing.nFft);
     this.acc = Array.from({ length: this.channels }, () => new Float64Array(framing.nFft));
-    this.frame = new Float64Array(framing.nFft);
   }
 
   /** Output samples per channel emitted so far. */
@@ -300,16 +278,42 @@ export class OverlapAddSynthesizer {
     const a = this.acc[channel];
     const w = this.window;
     const n = this.framing.nFft;
-    const head = this.head;
-    const first = n - head;
-    for (let i = 0; i < first; i++) a[head + i] += frame[i] * w[i];
-    for (let i = first; i < n; i++) a[i - first] += frame[i] * w[i];
+    for (let i = 0; i < n; i++) a[i] += frame[i] * w[i];
   }
 
-  /** Adds one channel of the current frame given as a half spectrum (irfft, then as addFrame). */
+  /**
+   * Adds one channel of the current frame given as a half spectrum (irfft, then as addFrame; the
+   * same float64 sums, computed without materialising the frame).
+   */
   addSpectrum(channel: number, re: Float64Array, im: Float64Array): void {
-    this.fft.inverse(re, im, 0, this.frame, 0);
-    this.addFrame(channel, this.frame);
+    this.fft.inverseAccumulate(re, im, 0, this.acc[channel], this.window);
+  }
+
+  /**
+   * addSpectrum() of a real gain applied to a float32 spectrum: bin k is g_k × (re[k] + i·im[k])
+   * at `offset`, with g_k = gain[k] for k < gainBins and `gainAbove` beyond (e.g. a mask that is
+   * zero above the model's bandwidth). Bit-identical to computing those products into float64
+   * planes and calling addSpectrum().
+   */
+  addScaledSpectrum(
+    channel: number,
+    gain: Float64Array,
+    gainBins: number,
+    gainAbove: number,
+    re: Float32Array,
+    im: Float32Array,
+    offset: number,
+  ): void {
+    this.fft.inverseScaledAccumulate(
+      gain,
+      gainBins,
+      gainAbove,
+      re,
+      im,
+      offset,
+      this.acc[channel],
+      this.window,
+    );
   }
 
   /**
@@ -320,16 +324,11 @@ export class OverlapAddSynthesizer {
     const hop = this.framing.hop;
     const n = this.framing.nFft;
     const written = this.emit(out, outOffset, hop);
-    const head = this.head;
-    const end = head + hop;
-    for (const a of this.acc) {
-      if (end <= n) a.fill(0, head, end);
-      else {
-        a.fill(0, head, n);
-        a.fill(0, 0, end - n);
-      }
+    for (let c = 0; c < this.channels; c++) {
+      const a = this.acc[c];
+      a.copyWithin(0, hop);
+      a.fill(0, n - hop);
     }
-    this.head = end >= n ? end - n : end;
     this.position += hop;
     return written;
   }
@@ -368,17 +367,23 @@ export class OverlapAddSynthesizer {
     const written = this.countEmittable(count);
     if (written === 0) return 0;
     const from = Math.max(this.position, this.cropStart) - this.position;
-    const n = this.framing.nFft;
     const ch = this.channels;
     const scale = this.scale;
-    let start = this.head + from;
-    if (start >= n) start -= n;
-    const firstPart = Math.min(written, n - start);
-    for (let c = 0; c < ch; c++) {
-      const a = this.acc[c];
-      let dst = outOffset * ch + c;
-      for (let i = 0; i < firstPart; i++, dst += ch) out[dst] = a[start + i] * scale;
-      for (let i = firstPart; i < written; i++, dst += ch) out[dst] = a[i - firstPart] * scale;
+    const end = from + written;
+    if (ch === 2) {
+      const a0 = this.acc[0];
+      const a1 = this.acc[1];
+      let dst = outOffset * 2;
+      for (let i = from; i < end; i++, dst += 2) {
+        out[dst] = a0[i] * scale;
+        out[dst + 1] = a1[i] * scale;
+      }
+    } else {
+      for (let c = 0; c < ch; c++) {
+        const a = this.acc[c];
+        let dst = outOffset * ch + c;
+        for (let i = from; i < end; i++, dst += ch) out[dst] = a[i] * scale;
+      }
     }
     this.emitted += written;
     return written;

@@ -5,7 +5,7 @@
  * mask over the FULL_BANDWIDTH_REFERENCE_BINS highest bins below F (per channel and frame), so the
  * masks of all instruments still sum to 1 there.
  */
-import { SPLEETER_BINS, SPLEETER_T } from './types';
+import { SPLEETER_T } from './types';
 
 export const RATIO_MASK_EPSILON = 1e-10;
 
@@ -62,20 +62,12 @@ export class RatioMasker {
   }
 
   /**
-   * Writes mask_i × X for the frame/channel last `prepare`d into re/im (2049 bins, float64).
-   * `specOffset` is the frame's offset in the mixture planes.
+   * Writes mask_i of the frame/channel last `prepare`d for bins < F into `gain` (F values) and
+   * returns the mask of bins >= F: 0 ('model' bandwidth) or the average over the reference bins
+   * ('full'). The synthesizer applies it to the mixture (OverlapAddSynthesizer.addScaledSpectrum),
+   * so no masked spectrum is materialised.
    */
-  apply(
-    output: Float32Array,
-    segments: number,
-    t: number,
-    c: number,
-    specRe: Float32Array,
-    specIm: Float32Array,
-    specOffset: number,
-    re: Float64Array,
-    im: Float64Array,
-  ): void {
+  mask(output: Float32Array, segments: number, t: number, c: number, gain: Float64Array): number {
     const F = this.F;
     const base = c * segments * SPLEETER_T * F + t * F;
     const inv = this.invDenominator;
@@ -83,27 +75,15 @@ export class RatioMasker {
     const refStart = F - this.referenceBins;
     for (let f = 0; f < refStart; f++) {
       const y = output[base + f];
-      const m = (y * y + e) * inv[f];
-      re[f] = m * specRe[specOffset + f];
-      im[f] = m * specIm[specOffset + f];
+      gain[f] = (y * y + e) * inv[f];
     }
     let sum = 0;
     for (let f = refStart; f < F; f++) {
       const y = output[base + f];
       const m = (y * y + e) * inv[f];
       sum += m;
-      re[f] = m * specRe[specOffset + f];
-      im[f] = m * specIm[specOffset + f];
+      gain[f] = m;
     }
-    if (this.fullBandwidth) {
-      const m = sum / this.referenceBins;
-      for (let f = F; f < SPLEETER_BINS; f++) {
-        re[f] = m * specRe[specOffset + f];
-        im[f] = m * specIm[specOffset + f];
-      }
-    } else {
-      re.fill(0, F);
-      im.fill(0, F);
-    }
+    return this.fullBandwidth ? sum / this.referenceBins : 0;
   }
 }

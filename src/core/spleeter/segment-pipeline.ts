@@ -2,9 +2,20 @@
  * One streaming pass over the source: interleaved stereo chunks → Spleeter STFT frames → batches of
  * 512-frame segments → (optionally) one SegmentModel.run per batch → a handler per batch.
  *
- * Memory is bounded by the batch: the mixture spectrum of `batchSegments × 512` frames (float32
- * re/im planes, 2049 bins, 2 channels), the model input/outputs for those segments, and the STFT
- * analyzer's 4096-sample window. Buffers are allocated once per pass and reused for every batch.
+ * Passes with the model are pipelined (double buffering): while batch k is in the model (which,
+ * with worker-thread inference, leaves this thread idle), this thread handles batch k−1 (masks,
+ * iSTFT, sink writes) and then analyses batch k+1 (STFT, model input). Handlers still run one at
+ * a time, in batch order, so sink writes stay in order and every result is the same computation
+ * as without pipelining. The first batch is not read ahead: the first output never waits for more
+ * than one batch of input. Cancellation is checked between batches; a model call already
+ * dispatched is awaited (its result dropped) before the pass rejects, so nothing keeps running
+ * behind the caller's back.
+ *
+ * Memory is bounded by the batch: at most two batch buffers (the one being handled or analysed and
+ * the one in the model), each the mixture spectrum of `batchSegments × 512` frames (float32 re/im
+ * planes, 2049 bins, 2 channels) plus its model input, plus the model outputs of one batch in
+ * hand, and the STFT analyzer's 4096-sample window. Buffers are allocated once per pipeline and
+ * reused for every batch and pass.
  */
 import { ErrorCodes, ModelError, SeparationError, ValidationError } from '../errors';
 import { SPLEETER_FRAMING, StreamingStftAnalyzer, stftFrameCount } from '../dsp/stft';
@@ -12,8 +23,9 @@ import { SPLEETER_BINS, SPLEETER_T, ProgressCallback, SegmentModel } from './typ
 
 export const STEREO = 2;
 
-// Module-level alias: global lookups in hot loops are slow in sandboxed contexts (jest's vm).
+// Module-level aliases: global lookups in hot loops are slow in sandboxed contexts (jest's vm).
 const sqrt = Math.sqrt;
+const now = (): number => performance.now();
 
 export interface SegmentBatch {
   /** Global index of the batch's first STFT frame. */
@@ -34,7 +46,10 @@ export interface SegmentBatch {
 /** Counters shared by all passes of one separation. */
 export interface PassCounters {
   modelCalls: number;
+  /** Sum over model calls of dispatch → result observed (overlaps dspMs when pipelined). */
   inferenceMs: number;
+  /** Time this thread sat blocked waiting for a model result (inference not hidden by DSP). */
+  inferenceWaitMs: number;
   dspMs: number;
   sinkMs: number;
 }
@@ -68,13 +83,36 @@ export function throwIfAborted(signal: AbortSignal | undefined): void {
   }
 }
 
+/** One batch's buffers: mixture spectrum planes and the model input built from them. */
+interface BatchSlot {
+  readonly specRe: Float32Array[];
+  readonly specIm: Float32Array[];
+  /** CSTF model input for `maxSegments` segments; empty when the pipeline has no model pass. */
+  readonly input: Float32Array;
+}
+
+/** A batch read into a slot, possibly in the model. */
+interface PendingBatch {
+  readonly slot: BatchSlot;
+  readonly frames: number;
+  readonly segments: number;
+  /** Model outputs once dispatched (settled-state tracking is up to the caller). */
+  inference: Promise<Float32Array[]> | null;
+}
+
+/** State of the source iterator shared by the reads of one pass. */
+interface SourceState {
+  readonly analyzer: StreamingStftAnalyzer;
+  readonly iterator: AsyncIterator<Float32Array>;
+  done: boolean;
+}
+
 export class SegmentPipeline {
   private readonly F: number;
   private readonly maxSegments: number;
   private readonly maxFrames: number;
-  private readonly specRe: Float32Array[];
-  private readonly specIm: Float32Array[];
-  private readonly input: Float32Array;
+  /** Slot 1 is allocated on the first read-ahead (passes without the model never need it). */
+  private readonly slots: Array<BatchSlot | null> = [null, null];
 
   constructor(
     private readonly model: SegmentModel,
@@ -84,73 +122,164 @@ export class SegmentPipeline {
     this.F = model.F;
     this.maxSegments = batchSegments;
     this.maxFrames = batchSegments * SPLEETER_T;
-    const planeLength = this.maxFrames * SPLEETER_BINS;
-    this.specRe = [new Float32Array(planeLength), new Float32Array(planeLength)];
-    this.specIm = [new Float32Array(planeLength), new Float32Array(planeLength)];
-    this.input = new Float32Array(STEREO * batchSegments * SPLEETER_T * this.F);
   }
 
   /**
-   * Streams `source` once. `onBatch` runs after each batch (awaited before the next one is read);
-   * nothing is processed for an empty source.
+   * Streams `source` once. `onBatch` runs once per batch, in order, each call awaited before the
+   * next; with the model, the next batch's inference runs while it does. Nothing is processed for
+   * an empty source.
    */
   async run(
     source: AsyncIterable<Float32Array>,
     options: PassOptions,
     onBatch: (batch: SegmentBatch) => Promise<void> | void,
   ): Promise<PassResult> {
-    const analyzer = new StreamingStftAnalyzer(STEREO, SPLEETER_FRAMING);
-    const iterator = source[Symbol.asyncIterator]();
-    let sourceDone = false;
+    const state: SourceState = {
+      analyzer: new StreamingStftAnalyzer(STEREO, SPLEETER_FRAMING),
+      iterator: source[Symbol.asyncIterator](),
+      done: false,
+    };
+    const { analyzer } = state;
+    const { signal, withModel } = options;
     let firstFrame = 0;
     let segments = 0;
-    const { signal } = options;
+    let current: PendingBatch | null = null;
+    let next: PendingBatch | null = null;
     try {
-      for (;;) {
+      throwIfAborted(signal);
+      current = await this.read(state, this.slot(0), withModel, signal);
+      if (current && withModel) current.inference = this.dispatch(current, signal);
+      let handledAny = false;
+      while (current !== null) {
         throwIfAborted(signal);
-        let frames = 0;
-        while (frames < this.maxFrames) {
-          const t0 = performance.now();
-          while (
-            frames < this.maxFrames &&
-            analyzer.readFrame(this.specRe, this.specIm, frames * SPLEETER_BINS)
-          )
-            frames++;
-          this.counters.dspMs += performance.now() - t0;
-          if (frames >= this.maxFrames || analyzer.isExhausted) break;
-          throwIfAborted(signal);
-          const next = await iterator.next();
-          if (next.done) {
-            sourceDone = true;
-            analyzer.end();
-          } else {
-            this.push(analyzer, next.value);
-          }
+        // Read ahead into the other slot while `current` is in the model (not before the first
+        // batch was handled: the first output must not wait for a second batch of input).
+        next = null;
+        if (withModel && handledAny && !analyzer.isExhausted) {
+          next = await this.read(state, this.otherSlot(current.slot), true, signal);
         }
-        if (frames === 0 || (analyzer.isEnded && analyzer.samplesReceived === 0)) break;
+        let outputs: Float32Array[] | null = null;
+        if (current.inference !== null) {
+          const t0 = now();
+          outputs = await current.inference;
+          current.inference = null;
+          this.counters.inferenceWaitMs += now() - t0;
+        }
         throwIfAborted(signal);
-        const batchSegments = Math.ceil(frames / SPLEETER_T);
-        const outputs = options.withModel ? await this.infer(frames, batchSegments, signal) : null;
-        throwIfAborted(signal);
+        // The next batch's inference runs while this one is handled.
+        if (next !== null) next.inference = this.dispatch(next, signal);
         await onBatch({
           firstFrame,
-          frames,
-          segments: batchSegments,
-          specRe: this.specRe,
-          specIm: this.specIm,
+          frames: current.frames,
+          segments: current.segments,
+          specRe: current.slot.specRe,
+          specIm: current.slot.specIm,
           outputs,
           totalSamples: analyzer.isEnded ? analyzer.samplesReceived : null,
         });
-        firstFrame += frames;
-        segments += batchSegments;
+        firstFrame += current.frames;
+        segments += current.segments;
         this.reportProgress(options, firstFrame);
-        if (analyzer.isExhausted) break;
+        handledAny = true;
+        if (next === null && !analyzer.isExhausted) {
+          // Not read ahead (first batch, or a pass without the model): read now, into the slot
+          // just handled.
+          throwIfAborted(signal);
+          next = await this.read(state, current.slot, withModel, signal);
+          if (next !== null && withModel) {
+            throwIfAborted(signal);
+            next.inference = this.dispatch(next, signal);
+          }
+        }
+        current = next;
+        next = null;
       }
     } finally {
-      if (!sourceDone) await iterator.return?.();
+      // A model call still running (cancellation, a failing handler or source): let it finish so
+      // that no inference outlives this call; its result or error is irrelevant now.
+      for (const b of [current, next]) {
+        if (b?.inference) await b.inference.catch(() => undefined);
+      }
+      if (!state.done) await state.iterator.return?.();
     }
     const samples = analyzer.samplesReceived;
     return { samples, frames: samples === 0 ? 0 : stftFrameCount(samples), segments };
+  }
+
+  private slot(index: 0 | 1): BatchSlot {
+    let slot = this.slots[index];
+    if (slot === null) {
+      const planeLength = this.maxFrames * SPLEETER_BINS;
+      slot = {
+        specRe: [new Float32Array(planeLength), new Float32Array(planeLength)],
+        specIm: [new Float32Array(planeLength), new Float32Array(planeLength)],
+        input: new Float32Array(STEREO * this.maxSegments * SPLEETER_T * this.F),
+      };
+      this.slots[index] = slot;
+    }
+    return slot;
+  }
+
+  private otherSlot(slot: BatchSlot): BatchSlot {
+    return this.slot(slot === this.slots[0] ? 1 : 0);
+  }
+
+  /**
+   * Fills `slot` with the next batch of STFT frames (pulling source chunks as needed) and, for
+   * model passes, their magnitudes in the model input, frame by frame while the spectrum is still
+   * in cache. Returns null when the source has no more frames (or was empty).
+   */
+  private async read(
+    state: SourceState,
+    slot: BatchSlot,
+    withModel: boolean,
+    signal: AbortSignal | undefined,
+  ): Promise<PendingBatch | null> {
+    const { analyzer } = state;
+    let frames = 0;
+    while (frames < this.maxFrames) {
+      const t0 = now();
+      while (
+        frames < this.maxFrames &&
+        analyzer.readFrame(slot.specRe, slot.specIm, frames * SPLEETER_BINS)
+      ) {
+        if (withModel) this.packFrame(slot, frames);
+        frames++;
+      }
+      this.counters.dspMs += now() - t0;
+      if (frames >= this.maxFrames || analyzer.isExhausted) break;
+      throwIfAborted(signal);
+      const chunk = await state.iterator.next();
+      if (chunk.done) {
+        state.done = true;
+        analyzer.end();
+      } else {
+        this.push(analyzer, chunk.value);
+      }
+    }
+    if (frames === 0 || (analyzer.isEnded && analyzer.samplesReceived === 0)) return null;
+    return { slot, frames, segments: Math.ceil(frames / SPLEETER_T), inference: null };
+  }
+
+  /**
+   * Magnitudes of bins < F of frame `t` into the model input, channel c at c × (maxSegments
+   * segments) + t × F (dispatch() moves channel 1 when the batch turns out shorter).
+   */
+  private packFrame(slot: BatchSlot, t: number): void {
+    const F = this.F;
+    const input = slot.input;
+    const src = t * SPLEETER_BINS;
+    const maxStride = this.maxSegments * SPLEETER_T * F;
+    for (let c = 0; c < STEREO; c++) {
+      const re = slot.specRe[c];
+      const im = slot.specIm[c];
+      const dst = c * maxStride + t * F;
+      for (let f = 0; f < F; f++) {
+        const r = re[src + f];
+        const i = im[src + f];
+        input[dst + f] = sqrt(r * r + i * i);
+      }
+    }
   }
 
   private push(analyzer: StreamingStftAnalyzer, chunk: unknown): void {
@@ -169,33 +298,38 @@ export class SegmentPipeline {
     analyzer.push(chunk);
   }
 
-  /** Packs magnitudes of bins < F into the CSTF input and runs the model once. */
+  /**
+   * Completes the batch's CSTF model input (segment count now known: zero padding, channel 1 at
+   * its final offset) and starts the model on it. The returned promise is marked handled so that
+   * a failure while this thread is busy elsewhere is not reported as unhandled; it still rejects
+   * for whoever awaits it.
+   */
+  private dispatch(batch: PendingBatch, signal: AbortSignal | undefined): Promise<Float32Array[]> {
+    const F = this.F;
+    const t0 = now();
+    const { frames, segments } = batch;
+    const stride = segments * SPLEETER_T * F;
+    const maxStride = this.maxSegments * SPLEETER_T * F;
+    const full = batch.slot.input;
+    const input = segments === this.maxSegments ? full : full.subarray(0, STEREO * stride);
+    if (stride !== maxStride) full.copyWithin(stride, maxStride, maxStride + frames * F);
+    for (let c = 0; c < STEREO; c++) input.fill(0, c * stride + frames * F, (c + 1) * stride);
+    const t1 = now();
+    this.counters.dspMs += t1 - t0;
+    this.counters.modelCalls++;
+    const inference = this.infer(input, segments, signal).finally(() => {
+      this.counters.inferenceMs += now() - t1;
+    });
+    inference.catch(() => undefined);
+    return inference;
+  }
+
+  /** One model call with error wrapping and output shape checks. */
   private async infer(
-    frames: number,
+    input: Float32Array,
     segments: number,
     signal: AbortSignal | undefined,
   ): Promise<Float32Array[]> {
-    const F = this.F;
-    const t0 = performance.now();
-    const channelStride = segments * SPLEETER_T * F;
-    const input = segments === this.maxSegments ? this.input : this.input.subarray(0, STEREO * channelStride);
-    for (let c = 0; c < STEREO; c++) {
-      const re = this.specRe[c];
-      const im = this.specIm[c];
-      const base = c * channelStride;
-      for (let t = 0; t < frames; t++) {
-        const src = t * SPLEETER_BINS;
-        const dst = base + t * F;
-        for (let f = 0; f < F; f++) {
-          const r = re[src + f];
-          const i = im[src + f];
-          input[dst + f] = sqrt(r * r + i * i);
-        }
-      }
-      input.fill(0, base + frames * F, base + channelStride);
-    }
-    const t1 = performance.now();
-    this.counters.dspMs += t1 - t0;
     let outputs: Float32Array[];
     try {
       outputs = await this.model.run(input, segments, signal);
@@ -208,9 +342,6 @@ export class SegmentPipeline {
         {},
         { cause: err },
       );
-    } finally {
-      this.counters.inferenceMs += performance.now() - t1;
-      this.counters.modelCalls++;
     }
     const n = this.model.instruments.length;
     if (

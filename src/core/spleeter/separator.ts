@@ -62,6 +62,20 @@ class StemWriter {
     this.synths[stem].addSpectrum(channel, re, im);
   }
 
+  /** Adds gain × the mixture spectrum at `offset` (see OverlapAddSynthesizer.addScaledSpectrum). */
+  addMasked(
+    stem: number,
+    channel: number,
+    gain: Float64Array,
+    gainBins: number,
+    gainAbove: number,
+    re: Float32Array,
+    im: Float32Array,
+    offset: number,
+  ): void {
+    this.synths[stem].addScaledSpectrum(channel, gain, gainBins, gainAbove, re, im, offset);
+  }
+
   /** All stems and channels of the current frame were added. */
   endFrame(): void {
     let w = 0;
@@ -69,12 +83,13 @@ class StemWriter {
     this.written += w;
   }
 
+  /** Writes the batch's samples; the arrays are handed to the sink before anything else runs. */
   async commit(): Promise<void> {
-    if (this.written === 0) return;
-    await this.write(
-      this.out.map((o) => (o.length === this.written * STEREO ? o : o.subarray(0, this.written * STEREO))),
-    );
+    const count = this.written * STEREO;
+    const out = this.out;
     this.out = [];
+    if (count === 0) return;
+    await this.write(out.map((o) => (o.length === count ? o : o.subarray(0, count))));
   }
 
   /** After the last frame: the overlap tail up to N samples. */
@@ -168,7 +183,13 @@ export class SpleeterSeparator {
     opts: SeparateOptions = {},
   ): Promise<SeparationStats> {
     const start = performance.now();
-    const counters: PassCounters = { modelCalls: 0, inferenceMs: 0, dspMs: 0, sinkMs: 0 };
+    const counters: PassCounters = {
+      modelCalls: 0,
+      inferenceMs: 0,
+      inferenceWaitMs: 0,
+      dspMs: 0,
+      sinkMs: 0,
+    };
     const pipeline = new SegmentPipeline(this.model, this.batchSegments, counters);
     const expected =
       opts.totalSamples !== undefined && opts.totalSamples > 0 ? stftFrameCount(opts.totalSamples) : null;
@@ -182,6 +203,7 @@ export class SpleeterSeparator {
       segments: result.segments,
       modelCalls: counters.modelCalls,
       inferenceMs: counters.inferenceMs,
+      inferenceWaitMs: counters.inferenceWaitMs,
       dspMs: counters.dspMs,
       sinkMs: counters.sinkMs,
       wallMs: performance.now() - start,
@@ -217,10 +239,10 @@ export class SpleeterSeparator {
     counters: PassCounters,
     expected: number | null,
   ): Promise<{ samples: number; frames: number; segments: number }> {
-    const masker = new RatioMasker(this.model.F, this.model.instruments.length, this.fullBandwidth);
+    const F = this.model.F;
+    const masker = new RatioMasker(F, this.model.instruments.length, this.fullBandwidth);
     const writer = new StemWriter(this.stems, sink, counters);
-    const re = new Float64Array(SPLEETER_BINS);
-    const im = new Float64Array(SPLEETER_BINS);
+    const gain = new Float64Array(F);
     const indices = this.stemIndices;
     const onBatch = async (b: SegmentBatch): Promise<void> => {
       const t0 = performance.now();
@@ -231,8 +253,9 @@ export class SpleeterSeparator {
         for (let c = 0; c < STEREO; c++) {
           masker.prepare(outputs, b.segments, t, c);
           for (let k = 0; k < indices.length; k++) {
-            masker.apply(outputs[indices[k]], b.segments, t, c, b.specRe[c], b.specIm[c], specOffset, re, im);
-            writer.addSpectrum(k, c, re, im);
+            // The mask goes to the synthesizer, which applies it on the way into the iSTFT.
+            const above = masker.mask(outputs[indices[k]], b.segments, t, c, gain);
+            writer.addMasked(k, c, gain, F, above, b.specRe[c], b.specIm[c], specOffset);
           }
         }
         writer.endFrame();

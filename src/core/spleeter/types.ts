@@ -13,7 +13,7 @@ export const SPLEETER_BINS = SPLEETER_FRAME_LENGTH / 2 + 1; // 2049
 export type SpleeterArchitecture = 'unet' | 'softmax_unet';
 
 /** Tensor layout of a model file's input/output, read from its declared shape. */
-export type SegmentLayout = 'CSTF' /* [2, S, 512, F] (sherpa default) */ | 'SCTF' /* [S, 2, 512, F] */;
+export type SegmentLayout = 'CSTF' /* [2, S, 512, F] (sherpa default) */ | 'SCTF'; /* [S, 2, 512, F] */
 
 /**
  * A loaded Spleeter-family network, one output per instrument, all fed the same mixture magnitude.
@@ -78,8 +78,13 @@ export interface SeparationStats {
   segments: number;
   /** SegmentModel.run calls over all passes. */
   modelCalls: number;
-  /** Time spent awaiting SegmentModel.run. */
+  /**
+   * Model time: sum over SegmentModel.run calls of call → result observed. Batches are pipelined
+   * (the next batch is in the model while the previous one is synthesized), so this overlaps dspMs.
+   */
   inferenceMs: number;
+  /** Time the separator sat blocked waiting for the model (the part of inferenceMs not hidden by DSP). */
+  inferenceWaitMs: number;
   /** Time spent in STFT, model input packing, masks / Wiener filter and iSTFT. */
   dspMs: number;
   /** Time spent awaiting the sink. */

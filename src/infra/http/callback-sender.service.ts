@@ -67,7 +67,8 @@ export class CallbackSender implements BeforeApplicationShutdown {
     let lastStatus: number | undefined;
     let lastError: string | undefined;
     for (let attempt = 1; attempt <= maxAttempts; attempt++) {
-      if (this.stopping.signal.aborted) return { delivered: false, attempts: attempt - 1, lastStatus, lastError, interrupted: true };
+      if (this.stopping.signal.aborted)
+        return { delivered: false, attempts: attempt - 1, lastStatus, lastError, interrupted: true };
       let retryable = true;
       try {
         const target = await this.policy.check(delivery.url);
@@ -85,7 +86,9 @@ export class CallbackSender implements BeforeApplicationShutdown {
         retryable = !(err instanceof SpleeterError);
       }
       await delivery.onAttempt?.(attempt);
-      this.logger.warn(`Callback to ${redact(delivery.url)} attempt ${attempt}/${maxAttempts} failed: ${lastError}`);
+      this.logger.warn(
+        `Callback to ${redact(delivery.url)} attempt ${attempt}/${maxAttempts} failed: ${lastError}`,
+      );
       if (!retryable || attempt === maxAttempts) break;
       if (!(await this.sleep(this.delayFor(attempt)))) {
         return { delivered: false, attempts: attempt, lastStatus, lastError, interrupted: true };
@@ -116,7 +119,13 @@ export class CallbackSender implements BeforeApplicationShutdown {
     });
   }
 
-  private post(target: CheckedCallbackUrl, rawBody: string, event: string, deliveryId: string, attempt: number): Promise<number> {
+  private post(
+    target: CheckedCallbackUrl,
+    rawBody: string,
+    event: string,
+    deliveryId: string,
+    attempt: number,
+  ): Promise<number> {
     const { url } = target;
     const timestamp = Math.floor(Date.now() / 1000);
     const pinnedLookup: LookupFunction = (_host, options, cb) => {

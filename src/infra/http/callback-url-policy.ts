@@ -26,7 +26,9 @@ export class CallbackUrlPolicy {
   /** Syntax and configuration checks that need no network. */
   assertAcceptable(raw: string): URL {
     if (!this.config.callbacks.secret) {
-      throw reject('Callbacks are disabled: the server has no callbacks.secret (SPLEETER_CALLBACK_SECRET) to sign them');
+      throw reject(
+        'Callbacks are disabled: the server has no callbacks.secret (SPLEETER_CALLBACK_SECRET) to sign them',
+      );
     }
     let url: URL;
     try {
@@ -34,7 +36,8 @@ export class CallbackUrlPolicy {
     } catch {
       throw reject('callbackUrl is not a valid absolute URL');
     }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw reject('callbackUrl must use http or https');
+    if (url.protocol !== 'http:' && url.protocol !== 'https:')
+      throw reject('callbackUrl must use http or https');
     if (url.username || url.password) throw reject('callbackUrl must not contain credentials');
     if (raw.length > 2048) throw reject('callbackUrl is longer than 2048 characters');
     return url;

@@ -64,7 +64,8 @@ function v6Blocked(ip: string): boolean {
   if (zeroPrefix(5) && (h[5] === 0xffff || h[5] === 0)) {
     return v4Blocked(`${h[6] >> 8}.${h[6] & 0xff}.${h[7] >> 8}.${h[7] & 0xff}`);
   }
-  if (h[0] === 0x64 && h[1] === 0xff9b) return v4Blocked(`${h[6] >> 8}.${h[6] & 0xff}.${h[7] >> 8}.${h[7] & 0xff}`); // NAT64
+  if (h[0] === 0x64 && h[1] === 0xff9b)
+    return v4Blocked(`${h[6] >> 8}.${h[6] & 0xff}.${h[7] >> 8}.${h[7] & 0xff}`); // NAT64
   if ((h[0] & 0xfe00) === 0xfc00) return true; // fc00::/7 unique local
   if ((h[0] & 0xffc0) === 0xfe80) return true; // fe80::/10 link-local
   if ((h[0] & 0xffc0) === 0xfec0) return true; // fec0::/10 site-local (deprecated)

@@ -45,20 +45,38 @@ export class BullMqJobQueue implements JobQueue {
     this.cancelChannel = `${options.prefix}:${QueueName.Separation}:cancel`;
   }
 
-  async enqueue<N extends JobName>(name: N, id: string, payload: JobPayloads[N], opts: EnqueueOptions = {}): Promise<void> {
+  async enqueue<N extends JobName>(
+    name: N,
+    id: string,
+    payload: JobPayloads[N],
+    opts: EnqueueOptions = {},
+  ): Promise<void> {
     if (!this.accepting) {
-      throw new SeparationError(ErrorCodes.SHUTTING_DOWN, 'The server is shutting down; retry on another instance', {
-        retryAfterSeconds: 5,
-      });
+      throw new SeparationError(
+        ErrorCodes.SHUTTING_DOWN,
+        'The server is shutting down; retry on another instance',
+        {
+          retryAfterSeconds: 5,
+        },
+      );
     }
     if (!opts.bypassCapacity && !(await this.hasCapacity())) {
-      throw new SeparationError(ErrorCodes.QUEUE_FULL, `The job queue is full (${this.options.capacity} waiting)`, {
-        retryAfterSeconds: await this.retryAfterSeconds(),
-        limit: this.options.capacity,
-      });
+      throw new SeparationError(
+        ErrorCodes.QUEUE_FULL,
+        `The job queue is full (${this.options.capacity} waiting)`,
+        {
+          retryAfterSeconds: await this.retryAfterSeconds(),
+          limit: this.options.capacity,
+        },
+      );
     }
     // jobId makes add() idempotent: an id already waiting or active is left alone.
-    await this.queue.add(name, payload, { jobId: id, removeOnComplete: true, removeOnFail: true, attempts: 1 });
+    await this.queue.add(name, payload, {
+      jobId: id,
+      removeOnComplete: true,
+      removeOnFail: true,
+      attempts: 1,
+    });
   }
 
   async hasCapacity(count = 1): Promise<boolean> {
@@ -149,7 +167,11 @@ export class BullMqJobQueue implements JobQueue {
     const id = job.id!;
     const controller = new AbortController();
     const started = Date.now();
-    const done = handler(job.data as never, { id, signal: controller.signal, attempt: job.attemptsStarted || 1 });
+    const done = handler(job.data as never, {
+      id,
+      signal: controller.signal,
+      attempt: job.attemptsStarted || 1,
+    });
     this.active.set(id, { controller, done });
     try {
       await done;

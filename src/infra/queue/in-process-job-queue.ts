@@ -47,18 +47,31 @@ export class InProcessJobQueue implements JobQueue {
 
   constructor(private readonly options: InProcessJobQueueOptions) {}
 
-  async enqueue<N extends JobName>(name: N, id: string, payload: JobPayloads[N], opts: EnqueueOptions = {}): Promise<void> {
+  async enqueue<N extends JobName>(
+    name: N,
+    id: string,
+    payload: JobPayloads[N],
+    opts: EnqueueOptions = {},
+  ): Promise<void> {
     if (!this.accepting) {
-      throw new SeparationError(ErrorCodes.SHUTTING_DOWN, 'The server is shutting down; retry on another instance', {
-        retryAfterSeconds: 5,
-      });
+      throw new SeparationError(
+        ErrorCodes.SHUTTING_DOWN,
+        'The server is shutting down; retry on another instance',
+        {
+          retryAfterSeconds: 5,
+        },
+      );
     }
     if (this.active.has(id) || this.waiting.some((w) => w.id === id)) return;
     if (!opts.bypassCapacity && this.waiting.length >= this.options.capacity) {
-      throw new SeparationError(ErrorCodes.QUEUE_FULL, `The job queue is full (${this.options.capacity} waiting)`, {
-        retryAfterSeconds: await this.retryAfterSeconds(),
-        limit: this.options.capacity,
-      });
+      throw new SeparationError(
+        ErrorCodes.QUEUE_FULL,
+        `The job queue is full (${this.options.capacity} waiting)`,
+        {
+          retryAfterSeconds: await this.retryAfterSeconds(),
+          limit: this.options.capacity,
+        },
+      );
     }
     this.waiting.push({ name, id, payload });
     this.pump();
@@ -150,7 +163,11 @@ export class InProcessJobQueue implements JobQueue {
       .then(() => handler(job.payload as never, { id: job.id, signal: controller.signal, attempt }))
       .then(
         () => this.recordRunTime(Date.now() - started),
-        (err: unknown) => this.logger.error(`Job ${job.name} ${job.id} handler failed: ${(err as Error)?.message}`, (err as Error)?.stack),
+        (err: unknown) =>
+          this.logger.error(
+            `Job ${job.name} ${job.id} handler failed: ${(err as Error)?.message}`,
+            (err as Error)?.stack,
+          ),
       )
       .finally(() => {
         this.active.delete(job.id);

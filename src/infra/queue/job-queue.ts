@@ -55,7 +55,12 @@ export interface JobQueue {
    * Adds a job. Throws SeparationError QUEUE_FULL (with `retryAfterSeconds`) when `capacity` jobs
    * are already waiting, SHUTTING_DOWN once shutdown began. No-op if the id is already queued/active.
    */
-  enqueue<N extends JobName>(name: N, id: string, payload: JobPayloads[N], options?: EnqueueOptions): Promise<void>;
+  enqueue<N extends JobName>(
+    name: N,
+    id: string,
+    payload: JobPayloads[N],
+    options?: EnqueueOptions,
+  ): Promise<void>;
   /** Whether one more job would be accepted now (a cheap early check before reading an upload). */
   hasCapacity(count?: number): Promise<boolean>;
   /** Seconds a refused client should wait before retrying (an estimate from run times). */

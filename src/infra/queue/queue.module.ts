@@ -1,4 +1,11 @@
-import { DynamicModule, Global, Inject, Injectable, Module, type BeforeApplicationShutdown } from '@nestjs/common';
+import {
+  DynamicModule,
+  Global,
+  Inject,
+  Injectable,
+  Module,
+  type BeforeApplicationShutdown,
+} from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
 import { BullMqJobQueue } from './bullmq-job-queue';
 import { InProcessJobQueue } from './in-process-job-queue';
@@ -46,7 +53,9 @@ export class QueueModule {
               });
             }
             if (role === 'api') {
-              throw new Error('An API-only process needs the Redis queue (queue.driver=redis): the in-process queue cannot reach workers');
+              throw new Error(
+                'An API-only process needs the Redis queue (queue.driver=redis): the in-process queue cannot reach workers',
+              );
             }
             return new InProcessJobQueue({
               concurrency: config.queue.concurrency,

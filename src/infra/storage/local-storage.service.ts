@@ -39,7 +39,10 @@ export class LocalStorageService implements StorageService, OnModuleInit {
   async removeScratch(scratchPath: string): Promise<void> {
     const resolved = path.resolve(scratchPath);
     if (!isInside(this.scratchDir, resolved) || resolved === this.scratchDir) {
-      throw new ValidationError(ErrorCodes.VALIDATION_FAILED, 'Refusing to remove a path outside the scratch directory');
+      throw new ValidationError(
+        ErrorCodes.VALIDATION_FAILED,
+        'Refusing to remove a path outside the scratch directory',
+      );
     }
     await fsp.rm(resolved, { recursive: true, force: true });
   }

@@ -162,7 +162,7 @@ function createWorker(workerData: EngineWorkerOptions): Worker {
   const ext = path.extname(__filename);
   const file = path.join(__dirname, `separation.worker${ext}`);
   if (ext === '.ts') {
-    const code = `require('@swc-node/register'); require(${JSON.stringify(file)});`;
+    const code = `require(${JSON.stringify(require.resolve('@swc-node/register'))}); require(${JSON.stringify(file)});`;
     return new Worker(code, { eval: true, workerData });
   }
   return new Worker(file, { workerData });

@@ -19,4 +19,3 @@ export class BatchesController {
     return this.separations.getBatch(principal, id);
   }
 }
-

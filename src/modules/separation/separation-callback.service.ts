@@ -57,7 +57,9 @@ export class SeparationCallbackService implements BeforeApplicationShutdown {
     if (outcome.interrupted) return;
     await this.jobs.update(jobId, { callbackStatus: outcome.delivered ? 'delivered' : 'failed' });
     if (!outcome.delivered) {
-      this.logger.warn(`Gave up on the callback of job ${jobId} after ${outcome.attempts} attempt(s): ${outcome.lastError}`);
+      this.logger.warn(
+        `Gave up on the callback of job ${jobId} after ${outcome.attempts} attempt(s): ${outcome.lastError}`,
+      );
     }
   }
 }

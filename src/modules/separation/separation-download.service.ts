@@ -45,14 +45,23 @@ export class SeparationDownloadService {
     private readonly config: AppConfig,
   ) {}
 
-  async stem(principal: Principal, id: string, stemName: string, query: StemDownloadQueryDto): Promise<DownloadSource> {
+  async stem(
+    principal: Principal,
+    id: string,
+    stemName: string,
+    query: StemDownloadQueryDto,
+  ): Promise<DownloadSource> {
     const job = await this.readyJob(principal, id);
     const stem = (job.stems ?? []).find((s) => s.name === stemName);
     if (!stem) {
-      throw new SeparationError(ErrorCodes.FILE_NOT_FOUND, `Job ${job.id} has no stem '${stemName.slice(0, 64)}'`, {
-        stem: stemName.slice(0, 64),
-        available: (job.stems ?? []).map((s) => s.name),
-      });
+      throw new SeparationError(
+        ErrorCodes.FILE_NOT_FOUND,
+        `Job ${job.id} has no stem '${stemName.slice(0, 64)}'`,
+        {
+          stem: stemName.slice(0, 64),
+          available: (job.stems ?? []).map((s) => s.name),
+        },
+      );
     }
     const base = downloadBaseName(job);
     if (query.codec && query.codec !== stem.codec) {
@@ -106,14 +115,20 @@ export class SeparationDownloadService {
     const job = await this.reader.findOwned(principal, id);
     if (job.filesDeletedAt) throw gone(job.id);
     if (job.status !== SeparationStatus.Succeeded) {
-      throw new SeparationError(ErrorCodes.JOB_NOT_READY, `Job ${job.id} is ${job.status}; stems exist once it succeeded`);
+      throw new SeparationError(
+        ErrorCodes.JOB_NOT_READY,
+        `Job ${job.id} is ${job.status}; stems exist once it succeeded`,
+      );
     }
     return job;
   }
 }
 
 function gone(id: string): SeparationError {
-  return new SeparationError(ErrorCodes.RESULT_EXPIRED, `The files of job ${id} were deleted (retention or DELETE)`);
+  return new SeparationError(
+    ErrorCodes.RESULT_EXPIRED,
+    `The files of job ${id} were deleted (retention or DELETE)`,
+  );
 }
 
 function fileNameOf(stem: StoredStem): string {

@@ -136,7 +136,8 @@ export class SeparationExecutionService {
         stage: null,
         startedAt: null,
       });
-      if (requeued) this.hub.publish({ jobId: job.id, status: SeparationStatus.Queued, progress: 0, stage: null });
+      if (requeued)
+        this.hub.publish({ jobId: job.id, status: SeparationStatus.Queued, progress: 0, stage: null });
       return;
     }
     if (reason === 'canceled' || (err instanceof SpleeterError && err.code === ErrorCodes.JOB_CANCELED)) {
@@ -173,7 +174,10 @@ export class SeparationExecutionService {
     if (!failed) return;
     await this.storage.delete(job.inputKey).catch(() => undefined);
     this.hub.publish({ jobId: job.id, status: SeparationStatus.Failed, progress: job.progress, stage: null });
-    this.emit(DomainEvents.SeparationFailed, job, { errorCode: code, durationMs: finishedAt.getTime() - job.startedAt!.getTime() });
+    this.emit(DomainEvents.SeparationFailed, job, {
+      errorCode: code,
+      durationMs: finishedAt.getTime() - job.startedAt!.getTime(),
+    });
     this.callbacks.schedule(job.id);
   }
 
@@ -181,7 +185,10 @@ export class SeparationExecutionService {
   private describe(err: unknown, jobId: string): { code: string; message: string } {
     if (err instanceof SpleeterError) return { code: err.code, message: scrubPaths(err.message) };
     const errorId = randomUUID();
-    this.logger.error(`Job ${jobId} failed (error id ${errorId}): ${(err as Error)?.message}`, (err as Error)?.stack);
+    this.logger.error(
+      `Job ${jobId} failed (error id ${errorId}): ${(err as Error)?.message}`,
+      (err as Error)?.stack,
+    );
     return { code: ErrorCodes.INTERNAL, message: `Internal error during separation (error id ${errorId})` };
   }
 

@@ -42,7 +42,10 @@ export interface SeparationDefaults {
 }
 
 /** Fills defaults and drops options the chosen codec ignores, so equal outputs get equal options. */
-export function normalizeSeparationOptions(input: SeparationOptionsInput, defaults: SeparationDefaults): SeparationJobOptions {
+export function normalizeSeparationOptions(
+  input: SeparationOptionsInput,
+  defaults: SeparationDefaults,
+): SeparationJobOptions {
   const codec = input.codec ?? defaults.codec;
   const lossy = codec === 'mp3' || codec === 'ogg';
   let bitDepth: 16 | 24 | 32 | null = null;

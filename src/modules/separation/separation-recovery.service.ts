@@ -29,7 +29,9 @@ export class SeparationRecoveryService implements OnApplicationBootstrap {
     if (!consumesJobs(this.role)) return;
     const result = await this.recover();
     if (result.requeued + result.failed > 0) {
-      this.logger.log(`Recovered ${result.requeued} unfinished job(s); failed ${result.failed} interrupted too often`);
+      this.logger.log(
+        `Recovered ${result.requeued} unfinished job(s); failed ${result.failed} interrupted too often`,
+      );
     }
     await this.callbacks.resumePending();
   }

@@ -1,4 +1,10 @@
-import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
 import { AppConfig } from '../../infra/config/app-config';
 import { consumesJobs, PROCESS_ROLE, type ProcessRole } from '../../infra/queue/process-role';
 import { STORAGE_SERVICE, type StorageService } from '../../infra/storage/storage.service';
@@ -60,7 +66,8 @@ export class SeparationRetentionService implements OnApplicationBootstrap, OnApp
     this.running = (async () => {
       const jobs = await this.purgeExpired();
       const scratch = await this.storage.sweepScratch(SCRATCH_MAX_AGE_MS);
-      if (jobs + scratch > 0) this.logger.log(`Retention: deleted files of ${jobs} job(s), ${scratch} scratch leftover(s)`);
+      if (jobs + scratch > 0)
+        this.logger.log(`Retention: deleted files of ${jobs} job(s), ${scratch} scratch leftover(s)`);
     })()
       .catch((err: Error) => this.logger.error(`Retention cleanup failed: ${err.message}`, err.stack))
       .finally(() => {

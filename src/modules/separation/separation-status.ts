@@ -12,7 +12,10 @@ export const TERMINAL_STATUSES: readonly SeparationStatus[] = [
   SeparationStatus.Canceled,
 ];
 
-export const UNFINISHED_STATUSES: readonly SeparationStatus[] = [SeparationStatus.Queued, SeparationStatus.Running];
+export const UNFINISHED_STATUSES: readonly SeparationStatus[] = [
+  SeparationStatus.Queued,
+  SeparationStatus.Running,
+];
 
 export function isTerminal(status: SeparationStatus): boolean {
   return TERMINAL_STATUSES.includes(status);

@@ -49,10 +49,16 @@ export class SeparationStreamService {
         if (finished) return;
         finished = true;
         const final = await this.reader.responseFor(job.id).catch(() => null);
-        if (final) subscriber.next({ type: type ?? (isTerminal(final.status) ? final.status : 'status'), data: final });
+        if (final)
+          subscriber.next({
+            type: type ?? (isTerminal(final.status) ? final.status : 'status'),
+            data: final,
+          });
         subscriber.complete();
       };
-      const onUpdate = (u: { status: SeparationResponseDto['status']; progress: number; stage: string | null } | null) => {
+      const onUpdate = (
+        u: { status: SeparationResponseDto['status']; progress: number; stage: string | null } | null,
+      ) => {
         if (finished) return;
         if (!u) return void finish();
         if (isTerminal(u.status)) return void finish();
@@ -74,7 +80,9 @@ export class SeparationStreamService {
             onUpdate(row ? { status: row.status, progress: row.progress, stage: row.stage } : null);
           }),
       );
-      subs.add(interval(this.timings.heartbeatMs).subscribe(() => subscriber.next({ type: 'ping', data: {} })));
+      subs.add(
+        interval(this.timings.heartbeatMs).subscribe(() => subscriber.next({ type: 'ping', data: {} })),
+      );
       subs.add(this.hub.closing.subscribe(() => void finish()));
       return () => subs.unsubscribe();
     });
@@ -91,9 +99,15 @@ export class SeparationStreamService {
           filter((row) => row === null || (row !== undefined && isTerminal(row.status))),
         ),
       );
-      await firstValueFrom(race(done$, timer(seconds * 1000), this.hub.closing).pipe(take(1), map(() => true)), {
-        defaultValue: false,
-      });
+      await firstValueFrom(
+        race(done$, timer(seconds * 1000), this.hub.closing).pipe(
+          take(1),
+          map(() => true),
+        ),
+        {
+          defaultValue: false,
+        },
+      );
     }
     return this.reader.toResponse(await this.reader.findOwned(principal, id));
   }

@@ -1,4 +1,18 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query, Req, Res, Sse, UseInterceptors, type MessageEvent } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  Param,
+  Post,
+  Query,
+  Req,
+  Res,
+  Sse,
+  UseInterceptors,
+  type MessageEvent,
+} from '@nestjs/common';
 import {
   ApiAcceptedResponse,
   ApiBody,
@@ -19,7 +33,11 @@ import {
   SeparationCreateDto,
   SeparationUploadDto,
 } from './dto/separation-create.dto';
-import { SeparationListQueryDto, SeparationWaitQueryDto, StemDownloadQueryDto } from './dto/separation-query.dto';
+import {
+  SeparationListQueryDto,
+  SeparationWaitQueryDto,
+  StemDownloadQueryDto,
+} from './dto/separation-query.dto';
 import {
   BatchResponseDto,
   SeparationListResponseDto,
@@ -62,8 +80,15 @@ export class SeparationController {
   })
   @ApiConsumes('multipart/form-data')
   @ApiBody({ type: SeparationUploadDto })
-  @ApiAcceptedResponse({ type: SeparationResponseDto, description: 'Queued (or still running after `wait`).', headers: { Location: { description: 'The job URL.', schema: { type: 'string' } } } })
-  @ApiOkResponse({ type: SeparationResponseDto, description: 'Finished within `wait` seconds (or served from the cache).' })
+  @ApiAcceptedResponse({
+    type: SeparationResponseDto,
+    description: 'Queued (or still running after `wait`).',
+    headers: { Location: { description: 'The job URL.', schema: { type: 'string' } } },
+  })
+  @ApiOkResponse({
+    type: SeparationResponseDto,
+    description: 'Finished within `wait` seconds (or served from the cache).',
+  })
   @ApiProblemResponses(404, 413, 415, 422, 503)
   async create(
     @CurrentPrincipal() principal: Principal,
@@ -84,7 +109,8 @@ export class SeparationController {
   @UseInterceptors(BatchAudioUploadInterceptor)
   @ApiOperation({
     summary: 'Separate several files with the same options',
-    description: 'All files are checked before any job is created: one bad file rejects the batch (the problem names it in `field`).',
+    description:
+      'All files are checked before any job is created: one bad file rejects the batch (the problem names it in `field`).',
   })
   @ApiConsumes('multipart/form-data')
   @ApiBody({ type: SeparationBatchUploadDto })
@@ -100,10 +126,16 @@ export class SeparationController {
   }
 
   @Get()
-  @ApiOperation({ summary: "List the caller's jobs", description: 'Newest first, cursor-paginated (`nextCursor`).' })
+  @ApiOperation({
+    summary: "List the caller's jobs",
+    description: 'Newest first, cursor-paginated (`nextCursor`).',
+  })
   @ApiOkResponse({ type: SeparationListResponseDto })
   @ApiProblemResponses(422)
-  list(@CurrentPrincipal() principal: Principal, @Query() query: SeparationListQueryDto): Promise<SeparationListResponseDto> {
+  list(
+    @CurrentPrincipal() principal: Principal,
+    @Query() query: SeparationListQueryDto,
+  ): Promise<SeparationListResponseDto> {
     return this.separations.list(principal, query);
   }
 
@@ -129,12 +161,19 @@ export class SeparationController {
     description: 'An event stream; each `data:` line is JSON (the job, or a progress object).',
     content: {
       'text/event-stream': {
-        schema: { type: 'string', example: 'event: progress\ndata: {"id":"…","status":"running","progress":42,"stage":"inference"}\n\n' },
+        schema: {
+          type: 'string',
+          example:
+            'event: progress\ndata: {"id":"…","status":"running","progress":42,"stage":"inference"}\n\n',
+        },
       },
     },
   })
   @ApiProblemResponses(404)
-  events(@CurrentPrincipal() principal: Principal, @Param('id') id: string): Promise<Observable<MessageEvent>> {
+  events(
+    @CurrentPrincipal() principal: Principal,
+    @Param('id') id: string,
+  ): Promise<Observable<MessageEvent>> {
     return this.streams.events(principal, id);
   }
 
@@ -148,8 +187,15 @@ export class SeparationController {
   @ApiParam(ID_PARAM)
   @ApiParam({ name: 'stem', description: 'Stem name, e.g. `vocals`.' })
   @ApiProduces(...AUDIO_TYPES)
-  @ApiOkResponse({ description: 'The whole file.', content: Object.fromEntries(AUDIO_TYPES.map((t) => [t, binary])) })
-  @ApiResponse({ status: 206, description: 'The requested byte range.', content: Object.fromEntries(AUDIO_TYPES.map((t) => [t, binary])) })
+  @ApiOkResponse({
+    description: 'The whole file.',
+    content: Object.fromEntries(AUDIO_TYPES.map((t) => [t, binary])),
+  })
+  @ApiResponse({
+    status: 206,
+    description: 'The requested byte range.',
+    content: Object.fromEntries(AUDIO_TYPES.map((t) => [t, binary])),
+  })
   @ApiResponse({ status: 304, description: 'Not modified (If-None-Match matched).' })
   @ApiProblemResponses(404, 409, 410, 416, 422)
   async stem(
@@ -164,10 +210,16 @@ export class SeparationController {
   }
 
   @Get(':id/archive')
-  @ApiOperation({ summary: 'Download all stems as one zip', description: 'Streamed (stored entries), with Content-Length.' })
+  @ApiOperation({
+    summary: 'Download all stems as one zip',
+    description: 'Streamed (stored entries), with Content-Length.',
+  })
   @ApiParam(ID_PARAM)
   @ApiProduces('application/zip')
-  @ApiOkResponse({ description: 'A zip with `<stem>.<codec>` entries.', content: { 'application/zip': binary } })
+  @ApiOkResponse({
+    description: 'A zip with `<stem>.<codec>` entries.',
+    content: { 'application/zip': binary },
+  })
   @ApiProblemResponses(404, 409, 410)
   async archive(
     @CurrentPrincipal() principal: Principal,

@@ -28,7 +28,12 @@ export function toSeparationResponse(job: SeparationJobEntity, ctx: MappingConte
     stage: job.status === SeparationStatus.Running ? job.stage : null,
     queuePosition: job.status === SeparationStatus.Queued ? (ctx.queuePosition ?? null) : null,
     batchId: job.batchId,
-    model: { name: job.modelName, version: job.modelVersion, requested: job.requestedModel, stems: job.modelStems },
+    model: {
+      name: job.modelName,
+      version: job.modelVersion,
+      requested: job.requestedModel,
+      stems: job.modelStems,
+    },
     executionProvider: job.executionProvider,
     options: {
       stems: job.options.stems,
@@ -51,7 +56,9 @@ export function toSeparationResponse(job: SeparationJobEntity, ctx: MappingConte
       channels: job.inputInfo?.channels ?? null,
     },
     timings: {
-      queuedMs: t?.queuedMs ?? (job.startedAt ? new Date(job.startedAt).getTime() - new Date(job.createdAt).getTime() : null),
+      queuedMs:
+        t?.queuedMs ??
+        (job.startedAt ? new Date(job.startedAt).getTime() - new Date(job.createdAt).getTime() : null),
       decodeMs: t?.decodeMs ?? null,
       inferenceMs: t?.inferenceMs ?? null,
       dspMs: t?.dspMs ?? null,

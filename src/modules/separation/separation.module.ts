@@ -28,7 +28,11 @@ import { StemTranscoder } from './stem-transcoder.service';
 import { UploadInspector } from './upload-inspector.service';
 
 @Module({
-  imports: [TypeOrmModule.forFeature([SeparationJobEntity, SeparationBatchEntity]), HttpClientModule, EngineModule],
+  imports: [
+    TypeOrmModule.forFeature([SeparationJobEntity, SeparationBatchEntity]),
+    HttpClientModule,
+    EngineModule,
+  ],
   controllers: [SeparationController, BatchesController],
   providers: [
     SeparationJobRepository,

@@ -1,4 +1,9 @@
-import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  type BeforeApplicationShutdown,
+  type OnApplicationBootstrap,
+} from '@nestjs/common';
 import { AppConfig } from '../../infra/config/app-config';
 import { JobName } from '../../infra/queue/job-names';
 import { JOB_QUEUE, type JobQueue } from '../../infra/queue/job-queue';

@@ -13,7 +13,11 @@ import { StorageKeys } from '../../infra/storage/storage-keys';
 import { EngineService } from '../engine/engine.service';
 import type { SeparationOptionsDto } from './dto/separation-create.dto';
 import type { SeparationListQueryDto } from './dto/separation-query.dto';
-import type { BatchResponseDto, SeparationListResponseDto, SeparationResponseDto } from './dto/separation-response.dto';
+import type {
+  BatchResponseDto,
+  SeparationListResponseDto,
+  SeparationResponseDto,
+} from './dto/separation-response.dto';
 import { SeparationBatchEntity } from './entities/separation-batch.entity';
 import { SeparationJobEntity, type StoredStem } from './entities/separation-job.entity';
 import { SeparationJobRepository } from './repositories/separation-job.repository';
@@ -72,7 +76,11 @@ export class SeparationService {
     private readonly config: AppConfig,
   ) {}
 
-  async create(ctx: RequestContext, upload: UploadedAudio, dto: SeparationOptionsDto): Promise<SeparationResponseDto> {
+  async create(
+    ctx: RequestContext,
+    upload: UploadedAudio,
+    dto: SeparationOptionsDto,
+  ): Promise<SeparationResponseDto> {
     const prepared = await this.prepare(dto);
     const inspected = await this.inspector.inspect(upload.path, upload.size);
     checkExcerpt(prepared.options, inspected);
@@ -95,7 +103,11 @@ export class SeparationService {
     return this.reader.toResponse(job);
   }
 
-  async createBatch(ctx: RequestContext, uploads: UploadedAudio[], dto: SeparationOptionsDto): Promise<BatchResponseDto> {
+  async createBatch(
+    ctx: RequestContext,
+    uploads: UploadedAudio[],
+    dto: SeparationOptionsDto,
+  ): Promise<BatchResponseDto> {
     if (uploads.length > MAX_BATCH_FILES) {
       throw new ValidationError(ErrorCodes.VALIDATION_FAILED, `At most ${MAX_BATCH_FILES} files per batch`, {
         field: 'files',
@@ -132,9 +144,13 @@ export class SeparationService {
     }
     if (!(await this.queue.hasCapacity(toRun.length))) {
       await this.discard(jobs);
-      throw new SeparationError(ErrorCodes.QUEUE_FULL, `The job queue cannot take ${toRun.length} more jobs`, {
-        retryAfterSeconds: await this.queue.retryAfterSeconds(),
-      });
+      throw new SeparationError(
+        ErrorCodes.QUEUE_FULL,
+        `The job queue cannot take ${toRun.length} more jobs`,
+        {
+          retryAfterSeconds: await this.queue.retryAfterSeconds(),
+        },
+      );
     }
     await this.jobs.insertBatch(batch, jobs);
     try {
@@ -165,7 +181,8 @@ export class SeparationService {
     let before: { createdAt: Date; id: string } | undefined;
     if (query.cursor) {
       const decoded = decodeCursor(query.cursor);
-      if (!decoded) throw new ValidationError(ErrorCodes.VALIDATION_FAILED, 'cursor is malformed', { field: 'cursor' });
+      if (!decoded)
+        throw new ValidationError(ErrorCodes.VALIDATION_FAILED, 'cursor is malformed', { field: 'cursor' });
       before = decoded;
     }
     const rows = await this.jobs.list({
@@ -202,7 +219,12 @@ export class SeparationService {
       if (canceled) {
         await this.queue.cancel(job.id);
         await this.deleteFiles(job.id);
-        this.hub.publish({ jobId: job.id, status: SeparationStatus.Canceled, progress: job.progress, stage: null });
+        this.hub.publish({
+          jobId: job.id,
+          status: SeparationStatus.Canceled,
+          progress: job.progress,
+          stage: null,
+        });
         this.emit(DomainEvents.SeparationCanceled, job, ctx);
         this.callbacks.schedule(job.id);
         return this.get(ctx.principal, job.id);
@@ -313,7 +335,14 @@ export class SeparationService {
       const file = hit.stems.find((s) => s.name === name)!;
       const key = StorageKeys.result(job.id, `${name}.${job.options.codec}`);
       const info = await this.storage.putFile(key, file.path);
-      stems.push({ name, key, codec: job.options.codec, contentType: CONTENT_TYPES[job.options.codec], size: info.size, etag: info.etag });
+      stems.push({
+        name,
+        key,
+        codec: job.options.codec,
+        contentType: CONTENT_TYPES[job.options.codec],
+        size: info.size,
+        etag: info.etag,
+      });
     }
     const now = new Date();
     Object.assign(job, {
@@ -350,7 +379,9 @@ export class SeparationService {
 
   private async deleteFiles(jobId: string): Promise<void> {
     await this.storage.delete(StorageKeys.upload(jobId)).catch((e: Error) => this.logger.warn(e.message));
-    await this.storage.deletePrefix(StorageKeys.resultDir(jobId)).catch((e: Error) => this.logger.warn(e.message));
+    await this.storage
+      .deletePrefix(StorageKeys.resultDir(jobId))
+      .catch((e: Error) => this.logger.warn(e.message));
   }
 
   private emit(event: string, job: SeparationJobEntity, ctx: RequestContext): void {
@@ -381,12 +412,19 @@ function checkExcerpt(options: SeparationJobOptions, inspected: InspectedUpload)
 export function displayFileName(original: string | undefined): string | null {
   if (!original) return null;
   const base = original.split(/[/\\]/).pop() ?? '';
-  // eslint-disable-next-line no-control-regex
-  const clean = base.replace(/[\u0000-\u001f\u007f"<>|]/g, '').trim().slice(0, 200);
+  const clean = base
+    // eslint-disable-next-line no-control-regex
+    .replace(/[\u0000-\u001f\u007f"<>|]/g, '')
+    .trim()
+    .slice(0, 200);
   return clean && clean !== '.' && clean !== '..' ? clean : null;
 }
 
 function withField(err: SpleeterError, field: string): SpleeterError {
-  const Ctor = err.constructor as new (code: string, message: string, context: Record<string, unknown>) => SpleeterError;
+  const Ctor = err.constructor as new (
+    code: string,
+    message: string,
+    context: Record<string, unknown>,
+  ) => SpleeterError;
   return new Ctor(err.code, `${field}: ${err.message}`, { ...err.context, field });
 }

@@ -32,7 +32,9 @@ export class StemTranscoder {
       if (stderr.length < 4096) stderr += d.toString();
     });
     const out = child.stdout;
-    child.on('error', (err) => out.destroy(new AudioProcessingError(ErrorCodes.DECODER_UNAVAILABLE, `ffmpeg: ${err.message}`)));
+    child.on('error', (err) =>
+      out.destroy(new AudioProcessingError(ErrorCodes.DECODER_UNAVAILABLE, `ffmpeg: ${err.message}`)),
+    );
     child.on('close', (code, signal) => {
       if (code !== 0 && signal !== 'SIGKILL') {
         this.logger.warn(`ffmpeg transcode to ${codec} exited ${code ?? signal}: ${stderr.trim()}`);

@@ -31,18 +31,26 @@ export class UploadInspector {
     if (size === 0) throw new AudioProcessingError(ErrorCodes.EMPTY_AUDIO, 'The uploaded file is empty');
     const sniffed = await sniffFile(path);
     if (!sniffed) {
-      throw new AudioProcessingError(ErrorCodes.UNSUPPORTED_AUDIO, 'The uploaded file is not a recognised audio format');
+      throw new AudioProcessingError(
+        ErrorCodes.UNSUPPORTED_AUDIO,
+        'The uploaded file is not a recognised audio format',
+      );
     }
     const format = FORMAT_ALIASES[sniffed] ?? sniffed;
     const allowed = this.config.audio.allowed_formats;
     if (!allowed.includes(format) && !allowed.includes(sniffed)) {
-      throw new AudioProcessingError(ErrorCodes.UNSUPPORTED_AUDIO, `Audio format '${format}' is not accepted here`, {
-        format,
-        available: allowed,
-      });
+      throw new AudioProcessingError(
+        ErrorCodes.UNSUPPORTED_AUDIO,
+        `Audio format '${format}' is not accepted here`,
+        {
+          format,
+          available: allowed,
+        },
+      );
     }
     const info = await this.engine.probe(path);
-    if (!(info.durationSec > 0)) throw new AudioProcessingError(ErrorCodes.EMPTY_AUDIO, 'The audio has no samples');
+    if (!(info.durationSec > 0))
+      throw new AudioProcessingError(ErrorCodes.EMPTY_AUDIO, 'The audio has no samples');
     const limit = this.config.audio.max_duration_s;
     if (info.durationSec > limit) {
       throw new AudioProcessingError(

@@ -1,4 +1,10 @@
-import { Table, TableIndex, type MigrationInterface, type QueryRunner, type TableColumnOptions } from 'typeorm';
+import {
+  Table,
+  TableIndex,
+  type MigrationInterface,
+  type QueryRunner,
+  type TableColumnOptions,
+} from 'typeorm';
 
 /** Separation jobs and batches (REST API). One migration for SQLite and PostgreSQL. */
 export class CreateSeparationJobs1795256481089 implements MigrationInterface {
@@ -7,15 +13,28 @@ export class CreateSeparationJobs1795256481089 implements MigrationInterface {
   async up(queryRunner: QueryRunner): Promise<void> {
     // Instants: timestamptz on PostgreSQL; SQLite has no such type and TypeORM stores 'datetime' as UTC text.
     const instant = queryRunner.connection.options.type === 'postgres' ? 'timestamptz' : 'datetime';
-    const at = (name: string, nullable = true): TableColumnOptions => ({ name, type: instant, isNullable: nullable });
+    const at = (name: string, nullable = true): TableColumnOptions => ({
+      name,
+      type: instant,
+      isNullable: nullable,
+    });
     const str = (name: string, length: number, nullable = false): TableColumnOptions => ({
       name,
       type: 'varchar',
       length: String(length),
       isNullable: nullable,
     });
-    const text = (name: string, nullable = true): TableColumnOptions => ({ name, type: 'text', isNullable: nullable });
-    const int = (name: string): TableColumnOptions => ({ name, type: 'integer', isNullable: false, default: 0 });
+    const text = (name: string, nullable = true): TableColumnOptions => ({
+      name,
+      type: 'text',
+      isNullable: nullable,
+    });
+    const int = (name: string): TableColumnOptions => ({
+      name,
+      type: 'integer',
+      isNullable: false,
+      default: 0,
+    });
 
     await queryRunner.createTable(
       new Table({
@@ -71,7 +90,10 @@ export class CreateSeparationJobs1795256481089 implements MigrationInterface {
           at('files_deleted_at'),
         ],
         indices: [
-          new TableIndex({ name: 'idx_separation_jobs_owner_created', columnNames: ['owner_id', 'created_at'] }),
+          new TableIndex({
+            name: 'idx_separation_jobs_owner_created',
+            columnNames: ['owner_id', 'created_at'],
+          }),
           new TableIndex({ name: 'idx_separation_jobs_status', columnNames: ['status'] }),
           new TableIndex({ name: 'idx_separation_jobs_batch', columnNames: ['batch_id'] }),
           new TableIndex({ name: 'idx_separation_jobs_expires', columnNames: ['expires_at'] }),

@@ -51,34 +51,39 @@ export function createZipStream(entries: readonly ZipSourceEntry[]): ZipStreamRe
   const size = cdOffset + centralSize + (needsZip64End ? 56 + 20 : 0) + 22;
 
   const start = (): Readable => {
-  const out = new PassThrough();
-  void (async () => {
-    const crcs: number[] = [];
-    for (const entry of planned) {
-      if (!(await write(out, localHeader(entry)))) return;
-      const input = await entry.open();
-      let crc = 0;
-      let seen = 0;
-      for await (const chunk of input as AsyncIterable<Buffer>) {
-        crc = crc32(chunk, crc);
-        seen += chunk.length;
-        if (seen > entry.size) throw new Error(`${entry.name} is longer than its declared ${entry.size} bytes`);
-        if (!(await write(out, chunk))) {
-          input.destroy();
-          return;
+    const out = new PassThrough();
+    void (async () => {
+      const crcs: number[] = [];
+      for (const entry of planned) {
+        if (!(await write(out, localHeader(entry)))) return;
+        const input = await entry.open();
+        let crc = 0;
+        let seen = 0;
+        for await (const chunk of input as AsyncIterable<Buffer>) {
+          crc = crc32(chunk, crc);
+          seen += chunk.length;
+          if (seen > entry.size)
+            throw new Error(`${entry.name} is longer than its declared ${entry.size} bytes`);
+          if (!(await write(out, chunk))) {
+            input.destroy();
+            return;
+          }
         }
+        if (seen !== entry.size) throw new Error(`${entry.name} is ${seen} bytes, expected ${entry.size}`);
+        crcs.push(crc);
+        if (!(await write(out, descriptor(entry, crc)))) return;
       }
-      if (seen !== entry.size) throw new Error(`${entry.name} is ${seen} bytes, expected ${entry.size}`);
-      crcs.push(crc);
-      if (!(await write(out, descriptor(entry, crc)))) return;
-    }
-    const central = Buffer.concat(planned.map((p, i) => centralHeader(p, crcs[i])));
-    const tail: Buffer[] = [central];
-    if (needsZip64End) tail.push(zip64End(planned.length, central.length, cdOffset), zip64Locator(cdOffset + central.length));
-    tail.push(end(planned.length, central.length, cdOffset, needsZip64End));
-    if (await write(out, Buffer.concat(tail))) out.end();
-  })().catch((err: unknown) => out.destroy(err as Error));
-  return out;
+      const central = Buffer.concat(planned.map((p, i) => centralHeader(p, crcs[i])));
+      const tail: Buffer[] = [central];
+      if (needsZip64End)
+        tail.push(
+          zip64End(planned.length, central.length, cdOffset),
+          zip64Locator(cdOffset + central.length),
+        );
+      tail.push(end(planned.length, central.length, cdOffset, needsZip64End));
+      if (await write(out, Buffer.concat(tail))) out.end();
+    })().catch((err: unknown) => out.destroy(err as Error));
+    return out;
   };
   return { size, start };
 }

@@ -25,7 +25,9 @@ export class ProblemDetailsDto {
   errors?: string[];
   @ApiPropertyOptional({ description: 'QUEUE_FULL / SHUTTING_DOWN: also sent as Retry-After.' })
   retryAfterSeconds?: number;
-  @ApiPropertyOptional({ description: 'The limit that was exceeded (FILE_TOO_LARGE, DURATION_LIMIT, QUEUE_FULL).' })
+  @ApiPropertyOptional({
+    description: 'The limit that was exceeded (FILE_TOO_LARGE, DURATION_LIMIT, QUEUE_FULL).',
+  })
   limit?: number;
   @ApiPropertyOptional({ description: 'The offending request field.' })
   field?: string;

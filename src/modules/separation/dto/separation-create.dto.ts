@@ -30,7 +30,8 @@ export const MAX_OFFSET_SECONDS = 24 * 3600;
 /** Options shared by single and batch separation requests (multipart form fields). */
 export class SeparationOptionsDto {
   @ApiPropertyOptional({
-    description: 'Model name, optionally pinned to a version with `@version`. Default: the server default model.',
+    description:
+      'Model name, optionally pinned to a version with `@version`. Default: the server default model.',
     example: 'builtin:center',
     pattern: MODEL_NAME_PATTERN.source,
     maxLength: 193,
@@ -42,7 +43,8 @@ export class SeparationOptionsDto {
 
   @ApiPropertyOptional({
     type: [String],
-    description: 'Only produce these stems (a subset of the model\'s stems). Comma-separated or a repeated field.',
+    description:
+      "Only produce these stems (a subset of the model's stems). Comma-separated or a repeated field.",
     example: ['center'],
   })
   @IsOptional()
@@ -51,10 +53,16 @@ export class SeparationOptionsDto {
   @ArrayMinSize(1)
   @ArrayMaxSize(16)
   @ArrayUnique()
-  @Matches(STEM_NAME_PATTERN, { each: true, message: 'each stem must be a stem name (letters, digits, _ and -)' })
+  @Matches(STEM_NAME_PATTERN, {
+    each: true,
+    message: 'each stem must be a stem name (letters, digits, _ and -)',
+  })
   stems?: string[];
 
-  @ApiPropertyOptional({ enum: OUTPUT_CODECS, description: 'Output codec. Default: server `audio.default_codec`.' })
+  @ApiPropertyOptional({
+    enum: OUTPUT_CODECS,
+    description: 'Output codec. Default: server `audio.default_codec`.',
+  })
   @IsOptional()
   @IsIn(OUTPUT_CODECS)
   codec?: OutputCodec;
@@ -67,13 +75,20 @@ export class SeparationOptionsDto {
   @Max(512)
   bitrate?: number;
 
-  @ApiPropertyOptional({ enum: [16, 24, 32], description: 'WAV: 16/24-bit integer or 32-bit float; FLAC: 16 or 24.' })
+  @ApiPropertyOptional({
+    enum: [16, 24, 32],
+    description: 'WAV: 16/24-bit integer or 32-bit float; FLAC: 16 or 24.',
+  })
   @IsOptional()
   @Transform(toNumber)
   @IsIn([16, 24, 32])
   bitDepth?: 16 | 24 | 32;
 
-  @ApiPropertyOptional({ description: 'Output sample rate in Hz. Default: the input\'s rate.', minimum: 8000, maximum: 192000 })
+  @ApiPropertyOptional({
+    description: "Output sample rate in Hz. Default: the input's rate.",
+    minimum: 8000,
+    maximum: 192000,
+  })
   @IsOptional()
   @Transform(toNumber)
   @IsInt()
@@ -81,7 +96,11 @@ export class SeparationOptionsDto {
   @Max(192000)
   sampleRate?: number;
 
-  @ApiPropertyOptional({ description: 'Start of the excerpt to separate, in seconds.', minimum: 0, example: 0 })
+  @ApiPropertyOptional({
+    description: 'Start of the excerpt to separate, in seconds.',
+    minimum: 0,
+    example: 0,
+  })
   @IsOptional()
   @Transform(toNumber)
   @IsNumber({ allowNaN: false, allowInfinity: false })
@@ -89,7 +108,11 @@ export class SeparationOptionsDto {
   @Max(MAX_OFFSET_SECONDS)
   offset?: number;
 
-  @ApiPropertyOptional({ description: 'Length of the excerpt in seconds. Default: to the end.', exclusiveMinimum: true, minimum: 0 })
+  @ApiPropertyOptional({
+    description: 'Length of the excerpt in seconds. Default: to the end.',
+    exclusiveMinimum: true,
+    minimum: 0,
+  })
   @IsOptional()
   @Transform(toNumber)
   @IsNumber({ allowNaN: false, allowInfinity: false })
@@ -132,12 +155,20 @@ export class SeparationBatchCreateDto extends SeparationOptionsDto {}
 
 /** Documentation only: the multipart body of POST /v1/separations. */
 export class SeparationUploadDto extends SeparationCreateDto {
-  @ApiProperty({ type: 'string', format: 'binary', description: 'The audio file. Its format is detected from its content.' })
+  @ApiProperty({
+    type: 'string',
+    format: 'binary',
+    description: 'The audio file. Its format is detected from its content.',
+  })
   file!: unknown;
 }
 
 /** Documentation only: the multipart body of POST /v1/separations/batch. */
 export class SeparationBatchUploadDto extends SeparationBatchCreateDto {
-  @ApiProperty({ type: 'array', items: { type: 'string', format: 'binary' }, description: 'The audio files (repeat the field).' })
+  @ApiProperty({
+    type: 'array',
+    items: { type: 'string', format: 'binary' },
+    description: 'The audio files (repeat the field).',
+  })
   files!: unknown[];
 }

@@ -1,6 +1,17 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
-import { ArrayMaxSize, IsArray, IsIn, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
+import {
+  ArrayMaxSize,
+  IsArray,
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  MaxLength,
+  Min,
+} from 'class-validator';
 import type { OutputCodec } from '../../../lib/types';
 import { OUTPUT_CODECS } from '../separation-options';
 import { SeparationStatus } from '../separation-status';
@@ -54,13 +65,18 @@ export class SeparationListQueryDto {
 export class StemDownloadQueryDto {
   @ApiPropertyOptional({
     enum: OUTPUT_CODECS,
-    description: 'Transcode on the fly to this codec (streamed, no Content-Length or Range). Default: the stored file.',
+    description:
+      'Transcode on the fly to this codec (streamed, no Content-Length or Range). Default: the stored file.',
   })
   @IsOptional()
   @IsIn(OUTPUT_CODECS)
   codec?: OutputCodec;
 
-  @ApiPropertyOptional({ description: 'Bitrate in kbit/s when transcoding to mp3/ogg.', minimum: 32, maximum: 512 })
+  @ApiPropertyOptional({
+    description: 'Bitrate in kbit/s when transcoding to mp3/ogg.',
+    minimum: 32,
+    maximum: 512,
+  })
   @IsOptional()
   @Transform(toNumber)
   @IsInt()

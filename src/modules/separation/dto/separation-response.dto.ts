@@ -14,7 +14,12 @@ export class SeparationModelDto {
 }
 
 export class SeparationInputDto {
-  @ApiProperty({ type: String, nullable: true, description: 'Client file name (display only).', example: 'song.mp3' })
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    description: 'Client file name (display only).',
+    example: 'song.mp3',
+  })
   filename!: string | null;
   @ApiProperty({ example: 262867 })
   sizeBytes!: number;
@@ -41,7 +46,11 @@ export class SeparationTimingsDto {
   dspMs!: number | null;
   @ApiProperty({ type: Number, nullable: true })
   encodeMs!: number | null;
-  @ApiProperty({ type: Number, nullable: true, description: 'Processing time, start to finish (excludes queueing).' })
+  @ApiProperty({
+    type: Number,
+    nullable: true,
+    description: 'Processing time, start to finish (excludes queueing).',
+  })
   totalMs!: number | null;
 }
 
@@ -115,15 +124,29 @@ export class SeparationResponseDto {
   status!: SeparationStatus;
   @ApiProperty({ minimum: 0, maximum: 100, example: 42 })
   progress!: number;
-  @ApiProperty({ type: String, nullable: true, description: 'Current processing stage while running.', example: 'inference' })
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    description: 'Current processing stage while running.',
+    example: 'inference',
+  })
   stage!: string | null;
-  @ApiProperty({ type: Number, nullable: true, description: '1-based position among waiting jobs (queued only).' })
+  @ApiProperty({
+    type: Number,
+    nullable: true,
+    description: '1-based position among waiting jobs (queued only).',
+  })
   queuePosition!: number | null;
   @ApiProperty({ type: String, nullable: true, format: 'uuid' })
   batchId!: string | null;
   @ApiProperty({ type: SeparationModelDto })
   model!: SeparationModelDto;
-  @ApiProperty({ type: String, nullable: true, description: 'Execution provider that ran the model.', example: 'cpu' })
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    description: 'Execution provider that ran the model.',
+    example: 'cpu',
+  })
   executionProvider!: string | null;
   @ApiProperty({ type: SeparationOptionsResponseDto })
   options!: SeparationOptionsResponseDto;
@@ -131,7 +154,10 @@ export class SeparationResponseDto {
   input!: SeparationInputDto;
   @ApiProperty({ type: SeparationTimingsDto })
   timings!: SeparationTimingsDto;
-  @ApiProperty({ type: [SeparationStemDto], description: 'Downloadable stems (succeeded jobs whose files still exist).' })
+  @ApiProperty({
+    type: [SeparationStemDto],
+    description: 'Downloadable stems (succeeded jobs whose files still exist).',
+  })
   stems!: SeparationStemDto[];
   @ApiProperty({ description: 'Served from the result cache without running the model.' })
   cached!: boolean;
@@ -145,9 +171,19 @@ export class SeparationResponseDto {
   startedAt!: string | null;
   @ApiProperty({ type: String, format: 'date-time', nullable: true })
   finishedAt!: string | null;
-  @ApiProperty({ type: String, format: 'date-time', nullable: true, description: 'When the files will be deleted.' })
+  @ApiProperty({
+    type: String,
+    format: 'date-time',
+    nullable: true,
+    description: 'When the files will be deleted.',
+  })
   expiresAt!: string | null;
-  @ApiProperty({ type: String, format: 'date-time', nullable: true, description: 'When the files were deleted.' })
+  @ApiProperty({
+    type: String,
+    format: 'date-time',
+    nullable: true,
+    description: 'When the files were deleted.',
+  })
   filesDeletedAt!: string | null;
   @ApiProperty({ type: SeparationLinksDto })
   links!: SeparationLinksDto;
@@ -156,7 +192,11 @@ export class SeparationResponseDto {
 export class SeparationListResponseDto {
   @ApiProperty({ type: [SeparationResponseDto] })
   data!: SeparationResponseDto[];
-  @ApiProperty({ type: String, nullable: true, description: 'Pass as `cursor` for the next page; null on the last page.' })
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    description: 'Pass as `cursor` for the next page; null on the last page.',
+  })
   nextCursor!: string | null;
 }
 

@@ -19,7 +19,9 @@ const DESCRIPTIONS: Record<number, string> = {
   503: 'Queue full (`QUEUE_FULL`) or shutting down (`SHUTTING_DOWN`); see Retry-After.',
 };
 
-const RETRY_AFTER = { 'Retry-After': { description: 'Seconds to wait before retrying.', schema: { type: 'integer' } } };
+const RETRY_AFTER = {
+  'Retry-After': { description: 'Seconds to wait before retrying.', schema: { type: 'integer' } },
+};
 
 /** Documents error responses as RFC 7807 `application/problem+json` bodies. */
 export function ApiProblemResponses(...statuses: number[]): MethodDecorator & ClassDecorator {

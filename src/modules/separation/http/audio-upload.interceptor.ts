@@ -13,7 +13,10 @@ import { catchError, concatMap } from 'rxjs/operators';
 import { AudioProcessingError, ErrorCodes, SeparationError, ValidationError } from '../../../core/errors';
 import { AppConfig } from '../../../infra/config/app-config';
 import { JOB_QUEUE, type JobQueue } from '../../../infra/queue/job-queue';
-import { MulterScratchStorage, type ScratchUploadedFile } from '../../../infra/storage/multer-scratch-storage';
+import {
+  MulterScratchStorage,
+  type ScratchUploadedFile,
+} from '../../../infra/storage/multer-scratch-storage';
 import { STORAGE_SERVICE, type StorageService } from '../../../infra/storage/storage.service';
 import type { UploadedAudio } from '../separation.service';
 
@@ -47,13 +50,23 @@ abstract class AudioUploadInterceptor implements NestInterceptor {
     const maxBytes = Math.floor(this.config.audio.max_upload_mb * MIB);
     await this.precheck(req, res, maxBytes);
     const files = await this.receive(req, res, maxBytes);
-    const cleanup = () => Promise.all(files.map((f) => this.storage.removeScratch(f.path).catch(() => undefined)));
+    const cleanup = () =>
+      Promise.all(files.map((f) => this.storage.removeScratch(f.path).catch(() => undefined)));
     if (files.length === 0) {
-      throw new ValidationError(ErrorCodes.VALIDATION_FAILED, `The audio file is missing: send it in the '${this.field}' part`, {
-        field: this.field,
-      });
+      throw new ValidationError(
+        ErrorCodes.VALIDATION_FAILED,
+        `The audio file is missing: send it in the '${this.field}' part`,
+        {
+          field: this.field,
+        },
+      );
     }
-    req.uploadedAudio = files.map((f) => ({ path: f.path, size: f.size, sha256: f.sha256, originalName: f.originalname }));
+    req.uploadedAudio = files.map((f) => ({
+      path: f.path,
+      size: f.size,
+      sha256: f.sha256,
+      originalName: f.originalname,
+    }));
     return next.handle().pipe(
       concatMap(async (value: unknown) => {
         await cleanup();
@@ -80,7 +93,9 @@ abstract class AudioUploadInterceptor implements NestInterceptor {
     const stats = await this.queue.stats();
     if (!stats.accepting) {
       res.setHeader('Connection', 'close');
-      throw new SeparationError(ErrorCodes.SHUTTING_DOWN, 'The server is shutting down', { retryAfterSeconds: 5 });
+      throw new SeparationError(ErrorCodes.SHUTTING_DOWN, 'The server is shutting down', {
+        retryAfterSeconds: 5,
+      });
     }
     if (!(await this.queue.hasCapacity(1))) {
       res.setHeader('Connection', 'close');
@@ -94,7 +109,13 @@ abstract class AudioUploadInterceptor implements NestInterceptor {
   private receive(req: Request, res: Response, maxBytes: number): Promise<ScratchUploadedFile[]> {
     const upload = multer({
       storage: new MulterScratchStorage(this.storage),
-      limits: { fileSize: maxBytes, files: this.maxFiles, fields: 32, parts: this.maxFiles + 32, fieldSize: 16 * 1024 },
+      limits: {
+        fileSize: maxBytes,
+        files: this.maxFiles,
+        fields: 32,
+        parts: this.maxFiles + 32,
+        fieldSize: 16 * 1024,
+      },
     }).array(this.field, this.maxFiles);
     return new Promise((resolve, reject) => {
       upload(req, res, (err: unknown) => {
@@ -118,7 +139,9 @@ abstract class AudioUploadInterceptor implements NestInterceptor {
             { field: err.field, limit: this.maxFiles },
           );
         default:
-          return new ValidationError(ErrorCodes.VALIDATION_FAILED, `Invalid multipart body: ${err.message}`, { field: err.field });
+          return new ValidationError(ErrorCodes.VALIDATION_FAILED, `Invalid multipart body: ${err.message}`, {
+            field: err.field,
+          });
       }
     }
     const message = (err as Error)?.message ?? '';
@@ -152,6 +175,8 @@ export class BatchAudioUploadInterceptor extends AudioUploadInterceptor {
 }
 
 /** The uploads received by an AudioUploadInterceptor, in form order. */
-export const UploadedAudioFiles = createParamDecorator((_data: unknown, ctx: ExecutionContext): UploadedAudio[] => {
-  return ctx.switchToHttp().getRequest<UploadRequest>().uploadedAudio ?? [];
-});
+export const UploadedAudioFiles = createParamDecorator(
+  (_data: unknown, ctx: ExecutionContext): UploadedAudio[] => {
+    return ctx.switchToHttp().getRequest<UploadRequest>().uploadedAudio ?? [];
+  },
+);

@@ -35,10 +35,15 @@ export async function sendDownload(req: Request, res: Response, source: Download
   const rangeHeader = req.headers.range;
   const ifRange = req.headers['if-range'] as string | undefined;
   const parsed =
-    rangeHeader && ifRangeAllows(ifRange, source.etag, source.lastModified) ? parseRange(rangeHeader, source.size) : 'ignore';
+    rangeHeader && ifRangeAllows(ifRange, source.etag, source.lastModified)
+      ? parseRange(rangeHeader, source.size)
+      : 'ignore';
   if (parsed === 'unsatisfiable') {
     res.setHeader('Content-Range', `bytes */${source.size}`);
-    throw new SeparationError(ErrorCodes.RANGE_NOT_SATISFIABLE, `Range '${String(rangeHeader).slice(0, 64)}' is outside 0-${source.size - 1}`);
+    throw new SeparationError(
+      ErrorCodes.RANGE_NOT_SATISFIABLE,
+      `Range '${String(rangeHeader).slice(0, 64)}' is outside 0-${source.size - 1}`,
+    );
   }
   const range = parsed === 'ignore' ? null : parsed;
   if (range) {

@@ -59,7 +59,11 @@ export class SeparationJobRepository {
         new Brackets((w) =>
           w
             .where('j.created_at < :cAt', { cAt: createdAt })
-            .orWhere(new Brackets((e) => e.where('j.created_at = :cAt', { cAt: createdAt }).andWhere('j.id < :cId', { cId: id }))),
+            .orWhere(
+              new Brackets((e) =>
+                e.where('j.created_at = :cAt', { cAt: createdAt }).andWhere('j.id < :cId', { cId: id }),
+              ),
+            ),
         ),
       );
     }
@@ -70,7 +74,11 @@ export class SeparationJobRepository {
    * Compare-and-set on status: applies `patch` only while the job is in one of `from`. This is what
    * keeps a cancel and a finishing worker from overwriting each other. True when the row changed.
    */
-  async transition(id: string, from: readonly SeparationStatus[], patch: SeparationJobPatch): Promise<boolean> {
+  async transition(
+    id: string,
+    from: readonly SeparationStatus[],
+    patch: SeparationJobPatch,
+  ): Promise<boolean> {
     const result = await this.jobs.update({ id, status: In([...from]) }, { ...patch, updatedAt: new Date() });
     return (result.affected ?? 0) > 0;
   }
@@ -85,12 +93,18 @@ export class SeparationJobRepository {
 
   /** Progress writes only while running, so a late progress tick cannot revive a canceled job. */
   async updateProgress(id: string, progress: number, stage: string | null): Promise<void> {
-    await this.jobs.update({ id, status: SeparationStatus.Running }, { progress, stage, updatedAt: new Date() });
+    await this.jobs.update(
+      { id, status: SeparationStatus.Running },
+      { progress, stage, updatedAt: new Date() },
+    );
   }
 
   /** Queued and running jobs, oldest first (restart recovery). */
   findUnfinished(): Promise<SeparationJobEntity[]> {
-    return this.jobs.find({ where: { status: In([...UNFINISHED_STATUSES]) }, order: { createdAt: 'ASC', id: 'ASC' } });
+    return this.jobs.find({
+      where: { status: In([...UNFINISHED_STATUSES]) },
+      order: { createdAt: 'ASC', id: 'ASC' },
+    });
   }
 
   /** Finished jobs whose files outlived retention and are still on disk. */

@@ -44,7 +44,12 @@ export class FakeEngineService {
   }
 
   async listModels(): Promise<ModelSummary[]> {
-    return Object.entries(FAKE_MODELS).map(([name, stems]) => ({ name, stems: [...stems], installed: true, source: 'builtin' }));
+    return Object.entries(FAKE_MODELS).map(([name, stems]) => ({
+      name,
+      stems: [...stems],
+      installed: true,
+      source: 'builtin',
+    }));
   }
 
   async resolveModel(name: string): Promise<{ name: string; version?: string; stems: string[] }> {
@@ -74,12 +79,18 @@ export class FakeEngineService {
     const model = await this.resolveModel(params.modelName ?? 'builtin:center');
     const pcm = readWav(await fsp.readFile(params.audioPath));
     if ((params.codec ?? 'wav') !== 'wav') {
-      throw new AudioProcessingError(ErrorCodes.ENCODE_FAILED, `The fake engine only writes wav, not ${params.codec}`);
+      throw new AudioProcessingError(
+        ErrorCodes.ENCODE_FAILED,
+        `The fake engine only writes wav, not ${params.codec}`,
+      );
     }
     const ch = pcm.channels;
     const first = Math.round((params.offsetSec ?? 0) * pcm.sampleRate);
     const total = pcm.data.length / ch;
-    const count = Math.max(0, Math.min(total - first, params.durationSec ? Math.round(params.durationSec * pcm.sampleRate) : total));
+    const count = Math.max(
+      0,
+      Math.min(total - first, params.durationSec ? Math.round(params.durationSec * pcm.sampleRate) : total),
+    );
     const center = new Float32Array(count * ch);
     const sides = new Float32Array(count * ch);
     const seg = this.options.segmentFrames ?? 44100;
@@ -104,7 +115,15 @@ export class FakeEngineService {
     await fsp.mkdir(params.outputDir, { recursive: true });
     for (const stem of wanted) {
       const file = path.join(params.outputDir, `${stem}.wav`);
-      await fsp.writeFile(file, writeWav({ sampleRate: pcm.sampleRate, channels: ch, data: stem === 'center' ? center : sides, bits: params.bitDepth === 32 ? 32 : 16 }));
+      await fsp.writeFile(
+        file,
+        writeWav({
+          sampleRate: pcm.sampleRate,
+          channels: ch,
+          data: stem === 'center' ? center : sides,
+          bits: params.bitDepth === 32 ? 32 : 16,
+        }),
+      );
       outputs[stem] = file;
     }
     const totalMs = Date.now() - started;
@@ -112,7 +131,13 @@ export class FakeEngineService {
       audioPath: params.audioPath,
       model: { name: model.name, version: model.version, stems: model.stems },
       executionProvider: this.executionProvider,
-      input: { format: 'wav', sampleRate: pcm.sampleRate, channels: ch, durationSec: total / pcm.sampleRate, bitDepth: pcm.bits },
+      input: {
+        format: 'wav',
+        sampleRate: pcm.sampleRate,
+        channels: ch,
+        durationSec: total / pcm.sampleRate,
+        bitDepth: pcm.bits,
+      },
       outputs,
       timings: { totalMs, decodeMs: 1, inferenceMs: totalMs, dspMs: 0, encodeMs: 1 },
       realtimeFactor: count / pcm.sampleRate / Math.max(0.001, totalMs / 1000),
@@ -145,7 +170,12 @@ export function readWav(buf: Buffer): Pcm {
     const size = buf.readUInt32LE(off + 4);
     const body = off + 8;
     if (id === 'fmt ') {
-      fmt = { format: buf.readUInt16LE(body), channels: buf.readUInt16LE(body + 2), rate: buf.readUInt32LE(body + 4), bits: buf.readUInt16LE(body + 14) };
+      fmt = {
+        format: buf.readUInt16LE(body),
+        channels: buf.readUInt16LE(body + 2),
+        rate: buf.readUInt32LE(body + 4),
+        bits: buf.readUInt16LE(body + 14),
+      };
     } else if (id === 'data' && fmt) {
       const end = Math.min(buf.length, body + size);
       const bytes = fmt.bits / 8;

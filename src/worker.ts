@@ -1,0 +1,40 @@
+/**
+ * Worker entry: the same application graph as the HTTP server (AppModule), without HTTP, consuming
+ * separation jobs from the shared queue. Run next to one or more API processes with the Redis queue
+ * (`SPLEETER_QUEUE_DRIVER=redis`, `SPLEETER_REDIS_URL`) and a shared database and storage directory.
+ * SIGTERM/SIGINT: stop taking jobs, let running ones finish for `server.shutdown_timeout_s`, re-queue
+ * the rest, exit.
+ */
+import 'reflect-metadata';
+import { Logger } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { Logger as PinoNestLogger } from 'nestjs-pino';
+import { AppModule } from './app.module';
+import { AppConfig } from './infra/config/app-config';
+import { ConfigError } from './infra/config/config.loader';
+
+async function bootstrap(): Promise<void> {
+  const app = await NestFactory.createApplicationContext(AppModule.forRoot({}, { role: 'worker' }), {
+    bufferLogs: true,
+  });
+  app.useLogger(app.get(PinoNestLogger));
+  app.enableShutdownHooks();
+  await app.init();
+  const config = app.get(AppConfig);
+  if (config.queueDriver !== 'redis') {
+    new Logger('Worker').warn(
+      'queue.driver is "memory": this worker only runs jobs recovered from the database at start-up. ' +
+        'Use the Redis queue to share work with API processes.',
+    );
+  }
+  new Logger('Worker').log(
+    `spleeter-server worker started (queue: ${config.queueDriver}, concurrency ${config.queue.concurrency})`,
+  );
+}
+
+bootstrap().catch((err: unknown) => {
+  process.stderr.write(
+    err instanceof ConfigError ? `${err.message}\n` : `Fatal: ${(err as Error)?.stack ?? String(err)}\n`,
+  );
+  process.exit(1);
+});
