@@ -1,6 +1,7 @@
 import * as path from 'path';
 import { MultiBar, Presets } from 'cli-progress';
 import type { SpleeterConfig } from '../infra/config/config.schema';
+import { engineOptionsFromConfig } from '../lib/engine-options';
 import { SpleeterEngine } from '../lib/spleeter-engine';
 import type { OutputCodec, SeparationResult } from '../lib/types';
 import { exitCodeFor, printError } from './cli-output';
@@ -26,25 +27,12 @@ export interface SeparateCliOptions {
   quiet: boolean;
 }
 
-export function engineFromConfig(
-  config: SpleeterConfig,
-  overrides: { gpu?: boolean; threads?: number } = {},
-): SpleeterEngine {
+export function engineFromConfig(config: SpleeterConfig, overrides: { gpu?: boolean; threads?: number } = {}): SpleeterEngine {
+  const options = engineOptionsFromConfig(config);
   return new SpleeterEngine({
-    modelsDir: config.models.dir,
-    defaultModel: config.models.default_model,
-    enableGpu: overrides.gpu ?? config.performance.enable_gpu,
-    gpuProviders: config.performance.gpu_providers,
-    intraOpThreads: overrides.threads ?? config.performance.intra_op_threads,
-    interOpThreads: config.performance.inter_op_threads,
-    parallelInstruments: config.performance.parallel_instruments,
-    batchSegments: config.performance.batch_segments,
-    batchConcurrency: config.performance.batch_concurrency,
-    precision: config.models.precision,
-    ffmpegPath: config.audio.ffmpeg_path,
-    maxDurationSec: config.audio.max_duration_s,
-    autoDownload: config.models.auto_download,
-    catalogFile: config.models.catalog_file,
+    ...options,
+    enableGpu: overrides.gpu ?? options.enableGpu,
+    intraOpThreads: overrides.threads ?? options.intraOpThreads,
     logger: { warn: (m) => process.stderr.write(`warning: ${m}\n`) },
   });
 }

@@ -1,7 +1,4 @@
 /**
- * @jest-environment ./src/core/onnx/testing/onnx-test-environment.ts
- */
-/**
  * /v1/models and /v1/admin/models over HTTP against the real application: catalog served from a
  * local HTTP server (models.catalog_file points there), installs as 202 operations with SSE
  * progress, versions, validation, uploads, errors as problem+json, and the admin role.

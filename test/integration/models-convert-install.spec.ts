@@ -1,7 +1,4 @@
 /**
- * @jest-environment ./src/core/onnx/testing/onnx-test-environment.ts
- */
-/**
  * Installing an official-style Spleeter TensorFlow checkpoint archive over HTTP: download → extract
  * → TypeScript converter (helper code in src/core/tf) → validation (load + smoke inference) →
  * activate. The archive holds a full-size 2stems checkpoint (real variable names and shapes, seeded

@@ -1,7 +1,4 @@
 /**
- * @jest-environment ./src/core/onnx/testing/onnx-test-environment.ts
- */
-/**
  * ModelManager end to end: real HTTP (local server), real archives, real onnxruntime loading and
  * smoke inference of generated models, real files and locks in a temporary models directory.
  */

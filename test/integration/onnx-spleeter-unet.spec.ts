@@ -1,5 +1,4 @@
 /**
- * @jest-environment ./src/core/onnx/testing/onnx-test-environment.ts
  *
  * Full-size generated Spleeter U-Nets (real architecture, random weights) through the real loader
  * and onnxruntime: shapes, finiteness, mask/softmax invariants, fp16/int8 variants.

@@ -1,6 +1,3 @@
-/**
- * @jest-environment ./src/core/onnx/testing/onnx-test-environment.ts
- */
 import * as ort from 'onnxruntime-node';
 import { onnx } from 'onnx-proto';
 import { floatAttr, OnnxGraphBuilder } from './onnx-graph-builder';

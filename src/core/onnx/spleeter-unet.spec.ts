@@ -1,6 +1,3 @@
-/**
- * @jest-environment ./src/core/onnx/testing/onnx-test-environment.ts
- */
 import * as ort from 'onnxruntime-node';
 import { ErrorCodes } from '../errors';
 import type { UnetModelSpec } from '../spleeter/unet-weights';

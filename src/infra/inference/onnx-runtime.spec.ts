@@ -1,6 +1,3 @@
-/**
- * @jest-environment ./src/core/onnx/testing/onnx-test-environment.ts
- */
 import { execFileSync } from 'child_process';
 import { existsSync } from 'fs';
 import { mkdtemp, rm, writeFile } from 'fs/promises';

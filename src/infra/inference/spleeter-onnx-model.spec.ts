@@ -1,6 +1,3 @@
-/**
- * @jest-environment ./src/core/onnx/testing/onnx-test-environment.ts
- */
 import { copyFile, mkdtemp, rm, writeFile } from 'fs/promises';
 import { tmpdir } from 'os';
 import { join } from 'path';

@@ -1,28 +1,9 @@
 import { Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { AppConfig } from '../../infra/config/app-config';
 import { SeparationWorkerPool } from '../../infra/workers/separation-worker-pool';
-import { SpleeterEngine, type SpleeterEngineOptions } from '../../lib/spleeter-engine';
+import { engineOptionsFromConfig } from '../../lib/engine-options';
+import { SpleeterEngine } from '../../lib/spleeter-engine';
 import type { InputAudioInfo, ModelSummary, SeparateParams, SeparationResult } from '../../lib/types';
-
-/** Engine options from the typed configuration (shared by the main thread and the worker threads). */
-export function engineOptionsFromConfig(config: AppConfig): SpleeterEngineOptions {
-  return {
-    modelsDir: config.models.dir,
-    defaultModel: config.models.default_model,
-    enableGpu: config.performance.enable_gpu,
-    gpuProviders: config.performance.gpu_providers,
-    intraOpThreads: config.performance.intra_op_threads,
-    interOpThreads: config.performance.inter_op_threads,
-    parallelInstruments: config.performance.parallel_instruments,
-    batchSegments: config.performance.batch_segments,
-    batchConcurrency: config.performance.batch_concurrency,
-    precision: config.models.precision,
-    ffmpegPath: config.audio.ffmpeg_path,
-    maxDurationSec: config.audio.max_duration_s,
-    autoDownload: config.models.auto_download,
-    catalogFile: config.models.catalog_file,
-  };
-}
 
 /**
  * Nest face of the separation engine (src/lib/spleeter-engine.ts). Separations run in a pool of
