@@ -2,14 +2,17 @@
  * FFT micro-benchmark: fft.js vs src/core/dsp/fft.ts for the real transforms the STFTs need.
  *
  *   node -r @swc-node/register scripts/bench/bench-fft.ts [--size 4096,5120] [--ms 1500]
- *   node -r @swc-node/register scripts/bench/bench-fft.ts --separator [--seconds 60]
+ *   node -r @swc-node/register scripts/bench/bench-fft.ts --separator [--seconds 60] [--model-ms 150]
  *
  * Reports frames/second (one frame = one real transform of `size` samples) and the round-trip
  * error of each implementation, so the choice in fft.ts can be re-checked on new hardware/Node.
  * Each case runs in its own process so JIT feedback from one cannot slow another down.
  *
  * --separator: DSP cost of SpleeterSeparator (STFT + model input packing + masks/MWF + iSTFT)
- * with an instant in-memory model, per `seconds` of stereo 44.1 kHz audio.
+ * with an instant in-memory model, per `seconds` of stereo 44.1 kHz audio. With `--model-ms N`
+ * every model call takes N ms per segment off this thread (a timer, like worker-thread
+ * inference), which shows how much of the DSP the separator hides behind inference: "wait" is
+ * the time it sat blocked on the model.
  */
 import { spawnSync } from 'child_process';
 import FFT from 'fft.js';
@@ -204,7 +207,7 @@ function fmtMs(ms: number): string {
   return Math.round(ms).toString().padStart(6);
 }
 
-async function benchSeparator(seconds: number): Promise<void> {
+async function benchSeparator(seconds: number, modelMsPerSegment: number): Promise<void> {
   const samples = Math.round(seconds * 44100);
   const x = whiteNoise(samples, 2, 1, 0.3);
   const four = ['vocals', 'drums', 'bass', 'other'];
@@ -217,7 +220,9 @@ async function benchSeparator(seconds: number): Promise<void> {
     ['2 stems, MWF (3 passes)', ['vocals', 'accompaniment'], { batchSegments: 1, mwf: true }],
     ['4 stems, MWF (3 passes)', four, { batchSegments: 1, mwf: true }],
   ];
-  console.log(`\n=== SpleeterSeparator DSP cost per ${seconds} s of stereo audio (instant fake model) ===`);
+  const modelLabel =
+    modelMsPerSegment > 0 ? `fake model taking ${modelMsPerSegment} ms per segment` : 'instant fake model';
+  console.log(`\n=== SpleeterSeparator DSP cost per ${seconds} s of stereo audio (${modelLabel}) ===`);
   const sink = { write: () => undefined };
   // warm-up so the first case is not charged for JIT compilation
   await new SpleeterSeparator(new FakeSegmentModel(), {}).separate(
@@ -226,12 +231,19 @@ async function benchSeparator(seconds: number): Promise<void> {
   );
   for (const [label, instruments, options] of cases) {
     const model = new FakeSegmentModel({ kind: 'identity', instruments });
+    if (modelMsPerSegment > 0) {
+      const run = model.run.bind(model);
+      model.run = async (input, S, signal) => {
+        await new Promise((r) => setTimeout(r, modelMsPerSegment * S));
+        return run(input, S, signal);
+      };
+    }
     const cpu0 = process.cpuUsage();
     const stats = await new SpleeterSeparator(model, options).separate(bufferSource(x, 44100), sink);
     const cpu = process.cpuUsage(cpu0);
     const cpuMs = (cpu.user + cpu.system) / 1000;
     console.log(
-      `${label.padEnd(40)} dsp ${fmtMs(stats.dspMs)} ms  cpu ${fmtMs(cpuMs)} ms  (model ${Math.round(stats.inferenceMs)} ms, wall ${Math.round(stats.wallMs)} ms; dsp = ${((seconds * 1000) / stats.dspMs).toFixed(0)}x real time)`,
+      `${label.padEnd(40)} dsp ${fmtMs(stats.dspMs)} ms  cpu ${fmtMs(cpuMs)} ms  (model ${Math.round(stats.inferenceMs)} ms, wait ${Math.round(stats.inferenceWaitMs)} ms, wall ${Math.round(stats.wallMs)} ms; dsp = ${((seconds * 1000) / stats.dspMs).toFixed(0)}x real time)`,
     );
   }
 }
@@ -239,7 +251,8 @@ async function benchSeparator(seconds: number): Promise<void> {
 function main(): void {
   if (process.argv.includes('--separator')) {
     const i = process.argv.indexOf('--seconds');
-    void benchSeparator(i >= 0 ? Number(process.argv[i + 1]) : 60);
+    const m = process.argv.indexOf('--model-ms');
+    void benchSeparator(i >= 0 ? Number(process.argv[i + 1]) : 60, m >= 0 ? Number(process.argv[m + 1]) : 0);
     return;
   }
   const argv = process.argv.slice(2);

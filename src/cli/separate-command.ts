@@ -27,7 +27,10 @@ export interface SeparateCliOptions {
   quiet: boolean;
 }
 
-export function engineFromConfig(config: SpleeterConfig, overrides: { gpu?: boolean; threads?: number } = {}): SpleeterEngine {
+export function engineFromConfig(
+  config: SpleeterConfig,
+  overrides: { gpu?: boolean; threads?: number } = {},
+): SpleeterEngine {
   const options = engineOptionsFromConfig(config);
   return new SpleeterEngine({
     ...options,

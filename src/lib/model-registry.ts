@@ -314,7 +314,8 @@ export class ModelRegistry {
     if (!p) {
       p = (async () => {
         const budget = this.options.intraOpThreads || os.availableParallelism();
-        const parallel = (this.options.parallelInstruments ?? false) && this.options.executionProviders[0] === 'cpu';
+        const parallel =
+          (this.options.parallelInstruments ?? false) && this.options.executionProviders[0] === 'cpu';
         const instruments = parallel ? await countInstruments(dir) : 1;
         return loadSpleeterModel(dir, {
           precision,
@@ -382,7 +383,8 @@ async function countInstruments(dir: string): Promise<number> {
     const manifest = JSON.parse(await fs.promises.readFile(path.join(dir, 'spleeter.json'), 'utf8')) as {
       instruments?: unknown[];
     };
-    if (Array.isArray(manifest.instruments) && manifest.instruments.length > 0) return manifest.instruments.length;
+    if (Array.isArray(manifest.instruments) && manifest.instruments.length > 0)
+      return manifest.instruments.length;
   } catch {
     // no manifest: count the fp32 files
   }

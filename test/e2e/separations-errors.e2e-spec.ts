@@ -11,7 +11,7 @@ import { EngineService } from '../../src/modules/engine/engine.service';
 import { FakeEngineService } from '../../src/modules/separation/testing/fake-engine';
 import { encodeWithFfmpeg } from '../factories/audio';
 import { eventually, listFiles, startTestApp, type TestApp } from '../factories/app';
-import { ENGINE_KIND, engineOverrides, mixture, mixtureWav, MODEL } from './separations-support';
+import { engineOverrides, mixture, mixtureWav, MODEL } from './separations-support';
 
 jest.setTimeout(120_000);
 
@@ -75,17 +75,18 @@ describe('Separations API: bad input (e2e)', () => {
     expect(['CORRUPT_AUDIO', 'EMPTY_AUDIO']).toContain(res.body.code);
   });
 
-  (ENGINE_KIND === 'real' ? it : it.skip)(
-    'MP3 truncated half-way → accepted, separates what is there',
-    async () => {
-      const res = await post()
-        .query({ wait: 60 })
-        .attach('file', mp3.subarray(0, mp3.length >> 1), 'half.mp3');
-      expect(res.status).toBe(200);
-      expect(res.body.status).toBe('succeeded');
-      expect(res.body.input.durationSec).toBeLessThan(3);
-    },
-  );
+  it('MP3 truncated half-way → CORRUPT_AUDIO: at upload when the probe sees it, else the job fails with it', async () => {
+    // The probe reads the declared duration (Xing header); only decoding finds the missing half.
+    const res = await post().query({ wait: 60 }).attach('file', mp3.subarray(0, mp3.length >> 1), 'half.mp3');
+    if (res.status === 422) {
+      expectProblem(res, 422, 'CORRUPT_AUDIO');
+      return;
+    }
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ status: 'failed', error: { code: 'CORRUPT_AUDIO' }, stems: [] });
+    expect(listFiles(path.join(t.storageDir, 'results', res.body.id))).toEqual([]);
+    expect(listFiles(path.join(t.storageDir, 'uploads')).some((f) => f.endsWith(res.body.id))).toBe(false);
+  });
 
   it('0-byte multipart body → 422 VALIDATION_FAILED', async () => {
     const res = await post().set('Content-Type', 'multipart/form-data; boundary=xyz').send('');

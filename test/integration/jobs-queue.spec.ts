@@ -13,6 +13,30 @@ import { abortReasonOf, type JobContext, type JobQueue } from '../../src/infra/q
 jest.setTimeout(60_000);
 
 const REDIS_URL = process.env.SPLEETER_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+/** Key prefixes this run created in Redis (deleted at the end). */
+const prefixes: string[] = [];
+
+function newPrefix(): string {
+  const p = `spleeter-test-${randomBytes(4).toString('hex')}`;
+  prefixes.push(p);
+  return p;
+}
+
+afterAll(async () => {
+  if (prefixes.length === 0) return;
+  const r = new IORedis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  try {
+    await r.connect();
+    for (const p of prefixes) {
+      const keys = await r.keys(`${p}:*`);
+      if (keys.length) await r.del(...keys);
+    }
+  } catch {
+    // Redis down: nothing was created.
+  } finally {
+    r.disconnect();
+  }
+});
 
 interface Factory {
   name: string;
@@ -49,7 +73,7 @@ const factories: Factory[] = [
     create: (o) =>
       new BullMqJobQueue({
         redisUrl: REDIS_URL,
-        prefix: o.prefix ?? `spleeter-test-${randomBytes(4).toString('hex')}`,
+        prefix: o.prefix ?? newPrefix(),
         concurrency: o.concurrency,
         capacity: o.capacity,
         consume: o.consume ?? true,
@@ -182,7 +206,7 @@ describe.each(factories)('$name (JobQueue contract)', (factory) => {
 describe('BullMqJobQueue across processes', () => {
   it('an API-only queue enqueues, a worker queue runs, and cancel reaches the worker', async () => {
     if (!(await factories[1].available())) return;
-    const prefix = `spleeter-test-${randomBytes(4).toString('hex')}`;
+    const prefix = newPrefix();
     const api = factories[1].create({ concurrency: 1, capacity: 10, consume: false, prefix });
     const worker = factories[1].create({ concurrency: 1, capacity: 10, consume: true, prefix });
     try {

@@ -137,3 +137,96 @@ describe(RealFft.name, () => {
     expect(() => new ComplexFft(0)).toThrow(RangeError);
   });
 });
+
+/** Index of the first element that differs (Object.is), -1 when identical. */
+function firstDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length !== b.length) return -2;
+  for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i])) return i;
+  return -1;
+}
+
+/**
+ * Sizes covering both fused fast paths (complex plan starting with radix 4 at s = 1 / ending
+ * with a twiddle-free radix-8 stage: 4096, 64, 16, 1024), the fallbacks (8, 6, 30, 5120, 2) and
+ * odd sizes.
+ */
+const FUSED_SIZES = [4096, 64, 16, 1024, 8, 6, 30, 5120, 2, 15, 9];
+
+describe(`${RealFft.name} fused STFT paths`, () => {
+  it.each(FUSED_SIZES)(
+    'forwardWindowed32 equals windowing, forward() and a float32 copy bit for bit (n = %i)',
+    (n) => {
+      const sut = new RealFft(n);
+      const x = noise(n, 3 + n);
+      const w = noise(n, 77 + n);
+      const windowed = x.map((v, i) => v * w[i]);
+      const re64 = new Float64Array(sut.bins);
+      const im64 = new Float64Array(sut.bins);
+      sut.forward(windowed, 0, re64, im64, 0);
+      const offset = 5;
+      for (const storeBins of [sut.bins, Math.floor(sut.bins / 2), 1, sut.bins - 1]) {
+        const re = new Float32Array(sut.bins + offset + 3).fill(12345);
+        const im = new Float32Array(sut.bins + offset + 3).fill(12345);
+        sut.forwardWindowed32(x, w, re, im, offset, storeBins);
+        const expectedRe = new Float32Array(re.length).fill(12345);
+        const expectedIm = new Float32Array(im.length).fill(12345);
+        for (let k = 0; k < storeBins; k++) {
+          expectedRe[offset + k] = re64[k];
+          expectedIm[offset + k] = im64[k];
+        }
+        // stored bins are exact, the others untouched
+        expect(firstDiff(re, expectedRe)).toBe(-1);
+        expect(firstDiff(im, expectedIm)).toBe(-1);
+      }
+      expect(x).toEqual(noise(n, 3 + n));
+    },
+  );
+
+  it.each(FUSED_SIZES)(
+    'inverseAccumulate adds inverse() × window to the accumulator bit for bit (n = %i)',
+    (n) => {
+      const sut = new RealFft(n);
+      const re = noise(sut.bins + 2, 9 + n);
+      const im = noise(sut.bins + 2, 19 + n);
+      const w = noise(n, 29 + n);
+      const acc = noise(n, 39 + n);
+      const frame = new Float64Array(n);
+      sut.inverse(re, im, 2, frame, 0);
+      const expected = acc.map((a, i) => a + frame[i] * w[i]);
+      sut.inverseAccumulate(re, im, 2, acc, w);
+      expect(firstDiff(acc, expected)).toBe(-1);
+    },
+  );
+
+  it.each(FUSED_SIZES)(
+    'inverseScaledAccumulate equals the gain × spectrum products through inverseAccumulate, bit for bit (n = %i)',
+    (n) => {
+      const sut = new RealFft(n);
+      const bins = sut.bins;
+      const offset = 4;
+      const re = Float32Array.from(noise(bins + offset, 5 + n));
+      const im = Float32Array.from(noise(bins + offset, 15 + n));
+      const gain = noise(bins, 25 + n).map((g) => Math.abs(g));
+      const w = noise(n, 35 + n);
+      for (const gainBins of [Math.ceil(bins / 2), bins, 1, 0]) {
+        for (const gainAbove of [0, 0.375]) {
+          const r64 = new Float64Array(bins);
+          const i64 = new Float64Array(bins);
+          for (let k = 0; k < bins; k++) {
+            const g = k < gainBins ? gain[k] : gainAbove;
+            r64[k] = k >= gainBins && gainAbove === 0 ? 0 : g * re[offset + k];
+            i64[k] = k >= gainBins && gainAbove === 0 ? 0 : g * im[offset + k];
+          }
+          const expected = noise(n, 45 + n);
+          sut.inverseAccumulate(r64, i64, 0, expected, w);
+          // with zero gain above, bins >= gainBins are never read: NaNs there change nothing
+          const input = gainAbove === 0 ? [re.slice(), im.slice()] : [re, im];
+          if (gainAbove === 0) for (const p of input) p.fill(NaN, offset + gainBins);
+          const acc = noise(n, 45 + n);
+          sut.inverseScaledAccumulate(gain, gainBins, gainAbove, input[0], input[1], offset, acc, w);
+          expect(firstDiff(acc, expected)).toBe(-1);
+        }
+      }
+    },
+  );
+});

@@ -143,6 +143,31 @@ describe(StreamingStftAnalyzer.name, () => {
     const sut = new StreamingStftAnalyzer(2);
     expect(() => sut.push(new Float32Array(3))).toThrow(RangeError);
   });
+
+  it('with storeBins writes only the low bins, identical to a full read, and leaves the rest untouched', () => {
+    const n = 9000;
+    const x = whiteNoise(n, 2, 21);
+    const whole = computeStft(x, 2);
+    const sut = new StreamingStftAnalyzer(2);
+    sut.push(x);
+    sut.end();
+    const stored = 1024;
+    const re = [new Float32Array(whole.frames * BINS).fill(7), new Float32Array(whole.frames * BINS).fill(7)];
+    const im = [new Float32Array(whole.frames * BINS).fill(7), new Float32Array(whole.frames * BINS).fill(7)];
+    let f = 0;
+    while (sut.readFrame(re, im, f * BINS, stored)) f++;
+    expect(f).toBe(whole.frames);
+    for (let c = 0; c < 2; c++) {
+      const expectedRe = new Float32Array(whole.frames * BINS).fill(7);
+      const expectedIm = new Float32Array(whole.frames * BINS).fill(7);
+      for (let t = 0; t < f; t++) {
+        expectedRe.set(whole.re[c].subarray(t * BINS, t * BINS + stored), t * BINS);
+        expectedIm.set(whole.im[c].subarray(t * BINS, t * BINS + stored), t * BINS);
+      }
+      expect(firstDifference(re[c], expectedRe)).toBe(-1);
+      expect(firstDifference(im[c], expectedIm)).toBe(-1);
+    }
+  });
 });
 
 describe(OverlapAddSynthesizer.name, () => {
@@ -253,6 +278,62 @@ describe(OverlapAddSynthesizer.name, () => {
       for (let i = 0; i < written; i++) expected[3 * i + c] = naive[c][cropStart + i] * scale;
     expect(firstDifference(out, expected)).toBe(-1);
   });
+
+  it.each([
+    ['zero', 0],
+    ['a constant', 0.25],
+  ])(
+    'addScaledSpectrum (gain below F, %s above) equals addSpectrum of the products bit for bit',
+    (_label, above) => {
+      const n = 30000;
+      const x = tones(n, 2, [200, 3000, 15000]);
+      const spec = computeStft(x, 2);
+      const F = 1024;
+      const rng = makeRng(8);
+      const gains = Array.from({ length: spec.frames * 2 }, () => {
+        const g = new Float64Array(F);
+        for (let k = 0; k < F; k++) g[k] = rng();
+        return g;
+      });
+      const sut = new OverlapAddSynthesizer();
+      const ref = new OverlapAddSynthesizer();
+      sut.setLength(n);
+      ref.setLength(n);
+      const out = new Float32Array(2 * n);
+      const expected = new Float32Array(2 * n);
+      const re = new Float64Array(BINS);
+      const im = new Float64Array(BINS);
+      let written = 0;
+      let refWritten = 0;
+      for (let t = 0; t < spec.frames; t++) {
+        for (let c = 0; c < 2; c++) {
+          const g = gains[2 * t + c];
+          for (let k = 0; k < BINS; k++) {
+            // 'model' bandwidth zero-fills above F; otherwise the gain multiplies there too
+            const m = k < F ? g[k] : above;
+            re[k] = k >= F && above === 0 ? 0 : m * spec.re[c][t * BINS + k];
+            im[k] = k >= F && above === 0 ? 0 : m * spec.im[c][t * BINS + k];
+          }
+          ref.addSpectrum(c, re, im);
+          sut.addScaledSpectrum(c, g, F, above, spec.re[c], spec.im[c], t * BINS);
+        }
+        refWritten += ref.advance(expected, refWritten);
+        written += sut.advance(out, written);
+      }
+      refWritten += ref.flush(expected, refWritten);
+      written += sut.flush(out, written);
+      expect(written).toBe(n);
+      expect(refWritten).toBe(n);
+      expect(firstDifference(out, expected)).toBe(-1);
+      if (above === 0) {
+        // really band-limited: the 15 kHz tone (bin ~1393) is gone
+        const back = computeStft(out, 2);
+        let high = 0;
+        for (let t = 4; t < back.frames - 4; t++) high += back.re[0][t * BINS + 1393] ** 2;
+        expect(high).toBeLessThan(1e-12);
+      }
+    },
+  );
 
   it('uses 2/3 as the Spleeter scale', () => {
     expect(new OverlapAddSynthesizer().scale).toBeCloseTo(2 / 3, 15);

@@ -17,6 +17,9 @@
 import { RealFft } from './fft';
 import { periodicHann, squaredWindowOverlapSum } from './window';
 
+// Module-level aliases: global lookups are slow in sandboxed contexts (jest's vm); these run per frame.
+const { min, max, ceil } = Math;
+
 export interface FramingConfig {
   /** FFT size = frame length. */
   nFft: number;
@@ -35,7 +38,7 @@ export const SPLEETER_FRAMING: Readonly<FramingConfig> = Object.freeze({
 
 /** Number of STFT frames for `samples` input samples per channel: ceil((N + frontPad) / hop). */
 export function stftFrameCount(samples: number, framing: FramingConfig = SPLEETER_FRAMING): number {
-  return Math.ceil((samples + framing.frontPad) / framing.hop);
+  return ceil((samples + framing.frontPad) / framing.hop);
 }
 
 function checkFraming(f: FramingConfig): void {
@@ -142,12 +145,18 @@ export class StreamingStftAnalyzer {
   /**
    * Computes the next frame into re[c]/im[c] at `offset` (bins values per channel), if enough
    * input is available (or the input has ended). Returns false when more input is needed or when
-   * all frames have been read.
+   * all frames have been read. With `storeBins`, only bins below it are written (the rest of the
+   * frame's slots are left untouched) for callers that use a low band only.
    */
-  readFrame(re: readonly Float32Array[], im: readonly Float32Array[], offset: number): boolean {
+  readFrame(
+    re: readonly Float32Array[],
+    im: readonly Float32Array[],
+    offset: number,
+    storeBins: number = this.bins,
+  ): boolean {
     if (!this.fill()) return false;
     for (let c = 0; c < this.channels; c++) {
-      this.fft.forwardWindowed32(this.buffers[c], this.window, re[c], im[c], offset);
+      this.fft.forwardWindowed32(this.buffers[c], this.window, re[c], im[c], offset, storeBins);
     }
     this.advance();
     return true;
@@ -160,7 +169,7 @@ export class StreamingStftAnalyzer {
     while (this.filled < n) {
       const need = n - this.filled;
       if (this.frontPadLeft > 0) {
-        const k = Math.min(need, this.frontPadLeft);
+        const k = min(need, this.frontPadLeft);
         for (const b of this.buffers) b.fill(0, this.filled, this.filled + k);
         this.filled += k;
         this.frontPadLeft -= k;
@@ -182,7 +191,7 @@ export class StreamingStftAnalyzer {
     const chunk = this.queue[0];
     const ch = this.channels;
     const available = chunk.length / ch - this.queueOffset;
-    const k = Math.min(need, available);
+    const k = min(need, available);
     const start = this.filled;
     let src = this.queueOffset * ch;
     if (ch === 2) {
@@ -293,7 +302,8 @@ export class OverlapAddSynthesizer {
    * addSpectrum() of a real gain applied to a float32 spectrum: bin k is g_k × (re[k] + i·im[k])
    * at `offset`, with g_k = gain[k] for k < gainBins and `gainAbove` beyond (e.g. a mask that is
    * zero above the model's bandwidth). Bit-identical to computing those products into float64
-   * planes and calling addSpectrum().
+   * planes (zero-filled above gainBins when gainAbove is 0; those bins are then never read) and
+   * calling addSpectrum().
    */
   addScaledSpectrum(
     channel: number,
@@ -358,15 +368,15 @@ export class OverlapAddSynthesizer {
 
   /** How many of the `count` samples at `position` fall in [cropStart, cropStart + limit). */
   private countEmittable(count: number): number {
-    const first = Math.max(this.position, this.cropStart);
-    const last = Math.min(this.position + count, this.cropStart + this.limit);
-    return Math.max(0, last - first);
+    const first = max(this.position, this.cropStart);
+    const last = min(this.position + count, this.cropStart + this.limit);
+    return max(0, last - first);
   }
 
   private emit(out: Float32Array, outOffset: number, count: number): number {
     const written = this.countEmittable(count);
     if (written === 0) return 0;
-    const from = Math.max(this.position, this.cropStart) - this.position;
+    const from = max(this.position, this.cropStart) - this.position;
     const ch = this.channels;
     const scale = this.scale;
     const end = from + written;

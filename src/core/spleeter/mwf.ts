@@ -25,16 +25,19 @@ import { SPLEETER_BINS, SPLEETER_T } from './types';
 export const MWF_EPSILON = 1.1920929e-7;
 const SQRT_EPS = Math.sqrt(MWF_EPSILON);
 
-/** max |x| over both channels and all bins of the batch's real frames. */
+/** max |x| over both channels and the stored bins (all of them in the scan pass) of the batch's real frames. */
 export function maxMagnitude(batch: SegmentBatch): number {
   let max2 = 0;
-  const len = batch.frames * SPLEETER_BINS;
+  const bins = batch.storedBins;
   for (let c = 0; c < STEREO; c++) {
     const re = batch.specRe[c];
     const im = batch.specIm[c];
-    for (let i = 0; i < len; i++) {
-      const m = re[i] * re[i] + im[i] * im[i];
-      if (m > max2) max2 = m;
+    for (let t = 0; t < batch.frames; t++) {
+      const end = t * SPLEETER_BINS + bins;
+      for (let i = t * SPLEETER_BINS; i < end; i++) {
+        const m = re[i] * re[i] + im[i] * im[i];
+        if (m > max2) max2 = m;
+      }
     }
   }
   return Math.sqrt(max2);

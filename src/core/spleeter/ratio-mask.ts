@@ -44,21 +44,43 @@ export class RatioMasker {
    */
   prepare(outputs: readonly Float32Array[], segments: number, t: number, c: number): void {
     const F = this.F;
+    const n = this.n;
     const base = c * segments * SPLEETER_T * F + t * F;
     const inv = this.invDenominator;
     const y0 = outputs[0];
+    // Σ_j y_j² accumulated in instrument order, then + ε, then the reciprocal; the first and last
+    // instruments' loops also do the initialisation and the reciprocal (one pass for 2 stems).
+    if (n === 1) {
+      for (let f = 0; f < F; f++) {
+        const v = y0[base + f];
+        inv[f] = 1 / (v * v + RATIO_MASK_EPSILON);
+      }
+      return;
+    }
+    const last = outputs[n - 1];
+    if (n === 2) {
+      for (let f = 0; f < F; f++) {
+        const a = y0[base + f];
+        const b = last[base + f];
+        inv[f] = 1 / (a * a + b * b + RATIO_MASK_EPSILON);
+      }
+      return;
+    }
     for (let f = 0; f < F; f++) {
       const v = y0[base + f];
       inv[f] = v * v;
     }
-    for (let j = 1; j < this.n; j++) {
+    for (let j = 1; j < n - 1; j++) {
       const y = outputs[j];
       for (let f = 0; f < F; f++) {
         const v = y[base + f];
         inv[f] += v * v;
       }
     }
-    for (let f = 0; f < F; f++) inv[f] = 1 / (inv[f] + RATIO_MASK_EPSILON);
+    for (let f = 0; f < F; f++) {
+      const v = last[base + f];
+      inv[f] = 1 / (inv[f] + v * v + RATIO_MASK_EPSILON);
+    }
   }
 
   /**

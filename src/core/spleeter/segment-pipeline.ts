@@ -34,9 +34,13 @@ export interface SegmentBatch {
   readonly frames: number;
   /** Segments sent to the model (ceil(frames / 512)). */
   readonly segments: number;
-  /** Mixture spectrum per channel, frame-major: bin k of frame t at t*2049 + k. */
+  /**
+   * Mixture spectrum per channel, frame-major: bin k of frame t at t*2049 + k. Only bins <
+   * `storedBins` are valid (the pass asked for no more); the rest are stale.
+   */
   readonly specRe: readonly Float32Array[];
   readonly specIm: readonly Float32Array[];
+  readonly storedBins: number;
   /** Per instrument, CSTF [2, segments, 512, F] magnitudes; null for passes without the model. */
   readonly outputs: readonly Float32Array[] | null;
   /** Sample frames of the source, known once it has ended (always set on the batch with the last frames). */
@@ -62,6 +66,8 @@ export interface PassOptions {
   progressTo: number;
   /** Expected STFT frames, for progress; null when unknown. */
   expectedFrames: number | null;
+  /** Spectrum bins the handler reads (the STFT stores no more; at least F with the model). Default 2049. */
+  storedBins?: number;
   signal?: AbortSignal;
   onProgress?: ProgressCallback;
 }
@@ -141,13 +147,17 @@ export class SegmentPipeline {
     };
     const { analyzer } = state;
     const { signal, withModel } = options;
+    const storedBins = Math.min(
+      SPLEETER_BINS,
+      Math.max(withModel ? this.F : 0, options.storedBins ?? SPLEETER_BINS),
+    );
     let firstFrame = 0;
     let segments = 0;
     let current: PendingBatch | null = null;
     let next: PendingBatch | null = null;
     try {
       throwIfAborted(signal);
-      current = await this.read(state, this.slot(0), withModel, signal);
+      current = await this.read(state, this.slot(0), withModel, storedBins, signal);
       if (current && withModel) current.inference = this.dispatch(current, signal);
       let handledAny = false;
       while (current !== null) {
@@ -156,7 +166,7 @@ export class SegmentPipeline {
         // batch was handled: the first output must not wait for a second batch of input).
         next = null;
         if (withModel && handledAny && !analyzer.isExhausted) {
-          next = await this.read(state, this.otherSlot(current.slot), true, signal);
+          next = await this.read(state, this.otherSlot(current.slot), true, storedBins, signal);
         }
         let outputs: Float32Array[] | null = null;
         if (current.inference !== null) {
@@ -174,6 +184,7 @@ export class SegmentPipeline {
           segments: current.segments,
           specRe: current.slot.specRe,
           specIm: current.slot.specIm,
+          storedBins,
           outputs,
           totalSamples: analyzer.isEnded ? analyzer.samplesReceived : null,
         });
@@ -185,7 +196,7 @@ export class SegmentPipeline {
           // Not read ahead (first batch, or a pass without the model): read now, into the slot
           // just handled.
           throwIfAborted(signal);
-          next = await this.read(state, current.slot, withModel, signal);
+          next = await this.read(state, current.slot, withModel, storedBins, signal);
           if (next !== null && withModel) {
             throwIfAborted(signal);
             next.inference = this.dispatch(next, signal);
@@ -233,6 +244,7 @@ export class SegmentPipeline {
     state: SourceState,
     slot: BatchSlot,
     withModel: boolean,
+    storedBins: number,
     signal: AbortSignal | undefined,
   ): Promise<PendingBatch | null> {
     const { analyzer } = state;
@@ -241,7 +253,7 @@ export class SegmentPipeline {
       const t0 = now();
       while (
         frames < this.maxFrames &&
-        analyzer.readFrame(slot.specRe, slot.specIm, frames * SPLEETER_BINS)
+        analyzer.readFrame(slot.specRe, slot.specIm, frames * SPLEETER_BINS, storedBins)
       ) {
         if (withModel) this.packFrame(slot, frames);
         frames++;

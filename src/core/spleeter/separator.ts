@@ -3,11 +3,13 @@
  * interleaved stereo stream per requested stem out, exactly N sample frames each.
  *
  * Ratio masks: one pass (STFT → 512-frame segments → model → masks → iSTFT), emitting audio after
- * every batch of segments. MWF: three passes over the source (see mwf.ts). Memory is bounded by
- * `batchSegments`, not by the input length: per segment of 512 frames (11.9 s) ≈ 21 MB of mixture
- * spectrum + model input, plus 4.2 MB of model output and 4.2 MB of emitted audio per instrument.
- * Results do not depend on how the source is chunked nor on `batchSegments`: every output sample
- * is the same float64 computation in the same order.
+ * every batch of segments. MWF: three passes over the source (see mwf.ts). Model passes are
+ * pipelined (segment-pipeline.ts): batch k+1 is in the model while batch k is synthesized and
+ * written and batch k+2 analysed. Memory is bounded by `batchSegments`, not by the input length:
+ * per segment of 512 frames (11.9 s) and batch buffer (two of them) ≈ 21 MB of mixture spectrum +
+ * model input, plus 4.2 MB of model output per instrument for up to two batches and 4.2 MB of
+ * emitted audio per stem. Results do not depend on how the source is chunked nor on
+ * `batchSegments`: every output sample is the same float64 computation in the same order.
  */
 import { ErrorCodes, AudioProcessingError, ValidationError } from '../errors';
 import { OverlapAddSynthesizer, SPLEETER_FRAMING, stftFrameCount } from '../dsp/stft';
@@ -222,6 +224,8 @@ export class SpleeterSeparator {
   ): PassOptions {
     return {
       withModel,
+      // Masks/filters read bins < F only with 'model' bandwidth; the MWF scan needs max|x| over all.
+      storedBins: this.fullBandwidth || !withModel ? SPLEETER_BINS : this.model.F,
       stage,
       progressFrom: from,
       progressTo: to,

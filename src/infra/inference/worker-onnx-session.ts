@@ -20,7 +20,10 @@ export interface WorkerRunResult {
 function workerEntry(): { file: string; execArgv: string[] } {
   const js = join(__dirname, 'onnx-session-worker.js');
   if (existsSync(js)) return { file: js, execArgv: [] };
-  return { file: join(__dirname, 'onnx-session-worker.ts'), execArgv: ['-r', require.resolve('@swc-node/register')] };
+  return {
+    file: join(__dirname, 'onnx-session-worker.ts'),
+    execArgv: ['-r', require.resolve('@swc-node/register')],
+  };
 }
 
 export class WorkerOnnxSession {

@@ -30,6 +30,7 @@ export class BullMqJobQueue implements JobQueue {
   private readonly connection: Redis;
   private readonly queue: Queue;
   private worker: Worker | null = null;
+  private workerConnection: Redis | null = null;
   private subscriber: Redis | null = null;
   private readonly handlers = new Map<JobName, JobHandler<JobName>>();
   private readonly active = new Map<string, { controller: AbortController; done: Promise<unknown> }>();
@@ -92,8 +93,10 @@ export class BullMqJobQueue implements JobQueue {
   process<N extends JobName>(name: N, handler: JobHandler<N>): void {
     this.handlers.set(name, handler as unknown as JobHandler<JobName>);
     if (!this.options.consume || this.worker) return;
+    // A connection of its own: a worker's blocking reads must not stall the queue's commands.
+    this.workerConnection = this.connection.duplicate();
     this.worker = new Worker(QueueName.Separation, (job: Job) => this.run(job), {
-      connection: this.connection.duplicate(),
+      connection: this.workerConnection,
       prefix: this.options.prefix,
       concurrency: this.options.concurrency,
     });
@@ -156,6 +159,7 @@ export class BullMqJobQueue implements JobQueue {
         }
       }
     }
+    await this.workerConnection?.quit().catch(() => undefined);
     await this.subscriber?.quit().catch(() => undefined);
     await this.queue.close().catch(() => undefined);
     await this.connection.quit().catch(() => undefined);
