@@ -1,12 +1,20 @@
 #!/usr/bin/env node
 'use strict';
-// Runs the compiled CLI when present (npm run build), else the TypeScript sources through swc.
+// In a source checkout (src/ and the dev dependency @swc-node/register present) run the TypeScript
+// sources, so the CLI never runs a stale build; otherwise (a published/production install) dist/.
 const path = require('path');
 const fs = require('fs');
-const compiled = path.join(__dirname, '..', 'dist', 'cli', 'main.js');
-if (fs.existsSync(compiled)) {
-  require(compiled);
+const root = path.join(__dirname, '..');
+const sources = path.join(root, 'src', 'cli', 'main.ts');
+let register = null;
+try {
+  register = require.resolve('@swc-node/register', { paths: [root] });
+} catch {
+  register = null;
+}
+if (register && fs.existsSync(sources) && !process.env.SPLEETER_USE_DIST) {
+  require(register);
+  require(sources);
 } else {
-  require('@swc-node/register');
-  require(path.join(__dirname, '..', 'src', 'cli', 'main.ts'));
+  require(path.join(root, 'dist', 'cli', 'main.js'));
 }
