@@ -55,19 +55,35 @@ async function main(argv: string[]): Promise<void> {
     .option('-n, --requests <n>', 'separations per client', positiveInt('requests'), 3)
     .option('-f, --file <path>', 'input audio', DEFAULT_CLIP)
     .option('-m, --model <name>', 'model', 'builtin:center')
-    .option('--url <base>', 'benchmark a running server (e.g. http://127.0.0.1:8080) instead of an in-process one')
+    .option(
+      '--url <base>',
+      'benchmark a running server (e.g. http://127.0.0.1:8080) instead of an in-process one',
+    )
     .option('--api-key <key>', 'X-API-KEY for --url')
-    .option('--queue-concurrency <n>', 'in-process server: jobs run in parallel', positiveInt('queue-concurrency'), Math.max(1, Math.min(2, os.cpus().length)))
-    .option('--fake-engine', 'in-process server: the REST layer alone, with the test engine (WAV input only)', false)
+    .option(
+      '--queue-concurrency <n>',
+      'in-process server: jobs run in parallel',
+      positiveInt('queue-concurrency'),
+      Math.max(1, Math.min(2, os.cpus().length)),
+    )
+    .option(
+      '--fake-engine',
+      'in-process server: the REST layer alone, with the test engine (WAV input only)',
+      false,
+    )
     .parse(argv)
     .opts<Options>();
 
   if (!fs.existsSync(opts.file)) {
-    process.stderr.write(`Input ${opts.file} not found (the default is the shared 11 s fixture next to the repository).\n`);
+    process.stderr.write(
+      `Input ${opts.file} not found (the default is the shared 11 s fixture next to the repository).\n`,
+    );
     process.exit(2);
   }
   const input = fs.readFileSync(opts.file);
-  const server = opts.url ? { base: opts.url.replace(/\/+$/, ''), close: async () => undefined } : await startServer(opts);
+  const server = opts.url
+    ? { base: opts.url.replace(/\/+$/, ''), close: async () => undefined }
+    : await startServer(opts);
   const headers: Record<string, string> = opts.apiKey ? { 'X-API-KEY': opts.apiKey } : {};
 
   const rss: number[] = [];
@@ -75,7 +91,9 @@ async function main(argv: string[]): Promise<void> {
   const baseline = process.memoryUsage().rss;
   log(
     `${opts.clients} client(s) × ${opts.requests} separation(s) of ${path.basename(opts.file)} (${(input.length / MB).toFixed(2)} MB), model ${opts.model}` +
-      (opts.url ? ` against ${server.base}` : `, in-process server, queue concurrency ${opts.queueConcurrency}`),
+      (opts.url
+        ? ` against ${server.base}`
+        : `, in-process server, queue concurrency ${opts.queueConcurrency}`),
   );
 
   const samples: Sample[] = [];
@@ -100,11 +118,17 @@ async function main(argv: string[]): Promise<void> {
   const lat = ok.map((s) => s.latencyMs).sort((a, b) => a - b);
   const audio = ok.reduce((n, s) => n + s.audioSec, 0);
   log('');
-  log(`jobs:        ${ok.length} succeeded, ${samples.length - ok.length} not succeeded, ${failures.length} request error(s)`);
+  log(
+    `jobs:        ${ok.length} succeeded, ${samples.length - ok.length} not succeeded, ${failures.length} request error(s)`,
+  );
   log(`wall time:   ${wallSec.toFixed(2)} s`);
-  log(`throughput:  ${(audio / wallSec).toFixed(2)} audio s per wall s (${(ok.length / wallSec).toFixed(2)} jobs/s)`);
+  log(
+    `throughput:  ${(audio / wallSec).toFixed(2)} audio s per wall s (${(ok.length / wallSec).toFixed(2)} jobs/s)`,
+  );
   if (lat.length) {
-    log(`latency:     p50 ${pct(lat, 0.5).toFixed(0)} ms, p95 ${pct(lat, 0.95).toFixed(0)} ms, max ${lat[lat.length - 1].toFixed(0)} ms`);
+    log(
+      `latency:     p50 ${pct(lat, 0.5).toFixed(0)} ms, p95 ${pct(lat, 0.95).toFixed(0)} ms, max ${lat[lat.length - 1].toFixed(0)} ms`,
+    );
   }
   log(`downloaded:  ${(ok.reduce((n, s) => n + s.downloadedBytes, 0) / MB).toFixed(1)} MB of stems`);
   if (rss.length) {
@@ -122,14 +146,28 @@ async function main(argv: string[]): Promise<void> {
   if (failures.length || ok.length < samples.length) process.exitCode = 1;
 }
 
-async function separateOnce(base: string, headers: Record<string, string>, input: Buffer, name: string, model: string): Promise<Sample> {
+async function separateOnce(
+  base: string,
+  headers: Record<string, string>,
+  input: Buffer,
+  name: string,
+  model: string,
+): Promise<Sample> {
   const t0 = performance.now();
   const form = new FormData();
   form.set('model', model);
   form.set('file', new Blob([input]), name);
   let res = await fetch(`${base}/v1/separations?wait=300`, { method: 'POST', body: form, headers });
-  let job = (await res.json()) as { id: string; status: string; input: { durationSec: number }; stems: Array<{ url: string }>; detail?: string; code?: string };
-  if (res.status !== 200 && res.status !== 202) throw new Error(`POST → ${res.status} ${job.code ?? ''} ${job.detail ?? ''}`);
+  let job = (await res.json()) as {
+    id: string;
+    status: string;
+    input: { durationSec: number };
+    stems: Array<{ url: string }>;
+    detail?: string;
+    code?: string;
+  };
+  if (res.status !== 200 && res.status !== 202)
+    throw new Error(`POST → ${res.status} ${job.code ?? ''} ${job.detail ?? ''}`);
   while (job.status === 'queued' || job.status === 'running') {
     await new Promise((r) => setTimeout(r, 250));
     res = await fetch(`${base}/v1/separations/${job.id}`, { headers });
@@ -157,6 +195,8 @@ async function startServer(opts: Options): Promise<{ base: string; close(): Prom
     storage: { dir: path.join(dir, 'storage') },
     models: { dir: process.env.SPLEETER_MODELS_DIR ?? path.join(dir, 'models') },
     queue: { concurrency: opts.queueConcurrency, capacity: 10_000 },
+    // One engine worker thread per queue slot, so a 'running' job is really running.
+    performance: { max_concurrent_jobs: opts.queueConcurrency },
   };
   let app: INestApplication;
   if (opts.fakeEngine) {

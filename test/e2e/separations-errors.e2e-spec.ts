@@ -77,7 +77,9 @@ describe('Separations API: bad input (e2e)', () => {
 
   it('MP3 truncated half-way → CORRUPT_AUDIO: at upload when the probe sees it, else the job fails with it', async () => {
     // The probe reads the declared duration (Xing header); only decoding finds the missing half.
-    const res = await post().query({ wait: 60 }).attach('file', mp3.subarray(0, mp3.length >> 1), 'half.mp3');
+    const res = await post()
+      .query({ wait: 60 })
+      .attach('file', mp3.subarray(0, mp3.length >> 1), 'half.mp3');
     if (res.status === 422) {
       expectProblem(res, 422, 'CORRUPT_AUDIO');
       return;

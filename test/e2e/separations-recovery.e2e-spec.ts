@@ -180,10 +180,12 @@ describe('Server process (e2e)', () => {
         );
       }
       child.kill('SIGTERM');
+      let timer: NodeJS.Timeout | undefined;
       const result = await Promise.race([
         exited,
-        new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 60_000)),
+        new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), 60_000))),
       ]);
+      clearTimeout(timer);
       // Nest closes the app, then re-raises the signal: a clean exit is "killed by SIGTERM" (or 0).
       expect(result === 'timeout' ? result : result.code === 0 || result.signal === 'SIGTERM').toBe(true);
       expect(stderr).not.toMatch(/error/i);

@@ -62,19 +62,40 @@ describe('Separations API on the Redis queue, API and worker as two processes (e
 
   it('the API accepts, the worker separates, the API serves the stems (wait mode sees the result)', async () => {
     if (!up) return;
-    const res = await request(api!.server).post('/v1/separations?wait=60').attach('file', mixtureWav(2), 'r.wav').expect(200);
+    const res = await request(api!.server)
+      .post('/v1/separations?wait=60')
+      .attach('file', mixtureWav(2), 'r.wav')
+      .expect(200);
     expect(res.body.status).toBe('succeeded');
-    const stem = await request(api!.server).get(res.body.stems[0].url).buffer(true).parse(binaryParser as never).expect(200);
+    const stem = await request(api!.server)
+      .get(res.body.stems[0].url)
+      .buffer(true)
+      .parse(binaryParser as never)
+      .expect(200);
     expect(decodeWav(stem.body).data.length).toBe(mixture(2).data.length);
   });
 
   it('cancels a job running in the worker process', async () => {
     if (!up) return;
-    const job = (await request(api!.server).post('/v1/separations').attach('file', mixtureWav(180), 'long.wav').expect(202)).body;
-    await eventually(async () => (await request(api!.server).get(`/v1/separations/${job.id}`)).body.status === 'running', 30_000, 20);
-    expect((await request(api!.server).delete(`/v1/separations/${job.id}`).expect(200)).body.status).toBe('canceled');
+    const job = (
+      await request(api!.server)
+        .post('/v1/separations')
+        .attach('file', mixtureWav(180), 'long.wav')
+        .expect(202)
+    ).body;
+    await eventually(
+      async () => (await request(api!.server).get(`/v1/separations/${job.id}`)).body.status === 'running',
+      30_000,
+      20,
+    );
+    expect((await request(api!.server).delete(`/v1/separations/${job.id}`).expect(200)).body.status).toBe(
+      'canceled',
+    );
     // The worker is free again: the next job runs to completion.
-    const next = await request(api!.server).post('/v1/separations?wait=60').attach('file', mixtureWav(1), 'n.wav').expect(200);
+    const next = await request(api!.server)
+      .post('/v1/separations?wait=60')
+      .attach('file', mixtureWav(1), 'n.wav')
+      .expect(200);
     expect(next.body.status).toBe('succeeded');
   });
 });

@@ -381,6 +381,96 @@ describe('Separations API: ownership (e2e)', () => {
     expect(adminList.map((j: { id: string }) => j.id)).toContain(job.id);
     await request(t.server).get('/v1/separations').expect(401);
   });
+
+  it('enforces the per-user concurrent-job quota with 429 QUOTA_EXCEEDED', async () => {
+    const limited = await startTestApp({
+      config: {
+        api_key: ADMIN_KEY,
+        ...NO_CACHE,
+        security: { rate_limit: { limit: 100_000 }, quotas: { max_concurrent_jobs: 1 } },
+        queue: { concurrency: 1 },
+      },
+      overrides: engineOverrides(),
+    });
+    try {
+      const res = await request(limited.server)
+        .post('/v1/admin/api-keys')
+        .set('X-API-KEY', ADMIN_KEY)
+        .send({ name: 'carol', role: 'user' });
+      const carol = res.body.token ?? res.body.key ?? res.body.secret;
+      const first = await request(limited.server)
+        .post('/v1/separations')
+        .set('X-API-KEY', carol)
+        .attach('file', mixtureWav(120), 'q1.wav')
+        .expect(202);
+      const second = await request(limited.server)
+        .post('/v1/separations')
+        .set('X-API-KEY', carol)
+        .attach('file', mixtureWav(1), 'q2.wav');
+      expect({ status: second.status, code: second.body.code }).toEqual({
+        status: 429,
+        code: 'QUOTA_EXCEEDED',
+      });
+      expect(Number(second.headers['retry-after'])).toBeGreaterThan(0);
+      // The slot comes back when the first job ends (here: canceled).
+      await request(limited.server)
+        .delete(`/v1/separations/${first.body.id}`)
+        .set('X-API-KEY', carol)
+        .expect(200);
+      await eventually(
+        async () => {
+          const r = await request(limited.server)
+            .post('/v1/separations')
+            .set('X-API-KEY', carol)
+            .attach('file', mixtureWav(1), 'q3.wav');
+          return r.status === 202;
+        },
+        10_000,
+        100,
+      );
+      expect(listFiles(limited.scratchDir).filter((f) => f.endsWith('.upload'))).toEqual([]);
+    } finally {
+      await limited.close();
+    }
+  });
+});
+
+describe('Separations API: retention (e2e)', () => {
+  it('deletes the files of finished jobs after storage.retention_hours; the job stays, downloads answer 410', async () => {
+    // ~0.4 s retention, cleanup every ~0.3 s.
+    const t = await startTestApp({
+      config: {
+        ...OPEN_AUTH,
+        ...NO_CACHE,
+        storage: { retention_hours: 0.0001, cleanup_interval_min: 0.005 },
+      },
+      overrides: engineOverrides(),
+    });
+    try {
+      const job = (
+        await request(t.server)
+          .post('/v1/separations?wait=60')
+          .attach('file', mixtureWav(1), 'old.wav')
+          .expect(200)
+      ).body;
+      expect(job.expiresAt).not.toBeNull();
+      const expired = await eventually(
+        async () => {
+          const j = (await request(t.server).get(`/v1/separations/${job.id}`).expect(200)).body;
+          return j.filesDeletedAt ? j : null;
+        },
+        15_000,
+        100,
+      );
+      expect(expired).toMatchObject({ status: 'succeeded', stems: [] });
+      expect(listFiles(`${t.storageDir}/results/${job.id}`)).toEqual([]);
+      const gone = await request(t.server).get(`${job.links.self}/stems/center`).expect(410);
+      expect(gone.body.code).toBe('RESULT_EXPIRED');
+      await request(t.server).get(job.links.archive).expect(410);
+    } finally {
+      await t.close();
+    }
+  });
 });
 
 describe('Separations API: result cache (e2e)', () => {

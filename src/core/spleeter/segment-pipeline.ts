@@ -13,9 +13,10 @@
  *
  * Memory is bounded by the batch: at most two batch buffers (the one being handled or analysed and
  * the one in the model), each the mixture spectrum of `batchSegments × 512` frames (float32 re/im
- * planes, 2049 bins, 2 channels) plus its model input, plus the model outputs of one batch in
- * hand, and the STFT analyzer's 4096-sample window. Buffers are allocated once per pipeline and
- * reused for every batch and pass.
+ * planes, 2049 bins, 2 channels; only the `storedBins` the pass asks for are written) plus its
+ * model input, the model outputs of the batch being handled (and of the next one once its call
+ * resolves), and the STFT analyzer's 4096-sample window. Buffers are allocated once per pipeline
+ * and reused for every batch and pass.
  */
 import { ErrorCodes, ModelError, SeparationError, ValidationError } from '../errors';
 import { SPLEETER_FRAMING, StreamingStftAnalyzer, stftFrameCount } from '../dsp/stft';

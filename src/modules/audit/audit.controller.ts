@@ -1,20 +1,24 @@
 import { Body, Controller, Get, HttpCode, Post, Query, Res } from '@nestjs/common';
-import { ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { CurrentPrincipal, type Principal } from '../../common/auth/principal';
 import { Roles } from '../../common/decorators/roles.decorator';
+import { ApiProblemResponses } from '../separation/http/api-problem-responses.decorator';
 import { AuditAction } from './audit-route';
-import { AuditService, type VerifyReport } from './audit.service';
+import { AuditService } from './audit.service';
 import {
   AuditFilterQueryDto,
   AuditPageResponseDto,
   AuditPruneDto,
+  AuditPruneResponseDto,
   AuditQueryDto,
+  AuditVerifyResponseDto,
   toAuditEventResponse,
   toFilter,
 } from './dto/audit.dto';
 
 @ApiTags('admin: audit')
+@ApiProblemResponses(401, 403)
 @Roles('admin')
 @Controller('v1/admin/audit')
 export class AuditController {
@@ -23,6 +27,8 @@ export class AuditController {
   @Get()
   @AuditAction('audit.query', { resourceType: 'audit' })
   @ApiOperation({ summary: 'Audit events, newest first, with filters and cursor pagination' })
+  @ApiOkResponse({ type: AuditPageResponseDto })
+  @ApiProblemResponses(422)
   async find(@Query() q: AuditQueryDto): Promise<AuditPageResponseDto> {
     const page = await this.audit.find(toFilter(q), q.cursor, q.limit ?? 100);
     return { items: page.items.map(toAuditEventResponse), nextCursor: page.nextCursor };
@@ -32,6 +38,17 @@ export class AuditController {
   @AuditAction('audit.export', { resourceType: 'audit' })
   @ApiProduces('application/x-ndjson')
   @ApiOperation({ summary: 'Matching audit events as NDJSON, oldest first (streamed)' })
+  @ApiOkResponse({
+    description:
+      'One AuditEventResponseDto JSON object per line (`Content-Disposition: attachment; filename="audit.ndjson"`).',
+    content: {
+      'application/x-ndjson': {
+        schema: { type: 'string' },
+        example: '{"id":1,"action":"apikey.create","outcome":"success",…}\n{"id":2,…}\n',
+      },
+    },
+  })
+  @ApiProblemResponses(422)
   async export(@Query() q: AuditFilterQueryDto, @Res() res: Response): Promise<void> {
     res.status(200).type('application/x-ndjson');
     res.setHeader('Content-Disposition', 'attachment; filename="audit.ndjson"');
@@ -52,7 +69,8 @@ export class AuditController {
   @Get('verify')
   @AuditAction('audit.verify', { resourceType: 'audit' })
   @ApiOperation({ summary: 'Re-check the hash chain; reports the first broken link' })
-  verify(): Promise<VerifyReport> {
+  @ApiOkResponse({ type: AuditVerifyResponseDto })
+  verify(): Promise<AuditVerifyResponseDto> {
     return this.audit.verify();
   }
 
@@ -60,7 +78,12 @@ export class AuditController {
   @HttpCode(200)
   @AuditAction('audit.prune_request', { resourceType: 'audit' })
   @ApiOperation({ summary: 'Delete events older than N days now (retention does this on a timer too)' })
-  async prune(@Body() dto: AuditPruneDto, @CurrentPrincipal() actor: Principal) {
+  @ApiOkResponse({ type: AuditPruneResponseDto })
+  @ApiProblemResponses(422)
+  async prune(
+    @Body() dto: AuditPruneDto,
+    @CurrentPrincipal() actor: Principal,
+  ): Promise<AuditPruneResponseDto> {
     const { deleted, anchor } = await this.audit.prune(dto.olderThanDays, actor);
     return { deleted, anchor };
   }

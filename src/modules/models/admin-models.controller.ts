@@ -14,12 +14,23 @@ import {
   UseInterceptors,
 } from '@nestjs/common';
 import { FilesInterceptor } from '@nestjs/platform-express';
-import { ApiAcceptedResponse, ApiConsumes, ApiOperation, ApiTags } from '@nestjs/swagger';
+import {
+  ApiAcceptedResponse,
+  ApiBody,
+  ApiConsumes,
+  ApiCreatedResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiParam,
+  ApiProduces,
+  ApiTags,
+} from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { map, Observable } from 'rxjs';
 import { CurrentPrincipal, type Principal } from '../../common/auth/principal';
 import { Roles } from '../../common/decorators/roles.decorator';
 import { AuditAction } from '../audit/audit-route';
+import { ApiProblemResponses } from '../separation/http/api-problem-responses.decorator';
 import { ModelInstallCreateDto, ModelUploadDto } from './dto/model-request.dto';
 import {
   InstallOperationResponseDto,
@@ -35,7 +46,12 @@ const ctxOf = (principal: Principal, req: Req_) => ({
   requestId: typeof req.id === 'string' ? req.id : (req.headers['x-request-id'] as string | undefined),
 });
 
+const NAME_PARAM = { name: 'name', description: 'Model name or alias', example: 'spleeter:4stems' };
+const VERSION_PARAM = { name: 'version', description: 'Version id', example: 'v2' };
+const INSTALL_ID_PARAM = { name: 'id', description: 'Install operation id' };
+
 @ApiTags('admin: models')
+@ApiProblemResponses(401, 403)
 @Roles('admin')
 @Controller('v1/admin/models')
 export class AdminModelsController {
@@ -49,6 +65,23 @@ export class AdminModelsController {
   @ApiOperation({
     summary: 'Upload a custom ONNX model (fields: manifest JSON, files[]); validated before it is used',
   })
+  @ApiBody({
+    schema: {
+      type: 'object',
+      required: ['manifest', 'files'],
+      properties: {
+        manifest: {
+          type: 'string',
+          description:
+            'JSON manifest: name, kind (spleeter|mdx), stems, sample_rate, spleeter{F,architecture,…,files} or mdx{…}',
+        },
+        activate: { type: 'boolean', default: true },
+        files: { type: 'array', maxItems: 16, items: { type: 'string', format: 'binary' } },
+      },
+    },
+  })
+  @ApiCreatedResponse({ type: ModelResponseDto, description: 'The model with the new version' })
+  @ApiProblemResponses(409, 413, 422)
   upload(
     @Body() dto: ModelUploadDto,
     @UploadedFiles() files: Express.Multer.File[] | undefined,
@@ -60,6 +93,9 @@ export class AdminModelsController {
 
   @Get('installs/:id')
   @ApiOperation({ summary: 'State of an install operation' })
+  @ApiParam(INSTALL_ID_PARAM)
+  @ApiOkResponse({ type: InstallOperationResponseDto })
+  @ApiProblemResponses(404)
   getInstall(@Param('id') id: string): InstallOperationResponseDto {
     return this.models.getInstall(id);
   }
@@ -68,6 +104,20 @@ export class AdminModelsController {
   @ApiOperation({
     summary: 'Server-sent events of an install operation: progress, then succeeded|failed|canceled',
   })
+  @ApiParam(INSTALL_ID_PARAM)
+  @ApiProduces('text/event-stream')
+  @ApiOkResponse({
+    description:
+      'Event stream; each `data:` line is an InstallOperationResponseDto (JSON), `event:` is progress|succeeded|failed|canceled.',
+    content: {
+      'text/event-stream': {
+        schema: { type: 'string' },
+        example:
+          'event: progress\ndata: {"id":"…","status":"running","progress":{"stage":"download","fraction":0.4}}\n\n',
+      },
+    },
+  })
+  @ApiProblemResponses(404)
   installEvents(@Param('id') id: string): Observable<MessageEvent> {
     return this.models.installStream(id).pipe(
       map((op) => ({
@@ -81,6 +131,9 @@ export class AdminModelsController {
   @HttpCode(202)
   @AuditAction('model.install.cancel', { resourceType: 'model-install' })
   @ApiOperation({ summary: 'Cancel a running install (the partial download is kept for resume)' })
+  @ApiParam(INSTALL_ID_PARAM)
+  @ApiAcceptedResponse({ type: InstallOperationResponseDto })
+  @ApiProblemResponses(404)
   cancelInstall(@Param('id') id: string): InstallOperationResponseDto {
     return this.models.cancelInstall(id);
   }
@@ -92,6 +145,8 @@ export class AdminModelsController {
   @ApiOperation({
     summary: 'Download, verify, convert, validate and activate a catalog model (asynchronous)',
   })
+  @ApiParam(NAME_PARAM)
+  @ApiProblemResponses(404, 422)
   async install(
     @Param('name') name: string,
     @Body() dto: ModelInstallCreateDto,
@@ -108,6 +163,10 @@ export class AdminModelsController {
   @HttpCode(200)
   @AuditAction('model.activate', { resourceType: 'model', resourceIdParam: 'name' })
   @ApiOperation({ summary: 'Make a version the active one (rollback = activate the previous version)' })
+  @ApiParam(NAME_PARAM)
+  @ApiParam(VERSION_PARAM)
+  @ApiOkResponse({ type: ModelResponseDto })
+  @ApiProblemResponses(404, 422)
   activate(
     @Param('name') name: string,
     @Param('version') version: string,
@@ -121,6 +180,9 @@ export class AdminModelsController {
   @HttpCode(200)
   @AuditAction('model.rollback', { resourceType: 'model', resourceIdParam: 'name' })
   @ApiOperation({ summary: 'Re-activate the previously active version' })
+  @ApiParam(NAME_PARAM)
+  @ApiOkResponse({ type: ModelResponseDto })
+  @ApiProblemResponses(404, 409)
   rollback(
     @Param('name') name: string,
     @CurrentPrincipal() principal: Principal,
@@ -133,6 +195,12 @@ export class AdminModelsController {
   @HttpCode(200)
   @AuditAction('model.validate', { resourceType: 'model', resourceIdParam: 'name' })
   @ApiOperation({ summary: 'Validate the active version: files, I/O signature, smoke inference' })
+  @ApiParam(NAME_PARAM)
+  @ApiOkResponse({
+    type: ValidationReportResponseDto,
+    description: 'The report; `valid` false when a check failed',
+  })
+  @ApiProblemResponses(404)
   validateActive(
     @Param('name') name: string,
     @CurrentPrincipal() principal: Principal,
@@ -145,6 +213,13 @@ export class AdminModelsController {
   @HttpCode(200)
   @AuditAction('model.validate', { resourceType: 'model', resourceIdParam: 'name' })
   @ApiOperation({ summary: 'Validate one version' })
+  @ApiParam(NAME_PARAM)
+  @ApiParam(VERSION_PARAM)
+  @ApiOkResponse({
+    type: ValidationReportResponseDto,
+    description: 'The report; `valid` false when a check failed',
+  })
+  @ApiProblemResponses(404)
   validateVersion(
     @Param('name') name: string,
     @Param('version') version: string,
@@ -158,6 +233,10 @@ export class AdminModelsController {
   @HttpCode(200)
   @AuditAction('model.remove', { resourceType: 'model', resourceIdParam: 'name' })
   @ApiOperation({ summary: 'Delete a version (409 MODEL_IN_USE while a separation uses it)' })
+  @ApiParam(NAME_PARAM)
+  @ApiParam(VERSION_PARAM)
+  @ApiOkResponse({ type: ModelRemoveResponseDto })
+  @ApiProblemResponses(404, 409)
   removeVersion(
     @Param('name') name: string,
     @Param('version') version: string,
@@ -171,6 +250,9 @@ export class AdminModelsController {
   @HttpCode(200)
   @AuditAction('model.remove', { resourceType: 'model', resourceIdParam: 'name' })
   @ApiOperation({ summary: 'Delete every version of a model' })
+  @ApiParam(NAME_PARAM)
+  @ApiOkResponse({ type: ModelRemoveResponseDto })
+  @ApiProblemResponses(404, 409)
   removeAll(
     @Param('name') name: string,
     @CurrentPrincipal() principal: Principal,

@@ -1,8 +1,9 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post } from '@nestjs/common';
-import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import { CurrentPrincipal, type Principal } from '../../common/auth/principal';
 import { Roles } from '../../common/decorators/roles.decorator';
 import { AuditAction } from '../audit/audit-route';
+import { ApiProblemResponses } from '../separation/http/api-problem-responses.decorator';
 import { ApiKeysService } from './api-keys.service';
 import {
   ApiKeyCreateDto,
@@ -12,7 +13,10 @@ import {
   toApiKeyResponse,
 } from './dto/api-key.dto';
 
+const ID_PARAM = { name: 'id', description: 'API key id (16 hex digits)', example: '0123456789abcdef' };
+
 @ApiTags('admin: api keys')
+@ApiProblemResponses(401, 403)
 @Roles('admin')
 @Controller('v1/admin/api-keys')
 export class ApiKeysController {
@@ -21,6 +25,8 @@ export class ApiKeysController {
   @Post()
   @AuditAction('apikey.create', { resourceType: 'apikey' })
   @ApiOperation({ summary: 'Create an API key; the secret is in this response only' })
+  @ApiCreatedResponse({ type: ApiKeyCreatedResponseDto })
+  @ApiProblemResponses(422)
   async create(
     @Body() dto: ApiKeyCreateDto,
     @CurrentPrincipal() actor: Principal,
@@ -34,12 +40,18 @@ export class ApiKeysController {
 
   @Get()
   @AuditAction('apikey.list', { resourceType: 'apikey' })
+  @ApiOperation({ summary: 'All API keys (secrets are never returned)' })
+  @ApiOkResponse({ type: ApiKeyListResponseDto })
   async list(): Promise<ApiKeyListResponseDto> {
     return { items: (await this.keys.list()).map((k) => toApiKeyResponse(k)) };
   }
 
   @Get(':id')
   @AuditAction('apikey.read', { resourceType: 'apikey' })
+  @ApiOperation({ summary: 'One API key (404 API_KEY_NOT_FOUND when unknown)' })
+  @ApiParam(ID_PARAM)
+  @ApiOkResponse({ type: ApiKeyResponseDto })
+  @ApiProblemResponses(404)
   async get(@Param('id') id: string): Promise<ApiKeyResponseDto> {
     return toApiKeyResponse(await this.keys.get(id));
   }
@@ -48,6 +60,9 @@ export class ApiKeysController {
   @HttpCode(200)
   @AuditAction('apikey.revoke', { resourceType: 'apikey' })
   @ApiOperation({ summary: 'Revoke a key (effective on the next request; idempotent)' })
+  @ApiParam(ID_PARAM)
+  @ApiOkResponse({ type: ApiKeyResponseDto, description: 'The key, now with status `revoked`' })
+  @ApiProblemResponses(404)
   async revoke(@Param('id') id: string, @CurrentPrincipal() actor: Principal): Promise<ApiKeyResponseDto> {
     return toApiKeyResponse(await this.keys.revoke(id, actor));
   }

@@ -1,7 +1,8 @@
 import { Controller, Get } from '@nestjs/common';
-import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { CurrentPrincipal, type Principal } from '../../common/auth/principal';
 import { AuditAction } from '../audit/audit-route';
+import { ApiProblemResponses } from '../separation/http/api-problem-responses.decorator';
 import { PrincipalResponseDto } from './dto/api-key.dto';
 import { QuotaService } from './quota.service';
 
@@ -13,6 +14,8 @@ export class AuthController {
   @Get('me')
   @AuditAction('auth.whoami', { resourceType: 'principal' })
   @ApiOperation({ summary: 'Who the credentials resolve to, with quota usage' })
+  @ApiOkResponse({ type: PrincipalResponseDto })
+  @ApiProblemResponses(401)
   async me(@CurrentPrincipal() principal: Principal): Promise<PrincipalResponseDto> {
     const quota = await this.quotas.status(principal);
     return {

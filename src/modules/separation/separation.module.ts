@@ -7,6 +7,7 @@ import { Module, type DynamicModule, type Type } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { HttpClientModule } from '../../infra/http/http-client.module';
 import { EngineModule } from '../engine/engine.module';
+import { SecurityModule } from '../security/security.module';
 import { BatchesController } from './batches.controller';
 import { SeparationBatchEntity } from './entities/separation-batch.entity';
 import { SeparationJobEntity } from './entities/separation-job.entity';
@@ -32,6 +33,8 @@ import { UploadInspector } from './upload-inspector.service';
     TypeOrmModule.forFeature([SeparationJobEntity, SeparationBatchEntity]),
     HttpClientModule,
     EngineModule,
+    // QuotaService: per-principal concurrent-job and audio-minute quotas, reserved at admission.
+    SecurityModule,
   ],
   controllers: [SeparationController, BatchesController],
   providers: [

@@ -1,5 +1,5 @@
 import { ANONYMOUS_ADMIN, type Principal } from '../../common/auth/principal';
-import { ErrorCodes, ModelError, SeparationError, ValidationError } from '../../core/errors';
+import { ErrorCodes, ModelError, SecurityError, SeparationError, ValidationError } from '../../core/errors';
 import { SeparationReader } from './separation-reader.service';
 import { SeparationStatus } from './separation-status';
 import { displayFileName, SeparationService, type UploadedAudio } from './separation.service';
@@ -38,6 +38,7 @@ function build(o: MockOverrides & { inspector?: Partial<UploadInspector> } = {})
     },
     cache: { lookup: async () => null, ...o.cache },
     callbacks: { schedule: () => undefined, ...o.callbacks },
+    quotas: { reserve: async () => undefined, release: async () => true, ...o.quotas },
   });
   const inspector = strictMock<UploadInspector>('UploadInspector', {
     inspect: async () => ({
@@ -59,6 +60,7 @@ function build(o: MockOverrides & { inspector?: Partial<UploadInspector> } = {})
     m.callbacks,
     m.hub,
     m.events,
+    m.quotas,
     m.config,
   );
   return { sut, m, inspector };
@@ -133,7 +135,22 @@ describe(SeparationService.name, () => {
       });
     });
 
-    it('undoes the row and the stored upload when the queue refuses the job', async () => {
+    it("reserves the caller's quota for the audio length and refuses what the quota refuses", async () => {
+      const exceeded = new SecurityError(ErrorCodes.QUOTA_EXCEEDED, 'over quota');
+      const { sut, m } = build({
+        quotas: {
+          reserve: async () => {
+            throw exceeded;
+          },
+        },
+      });
+      await expect(sut.create({ principal: USER }, UPLOAD, {})).rejects.toBe(exceeded);
+      expect(m.quotas.reserve).toHaveBeenCalledWith(USER, expect.any(String), 3);
+      expect(m.jobs.insert).not.toHaveBeenCalled();
+      expect(m.storage.putFile).not.toHaveBeenCalled();
+    });
+
+    it('undoes the row, the stored upload and the quota slot when the queue refuses the job', async () => {
       const full = new SeparationError(ErrorCodes.QUEUE_FULL, 'full', { retryAfterSeconds: 7 });
       const { sut, m } = build({
         queue: {
@@ -147,6 +164,7 @@ describe(SeparationService.name, () => {
       expect(m.jobs.delete).toHaveBeenCalledWith(id);
       expect(m.storage.delete).toHaveBeenCalledWith(`uploads/${id}`);
       expect(m.storage.deletePrefix).toHaveBeenCalledWith(`results/${id}`);
+      expect(m.quotas.release).toHaveBeenCalledWith(id);
     });
 
     it('completes at once from the result cache: copies the files, stores a succeeded cached row, no queue', async () => {

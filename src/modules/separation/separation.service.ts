@@ -11,6 +11,7 @@ import { JOB_QUEUE, type JobQueue } from '../../infra/queue/job-queue';
 import { STORAGE_SERVICE, type StorageService } from '../../infra/storage/storage.service';
 import { StorageKeys } from '../../infra/storage/storage-keys';
 import { EngineService } from '../engine/engine.service';
+import { QuotaService } from '../security/quota.service';
 import type { SeparationOptionsDto } from './dto/separation-create.dto';
 import type { SeparationListQueryDto } from './dto/separation-query.dto';
 import type {
@@ -73,6 +74,7 @@ export class SeparationService {
     private readonly callbacks: SeparationCallbackService,
     private readonly hub: SeparationProgressHub,
     private readonly events: EventEmitter2,
+    private readonly quotas: QuotaService,
     private readonly config: AppConfig,
   ) {}
 
@@ -85,19 +87,26 @@ export class SeparationService {
     const inspected = await this.inspector.inspect(upload.path, upload.size);
     checkExcerpt(prepared.options, inspected);
     const job = this.buildJob(ctx, prepared, upload, inspected, null);
-    const hit = await this.lookupCache(job);
-    if (hit) {
-      await this.completeFromCache(job, hit);
-      await this.jobs.insert(job);
-    } else {
-      await this.storage.putFile(job.inputKey, upload.path, { move: true });
-      await this.jobs.insert(job);
-      try {
-        await this.queue.enqueue(JobName.Separate, job.id, { jobId: job.id });
-      } catch (err) {
-        await this.discard([job]);
-        throw err;
+    // Quota slots are released by the job's terminal event (QuotaService listens) or below.
+    await this.quotas.reserve(ctx.principal, job.id, inspected.info.durationSec);
+    try {
+      const hit = await this.lookupCache(job);
+      if (hit) {
+        await this.completeFromCache(job, hit);
+        await this.jobs.insert(job);
+      } else {
+        await this.storage.putFile(job.inputKey, upload.path, { move: true });
+        await this.jobs.insert(job);
+        try {
+          await this.queue.enqueue(JobName.Separate, job.id, { jobId: job.id });
+        } catch (err) {
+          await this.discard([job]);
+          throw err;
+        }
       }
+    } catch (err) {
+      await this.quotas.release(job.id).catch(() => undefined);
+      throw err;
     }
     this.announce(ctx, job);
     return this.reader.toResponse(job);
@@ -132,6 +141,27 @@ export class SeparationService {
       createdAt: new Date(),
     });
     const jobs = uploads.map((u, i) => this.buildJob(ctx, prepared, u, inspected[i], batch.id));
+    const reserved: string[] = [];
+    try {
+      for (const job of jobs) {
+        await this.quotas.reserve(ctx.principal, job.id, job.inputInfo?.durationSec ?? 0);
+        reserved.push(job.id);
+      }
+      await this.admitBatch(batch, jobs, uploads);
+    } catch (err) {
+      for (const id of reserved) await this.quotas.release(id).catch(() => undefined);
+      throw err;
+    }
+    for (const job of jobs) this.announce(ctx, job);
+    return toBatchResponse(batch, await this.reader.toResponses(jobs), this.reader.baseUrl);
+  }
+
+  /** Cache hits complete at once; the rest are stored, inserted with the batch and enqueued (all or nothing). */
+  private async admitBatch(
+    batch: SeparationBatchEntity,
+    jobs: SeparationJobEntity[],
+    uploads: UploadedAudio[],
+  ): Promise<void> {
     const toRun: SeparationJobEntity[] = [];
     for (const [i, job] of jobs.entries()) {
       const hit = await this.lookupCache(job);
@@ -159,8 +189,6 @@ export class SeparationService {
       await this.discard(jobs);
       throw err;
     }
-    for (const job of jobs) this.announce(ctx, job);
-    return toBatchResponse(batch, await this.reader.toResponses(jobs), this.reader.baseUrl);
   }
 
   async get(principal: Principal, id: string): Promise<SeparationResponseDto> {

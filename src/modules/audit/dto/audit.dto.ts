@@ -116,3 +116,67 @@ export function toFilter(q: AuditFilterQueryDto) {
     to: q.to ? new Date(q.to).toISOString() : undefined,
   };
 }
+
+/** The newest retention anchor: the hash the chain restarts from after pruning. */
+export class AuditAnchorResponseDto {
+  @ApiProperty({ example: 3 }) id!: number;
+  @ApiProperty({ description: 'Id of the last event deleted by that prune', example: 1200 })
+  lastDeletedId!: number;
+  @ApiProperty({ description: 'Hash of that event; the next event must chain from it' })
+  lastDeletedHash!: string;
+  @ApiProperty({ example: 1200 }) deletedCount!: number;
+}
+
+export class AuditBrokenLinkResponseDto {
+  @ApiProperty({ description: 'Event id (or the anchor’s last deleted id) where the chain breaks' })
+  id!: number;
+  @ApiProperty({
+    enum: [
+      'hash_mismatch',
+      'prev_hash_mismatch',
+      'before_anchor',
+      'anchor_hash_mismatch',
+      'anchor_unreferenced',
+    ],
+  })
+  reason!: string;
+  @ApiProperty({ example: 'event 42 was modified after it was written' }) detail!: string;
+  @ApiProperty() expected!: string;
+  @ApiProperty() actual!: string;
+  @ApiPropertyOptional() action?: string;
+  @ApiPropertyOptional() occurredAt?: string;
+}
+
+/** Mirrors AuditService.verify(). */
+export class AuditVerifyResponseDto {
+  @ApiProperty({ description: 'The whole chain (and the anchors) checked out' }) valid!: boolean;
+  @ApiProperty({ example: 1843 }) checkedEvents!: number;
+  @ApiProperty({ nullable: true, type: Number }) firstId!: number | null;
+  @ApiProperty({ nullable: true, type: Number }) lastId!: number | null;
+  @ApiProperty({
+    description:
+      'Hash of the newest event: record it outside the database to also detect truncation of the tail',
+  })
+  headHash!: string;
+  @ApiProperty({ nullable: true, type: AuditAnchorResponseDto }) anchor!: AuditAnchorResponseDto | null;
+  @ApiProperty({ nullable: true, type: AuditBrokenLinkResponseDto, description: 'The first broken link' })
+  brokenAt!: AuditBrokenLinkResponseDto | null;
+  @ApiProperty({ example: 12 }) durationMs!: number;
+}
+
+/** A retention anchor as stored (what POST /v1/admin/audit/prune returns). */
+export class AuditStoredAnchorResponseDto extends AuditAnchorResponseDto {
+  @ApiProperty() createdAt!: string;
+  @ApiProperty({ description: 'Hash of the previous anchor (chain of anchors)' }) prevAnchorHash!: string;
+  @ApiProperty() hash!: string;
+}
+
+export class AuditPruneResponseDto {
+  @ApiProperty({ description: 'Events deleted', example: 1200 }) deleted!: number;
+  @ApiProperty({
+    nullable: true,
+    type: AuditStoredAnchorResponseDto,
+    description: 'The anchor left in place of the deleted events; null when nothing was old enough',
+  })
+  anchor!: AuditStoredAnchorResponseDto | null;
+}

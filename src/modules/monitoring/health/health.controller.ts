@@ -8,6 +8,7 @@ import {
 } from '@nestjs/terminus';
 import type { Response } from 'express';
 import { Public } from '../../../common/decorators/public.decorator';
+import { HealthCheckResponseDto } from '../dto/health-response.dto';
 import { EventLoopMonitor } from './event-loop-monitor';
 import { ReadinessChecks } from './readiness-checks.service';
 
@@ -33,8 +34,12 @@ export class HealthController {
   @Get('live')
   @HealthCheck({ swaggerDocumentation: false })
   @ApiOperation({ summary: 'Liveness: the process serves requests and its event loop is not wedged.' })
-  @ApiResponse({ status: 200, description: 'Alive' })
-  @ApiResponse({ status: 503, description: 'The event loop was blocked for too long' })
+  @ApiResponse({ status: 200, description: 'Alive', type: HealthCheckResponseDto })
+  @ApiResponse({
+    status: 503,
+    description: 'The event loop was blocked for too long',
+    type: HealthCheckResponseDto,
+  })
   live(@Res({ passthrough: true }) res: Response): Promise<HealthCheckResult> {
     return this.answer(res, [
       async () => {
@@ -52,8 +57,12 @@ export class HealthController {
     summary:
       'Readiness: database, Redis (when configured), free disk, models directory and a loadable model, queue not saturated, not shutting down.',
   })
-  @ApiResponse({ status: 200, description: 'Ready; `info` holds each check' })
-  @ApiResponse({ status: 503, description: 'Not ready; `error` names the failing checks' })
+  @ApiResponse({ status: 200, description: 'Ready; `info` holds each check', type: HealthCheckResponseDto })
+  @ApiResponse({
+    status: 503,
+    description: 'Not ready; `error` names the failing checks',
+    type: HealthCheckResponseDto,
+  })
   ready(@Res({ passthrough: true }) res: Response): Promise<HealthCheckResult> {
     return this.answer(res, this.readiness.all());
   }

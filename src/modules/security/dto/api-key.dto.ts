@@ -27,10 +27,10 @@ export class ApiKeyCreateDto {
 }
 
 export class ApiKeyResponseDto {
-  @ApiProperty() id!: string;
-  @ApiProperty() name!: string;
+  @ApiProperty({ example: '0123456789abcdef' }) id!: string;
+  @ApiProperty({ example: 'ci-pipeline' }) name!: string;
   @ApiProperty({ enum: ['user', 'admin'] }) role!: Role;
-  @ApiProperty() createdAt!: string;
+  @ApiProperty({ example: '2025-01-01T12:00:00.000Z' }) createdAt!: string;
   @ApiProperty({ nullable: true, type: String }) createdBy!: string | null;
   @ApiProperty({ nullable: true, type: String }) expiresAt!: string | null;
   @ApiProperty({ nullable: true, type: String }) revokedAt!: string | null;
@@ -47,12 +47,27 @@ export class ApiKeyListResponseDto {
   @ApiProperty({ type: [ApiKeyResponseDto] }) items!: ApiKeyResponseDto[];
 }
 
+/** Mirrors QuotaService.status(): today's usage (UTC day) and the configured limits. */
+export class QuotaStatusResponseDto {
+  @ApiProperty({ description: 'Jobs of this principal queued or running now', example: 1 })
+  activeJobs!: number;
+  @ApiProperty({ description: 'Seconds of input audio accepted today (UTC)', example: 312.5 })
+  audioSecondsToday!: number;
+  @ApiProperty({ description: 'Admins and the anonymous principal (auth disabled) have no quota' })
+  exempt!: boolean;
+  @ApiProperty({ description: 'Configured limit of concurrent jobs', example: 2 })
+  maxConcurrentJobs!: number;
+  @ApiProperty({ description: 'Configured limit of input audio minutes per UTC day', example: 120 })
+  audioMinutesPerDay!: number;
+}
+
 export class PrincipalResponseDto {
-  @ApiProperty() id!: string;
+  @ApiProperty({ example: 'apikey:0123456789abcdef' }) id!: string;
   @ApiProperty({ enum: ['user', 'admin'] }) role!: Role;
   @ApiProperty({ enum: ['api-key', 'jwt', 'anonymous'] }) method!: string;
-  @ApiPropertyOptional() keyId?: string;
-  @ApiProperty({ description: 'Quota usage today (UTC) and limits' }) quota!: Record<string, unknown>;
+  @ApiPropertyOptional({ description: 'Id of the API key, when authenticated with one' }) keyId?: string;
+  @ApiProperty({ type: QuotaStatusResponseDto, description: 'Quota usage today (UTC) and limits' })
+  quota!: QuotaStatusResponseDto;
 }
 
 export function toApiKeyResponse(key: ApiKeyEntity, now = new Date()): ApiKeyResponseDto {

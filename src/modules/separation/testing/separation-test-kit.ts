@@ -9,6 +9,7 @@ import type { CallbackUrlPolicy } from '../../../infra/http/callback-url-policy'
 import type { JobQueue } from '../../../infra/queue/job-queue';
 import type { StorageService } from '../../../infra/storage/storage.service';
 import type { EngineService } from '../../engine/engine.service';
+import type { QuotaService } from '../../security/quota.service';
 import { SeparationJobEntity } from '../entities/separation-job.entity';
 import type { SeparationJobRepository } from '../repositories/separation-job.repository';
 import type { ResultCachePort } from '../result-cache.port';
@@ -30,6 +31,7 @@ export interface SeparationMocks {
   callbackPolicy: Strict<CallbackUrlPolicy>;
   callbacks: Strict<SeparationCallbackService>;
   events: Strict<EventEmitter2>;
+  quotas: Strict<QuotaService>;
   hub: SeparationProgressHub;
   config: AppConfig;
 }
@@ -43,6 +45,7 @@ export interface MockOverrides {
   callbackPolicy?: Partial<CallbackUrlPolicy>;
   callbacks?: Partial<SeparationCallbackService>;
   events?: Partial<EventEmitter2>;
+  quotas?: Partial<QuotaService>;
   config?: Record<string, unknown>;
 }
 
@@ -56,6 +59,7 @@ export function separationMocks(o: MockOverrides = {}): SeparationMocks {
     callbackPolicy: strictMock<CallbackUrlPolicy>('CallbackUrlPolicy', o.callbackPolicy),
     callbacks: strictMock<SeparationCallbackService>('SeparationCallbackService', o.callbacks),
     events: strictMock<EventEmitter2>('EventEmitter2', { emit: () => true, ...o.events }),
+    quotas: strictMock<QuotaService>('QuotaService', o.quotas),
     hub: new SeparationProgressHub(),
     config: testConfig(o.config),
   };
