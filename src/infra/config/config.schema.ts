@@ -46,7 +46,6 @@ export const configSchema = z
         parallel_instruments: z.boolean().default(true),
         inter_op_threads: nonNegInt.default(1),
         batch_segments: z.number().int().min(1).max(64).default(2),
-        max_concurrent_jobs: z.number().int().min(1).default(1),
         batch_concurrency: z.number().int().min(1).default(2),
       })
       .strict()

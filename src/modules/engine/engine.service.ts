@@ -7,7 +7,7 @@ import type { InputAudioInfo, ModelSummary, SeparateParams, SeparationResult } f
 
 /**
  * Nest face of the separation engine (src/lib/spleeter-engine.ts). Separations run in a pool of
- * worker threads (`performance.max_concurrent_jobs` of them) because onnxruntime-node and the STFT
+ * worker threads (`queue.concurrency` of them: one per job the queue runs at once) because onnxruntime-node and the STFT
  * work block the thread they run on; probing and model look-ups are cheap and run here.
  */
 @Injectable()
@@ -24,7 +24,7 @@ export class EngineService implements OnApplicationShutdown {
   /** Runs one separation to files. Throws AudioProcessingError / ModelError / ValidationError / SeparationError(JOB_CANCELED). */
   async separate(params: SeparateParams): Promise<SeparationResult> {
     this.pool ??= new SeparationWorkerPool(
-      this.config.performance.max_concurrent_jobs,
+      this.config.queue.concurrency,
       engineOptionsFromConfig(this.config),
       {
         warn: (m) => this.logger.warn(m),
