@@ -2,10 +2,12 @@ import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { createApp } from './app.factory';
 import { AppConfig } from './infra/config/app-config';
-import { ConfigError } from './infra/config/config.loader';
+import { ConfigError, loadConfig } from './infra/config/config.loader';
 
 async function bootstrap(): Promise<void> {
-  const app = await createApp();
+  // The role decides the module graph, so it is read before the app is built (and validated again inside).
+  const role = loadConfig().server.role;
+  const app = await createApp({ role });
   const config = app.get(AppConfig);
   await app.listen(config.server.port, config.server.host);
   new Logger('Bootstrap').log(

@@ -24,6 +24,7 @@ export class ConfigError extends Error {
 export const ENV_ALIASES: Readonly<Record<string, string>> = {
   SPLEETER_ENV: 'env',
   SPLEETER_API_KEY: 'api_key',
+  SPLEETER_ROLE: 'server.role',
   SPLEETER_HOST: 'server.host',
   SPLEETER_PORT: 'server.port',
   SPLEETER_PUBLIC_URL: 'server.public_url',

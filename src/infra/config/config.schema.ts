@@ -17,6 +17,8 @@ export const configSchema = z
     api_key: z.string().min(16, 'must be at least 16 characters').nullable().default(null),
     server: z
       .object({
+        /** 'all': HTTP + running jobs (default); 'api': HTTP only, jobs go to the Redis queue for workers. */
+        role: z.enum(['all', 'api']).default('all'),
         host: z.string().default('0.0.0.0'),
         port: port.default(8080),
         public_url: z.string().url().nullable().default(null),
