@@ -38,26 +38,27 @@ export function buildResultCacheKey(input: ResultCacheKeyInput): string {
 
 /** The output-changing subset of the library's separation options, normalised (stems sorted). */
 export function pickOutputOptions(options: {
-  stems?: readonly string[];
-  codec?: string;
-  bitDepth?: number;
-  bitrateKbps?: number;
-  sampleRate?: number;
-  offsetSec?: number;
-  durationSec?: number;
-  mwf?: boolean;
-  bandwidth?: string;
+  stems?: readonly string[] | null;
+  codec?: string | null;
+  bitDepth?: number | null;
+  bitrateKbps?: number | null;
+  sampleRate?: number | null;
+  offsetSec?: number | null;
+  durationSec?: number | null;
+  mwf?: boolean | null;
+  bandwidth?: string | null;
 }): Record<string, unknown> {
+  const v = <T>(x: T | null | undefined): T | undefined => (x === null ? undefined : x);
   return {
     stems: options.stems ? [...options.stems].sort() : undefined,
-    codec: options.codec,
-    bitDepth: options.bitDepth,
-    bitrateKbps: options.bitrateKbps,
-    sampleRate: options.sampleRate,
-    offsetSec: options.offsetSec,
-    durationSec: options.durationSec,
-    mwf: options.mwf,
-    bandwidth: options.bandwidth,
+    codec: v(options.codec),
+    bitDepth: v(options.bitDepth),
+    bitrateKbps: v(options.bitrateKbps),
+    sampleRate: v(options.sampleRate),
+    offsetSec: v(options.offsetSec),
+    durationSec: v(options.durationSec),
+    mwf: v(options.mwf),
+    bandwidth: v(options.bandwidth),
   };
 }
 
