@@ -11,7 +11,7 @@
  * 4. Separates the long file the same way and prints peak RSS long ÷ short (target ≤ 1.5).
  *
  * Options (env): BENCH_LONG_MINUTES (default 20, 0 to skip), BENCH_THREADS (default 2),
- * BENCH_BATCH (segments per model call, default 2), BENCH_DIR (default .bench/).
+ * BENCH_BATCH (segments per model call, default 1 = the engine default), BENCH_DIR (default .bench/).
  */
 import { spawn } from 'child_process';
 import * as fs from 'fs';
@@ -20,12 +20,13 @@ import * as path from 'path';
 import * as ort from 'onnxruntime-node';
 import { WavFileWriter } from '../../src/core/audio/wav-file';
 import { generateTestModelFiles } from '../../src/core/onnx/test-model-generator';
+import { WorkerOnnxSession } from '../../src/infra/inference/worker-onnx-session';
 import { SPLEETER_FRAME_STEP, SPLEETER_T } from '../../src/core/spleeter/types';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const BENCH_DIR = path.resolve(process.env.BENCH_DIR ?? path.join(ROOT, '.bench'));
 const THREADS = Number(process.env.BENCH_THREADS ?? 2);
-const BATCH = Number(process.env.BENCH_BATCH ?? 2);
+const BATCH = Number(process.env.BENCH_BATCH ?? 1);
 const LONG_MINUTES = Number(process.env.BENCH_LONG_MINUTES ?? 20);
 const SR = 44100;
 
@@ -69,7 +70,7 @@ async function main(): Promise<void> {
     `  machine: ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'}), node ${process.version}, onnxruntime-node ${ortVersion()}`,
     `  whole CLI run (process start → exit):     ${(run.wallMs / 1000).toFixed(2)} s`,
     `    engine.separate total:                  ${(run.result.timings.totalMs / 1000).toFixed(2)} s (decode ${ms(run.result.timings.decodeMs)}, inference ${ms(run.result.timings.inferenceMs)}, dsp ${ms(run.result.timings.dspMs)}, encode ${ms(run.result.timings.encodeMs)})`,
-    `  pure onnxruntime, same ${segments} segments:     ${(pure.ms / 1000).toFixed(2)} s`,
+    `  pure onnxruntime, same ${segments} segments:     ${(pure.ms / 1000).toFixed(2)} s (faster of: sessions in turn ${ms(pure.sequentialMs)}, one worker thread per instrument ${ms(pure.parallelMs)})`,
     `  (a) realtime factor of the whole run:     ${rtf.toFixed(2)}x realtime (RTF ${(1 / rtf).toFixed(3)})`,
     `  (b) whole run ÷ pure onnxruntime:         ${ratio.toFixed(3)}   (target ≤ 1.3; engine.separate alone: ${engineRatio.toFixed(3)})`,
     `  peak RSS, 60 s input:                     ${(run.maxRssKb / 1024).toFixed(0)} MiB`,
@@ -97,12 +98,12 @@ function log(m: string): void {
 }
 
 /**
- * The compiled CLI (what a deployment runs): built first with `npm run build` when dist/ is missing
- * (BENCH_SOURCES=1 runs the TypeScript sources through swc instead).
+ * The compiled CLI (what a deployment runs), rebuilt first with `npm run build` so it matches the
+ * sources (BENCH_SKIP_BUILD=1 uses dist/ as it is; BENCH_SOURCES=1 runs the sources through swc).
  */
 async function cliCommand(): Promise<string[]> {
   const dist = path.join(ROOT, 'dist', 'cli', 'main.js');
-  if (!process.env.BENCH_SOURCES && !fs.existsSync(dist)) {
+  if (!process.env.BENCH_SOURCES && (!process.env.BENCH_SKIP_BUILD || !fs.existsSync(dist))) {
     log('building dist/ (npm run build)…');
     await new Promise<void>((resolve) => {
       const child = spawn('npm', ['run', 'build'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
@@ -160,9 +161,28 @@ function runCli(cli: string[], input: string, model: string, label: string): Pro
   });
 }
 
-/** The same model files, the same segment count and batch size, nothing else. */
-async function pureOnnxRuntime(modelDir: string, segments: number): Promise<{ ms: number }> {
+/**
+ * The same model files, the same segment count and batch size, nothing else, on the same thread
+ * budget — measured both ways onnxruntime can use 2 threads here: (1) the instrument sessions one
+ * after the other with THREADS intra-op threads each, (2) one session per instrument in its own
+ * worker thread with THREADS / instruments threads each, all at once (what the engine does). The
+ * faster one is the reference, so the ratio is never flattered by a slow baseline.
+ */
+async function pureOnnxRuntime(
+  modelDir: string,
+  segments: number,
+): Promise<{ ms: number; sequentialMs: number; parallelMs: number }> {
   const files = ['vocals.onnx', 'accompaniment.onnx'].map((f) => path.join(modelDir, f));
+  const F = 1024;
+  const make = (S: number) => {
+    const data = new Float32Array(2 * S * SPLEETER_T * F);
+    for (let i = 0; i < data.length; i++) data[i] = ((i * 2654435761) % 1000) / 1000;
+    return data;
+  };
+  const inputs: Float32Array[] = [];
+  for (let s0 = 0; s0 < segments; s0 += BATCH) inputs.push(make(Math.min(BATCH, segments - s0)));
+
+  // (1) sequential, fresh sessions: the first call's one-off allocations count, as in the engine.
   const sessions = await Promise.all(
     files.map((f) =>
       ort.InferenceSession.create(f, {
@@ -172,23 +192,36 @@ async function pureOnnxRuntime(modelDir: string, segments: number): Promise<{ ms
       }),
     ),
   );
-  const F = 1024;
-  const make = (S: number) => {
-    const data = new Float32Array(2 * S * SPLEETER_T * F);
-    for (let i = 0; i < data.length; i++) data[i] = ((i * 2654435761) % 1000) / 1000;
-    return new ort.Tensor('float32', data, [2, S, SPLEETER_T, F]);
-  };
-  // Fresh sessions, exactly the engine's calls: the first call's one-off allocations count for both.
-  const inputs: ort.Tensor[] = [];
-  for (let s0 = 0; s0 < segments; s0 += BATCH) inputs.push(make(Math.min(BATCH, segments - s0)));
-  let elapsed = 0;
+  let sequentialMs = 0;
   for (const x of inputs) {
     const t0 = performance.now();
-    for (const s of sessions) await s.run({ [s.inputNames[0]]: x });
-    elapsed += performance.now() - t0;
+    const S = x.length / (2 * SPLEETER_T * F);
+    for (const s of sessions)
+      await s.run({ [s.inputNames[0]]: new ort.Tensor('float32', x, [2, S, SPLEETER_T, F]) });
+    sequentialMs += performance.now() - t0;
   }
   await Promise.all(sessions.map((s) => s.release()));
-  return { ms: elapsed };
+
+  // (2) one worker thread per instrument, threads split between them.
+  const perWorker = Math.max(1, Math.floor(THREADS / files.length));
+  const workers = await Promise.all(
+    files.map((f) =>
+      WorkerOnnxSession.start(f, {
+        executionProviders: ['cpu'],
+        intraOpThreads: perWorker,
+        interOpThreads: 1,
+      }),
+    ),
+  );
+  let parallelMs = 0;
+  for (const x of inputs) {
+    const t0 = performance.now();
+    const S = x.length / (2 * SPLEETER_T * F);
+    await Promise.all(workers.map((w) => w.run('x', 'y', x, [2, S, SPLEETER_T, F])));
+    parallelMs += performance.now() - t0;
+  }
+  await Promise.all(workers.map((w) => w.release()));
+  return { ms: Math.min(sequentialMs, parallelMs), sequentialMs, parallelMs };
 }
 
 /** A music-like stereo test signal (chords, a drum-like pulse, noise), written streaming. */

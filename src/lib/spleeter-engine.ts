@@ -102,7 +102,7 @@ export class SpleeterEngine {
 
   constructor(options: SpleeterEngineOptions = {}) {
     this.opts = {
-      batchSegments: 2,
+      batchSegments: 1,
       batchConcurrency: 2,
       defaultModel: 'builtin:center',
       maxDurationSec: Number.POSITIVE_INFINITY,

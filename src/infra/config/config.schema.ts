@@ -47,7 +47,7 @@ export const configSchema = z
         intra_op_threads: nonNegInt.default(0),
         parallel_instruments: z.boolean().default(true),
         inter_op_threads: nonNegInt.default(1),
-        batch_segments: z.number().int().min(1).max(64).default(2),
+        batch_segments: z.number().int().min(1).max(64).default(1),
         batch_concurrency: z.number().int().min(1).default(2),
       })
       .strict()
