@@ -9,4 +9,4 @@ npx tsc --noEmit -p tsconfig.json
 echo "== lint"
 npx eslint "{src,test,scripts}/**/*.ts"
 echo "== tests"
-npx jest --coverage --ci "$@"
+npx jest --coverage --ci --forceExit "$@"
