@@ -5,7 +5,7 @@
  * and a few measurements (SNR, tone amplitude) for assertions.
  */
 import { spawn } from 'child_process';
-import { promises as fs } from 'fs';
+import { existsSync, promises as fs } from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 
@@ -501,4 +501,42 @@ export function bestLag(reference: ArrayLike<number>, test: ArrayLike<number>, m
     }
   }
   return best;
+}
+
+/** The real music clip in ../shared (MIT), or null when ../shared is absent (callers skip with a message). */
+export function sharedClipPath(name = 'audio_example.mp3'): string | null {
+  const file = path.resolve(__dirname, '..', '..', '..', 'shared', 'fixtures', 'audio', name);
+  return existsSync(file) ? file : null;
+}
+
+/** Decodes any file with the bundled ffmpeg (not the code under test) to interleaved stereo float32 at 44.1 kHz. */
+export function decodeStereo44k(file: string): Promise<Float32Array> {
+  return new Promise((resolve, reject) => {
+    const args = [
+      '-nostdin',
+      '-hide_banner',
+      '-loglevel',
+      'error',
+      '-i',
+      file,
+      '-f',
+      'f32le',
+      '-ac',
+      '2',
+      '-ar',
+      '44100',
+      '-',
+    ];
+    const child = spawn(bundledFfmpegBinary(), args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    let err = '';
+    child.stdout.on('data', (b: Buffer) => out.push(b));
+    child.stderr.on('data', (b: Buffer) => (err += b.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (code !== 0) return reject(new Error(`ffmpeg exited ${code}: ${err}`));
+      const buf = Buffer.concat(out);
+      resolve(new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.length)));
+    });
+  });
 }

@@ -1,51 +1,18 @@
-import { spawn } from 'child_process';
 import { existsSync } from 'fs';
 import * as path from 'path';
 import { createBuiltinSeparator } from '../../src/core/builtin/builtin-models';
 import type { StemSink } from '../../src/core/separation/types';
-import { bundledFfmpegBinary, snrDb } from '../factories/audio';
+import { decodeStereo44k, snrDb } from '../factories/audio';
 
 const SHARED = path.resolve(__dirname, '..', '..', '..', 'shared');
 const CLIP = path.join(SHARED, 'fixtures', 'audio', 'audio_example.mp3');
 const haveClip = existsSync(CLIP);
 if (!haveClip) console.warn(`[skip] real audio clip not found at ${CLIP} (../shared absent)`);
 
-/** Decodes with the bundled ffmpeg to interleaved stereo float32 at 44.1 kHz. */
-function decode(file: string): Promise<Float32Array> {
-  return new Promise((resolve, reject) => {
-    const args = [
-      '-nostdin',
-      '-hide_banner',
-      '-loglevel',
-      'error',
-      '-i',
-      file,
-      '-f',
-      'f32le',
-      '-ac',
-      '2',
-      '-ar',
-      '44100',
-      '-',
-    ];
-    const child = spawn(bundledFfmpegBinary(), args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    const out: Buffer[] = [];
-    let err = '';
-    child.stdout.on('data', (b: Buffer) => out.push(b));
-    child.stderr.on('data', (b: Buffer) => (err += b.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      if (code !== 0) return reject(new Error(`ffmpeg exited ${code}: ${err}`));
-      const buf = Buffer.concat(out);
-      resolve(new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.length)));
-    });
-  });
-}
-
 (haveClip ? describe : describe.skip)('built-in separators on the real clip', () => {
   let mix: Float32Array;
   beforeAll(async () => {
-    mix = await decode(CLIP);
+    mix = await decodeStereo44k(CLIP);
   });
 
   it.each([

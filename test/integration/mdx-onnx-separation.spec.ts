@@ -1,4 +1,3 @@
-import { spawn } from 'child_process';
 import { existsSync, promises as fs } from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -15,43 +14,11 @@ import {
 import { MdxSeparator } from '../../src/core/mdx/mdx-separator';
 import type { StemSink } from '../../src/core/separation/types';
 import { OnnxRuntime, OnnxSessionHandle } from '../../src/infra/inference/onnx-runtime';
-import { bundledFfmpegBinary, snrDb } from '../factories/audio';
+import { decodeStereo44k, snrDb } from '../factories/audio';
 
 const CLIP = path.resolve(__dirname, '..', '..', '..', 'shared', 'fixtures', 'audio', 'audio_example.mp3');
 const haveClip = existsSync(CLIP);
 if (!haveClip) console.warn(`[skip] real audio clip not found at ${CLIP} (../shared absent)`);
-
-/** Decodes with the bundled ffmpeg to interleaved stereo float32 at 44.1 kHz. */
-function decode(file: string): Promise<Float32Array> {
-  return new Promise((resolve, reject) => {
-    const args = [
-      '-nostdin',
-      '-hide_banner',
-      '-loglevel',
-      'error',
-      '-i',
-      file,
-      '-f',
-      'f32le',
-      '-ac',
-      '2',
-      '-ar',
-      '44100',
-      '-',
-    ];
-    const child = spawn(bundledFfmpegBinary(), args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    const out: Buffer[] = [];
-    let err = '';
-    child.stdout.on('data', (b: Buffer) => out.push(b));
-    child.stderr.on('data', (b: Buffer) => (err += b.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      if (code !== 0) return reject(new Error(`ffmpeg exited ${code}: ${err}`));
-      const buf = Buffer.concat(out);
-      resolve(new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.length)));
-    });
-  });
-}
 
 /**
  * onnxruntime-node builds output tensors from Float32Arrays of Node's main realm, which fail jest's
@@ -250,7 +217,7 @@ describe('MDX-Net separation through onnxruntime', () => {
   (haveClip ? it : it.skip)(
     'real clip through the identity model: exact length, primary ≈ mixture',
     async () => {
-      const mix = await decode(CLIP);
+      const mix = await decodeStereo44k(CLIP);
       const { out, stats } = await run(await separator('identity'), mix, 8192);
       const primary = out.get('vocals')!;
       const secondary = out.get('instrumental')!;
