@@ -278,14 +278,26 @@ export class SpleeterEngine {
     if (params.signal?.aborted) throw new SeparationError(ErrorCodes.JOB_CANCELED, 'Separation was canceled');
 
     const modelRef = params.modelName ?? this.opts.defaultModel;
-    const input = await this.openInput(params.audioPath, params);
-    const opened: OpenedModel = await this.registry!.open(modelRef, {
-      mwf: params.mwf ?? false,
-      bandwidth: params.bandwidth ?? 'model',
-      stems: params.stems,
-      signal: params.signal,
-      onProgress: params.onProgress,
-    });
+    // Probing the input and loading the model (sessions, worker threads) overlap.
+    const [inputResult, openedResult] = await Promise.allSettled([
+      this.openInput(params.audioPath, params),
+      this.registry!.open(modelRef, {
+        mwf: params.mwf ?? false,
+        bandwidth: params.bandwidth ?? 'model',
+        stems: params.stems,
+        signal: params.signal,
+        onProgress: params.onProgress,
+      }),
+    ]);
+    if (inputResult.status === 'rejected' || openedResult.status === 'rejected') {
+      if (openedResult.status === 'fulfilled') await openedResult.value.release();
+      // A bad input is the more useful error to report when both fail.
+      throw inputResult.status === 'rejected'
+        ? inputResult.reason
+        : (openedResult as PromiseRejectedResult).reason;
+    }
+    const input = inputResult.value;
+    const opened: OpenedModel = openedResult.value;
     let sinks: Map<string, AudioSink> | undefined;
     try {
       const separator: StemSeparator = opened.separator;
