@@ -11,6 +11,7 @@
  * 4. Separates the long file the same way and prints peak RSS long ÷ short (target ≤ 1.5).
  *
  * Options (env): BENCH_LONG_MINUTES (default 20, 0 to skip), BENCH_THREADS (default 2),
+ * BENCH_RUNS (measured runs of the 60 s input, median reported; default 3),
  * BENCH_BATCH (segments per model call, default 1 = the engine default), BENCH_DIR (default .bench/).
  */
 import { spawn } from 'child_process';
@@ -28,6 +29,7 @@ const BENCH_DIR = path.resolve(process.env.BENCH_DIR ?? path.join(ROOT, '.bench'
 const THREADS = Number(process.env.BENCH_THREADS ?? 2);
 const BATCH = Number(process.env.BENCH_BATCH ?? 1);
 const LONG_MINUTES = Number(process.env.BENCH_LONG_MINUTES ?? 20);
+const RUNS = Math.max(1, Number(process.env.BENCH_RUNS ?? 3));
 const SR = 44100;
 
 async function main(): Promise<void> {
@@ -46,7 +48,11 @@ async function main(): Promise<void> {
   log(`CLI: ${cli.join(' ')}`);
   // A warm-up run: the OS file cache and (for TS sources) swc's compile cache, so the measured run is steady.
   await runCli(cli, short, modelDir, 'warmup');
-  const run = await runCli(cli, short, modelDir, 'short');
+  // Median of several runs: a 2-core machine's timings wobble from run to run.
+  const runs: CliRun[] = [];
+  for (let i = 0; i < RUNS; i++) runs.push(await runCli(cli, short, modelDir, `short-${i}`));
+  runs.sort((a, b) => a.wallMs - b.wallMs);
+  const run = runs[Math.floor(runs.length / 2)];
 
   const frames = Math.ceil((60 * SR + 4096) / SPLEETER_FRAME_STEP);
   const segments = Math.ceil(frames / SPLEETER_T);
@@ -68,7 +74,7 @@ async function main(): Promise<void> {
     '',
     `spleeter-server engine benchmark — full-size 2-stem model, 60 s stereo 44.1 kHz WAV, ${THREADS} threads, ${BATCH} segments/call`,
     `  machine: ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'}), node ${process.version}, onnxruntime-node ${ortVersion()}`,
-    `  whole CLI run (process start → exit):     ${(run.wallMs / 1000).toFixed(2)} s`,
+    `  whole CLI run (process start → exit):     ${(run.wallMs / 1000).toFixed(2)} s (median of ${RUNS}: ${runs.map((r) => (r.wallMs / 1000).toFixed(2)).join(', ')})`,
     `    engine.separate total:                  ${(run.result.timings.totalMs / 1000).toFixed(2)} s (decode ${ms(run.result.timings.decodeMs)}, inference ${ms(run.result.timings.inferenceMs)}, dsp ${ms(run.result.timings.dspMs)}, encode ${ms(run.result.timings.encodeMs)})`,
     `  pure onnxruntime, same ${segments} segments:     ${(pure.ms / 1000).toFixed(2)} s (faster of: sessions in turn ${ms(pure.sequentialMs)}, one worker thread per instrument ${ms(pure.parallelMs)})`,
     `  (a) realtime factor of the whole run:     ${rtf.toFixed(2)}x realtime (RTF ${(1 / rtf).toFixed(3)})`,
