@@ -25,7 +25,8 @@ export function formatError(err: unknown): string {
 
 export function printError(err: unknown, prefix = ''): void {
   process.stderr.write(`${prefix}${formatError(err)}\n`);
-  if (!(err instanceof SpleeterError) && process.env.SPLEETER_DEBUG) {
-    process.stderr.write(`${(err as Error)?.stack ?? ''}\n`);
+  // Anything but a domain error is a bug: the stack is what a bug report needs.
+  if (!(err instanceof SpleeterError) && (err as Error)?.stack) {
+    process.stderr.write(`${(err as Error).stack}\n`);
   }
 }
