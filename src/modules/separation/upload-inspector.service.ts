@@ -1,4 +1,4 @@
-import { promises as fsp } from 'fs';
+import { withFileReader } from '../../core/audio/wav-file';
 import { Injectable } from '@nestjs/common';
 import { sniffAudioSource, type AudioFormatId } from '../../core/audio/sniff';
 import { AudioProcessingError, ErrorCodes } from '../../core/errors';
@@ -63,15 +63,6 @@ export class UploadInspector {
   }
 }
 
-async function sniffFile(path: string): Promise<AudioFormatId | null> {
-  const handle = await fsp.open(path, 'r');
-  try {
-    return await sniffAudioSource(async (position, length) => {
-      const buf = Buffer.alloc(length);
-      const { bytesRead } = await handle.read(buf, 0, length, position);
-      return buf.subarray(0, bytesRead);
-    });
-  } finally {
-    await handle.close();
-  }
+function sniffFile(path: string): Promise<AudioFormatId | null> {
+  return withFileReader(path, (readAt) => sniffAudioSource(readAt));
 }
