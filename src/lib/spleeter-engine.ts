@@ -20,6 +20,7 @@ import {
 import type { StemSeparator } from '../core/separation/types';
 import { SPLEETER_SAMPLE_RATE } from '../core/spleeter/types';
 import type { ExecutionProviderName, InferenceLogger } from '../infra/inference/onnx-runtime';
+import { Ffmpeg } from '../infra/ffmpeg/ffmpeg';
 import { OnnxRuntime } from '../infra/inference/onnx-runtime';
 import { mapWithConcurrency } from './concurrency';
 import { DEFAULT_FILENAME_FORMAT, renderOutputPath } from './filename-format';
@@ -124,7 +125,6 @@ export class SpleeterEngine {
     if (this.opts.codec !== undefined) {
       this.codec = this.opts.codec;
     } else {
-      const { Ffmpeg } = await import('../infra/ffmpeg/ffmpeg');
       this.codec = await Ffmpeg.locate({ ffmpegPath: this.opts.ffmpegPath ?? null });
       if (!this.codec) {
         this.logger.warn('ffmpeg not found: only WAV input is supported, and only WAV output');
@@ -169,6 +169,12 @@ export class SpleeterEngine {
     if (!this.opts.enableGpu) return ['cpu'];
     const gpu = (this.opts.gpuProviders ?? ['cuda', 'webgpu']).filter((p) => p !== 'cpu');
     return [...gpu, 'cpu'];
+  }
+
+  /** The ffmpeg this engine uses (null when none was found: WAV only). */
+  async getFfmpeg(): Promise<Ffmpeg | null> {
+    await this.initialize();
+    return this.codec instanceof Ffmpeg ? this.codec : null;
   }
 
   /** Description of the external decoder in use, or null when only WAV is supported. */

@@ -48,26 +48,31 @@ export function buildEncodeArgs(
   ];
   const out: string[] = ['-map', '0:a:0', '-map_metadata', '-1'];
   if (options.outputSampleRate !== options.inputSampleRate) out.push('-ar', String(options.outputSampleRate));
-  const bitDepth = options.bitDepth ?? 16;
-  switch (options.codec) {
+  out.push(...codecArgs(options.codec, options.bitDepth ?? 16, options.bitrateKbps, support));
+  // `-y`: the temporary name is fresh; `file:` keeps odd names from being read as protocols.
+  return [...input, ...out, '-y', 'file:' + outputPath];
+}
+
+/** Encoder, bitrate and container arguments for one output codec. */
+function codecArgs(
+  codec: ExternalEncodeOptions['codec'],
+  bitDepth: 16 | 24 | 32,
+  bitrateKbps: number | undefined,
+  support: EncoderSupport,
+): string[] {
+  const out: string[] = [];
+  switch (codec) {
     case 'flac':
       // ffmpeg 4's FLAC encoder stores at most 24 bits: s32 input is written as 24-bit FLAC.
       out.push('-c:a', 'flac', '-sample_fmt', bitDepth === 16 ? 's16' : 's32', '-f', 'flac');
       break;
     case 'mp3':
       if (!support.libmp3lame) throw unsupportedEncoder('mp3', 'libmp3lame');
-      out.push(
-        '-c:a',
-        'libmp3lame',
-        '-b:a',
-        `${options.bitrateKbps ?? DEFAULT_BITRATE_KBPS.mp3}k`,
-        '-f',
-        'mp3',
-      );
+      out.push('-c:a', 'libmp3lame', '-b:a', `${bitrateKbps ?? DEFAULT_BITRATE_KBPS.mp3}k`, '-f', 'mp3');
       break;
     case 'ogg':
       if (support.libvorbis) {
-        out.push('-c:a', 'libvorbis', '-b:a', `${options.bitrateKbps ?? DEFAULT_BITRATE_KBPS.ogg}k`);
+        out.push('-c:a', 'libvorbis', '-b:a', `${bitrateKbps ?? DEFAULT_BITRATE_KBPS.ogg}k`);
       } else if (support.vorbis) {
         // The native encoder is experimental, stereo-only and ignores ABR targets well; better than nothing.
         out.push(
@@ -76,7 +81,7 @@ export function buildEncodeArgs(
           '-strict',
           'experimental',
           '-b:a',
-          `${options.bitrateKbps ?? DEFAULT_BITRATE_KBPS.ogg}k`,
+          `${bitrateKbps ?? DEFAULT_BITRATE_KBPS.ogg}k`,
         );
       } else {
         throw unsupportedEncoder('ogg', 'libvorbis or vorbis');
@@ -89,13 +94,38 @@ export function buildEncodeArgs(
       break;
     }
     default:
-      throw new AudioProcessingError(
-        ErrorCodes.ENCODE_FAILED,
-        `Unknown output codec ${String(options.codec)}`,
-      );
+      throw new AudioProcessingError(ErrorCodes.ENCODE_FAILED, `Unknown output codec ${String(codec)}`);
   }
-  // `-y`: the temporary name is fresh; `file:` keeps odd names from being read as protocols.
-  return [...input, ...out, '-y', 'file:' + outputPath];
+  return out;
+}
+
+/**
+ * Argv that transcodes a stored audio file (one we wrote) to `codec` on stdout, for on-the-fly
+ * download conversion.
+ */
+export function buildTranscodeArgs(
+  inputPath: string,
+  codec: ExternalEncodeOptions['codec'],
+  bitrateKbps: number | undefined,
+  support: EncoderSupport,
+): string[] {
+  return [
+    '-nostdin',
+    '-hide_banner',
+    '-loglevel',
+    'error',
+    '-protocol_whitelist',
+    'file,pipe',
+    '-i',
+    'file:' + inputPath,
+    '-map',
+    '0:a:0',
+    '-vn',
+    '-map_metadata',
+    '-1',
+    ...codecArgs(codec, 16, bitrateKbps, support),
+    'pipe:1',
+  ];
 }
 
 function unsupportedEncoder(codec: string, encoder: string): AudioProcessingError {

@@ -2,8 +2,12 @@
  * ffmpeg as the engine's external codec: locating, probing, decoding and encoding behind the
  * ExternalAudioCodec contract from core. Plain classes; the Nest layer wraps them.
  */
+import { spawn } from 'child_process';
+import type { Readable } from 'stream';
+import { AudioProcessingError, ErrorCodes } from '../../core/errors';
 import type {
   AudioSink,
+  OutputCodec,
   ExternalAudioCodec,
   ExternalDecodeOptions,
   ExternalEncodeOptions,
@@ -11,7 +15,7 @@ import type {
   ProbedAudio,
 } from '../../core/audio/audio-codec';
 import { FfmpegDecoder } from './ffmpeg-decoder';
-import { FfmpegEncoder, type EncoderSupport } from './ffmpeg-encoder';
+import { buildTranscodeArgs, FfmpegEncoder, type EncoderSupport } from './ffmpeg-encoder';
 import { FfmpegLocator, type FfmpegBinaries, type FfmpegLocatorOptions } from './ffmpeg-locator';
 import { runCollect } from './ffmpeg-process';
 import { FfmpegProber } from './ffmpeg-probe';
@@ -56,6 +60,36 @@ export class Ffmpeg implements ExternalAudioCodec {
 
   createEncoder(filePath: string, options: ExternalEncodeOptions): Promise<AudioSink> {
     return this.encoder.create(filePath, options);
+  }
+
+  /**
+   * Transcodes a stored audio file to `codec`, streamed from ffmpeg's stdout. The stream errors if
+   * ffmpeg fails; destroying it (client went away) kills ffmpeg.
+   */
+  async transcodeToStream(inputPath: string, codec: OutputCodec, bitrateKbps?: number): Promise<Readable> {
+    const args = buildTranscodeArgs(inputPath, codec, bitrateKbps, await this.encoderSupport());
+    const child = spawn(this.binaries.ffmpegPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => {
+      if (stderr.length < 4096) stderr += d.toString();
+    });
+    const out = child.stdout;
+    child.on('error', (err) =>
+      out.destroy(new AudioProcessingError(ErrorCodes.DECODER_UNAVAILABLE, `ffmpeg: ${err.message}`)),
+    );
+    child.on('close', (code, signal) => {
+      if (code !== 0 && signal !== 'SIGKILL') {
+        out.destroy(
+          new AudioProcessingError(ErrorCodes.ENCODE_FAILED, `Transcoding to ${codec} failed`, {
+            ffmpeg: stderr.trim(),
+          }),
+        );
+      }
+    });
+    out.on('close', () => {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    });
+    return out;
   }
 
   /** All audio encoders of this binary (cached). */

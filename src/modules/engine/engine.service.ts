@@ -1,5 +1,6 @@
 import { Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { AppConfig } from '../../infra/config/app-config';
+import type { Ffmpeg } from '../../infra/ffmpeg/ffmpeg';
 import { SeparationWorkerPool } from '../../infra/workers/separation-worker-pool';
 import { engineOptionsFromConfig } from '../../lib/engine-options';
 import { SpleeterEngine } from '../../lib/spleeter-engine';
@@ -48,6 +49,11 @@ export class EngineService implements OnApplicationShutdown {
 
   listModels(): Promise<ModelSummary[]> {
     return this.local.getAvailableModels();
+  }
+
+  /** The ffmpeg the engine uses (null: none found, WAV only). */
+  getFfmpeg(): Promise<Ffmpeg | null> {
+    return this.local.getFfmpeg();
   }
 
   /** The engine's library object (model manager, registry) for other modules. */

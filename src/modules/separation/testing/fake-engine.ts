@@ -1,3 +1,4 @@
+import { Ffmpeg } from '../../../infra/ffmpeg/ffmpeg';
 /**
  * A stand-in EngineService for unit tests and for exercising the REST layer before the real engine
  * is wired: WAV in (16-bit PCM or 32-bit float), `fake:center` maths out (center = (L+R)/2 on both
@@ -37,6 +38,11 @@ export class FakeEngineService {
 
   constructor(options: FakeEngineOptions = {}) {
     this.options = options;
+  }
+
+  /** Downloads with ?codec= still transcode for real. */
+  getFfmpeg(): Promise<Ffmpeg | null> {
+    return Ffmpeg.locate();
   }
 
   get executionProvider(): string {
