@@ -13,61 +13,28 @@ import { SeparationBatchEntity } from '../../src/modules/separation/entities/sep
 import { SeparationJobEntity } from '../../src/modules/separation/entities/separation-job.entity';
 import { SeparationJobRepository } from '../../src/modules/separation/repositories/separation-job.repository';
 import { SeparationStatus } from '../../src/modules/separation/separation-status';
+import { aJob } from '../../src/modules/separation/testing/separation-test-kit';
 import { createPgDatabase, type PgTestDatabase } from '../factories/app';
 
 jest.setTimeout(60_000);
 
+/** A fresh job row (unique id, now) on top of the shared factory; a > 2^32 input size must survive. */
 function job(overrides: Partial<SeparationJobEntity> = {}): SeparationJobEntity {
   const id = randomUUID();
   const now = new Date();
-  return Object.assign(new SeparationJobEntity(), {
+  return aJob({
     id,
     ownerId: 'owner-a',
-    batchId: null,
-    status: SeparationStatus.Queued,
-    progress: 0,
-    stage: null,
-    requestedModel: 'builtin:center',
-    modelName: 'builtin:center',
-    modelVersion: '1',
-    modelStems: ['center', 'sides'],
-    options: {
-      stems: null,
-      codec: 'wav',
-      bitDepth: 16,
-      bitrateKbps: null,
-      sampleRate: null,
-      offsetSec: 0,
-      durationSec: null,
-      mwf: false,
-      bandwidth: 'model',
-    },
     inputKey: `uploads/${id}`,
     inputFilename: 'song.mp3',
-    inputSize: 5 * 1024 ** 3, // > 2^32: must survive as a number
-    inputSha256: 'a'.repeat(64),
+    inputSize: 5 * 1024 ** 3,
     inputFormat: 'mp3',
     inputInfo: { format: 'mp3', codec: 'mp3', sampleRate: 44100, channels: 2, durationSec: 11.05 },
     cacheKey: 'b'.repeat(64),
-    cached: false,
-    executionProvider: null,
-    stems: null,
-    timings: null,
-    errorCode: null,
-    errorMessage: null,
-    callbackUrl: null,
-    callbackStatus: null,
-    callbackAttempts: 0,
-    attempts: 0,
-    requestId: null,
     createdAt: now,
     updatedAt: now,
-    startedAt: null,
-    finishedAt: null,
-    expiresAt: null,
-    filesDeletedAt: null,
     ...overrides,
-  } satisfies SeparationJobEntity);
+  });
 }
 
 describe.each(['sqlite', 'postgres'] as const)('SeparationJobRepository on %s', (db) => {
