@@ -48,7 +48,16 @@ export function configureApp(app: NestExpressApplication): void {
   if (config.server.cors_origins.length > 0) {
     app.enableCors({
       origin: config.server.cors_origins,
-      exposedHeaders: ['Retry-After', 'X-Request-Id', 'ETag'],
+      exposedHeaders: [
+        'Retry-After',
+        'X-Request-Id',
+        'ETag',
+        'Location',
+        'Content-Range',
+        'Content-Disposition',
+        'Accept-Ranges',
+        'Content-Length',
+      ],
     });
   }
   app.useGlobalPipes(
