@@ -31,6 +31,8 @@ export type DomainEventName = (typeof DomainEvents)[keyof typeof DomainEvents];
 export interface SeparationEventPayload {
   jobId: string;
   principal?: Principal;
+  /** The job's owner (principal id); present also when no request is in scope (queue workers). */
+  ownerId?: string;
   model: string;
   modelVersion?: string;
   executionProvider?: string;

@@ -151,6 +151,7 @@ export class AuditEventsListener {
       resourceId: p.jobId,
       durationMs: p.durationMs,
       details: {
+        ownerId: p.ownerId ?? p.principal?.id,
         model: p.model,
         modelVersion: p.modelVersion,
         executionProvider: p.executionProvider,

@@ -258,6 +258,7 @@ export class SeparationExecutionService {
   private emit(event: string, job: SeparationJobEntity, extra: Partial<SeparationEventPayload> = {}): void {
     const payload: SeparationEventPayload = {
       jobId: job.id,
+      ownerId: job.ownerId,
       model: job.modelName,
       modelVersion: job.modelVersion ?? undefined,
       executionProvider: job.executionProvider ?? undefined,

@@ -416,6 +416,7 @@ export class SeparationService {
     const payload: SeparationEventPayload = {
       jobId: job.id,
       principal: ctx.principal,
+      ownerId: job.ownerId,
       model: job.modelName,
       modelVersion: job.modelVersion ?? undefined,
       audioSeconds: job.inputInfo?.durationSec,
