@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `npm test`: type-check, lint (ESLint + Prettier), then every jest project (unit, integration, e2e)
 # with coverage. Integration/e2e specs use the real Redis (127.0.0.1:6379) and PostgreSQL
-# (127.0.0.1:5432); specs that need them say so and skip when they are unreachable.
+# (127.0.0.1:5432); .ci/run starts them when they are down.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 echo "== typecheck"
