@@ -573,16 +573,15 @@ export class ModelManager {
         },
       });
       progress('validating', 0);
-      const report = await this.validateDir(this.resolvedFromRecord(record, modelDir), record, opts.signal);
-      if (!report.valid) throw this.invalidError(name, report.checks);
-      record.validation = { status: 'valid', checkedAt: this.clock().toISOString(), problems: [] };
-      const version = await this.commit(modelDir, record, opts.activate ?? true, progress);
-      const durationMs = Date.now() - started;
-      this.logger.log(`installed ${name}@${version} (${record.size} bytes) in ${durationMs} ms`);
-      this.emit('installed', { name, version, durationMs });
-      progress('done', 1);
-      const active = await this.store.readActive(name);
-      return { name, version, installed: true, info: this.versionInfo(record, active?.version ?? null, 0) };
+      return await this.validateAndCommit(
+        name,
+        modelDir,
+        record,
+        opts.activate ?? true,
+        progress,
+        started,
+        opts.signal,
+      );
     } catch (err) {
       this.emit('install.failed', { name, error: err as Error, durationMs: Date.now() - started });
       throw err;
@@ -590,6 +589,28 @@ export class ModelManager {
       if (staging) await fs.rm(staging, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
       await lock.release();
     }
+  }
+
+  /** The common end of every install: validate the staged files, commit the version, report it. */
+  private async validateAndCommit(
+    name: string,
+    modelDir: string,
+    record: VersionRecord,
+    activate: boolean,
+    progress: Parameters<ModelManager['commit']>[3],
+    started: number,
+    signal?: AbortSignal,
+  ): Promise<InstallResult> {
+    const report = await this.validateDir(this.resolvedFromRecord(record, modelDir), record, signal);
+    if (!report.valid) throw this.invalidError(name, report.checks);
+    record.validation = { status: 'valid', checkedAt: this.clock().toISOString(), problems: [] };
+    const version = await this.commit(modelDir, record, activate, progress);
+    const durationMs = Date.now() - started;
+    this.logger.log(`installed ${name}@${version} (${record.size} bytes) in ${durationMs} ms`);
+    this.emit('installed', { name, version, durationMs });
+    progress('done', 1);
+    const active = await this.store.readActive(name);
+    return { name, version, installed: true, info: this.versionInfo(record, active?.version ?? null, 0) };
   }
 
   private async usableActive(name: string): Promise<VersionRecord | null> {
@@ -859,15 +880,15 @@ export class ModelManager {
         },
       });
       progress('validating', 0);
-      const report = await this.validateDir(this.resolvedFromRecord(record, modelDir), record, params.signal);
-      if (!report.valid) throw this.invalidError(name, report.checks);
-      record.validation = { status: 'valid', checkedAt: this.clock().toISOString(), problems: [] };
-      const version = await this.commit(modelDir, record, params.activate ?? true, progress);
-      const durationMs = Date.now() - started;
-      this.emit('installed', { name, version, durationMs });
-      progress('done', 1);
-      const active = await this.store.readActive(name);
-      return { name, version, installed: true, info: this.versionInfo(record, active?.version ?? null, 0) };
+      return await this.validateAndCommit(
+        name,
+        modelDir,
+        record,
+        params.activate ?? true,
+        progress,
+        started,
+        params.signal,
+      );
     } catch (err) {
       this.emit('install.failed', { name, error: err as Error, durationMs: Date.now() - started });
       throw err;
