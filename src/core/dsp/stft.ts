@@ -14,7 +14,7 @@
  * Spectra are frame-major Float32Array planes, one re and one im plane per channel
  * (frame f, bin k at f*bins + k), like Spleeter's complex64 tensors.
  */
-import { RealFft } from './fft';
+import { createStftFft, FftBackendPreference, StftFft } from './wasm-fft';
 import { periodicHann, squaredWindowOverlapSum } from './window';
 
 // Module-level aliases: global lookups are slow in sandboxed contexts (jest's vm); these run per frame.
@@ -75,7 +75,7 @@ export class StreamingStftAnalyzer {
   readonly framing: Readonly<FramingConfig>;
   readonly bins: number;
   private readonly window: Float64Array;
-  private readonly fft: RealFft;
+  private readonly fft: StftFft;
   /** Raw (unwindowed) samples of the next frame, per channel; the first `filled` are valid. */
   private readonly buffers: Float64Array[];
   private filled = 0;
@@ -87,14 +87,23 @@ export class StreamingStftAnalyzer {
   private received = 0;
   private emitted = 0;
 
-  constructor(channels = 2, framing: FramingConfig = SPLEETER_FRAMING, window?: Float64Array) {
+  /**
+   * `fftBackend`: 'auto' (default) takes the WebAssembly SIMD FFT where it is available (float32
+   * transforms), 'js' the float64 JavaScript one.
+   */
+  constructor(
+    channels = 2,
+    framing: FramingConfig = SPLEETER_FRAMING,
+    window?: Float64Array,
+    fftBackend?: FftBackendPreference,
+  ) {
     checkChannels(channels);
     checkFraming(framing);
     this.channels = channels;
     this.framing = Object.freeze({ ...framing });
     this.window = window ?? periodicHann(framing.nFft);
     if (this.window.length !== framing.nFft) throw new RangeError('window length must equal nFft');
-    this.fft = new RealFft(framing.nFft);
+    this.fft = createStftFft(framing.nFft, fftBackend);
     this.bins = this.fft.bins;
     this.buffers = Array.from({ length: channels }, () => new Float64Array(framing.nFft));
     this.frontPadLeft = framing.frontPad;
@@ -230,6 +239,8 @@ export interface SynthesizerConfig {
   scale?: number;
   /** Padded samples dropped from the start; default framing.frontPad. */
   cropStart?: number;
+  /** As for StreamingStftAnalyzer: 'auto' (default, WebAssembly SIMD where available) or 'js'. */
+  fftBackend?: FftBackendPreference;
 }
 
 /**
@@ -243,7 +254,7 @@ export class OverlapAddSynthesizer {
   readonly scale: number;
   readonly cropStart: number;
   private readonly window: Float64Array;
-  private readonly fft: RealFft;
+  private readonly fft: StftFft;
   /**
    * Accumulators for padded samples [position, position + nFft), per channel, index 0 =
    * `position`. Linear rather than a ring so that a frame is always added at index 0, which lets
@@ -264,7 +275,7 @@ export class OverlapAddSynthesizer {
     if (this.window.length !== framing.nFft) throw new RangeError('window length must equal nFft');
     this.scale = config.scale ?? 1 / squaredWindowOverlapSum(this.window, framing.hop);
     this.cropStart = config.cropStart ?? framing.frontPad;
-    this.fft = new RealFft(framing.nFft);
+    this.fft = createStftFft(framing.nFft, config.fftBackend);
     this.acc = Array.from({ length: this.channels }, () => new Float64Array(framing.nFft));
   }
 
