@@ -2,8 +2,6 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { SingleBar, Presets } from 'cli-progress';
 import { isSpleeterConfigName } from '../core/onnx/spleeter-configs';
-import { generateTestModelFiles } from '../core/onnx/test-model-generator';
-import { convertSpleeterCheckpoint } from '../core/tf/spleeter-converter';
 import { ErrorCodes, ValidationError } from '../core/errors';
 import type { SpleeterConfig } from '../infra/config/config.schema';
 import { engineFromConfig } from './separate-command';
@@ -134,6 +132,8 @@ async function convert(checkpointDir: string, opts: Record<string, unknown>): Pr
   }
   const F = Number(opts.F ?? 1024);
   const outDir = path.resolve(String(opts.output ?? `${config}${F === 1536 ? '-16kHz' : ''}-onnx`));
+  // Loaded on use: the converter and the generator (protobuf) would slow every CLI start.
+  const { convertSpleeterCheckpoint } = await import('../core/tf/spleeter-converter');
   const result = await convertSpleeterCheckpoint(checkpointDir, { config, F, outDir });
   process.stdout.write(`wrote ${result.files.length} ONNX files to ${result.outDir}\n`);
   return 0;
@@ -149,6 +149,7 @@ async function generate(outDir: string, opts: Record<string, unknown>): Promise<
   if (fs.existsSync(dir) && fs.readdirSync(dir).length > 0) {
     throw new ValidationError(ErrorCodes.OUTPUT_EXISTS, `${dir} exists and is not empty`);
   }
+  const { generateTestModelFiles } = await import('../core/onnx/test-model-generator');
   const files = generateTestModelFiles(kind, { config, seed: Number(opts.seed ?? 1) });
   const tmp = `${dir}.tmp-${process.pid}`;
   await fs.promises.mkdir(tmp, { recursive: true });

@@ -53,6 +53,8 @@ export interface ModelRegistryOptions {
   runtime: OnnxRuntime;
   /** Optional catalog/install back-end (ModelManager); without it only builtins and paths resolve. */
   manager?: ModelManagerPort;
+  /** On-disk cache of optimized CPU models (OnnxSessionOptions.optimizedModelCacheDir); null/absent: off. */
+  optimizedModelCacheDir?: string | null;
 }
 
 /** What the registry needs from the model manager (src/infra/models/model-manager.ts). */
@@ -285,6 +287,7 @@ export class ModelRegistry {
           intraOpThreads: this.options.intraOpThreads,
           interOpThreads: this.options.interOpThreads,
           logger: this.options.logger,
+          optimizedModelCacheDir: this.options.optimizedModelCacheDir,
         });
         const model = createMdxOnnxModelFn({
           session: handle.session,
@@ -325,6 +328,7 @@ export class ModelRegistry {
           logger: this.options.logger,
           runtime: this.options.runtime,
           parallelism: parallel && instruments > 1 ? 'worker-threads' : 'sequential',
+          optimizedModelCacheDir: this.options.optimizedModelCacheDir,
         });
       })();
       this.loaded.set(key, p);

@@ -28,6 +28,7 @@ import type { ModelManager } from '../infra/models/model-manager';
 import {
   ModelRegistry,
   modelManagerPort,
+  type ModelManagerPort,
   type ModelRegistryOptions,
   type OpenedModel,
 } from './model-registry';
@@ -54,6 +55,11 @@ export interface SpleeterEngineOptions {
   interOpThreads?: number;
   /** Run each instrument's network in its own worker thread, splitting the threads between them. */
   parallelInstruments?: boolean;
+  /**
+   * Cache of onnxruntime-optimized CPU models (machine-specific; saves the graph optimisation at
+   * each session creation): default `<modelsDir>/.ort-cache`, null disables it.
+   */
+  ortCacheDir?: string | null;
   /** Spleeter segments (512 frames ≈ 11.9 s) per model call. */
   batchSegments?: number;
   precision?: 'fp32' | 'fp16' | 'int8';
@@ -89,7 +95,9 @@ export class SpleeterEngine {
   > &
     SpleeterEngineOptions;
   private registry?: ModelRegistry;
-  private manager?: ModelManager;
+  private managerReady?: Promise<ModelManager>;
+  private codecReady?: Promise<ExternalAudioCodec | null>;
+  /** The codec once looked for (see getCodec). */
   private codec: ExternalAudioCodec | null = null;
   private initialized?: Promise<void>;
   private readonly logger: InferenceLogger;
@@ -122,31 +130,15 @@ export class SpleeterEngine {
   }
 
   private async doInitialize(): Promise<void> {
-    if (this.opts.codec !== undefined) {
-      this.codec = this.opts.codec;
-    } else {
-      this.codec = await Ffmpeg.locate({ ffmpegPath: this.opts.ffmpegPath ?? null });
-      if (!this.codec) {
-        this.logger.warn('ffmpeg not found: only WAV input is supported, and only WAV output');
-      }
-    }
-    const { ModelManager } = await import('../infra/models/model-manager');
-    const { loadCatalogFile } = await import('../infra/models/catalog-loader');
+    if (this.opts.codec !== undefined) this.codec = this.opts.codec;
     const modelsDir = this.opts.modelsDir ?? './.data/models';
     const autoDownload = this.opts.autoDownload ?? false;
-    this.manager =
-      this.opts.modelManager ??
-      new ModelManager({
-        modelsDir,
-        catalog: loadCatalogFile(this.opts.catalogFile ?? null),
-        autoDownload,
-        precision: this.opts.precision ?? 'fp32',
-        logger: {
-          log: () => undefined,
-          warn: (m: string) => this.logger.warn(m),
-          error: (m: string) => this.logger.warn(m),
-        },
-      });
+    // An injected manager is initialised now; the engine's own one (catalog, archive libraries)
+    // is built on first need: a separation with a model directory or a built-in never needs it.
+    if (this.opts.modelManager) await this.getManagerInstance();
+    let port: ModelManagerPort | undefined;
+    const managerPort = async (): Promise<ModelManagerPort> =>
+      (port ??= modelManagerPort(await this.getManagerInstance(), autoDownload));
     const regOptions: ModelRegistryOptions = {
       modelsDir,
       executionProviders: this.providerPreference(),
@@ -159,10 +151,59 @@ export class SpleeterEngine {
       catalogFile: this.opts.catalogFile ?? null,
       logger: this.logger,
       runtime: new OnnxRuntime(this.logger),
-      manager: modelManagerPort(this.manager, autoDownload),
+      optimizedModelCacheDir:
+        this.opts.ortCacheDir === undefined ? path.join(modelsDir, '.ort-cache') : this.opts.ortCacheDir,
+      manager: {
+        resolveForUse: async (ref, o) => (await managerPort()).resolveForUse(ref, o),
+        describe: async (ref) => (await managerPort()).describe(ref),
+        list: async () => (await managerPort()).list(),
+      },
     };
     this.registry = this.opts.registry ?? new ModelRegistry(regOptions);
     await this.registry.init();
+  }
+
+  /** The model manager, created and initialised once (see doInitialize). */
+  private getManagerInstance(): Promise<ModelManager> {
+    this.managerReady ??= (async () => {
+      let manager = this.opts.modelManager;
+      if (!manager) {
+        const { ModelManager } = await import('../infra/models/model-manager');
+        const { loadCatalogFile } = await import('../infra/models/catalog-loader');
+        manager = new ModelManager({
+          modelsDir: this.opts.modelsDir ?? './.data/models',
+          catalog: loadCatalogFile(this.opts.catalogFile ?? null),
+          autoDownload: this.opts.autoDownload ?? false,
+          precision: this.opts.precision ?? 'fp32',
+          logger: {
+            log: () => undefined,
+            warn: (m: string) => this.logger.warn(m),
+            error: (m: string) => this.logger.warn(m),
+          },
+        });
+      }
+      await manager.init();
+      return manager;
+    })().catch((err: unknown) => {
+      this.managerReady = undefined;
+      throw err;
+    });
+    return this.managerReady;
+  }
+
+  /**
+   * The external codec, looked for on first need (a WAV-to-WAV run never starts ffmpeg): the
+   * injected one, else ffmpeg from the configured path, PATH or the bundled package.
+   */
+  private getCodec(): Promise<ExternalAudioCodec | null> {
+    this.codecReady ??= (async () => {
+      if (this.opts.codec !== undefined) return this.opts.codec;
+      const found = await Ffmpeg.locate({ ffmpegPath: this.opts.ffmpegPath ?? null });
+      if (!found) this.logger.warn('ffmpeg not found: only WAV input is supported, and only WAV output');
+      this.codec = found;
+      return found;
+    })();
+    return this.codecReady;
   }
 
   private providerPreference(): ExecutionProviderName[] {
@@ -174,7 +215,8 @@ export class SpleeterEngine {
   /** The ffmpeg this engine uses (null when none was found: WAV only). */
   async getFfmpeg(): Promise<Ffmpeg | null> {
     await this.initialize();
-    return this.codec instanceof Ffmpeg ? this.codec : null;
+    const codec = await this.getCodec();
+    return codec instanceof Ffmpeg ? codec : null;
   }
 
   /** Description of the external decoder in use, or null when only WAV is supported. */
@@ -249,7 +291,7 @@ export class SpleeterEngine {
   /** The model manager (catalog, installs, versions) behind this engine. */
   async getModelManager(): Promise<ModelManager> {
     await this.initialize();
-    return this.manager!;
+    return this.getManagerInstance();
   }
 
   /** Registry access for the model CLI and the Nest layer. */
@@ -271,7 +313,7 @@ export class SpleeterEngine {
       targetChannels: 2,
       offsetSec: opts.offsetSec,
       durationSec: opts.durationSec,
-      ffmpeg: this.codec,
+      ffmpeg: () => this.getCodec(),
       maxDurationSec: Number.isFinite(this.opts.maxDurationSec) ? this.opts.maxDurationSec : undefined,
       signal: opts.signal,
       onWarning: (m) => this.logger.warn(m),
@@ -280,7 +322,7 @@ export class SpleeterEngine {
 
   private async separateInner(params: SeparateParams, started: number): Promise<SeparationResult> {
     const codec = (params.codec ?? 'wav') as OutputCodec;
-    validateRequest(params, codec, this.codec !== null);
+    validateRequest(params, codec, codec === 'wav' || (await this.getCodec()) !== null);
     if (params.signal?.aborted) throw new SeparationError(ErrorCodes.JOB_CANCELED, 'Separation was canceled');
 
     const modelRef = params.modelName ?? this.opts.defaultModel;
@@ -349,7 +391,7 @@ export class SpleeterEngine {
             sampleRate: outputRate,
             inputSampleRate: separator.sampleRate,
             channels: 2,
-            ffmpeg: this.codec,
+            ffmpeg: () => this.getCodec(),
             signal: params.signal,
           }),
         );

@@ -75,3 +75,17 @@ export interface ExternalAudioCodec {
 /** Hint put in every DECODER_UNAVAILABLE message. */
 export const FFMPEG_INSTALL_HINT =
   'install ffmpeg (e.g. `apt-get install ffmpeg`), or set SPLEETER_FFMPEG_PATH to an ffmpeg binary';
+
+/**
+ * A codec, none (null: native WAV only), or a function that finds one when first needed (so a run
+ * that never leaves WAV never starts an ffmpeg process to look for it).
+ */
+export type ExternalCodecSource =
+  | ExternalAudioCodec
+  | null
+  | undefined
+  | (() => Promise<ExternalAudioCodec | null>);
+
+export async function resolveCodecSource(source: ExternalCodecSource): Promise<ExternalAudioCodec | null> {
+  return typeof source === 'function' ? source() : (source ?? null);
+}

@@ -14,7 +14,13 @@
  *   (Ogg) cannot reveal truncation; they decode what exists.
  */
 import { AudioProcessingError, ErrorCodes, ValidationError } from '../errors';
-import { FFMPEG_INSTALL_HINT, type ExternalAudioCodec, type ProbedAudio } from './audio-codec';
+import {
+  FFMPEG_INSTALL_HINT,
+  resolveCodecSource,
+  type ExternalAudioCodec,
+  type ExternalCodecSource,
+  type ProbedAudio,
+} from './audio-codec';
 import { mapChannels } from './channels';
 import { resampledLength, Resampler } from './resample';
 import { describeAudioFormat, sniffAudioSource, type AudioFormatId } from './sniff';
@@ -29,7 +35,7 @@ export interface AudioInputOptions {
   /** Length of the selection in seconds (default: to the end). */
   durationSec?: number;
   /** External decoder for non-WAV input; null/undefined means native WAV only. */
-  ffmpeg?: ExternalAudioCodec | null;
+  ffmpeg?: ExternalCodecSource;
   /** Reject inputs longer than this (DURATION_LIMIT), checked at open and again while decoding. */
   maxDurationSec?: number;
   /** End with CORRUPT_AUDIO when a full decode is clearly shorter than the declared duration. */
@@ -99,7 +105,7 @@ export async function openAudioInput(filePath: string, options: AudioInputOption
     // ADPCM, A-law, MP3-in-WAV...: the container parsed fine, the codec needs ffmpeg.
   }
 
-  const ffmpeg = options.ffmpeg;
+  const ffmpeg = await resolveCodecSource(options.ffmpeg);
   if (!ffmpeg) {
     throw new AudioProcessingError(
       ErrorCodes.DECODER_UNAVAILABLE,

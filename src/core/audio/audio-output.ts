@@ -6,8 +6,9 @@
 import { AudioProcessingError, ErrorCodes, ValidationError } from '../errors';
 import {
   FFMPEG_INSTALL_HINT,
+  resolveCodecSource,
   type AudioSink,
-  type ExternalAudioCodec,
+  type ExternalCodecSource,
   type OutputCodec,
 } from './audio-codec';
 import { Resampler } from './resample';
@@ -25,7 +26,7 @@ export interface AudioOutputOptions {
   /** Rate of the chunks passed to write() (default 44100). */
   inputSampleRate?: number;
   channels?: number;
-  ffmpeg?: ExternalAudioCodec | null;
+  ffmpeg?: ExternalCodecSource;
   signal?: AbortSignal;
 }
 
@@ -55,14 +56,15 @@ export async function createAudioOutput(filePath: string, options: AudioOutputOp
       : resamplingSink(writer, inputSampleRate, sampleRate);
   }
 
-  if (!options.ffmpeg) {
+  const ffmpeg = await resolveCodecSource(options.ffmpeg);
+  if (!ffmpeg) {
     throw new AudioProcessingError(
       ErrorCodes.DECODER_UNAVAILABLE,
       `Writing ${options.codec.toUpperCase()} needs ffmpeg, which is not available: ${FFMPEG_INSTALL_HINT}`,
       { path: filePath, codec: options.codec },
     );
   }
-  return options.ffmpeg.createEncoder(filePath, {
+  return ffmpeg.createEncoder(filePath, {
     codec: options.codec,
     bitDepth,
     bitrateKbps: options.bitrateKbps,

@@ -248,11 +248,12 @@ export function decodeSamples(
   }
 }
 
-/** Round half to even, like C's lrint in the default rounding mode (no bias on exact halves). */
-function roundHalfEven(v: number): number {
-  const r = Math.round(v);
-  return r - v === 0.5 && (r & 1) !== 0 ? r - 1 : r;
-}
+/**
+ * Adding and subtracting 1.5·2^52 rounds a float64 of magnitude below 2^51 to an integer, half to
+ * even (IEEE default rounding, like C's lrint): no bias on exact halves, no Math.round call.
+ */
+const ROUND_MAGIC = 6755399441055744;
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 /**
  * Converts float samples to WAV bytes (rounding half to even and clipping for integer formats; NaN
@@ -264,8 +265,14 @@ export function encodeSamples(
   out: Uint8Array,
   sampleCount = src.length,
 ): number {
-  const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
   const bytes = format.bitsPerSample >> 3;
+  // Typed-array views write in platform order: usable for WAV's little-endian when aligned.
+  const aligned = LITTLE_ENDIAN && out.byteOffset % bytes === 0;
+  if (format.sampleFormat === 'float' && bytes === 4 && aligned) {
+    new Float32Array(out.buffer, out.byteOffset, sampleCount).set(src.subarray(0, sampleCount));
+    return sampleCount * 4;
+  }
+  const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
   if (format.sampleFormat === 'float') {
     if (bytes === 4) for (let i = 0; i < sampleCount; i++) view.setFloat32(i * 4, src[i], true);
     else for (let i = 0; i < sampleCount; i++) view.setFloat64(i * 8, src[i], true);
@@ -274,9 +281,20 @@ export function encodeSamples(
   const scale = 2 ** (format.bitsPerSample - 1);
   const max = scale - 1;
   const min = -scale;
+  if (bytes === 2 && aligned) {
+    const dst = new Int16Array(out.buffer, out.byteOffset, sampleCount);
+    for (let i = 0; i < sampleCount; i++) {
+      // Round half to even (see ROUND_MAGIC), clip; an Int16Array stores NaN as 0.
+      let v = src[i] * 32768 + ROUND_MAGIC - ROUND_MAGIC;
+      if (v > 32767) v = 32767;
+      else if (v < -32768) v = -32768;
+      dst[i] = v;
+    }
+    return sampleCount * 2;
+  }
   for (let i = 0, o = 0; i < sampleCount; i++, o += bytes) {
     const x = src[i];
-    let v = x === x ? roundHalfEven(x * scale) : 0;
+    let v = x === x ? x * scale + ROUND_MAGIC - ROUND_MAGIC : 0;
     if (v > max) v = max;
     else if (v < min) v = min;
     switch (bytes) {

@@ -1,6 +1,6 @@
 import { execFileSync } from 'child_process';
 import { existsSync } from 'fs';
-import { mkdtemp, rm, writeFile } from 'fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'fs/promises';
 import { tmpdir } from 'os';
 import { dirname, join } from 'path';
 import * as ort from 'onnxruntime-node';
@@ -142,5 +142,217 @@ describe(OnnxRuntime.name, () => {
     ).rejects.toMatchObject({
       code: ErrorCodes.VALIDATION_FAILED,
     });
+  });
+});
+
+/** Conv + BatchNorm + Relu + a constant subexpression: a graph the 'all' level really rewrites. */
+function convBnModel(channels = 8): Uint8Array {
+  const b = new OnnxGraphBuilder();
+  const seq = (n: number, f: (i: number) => number) => Float32Array.from({ length: n }, (_, i) => f(i));
+  b.addInput('x', 'float32', [1, 4, 8, 8]);
+  const w = b.constant(
+    'w',
+    'float32',
+    [channels, 4, 3, 3],
+    seq(channels * 36, (i) => Math.sin(i) / 4),
+  );
+  const bias = b.constant(
+    'bias',
+    'float32',
+    [channels],
+    seq(channels, (i) => i / 10),
+  );
+  const conv = b.op('Conv', ['x', w, bias], { pads: [1, 1, 1, 1] });
+  const bn = b.op('BatchNormalization', [
+    conv,
+    b.constant(
+      'scale',
+      'float32',
+      [channels],
+      seq(channels, (i) => 1 + i / 8),
+    ),
+    b.constant(
+      'shift',
+      'float32',
+      [channels],
+      seq(channels, (i) => -i / 16),
+    ),
+    b.constant(
+      'mean',
+      'float32',
+      [channels],
+      seq(channels, (i) => i / 32),
+    ),
+    b.constant(
+      'var',
+      'float32',
+      [channels],
+      seq(channels, (i) => 1 + i / 4),
+    ),
+  ]);
+  const relu = b.op('Relu', [bn]);
+  const k = b.op('Add', [
+    b.constant('k1', 'float32', [1], new Float32Array([1.5])),
+    b.constant('k2', 'float32', [1], new Float32Array([0.25])),
+  ]);
+  b.addNode('Mul', [relu, k], ['y']);
+  b.addOutput('y', 'float32', [1, channels, 8, 8]);
+  return b.serialize();
+}
+
+const HEX_MODEL = /^[0-9a-f]{64}\.onnx$/;
+
+describe(`${OnnxRuntime.name} optimized-model cache`, () => {
+  let dir: string;
+  let modelPath: string;
+  let input: ort.Tensor;
+  let expected: Float32Array;
+  const runtimes: OnnxRuntime[] = [];
+
+  /** A fresh runtime (no in-process session cache) whose logger records everything. */
+  function fresh(): { rt: OnnxRuntime; logs: string[] } {
+    const logs: string[] = [];
+    const rt = new OnnxRuntime({
+      warn: (m) => logs.push(`warn: ${m}`),
+      debug: (m) => logs.push(`debug: ${m}`),
+    });
+    runtimes.push(rt);
+    return { rt, logs };
+  }
+
+  async function runOnce(rt: OnnxRuntime, path: string, cacheDir: string | null): Promise<Float32Array> {
+    const handle = await rt.createSession(path, { intraOpThreads: 1, optimizedModelCacheDir: cacheDir });
+    expect(handle.executionProvider).toBe('cpu');
+    expect(handle.path).toBe(path);
+    const out = await handle.session.run({ x: input });
+    return out.y.data as Float32Array;
+  }
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'onnx-opt-cache-'));
+    modelPath = join(dir, 'convbn.onnx');
+    await writeFile(modelPath, convBnModel());
+    input = new ort.Tensor(
+      'float32',
+      Float32Array.from({ length: 4 * 64 }, (_, i) => Math.cos(i * 0.37)),
+      [1, 4, 8, 8],
+    );
+    const { rt } = fresh();
+    expected = Float32Array.from(await runOnce(rt, modelPath, null));
+  });
+  afterEach(async () => {
+    await Promise.all(runtimes.splice(0).map((rt) => rt.disposeAll()));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('is off without a cache dir: nothing is written next to the model', async () => {
+    expect((await readdir(dir)).sort()).toEqual(['convbn.onnx']);
+  });
+
+  it('writes exactly one <sha256>.onnx on a miss and loads it on a hit with identical results', async () => {
+    const cacheDir = join(dir, 'cache-hit', 'nested');
+    const first = fresh();
+    expect(Array.from(await runOnce(first.rt, modelPath, cacheDir))).toEqual(Array.from(expected));
+    const files = await readdir(cacheDir);
+    expect(files).toHaveLength(1);
+    expect(files[0]).toMatch(HEX_MODEL);
+    const cached = join(cacheDir, files[0]);
+    const before = await stat(cached);
+    expect(before.size).toBeGreaterThan(0);
+    expect(first.logs.filter((l) => l.startsWith('warn'))).toEqual([]);
+
+    const second = fresh();
+    const create = jest.spyOn(ort.InferenceSession, 'create');
+    try {
+      expect(Array.from(await runOnce(second.rt, modelPath, cacheDir))).toEqual(Array.from(expected));
+      // Loaded from the cached file alone, and not asked to save anything.
+      expect(create.mock.calls.map((c) => c[0])).toEqual([cached]);
+      expect(create.mock.calls[0][1]).not.toHaveProperty('optimizedModelFilePath');
+    } finally {
+      create.mockRestore();
+    }
+    const after = await stat(cached);
+    expect(after.mtimeMs).toBe(before.mtimeMs);
+    expect(after.ino).toBe(before.ino);
+    expect(await readdir(cacheDir)).toEqual(files);
+    expect(second.logs).toEqual([]);
+  });
+
+  it('replaces a corrupt cached file and still returns a working session', async () => {
+    const cacheDir = join(dir, 'cache-corrupt');
+    await runOnce(fresh().rt, modelPath, cacheDir);
+    const [name] = await readdir(cacheDir);
+    const cached = join(cacheDir, name);
+    await writeFile(cached, Buffer.from('garbage, not a protobuf model'));
+    const garbage = await stat(cached);
+
+    const { rt, logs } = fresh();
+    expect(Array.from(await runOnce(rt, modelPath, cacheDir))).toEqual(Array.from(expected));
+    expect(await readdir(cacheDir)).toEqual([name]);
+    const replaced = await stat(cached);
+    expect(replaced.size).toBeGreaterThan(garbage.size);
+    expect(logs.some((l) => l.startsWith('debug') && l.includes('discarding'))).toBe(true);
+    expect(logs.filter((l) => l.startsWith('warn'))).toEqual([]);
+    // And the replacement is a valid hit for the next process.
+    expect(Array.from(await runOnce(fresh().rt, modelPath, cacheDir))).toEqual(Array.from(expected));
+  });
+
+  it('still yields a working session when the cache dir cannot be created (debug once, no warning)', async () => {
+    const blocker = join(dir, 'a-regular-file');
+    await writeFile(blocker, 'x');
+    const cacheDir = join(blocker, 'cache');
+    const { rt, logs } = fresh();
+    expect(Array.from(await runOnce(rt, modelPath, cacheDir))).toEqual(Array.from(expected));
+    // Another session (other options, same dir): not reported again.
+    await rt.createSession(modelPath, { intraOpThreads: 2, optimizedModelCacheDir: cacheDir });
+    expect(logs).toHaveLength(1);
+    expect(logs[0]).toMatch(/^debug: .*cache .*not usable/);
+  });
+
+  (process.getuid?.() === 0 ? it.skip : it)(
+    'still yields a working session in a read-only cache dir',
+    async () => {
+      const cacheDir = join(dir, 'cache-readonly');
+      await mkdir(cacheDir);
+      await chmod(cacheDir, 0o555);
+      try {
+        const { rt, logs } = fresh();
+        expect(Array.from(await runOnce(rt, modelPath, cacheDir))).toEqual(Array.from(expected));
+        expect(await readdir(cacheDir)).toEqual([]);
+        expect(logs.filter((l) => l.startsWith('warn'))).toEqual([]);
+      } finally {
+        await chmod(cacheDir, 0o755);
+      }
+    },
+  );
+
+  it('uses a new key when the model file changes, and never leaves temp files', async () => {
+    const cacheDir = join(dir, 'cache-changed');
+    const changing = join(dir, 'changing.onnx');
+    await writeFile(changing, convBnModel(8));
+    await runOnce(fresh().rt, changing, cacheDir);
+    const [firstKey] = await readdir(cacheDir);
+
+    await writeFile(changing, convBnModel(16));
+    const { rt } = fresh();
+    const handle = await rt.createSession(changing, { intraOpThreads: 1, optimizedModelCacheDir: cacheDir });
+    const y = (await handle.session.run({ x: input })).y;
+    expect(y.dims).toEqual([1, 16, 8, 8]);
+    const files = (await readdir(cacheDir)).sort();
+    expect(files).toHaveLength(2);
+    for (const f of files) expect(f).toMatch(HEX_MODEL);
+    expect(files).toContain(firstKey);
+  });
+
+  it('leaves no temp file behind when the model cannot be loaded', async () => {
+    const cacheDir = join(dir, 'cache-bad-model');
+    const bad = join(dir, 'bad.onnx');
+    await writeFile(bad, 'not a model');
+    await expect(
+      fresh().rt.createSession(bad, { intraOpThreads: 1, optimizedModelCacheDir: cacheDir }),
+    ).rejects.toMatchObject({ code: ErrorCodes.MODEL_LOAD_FAILED, message: expect.stringContaining(bad) });
+    expect(await readdir(cacheDir)).toEqual([]);
   });
 });

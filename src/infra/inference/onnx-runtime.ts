@@ -13,9 +13,22 @@
  * onnxruntime-node's `session.run` executes synchronously on the calling thread (the binding runs
  * inside a setImmediate), so inference blocks the event loop for its whole duration: host it in a
  * worker process or worker thread, not in the HTTP process's main thread.
+ *
+ * Optimized-model cache (`optimizedModelCacheDir`): creating a CPU session with graph optimization
+ * 'all' costs far more than loading a graph onnxruntime already optimized (146 ms vs 34 ms for the
+ * full Spleeter U-Net), so a CPU-only session saves its optimized graph once
+ * (`optimizedModelFilePath`) and later sessions load that file instead. The 'all' level output
+ * (NCHWc layouts) is specific to the CPU and the onnxruntime build, so the file name is a hash of
+ * the model's identity, the onnxruntime version, the CPU model, the architecture and the options
+ * that shape the optimized graph. Writes go to a temp name and are renamed into place, so racing
+ * processes are safe without locks. The cache never makes a session fail: any problem with it
+ * falls back to the original model. GPU sessions never use it.
  */
-import { stat } from 'fs/promises';
-import { resolve } from 'path';
+import { randomBytes, createHash } from 'crypto';
+import { readFileSync } from 'fs';
+import { mkdir, open as openFile, rename, rm, stat } from 'fs/promises';
+import { cpus } from 'os';
+import { join, resolve } from 'path';
 import * as ort from 'onnxruntime-node';
 import { ErrorCodes, ModelError, ValidationError } from '../../core/errors';
 
@@ -38,6 +51,11 @@ export interface OnnxSessionOptions {
   /** GPU ordinal for cuda. */
   deviceId?: number;
   logger?: InferenceLogger;
+  /**
+   * Directory for optimized CPU models (see the module comment); created on demand. Absent or null:
+   * no cache. Only used for sessions that end up on the CPU EP alone.
+   */
+  optimizedModelCacheDir?: string | null;
 }
 
 export interface OnnxSessionHandle {
@@ -63,10 +81,22 @@ interface CacheEntry {
 
 const silentLogger: InferenceLogger = { warn: () => undefined };
 
+/** Bumped when the cache key's contents or the file format written here change. */
+const OPTIMIZED_CACHE_FORMAT = 1;
+/** Cache-dir errors that mean "not writable here" (expected), not a bug worth a warning. */
+const UNWRITABLE_CODES = new Set(['EACCES', 'EPERM', 'EROFS', 'ENOTDIR', 'EEXIST', 'ENOENT']);
+
+interface ModelFileStat {
+  size: number;
+  mtimeMs: number;
+}
+
 export class OnnxRuntime {
   private readonly cache = new Map<string, CacheEntry>();
   /** EPs that failed to register while the CPU EP could load the same model: not retried. */
   private readonly unavailable = new Map<ExecutionProviderName, string>();
+  /** Cache dirs already reported as unusable: reported once per runtime, not per session. */
+  private readonly unusableCacheDirs = new Set<string>();
 
   constructor(private readonly defaultLogger: InferenceLogger = silentLogger) {}
 
@@ -82,11 +112,13 @@ export class OnnxRuntime {
   async createSession(modelPath: string, opts: OnnxSessionOptions = {}): Promise<OnnxSessionHandle> {
     const path = resolve(modelPath);
     let identity: string;
+    let fileStat: ModelFileStat;
     try {
       const st = await stat(path);
       if (!st.isFile()) throw Object.assign(new Error('not a regular file'), { code: 'ENOTFILE' });
       // Size + mtime in the key: a re-installed model file gets a fresh session.
       identity = `${path}|${st.size}|${st.mtimeMs}`;
+      fileStat = { size: st.size, mtimeMs: st.mtimeMs };
     } catch (err) {
       throw new ModelError(
         ErrorCodes.MODEL_NOT_INSTALLED,
@@ -106,7 +138,7 @@ export class OnnxRuntime {
 
     let entry = this.cache.get(key);
     if (!entry) {
-      const created: CacheEntry = { key, refs: 0, ready: this.open(path, prefs, opts) };
+      const created: CacheEntry = { key, refs: 0, ready: this.open(path, fileStat, prefs, opts) };
       entry = created;
       this.cache.set(key, created);
       created.ready.catch(() => {
@@ -152,6 +184,7 @@ export class OnnxRuntime {
 
   private async open(
     path: string,
+    fileStat: ModelFileStat,
     prefs: readonly ExecutionProviderName[],
     opts: OnnxSessionOptions,
   ): Promise<{
@@ -174,7 +207,16 @@ export class OnnxRuntime {
     for (const ep of prefs) {
       if (ep === 'cpu') {
         try {
-          const session = await ort.InferenceSession.create(path, { ...base, executionProviders: ['cpu'] });
+          const cpuOptions: ort.InferenceSession.SessionOptions = { ...base, executionProviders: ['cpu'] };
+          const session = opts.optimizedModelCacheDir
+            ? await this.createCpuCached(
+                path,
+                fileStat,
+                cpuOptions,
+                resolve(opts.optimizedModelCacheDir),
+                logger,
+              )
+            : await ort.InferenceSession.create(path, cpuOptions);
           for (const gpu of failedGpu)
             this.unavailable.set(gpu, failures.find((f) => f.startsWith(gpu)) ?? gpu);
           if (failures.length)
@@ -226,6 +268,127 @@ export class OnnxRuntime {
       { path, executionProviders: prefs, failures },
     );
   }
+
+  /**
+   * Creates a CPU session through the optimized-model cache. Throws only what creating the session
+   * from the original model throws; every cache problem is logged and bypassed.
+   */
+  private async createCpuCached(
+    path: string,
+    fileStat: ModelFileStat,
+    options: ort.InferenceSession.SessionOptions,
+    dir: string,
+    logger: InferenceLogger,
+  ): Promise<ort.InferenceSession> {
+    const key = optimizedCacheKey(path, fileStat, options);
+    const cached = join(dir, `${key}.onnx`);
+
+    // Hit: a complete file was renamed into place earlier.
+    const cachedSize = await stat(cached).then(
+      (st) => (st.isFile() ? st.size : 0),
+      () => 0,
+    );
+    if (cachedSize > 0) {
+      try {
+        return await ort.InferenceSession.create(cached, options);
+      } catch (err) {
+        logger.debug?.(
+          `onnxruntime: discarding unusable optimized model ${cached} for ${path}: ${errorText(err)}`,
+        );
+        await rm(cached, { force: true }).catch(() => undefined);
+      }
+    }
+
+    // Miss: claim a temp name (also proves the dir is writable), let onnxruntime write into it.
+    const tmp = join(dir, `.${key}.${randomBytes(6).toString('hex')}.tmp.onnx`);
+    try {
+      await mkdir(dir, { recursive: true });
+      await (await openFile(tmp, 'wx')).close();
+    } catch (err) {
+      await rm(tmp, { force: true }).catch(() => undefined);
+      this.reportUnusableCacheDir(dir, err, logger);
+      return ort.InferenceSession.create(path, options);
+    }
+    let session: ort.InferenceSession;
+    try {
+      session = await ort.InferenceSession.create(path, { ...options, optimizedModelFilePath: tmp });
+    } catch (err) {
+      await rm(tmp, { force: true }).catch(() => undefined);
+      // Most likely the model itself is bad, which the plain attempt reports; if the plain attempt
+      // works, saving the optimized graph was the problem (disk full, graph too large to save).
+      const session = await ort.InferenceSession.create(path, options);
+      logger.warn(`onnxruntime: cannot save the optimized model of ${path} in ${dir}: ${errorText(err)}`);
+      return session;
+    }
+    try {
+      const written = await stat(tmp);
+      if (!written.isFile() || written.size === 0) throw new Error('onnxruntime wrote an empty file');
+      await rename(tmp, cached);
+      logger.debug?.(`onnxruntime: cached the optimized model of ${path} as ${cached}`);
+    } catch (err) {
+      await rm(tmp, { force: true }).catch(() => undefined);
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code && UNWRITABLE_CODES.has(code)) this.reportUnusableCacheDir(dir, err, logger);
+      else
+        logger.warn(`onnxruntime: cannot cache the optimized model of ${path} in ${dir}: ${errorText(err)}`);
+    }
+    return session;
+  }
+
+  private reportUnusableCacheDir(dir: string, err: unknown, logger: InferenceLogger): void {
+    if (this.unusableCacheDirs.has(dir)) return;
+    this.unusableCacheDirs.add(dir);
+    const code = (err as NodeJS.ErrnoException).code;
+    const message = `onnxruntime: optimized-model cache ${dir} is not usable, sessions load the original models: ${errorText(err)}`;
+    if (code && UNWRITABLE_CODES.has(code)) logger.debug?.(message);
+    else logger.warn(message);
+  }
+}
+
+let ortVersion: string | undefined;
+
+/** onnxruntime-node's package version: the optimized graph is specific to the build. */
+function onnxRuntimeVersion(): string {
+  if (ortVersion === undefined) {
+    try {
+      const pkg = JSON.parse(readFileSync(require.resolve('onnxruntime-node/package.json'), 'utf8')) as {
+        version?: string;
+      };
+      ortVersion = pkg.version ?? '';
+    } catch {
+      ortVersion = '';
+    }
+    ortVersion ||= `env:${ort.env.versions.node ?? ort.env.versions.common ?? 'unknown'}`;
+  }
+  return ortVersion;
+}
+
+/**
+ * Hex sha256 naming the optimized form of `path` under `options` on this machine: model identity,
+ * onnxruntime version, CPU model and architecture, and the options that shape the optimized graph
+ * (thread counts do not).
+ */
+export function optimizedCacheKey(
+  path: string,
+  fileStat: ModelFileStat,
+  options: Pick<ort.InferenceSession.SessionOptions, 'graphOptimizationLevel' | 'executionProviders'>,
+): string {
+  const eps = (options.executionProviders ?? []).map((ep) => (typeof ep === 'string' ? ep : ep.name));
+  return createHash('sha256')
+    .update(
+      JSON.stringify([
+        OPTIMIZED_CACHE_FORMAT,
+        path,
+        fileStat.size,
+        fileStat.mtimeMs,
+        onnxRuntimeVersion(),
+        cpus()[0]?.model ?? 'unknown-cpu',
+        process.arch,
+        options.graphOptimizationLevel ?? 'all',
+        eps,
+      ]),
+    )
+    .digest('hex');
 }
 
 function dedupe(list: readonly ExecutionProviderName[]): ExecutionProviderName[] {

@@ -59,6 +59,8 @@ export interface LoadSpleeterModelOptions {
   T?: number;
   /** See the module comment. Default 'sequential'. */
   parallelism?: 'sequential' | 'worker-threads';
+  /** On-disk cache of optimized CPU models (OnnxSessionOptions.optimizedModelCacheDir); null/absent: off. */
+  optimizedModelCacheDir?: string | null;
 }
 
 export interface SpleeterModelInfo {
@@ -211,6 +213,7 @@ export async function loadSpleeterModel(
     interOpThreads: opts.interOpThreads,
     deviceId: opts.deviceId,
     logger: opts.logger,
+    optimizedModelCacheDir: opts.optimizedModelCacheDir,
   };
   const runtime = opts.runtime ?? defaultRuntime();
   const runners: InstrumentRunner[] = [];

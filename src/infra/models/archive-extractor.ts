@@ -10,9 +10,9 @@
 import { spawn, spawnSync } from 'child_process';
 import { createReadStream, createWriteStream, promises as fs } from 'fs';
 import * as path from 'path';
-import * as tar from 'tar';
-import unbzip2 from 'unbzip2-stream';
-import * as yauzl from 'yauzl';
+// The archive libraries load on first use: most runs (a separation from the CLI) never extract.
+import type * as Tar from 'tar';
+import type * as Yauzl from 'yauzl';
 import {
   ArchiveEntryType,
   archiveEntryProblem,
@@ -52,10 +52,15 @@ function detectBzip2(): string | null {
 }
 
 export class ArchiveExtractor {
-  private readonly bzip2: string | null;
+  private readonly bzip2Option: string | null | undefined;
 
   constructor(opts: ArchiveExtractorOptions = {}) {
-    this.bzip2 = opts.bzip2Binary === undefined ? detectBzip2() : opts.bzip2Binary;
+    this.bzip2Option = opts.bzip2Binary;
+  }
+
+  /** The bzip2 binary to use, detected on first need (spawning it costs a process start). */
+  private get bzip2(): string | null {
+    return this.bzip2Option === undefined ? detectBzip2() : this.bzip2Option;
   }
 
   async extract(
@@ -85,6 +90,9 @@ export class ArchiveExtractor {
     opts: ExtractOptions,
   ): Promise<ExtractResult> {
     const maxBytes = opts.maxBytes ?? DEFAULT_MAX_BYTES;
+    const tar = await import('tar');
+    const bzip2 = type === 'tar.bz2' ? this.bzip2 : null;
+    const unbzip2 = type === 'tar.bz2' && !bzip2 ? (await import('unbzip2-stream')).default : null;
     const total = (await fs.stat(archive)).size;
     const source = createReadStream(archive, { highWaterMark: 1 << 20 });
     let consumed = 0;
@@ -135,7 +143,7 @@ export class ArchiveExtractor {
         maxDecompressionRatio: Number.MAX_SAFE_INTEGER,
         filter: (entryPath, entry) => {
           if (refusal) return false;
-          const e = entry as tar.ReadEntry;
+          const e = entry as Tar.ReadEntry;
           const problem = archiveEntryProblem({
             path: entryPath,
             type: tarType(e.type),
@@ -191,8 +199,8 @@ export class ArchiveExtractor {
             `Corrupt bzip2 data in ${path.basename(archive)}: ${detail}`,
           ),
         );
-      if (type === 'tar.bz2' && this.bzip2) {
-        const child = spawn(this.bzip2, ['-dc'], { stdio: ['pipe', 'pipe', 'pipe'] });
+      if (bzip2) {
+        const child = spawn(bzip2, ['-dc'], { stdio: ['pipe', 'pipe', 'pipe'] });
         let stderr = '';
         child.stderr.on('data', (c: Buffer) => (stderr += c.toString()).slice(0, 2000));
         child.on('error', (err) => corruptBz2(err.message));
@@ -204,7 +212,7 @@ export class ArchiveExtractor {
         child.stdin.on('error', () => undefined); // EPIPE after a refusal; reported elsewhere
         source.pipe(child.stdin);
         child.stdout.pipe(unpack as unknown as NodeJS.WritableStream);
-      } else if (type === 'tar.bz2') {
+      } else if (unbzip2) {
         const bz = unbzip2();
         bz.on('error', (err: Error) => corruptBz2(err.message));
         source.pipe(bz);
@@ -217,7 +225,8 @@ export class ArchiveExtractor {
 
   private async extractZip(archive: string, dest: string, opts: ExtractOptions): Promise<ExtractResult> {
     const maxBytes = opts.maxBytes ?? DEFAULT_MAX_BYTES;
-    const zip = await new Promise<yauzl.ZipFile>((resolve, reject) =>
+    const yauzl = await import('yauzl');
+    const zip = await new Promise<Yauzl.ZipFile>((resolve, reject) =>
       yauzl.open(
         archive,
         // Our own path checks run first and give a clearer message than yauzl's validation.
@@ -266,7 +275,7 @@ export class ArchiveExtractor {
         settled = true;
         resolve({ files, bytes });
       });
-      zip.on('entry', (entry: yauzl.Entry) => {
+      zip.on('entry', (entry: Yauzl.Entry) => {
         if (opts.signal?.aborted) {
           return fail(
             new ModelError(ErrorCodes.MODEL_DOWNLOAD_FAILED, 'extraction canceled', { canceled: true }),
