@@ -210,7 +210,7 @@ if (
   process.argv[1]?.endsWith('spleeter-server.js') ||
   process.argv[1]?.endsWith('spleeter-server')
 ) {
-  main(process.argv).then((code) => {
-    process.exitCode = code;
-  });
+  // Exit as soon as the command is done (stdout/stderr writes to files, pipes and terminals are
+  // synchronous here) instead of waiting for idle handles; `serve` never resolves.
+  void main(process.argv).then((code) => process.exit(code));
 }

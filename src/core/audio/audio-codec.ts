@@ -81,10 +81,7 @@ export const FFMPEG_INSTALL_HINT =
  * that never leaves WAV never starts an ffmpeg process to look for it).
  */
 export type ExternalCodecSource =
-  | ExternalAudioCodec
-  | null
-  | undefined
-  | (() => Promise<ExternalAudioCodec | null>);
+  ExternalAudioCodec | null | undefined | (() => Promise<ExternalAudioCodec | null>);
 
 export async function resolveCodecSource(source: ExternalCodecSource): Promise<ExternalAudioCodec | null> {
   return typeof source === 'function' ? source() : (source ?? null);

@@ -51,26 +51,26 @@ export type FftBackendName = 'wasm-simd' | 'js';
 export type FftBackendPreference = 'auto' | 'js';
 
 /** The few WebAssembly JS-API types used here (the project's TypeScript libs carry no DOM types). */
-declare namespace WebAssembly {
-  class Module {
-    constructor(bytes: Uint8Array);
-  }
-  class Instance {
-    constructor(module: Module, imports: Record<string, Record<string, unknown>>);
-    readonly exports: Record<string, unknown>;
-  }
-  class Memory {
-    readonly buffer: ArrayBuffer;
-    grow(pages: number): number;
-  }
+interface WasmMemory {
+  readonly buffer: ArrayBuffer;
+  grow(pages: number): number;
 }
+interface WasmApi {
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (
+    module: object,
+    imports: Record<string, Record<string, unknown>>,
+  ) => { readonly exports: Record<string, unknown> };
+  Memory: new (...args: never[]) => WasmMemory;
+}
+const wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
 
 const PFFFT_REAL = 0;
 const PFFFT_FORWARD = 0;
 const PFFFT_BACKWARD = 1;
 
 interface Pffft {
-  readonly memory: WebAssembly.Memory;
+  readonly memory: WasmMemory;
   alignedMalloc(bytes: number): number;
   newSetup(n: number, kind: number): number;
   transformOrdered(setup: number, input: number, output: number, work: number, dir: number): void;
@@ -139,8 +139,8 @@ function wasmPath(): string {
  * in version 0.4.2 and checked below.
  */
 function instantiate(): Pffft {
-  const module = new WebAssembly.Module(fs.readFileSync(wasmPath()));
-  let memory: WebAssembly.Memory | null = null;
+  const module = new wasm.Module(fs.readFileSync(wasmPath()));
+  let memory: WasmMemory | null = null;
   const imports = {
     a: {
       a: () => {
@@ -162,7 +162,7 @@ function instantiate(): Pffft {
       },
     },
   };
-  const instance = new WebAssembly.Instance(module, imports);
+  const instance = new wasm.Instance(module, imports);
   const ex = instance.exports as Record<string, unknown>;
   const fn = (name: string, arity: number): ((...a: number[]) => number) => {
     const f = ex[name];
@@ -170,7 +170,7 @@ function instantiate(): Pffft {
       throw new Error(`pffft: export ${name} is not a ${arity}-argument function`);
     return f as (...a: number[]) => number;
   };
-  if (!(ex.d instanceof WebAssembly.Memory)) throw new Error('pffft: export d is not the memory');
+  if (!(ex.d instanceof wasm.Memory)) throw new Error('pffft: export d is not the memory');
   memory = ex.d;
   fn('e', 0)(); // static constructors
   const simdSize = fn('j', 0)();
@@ -253,6 +253,8 @@ export class WasmRealFft implements StftFft {
   private readonly y: Float32Array;
   /** Floats of `x` from 2 on that may hold non-zero values from an earlier inverse call. */
   private dirty: number;
+  private lastWindow: Float64Array | null = null;
+  private lastScaled: Float64Array | null = null;
 
   constructor(n: number, lib: Pffft) {
     if (!pffftSupports(n)) throw new RangeError(`size ${n} is not supported by PFFFT`);
@@ -383,7 +385,18 @@ export class WasmRealFft implements StftFft {
     this.transform(PFFFT_BACKWARD);
     const y = this.y;
     const n = this.size;
-    const scale = 1 / n;
-    for (let i = 0; i < n; i++) acc[i] += y[i] * scale * window[i];
+    const sw = this.scaledWindow(window);
+    for (let i = 0; i < n; i++) acc[i] += y[i] * sw[i];
+  }
+
+  /** window / n (the inverse transform's scale folded in), computed once per window array. */
+  private scaledWindow(window: Float64Array): Float64Array {
+    if (window !== this.lastWindow) {
+      const n = this.size;
+      const sw = (this.lastScaled ??= new Float64Array(n));
+      for (let i = 0; i < n; i++) sw[i] = window[i] / n;
+      this.lastWindow = window;
+    }
+    return this.lastScaled!;
   }
 }

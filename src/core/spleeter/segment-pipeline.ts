@@ -2,17 +2,16 @@
  * One streaming pass over the source: interleaved stereo chunks → Spleeter STFT frames → batches of
  * 512-frame segments → (optionally) one SegmentModel.run per batch → a handler per batch.
  *
- * Passes with the model are pipelined (double buffering): while batch k is in the model (which,
- * with worker-thread inference, leaves this thread idle), this thread handles batch k−1 (masks,
- * iSTFT, sink writes) and then analyses batch k+1 (STFT, model input). Handlers still run one at
- * a time, in batch order, so sink writes stay in order and every result is the same computation
- * as without pipelining. The first batch is not read ahead: the first output never waits for more
- * than one batch of input. Cancellation is checked between batches; a model call already
+ * Passes with the model are pipelined (double buffering): batch k+1 is analysed (STFT, model
+ * input) and queued behind batch k in the model, then batch k is handled (masks, iSTFT, sink
+ * writes) when its result arrives, so with worker-thread inference the model never waits for this
+ * thread between batches. Handlers still run one at a time, in batch order, so sink writes stay in
+ * order and every result is the same computation as without pipelining. Cancellation is checked between batches; a model call already
  * dispatched is awaited (its result dropped) before the pass rejects, so nothing keeps running
  * behind the caller's back.
  *
- * Memory is bounded by the batch: at most two batch buffers (the one being handled or analysed and
- * the one in the model), each the mixture spectrum of `batchSegments × 512` frames (float32 re/im
+ * Memory is bounded by the batch: at most two batch buffers (the one being handled and the one
+ * queued in the model), each the mixture spectrum of `batchSegments × 512` frames (float32 re/im
  * planes, 2049 bins, 2 channels; only the `storedBins` the pass asks for are written) plus its
  * model input, the model outputs of the batch being handled (and of the next one once its call
  * resolves), and the STFT analyzer's 4096-sample window. Buffers are allocated once per pipeline
@@ -160,14 +159,16 @@ export class SegmentPipeline {
       throwIfAborted(signal);
       current = await this.read(state, this.slot(0), withModel, storedBins, signal);
       if (current && withModel) current.inference = this.dispatch(current, signal);
-      let handledAny = false;
       while (current !== null) {
         throwIfAborted(signal);
-        // Read ahead into the other slot while `current` is in the model (not before the first
-        // batch was handled: the first output must not wait for a second batch of input).
+        // Read the next batch into the other slot and queue it behind `current` in the model at
+        // once: the model (one worker thread per instrument, taking calls in order) goes from one
+        // batch to the next without waiting for this thread. Reading 512 frames takes a fraction
+        // of a segment's inference, so the first output is not delayed by it.
         next = null;
-        if (withModel && handledAny && !analyzer.isExhausted) {
+        if (withModel && !analyzer.isExhausted) {
           next = await this.read(state, this.otherSlot(current.slot), true, storedBins, signal);
+          if (next !== null) next.inference = this.dispatch(next, signal);
         }
         let outputs: Float32Array[] | null = null;
         if (current.inference !== null) {
@@ -177,8 +178,6 @@ export class SegmentPipeline {
           this.counters.inferenceWaitMs += now() - t0;
         }
         throwIfAborted(signal);
-        // The next batch's inference runs while this one is handled.
-        if (next !== null) next.inference = this.dispatch(next, signal);
         await onBatch({
           firstFrame,
           frames: current.frames,
@@ -192,10 +191,8 @@ export class SegmentPipeline {
         firstFrame += current.frames;
         segments += current.segments;
         this.reportProgress(options, firstFrame);
-        handledAny = true;
         if (next === null && !analyzer.isExhausted) {
-          // Not read ahead (first batch, or a pass without the model): read now, into the slot
-          // just handled.
+          // A pass without the model: read now, into the slot just handled.
           throwIfAborted(signal);
           next = await this.read(state, current.slot, withModel, storedBins, signal);
           if (next !== null && withModel) {
