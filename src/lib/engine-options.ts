@@ -18,5 +18,12 @@ export function engineOptionsFromConfig(config: SpleeterConfig): SpleeterEngineO
     maxDurationSec: config.audio.max_duration_s,
     autoDownload: config.models.auto_download,
     catalogFile: config.models.catalog_file,
+    // null: the engine's default (<models dir>/.ort-cache); '' switches the cache off
+    ortCacheDir:
+      config.models.ort_cache_dir === null
+        ? undefined
+        : config.models.ort_cache_dir === ''
+          ? null
+          : config.models.ort_cache_dir,
   };
 }

@@ -80,9 +80,9 @@ describe(SegmentPipeline.name, () => {
     ]);
     expect(seen[3].totalSamples).toBe(SAMPLES);
     const at = (e: string) => events.indexOf(e);
-    // each next batch is queued in the model before the current one's result is awaited, so the
-    // model never waits for the handler (the probe runs calls at once; workers take them in turn)
-    for (const k of [0, 1, 2]) expect(at(`run ${k + 1}`)).toBeLessThan(at(`done ${k}`));
+    // each next batch is queued in the model before the current one is handled, so the model
+    // never waits for the handler (the probe runs calls at once; workers take them in turn)
+    for (const k of [0, 1, 2]) expect(at(`run ${k + 1}`)).toBeLessThan(at(`handle ${k}`));
     for (const k of [0, 1, 2])
       expect(at(`run ${k + 2}`) === -1 || at(`run ${k + 2}`) > at(`handled ${k}`)).toBe(true);
     expect(model.maxInFlight).toBe(2);

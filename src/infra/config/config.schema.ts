@@ -37,6 +37,11 @@ export const configSchema = z
         precision: z.enum(['fp32', 'fp16', 'int8']).default('fp32'),
         catalog_file: z.string().nullable().default(null),
         download_timeout_s: positive.default(60),
+        /**
+         * Directory for onnxruntime-optimized copies of CPU models (machine-specific; faster
+         * session creation). Default `<dir>/.ort-cache`; `''` turns the cache off.
+         */
+        ort_cache_dir: z.string().nullable().default(null),
       })
       .strict()
       .prefault({}),
