@@ -1,5 +1,7 @@
 /**
- * FFT micro-benchmark: fft.js vs src/core/dsp/fft.ts for the real transforms the STFTs need.
+ * FFT micro-benchmark: the STFT's per-frame calls on PFFFT WebAssembly SIMD (dsp/wasm-fft.ts, the
+ * default) and on the JavaScript RealFft (dsp/fft.ts, the float64 fallback), and fft.js vs
+ * RealFft for the plain real transforms.
  *
  *   node -r @swc-node/register scripts/bench/bench-fft.ts [--size 4096,5120] [--ms 1500]
  *   node -r @swc-node/register scripts/bench/bench-fft.ts --separator [--seconds 60] [--model-ms 150]
@@ -17,6 +19,8 @@
 import { spawnSync } from 'child_process';
 import FFT from 'fft.js';
 import { ComplexFft, RealFft } from '../../src/core/dsp/fft';
+import { createStftFft } from '../../src/core/dsp/wasm-fft';
+import { periodicHann } from '../../src/core/dsp/window';
 import { whiteNoise } from '../../src/core/dsp/testing/signals';
 import { SpleeterSeparator } from '../../src/core/spleeter/separator';
 import { FakeSegmentModel } from '../../src/core/spleeter/testing/fake-segment-model';
@@ -85,6 +89,10 @@ function fmt(x: number): string {
 }
 
 type CaseName =
+  | 'stft-js-forward'
+  | 'stft-js-inverse'
+  | 'stft-wasm-forward'
+  | 'stft-wasm-inverse'
   | 'ours-forward'
   | 'ours-inverse'
   | 'ours-complex-two-for-one'
@@ -93,6 +101,12 @@ type CaseName =
   | 'fftjs-inverse';
 
 const CASES: Array<{ name: CaseName; label: string; pow2Only: boolean }> = [
+  // What the STFT calls per frame: windowed forward into float32 planes (bins < 1024 stored), and
+  // a masked spectrum (gain below 1024, zero above) inverse-transformed, windowed and accumulated.
+  { name: 'stft-js-forward', label: 'STFT frame, JS RealFft (float64)', pow2Only: false },
+  { name: 'stft-js-inverse', label: 'iSTFT frame, JS RealFft (float64)', pow2Only: false },
+  { name: 'stft-wasm-forward', label: 'STFT frame, PFFFT WebAssembly SIMD', pow2Only: false },
+  { name: 'stft-wasm-inverse', label: 'iSTFT frame, PFFFT WebAssembly SIMD', pow2Only: false },
   { name: 'ours-forward', label: 'dsp/fft RealFft.forward (bins 0..n/2)', pow2Only: false },
   { name: 'ours-inverse', label: 'dsp/fft RealFft.inverse', pow2Only: false },
   { name: 'ours-complex-two-for-one', label: 'dsp/fft ComplexFft(n), 2 real frames/call', pow2Only: false },
@@ -110,6 +124,20 @@ function runCase(name: CaseName, n: number, ms: number): { perSecond: number; er
   const im = new Float64Array(bins);
   const back = new Float64Array(n);
   ours.forward(x, 0, re, im, 0);
+  if (name.startsWith('stft-')) {
+    const fft = createStftFft(n, name.startsWith('stft-js') ? 'js' : 'auto');
+    const win = periodicHann(n);
+    const re32 = new Float32Array(bins);
+    const im32 = new Float32Array(bins);
+    const gain = Float64Array.from({ length: bins }, (_, k) => (k % 7) / 7);
+    const acc = new Float64Array(n);
+    const stored = Math.min(1024, bins);
+    fft.forwardWindowed32(x, win, re32, im32, 0, bins);
+    const perSecond = name.endsWith('forward')
+      ? measure(() => fft.forwardWindowed32(x, win, re32, im32, 0, stored), ms)
+      : measure(() => fft.inverseScaledAccumulate(gain, stored, 0, re32, im32, 0, acc, win), ms);
+    return { perSecond, error: NaN };
+  }
   switch (name) {
     case 'ours-forward':
       return { perSecond: measure(() => ours.forward(x, 0, re, im, 0), ms), error: NaN };

@@ -150,55 +150,19 @@ export class ComplexFft {
 
   /**
    * forward() of `input` × `window` element-wise (both 2n float64 values, i.e. a real frame read
-   * as n interleaved complex samples): the STFT's windowing folded into the first stage, which
-   * saves writing and re-reading a windowed copy of the frame. Bit-identical to windowing into a
-   * buffer and calling forward().
+   * as n interleaved complex samples).
    */
   forwardWindowed(input: Float64Array, window: Float64Array, output: Float64Array): void {
-    const stages = this.stages;
-    const count = stages.length;
-    if (this.bluestein !== null || count === 0 || stages[0].radix !== 4 || stages[0].s !== 1) {
-      const tmp = this.tempBuffer();
-      for (let i = 0; i < 2 * this.size; i++) tmp[i] = input[i] * window[i];
-      this.run(tmp, output, 1);
-      return;
-    }
-    const tw = this.twForward;
-    let dst = (count - 1) % 2 === 0 ? output : this.scratch;
-    pass4FirstWindowedForward(input, window, dst, stages[0].m, tw, stages[0].twOffset);
-    let src = dst;
-    for (let i = 1; i < count; i++) {
-      dst = (count - 1 - i) % 2 === 0 ? output : this.scratch;
-      runStage(stages[i], src, dst, tw, 1);
-      src = dst;
-    }
+    const tmp = this.tempBuffer();
+    for (let i = 0; i < 2 * this.size; i++) tmp[i] = input[i] * window[i];
+    this.run(tmp, output, 1);
   }
 
-  /**
-   * acc[i] += inverse(input)[i] × window[i] for i < 2n (acc and window are read as n interleaved
-   * complex values): an overlap-add synthesis step with the windowed accumulation folded into the
-   * last stage, which saves writing and re-reading the inverse transform. Every acc[i] receives
-   * the same float64 product as with inverse() into a buffer followed by the accumulation loop.
-   */
+  /** acc[i] += inverse(input)[i] × window[i] for i < 2n: one overlap-add synthesis step. */
   inverseAccumulate(input: Float64Array, acc: Float64Array, window: Float64Array): void {
-    const stages = this.stages;
-    const count = stages.length;
-    const last = count > 0 ? stages[count - 1] : null;
-    if (this.bluestein !== null || last === null || last.radix !== 8 || last.m !== 1) {
-      const tmp = this.tempBuffer();
-      this.run(input, tmp, -1);
-      for (let i = 0; i < 2 * this.size; i++) acc[i] += tmp[i] * window[i];
-      return;
-    }
-    const tw = this.twInverse;
-    const temp = this.tempBuffer();
-    let src = input;
-    for (let i = 0; i < count - 1; i++) {
-      const dst = (count - 2 - i) % 2 === 0 ? temp : this.scratch;
-      runStage(stages[i], src, dst, tw, -1);
-      src = dst;
-    }
-    pass8LastInverseAccumulate(src, acc, window, last.s);
+    const tmp = this.tempBuffer();
+    this.run(input, tmp, -1);
+    for (let i = 0; i < 2 * this.size; i++) acc[i] += tmp[i] * window[i];
   }
 
   /** A second 2n scratch buffer for the fused paths (allocated on first use). */
@@ -210,13 +174,8 @@ export class ComplexFft {
 function runStage(st: Stage, src: Float64Array, dst: Float64Array, tw: Float64Array, dir: 1 | -1): void {
   switch (st.radix) {
     case 8:
-      // The hottest butterflies (radix 8: three of the four stages of 2048) have copies with
-      // `dir` folded in as a constant, saving a multiply per rotation (~7% on a 4096 real FFT).
-      if (st.m === 1) {
-        if (dir === 1) pass8LastForward(src, dst, st.s);
-        else pass8Last(src, dst, st.s, dir);
-      } else if (dir === 1) pass8Forward(src, dst, st.s, st.m, tw, st.twOffset);
-      else pass8Inverse(src, dst, st.s, st.m, tw, st.twOffset);
+      if (st.m === 1) pass8Last(src, dst, st.s, dir);
+      else pass8(src, dst, st.s, st.m, tw, st.twOffset, dir);
       break;
     case 4:
       pass4(src, dst, st.s, st.m, tw, st.twOffset, dir);
@@ -339,79 +298,17 @@ function pass4(
   }
 }
 
-/**
- * First stage of a forward transform when it is radix 4 with s = 1: pass4 (dir = 1 folded in)
- * reading x[i] × win[i] instead of x[i].
- */
-function pass4FirstWindowedForward(
-  x: Float64Array,
-  win: Float64Array,
-  y: Float64Array,
-  m: number,
-  tw: Float64Array,
-  twOff: number,
-): void {
-  const quarter = 2 * m;
-  for (let p = 0; p < m; p++) {
-    const t = twOff + 6 * p;
-    const w1r = tw[t];
-    const w1i = tw[t + 1];
-    const w2r = tw[t + 2];
-    const w2i = tw[t + 3];
-    const w3r = tw[t + 4];
-    const w3i = tw[t + 5];
-    const i0 = 2 * p;
-    const i1 = i0 + quarter;
-    const i2 = i1 + quarter;
-    const i3 = i2 + quarter;
-    const a0r = x[i0] * win[i0];
-    const a0i = x[i0 + 1] * win[i0 + 1];
-    const a1r = x[i1] * win[i1];
-    const a1i = x[i1 + 1] * win[i1 + 1];
-    const a2r = x[i2] * win[i2];
-    const a2i = x[i2 + 1] * win[i2 + 1];
-    const a3r = x[i3] * win[i3];
-    const a3i = x[i3 + 1] * win[i3 + 1];
-    const t0r = a0r + a2r;
-    const t0i = a0i + a2i;
-    const t1r = a0r - a2r;
-    const t1i = a0i - a2i;
-    const t2r = a1r + a3r;
-    const t2i = a1i + a3i;
-    // -i * (a1 - a3) (forward)
-    const t3r = a1i - a3i;
-    const t3i = a3r - a1r;
-    const o0 = 8 * p;
-    const o1 = o0 + 2;
-    const o2 = o1 + 2;
-    const o3 = o2 + 2;
-    y[o0] = t0r + t2r;
-    y[o0 + 1] = t0i + t2i;
-    const b1r = t1r + t3r;
-    const b1i = t1i + t3i;
-    y[o1] = b1r * w1r - b1i * w1i;
-    y[o1 + 1] = b1r * w1i + b1i * w1r;
-    const b2r = t0r - t2r;
-    const b2i = t0i - t2i;
-    y[o2] = b2r * w2r - b2i * w2i;
-    y[o2 + 1] = b2r * w2i + b2i * w2r;
-    const b3r = t1r - t3r;
-    const b3i = t1i - t3i;
-    y[o3] = b3r * w3r - b3i * w3i;
-    y[o3 + 1] = b3r * w3i + b3i * w3r;
-  }
-}
-
 const SQRT1_2 = Math.SQRT1_2;
 
-/** pass8 of a forward transform: dir = 1 folded in (each `dir * v` of the generic butterfly is v). */
-function pass8Forward(
+/** Radix-8 Stockham stage (see pass2 for the indexing). */
+function pass8(
   x: Float64Array,
   y: Float64Array,
   s: number,
   m: number,
   tw: Float64Array,
   twOff: number,
+  dir: number,
 ): void {
   const eighth = 2 * s * m;
   const s2 = 2 * s;
@@ -476,12 +373,12 @@ function pass8Forward(
       const d3r = a3r - a7r;
       const d3i = a3i - a7i;
       // v1 = d1 * w8, v2 = d2 * w8^2 = d2 * (-i*dir), v3 = d3 * w8^3 with w8 = (1 - i*dir)/sqrt2
-      const v1r = SQRT1_2 * (d1r + d1i);
-      const v1i = SQRT1_2 * (d1i - d1r);
-      const v2r = d2i;
-      const v2i = -d2r;
-      const v3r = SQRT1_2 * (d3i - d3r);
-      const v3i = -SQRT1_2 * (d3i + d3r);
+      const v1r = SQRT1_2 * (d1r + dir * d1i);
+      const v1i = SQRT1_2 * (d1i - dir * d1r);
+      const v2r = dir * d2i;
+      const v2i = -dir * d2r;
+      const v3r = SQRT1_2 * (dir * d3i - d3r);
+      const v3i = -SQRT1_2 * (d3i + dir * d3r);
       // 4-point DFTs of u (even outputs) and v (odd outputs)
       const ta0r = u0r + u2r;
       const ta0i = u0i + u2i;
@@ -489,153 +386,16 @@ function pass8Forward(
       const ta1i = u0i - u2i;
       const ta2r = u1r + u3r;
       const ta2i = u1i + u3i;
-      const ta3r = u1i - u3i;
-      const ta3i = u3r - u1r;
+      const ta3r = dir * (u1i - u3i);
+      const ta3i = dir * (u3r - u1r);
       const tb0r = v0r + v2r;
       const tb0i = v0i + v2i;
       const tb1r = v0r - v2r;
       const tb1i = v0i - v2i;
       const tb2r = v1r + v3r;
       const tb2i = v1i + v3i;
-      const tb3r = v1i - v3i;
-      const tb3i = v3r - v1r;
-      const o0 = outBase + q;
-      const o1 = o0 + s2;
-      const o2 = o1 + s2;
-      const o3 = o2 + s2;
-      const o4 = o3 + s2;
-      const o5 = o4 + s2;
-      const o6 = o5 + s2;
-      const o7 = o6 + s2;
-      y[o0] = ta0r + ta2r;
-      y[o0 + 1] = ta0i + ta2i;
-      const b1r = tb0r + tb2r;
-      const b1i = tb0i + tb2i;
-      y[o1] = b1r * w1r - b1i * w1i;
-      y[o1 + 1] = b1r * w1i + b1i * w1r;
-      const b2r = ta1r + ta3r;
-      const b2i = ta1i + ta3i;
-      y[o2] = b2r * w2r - b2i * w2i;
-      y[o2 + 1] = b2r * w2i + b2i * w2r;
-      const b3r = tb1r + tb3r;
-      const b3i = tb1i + tb3i;
-      y[o3] = b3r * w3r - b3i * w3i;
-      y[o3 + 1] = b3r * w3i + b3i * w3r;
-      const b4r = ta0r - ta2r;
-      const b4i = ta0i - ta2i;
-      y[o4] = b4r * w4r - b4i * w4i;
-      y[o4 + 1] = b4r * w4i + b4i * w4r;
-      const b5r = tb0r - tb2r;
-      const b5i = tb0i - tb2i;
-      y[o5] = b5r * w5r - b5i * w5i;
-      y[o5 + 1] = b5r * w5i + b5i * w5r;
-      const b6r = ta1r - ta3r;
-      const b6i = ta1i - ta3i;
-      y[o6] = b6r * w6r - b6i * w6i;
-      y[o6 + 1] = b6r * w6i + b6i * w6r;
-      const b7r = tb1r - tb3r;
-      const b7i = tb1i - tb3i;
-      y[o7] = b7r * w7r - b7i * w7i;
-      y[o7 + 1] = b7r * w7i + b7i * w7r;
-    }
-  }
-}
-
-/** pass8 of an inverse transform: dir = -1 folded in (each `dir * v` is the exact negation -v). */
-function pass8Inverse(
-  x: Float64Array,
-  y: Float64Array,
-  s: number,
-  m: number,
-  tw: Float64Array,
-  twOff: number,
-): void {
-  const eighth = 2 * s * m;
-  const s2 = 2 * s;
-  for (let p = 0; p < m; p++) {
-    const t = twOff + 14 * p;
-    const w1r = tw[t];
-    const w1i = tw[t + 1];
-    const w2r = tw[t + 2];
-    const w2i = tw[t + 3];
-    const w3r = tw[t + 4];
-    const w3i = tw[t + 5];
-    const w4r = tw[t + 6];
-    const w4i = tw[t + 7];
-    const w5r = tw[t + 8];
-    const w5i = tw[t + 9];
-    const w6r = tw[t + 10];
-    const w6i = tw[t + 11];
-    const w7r = tw[t + 12];
-    const w7i = tw[t + 13];
-    const inBase = s2 * p;
-    const outBase = 8 * s2 * p;
-    for (let q = 0; q < s2; q += 2) {
-      const i0 = inBase + q;
-      const i1 = i0 + eighth;
-      const i2 = i1 + eighth;
-      const i3 = i2 + eighth;
-      const i4 = i3 + eighth;
-      const i5 = i4 + eighth;
-      const i6 = i5 + eighth;
-      const i7 = i6 + eighth;
-      const a0r = x[i0];
-      const a0i = x[i0 + 1];
-      const a1r = x[i1];
-      const a1i = x[i1 + 1];
-      const a2r = x[i2];
-      const a2i = x[i2 + 1];
-      const a3r = x[i3];
-      const a3i = x[i3 + 1];
-      const a4r = x[i4];
-      const a4i = x[i4 + 1];
-      const a5r = x[i5];
-      const a5i = x[i5 + 1];
-      const a6r = x[i6];
-      const a6i = x[i6 + 1];
-      const a7r = x[i7];
-      const a7i = x[i7 + 1];
-      // radix-2 split across distance 4
-      const u0r = a0r + a4r;
-      const u0i = a0i + a4i;
-      const u1r = a1r + a5r;
-      const u1i = a1i + a5i;
-      const u2r = a2r + a6r;
-      const u2i = a2i + a6i;
-      const u3r = a3r + a7r;
-      const u3i = a3i + a7i;
-      const v0r = a0r - a4r;
-      const v0i = a0i - a4i;
-      const d1r = a1r - a5r;
-      const d1i = a1i - a5i;
-      const d2r = a2r - a6r;
-      const d2i = a2i - a6i;
-      const d3r = a3r - a7r;
-      const d3i = a3i - a7i;
-      // v1 = d1 * w8, v2 = d2 * w8^2 = d2 * (-i*dir), v3 = d3 * w8^3 with w8 = (1 - i*dir)/sqrt2
-      const v1r = SQRT1_2 * (d1r - d1i);
-      const v1i = SQRT1_2 * (d1i + d1r);
-      const v2r = -d2i;
-      const v2i = d2r;
-      const v3r = SQRT1_2 * (-d3i - d3r);
-      const v3i = -SQRT1_2 * (d3i - d3r);
-      // 4-point DFTs of u (even outputs) and v (odd outputs)
-      const ta0r = u0r + u2r;
-      const ta0i = u0i + u2i;
-      const ta1r = u0r - u2r;
-      const ta1i = u0i - u2i;
-      const ta2r = u1r + u3r;
-      const ta2i = u1i + u3i;
-      const ta3r = -(u1i - u3i);
-      const ta3i = -(u3r - u1r);
-      const tb0r = v0r + v2r;
-      const tb0i = v0i + v2i;
-      const tb1r = v0r - v2r;
-      const tb1i = v0i - v2i;
-      const tb2r = v1r + v3r;
-      const tb2i = v1i + v3i;
-      const tb3r = -(v1i - v3i);
-      const tb3i = -(v3r - v1r);
+      const tb3r = dir * (v1i - v3i);
+      const tb3i = dir * (v3r - v1r);
       const o0 = outBase + q;
       const o1 = o0 + s2;
       const o2 = o1 + s2;
@@ -791,237 +551,6 @@ function pass8Last(x: Float64Array, y: Float64Array, s: number, dir: number): vo
       y[o7] = b7r;
       y[o7 + 1] = b7i;
     }
-  }
-}
-
-/** pass8Last with dir = 1 folded in (the last stage of every forward STFT frame). */
-function pass8LastForward(x: Float64Array, y: Float64Array, s: number): void {
-  const m = 1;
-  const eighth = 2 * s * m;
-  const s2 = 2 * s;
-  for (let p = 0; p < m; p++) {
-    const inBase = s2 * p;
-    const outBase = 8 * s2 * p;
-    for (let q = 0; q < s2; q += 2) {
-      const i0 = inBase + q;
-      const i1 = i0 + eighth;
-      const i2 = i1 + eighth;
-      const i3 = i2 + eighth;
-      const i4 = i3 + eighth;
-      const i5 = i4 + eighth;
-      const i6 = i5 + eighth;
-      const i7 = i6 + eighth;
-      const a0r = x[i0];
-      const a0i = x[i0 + 1];
-      const a1r = x[i1];
-      const a1i = x[i1 + 1];
-      const a2r = x[i2];
-      const a2i = x[i2 + 1];
-      const a3r = x[i3];
-      const a3i = x[i3 + 1];
-      const a4r = x[i4];
-      const a4i = x[i4 + 1];
-      const a5r = x[i5];
-      const a5i = x[i5 + 1];
-      const a6r = x[i6];
-      const a6i = x[i6 + 1];
-      const a7r = x[i7];
-      const a7i = x[i7 + 1];
-      // radix-2 split across distance 4
-      const u0r = a0r + a4r;
-      const u0i = a0i + a4i;
-      const u1r = a1r + a5r;
-      const u1i = a1i + a5i;
-      const u2r = a2r + a6r;
-      const u2i = a2i + a6i;
-      const u3r = a3r + a7r;
-      const u3i = a3i + a7i;
-      const v0r = a0r - a4r;
-      const v0i = a0i - a4i;
-      const d1r = a1r - a5r;
-      const d1i = a1i - a5i;
-      const d2r = a2r - a6r;
-      const d2i = a2i - a6i;
-      const d3r = a3r - a7r;
-      const d3i = a3i - a7i;
-      // v1 = d1 * w8, v2 = d2 * w8^2 = d2 * (-i*dir), v3 = d3 * w8^3 with w8 = (1 - i*dir)/sqrt2
-      const v1r = SQRT1_2 * (d1r + d1i);
-      const v1i = SQRT1_2 * (d1i - d1r);
-      const v2r = d2i;
-      const v2i = -d2r;
-      const v3r = SQRT1_2 * (d3i - d3r);
-      const v3i = -SQRT1_2 * (d3i + d3r);
-      // 4-point DFTs of u (even outputs) and v (odd outputs)
-      const ta0r = u0r + u2r;
-      const ta0i = u0i + u2i;
-      const ta1r = u0r - u2r;
-      const ta1i = u0i - u2i;
-      const ta2r = u1r + u3r;
-      const ta2i = u1i + u3i;
-      const ta3r = u1i - u3i;
-      const ta3i = u3r - u1r;
-      const tb0r = v0r + v2r;
-      const tb0i = v0i + v2i;
-      const tb1r = v0r - v2r;
-      const tb1i = v0i - v2i;
-      const tb2r = v1r + v3r;
-      const tb2i = v1i + v3i;
-      const tb3r = v1i - v3i;
-      const tb3i = v3r - v1r;
-      const o0 = outBase + q;
-      const o1 = o0 + s2;
-      const o2 = o1 + s2;
-      const o3 = o2 + s2;
-      const o4 = o3 + s2;
-      const o5 = o4 + s2;
-      const o6 = o5 + s2;
-      const o7 = o6 + s2;
-      y[o0] = ta0r + ta2r;
-      y[o0 + 1] = ta0i + ta2i;
-      const b1r = tb0r + tb2r;
-      const b1i = tb0i + tb2i;
-      y[o1] = b1r;
-      y[o1 + 1] = b1i;
-      const b2r = ta1r + ta3r;
-      const b2i = ta1i + ta3i;
-      y[o2] = b2r;
-      y[o2 + 1] = b2i;
-      const b3r = tb1r + tb3r;
-      const b3i = tb1i + tb3i;
-      y[o3] = b3r;
-      y[o3 + 1] = b3i;
-      const b4r = ta0r - ta2r;
-      const b4i = ta0i - ta2i;
-      y[o4] = b4r;
-      y[o4 + 1] = b4i;
-      const b5r = tb0r - tb2r;
-      const b5i = tb0i - tb2i;
-      y[o5] = b5r;
-      y[o5 + 1] = b5i;
-      const b6r = ta1r - ta3r;
-      const b6i = ta1i - ta3i;
-      y[o6] = b6r;
-      y[o6 + 1] = b6i;
-      const b7r = tb1r - tb3r;
-      const b7i = tb1i - tb3i;
-      y[o7] = b7r;
-      y[o7 + 1] = b7i;
-    }
-  }
-}
-
-/**
- * pass8Last of an inverse transform (dir = -1 folded in: each `dir * v` below is the exact
- * negation the generic pass computes) accumulating `value × win[o]` into acc[o] instead of
- * storing `value` into y[o].
- */
-function pass8LastInverseAccumulate(x: Float64Array, acc: Float64Array, win: Float64Array, s: number): void {
-  const eighth = 2 * s;
-  const s2 = 2 * s;
-  for (let q = 0; q < s2; q += 2) {
-    const i0 = q;
-    const i1 = i0 + eighth;
-    const i2 = i1 + eighth;
-    const i3 = i2 + eighth;
-    const i4 = i3 + eighth;
-    const i5 = i4 + eighth;
-    const i6 = i5 + eighth;
-    const i7 = i6 + eighth;
-    const a0r = x[i0];
-    const a0i = x[i0 + 1];
-    const a1r = x[i1];
-    const a1i = x[i1 + 1];
-    const a2r = x[i2];
-    const a2i = x[i2 + 1];
-    const a3r = x[i3];
-    const a3i = x[i3 + 1];
-    const a4r = x[i4];
-    const a4i = x[i4 + 1];
-    const a5r = x[i5];
-    const a5i = x[i5 + 1];
-    const a6r = x[i6];
-    const a6i = x[i6 + 1];
-    const a7r = x[i7];
-    const a7i = x[i7 + 1];
-    // radix-2 split across distance 4
-    const u0r = a0r + a4r;
-    const u0i = a0i + a4i;
-    const u1r = a1r + a5r;
-    const u1i = a1i + a5i;
-    const u2r = a2r + a6r;
-    const u2i = a2i + a6i;
-    const u3r = a3r + a7r;
-    const u3i = a3i + a7i;
-    const v0r = a0r - a4r;
-    const v0i = a0i - a4i;
-    const d1r = a1r - a5r;
-    const d1i = a1i - a5i;
-    const d2r = a2r - a6r;
-    const d2i = a2i - a6i;
-    const d3r = a3r - a7r;
-    const d3i = a3i - a7i;
-    // v1 = d1 * w8, v2 = d2 * w8^2 = d2 * i, v3 = d3 * w8^3 with w8 = (1 + i)/sqrt2
-    const v1r = SQRT1_2 * (d1r - d1i);
-    const v1i = SQRT1_2 * (d1i + d1r);
-    const v2r = -d2i;
-    const v2i = d2r;
-    const v3r = SQRT1_2 * (-d3i - d3r);
-    const v3i = -SQRT1_2 * (d3i - d3r);
-    // 4-point DFTs of u (even outputs) and v (odd outputs)
-    const ta0r = u0r + u2r;
-    const ta0i = u0i + u2i;
-    const ta1r = u0r - u2r;
-    const ta1i = u0i - u2i;
-    const ta2r = u1r + u3r;
-    const ta2i = u1i + u3i;
-    const ta3r = -(u1i - u3i);
-    const ta3i = -(u3r - u1r);
-    const tb0r = v0r + v2r;
-    const tb0i = v0i + v2i;
-    const tb1r = v0r - v2r;
-    const tb1i = v0i - v2i;
-    const tb2r = v1r + v3r;
-    const tb2i = v1i + v3i;
-    const tb3r = -(v1i - v3i);
-    const tb3i = -(v3r - v1r);
-    const o0 = q;
-    const o1 = o0 + s2;
-    const o2 = o1 + s2;
-    const o3 = o2 + s2;
-    const o4 = o3 + s2;
-    const o5 = o4 + s2;
-    const o6 = o5 + s2;
-    const o7 = o6 + s2;
-    acc[o0] += (ta0r + ta2r) * win[o0];
-    acc[o0 + 1] += (ta0i + ta2i) * win[o0 + 1];
-    const b1r = tb0r + tb2r;
-    const b1i = tb0i + tb2i;
-    acc[o1] += b1r * win[o1];
-    acc[o1 + 1] += b1i * win[o1 + 1];
-    const b2r = ta1r + ta3r;
-    const b2i = ta1i + ta3i;
-    acc[o2] += b2r * win[o2];
-    acc[o2 + 1] += b2i * win[o2 + 1];
-    const b3r = tb1r + tb3r;
-    const b3i = tb1i + tb3i;
-    acc[o3] += b3r * win[o3];
-    acc[o3 + 1] += b3i * win[o3 + 1];
-    const b4r = ta0r - ta2r;
-    const b4i = ta0i - ta2i;
-    acc[o4] += b4r * win[o4];
-    acc[o4 + 1] += b4i * win[o4 + 1];
-    const b5r = tb0r - tb2r;
-    const b5i = tb0i - tb2i;
-    acc[o5] += b5r * win[o5];
-    acc[o5 + 1] += b5i * win[o5 + 1];
-    const b6r = ta1r - ta3r;
-    const b6i = ta1i - ta3i;
-    acc[o6] += b6r * win[o6];
-    acc[o6 + 1] += b6i * win[o6 + 1];
-    const b7r = tb1r - tb3r;
-    const b7i = tb1i - tb3i;
-    acc[o7] += b7r * win[o7];
-    acc[o7 + 1] += b7i * win[o7 + 1];
   }
 }
 
