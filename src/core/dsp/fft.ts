@@ -1,10 +1,13 @@
 /**
- * FFTs for the hot DSP path (Spleeter STFT at 4096, MDX-Net STFTs at 5120/6144/7680...).
+ * float64 FFTs in JavaScript: the fallback of the Spleeter STFT (which runs on PFFFT WebAssembly
+ * SIMD, dsp/wasm-fft.ts, about 3x faster per frame), and the MDX-Net centered STFT
+ * (5120/6144/7680...), model smoke tests and exact float64 references in tests.
  *
  * - `ComplexFft`: mixed-radix (8, 4, 2, 3, 5) Stockham autosort FFT on interleaved complex
  *   Float64Arrays, with Bluestein's algorithm for sizes that have another prime factor.
  *   Stockham needs no bit-reversal pass and lets the first stage read the caller's input and the
- *   last stage write the caller's output directly (no copies).
+ *   last stage write the caller's output directly (no copies). One generic butterfly per radix:
+ *   direction-specialised copies measured no faster (bench-fft.ts, 2026-11).
  * - `RealFft`: real transform of even size N through one complex FFT of size N/2 ("split real"
  *   trick): a real Float64Array of length N *is* an interleaved complex array of length N/2, so
  *   packing is free. Spectra are exchanged as separate re/im planes (N/2+1 bins), which is what
@@ -174,8 +177,7 @@ export class ComplexFft {
 function runStage(st: Stage, src: Float64Array, dst: Float64Array, tw: Float64Array, dir: 1 | -1): void {
   switch (st.radix) {
     case 8:
-      if (st.m === 1) pass8Last(src, dst, st.s, dir);
-      else pass8(src, dst, st.s, st.m, tw, st.twOffset, dir);
+      pass8(src, dst, st.s, st.m, tw, st.twOffset, dir);
       break;
     case 4:
       pass4(src, dst, st.s, st.m, tw, st.twOffset, dir);
@@ -434,122 +436,6 @@ function pass8(
       const b7i = tb1i - tb3i;
       y[o7] = b7r * w7r - b7i * w7i;
       y[o7 + 1] = b7r * w7i + b7i * w7r;
-    }
-  }
-}
-
-/** pass8 for the last stage (m = 1): all twiddles are 1. */
-function pass8Last(x: Float64Array, y: Float64Array, s: number, dir: number): void {
-  const m = 1;
-  const eighth = 2 * s * m;
-  const s2 = 2 * s;
-  for (let p = 0; p < m; p++) {
-    const inBase = s2 * p;
-    const outBase = 8 * s2 * p;
-    for (let q = 0; q < s2; q += 2) {
-      const i0 = inBase + q;
-      const i1 = i0 + eighth;
-      const i2 = i1 + eighth;
-      const i3 = i2 + eighth;
-      const i4 = i3 + eighth;
-      const i5 = i4 + eighth;
-      const i6 = i5 + eighth;
-      const i7 = i6 + eighth;
-      const a0r = x[i0];
-      const a0i = x[i0 + 1];
-      const a1r = x[i1];
-      const a1i = x[i1 + 1];
-      const a2r = x[i2];
-      const a2i = x[i2 + 1];
-      const a3r = x[i3];
-      const a3i = x[i3 + 1];
-      const a4r = x[i4];
-      const a4i = x[i4 + 1];
-      const a5r = x[i5];
-      const a5i = x[i5 + 1];
-      const a6r = x[i6];
-      const a6i = x[i6 + 1];
-      const a7r = x[i7];
-      const a7i = x[i7 + 1];
-      // radix-2 split across distance 4
-      const u0r = a0r + a4r;
-      const u0i = a0i + a4i;
-      const u1r = a1r + a5r;
-      const u1i = a1i + a5i;
-      const u2r = a2r + a6r;
-      const u2i = a2i + a6i;
-      const u3r = a3r + a7r;
-      const u3i = a3i + a7i;
-      const v0r = a0r - a4r;
-      const v0i = a0i - a4i;
-      const d1r = a1r - a5r;
-      const d1i = a1i - a5i;
-      const d2r = a2r - a6r;
-      const d2i = a2i - a6i;
-      const d3r = a3r - a7r;
-      const d3i = a3i - a7i;
-      // v1 = d1 * w8, v2 = d2 * w8^2 = d2 * (-i*dir), v3 = d3 * w8^3 with w8 = (1 - i*dir)/sqrt2
-      const v1r = SQRT1_2 * (d1r + dir * d1i);
-      const v1i = SQRT1_2 * (d1i - dir * d1r);
-      const v2r = dir * d2i;
-      const v2i = -dir * d2r;
-      const v3r = SQRT1_2 * (dir * d3i - d3r);
-      const v3i = -SQRT1_2 * (d3i + dir * d3r);
-      // 4-point DFTs of u (even outputs) and v (odd outputs)
-      const ta0r = u0r + u2r;
-      const ta0i = u0i + u2i;
-      const ta1r = u0r - u2r;
-      const ta1i = u0i - u2i;
-      const ta2r = u1r + u3r;
-      const ta2i = u1i + u3i;
-      const ta3r = dir * (u1i - u3i);
-      const ta3i = dir * (u3r - u1r);
-      const tb0r = v0r + v2r;
-      const tb0i = v0i + v2i;
-      const tb1r = v0r - v2r;
-      const tb1i = v0i - v2i;
-      const tb2r = v1r + v3r;
-      const tb2i = v1i + v3i;
-      const tb3r = dir * (v1i - v3i);
-      const tb3i = dir * (v3r - v1r);
-      const o0 = outBase + q;
-      const o1 = o0 + s2;
-      const o2 = o1 + s2;
-      const o3 = o2 + s2;
-      const o4 = o3 + s2;
-      const o5 = o4 + s2;
-      const o6 = o5 + s2;
-      const o7 = o6 + s2;
-      y[o0] = ta0r + ta2r;
-      y[o0 + 1] = ta0i + ta2i;
-      const b1r = tb0r + tb2r;
-      const b1i = tb0i + tb2i;
-      y[o1] = b1r;
-      y[o1 + 1] = b1i;
-      const b2r = ta1r + ta3r;
-      const b2i = ta1i + ta3i;
-      y[o2] = b2r;
-      y[o2 + 1] = b2i;
-      const b3r = tb1r + tb3r;
-      const b3i = tb1i + tb3i;
-      y[o3] = b3r;
-      y[o3 + 1] = b3i;
-      const b4r = ta0r - ta2r;
-      const b4i = ta0i - ta2i;
-      y[o4] = b4r;
-      y[o4 + 1] = b4i;
-      const b5r = tb0r - tb2r;
-      const b5i = tb0i - tb2i;
-      y[o5] = b5r;
-      y[o5 + 1] = b5i;
-      const b6r = ta1r - ta3r;
-      const b6i = ta1i - ta3i;
-      y[o6] = b6r;
-      y[o6 + 1] = b6i;
-      const b7r = tb1r - tb3r;
-      const b7i = tb1i - tb3i;
-      y[o7] = b7r;
-      y[o7 + 1] = b7i;
     }
   }
 }
