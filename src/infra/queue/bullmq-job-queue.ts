@@ -1,21 +1,13 @@
 import { Logger } from '@nestjs/common';
 import { Queue, Worker, type Job } from 'bullmq';
 import IORedis, { type Redis } from 'ioredis';
-import { ErrorCodes, SeparationError } from '../../core/errors';
 import { JobName, QueueName, type JobPayloads } from './job-names';
-import {
-  JobAbortedError,
-  type EnqueueOptions,
-  type JobHandler,
-  type JobQueue,
-  type QueueStats,
-} from './job-queue';
+import { JobAbortedError, type EnqueueOptions, type JobHandler, type JobQueue } from './job-queue';
+import { JobQueueBase, type JobQueueLimits } from './job-queue-base';
 
-export interface BullMqJobQueueOptions {
+export interface BullMqJobQueueOptions extends JobQueueLimits {
   redisUrl: string;
   prefix: string;
-  concurrency: number;
-  capacity: number;
   consume: boolean;
   abortGraceMs?: number;
 }
@@ -24,7 +16,7 @@ export interface BullMqJobQueueOptions {
  * Redis-backed queue (BullMQ): API and worker processes share one queue. Cancelling a job that runs
  * in another process goes through a Redis pub/sub channel that every worker listens to.
  */
-export class BullMqJobQueue implements JobQueue {
+export class BullMqJobQueue extends JobQueueBase implements JobQueue {
   readonly driver = 'redis' as const;
   private readonly logger = new Logger(BullMqJobQueue.name);
   private readonly connection: Redis;
@@ -35,11 +27,9 @@ export class BullMqJobQueue implements JobQueue {
   private readonly handlers = new Map<JobName, JobHandler<JobName>>();
   private readonly active = new Map<string, { controller: AbortController; done: Promise<unknown> }>();
   private readonly cancelChannel: string;
-  private accepting = true;
-  private averageRunMs: number | null = null;
-  private shutdownPromise: Promise<void> | null = null;
 
   constructor(private readonly options: BullMqJobQueueOptions) {
+    super(options);
     this.connection = new IORedis(options.redisUrl, { maxRetriesPerRequest: null, lazyConnect: false });
     this.connection.on('error', (err) => this.logger.error(`Redis: ${err.message}`));
     this.queue = new Queue(QueueName.Separation, { connection: this.connection, prefix: options.prefix });
@@ -52,24 +42,9 @@ export class BullMqJobQueue implements JobQueue {
     payload: JobPayloads[N],
     opts: EnqueueOptions = {},
   ): Promise<void> {
-    if (!this.accepting) {
-      throw new SeparationError(
-        ErrorCodes.SHUTTING_DOWN,
-        'The server is shutting down; retry on another instance',
-        {
-          retryAfterSeconds: 5,
-        },
-      );
-    }
+    this.assertAccepting();
     if (!opts.bypassCapacity && !(await this.hasCapacity())) {
-      throw new SeparationError(
-        ErrorCodes.QUEUE_FULL,
-        `The job queue is full (${this.options.capacity} waiting)`,
-        {
-          retryAfterSeconds: await this.retryAfterSeconds(),
-          limit: this.options.capacity,
-        },
-      );
+      throw await this.queueFull();
     }
     // jobId makes add() idempotent: an id already waiting or active is left alone.
     await this.queue.add(name, payload, {
@@ -83,11 +58,6 @@ export class BullMqJobQueue implements JobQueue {
   async hasCapacity(count = 1): Promise<boolean> {
     if (!this.accepting) return false;
     return (await this.queue.getWaitingCount()) + count <= this.options.capacity;
-  }
-
-  async retryAfterSeconds(): Promise<number> {
-    const avg = this.averageRunMs ?? 10_000;
-    return Math.min(300, Math.max(1, Math.ceil(avg / 1000 / this.options.concurrency)));
   }
 
   process<N extends JobName>(name: N, handler: JobHandler<N>): void {
@@ -127,25 +97,12 @@ export class BullMqJobQueue implements JobQueue {
     return index >= 0 ? index + 1 : null;
   }
 
-  async stats(): Promise<QueueStats> {
+  protected async counts(): Promise<{ waiting: number; active: number }> {
     const [waiting, active] = await Promise.all([this.queue.getWaitingCount(), this.queue.getActiveCount()]);
-    return {
-      driver: this.driver,
-      waiting,
-      active,
-      capacity: this.options.capacity,
-      concurrency: this.options.concurrency,
-      accepting: this.accepting,
-      averageRunMs: this.averageRunMs,
-    };
+    return { waiting, active };
   }
 
-  shutdown(timeoutMs: number): Promise<void> {
-    this.shutdownPromise ??= this.doShutdown(timeoutMs);
-    return this.shutdownPromise;
-  }
-
-  private async doShutdown(timeoutMs: number): Promise<void> {
+  protected async doShutdown(timeoutMs: number): Promise<void> {
     this.accepting = false;
     if (this.worker) {
       // Stop fetching; close() resolves when the active jobs are done.
@@ -180,7 +137,7 @@ export class BullMqJobQueue implements JobQueue {
     try {
       await done;
       const ms = Date.now() - started;
-      this.averageRunMs = this.averageRunMs === null ? ms : this.averageRunMs * 0.8 + ms * 0.2;
+      this.recordRun(ms);
     } finally {
       this.active.delete(id);
     }

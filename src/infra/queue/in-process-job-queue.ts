@@ -1,18 +1,9 @@
 import { Logger } from '@nestjs/common';
-import { ErrorCodes, SeparationError } from '../../core/errors';
 import type { JobName, JobPayloads } from './job-names';
-import {
-  JobAbortedError,
-  type EnqueueOptions,
-  type JobHandler,
-  type JobQueue,
-  type QueueStats,
-} from './job-queue';
+import { JobAbortedError, type EnqueueOptions, type JobHandler, type JobQueue } from './job-queue';
+import { JobQueueBase, type JobQueueLimits } from './job-queue-base';
 
-export interface InProcessJobQueueOptions {
-  concurrency: number;
-  /** Max waiting (not yet running) jobs. */
-  capacity: number;
+export interface InProcessJobQueueOptions extends JobQueueLimits {
   /** False in an API-only process: jobs are accepted but never run here. */
   consume: boolean;
   /** After shutdown aborts running jobs, how long to wait for their handlers to return. */
@@ -34,18 +25,17 @@ interface Active {
  * FIFO queue in this process's memory with a fixed number of concurrent runners. Nothing here
  * survives a restart: the database rows do, and recovery enqueues unfinished jobs again at start-up.
  */
-export class InProcessJobQueue implements JobQueue {
+export class InProcessJobQueue extends JobQueueBase implements JobQueue {
   readonly driver = 'memory' as const;
   private readonly logger = new Logger(InProcessJobQueue.name);
   private readonly waiting: Waiting[] = [];
   private readonly active = new Map<string, Active>();
   private readonly handlers = new Map<JobName, JobHandler<JobName>>();
   private readonly attempts = new Map<string, number>();
-  private accepting = true;
-  private averageRunMs: number | null = null;
-  private shutdownPromise: Promise<void> | null = null;
 
-  constructor(private readonly options: InProcessJobQueueOptions) {}
+  constructor(private readonly options: InProcessJobQueueOptions) {
+    super(options);
+  }
 
   async enqueue<N extends JobName>(
     name: N,
@@ -53,25 +43,10 @@ export class InProcessJobQueue implements JobQueue {
     payload: JobPayloads[N],
     opts: EnqueueOptions = {},
   ): Promise<void> {
-    if (!this.accepting) {
-      throw new SeparationError(
-        ErrorCodes.SHUTTING_DOWN,
-        'The server is shutting down; retry on another instance',
-        {
-          retryAfterSeconds: 5,
-        },
-      );
-    }
+    this.assertAccepting();
     if (this.active.has(id) || this.waiting.some((w) => w.id === id)) return;
     if (!opts.bypassCapacity && this.waiting.length >= this.options.capacity) {
-      throw new SeparationError(
-        ErrorCodes.QUEUE_FULL,
-        `The job queue is full (${this.options.capacity} waiting)`,
-        {
-          retryAfterSeconds: await this.retryAfterSeconds(),
-          limit: this.options.capacity,
-        },
-      );
+      throw await this.queueFull();
     }
     this.waiting.push({ name, id, payload });
     this.pump();
@@ -79,12 +54,6 @@ export class InProcessJobQueue implements JobQueue {
 
   async hasCapacity(count = 1): Promise<boolean> {
     return this.accepting && this.waiting.length + count <= this.options.capacity;
-  }
-
-  async retryAfterSeconds(): Promise<number> {
-    // Time until one waiting slot frees: one run time spread over the runners, at least a second.
-    const avg = this.averageRunMs ?? 10_000;
-    return Math.min(300, Math.max(1, Math.ceil(avg / 1000 / this.options.concurrency)));
   }
 
   process<N extends JobName>(name: N, handler: JobHandler<N>): void {
@@ -111,24 +80,11 @@ export class InProcessJobQueue implements JobQueue {
     return index >= 0 ? index + 1 : null;
   }
 
-  async stats(): Promise<QueueStats> {
-    return {
-      driver: this.driver,
-      waiting: this.waiting.length,
-      active: this.active.size,
-      capacity: this.options.capacity,
-      concurrency: this.options.concurrency,
-      accepting: this.accepting,
-      averageRunMs: this.averageRunMs,
-    };
+  protected async counts(): Promise<{ waiting: number; active: number }> {
+    return { waiting: this.waiting.length, active: this.active.size };
   }
 
-  shutdown(timeoutMs: number): Promise<void> {
-    this.shutdownPromise ??= this.doShutdown(timeoutMs);
-    return this.shutdownPromise;
-  }
-
-  private async doShutdown(timeoutMs: number): Promise<void> {
+  protected async doShutdown(timeoutMs: number): Promise<void> {
     this.accepting = false;
     // Waiting jobs stay 'queued' in the database; the next start enqueues them again.
     this.waiting.length = 0;
@@ -178,7 +134,7 @@ export class InProcessJobQueue implements JobQueue {
   }
 
   private recordRunTime(ms: number): void {
-    this.averageRunMs = this.averageRunMs === null ? ms : this.averageRunMs * 0.8 + ms * 0.2;
+    this.recordRun(ms);
   }
 }
 
