@@ -519,6 +519,27 @@ describe(ModelManager.name, () => {
     expect(await sut.getModel('custom:bogus').catch((e: { code: string }) => e.code)).toBe(
       'MODEL_NOT_INSTALLED',
     );
+    // Handed-over files (move: true) are deleted when the install is refused...
+    const handed = path.join(dir, 'handed.onnx');
+    await fs.copyFile(files[0].path, handed);
+    await expect(
+      sut.installCustomOnnx({
+        manifest: { ...manifest, name: 'custom:refused' },
+        files: [{ name: 'vocals.onnx', path: handed }],
+        move: true,
+      }),
+    ).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
+    expect(existsSync(handed)).toBe(false);
+    // ...and moved (nothing left behind) when it succeeds.
+    const moved = files.map((f) => ({ name: f.name, path: `${f.path}.moved` }));
+    for (let i = 0; i < files.length; i++) await fs.copyFile(files[i].path, moved[i].path);
+    await sut.installCustomOnnx({
+      manifest: { ...manifest, name: 'custom:moved' },
+      files: moved,
+      move: true,
+    });
+    expect(moved.map((f) => existsSync(f.path))).toEqual([false, false]);
+    expect((await sut.getModel('custom:moved')).installed).toBe(true);
     await fs.rm(dir, { recursive: true, force: true });
   });
 

@@ -10,6 +10,7 @@ import * as path from 'path';
 import { AudioProcessingError, ErrorCodes } from '../../core/errors';
 import { FFMPEG_INSTALL_HINT } from '../../core/audio/audio-codec';
 import { runCollect } from './ffmpeg-process';
+import { executableSearchPath } from '../config/system-env';
 
 export type FfmpegSource = 'config' | 'path' | 'bundled';
 
@@ -86,7 +87,7 @@ export class FfmpegLocator {
 
   /** Executable files called `name` in the search path, in order. */
   private async onSearchPath(name: string): Promise<string[]> {
-    const searchPath = this.options.searchPath ?? process.env.PATH ?? '';
+    const searchPath = this.options.searchPath ?? executableSearchPath();
     const exts = process.platform === 'win32' ? ['.exe', ''] : [''];
     const found: string[] = [];
     for (const dir of searchPath.split(path.delimiter)) {

@@ -91,7 +91,10 @@ export interface InstallUploadParams {
   /** Uploaded files: `name` is the file name the manifest refers to, `path` where it lies now. */
   files: { name: string; path: string }[];
   activate?: boolean;
-  /** Move the files instead of copying them (they are temp files of the upload). */
+  /**
+   * The files are handed over (temp files of an upload): moved into the model on success, deleted
+   * whatever the outcome. Otherwise they are copied and left alone.
+   */
   move?: boolean;
   onProgress?: InstallProgressCallback;
   signal?: AbortSignal;
@@ -793,6 +796,15 @@ export class ModelManager {
    * exactly like a catalog install.
    */
   async installCustomOnnx(params: InstallUploadParams): Promise<InstallResult> {
+    try {
+      return await this.installUploaded(params);
+    } finally {
+      // Handed-over files (`move`): moved into the model on success, deleted in every other case.
+      if (params.move) await Promise.all(params.files.map((f) => fs.rm(f.path, { force: true })));
+    }
+  }
+
+  private async installUploaded(params: InstallUploadParams): Promise<InstallResult> {
     await this.init();
     const manifestDoc = typeof params.manifest === 'string' ? parseJson(params.manifest) : params.manifest;
     const manifest = parseCustomModelManifest(manifestDoc);

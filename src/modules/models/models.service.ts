@@ -1,5 +1,4 @@
 import { AsyncLocalStorage } from 'async_hooks';
-import { promises as fs } from 'fs';
 import { Injectable, Logger, NotFoundException, OnModuleInit, Optional } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import { concat, map, Observable, of } from 'rxjs';
@@ -184,20 +183,16 @@ export class ModelsService implements OnModuleInit {
     activate: boolean | undefined,
     ctx: CallContext,
   ): Promise<ModelResponseDto> {
-    try {
-      const res = await this.as(ctx, () =>
-        this.manager.installCustomOnnx({
-          manifest,
-          files: files.map((f) => ({ name: f.originalname, path: f.path })),
-          activate,
-          move: true,
-        }),
-      );
-      return this.get(res.name);
-    } finally {
-      // Multer's temp files: moved into the model on success, deleted here otherwise.
-      await Promise.all(files.map((f) => fs.rm(f.path, { force: true })));
-    }
+    // Multer's temp files are handed over: the manager moves them into the model or deletes them.
+    const res = await this.as(ctx, () =>
+      this.manager.installCustomOnnx({
+        manifest,
+        files: files.map((f) => ({ name: f.originalname, path: f.path })),
+        activate,
+        move: true,
+      }),
+    );
+    return this.get(res.name);
   }
 
   async activate(name: string, version: string, ctx: CallContext): Promise<ModelResponseDto> {
