@@ -59,6 +59,13 @@ async function main(): Promise<void> {
   const segments = Math.ceil(frames / SPLEETER_T);
   const pure = await pureOnnxRuntime(modelDir, segments);
 
+  // The same segments through onnxruntime as a whole process of its own (start → exit), so that
+  // both sides of this second ratio pay Node's start and session creation.
+  const pureProcessRuns: number[] = [];
+  for (let i = 0; i < RUNS; i++) pureProcessRuns.push(await pureOrtProcess(modelDir, segments));
+  pureProcessRuns.sort((a, b) => a - b);
+  const pureProcessMs = pureProcessRuns[Math.floor(pureProcessRuns.length / 2)];
+
   const audioSeconds = 60;
   const rtf = audioSeconds / (run.wallMs / 1000);
   const ratio = run.wallMs / pure.ms;
@@ -88,6 +95,8 @@ async function main(): Promise<void> {
     `  pure onnxruntime, same ${segments} segments:     ${(pure.ms / 1000).toFixed(2)} s (faster of: sessions in turn ${ms(pure.sequentialMs)}, one worker thread per instrument ${ms(pure.parallelMs)})`,
     `  (a) realtime factor of the whole run:     ${rtf.toFixed(2)}x realtime (RTF ${(1 / rtf).toFixed(3)})`,
     `  (b) whole run ÷ pure onnxruntime:         ${ratio.toFixed(3)}   (target ≤ 1.3; engine.separate alone: ${engineRatio.toFixed(3)})`,
+    `  pure onnxruntime as a whole process:      ${ms(pureProcessMs)} (node start → exit: load, 2 sessions, the same segments; scripts/bench/pure-ort-process.js)`,
+    `    whole run ÷ that:                       ${(run.wallMs / pureProcessMs).toFixed(3)}`,
     `  peak RSS, 60 s input:                     ${(run.maxRssKb / 1024).toFixed(0)} MiB`,
     `  whole CLI run on a 1 s input:             ${(tinyRun.wallMs / 1000).toFixed(2)} s (fixed costs + one segment of inference, ${ms(pure.ms / segments)})`,
   ];
@@ -250,6 +259,24 @@ async function pureOnnxRuntime(
   const warm = calls.length > 1 ? calls.slice(1) : calls;
   const steadyCallMs = [...warm].sort((a, b) => a - b)[Math.floor(warm.length / 2)];
   return { ms: Math.min(sequentialMs, parallelMs), sequentialMs, parallelMs, steadyCallMs };
+}
+
+/** Wall time of scripts/bench/pure-ort-process.js on the model's files (process start → exit). */
+function pureOrtProcess(modelDir: string, segments: number): Promise<number> {
+  const script = path.join(__dirname, 'pure-ort-process.js');
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    const child = spawn(process.execPath, [script, modelDir, String(segments), String(THREADS), '1024'], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (code === 0) resolve(performance.now() - started);
+      else reject(new Error(`pure-ort-process failed (${code}): ${stderr}`));
+    });
+  });
 }
 
 /** A music-like stereo test signal (chords, a drum-like pulse, noise), written streaming. */
