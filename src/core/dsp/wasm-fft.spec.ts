@@ -1,3 +1,5 @@
+import * as v8 from 'v8';
+import * as vm from 'vm';
 import { RealFft } from './fft';
 import { makeRng } from './testing/signals';
 import { periodicHann } from './window';
@@ -8,6 +10,7 @@ import {
   setFftBackendPreference,
   WasmRealFft,
   wasmFftLoadError,
+  wasmFftMemoryBytes,
 } from './wasm-fft';
 
 function noise(n: number, seed: number): Float64Array {
@@ -110,6 +113,30 @@ describe('WebAssembly SIMD FFT', () => {
     const acc = new Float64Array(n);
     fft.inverseAccumulate(Float64Array.from(re), Float64Array.from(im), 0, acc, ones);
     expect(maxRel(acc, x)).toBeLessThan(1e-6);
+  });
+
+  it('frees the buffers of collected instances: memory does not grow from one separation to the next', async () => {
+    v8.setFlagsFromString('--expose-gc');
+    const gc = vm.runInNewContext('gc') as () => void;
+    const collect = async () => {
+      for (let i = 0; i < 3; i++) {
+        gc();
+        await new Promise((r) => setTimeout(r, 20)); // finalizers run in a later task
+      }
+    };
+    // 200 instances of 8192 hold about 19 MB of buffers, like many separations' STFTs.
+    const churn = () => {
+      for (let i = 0; i < 200; i++) createStftFft(8192);
+    };
+    churn();
+    await collect();
+    const after1 = wasmFftMemoryBytes();
+    churn();
+    await collect();
+    churn();
+    await collect();
+    expect(after1).toBeGreaterThan(16 * 1024 * 1024);
+    expect(wasmFftMemoryBytes()).toBe(after1);
   });
 
   it('keeps working after the WebAssembly memory grows (views are re-created)', () => {

@@ -72,6 +72,7 @@ const PFFFT_BACKWARD = 1;
 interface Pffft {
   readonly memory: WasmMemory;
   alignedMalloc(bytes: number): number;
+  alignedFree(ptr: number): void;
   newSetup(n: number, kind: number): number;
   transformOrdered(setup: number, input: number, output: number, work: number, dir: number): void;
 }
@@ -92,6 +93,11 @@ export function setFftBackendPreference(p: FftBackendPreference): void {
 /** Why the WebAssembly FFT is unavailable, or null when it loaded (or was not tried yet). */
 export function wasmFftLoadError(): string | null {
   return loadError;
+}
+
+/** Bytes of WebAssembly memory the FFT module holds in this thread (0 before it is loaded). */
+export function wasmFftMemoryBytes(): number {
+  return loaded ? loaded.memory.buffer.byteLength : 0;
 }
 
 /** The backend `createStftFft(n)` returns for size n. */
@@ -176,10 +182,14 @@ function instantiate(): Pffft {
   const simdSize = fn('j', 0)();
   if (simdSize !== 4) throw new Error(`pffft: expected the SIMD build (simd size 4), got ${simdSize}`);
   const alignedMalloc = fn('f', 1);
+  const alignedFree = fn('h', 1);
   const newSetup = fn('k', 2);
   const transformOrdered = fn('p', 5);
   return {
     memory: ex.d,
+    alignedFree: (ptr) => {
+      alignedFree(ptr);
+    },
     alignedMalloc: (bytes) => {
       const p = alignedMalloc(bytes);
       if (!p) throw new Error('pffft: out of memory');
@@ -218,6 +228,11 @@ function selfTest(lib: Pffft): void {
   }
 }
 
+/** Frees a collected WasmRealFft's buffers (the setups are shared per size and kept). */
+const released = new FinalizationRegistry<{ lib: Pffft; ptrs: number[] }>(({ lib, ptrs }) => {
+  for (const p of ptrs) lib.alignedFree(p);
+});
+
 function setupFor(lib: Pffft, n: number): number {
   let s = setups.get(n);
   if (s === undefined) {
@@ -230,8 +245,8 @@ function setupFor(lib: Pffft, n: number): number {
 /**
  * Real FFT of even size n in WebAssembly. Spectra use PFFFT's ordered layout internally
  * ([X0.re, X(n/2).re, X1.re, X1.im, …]); the methods take and give the same planes as RealFft's.
- * Instances live as long as the thread (their buffers are not freed): create them once per
- * analyzer/synthesizer, as the STFT classes do.
+ * Each instance holds three buffers of n floats in WebAssembly memory, freed when the instance is
+ * garbage-collected: create one per analyzer/synthesizer, as the STFT classes do, not per call.
  */
 export class WasmRealFft implements StftFft {
   readonly size: number;
@@ -265,6 +280,9 @@ export class WasmRealFft implements StftFft {
     this.inPtr = lib.alignedMalloc(4 * n);
     this.outPtr = lib.alignedMalloc(4 * n);
     this.workPtr = lib.alignedMalloc(4 * n);
+    // Every separation makes its own analyzer and synthesizers: their buffers in WebAssembly
+    // memory go back to its allocator once this object is collected.
+    released.register(this, { lib, ptrs: [this.inPtr, this.outPtr, this.workPtr] });
     this.buffer = lib.memory.buffer;
     this.input = new Float32Array(this.buffer, this.inPtr, n);
     this.output = new Float32Array(this.buffer, this.outPtr, n);
