@@ -200,7 +200,7 @@ function convBnModel(channels = 8): Uint8Array {
   return b.serialize();
 }
 
-const HEX_MODEL = /^[0-9a-f]{64}\.onnx$/;
+const HEX_MODEL = /^[0-9a-f]{16}-[0-9a-f]{64}\.onnx$/;
 
 describe(`${OnnxRuntime.name} optimized-model cache`, () => {
   let dir: string;
@@ -328,7 +328,7 @@ describe(`${OnnxRuntime.name} optimized-model cache`, () => {
     },
   );
 
-  it('uses a new key when the model file changes, and never leaves temp files', async () => {
+  it('uses a new key when the model file changes, removes the stale entry, and never leaves temp files', async () => {
     const cacheDir = join(dir, 'cache-changed');
     const changing = join(dir, 'changing.onnx');
     await writeFile(changing, convBnModel(8));
@@ -341,9 +341,16 @@ describe(`${OnnxRuntime.name} optimized-model cache`, () => {
     const y = (await handle.session.run({ x: input })).y;
     expect(y.dims).toEqual([1, 16, 8, 8]);
     const files = (await readdir(cacheDir)).sort();
-    expect(files).toHaveLength(2);
-    for (const f of files) expect(f).toMatch(HEX_MODEL);
-    expect(files).toContain(firstKey);
+    // one entry per model path: the old version's copy is gone, another model's is kept
+    expect(files).toHaveLength(1);
+    expect(files[0]).toMatch(HEX_MODEL);
+    expect(files[0]).not.toBe(firstKey);
+    expect(files[0].slice(0, 17)).toBe(firstKey.slice(0, 17));
+
+    const other = join(dir, 'other.onnx');
+    await writeFile(other, convBnModel(8));
+    await runOnce(fresh().rt, other, cacheDir);
+    expect(await readdir(cacheDir)).toHaveLength(2);
   });
 
   it('leaves no temp file behind when the model cannot be loaded', async () => {

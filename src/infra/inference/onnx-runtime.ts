@@ -26,9 +26,9 @@
  */
 import { randomBytes, createHash } from 'crypto';
 import { readFileSync } from 'fs';
-import { mkdir, open as openFile, rename, rm, stat } from 'fs/promises';
+import { mkdir, open as openFile, readdir, rename, rm, stat } from 'fs/promises';
 import { cpus } from 'os';
-import { join, resolve } from 'path';
+import { basename, join, resolve } from 'path';
 import * as ort from 'onnxruntime-node';
 import { ErrorCodes, ModelError, ValidationError } from '../../core/errors';
 
@@ -281,7 +281,9 @@ export class OnnxRuntime {
     logger: InferenceLogger,
   ): Promise<ort.InferenceSession> {
     const key = optimizedCacheKey(path, fileStat, options);
-    const cached = join(dir, `${key}.onnx`);
+    // <model path tag>-<key>.onnx: the tag finds the entries a changed model file leaves behind.
+    const tag = modelPathTag(path);
+    const cached = join(dir, `${tag}-${key}.onnx`);
 
     // Hit: a complete file was renamed into place earlier.
     const cachedSize = await stat(cached).then(
@@ -325,6 +327,7 @@ export class OnnxRuntime {
       if (!written.isFile() || written.size === 0) throw new Error('onnxruntime wrote an empty file');
       await rename(tmp, cached);
       logger.debug?.(`onnxruntime: cached the optimized model of ${path} as ${cached}`);
+      await this.pruneStale(dir, tag, basename(cached), logger);
     } catch (err) {
       await rm(tmp, { force: true }).catch(() => undefined);
       const code = (err as NodeJS.ErrnoException).code;
@@ -333,6 +336,20 @@ export class OnnxRuntime {
         logger.warn(`onnxruntime: cannot cache the optimized model of ${path} in ${dir}: ${errorText(err)}`);
     }
     return session;
+  }
+
+  /**
+   * Removes this model path's other entries (an older file version, another onnxruntime or
+   * options): each is a full copy of the model. Best effort.
+   */
+  private async pruneStale(dir: string, tag: string, keep: string, logger: InferenceLogger): Promise<void> {
+    const names = await readdir(dir).catch(() => [] as string[]);
+    for (const name of names) {
+      if (name === keep || !name.startsWith(`${tag}-`) || !name.endsWith('.onnx')) continue;
+      await rm(join(dir, name), { force: true }).catch((err: unknown) =>
+        logger.debug?.(`onnxruntime: cannot remove stale optimized model ${name}: ${errorText(err)}`),
+      );
+    }
   }
 
   private reportUnusableCacheDir(dir: string, err: unknown, logger: InferenceLogger): void {
@@ -361,6 +378,11 @@ function onnxRuntimeVersion(): string {
     ortVersion ||= `env:${ort.env.versions.node ?? ort.env.versions.common ?? 'unknown'}`;
   }
   return ortVersion;
+}
+
+/** 16 hex digits naming the model file's path (the prefix of its optimized-model entries). */
+function modelPathTag(path: string): string {
+  return createHash('sha256').update(path).digest('hex').slice(0, 16);
 }
 
 /**
