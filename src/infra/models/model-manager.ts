@@ -48,7 +48,7 @@ import type {
 import { VersionRecord, VERSION_SCHEMA, normaliseVersionId } from '../../core/models/model-version';
 import { readOnnxMetadata } from '../../core/onnx/onnx-metadata-reader';
 import { ArchiveExtractor } from './archive-extractor';
-import { FileLock } from './file-lock';
+import { FileLock, type LockInfo } from './file-lock';
 import { HttpDownloader } from './http-downloader';
 import {
   MDX_MODEL_FILE,
@@ -528,17 +528,15 @@ export class ModelManager {
     const progress = this.progressReporter(name, opts.onProgress);
     progress('queued', 0);
     this.emit('install.started', { name });
-    const lock = await FileLock.acquire(this.store.lockPath(name, 'install'), {
-      staleMs: this.lockStaleMs,
+    const lockOptions = {
       signal: opts.signal,
       purpose: `install ${name}`,
-      onWait: (holder) =>
+      onWait: (holder: LockInfo | null) =>
         progress('waiting-for-lock', 0, {
           message: `another install holds the lock (pid ${holder?.pid ?? '?'})`,
         }),
-    });
-    let staging: string | null = null;
-    try {
+    };
+    return this.underInstallLock(name, started, lockOptions, async (stage) => {
       if (!opts.force) {
         // Another process may have installed it while we waited for the lock.
         const ready = await this.usableActive(name);
@@ -547,9 +545,7 @@ export class ModelManager {
           return { name, version: ready.id, installed: false, info: this.versionInfo(ready, ready.id, 0) };
         }
       }
-      staging = await this.store.makeStagingDir(name);
-      const modelDir = path.join(staging, 'model');
-      await fs.mkdir(modelDir);
+      const { staging, modelDir } = await stage();
       const { source, file, sha256 } = localFile
         ? await this.useLocalFile(entry, localFile, progress)
         : await this.fetchSource(entry, staging, progress, opts.signal);
@@ -576,7 +572,7 @@ export class ModelManager {
         },
       });
       progress('validating', 0);
-      return await this.validateAndCommit(
+      return this.validateAndCommit(
         name,
         modelDir,
         record,
@@ -585,6 +581,33 @@ export class ModelManager {
         started,
         opts.signal,
       );
+    });
+  }
+
+  /**
+   * Runs an install under the model's install lock. `stage()` creates the staging directory (and
+   * its model/ folder), which is removed afterwards whatever happens; a failure is reported as
+   * 'install.failed'.
+   */
+  private async underInstallLock<T>(
+    name: string,
+    started: number,
+    lockOptions: { signal?: AbortSignal; purpose: string; onWait?: (holder: LockInfo | null) => void },
+    body: (stage: () => Promise<{ staging: string; modelDir: string }>) => Promise<T>,
+  ): Promise<T> {
+    const lock = await FileLock.acquire(this.store.lockPath(name, 'install'), {
+      staleMs: this.lockStaleMs,
+      ...lockOptions,
+    });
+    let staging: string | null = null;
+    try {
+      return await body(async () => {
+        const dir = await this.store.makeStagingDir(name);
+        staging = dir;
+        const modelDir = path.join(dir, 'model');
+        await fs.mkdir(modelDir);
+        return { staging: dir, modelDir };
+      });
     } catch (err) {
       this.emit('install.failed', { name, error: err as Error, durationMs: Date.now() - started });
       throw err;
@@ -849,65 +872,56 @@ export class ModelManager {
     const started = Date.now();
     const progress = this.progressReporter(name, params.onProgress);
     this.emit('install.started', { name });
-    const lock = await FileLock.acquire(this.store.lockPath(name, 'install'), {
-      staleMs: this.lockStaleMs,
-      signal: params.signal,
-      purpose: `upload ${name}`,
-    });
-    let staging: string | null = null;
-    try {
-      staging = await this.store.makeStagingDir(name);
-      const modelDir = path.join(staging, 'model');
-      await fs.mkdir(modelDir);
-      const hashes: string[] = [];
-      let precision: ModelPrecision | null = null;
-      const place = async (from: string, to: string) => {
-        if (params.move) await fs.rename(from, to).catch(() => fs.copyFile(from, to));
-        else await fs.copyFile(from, to);
-        hashes.push(`${path.basename(to)}:${await sha256File(to)}`);
-      };
-      if (entry.kind === 'spleeter') {
-        precision = entry.spleeter!.precision ?? 'fp32';
-        for (const f of expected) await place(byName.get(f)!, path.join(modelDir, f));
-        await writeSpleeterManifest(modelDir, entry, precision, entry.spleeter!.files!, { type: 'upload' });
-      } else {
-        await place(params.files[0].path, path.join(modelDir, MDX_MODEL_FILE));
-        await writeMdxManifest(modelDir, entry);
-      }
-      const record = await this.buildRecord({
-        name,
-        entry,
-        origin: 'upload',
-        modelDir,
-        precision,
-        // One file: its sha256. Several: sha256 over the sorted "name:sha256" lines.
-        source: {
-          url: null,
-          sha256:
-            hashes.length === 1
-              ? hashes[0].split(':')[1]
-              : createHash('sha256').update(hashes.sort().join('\n')).digest('hex'),
-          expectedSha256: null,
-          size: null,
-        },
-      });
-      progress('validating', 0);
-      return await this.validateAndCommit(
-        name,
-        modelDir,
-        record,
-        params.activate ?? true,
-        progress,
-        started,
-        params.signal,
-      );
-    } catch (err) {
-      this.emit('install.failed', { name, error: err as Error, durationMs: Date.now() - started });
-      throw err;
-    } finally {
-      if (staging) await fs.rm(staging, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
-      await lock.release();
-    }
+    return this.underInstallLock(
+      name,
+      started,
+      { signal: params.signal, purpose: `upload ${name}` },
+      async (stage) => {
+        const { modelDir } = await stage();
+        const hashes: string[] = [];
+        let precision: ModelPrecision | null = null;
+        const place = async (from: string, to: string) => {
+          if (params.move) await fs.rename(from, to).catch(() => fs.copyFile(from, to));
+          else await fs.copyFile(from, to);
+          hashes.push(`${path.basename(to)}:${await sha256File(to)}`);
+        };
+        if (entry.kind === 'spleeter') {
+          precision = entry.spleeter!.precision ?? 'fp32';
+          for (const f of expected) await place(byName.get(f)!, path.join(modelDir, f));
+          await writeSpleeterManifest(modelDir, entry, precision, entry.spleeter!.files!, { type: 'upload' });
+        } else {
+          await place(params.files[0].path, path.join(modelDir, MDX_MODEL_FILE));
+          await writeMdxManifest(modelDir, entry);
+        }
+        const record = await this.buildRecord({
+          name,
+          entry,
+          origin: 'upload',
+          modelDir,
+          precision,
+          // One file: its sha256. Several: sha256 over the sorted "name:sha256" lines.
+          source: {
+            url: null,
+            sha256:
+              hashes.length === 1
+                ? hashes[0].split(':')[1]
+                : createHash('sha256').update(hashes.sort().join('\n')).digest('hex'),
+            expectedSha256: null,
+            size: null,
+          },
+        });
+        progress('validating', 0);
+        return this.validateAndCommit(
+          name,
+          modelDir,
+          record,
+          params.activate ?? true,
+          progress,
+          started,
+          params.signal,
+        );
+      },
+    );
   }
 
   private async buildRecord(p: {
