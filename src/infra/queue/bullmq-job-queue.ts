@@ -3,7 +3,7 @@ import { Queue, Worker, type Job } from 'bullmq';
 import IORedis, { type Redis } from 'ioredis';
 import { JobName, QueueName, type JobPayloads } from './job-names';
 import { JobAbortedError, type EnqueueOptions, type JobHandler, type JobQueue } from './job-queue';
-import { JobQueueBase, type JobQueueLimits } from './job-queue-base';
+import { JobQueueBase, settlesWithin, type JobQueueLimits } from './job-queue-base';
 
 export interface BullMqJobQueueOptions extends JobQueueLimits {
   redisUrl: string;
@@ -141,17 +141,5 @@ export class BullMqJobQueue extends JobQueueBase implements JobQueue {
     } finally {
       this.active.delete(id);
     }
-  }
-}
-
-async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<false>((resolve) => {
-    timer = setTimeout(() => resolve(false), ms);
-  });
-  try {
-    return await Promise.race([promise.then(() => true as const), timeout]);
-  } finally {
-    clearTimeout(timer);
   }
 }

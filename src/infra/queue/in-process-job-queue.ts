@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import type { JobName, JobPayloads } from './job-names';
 import { JobAbortedError, type EnqueueOptions, type JobHandler, type JobQueue } from './job-queue';
-import { JobQueueBase, type JobQueueLimits } from './job-queue-base';
+import { JobQueueBase, settlesWithin, type JobQueueLimits } from './job-queue-base';
 
 export interface InProcessJobQueueOptions extends JobQueueLimits {
   /** False in an API-only process: jobs are accepted but never run here. */
@@ -118,7 +118,7 @@ export class InProcessJobQueue extends JobQueueBase implements JobQueue {
     const done = Promise.resolve()
       .then(() => handler(job.payload as never, { id: job.id, signal: controller.signal, attempt }))
       .then(
-        () => this.recordRunTime(Date.now() - started),
+        () => this.recordRun(Date.now() - started),
         (err: unknown) =>
           this.logger.error(
             `Job ${job.name} ${job.id} handler failed: ${(err as Error)?.message}`,
@@ -131,21 +131,5 @@ export class InProcessJobQueue extends JobQueueBase implements JobQueue {
         this.pump();
       });
     this.active.set(job.id, { controller, done });
-  }
-
-  private recordRunTime(ms: number): void {
-    this.recordRun(ms);
-  }
-}
-
-async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<false>((resolve) => {
-    timer = setTimeout(() => resolve(false), ms);
-  });
-  try {
-    return await Promise.race([promise.then(() => true as const), timeout]);
-  } finally {
-    clearTimeout(timer);
   }
 }

@@ -73,3 +73,16 @@ export abstract class JobQueueBase {
     this.averageRunMs = this.averageRunMs === null ? ms : this.averageRunMs * 0.8 + ms * 0.2;
   }
 }
+
+/** Whether `promise` settles within `ms` (it is not canceled either way). */
+export async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  try {
+    return await Promise.race([promise.then(() => true as const), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
