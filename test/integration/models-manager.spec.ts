@@ -266,11 +266,13 @@ describe(ModelManager.name, () => {
     const url = server.serve(`/slowish.${ext}`, { body: archive, chunkDelayMs: 20 });
     const a = newManager([sherpaEntry(SHERPA, url)]);
     const b = newManager([sherpaEntry(SHERPA, url)]); // a second process on the same models.dir
+    // Whichever "process" takes the install lock first, the other one waits for it.
     const waits: string[] = [];
+    const onProgress = (p: { stage: string }) => waits.push(p.stage);
     const [r1, r2, r3] = await Promise.all([
+      a.downloadModel(SHERPA, { onProgress }),
       a.downloadModel(SHERPA),
-      a.downloadModel(SHERPA),
-      b.downloadModel(SHERPA, { onProgress: (p) => waits.push(p.stage) }),
+      b.downloadModel(SHERPA, { onProgress }),
     ]);
     expect(new Set([r1.version, r2.version, r3.version])).toEqual(new Set(['v1']));
     expect(server.requestsFor(`/slowish.${ext}`)).toHaveLength(1);

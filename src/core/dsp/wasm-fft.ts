@@ -407,7 +407,10 @@ export class WasmRealFft implements StftFft {
     for (let i = 0; i < n; i++) acc[i] += y[i] * sw[i];
   }
 
-  /** window / n (the inverse transform's scale folded in), computed once per window array. */
+  /**
+   * window / n (the inverse transform's scale folded in), computed once per window array: windows
+   * are fixed per analyzer/synthesizer and must not be modified in place.
+   */
   private scaledWindow(window: Float64Array): Float64Array {
     if (window !== this.lastWindow) {
       const n = this.size;
