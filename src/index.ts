@@ -1,6 +1,6 @@
 /** Programmatic API of spleeter-server. */
-export { SpleeterEngine, type SpleeterEngineOptions, type BatchItemResult } from './lib/spleeter-engine';
-export * from './lib/types';
+export { SpleeterEngine, type SpleeterEngineOptions, type BatchItemResult } from './engine/spleeter-engine';
+export * from './engine/types';
 export {
   AudioProcessingError,
   ModelError,
@@ -14,7 +14,7 @@ export { loadConfig, ConfigError } from './infra/config/config.loader';
 export type { SpleeterConfig } from './infra/config/config.schema';
 
 // Model management (catalog, downloads, versions, validation) without Nest.
-export { ModelManager, type ModelManagerOptions } from './infra/models/model-manager';
+export { ModelManager, type ModelManagerOptions } from './engine/models/model-manager';
 export { loadCatalogFile } from './infra/models/catalog-loader';
 // The multi-tier result cache without Nest: TieredCache is the seed's CacheManager
 // (get(key, level), set(key, data, { ttl, level }), getCacheStats()).

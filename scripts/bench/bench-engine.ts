@@ -22,7 +22,7 @@ import * as path from 'path';
 import * as ort from 'onnxruntime-node';
 import { WavFileWriter } from '../../src/core/audio/wav-file';
 import { generateTestModelFiles } from '../../src/core/onnx/test-model-generator';
-import { WorkerOnnxSession } from '../../src/infra/inference/worker-onnx-session';
+import { WorkerOnnxSession } from '../../src/infra/onnx/worker-onnx-session';
 import { SPLEETER_FRAME_STEP, SPLEETER_T } from '../../src/core/spleeter/types';
 
 const ROOT = path.resolve(__dirname, '..', '..');

@@ -1,9 +1,9 @@
 import * as path from 'path';
 import { MultiBar, Presets } from 'cli-progress';
 import type { SpleeterConfig } from '../infra/config/config.schema';
-import { engineOptionsFromConfig } from '../lib/engine-options';
-import { SpleeterEngine } from '../lib/spleeter-engine';
-import type { OutputCodec, SeparationResult } from '../lib/types';
+import { engineOptionsFromConfig } from '../engine/engine-options';
+import { SpleeterEngine } from '../engine/spleeter-engine';
+import type { OutputCodec, SeparationResult } from '../engine/types';
 import { exitCodeFor, printError } from './cli-output';
 
 export interface SeparateCliOptions {

@@ -9,7 +9,7 @@ import * as os from 'os';
 import * as path from 'path';
 import request from 'supertest';
 import { stringify as toYaml } from 'yaml';
-import { ModelManager } from '../../src/infra/models/model-manager';
+import { ModelManager } from '../../src/engine/models/model-manager';
 import { startTestApp, eventually, type TestApp } from '../factories/app';
 import {
   HAVE_BZIP2,

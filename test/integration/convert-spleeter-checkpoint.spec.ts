@@ -16,7 +16,7 @@ import { SPLEETER_MANIFEST_FILE, spleeterManifestSchema } from '../../src/core/o
 import { convertSpleeterCheckpoint, resolveCheckpointPrefix } from '../../src/core/tf/spleeter-converter';
 import { impliedShardSizes, parseTensorBundleIndex } from '../../src/core/tf/tensor-bundle-reader';
 import { BundleTensorInput, writeTensorBundle } from '../../src/core/tf/tensor-bundle-writer';
-import { loadSpleeterModel } from '../../src/infra/inference/spleeter-onnx-model';
+import { loadSpleeterModel } from '../../src/engine/families/spleeter/spleeter-onnx-model';
 
 /**
  * onnxruntime-node builds output tensors from Float32Arrays of Node's main realm, which fail jest's

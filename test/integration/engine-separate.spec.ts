@@ -8,7 +8,7 @@ import { openAudioInput } from '../../src/core/audio/audio-input';
 import { computeIstft, computeStft } from '../../src/core/dsp/stft';
 import { AudioProcessingError, ModelError, ValidationError } from '../../src/core/errors';
 import { Ffmpeg } from '../../src/infra/ffmpeg/ffmpeg';
-import { SpleeterEngine } from '../../src/lib/spleeter-engine';
+import { SpleeterEngine } from '../../src/engine/spleeter-engine';
 import {
   channel,
   encodeWithFfmpeg,

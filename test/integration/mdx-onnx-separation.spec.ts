@@ -13,7 +13,7 @@ import {
 } from '../../src/core/mdx/mdx-onnx-model';
 import { MdxSeparator } from '../../src/core/mdx/mdx-separator';
 import type { StemSink } from '../../src/core/separation/types';
-import { OnnxRuntime, OnnxSessionHandle } from '../../src/infra/inference/onnx-runtime';
+import { OnnxRuntime, OnnxSessionHandle } from '../../src/infra/onnx/onnx-runtime';
 import { decodeStereo44k, snrDb } from '../factories/audio';
 
 const CLIP = path.resolve(__dirname, '..', '..', '..', 'shared', 'fixtures', 'audio', 'audio_example.mp3');

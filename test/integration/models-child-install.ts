@@ -4,7 +4,7 @@
  * Usage: node -r @swc-node/register models-child-install.ts <modelsDir> <catalogFile> <name>
  */
 import { loadCatalogFile } from '../../src/infra/models/catalog-loader';
-import { ModelManager } from '../../src/infra/models/model-manager';
+import { ModelManager } from '../../src/engine/models/model-manager';
 
 const [modelsDir, catalogFile, name] = process.argv.slice(2);
 const manager = new ModelManager({ modelsDir, catalog: loadCatalogFile(catalogFile) });

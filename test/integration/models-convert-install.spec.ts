@@ -13,8 +13,8 @@ import { createTestUnetSpec } from '../../src/core/onnx/test-weights';
 import { spleeterCheckpointTensors } from '../../src/core/tf/spleeter-checkpoint';
 import { BundleTensorInput, writeTensorBundle } from '../../src/core/tf/tensor-bundle-writer';
 import { HttpDownloader } from '../../src/infra/models/http-downloader';
-import { ModelManager } from '../../src/infra/models/model-manager';
-import { loadSpleeterModel } from '../../src/infra/inference/spleeter-onnx-model';
+import { ModelManager } from '../../src/engine/models/model-manager';
+import { loadSpleeterModel } from '../../src/engine/families/spleeter/spleeter-onnx-model';
 import { TestFileServer, catalogOf, filesToEntries, listTree, sha256, tarGz } from './models-fixtures';
 
 jest.setTimeout(180_000);

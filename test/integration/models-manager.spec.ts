@@ -10,8 +10,8 @@ import * as path from 'path';
 import { stringify as toYaml } from 'yaml';
 import type { InstallProgress } from '../../src/core/models/model-types';
 import { HttpDownloader } from '../../src/infra/models/http-downloader';
-import { ModelManager, type ModelManagerOptions } from '../../src/infra/models/model-manager';
-import { loadSpleeterModel } from '../../src/infra/inference/spleeter-onnx-model';
+import { ModelManager, type ModelManagerOptions } from '../../src/engine/models/model-manager';
+import { loadSpleeterModel } from '../../src/engine/families/spleeter/spleeter-onnx-model';
 import {
   HAVE_BZIP2,
   TestFileServer,

@@ -8,8 +8,11 @@ import { testModelDir } from '../factories/models';
 import { mulberry32 } from '../../src/core/onnx/test-weights';
 import { readOnnxMetadata } from '../../src/core/onnx/onnx-metadata-reader';
 import type { SpleeterConfigName } from '../../src/core/onnx/spleeter-configs';
-import { OnnxRuntime } from '../../src/infra/inference/onnx-runtime';
-import { loadSpleeterModel, type LoadedSpleeterModel } from '../../src/infra/inference/spleeter-onnx-model';
+import { OnnxRuntime } from '../../src/infra/onnx/onnx-runtime';
+import {
+  loadSpleeterModel,
+  type LoadedSpleeterModel,
+} from '../../src/engine/families/spleeter/spleeter-onnx-model';
 
 jest.setTimeout(120_000);
 

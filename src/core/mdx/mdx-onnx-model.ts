@@ -3,7 +3,7 @@
  * explicit overrides), signature checks against the file's declared input, and an MdxModelFn over
  * an onnxruntime session. The session is passed in structurally (anything with onnxruntime's
  * `run`/`inputNames`/`outputNames`, plus a tensor factory) so this module stays free of the native
- * runtime; src/infra/inference owns session creation and execution providers.
+ * runtime; src/infra/onnx owns session creation and execution providers.
  */
 import { ErrorCodes, ModelError, ValidationError } from '../errors';
 import type { OnnxModelMetadata } from '../onnx/onnx-metadata-reader';

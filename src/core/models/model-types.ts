@@ -114,7 +114,7 @@ export interface ModelInfo {
 /**
  * What ModelManager needs from the inference side (helper code outside this module): converting
  * official checkpoints, and loading + smoke-running a model. The default implementation lives in
- * src/infra/models/default-model-runtime.ts; tests may pass their own.
+ * src/engine/models/default-model-runtime.ts; tests may pass their own.
  */
 export interface ModelRuntime {
   convertSpleeterCheckpoint(

@@ -1,6 +1,6 @@
 /**
  * Contracts between the Spleeter DSP pipeline (src/core/spleeter, src/core/dsp), the inference
- * runtime (src/infra/inference + src/core/onnx) and audio I/O (src/core/audio, src/infra/ffmpeg).
+ * runtime (src/infra/onnx + src/core/onnx) and audio I/O (src/core/audio, src/infra/ffmpeg).
  */
 
 /** Spleeter constants from MODEL-FORMATS A1. */

@@ -1,6 +1,6 @@
 /**
  * What goes into an installed version directory besides the model files themselves: the
- * `spleeter.json` manifest (the format read by src/infra/inference/spleeter-onnx-model.ts) for
+ * `spleeter.json` manifest (the format read by src/engine/families/spleeter/spleeter-onnx-model.ts) for
  * Spleeter ONNX directories and `mdx.json` for MDX-Net files, plus the lookup of which ONNX file
  * serves which stem.
  */

@@ -3,7 +3,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import { AppConfig } from '../../infra/config/app-config';
-import type { InputAudioInfo } from '../../lib/types';
+import type { InputAudioInfo } from '../../engine/types';
 import type { CachedResult, ResultCacheEntry, ResultCachePort } from '../separation/result-cache.port';
 import { CacheService } from './cache.service';
 import {

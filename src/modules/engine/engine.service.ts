@@ -1,13 +1,13 @@
 import { Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { AppConfig } from '../../infra/config/app-config';
 import type { Ffmpeg } from '../../infra/ffmpeg/ffmpeg';
-import { SeparationWorkerPool } from '../../infra/workers/separation-worker-pool';
-import { engineOptionsFromConfig } from '../../lib/engine-options';
-import { SpleeterEngine } from '../../lib/spleeter-engine';
-import type { InputAudioInfo, ModelSummary, SeparateParams, SeparationResult } from '../../lib/types';
+import { SeparationWorkerPool } from '../../engine/workers/separation-worker-pool';
+import { engineOptionsFromConfig } from '../../engine/engine-options';
+import { SpleeterEngine } from '../../engine/spleeter-engine';
+import type { InputAudioInfo, ModelSummary, SeparateParams, SeparationResult } from '../../engine/types';
 
 /**
- * Nest face of the separation engine (src/lib/spleeter-engine.ts). Separations run in a pool of
+ * Nest face of the separation engine (src/engine/spleeter-engine.ts). Separations run in a pool of
  * worker threads (`queue.concurrency` of them: one per job the queue runs at once) because onnxruntime-node and the STFT
  * work block the thread they run on; probing and model look-ups are cheap and run here.
  */

@@ -3,7 +3,7 @@ import { firstValueFrom, toArray } from 'rxjs';
 import { DomainEvents } from '../../common/events/domain-events';
 import { ErrorCodes, ModelError } from '../../core/errors';
 import type { ModelInfo } from '../../core/models/model-types';
-import type { ModelManager } from '../../infra/models/model-manager';
+import type { ModelManager } from '../../engine/models/model-manager';
 import { ModelInstallOperations } from './model-install-operations.service';
 import { ModelsService } from './models.service';
 

@@ -10,8 +10,8 @@ import {
 } from '../../common/events/domain-events';
 import { ErrorCodes, SpleeterError } from '../../core/errors';
 import { parseModelRef } from '../../core/models/model-catalog';
-import type { ModelSummary } from '../../lib/types';
-import { ModelManager } from '../../infra/models/model-manager';
+import type { ModelSummary } from '../../engine/types';
+import { ModelManager } from '../../engine/models/model-manager';
 import {
   InstallOperationResponseDto,
   ModelListResponseDto,

@@ -3,7 +3,7 @@
  * implementation under RESULT_CACHE; the default is a no-op (every lookup misses).
  */
 import { Injectable } from '@nestjs/common';
-import type { InputAudioInfo } from '../../lib/types';
+import type { InputAudioInfo } from '../../engine/types';
 
 export const RESULT_CACHE = Symbol('RESULT_CACHE');
 

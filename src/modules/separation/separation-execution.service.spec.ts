@@ -1,6 +1,6 @@
 import { AudioProcessingError, ErrorCodes } from '../../core/errors';
 import { JobAbortedError, type JobContext } from '../../infra/queue/job-queue';
-import type { SeparationResult } from '../../lib/types';
+import type { SeparationResult } from '../../engine/types';
 import { scrubPaths, SeparationExecutionService } from './separation-execution.service';
 import { SeparationStatus } from './separation-status';
 import { aJob, separationMocks, type MockOverrides } from './testing/separation-test-kit';

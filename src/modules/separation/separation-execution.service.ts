@@ -7,7 +7,7 @@ import { AppConfig } from '../../infra/config/app-config';
 import { abortReasonOf, type JobContext } from '../../infra/queue/job-queue';
 import { STORAGE_SERVICE, type StorageService } from '../../infra/storage/storage.service';
 import { StorageKeys } from '../../infra/storage/storage-keys';
-import type { SeparationResult } from '../../lib/types';
+import type { SeparationResult } from '../../engine/types';
 import { EngineService } from '../engine/engine.service';
 import type { SeparationJobEntity, StoredStem } from './entities/separation-job.entity';
 import { SeparationJobRepository } from './repositories/separation-job.repository';

@@ -2,7 +2,7 @@
  * Normalised, output-affecting options of a separation job: what the client asked for with the
  * server defaults filled in. Stored with the job, passed to the engine, hashed into the cache key.
  */
-import type { OutputCodec, SeparationRequestOptions } from '../../lib/types';
+import type { OutputCodec, SeparationRequestOptions } from '../../engine/types';
 
 export const OUTPUT_CODECS: readonly OutputCodec[] = ['wav', 'flac', 'mp3', 'ogg'];
 

@@ -1,7 +1,7 @@
 import type { Readable } from 'stream';
 import { Injectable } from '@nestjs/common';
 import { AudioProcessingError, ErrorCodes } from '../../core/errors';
-import type { OutputCodec } from '../../lib/types';
+import type { OutputCodec } from '../../engine/types';
 import { EngineService } from '../engine/engine.service';
 
 /** On-the-fly transcoding of a stored stem with the engine's ffmpeg, streamed from its stdout. */

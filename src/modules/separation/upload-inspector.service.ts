@@ -3,7 +3,7 @@ import { Injectable } from '@nestjs/common';
 import { sniffAudioSource, type AudioFormatId } from '../../core/audio/sniff';
 import { AudioProcessingError, ErrorCodes } from '../../core/errors';
 import { AppConfig } from '../../infra/config/app-config';
-import type { InputAudioInfo } from '../../lib/types';
+import type { InputAudioInfo } from '../../engine/types';
 import { EngineService } from '../engine/engine.service';
 
 /** Names used in `audio.allowed_formats` for sniffed formats whose id differs from the usual extension. */

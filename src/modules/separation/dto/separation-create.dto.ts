@@ -18,7 +18,7 @@ import {
   MaxLength,
   Min,
 } from 'class-validator';
-import type { OutputCodec } from '../../../lib/types';
+import type { OutputCodec } from '../../../engine/types';
 import { OUTPUT_CODECS } from '../separation-options';
 import { toBoolean, toNumber, toStringList } from './transforms';
 

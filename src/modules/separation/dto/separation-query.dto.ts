@@ -12,7 +12,7 @@ import {
   MaxLength,
   Min,
 } from 'class-validator';
-import type { OutputCodec } from '../../../lib/types';
+import type { OutputCodec } from '../../../engine/types';
 import { OUTPUT_CODECS } from '../separation-options';
 import { SeparationStatus } from '../separation-status';
 import { toNumber, toStringList } from './transforms';

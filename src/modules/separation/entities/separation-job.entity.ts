@@ -1,5 +1,5 @@
 import { Column, Entity, Index, PrimaryColumn, type ValueTransformer } from 'typeorm';
-import type { InputAudioInfo } from '../../../lib/types';
+import type { InputAudioInfo } from '../../../engine/types';
 import type { SeparationJobOptions } from '../separation-options';
 import { SeparationStatus } from '../separation-status';
 

@@ -9,7 +9,7 @@ import { Ffmpeg } from '../../../infra/ffmpeg/ffmpeg';
 import { promises as fsp } from 'fs';
 import * as path from 'path';
 import { AudioProcessingError, ErrorCodes, ModelError, SeparationError } from '../../../core/errors';
-import type { InputAudioInfo, ModelSummary, SeparateParams, SeparationResult } from '../../../lib/types';
+import type { InputAudioInfo, ModelSummary, SeparateParams, SeparationResult } from '../../../engine/types';
 
 export interface FakeEngineOptions {
   /** Pause per segment (default 0). */

@@ -13,7 +13,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as ort from 'onnxruntime-node';
-import { ErrorCodes, ModelError } from '../core/errors';
+import { ErrorCodes, ModelError } from '../../core/errors';
 import {
   checkMdxSignature,
   createMdxOnnxModelFn,
@@ -22,20 +22,20 @@ import {
   type MdxModelFn,
   type MdxModelParams,
   type MdxParamOverrides,
-} from '../core/mdx';
-import { parseModelRef } from '../core/models/model-catalog';
-import { normaliseVersionId } from '../core/models/model-version';
-import { readOnnxMetadata } from '../core/onnx/onnx-metadata-reader';
-import type { ModelManager } from '../infra/models/model-manager';
-import { MDX_MANIFEST_FILE, type MdxManifest } from '../infra/models/model-files';
-import type { StemSeparator } from '../core/separation/types';
-import type { ProgressCallback, SegmentModel } from '../core/spleeter/types';
-import type { ExecutionProviderName, InferenceLogger, OnnxRuntime } from '../infra/inference/onnx-runtime';
-import { loadSpleeterModel, type LoadedSpleeterModel } from '../infra/inference/spleeter-onnx-model';
-import { BUILTIN_MODELS, createBuiltinSeparator } from '../core/builtin/builtin-models';
-import { createSpleeterSeparator } from './spleeter-separator-adapter';
+} from '../../core/mdx';
+import { parseModelRef } from '../../core/models/model-catalog';
+import { normaliseVersionId } from '../../core/models/model-version';
+import { readOnnxMetadata } from '../../core/onnx/onnx-metadata-reader';
+import type { ModelManager } from '../models/model-manager';
+import { MDX_MANIFEST_FILE, type MdxManifest } from '../../infra/models/model-files';
+import type { StemSeparator } from '../../core/separation/types';
+import type { ProgressCallback, SegmentModel } from '../../core/spleeter/types';
+import type { ExecutionProviderName, InferenceLogger, OnnxRuntime } from '../../infra/onnx/onnx-runtime';
+import { loadSpleeterModel, type LoadedSpleeterModel } from '../families/spleeter/spleeter-onnx-model';
+import { BUILTIN_MODELS, createBuiltinSeparator } from '../../core/builtin/builtin-models';
+import { createSpleeterSeparator } from '../families/spleeter/spleeter-separator-adapter';
 import { validateStems, withStemSubset } from './stem-subset';
-import type { ModelSummary } from './types';
+import type { ModelSummary } from '../types';
 
 export interface ModelRegistryOptions {
   modelsDir: string;
@@ -57,7 +57,7 @@ export interface ModelRegistryOptions {
   optimizedModelCacheDir?: string | null;
 }
 
-/** What the registry needs from the model manager (src/infra/models/model-manager.ts). */
+/** What the registry needs from the model manager (src/engine/models/model-manager.ts). */
 export interface ModelManagerPort {
   init?(): Promise<void>;
   /** Resolves name[@version] to an installed directory and leases it; may install it first (auto-download). */

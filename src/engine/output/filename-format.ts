@@ -1,5 +1,5 @@
 import * as path from 'path';
-import { ErrorCodes, ValidationError } from '../core/errors';
+import { ErrorCodes, ValidationError } from '../../core/errors';
 
 export const DEFAULT_FILENAME_FORMAT = '{filename}/{instrument}.{codec}';
 const KNOWN_FIELDS = new Set(['filename', 'foldername', 'instrument', 'codec']);

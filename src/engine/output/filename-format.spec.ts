@@ -1,5 +1,5 @@
 import * as path from 'path';
-import { ValidationError } from '../core/errors';
+import { ValidationError } from '../../core/errors';
 import { DEFAULT_FILENAME_FORMAT, renderOutputPath } from './filename-format';
 
 describe('renderOutputPath', () => {

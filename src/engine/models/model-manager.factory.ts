@@ -2,10 +2,10 @@
  * Builds the ModelManager of a process from the typed configuration, the same way for the HTTP
  * server (ModelsModule), the worker, the CLI and the library API.
  */
-import type { SpleeterConfig } from '../config/config.schema';
-import { ArchiveExtractor } from './archive-extractor';
-import { loadCatalogFile } from './catalog-loader';
-import { HttpDownloader } from './http-downloader';
+import type { SpleeterConfig } from '../../infra/config/config.schema';
+import { ArchiveExtractor } from '../../infra/models/archive-extractor';
+import { loadCatalogFile } from '../../infra/models/catalog-loader';
+import { HttpDownloader } from '../../infra/models/http-downloader';
 import { ModelManager } from './model-manager';
 import type { ModelManagerLogger, ModelRuntime } from '../../core/models/model-types';
 

@@ -1,4 +1,4 @@
-import type { SeparateParams, SeparationResult } from '../../lib/types';
+import type { SeparateParams, SeparationResult } from '../types';
 import type { SerializedError } from './error-serialization';
 
 /** Separation parameters that can cross a thread boundary (no callbacks, no AbortSignal). */

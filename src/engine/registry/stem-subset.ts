@@ -1,5 +1,5 @@
-import { ErrorCodes, ValidationError } from '../core/errors';
-import type { SeparateOptions, StemSeparator, StemSink } from '../core/separation/types';
+import { ErrorCodes, ValidationError } from '../../core/errors';
+import type { SeparateOptions, StemSeparator, StemSink } from '../../core/separation/types';
 
 /**
  * Restricts a separator's output to `stems` (validated against what it produces). Used for

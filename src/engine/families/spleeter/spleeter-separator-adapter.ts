@@ -1,10 +1,15 @@
-import type { SeparateOptions, SeparationStats, StemSeparator, StemSink } from '../core/separation/types';
-import { SpleeterSeparator } from '../core/spleeter/separator';
+import type {
+  SeparateOptions,
+  SeparationStats,
+  StemSeparator,
+  StemSink,
+} from '../../../core/separation/types';
+import { SpleeterSeparator } from '../../../core/spleeter/separator';
 import {
   SPLEETER_SAMPLE_RATE,
   type SegmentModel,
   type SpleeterSeparationOptions,
-} from '../core/spleeter/types';
+} from '../../../core/spleeter/types';
 
 /** A Spleeter U-Net model as an engine StemSeparator. */
 export function createSpleeterSeparator(

@@ -47,9 +47,9 @@ import type {
 } from '../../core/models/model-types';
 import { VersionRecord, VERSION_SCHEMA, normaliseVersionId } from '../../core/models/model-version';
 import { readOnnxMetadata } from '../../core/onnx/onnx-metadata-reader';
-import { ArchiveExtractor } from './archive-extractor';
-import { FileLock, type LockInfo } from './file-lock';
-import { HttpDownloader } from './http-downloader';
+import { ArchiveExtractor } from '../../infra/models/archive-extractor';
+import { FileLock, type LockInfo } from '../../infra/models/file-lock';
+import { HttpDownloader } from '../../infra/models/http-downloader';
 import {
   MDX_MODEL_FILE,
   findCheckpointDirs,
@@ -57,8 +57,8 @@ import {
   spleeterStemFiles,
   writeMdxManifest,
   writeSpleeterManifest,
-} from './model-files';
-import { ModelStore, sha256File } from './model-store';
+} from '../../infra/models/model-files';
+import { ModelStore, sha256File } from '../../infra/models/model-store';
 
 export interface ModelManagerOptions {
   modelsDir: string;

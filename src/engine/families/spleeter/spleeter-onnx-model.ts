@@ -17,28 +17,28 @@
 import { readdir, readFile, stat } from 'fs/promises';
 import { join, resolve } from 'path';
 import * as ort from 'onnxruntime-node';
-import { ErrorCodes, ModelError, SeparationError, ValidationError } from '../../core/errors';
-import { readOnnxMetadata, type OnnxModelMetadata } from '../../core/onnx/onnx-metadata-reader';
+import { ErrorCodes, ModelError, SeparationError, ValidationError } from '../../../core/errors';
+import { readOnnxMetadata, type OnnxModelMetadata } from '../../../core/onnx/onnx-metadata-reader';
 import {
   SPLEETER_MANIFEST_FILE,
   manifestFileName,
   spleeterManifestSchema,
   type SpleeterManifest,
-} from '../../core/onnx/spleeter-manifest';
-import type { ModelPrecision } from '../../core/onnx/spleeter-unet';
+} from '../../../core/onnx/spleeter-manifest';
+import type { ModelPrecision } from '../../../core/onnx/spleeter-unet';
 import {
   SPLEETER_T,
   type SegmentLayout,
   type SegmentModel,
   type SpleeterArchitecture,
-} from '../../core/spleeter/types';
+} from '../../../core/spleeter/types';
 import {
   OnnxRuntime,
   type ExecutionProviderName,
   type InferenceLogger,
   type OnnxSessionHandle,
-} from './onnx-runtime';
-import { WorkerOnnxSession } from './worker-onnx-session';
+} from '../../../infra/onnx/onnx-runtime';
+import { WorkerOnnxSession } from '../../../infra/onnx/worker-onnx-session';
 
 // Aliased: global lookups are slow inside jest's vm sandbox (this runs per output element).
 const { exp } = Math;

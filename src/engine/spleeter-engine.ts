@@ -19,19 +19,19 @@ import {
 } from '../core/errors';
 import type { StemSeparator } from '../core/separation/types';
 import { SPLEETER_SAMPLE_RATE } from '../core/spleeter/types';
-import type { ExecutionProviderName, InferenceLogger } from '../infra/inference/onnx-runtime';
+import type { ExecutionProviderName, InferenceLogger } from '../infra/onnx/onnx-runtime';
 import { Ffmpeg } from '../infra/ffmpeg/ffmpeg';
-import { OnnxRuntime } from '../infra/inference/onnx-runtime';
+import { OnnxRuntime } from '../infra/onnx/onnx-runtime';
 import { mapWithConcurrency } from './concurrency';
-import { DEFAULT_FILENAME_FORMAT, renderOutputPath } from './filename-format';
-import type { ModelManager } from '../infra/models/model-manager';
+import { DEFAULT_FILENAME_FORMAT, renderOutputPath } from './output/filename-format';
+import type { ModelManager } from './models/model-manager';
 import {
   ModelRegistry,
   modelManagerPort,
   type ModelManagerPort,
   type ModelRegistryOptions,
   type OpenedModel,
-} from './model-registry';
+} from './registry/model-registry';
 import type {
   InputAudioInfo,
   ModelSummary,
@@ -168,7 +168,7 @@ export class SpleeterEngine {
     this.managerReady ??= (async () => {
       let manager = this.opts.modelManager;
       if (!manager) {
-        const { ModelManager } = await import('../infra/models/model-manager');
+        const { ModelManager } = await import('./models/model-manager');
         const { loadCatalogFile } = await import('../infra/models/catalog-loader');
         manager = new ModelManager({
           modelsDir: this.opts.modelsDir ?? './.data/models',

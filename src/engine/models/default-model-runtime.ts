@@ -1,6 +1,6 @@
 /**
  * The production ModelRuntime: converts official checkpoints with the TypeScript converter
- * (src/core/tf) and smoke-tests models with onnxruntime-node (src/infra/inference) or the built-in
+ * (src/core/tf) and smoke-tests models with onnxruntime-node (src/infra/onnx) or the built-in
  * DSP separators (src/core/builtin). Loaded lazily by ModelManager so listing models never loads
  * onnxruntime.
  *
@@ -19,9 +19,9 @@ import { createBuiltinSeparator } from '../../core/builtin/builtin-models';
 import { RealFft } from '../../core/dsp/fft';
 import { periodicHann } from '../../core/dsp/window';
 import { convertSpleeterCheckpoint } from '../../core/tf/spleeter-converter';
-import { OnnxRuntime } from '../inference/onnx-runtime';
-import { loadSpleeterModel } from '../inference/spleeter-onnx-model';
-import { MDX_MODEL_FILE } from './model-files';
+import { OnnxRuntime } from '../../infra/onnx/onnx-runtime';
+import { loadSpleeterModel } from '../families/spleeter/spleeter-onnx-model';
+import { MDX_MODEL_FILE } from '../../infra/models/model-files';
 
 export class DefaultModelRuntime implements ModelRuntime {
   /** A private session cache: validation sessions are released right after the smoke run. */

@@ -4,8 +4,8 @@
  * loop stays responsive (health probes, SSE, uploads) while a job computes.
  */
 import { parentPort, workerData } from 'worker_threads';
-import { SpleeterEngine, type SpleeterEngineOptions } from '../../lib/spleeter-engine';
-import type { SeparateParams } from '../../lib/types';
+import { SpleeterEngine, type SpleeterEngineOptions } from '../spleeter-engine';
+import type { SeparateParams } from '../types';
 import { serializeError } from './error-serialization';
 import type { WorkerRequest, WorkerResponse } from './worker-protocol';
 

@@ -6,8 +6,8 @@
 import * as path from 'path';
 import { Worker } from 'worker_threads';
 import { ErrorCodes, SeparationError } from '../../core/errors';
-import type { SpleeterEngineOptions } from '../../lib/spleeter-engine';
-import type { SeparateParams, SeparationResult } from '../../lib/types';
+import type { SpleeterEngineOptions } from '../spleeter-engine';
+import type { SeparateParams, SeparationResult } from '../types';
 import { deserializeError } from './error-serialization';
 import type { WorkerRequest, WorkerResponse } from './worker-protocol';
 

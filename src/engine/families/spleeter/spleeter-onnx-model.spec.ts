@@ -1,12 +1,12 @@
 import { copyFile, mkdtemp, rm, writeFile } from 'fs/promises';
 import { tmpdir } from 'os';
 import { join } from 'path';
-import { testModelDir } from '../../../test/factories/models';
-import { ErrorCodes } from '../../core/errors';
-import { OnnxGraphBuilder } from '../../core/onnx/onnx-graph-builder';
-import { BANDPASS_LOGIT, bandpassRange, defaultTinyScales } from '../../core/onnx/spleeter-tiny-models';
-import { mulberry32 } from '../../core/onnx/test-weights';
-import { OnnxRuntime } from './onnx-runtime';
+import { testModelDir } from '../../../../test/factories/models';
+import { ErrorCodes } from '../../../core/errors';
+import { OnnxGraphBuilder } from '../../../core/onnx/onnx-graph-builder';
+import { BANDPASS_LOGIT, bandpassRange, defaultTinyScales } from '../../../core/onnx/spleeter-tiny-models';
+import { mulberry32 } from '../../../core/onnx/test-weights';
+import { OnnxRuntime } from '../../../infra/onnx/onnx-runtime';
 import { loadSpleeterModel, softmaxTimesInput, type LoadedSpleeterModel } from './spleeter-onnx-model';
 
 // Tiny analytic models with the real file contract; T is reduced so each run is microseconds.
