@@ -22,4 +22,4 @@ export { TieredCache, TieredCache as CacheManager } from './modules/cache/core/t
 export { MemoryCacheTier } from './modules/cache/core/memory-cache.tier';
 export { DiskCacheTier } from './modules/cache/core/disk-cache.tier';
 export { RedisCacheTier } from './modules/cache/core/redis-cache.tier';
-export { buildResultCacheKey, sha256Hex } from './modules/cache/core/cache-key';
+export { buildResultCacheKey, sha256Hex } from './common/cache/cache-key';

@@ -2,6 +2,7 @@
  * Public types of the programmatic library API (SpleeterEngine), also used by the REST API's
  * separation service and the CLI.
  */
+import type { InputAudioInfo } from '../core/audio/input-audio-info';
 import type { ProgressCallback } from '../core/spleeter/types';
 
 export type OutputCodec = 'wav' | 'flac' | 'mp3' | 'ogg';
@@ -37,14 +38,7 @@ export interface SeparateParams extends SeparationRequestOptions {
   outputDir: string;
 }
 
-export interface InputAudioInfo {
-  format: string;
-  codec?: string;
-  sampleRate: number;
-  channels: number;
-  durationSec: number;
-  bitDepth?: number;
-}
+export type { InputAudioInfo };
 
 export interface SeparationTimings {
   totalMs: number;

@@ -8,7 +8,7 @@ import { CacheService } from '../../src/modules/cache/cache.service';
 import { DiskCacheTier } from '../../src/modules/cache/core/disk-cache.tier';
 import { MemoryCacheTier } from '../../src/modules/cache/core/memory-cache.tier';
 import { TieredResultCache } from '../../src/modules/cache/result-cache.adapter';
-import type { ResultCacheEntry } from '../../src/modules/separation/result-cache.port';
+import type { ResultCacheEntry } from '../../src/common/cache/result-cache.port';
 
 /** The separation module's ResultCachePort over real memory and disk tiers. */
 describe(TieredResultCache.name, () => {

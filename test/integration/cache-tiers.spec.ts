@@ -4,7 +4,7 @@ import * as os from 'os';
 import * as path from 'path';
 import type { Keyv } from 'keyv';
 import { createRedisKeyv } from '../../src/infra/redis/redis-keyv.factory';
-import { buildResultCacheKey, sha256Hex } from '../../src/modules/cache/core/cache-key';
+import { buildResultCacheKey, sha256Hex } from '../../src/common/cache/cache-key';
 import { DiskCacheTier } from '../../src/modules/cache/core/disk-cache.tier';
 import { MemoryCacheTier } from '../../src/modules/cache/core/memory-cache.tier';
 import { RedisCacheTier } from '../../src/modules/cache/core/redis-cache.tier';

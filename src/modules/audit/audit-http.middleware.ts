@@ -2,7 +2,7 @@ import { Injectable, type NestMiddleware } from '@nestjs/common';
 import type { NextFunction, Request, Response } from 'express';
 import type { Principal } from '../../common/auth/principal';
 import { outcomeForStatus } from './audit-record';
-import type { AuditRouteInfo } from './audit-route';
+import type { AuditRouteInfo } from '../../common/decorators/audit-route';
 import { AuditWriter } from './audit-writer.service';
 
 type AuditedRequest = Request & {

@@ -3,8 +3,8 @@ import { ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagg
 import type { Response } from 'express';
 import { CurrentPrincipal, type Principal } from '../../common/auth/principal';
 import { Roles } from '../../common/decorators/roles.decorator';
-import { ApiProblemResponses } from '../separation/http/api-problem-responses.decorator';
-import { AuditAction } from './audit-route';
+import { ApiProblemResponses } from '../../common/decorators/api-problem-responses.decorator';
+import { AuditAction } from '../../common/decorators/audit-route';
 import { AuditService } from './audit.service';
 import {
   AuditFilterQueryDto,

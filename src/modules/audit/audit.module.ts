@@ -6,7 +6,7 @@
 import { Module, RequestMethod, type MiddlewareConsumer, type NestModule } from '@nestjs/common';
 import { APP_INTERCEPTOR } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { AuditInterceptor } from '../../common/interceptors/audit.interceptor';
+import { AuditInterceptor } from './audit.interceptor';
 import { AuditController } from './audit.controller';
 import { AuditEventsListener } from './audit-events.listener';
 import { AuditHttpMiddleware } from './audit-http.middleware';

@@ -4,7 +4,7 @@ import type { Cache } from 'cache-manager';
 import type { Keyv } from 'keyv';
 import { AppConfig } from '../../infra/config/app-config';
 import { createRedisKeyv } from '../../infra/redis/redis-keyv.factory';
-import { RESULT_CACHE } from '../separation/result-cache.port';
+import { RESULT_CACHE } from '../../common/cache/result-cache.port';
 import { CacheAdminController } from './cache-admin.controller';
 import { CacheService } from './cache.service';
 import { CACHE_TIERS } from './cache.tokens';

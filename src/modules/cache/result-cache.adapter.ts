@@ -4,7 +4,7 @@ import * as path from 'path';
 import { Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import { AppConfig } from '../../infra/config/app-config';
 import type { InputAudioInfo } from '../../engine/types';
-import type { CachedResult, ResultCacheEntry, ResultCachePort } from '../separation/result-cache.port';
+import type { CachedResult, ResultCacheEntry, ResultCachePort } from '../../common/cache/result-cache.port';
 import { CacheService } from './cache.service';
 import {
   CorruptCacheEntryError,

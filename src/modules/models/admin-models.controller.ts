@@ -29,8 +29,8 @@ import type { Request, Response } from 'express';
 import { map, Observable } from 'rxjs';
 import { CurrentPrincipal, type Principal } from '../../common/auth/principal';
 import { Roles } from '../../common/decorators/roles.decorator';
-import { AuditAction } from '../audit/audit-route';
-import { ApiProblemResponses } from '../separation/http/api-problem-responses.decorator';
+import { AuditAction } from '../../common/decorators/audit-route';
+import { ApiProblemResponses } from '../../common/decorators/api-problem-responses.decorator';
 import { ModelInstallCreateDto, ModelUploadDto } from './dto/model-request.dto';
 import {
   InstallOperationResponseDto,

@@ -1,6 +1,6 @@
 import { Controller, Get, Param, Query } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
-import { ApiProblemResponses } from '../separation/http/api-problem-responses.decorator';
+import { ApiProblemResponses } from '../../common/decorators/api-problem-responses.decorator';
 import { ModelListQueryDto } from './dto/model-request.dto';
 import { ModelListResponseDto, ModelResponseDto } from './dto/model-response.dto';
 import { ModelsService } from './models.service';

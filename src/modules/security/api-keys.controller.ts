@@ -2,8 +2,8 @@ import { Body, Controller, Delete, Get, HttpCode, Param, Post } from '@nestjs/co
 import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import { CurrentPrincipal, type Principal } from '../../common/auth/principal';
 import { Roles } from '../../common/decorators/roles.decorator';
-import { AuditAction } from '../audit/audit-route';
-import { ApiProblemResponses } from '../separation/http/api-problem-responses.decorator';
+import { AuditAction } from '../../common/decorators/audit-route';
+import { ApiProblemResponses } from '../../common/decorators/api-problem-responses.decorator';
 import { ApiKeysService } from './api-keys.service';
 import {
   ApiKeyCreateDto,

@@ -1,8 +1,8 @@
 import { Controller, Get } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { CurrentPrincipal, type Principal } from '../../common/auth/principal';
-import { AuditAction } from '../audit/audit-route';
-import { ApiProblemResponses } from '../separation/http/api-problem-responses.decorator';
+import { AuditAction } from '../../common/decorators/audit-route';
+import { ApiProblemResponses } from '../../common/decorators/api-problem-responses.decorator';
 import { PrincipalResponseDto } from './dto/api-key.dto';
 import { QuotaService } from './quota.service';
 

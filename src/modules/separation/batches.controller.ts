@@ -2,7 +2,7 @@ import { Controller, Get, Param } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import { CurrentPrincipal, type Principal } from '../../common/auth/principal';
 import { BatchResponseDto } from './dto/separation-response.dto';
-import { ApiProblemResponses } from './http/api-problem-responses.decorator';
+import { ApiProblemResponses } from '../../common/decorators/api-problem-responses.decorator';
 import { SeparationService } from './separation.service';
 
 @ApiTags('separations')

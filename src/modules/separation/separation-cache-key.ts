@@ -1,5 +1,5 @@
 import { createHash } from 'crypto';
-import { pickOutputOptions } from '../cache/core/cache-key';
+import { pickOutputOptions } from '../../common/cache/cache-key';
 import type { SeparationJobOptions } from './separation-options';
 
 /**

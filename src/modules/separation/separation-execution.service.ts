@@ -11,7 +11,7 @@ import type { SeparationResult } from '../../engine/types';
 import { EngineService } from '../engine/engine.service';
 import type { SeparationJobEntity, StoredStem } from './entities/separation-job.entity';
 import { SeparationJobRepository } from './repositories/separation-job.repository';
-import { RESULT_CACHE, type ResultCachePort } from './result-cache.port';
+import { RESULT_CACHE, type ResultCachePort } from '../../common/cache/result-cache.port';
 import { SeparationCallbackService } from './separation-callback.service';
 import { CONTENT_TYPES, toEngineOptions } from './separation-options';
 import { SeparationProgressHub } from './separation-progress.hub';

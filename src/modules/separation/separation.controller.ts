@@ -43,7 +43,7 @@ import {
   SeparationListResponseDto,
   SeparationResponseDto,
 } from './dto/separation-response.dto';
-import { ApiProblemResponses } from './http/api-problem-responses.decorator';
+import { ApiProblemResponses } from '../../common/decorators/api-problem-responses.decorator';
 import {
   BatchAudioUploadInterceptor,
   SingleAudioUploadInterceptor,

@@ -13,7 +13,7 @@ import { SeparationBatchEntity } from './entities/separation-batch.entity';
 import { SeparationJobEntity } from './entities/separation-job.entity';
 import { BatchAudioUploadInterceptor, SingleAudioUploadInterceptor } from './http/audio-upload.interceptor';
 import { SeparationJobRepository } from './repositories/separation-job.repository';
-import { NoopResultCache, RESULT_CACHE } from './result-cache.port';
+import { NoopResultCache, RESULT_CACHE } from '../../common/cache/result-cache.port';
 import { SeparationCallbackService } from './separation-callback.service';
 import { SeparationController } from './separation.controller';
 import { SeparationDownloadService } from './separation-download.service';

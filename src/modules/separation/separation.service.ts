@@ -22,7 +22,7 @@ import type {
 import { SeparationBatchEntity } from './entities/separation-batch.entity';
 import { SeparationJobEntity, type StoredStem } from './entities/separation-job.entity';
 import { SeparationJobRepository } from './repositories/separation-job.repository';
-import { RESULT_CACHE, type CachedResult, type ResultCachePort } from './result-cache.port';
+import { RESULT_CACHE, type CachedResult, type ResultCachePort } from '../../common/cache/result-cache.port';
 import { SeparationCallbackService } from './separation-callback.service';
 import { separationCacheKey } from './separation-cache-key';
 import { CONTENT_TYPES, normalizeSeparationOptions, type SeparationJobOptions } from './separation-options';

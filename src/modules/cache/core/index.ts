@@ -4,7 +4,7 @@
  *   const cache = new TieredCache({ tiers: [new MemoryCacheTier({ maxBytes }), await DiskCacheTier.open({ dir, maxBytes })], defaultTtlSeconds: 86400 });
  *   await cache.set(key, buf, { ttl: 3600, level: 'l1' }); await cache.get(key); cache.getCacheStats();
  */
-export * from './cache-key';
+export * from '../../../common/cache/cache-key';
 export * from './cache-tier';
 export * from './disk-cache.tier';
 export * from './memory-cache.tier';

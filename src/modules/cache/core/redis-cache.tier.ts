@@ -8,7 +8,7 @@ import {
   type Clock,
 } from './cache-tier';
 import type { TierSetOptions, TierStats, TierStatus } from './cache-tier';
-import { modelOfKey } from './cache-key';
+import { modelOfKey } from '../../../common/cache/cache-key';
 
 export interface RedisCacheTierOptions {
   /** A Keyv over a Redis store (see createRedisKeyv). Its errors are caught here, never thrown at callers. */

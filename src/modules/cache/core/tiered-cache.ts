@@ -6,7 +6,7 @@ import {
   type Clock,
   type TierStats,
 } from './cache-tier';
-import { modelOfKey } from './cache-key';
+import { modelOfKey } from '../../../common/cache/cache-key';
 
 export interface TieredCacheListener {
   onHit?(level: CacheLevel, key: string): void;

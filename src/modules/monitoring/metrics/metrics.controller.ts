@@ -4,7 +4,7 @@ import { PrometheusController } from '@willsoto/nestjs-prometheus';
 import type { Response } from 'express';
 import { Public } from '../../../common/decorators/public.decorator';
 import { AppConfig } from '../../../infra/config/app-config';
-import { ApiProblemResponses } from '../../separation/http/api-problem-responses.decorator';
+import { ApiProblemResponses } from '../../../common/decorators/api-problem-responses.decorator';
 
 /**
  * `/metrics` on the main port, when `monitoring.enabled` and `monitoring.metrics_public`. With

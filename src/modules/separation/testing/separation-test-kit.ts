@@ -12,7 +12,7 @@ import type { EngineService } from '../../engine/engine.service';
 import type { QuotaService } from '../../security/quota.service';
 import { SeparationJobEntity } from '../entities/separation-job.entity';
 import type { SeparationJobRepository } from '../repositories/separation-job.repository';
-import type { ResultCachePort } from '../result-cache.port';
+import type { ResultCachePort } from '../../../common/cache/result-cache.port';
 import type { SeparationCallbackService } from '../separation-callback.service';
 import { SeparationProgressHub } from '../separation-progress.hub';
 import { SeparationStatus } from '../separation-status';

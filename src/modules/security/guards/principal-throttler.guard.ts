@@ -1,8 +1,8 @@
 import { Injectable, type ExecutionContext } from '@nestjs/common';
 import { ThrottlerGuard, type ThrottlerLimitDetail } from '@nestjs/throttler';
-import type { Principal } from '../auth/principal';
-import { IS_PUBLIC_KEY } from '../decorators/public.decorator';
-import { ErrorCodes, SecurityError } from '../../core/errors';
+import type { Principal } from '../../../common/auth/principal';
+import { IS_PUBLIC_KEY } from '../../../common/decorators/public.decorator';
+import { ErrorCodes, SecurityError } from '../../../core/errors';
 
 /**
  * Global guard #2: @nestjs/throttler keyed by principal id (one budget per caller across all routes,

@@ -1,6 +1,6 @@
 import { Injectable, type CallHandler, type ExecutionContext, type NestInterceptor } from '@nestjs/common';
 import { tap, type Observable } from 'rxjs';
-import type { RequestWithAudit } from '../../modules/audit/audit-route';
+import type { RequestWithAudit } from '../../common/decorators/audit-route';
 
 /**
  * Completes the HTTP audit record of a handled request: when a handler creates something (POST

@@ -1,9 +1,10 @@
 /**
- * Result-cache port used by the separation service. The cache module provides the real
- * implementation under RESULT_CACHE; the default is a no-op (every lookup misses).
+ * Result-cache port: the separation module calls it and the cache module implements it, so it
+ * lives below both. The cache module provides the real implementation under RESULT_CACHE; the
+ * default is a no-op (every lookup misses).
  */
 import { Injectable } from '@nestjs/common';
-import type { InputAudioInfo } from '../../engine/types';
+import type { InputAudioInfo } from '../../core/audio/input-audio-info';
 
 export const RESULT_CACHE = Symbol('RESULT_CACHE');
 

@@ -1,11 +1,8 @@
 import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { Response } from 'express';
-import { describeRoute, type RequestWithAudit } from '../../modules/audit/audit-route';
-import {
-  AuthenticationService,
-  type AuthenticatedRequest,
-} from '../../modules/security/authentication.service';
+import { describeRoute, type RequestWithAudit } from '../../../common/decorators/audit-route';
+import { AuthenticationService, type AuthenticatedRequest } from '../authentication.service';
 
 /**
  * Global guard #1: every route requires credentials unless marked @Public(). Resolves X-API-KEY or

@@ -1,10 +1,10 @@
 import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { Request } from 'express';
-import type { RequestWithPrincipal } from '../auth/principal';
-import { IS_PUBLIC_KEY } from '../decorators/public.decorator';
-import { ROLES_KEY, type Role } from '../decorators/roles.decorator';
-import { ErrorCodes, SecurityError } from '../../core/errors';
+import type { RequestWithPrincipal } from '../../../common/auth/principal';
+import { IS_PUBLIC_KEY } from '../../../common/decorators/public.decorator';
+import { ROLES_KEY, type Role } from '../../../common/decorators/roles.decorator';
+import { ErrorCodes, SecurityError } from '../../../core/errors';
 
 /** Every route under this prefix needs `admin`, decorator or not (defence in depth). */
 const ADMIN_PREFIX = '/v1/admin';

@@ -1,0 +1,9 @@
+/** What a separation reports about its input (engine results, job records, cached results). */
+export interface InputAudioInfo {
+  format: string;
+  codec?: string;
+  sampleRate: number;
+  channels: number;
+  durationSec: number;
+  bitDepth?: number;
+}
