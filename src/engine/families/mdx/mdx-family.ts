@@ -1,0 +1,131 @@
+/**
+ * MDX-Net models: an `.onnx` file, or a directory holding one `.onnx` and optionally `mdx.json`
+ * (parameters). One onnxruntime session per model location, created on first use and kept until
+ * dispose().
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import * as ort from 'onnxruntime-node';
+import { ErrorCodes, ModelError } from '../../../core/errors';
+import {
+  checkMdxSignature,
+  createMdxOnnxModelFn,
+  MdxSeparator,
+  resolveMdxParams,
+  type MdxModelFn,
+  type MdxModelParams,
+  type MdxParamOverrides,
+} from '../../../core/mdx';
+import { readOnnxMetadata } from '../../../core/onnx/onnx-metadata-reader';
+import type { StemSeparator } from '../../../core/separation/types';
+import { MDX_MANIFEST_FILE, type MdxManifest } from '../../../infra/models/model-files';
+import type { FamilyOptions, FamilySeparatorOptions, ModelFamily } from '../model-family';
+import { validateStems } from '../stem-subset';
+
+interface LoadedMdx {
+  params: MdxModelParams;
+  model: MdxModelFn;
+  executionProvider: string;
+  release(): Promise<void>;
+}
+
+export class MdxFamily implements ModelFamily {
+  private readonly loaded = new Map<string, Promise<LoadedMdx>>();
+
+  constructor(private readonly options: FamilyOptions) {}
+
+  async stems(location: string): Promise<string[]> {
+    const { params } = await this.load(location);
+    return [params.primaryStem, params.secondaryStem];
+  }
+
+  async separator(location: string, opts: FamilySeparatorOptions): Promise<StemSeparator> {
+    const { params, model, executionProvider } = await this.load(location);
+    const stems = opts.stems?.length
+      ? validateStems([params.primaryStem, params.secondaryStem], opts.stems)
+      : undefined;
+    return new MdxSeparator({ params, model, stems, executionProvider, batchSize: 1 });
+  }
+
+  async dispose(): Promise<void> {
+    const mdx = await Promise.allSettled([...this.loaded.values()]);
+    this.loaded.clear();
+    await Promise.all(mdx.map((m) => (m.status === 'fulfilled' ? m.value.release() : undefined)));
+  }
+
+  private load(location: string): Promise<LoadedMdx> {
+    let p = this.loaded.get(location);
+    if (!p) {
+      p = (async () => {
+        const file = await mdxOnnxFile(location);
+        const dir = path.dirname(file);
+        const manifestPath = path.join(dir, MDX_MANIFEST_FILE);
+        const overrides = fs.existsSync(manifestPath)
+          ? mdxOverridesFromManifest(
+              JSON.parse(await fs.promises.readFile(manifestPath, 'utf8')) as MdxManifest,
+            )
+          : {};
+        const params = await resolveMdxParams(file, overrides);
+        checkMdxSignature(await readOnnxMetadata(file), params);
+        const handle = await this.options.runtime.createSession(file, {
+          executionProviders: this.options.executionProviders,
+          intraOpThreads: this.options.intraOpThreads,
+          interOpThreads: this.options.interOpThreads,
+          logger: this.options.logger,
+          optimizedModelCacheDir: this.options.optimizedModelCacheDir,
+        });
+        const model = createMdxOnnxModelFn({
+          session: handle.session,
+          createTensor: (data, dims) => new ort.Tensor('float32', data, dims),
+          params,
+        });
+        return {
+          params,
+          model,
+          executionProvider: handle.executionProvider,
+          release: () => handle.release(),
+        };
+      })();
+      this.loaded.set(location, p);
+      p.catch(() => this.loaded.delete(location));
+    }
+    return p;
+  }
+}
+
+/** A path holds an MDX-Net model: an `.onnx` file, or a directory with `mdx.json`. */
+export async function isMdxModel(location: string): Promise<boolean> {
+  const st = await fs.promises.stat(location).catch(() => null);
+  if (!st) return false;
+  if (st.isFile()) return location.endsWith('.onnx');
+  return fs.existsSync(path.join(location, MDX_MANIFEST_FILE));
+}
+
+function mdxOverridesFromManifest(m: MdxManifest): MdxParamOverrides {
+  const p = m.params;
+  return {
+    dimF: p.dim_f,
+    dimT: p.dim_t,
+    nFft: p.n_fft,
+    hop: p.hop,
+    compensate: p.compensate,
+    primaryStem: p.primary_stem,
+    secondaryStem: p.secondary_stem,
+  };
+}
+
+async function mdxOnnxFile(location: string): Promise<string> {
+  const st = await fs.promises.stat(location);
+  if (st.isFile()) return location;
+  const onnx = (await fs.promises.readdir(location)).filter((f) => f.endsWith('.onnx'));
+  if (onnx.length !== 1) {
+    throw new ModelError(
+      ErrorCodes.MODEL_INVALID,
+      `Expected exactly one .onnx file in MDX-Net model directory ${location}`,
+      {
+        path: location,
+      },
+    );
+  }
+  return path.join(location, onnx[0]);
+}

@@ -1,0 +1,54 @@
+/**
+ * One factory per model family. The registry decides which family a reference belongs to (the
+ * ModelManager's `kind` for catalog models, the directory's contents for paths, the `builtin:`
+ * prefix) and asks that family for a separator; adding a family means adding a file here and a
+ * kind, not another branch in the registry.
+ */
+import type { StemSeparator } from '../../core/separation/types';
+import type { ExecutionProviderName, InferenceLogger, OnnxRuntime } from '../../infra/onnx/onnx-runtime';
+import { BuiltinFamily } from './builtin/builtin-family';
+import { MdxFamily } from './mdx/mdx-family';
+import { SpleeterFamily } from './spleeter/spleeter-family';
+
+export type ModelKind = 'spleeter' | 'mdx' | 'builtin';
+export type ModelPrecisionName = 'fp32' | 'fp16' | 'int8';
+
+/** What the families need to create sessions (a subset of ModelRegistryOptions). */
+export interface FamilyOptions {
+  executionProviders: ExecutionProviderName[];
+  /** Inference threads in total (0/undefined = one per core). */
+  intraOpThreads?: number;
+  interOpThreads?: number;
+  /** One worker thread per instrument network, threads split between them. */
+  parallelInstruments?: boolean;
+  precision: ModelPrecisionName;
+  batchSegments: number;
+  logger: InferenceLogger;
+  runtime: OnnxRuntime;
+  /** On-disk cache of optimized CPU models (OnnxSessionOptions.optimizedModelCacheDir); null/absent: off. */
+  optimizedModelCacheDir?: string | null;
+}
+
+export interface FamilySeparatorOptions {
+  mwf: boolean;
+  bandwidth: 'model' | 'full';
+  stems?: string[];
+  /** Precision of the installed version (catalog models); default: FamilyOptions.precision. */
+  precision?: ModelPrecisionName;
+}
+
+export interface ModelFamily {
+  /** Stem names of the model at `location` (a built-in id, a directory or an `.onnx` file). */
+  stems(location: string): Promise<string[]>;
+  separator(location: string, opts: FamilySeparatorOptions): Promise<StemSeparator>;
+  /** Releases every session the family keeps loaded. */
+  dispose(): Promise<void>;
+}
+
+export function createModelFamilies(options: FamilyOptions): Record<ModelKind, ModelFamily> {
+  return {
+    spleeter: new SpleeterFamily(options),
+    mdx: new MdxFamily(options),
+    builtin: new BuiltinFamily(),
+  };
+}

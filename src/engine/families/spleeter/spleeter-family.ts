@@ -1,0 +1,79 @@
+/**
+ * Spleeter U-Net models (one ONNX network per instrument, sherpa-onnx layout). Networks are loaded
+ * once per directory and precision and kept until dispose().
+ */
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import type { StemSeparator } from '../../../core/separation/types';
+import type { FamilyOptions, FamilySeparatorOptions, ModelFamily, ModelPrecisionName } from '../model-family';
+import { createSpleeterSeparator } from './spleeter-separator-adapter';
+import { loadSpleeterModel, type LoadedSpleeterModel } from './spleeter-onnx-model';
+
+export class SpleeterFamily implements ModelFamily {
+  private readonly loaded = new Map<string, Promise<LoadedSpleeterModel>>();
+
+  constructor(private readonly options: FamilyOptions) {}
+
+  async stems(dir: string): Promise<string[]> {
+    return [...(await this.load(dir)).instruments];
+  }
+
+  async separator(dir: string, opts: FamilySeparatorOptions): Promise<StemSeparator> {
+    const model = await this.load(dir, opts.precision);
+    return createSpleeterSeparator(model, {
+      mwf: opts.mwf,
+      bandwidth: opts.bandwidth,
+      stems: opts.stems,
+      batchSegments: this.options.batchSegments,
+    });
+  }
+
+  async dispose(): Promise<void> {
+    const models = await Promise.allSettled([...this.loaded.values()]);
+    this.loaded.clear();
+    await Promise.all(models.map((m) => (m.status === 'fulfilled' ? m.value.dispose() : undefined)));
+  }
+
+  private load(dir: string, precisionOverride?: ModelPrecisionName): Promise<LoadedSpleeterModel> {
+    const precision = precisionOverride ?? this.options.precision;
+    const key = `${dir}|${precision}`;
+    let p = this.loaded.get(key);
+    if (!p) {
+      p = (async () => {
+        const budget = this.options.intraOpThreads || os.availableParallelism();
+        const parallel =
+          (this.options.parallelInstruments ?? false) && this.options.executionProviders[0] === 'cpu';
+        const instruments = parallel ? await countInstruments(dir) : 1;
+        return loadSpleeterModel(dir, {
+          precision,
+          executionProviders: this.options.executionProviders,
+          intraOpThreads: parallel ? Math.max(1, Math.floor(budget / instruments)) : budget,
+          interOpThreads: this.options.interOpThreads,
+          logger: this.options.logger,
+          runtime: this.options.runtime,
+          parallelism: parallel && instruments > 1 ? 'worker-threads' : 'sequential',
+          optimizedModelCacheDir: this.options.optimizedModelCacheDir,
+        });
+      })();
+      this.loaded.set(key, p);
+      p.catch(() => this.loaded.delete(key));
+    }
+    return p;
+  }
+}
+
+/** Instruments of a Spleeter model directory, from its manifest, else its ONNX files (sherpa layout). */
+async function countInstruments(dir: string): Promise<number> {
+  try {
+    const manifest = JSON.parse(await fs.promises.readFile(path.join(dir, 'spleeter.json'), 'utf8')) as {
+      instruments?: unknown[];
+    };
+    if (Array.isArray(manifest.instruments) && manifest.instruments.length > 0)
+      return manifest.instruments.length;
+  } catch {
+    // no manifest: count the fp32 files
+  }
+  const files = await fs.promises.readdir(dir).catch(() => [] as string[]);
+  return Math.max(1, files.filter((f) => /^[^.]+\.onnx$/.test(f)).length);
+}
