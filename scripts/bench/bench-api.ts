@@ -204,7 +204,7 @@ async function startServer(opts: Options): Promise<{ base: string; close(): Prom
     const { AppModule } = await import('../../src/app.module');
     const { configureApp } = await import('../../src/app.factory');
     const { EngineService } = await import('../../src/modules/engine/engine.service');
-    const { FakeEngineService } = await import('../../src/modules/separation/testing/fake-engine');
+    const { FakeEngineService } = await import('../../test/support/fake-engine');
     const moduleRef = await Test.createTestingModule({ imports: [AppModule.forRoot({ env: {}, overrides })] })
       .overrideProvider(EngineService)
       .useValue(new FakeEngineService())

@@ -21,10 +21,10 @@ import FFT from 'fft.js';
 import { ComplexFft, RealFft } from '../../src/core/dsp/fft';
 import { createStftFft } from '../../src/core/dsp/wasm-fft';
 import { periodicHann } from '../../src/core/dsp/window';
-import { whiteNoise } from '../../src/core/dsp/testing/signals';
+import { whiteNoise } from '../../test/support/signals';
 import { SpleeterSeparator } from '../../src/core/spleeter/separator';
-import { FakeSegmentModel } from '../../src/core/spleeter/testing/fake-segment-model';
-import { bufferSource } from '../../src/core/spleeter/testing/stream-helpers';
+import { FakeSegmentModel } from '../../test/support/fake-segment-model';
+import { bufferSource } from '../../test/support/stream-helpers';
 import { SpleeterSeparationOptions } from '../../src/core/spleeter/types';
 
 interface Args {

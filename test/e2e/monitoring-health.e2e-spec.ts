@@ -6,7 +6,7 @@
 import * as net from 'net';
 import request from 'supertest';
 import { EngineService } from '../../src/modules/engine/engine.service';
-import { FakeEngineService } from '../../src/modules/separation/testing/fake-engine';
+import { FakeEngineService } from '../support/fake-engine';
 import {
   createPgDatabase,
   eventually,

@@ -6,7 +6,7 @@
 import * as http from 'http';
 import type { INestApplication } from '@nestjs/common';
 import { EngineService } from '../../src/modules/engine/engine.service';
-import { FakeEngineService } from '../../src/modules/separation/testing/fake-engine';
+import { FakeEngineService } from '../support/fake-engine';
 import { createPgDatabase, eventually, mergeConfig, startTestApp, type TestApp } from '../factories/app';
 
 export { createPgDatabase, eventually, type TestApp };

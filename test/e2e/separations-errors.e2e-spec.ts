@@ -8,7 +8,7 @@ import * as os from 'os';
 import * as path from 'path';
 import request from 'supertest';
 import { EngineService } from '../../src/modules/engine/engine.service';
-import { FakeEngineService } from '../../src/modules/separation/testing/fake-engine';
+import { FakeEngineService } from '../support/fake-engine';
 import { encodeWithFfmpeg } from '../factories/audio';
 import { eventually, listFiles, startTestApp, type TestApp } from '../factories/app';
 import { engineOverrides, mixture, mixtureWav, MODEL } from './separations-support';

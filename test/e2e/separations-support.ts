@@ -5,11 +5,7 @@
  */
 import type { Response as SupertestResponse } from 'supertest';
 import { EngineService } from '../../src/modules/engine/engine.service';
-import {
-  FakeEngineService,
-  readWav,
-  type FakeEngineOptions,
-} from '../../src/modules/separation/testing/fake-engine';
+import { FakeEngineService, readWav, type FakeEngineOptions } from '../support/fake-engine';
 import { encodeWav, type TestSignal } from '../factories/audio';
 import type { TestAppOptions } from '../factories/app';
 

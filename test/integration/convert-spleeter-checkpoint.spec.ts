@@ -3,7 +3,7 @@ import * as os from 'os';
 import * as path from 'path';
 import * as ort from 'onnxruntime-node';
 import { createTestUnetSpec, gaussianSource } from '../../src/core/onnx/test-weights';
-import { referenceSpleeterForward } from '../../src/core/onnx/testing/unet-reference';
+import { referenceSpleeterForward } from '../support/unet-reference';
 import { crc32c, maskCrc32c } from '../../src/core/tf/crc32c';
 import { readLevelDbTable, writeLevelDbTable } from '../../src/core/tf/leveldb-table';
 import {

@@ -13,7 +13,7 @@ import { SeparationBatchEntity } from '../../src/modules/separation/entities/sep
 import { SeparationJobEntity } from '../../src/modules/separation/entities/separation-job.entity';
 import { SeparationJobRepository } from '../../src/modules/separation/repositories/separation-job.repository';
 import { SeparationStatus } from '../../src/modules/separation/separation-status';
-import { aJob } from '../../src/modules/separation/testing/separation-test-kit';
+import { aJob } from '../support/separation-test-kit';
 import { createPgDatabase, type PgTestDatabase } from '../factories/app';
 
 jest.setTimeout(60_000);

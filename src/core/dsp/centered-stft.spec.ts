@@ -1,5 +1,5 @@
 import { CenteredStft, SpectrumView } from './centered-stft';
-import { chirp, firstDifference, snrDb, whiteNoise } from './testing/signals';
+import { chirp, firstDifference, snrDb, whiteNoise } from '../../../test/support/signals';
 
 /** numpy-style reflect padding (edge not repeated, reflected again for short signals). */
 function reflectIndex(j: number, len: number): number {

@@ -8,7 +8,15 @@ import {
   StreamingStftAnalyzer,
   stftFrameCount,
 } from './stft';
-import { chirp, firstDifference, makeRng, randomChunks, snrDb, tones, whiteNoise } from './testing/signals';
+import {
+  chirp,
+  firstDifference,
+  makeRng,
+  randomChunks,
+  snrDb,
+  tones,
+  whiteNoise,
+} from '../../../test/support/signals';
 import { periodicHann } from './window';
 
 const N_FFT = 4096;

@@ -1,7 +1,7 @@
 import * as v8 from 'v8';
 import * as vm from 'vm';
 import { RealFft } from './fft';
-import { makeRng } from './testing/signals';
+import { makeRng } from '../../../test/support/signals';
 import { periodicHann } from './window';
 import {
   createStftFft,

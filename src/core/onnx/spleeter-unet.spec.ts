@@ -10,7 +10,7 @@ import {
   type SpleeterUnetBuildOptions,
 } from './spleeter-unet';
 import { createTestUnetSpec, createTestUnetWeights, mulberry32 } from './test-weights';
-import { referenceSpleeterForward, referenceUnetLogitsForward } from './testing/unet-reference';
+import { referenceSpleeterForward, referenceUnetLogitsForward } from '../../../test/support/unet-reference';
 
 // Real filter counts, reduced time/frequency size (multiples of 64) so the naive reference is quick.
 interface Dims {

@@ -1,9 +1,13 @@
-import { snrDb, tones, whiteNoise } from '../dsp/testing/signals';
+import { snrDb, tones, whiteNoise } from '../../../test/support/signals';
 import { MultichannelWienerFilter } from './mwf';
 import { SpleeterSeparator } from './separator';
-import { FakeSegmentModel } from './testing/fake-segment-model';
-import { analyzeWholeFile, referenceMwf, referenceRatioSeparation } from './testing/reference-separation';
-import { bufferSource, collectingSink, SourceProbe } from './testing/stream-helpers';
+import { FakeSegmentModel } from '../../../test/support/fake-segment-model';
+import {
+  analyzeWholeFile,
+  referenceMwf,
+  referenceRatioSeparation,
+} from '../../../test/support/reference-separation';
+import { bufferSource, collectingSink, SourceProbe } from '../../../test/support/stream-helpers';
 
 /** Loud tones (so norbert's max|x|/10 scaling is active) plus noise, different per channel. */
 function loudMixture(samples: number, seed: number): Float32Array {

@@ -1,4 +1,4 @@
-import { makeRng } from '../dsp/testing/signals';
+import { makeRng } from '../../../test/support/signals';
 import { FULL_BANDWIDTH_REFERENCE_BINS, RATIO_MASK_EPSILON, RatioMasker } from './ratio-mask';
 import { SPLEETER_T } from './types';
 

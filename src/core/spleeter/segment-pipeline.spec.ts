@@ -1,7 +1,7 @@
 import { ErrorCodes, ModelError, SeparationError } from '../errors';
-import { whiteNoise } from '../dsp/testing/signals';
+import { whiteNoise } from '../../../test/support/signals';
 import { PassCounters, PassOptions, SegmentBatch, SegmentPipeline } from './segment-pipeline';
-import { bufferSource, SourceProbe } from './testing/stream-helpers';
+import { bufferSource, SourceProbe } from '../../../test/support/stream-helpers';
 import { SegmentModel, SPLEETER_T } from './types';
 
 const F = 32;

@@ -1,10 +1,14 @@
 import { ErrorCodes, ModelError, SeparationError, ValidationError } from '../errors';
 import { computeStft } from '../dsp/stft';
-import { firstDifference, snrDb, tones, whiteNoise } from '../dsp/testing/signals';
+import { firstDifference, snrDb, tones, whiteNoise } from '../../../test/support/signals';
 import { SpleeterSeparator } from './separator';
-import { FakeSegmentModel } from './testing/fake-segment-model';
-import { analyzeWholeFile, bandLimited, referenceRatioSeparation } from './testing/reference-separation';
-import { bufferSource, collectingSink, SourceProbe } from './testing/stream-helpers';
+import { FakeSegmentModel } from '../../../test/support/fake-segment-model';
+import {
+  analyzeWholeFile,
+  bandLimited,
+  referenceRatioSeparation,
+} from '../../../test/support/reference-separation';
+import { bufferSource, collectingSink, SourceProbe } from '../../../test/support/stream-helpers';
 import { SegmentModel } from './types';
 
 const SEGMENT_SAMPLES = 512 * 1024;

@@ -3,7 +3,7 @@ import { JobAbortedError, type JobContext } from '../../infra/queue/job-queue';
 import type { SeparationResult } from '../../engine/types';
 import { scrubPaths, SeparationExecutionService } from './separation-execution.service';
 import { SeparationStatus } from './separation-status';
-import { aJob, separationMocks, type MockOverrides } from './testing/separation-test-kit';
+import { aJob, separationMocks, type MockOverrides } from '../../../test/support/separation-test-kit';
 
 const STAGING = '/data/storage/tmp/d-abc';
 

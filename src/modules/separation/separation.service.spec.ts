@@ -3,8 +3,8 @@ import { ErrorCodes, ModelError, SecurityError, SeparationError, ValidationError
 import { SeparationReader } from './separation-reader.service';
 import { SeparationStatus } from './separation-status';
 import { displayFileName, SeparationService, type UploadedAudio } from './separation.service';
-import { strictMock } from './testing/strict-mock';
-import { aJob, separationMocks, type MockOverrides } from './testing/separation-test-kit';
+import { strictMock } from '../../../test/support/strict-mock';
+import { aJob, separationMocks, type MockOverrides } from '../../../test/support/separation-test-kit';
 import type { UploadInspector } from './upload-inspector.service';
 
 const USER: Principal = { id: 'user-1', role: 'user', method: 'api-key' };

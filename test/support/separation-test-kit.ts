@@ -3,19 +3,19 @@
  * (see strict-mock.ts): tests pass only the behaviour they expect to be used.
  */
 import type { EventEmitter2 } from '@nestjs/event-emitter';
-import { AppConfig } from '../../../infra/config/app-config';
-import { configSchema } from '../../../infra/config/config.schema';
-import type { CallbackUrlPolicy } from '../../../infra/http/callback-url-policy';
-import type { JobQueue } from '../../../infra/queue/job-queue';
-import type { StorageService } from '../../../infra/storage/storage.service';
-import type { EngineService } from '../../engine/engine.service';
-import type { QuotaService } from '../../security/quota.service';
-import { SeparationJobEntity } from '../entities/separation-job.entity';
-import type { SeparationJobRepository } from '../repositories/separation-job.repository';
-import type { ResultCachePort } from '../../../common/cache/result-cache.port';
-import type { SeparationCallbackService } from '../separation-callback.service';
-import { SeparationProgressHub } from '../separation-progress.hub';
-import { SeparationStatus } from '../separation-status';
+import { AppConfig } from '../../src/infra/config/app-config';
+import { configSchema } from '../../src/infra/config/config.schema';
+import type { CallbackUrlPolicy } from '../../src/infra/http/callback-url-policy';
+import type { JobQueue } from '../../src/infra/queue/job-queue';
+import type { StorageService } from '../../src/infra/storage/storage.service';
+import type { EngineService } from '../../src/modules/engine/engine.service';
+import type { QuotaService } from '../../src/modules/security/quota.service';
+import { SeparationJobEntity } from '../../src/modules/separation/entities/separation-job.entity';
+import type { SeparationJobRepository } from '../../src/modules/separation/repositories/separation-job.repository';
+import type { ResultCachePort } from '../../src/common/cache/result-cache.port';
+import type { SeparationCallbackService } from '../../src/modules/separation/separation-callback.service';
+import { SeparationProgressHub } from '../../src/modules/separation/separation-progress.hub';
+import { SeparationStatus } from '../../src/modules/separation/separation-status';
 import { strictMock, type Strict } from './strict-mock';
 
 export function testConfig(overrides: Record<string, unknown> = {}): AppConfig {

@@ -1,4 +1,4 @@
-import { Ffmpeg } from '../../../infra/ffmpeg/ffmpeg';
+import { Ffmpeg } from '../../src/infra/ffmpeg/ffmpeg';
 /**
  * A stand-in EngineService for unit tests and for exercising the REST layer before the real engine
  * is wired: WAV in (16-bit PCM or 32-bit float), `fake:center` maths out (center = (L+R)/2 on both
@@ -8,8 +8,8 @@ import { Ffmpeg } from '../../../infra/ffmpeg/ffmpeg';
  */
 import { promises as fsp } from 'fs';
 import * as path from 'path';
-import { AudioProcessingError, ErrorCodes, ModelError, SeparationError } from '../../../core/errors';
-import type { InputAudioInfo, ModelSummary, SeparateParams, SeparationResult } from '../../../engine/types';
+import { AudioProcessingError, ErrorCodes, ModelError, SeparationError } from '../../src/core/errors';
+import type { InputAudioInfo, ModelSummary, SeparateParams, SeparationResult } from '../../src/engine/types';
 
 export interface FakeEngineOptions {
   /** Pause per segment (default 0). */

@@ -1,8 +1,8 @@
 /**
  * Sources and sinks for separator specs and benchmarks.
  */
-import { randomChunks } from '../../dsp/testing/signals';
-import { StemSink } from '../types';
+import { randomChunks } from './signals';
+import { StemSink } from '../../src/core/spleeter/types';
 
 export interface CollectingSink extends StemSink {
   /** Every write's arrays, per stem. */

@@ -8,7 +8,7 @@
  *               segment, like a convolutional network: wrong tensor layouts or segment stitching
  *               change the result. Segments are processed independently, so batching never does.
  */
-import { SPLEETER_T, SegmentModel } from '../types';
+import { SPLEETER_T, SegmentModel } from '../../src/core/spleeter/types';
 
 export type FakeModelKind = 'identity' | 'scaled' | 'random';
 

@@ -3,9 +3,9 @@
  * MODEL-FORMATS A3–A8 (no streaming, no batching, generic complex arithmetic), used by the specs
  * to check the streaming SpleeterSeparator. Small inputs only: everything is held in memory.
  */
-import { computeStft, OverlapAddSynthesizer, Spectrogram } from '../../dsp/stft';
-import { FULL_BANDWIDTH_REFERENCE_BINS } from '../ratio-mask';
-import { SegmentModel, SPLEETER_BINS, SPLEETER_T } from '../types';
+import { computeStft, OverlapAddSynthesizer, Spectrogram } from '../../src/core/dsp/stft';
+import { FULL_BANDWIDTH_REFERENCE_BINS } from '../../src/core/spleeter/ratio-mask';
+import { SegmentModel, SPLEETER_BINS, SPLEETER_T } from '../../src/core/spleeter/types';
 
 const BINS = SPLEETER_BINS;
 // Module-level aliases: global lookups in hot loops are slow in jest's sandbox.

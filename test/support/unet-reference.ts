@@ -13,7 +13,7 @@ import {
   type UnetActivation,
   type UnetInstrumentWeights,
   type UnetModelSpec,
-} from '../../spleeter/unet-weights';
+} from '../../src/core/spleeter/unet-weights';
 
 // Module-level aliases: inside jest's vm sandbox every global lookup (Math…) costs ~0.2 µs.
 const { ceil, floor, max, sqrt, exp, expm1 } = Math;
