@@ -45,14 +45,6 @@ export class SeparationWorkerPool {
     for (let i = 0; i < Math.max(1, size); i++) this.slots.push(this.spawn());
   }
 
-  get busy(): number {
-    return this.slots.filter((s) => s.task).length;
-  }
-
-  get queued(): number {
-    return this.waiting.length;
-  }
-
   separate(params: SeparateParams): Promise<SeparationResult> {
     if (this.closed)
       return Promise.reject(new SeparationError(ErrorCodes.INTERNAL, 'Separation pool is shut down'));
@@ -115,7 +107,6 @@ export class SeparationWorkerPool {
       this.logger.warn(msg.message);
       return;
     }
-    if (msg.type === 'disposed') return;
     const task = slot.task;
     if (!task || task.id !== msg.id) return;
     if (msg.type === 'progress') {

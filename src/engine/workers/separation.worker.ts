@@ -45,8 +45,5 @@ port.on('message', (msg: WorkerRequest) => {
     case 'cancel':
       controllers.get(msg.id)?.abort();
       break;
-    case 'dispose':
-      void engine.dispose().finally(() => post({ type: 'disposed' }));
-      break;
   }
 });

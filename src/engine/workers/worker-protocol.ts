@@ -5,13 +5,10 @@ import type { SerializedError } from './error-serialization';
 export type TransferableSeparateParams = Omit<SeparateParams, 'signal' | 'onProgress'>;
 
 export type WorkerRequest =
-  | { type: 'separate'; id: number; params: TransferableSeparateParams }
-  | { type: 'cancel'; id: number }
-  | { type: 'dispose' };
+  { type: 'separate'; id: number; params: TransferableSeparateParams } | { type: 'cancel'; id: number };
 
 export type WorkerResponse =
   | { type: 'progress'; id: number; fraction: number; stage: string }
   | { type: 'result'; id: number; result: SeparationResult }
   | { type: 'error'; id: number; error: SerializedError }
-  | { type: 'log'; level: 'warn'; message: string }
-  | { type: 'disposed' };
+  | { type: 'log'; level: 'warn'; message: string };

@@ -56,16 +56,6 @@ export class EngineService implements OnApplicationShutdown {
     return this.local.getFfmpeg();
   }
 
-  /** The engine's library object (model manager, registry) for other modules. */
-  get engine(): SpleeterEngine {
-    return this.local;
-  }
-
-  /** Separations running / waiting inside the worker pool. */
-  get load(): { running: number; waiting: number } {
-    return { running: this.pool?.busy ?? 0, waiting: this.pool?.queued ?? 0 };
-  }
-
   /**
    * Execution provider of ONNX models: the one last reported by a separation, else what the
    * configuration asks for first ('cpu' unless GPU is enabled — a GPU preference is only confirmed

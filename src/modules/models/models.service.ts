@@ -10,7 +10,6 @@ import {
 } from '../../common/events/domain-events';
 import { ErrorCodes, SpleeterError } from '../../core/errors';
 import { parseModelRef } from '../../core/models/model-catalog';
-import type { ModelSummary } from '../../engine/types';
 import { ModelManager } from '../../engine/models/model-manager';
 import {
   InstallOperationResponseDto,
@@ -92,18 +91,6 @@ export class ModelsService implements OnModuleInit {
 
   async get(name: string): Promise<ModelResponseDto> {
     return toModelResponse(await this.manager.getModel(name));
-  }
-
-  /** For EngineService.listModels and the library API. */
-  async summaries(): Promise<ModelSummary[]> {
-    return (await this.manager.listModels()).map((m) => ({
-      name: m.name,
-      stems: m.stems,
-      installed: m.installed,
-      source: m.source === 'custom' ? 'local' : m.source,
-      description: m.description,
-      ...(m.activeVersion ? { version: m.activeVersion } : {}),
-    }));
   }
 
   /**
