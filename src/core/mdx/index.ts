@@ -10,6 +10,15 @@ export {
   type KnownMdxModel,
   type MdxModelParams,
 } from './mdx-params';
+export {
+  MDX_DEFAULT_OVERLAP,
+  MDX_MAX_OVERLAP,
+  MDX_OVERLAP_RULE,
+  assertMdxOverlap,
+  isMdxOverlap,
+  parseMdxOverlap,
+  type MdxOverlap,
+} from './mdx-options';
 export { MdxSeparator, type MdxModelFn, type MdxSeparatorOptions } from './mdx-separator';
 export {
   MDX_INPUT_NAME,
