@@ -17,6 +17,7 @@ export {
   assertMdxOverlap,
   isMdxOverlap,
   parseMdxOverlap,
+  refuseMdxOptions,
   type MdxOverlap,
 } from './mdx-options';
 export { MdxSeparator, type MdxModelFn, type MdxSeparatorOptions } from './mdx-separator';

@@ -5,6 +5,7 @@
  *   samples) or the fraction of a chunk shared with the next one, 0–0.99 (UVR's menu tops out at
  *   0.99; python-audio-separator's default is 0.25);
  * - denoise: UVR's ½·model(x) − ½·model(−x) (twice the inference).
+ * Both mean nothing to Spleeter or built-in models, which refuse them (OPTION_NOT_SUPPORTED).
  */
 import { ErrorCodes, ValidationError } from '../errors';
 
@@ -41,4 +42,28 @@ export function parseMdxOverlap(text: string): MdxOverlap | undefined {
   if (!/^(\d+(\.\d*)?|\.\d+)$/.test(t)) return undefined;
   const n = Number(t);
   return isMdxOverlap(n) ? n : undefined;
+}
+
+/**
+ * Throws OPTION_NOT_SUPPORTED when overlap or denoise is given (any value, defaults included) for
+ * a model that is not MDX-Net: a client that sets them expects them to act.
+ */
+export function refuseMdxOptions(
+  model: { name: string; kind: string },
+  options: { overlap?: unknown; denoise?: unknown },
+): void {
+  if (model.kind === 'mdx') return;
+  const given = (['overlap', 'denoise'] as const).filter(
+    (k) => options[k] !== undefined && options[k] !== null,
+  );
+  if (given.length === 0) return;
+  const what =
+    model.kind === 'builtin'
+      ? 'a built-in DSP model'
+      : `a ${model.kind === 'spleeter' ? 'Spleeter' : model.kind} model`;
+  throw new ValidationError(
+    ErrorCodes.OPTION_NOT_SUPPORTED,
+    `${given.join(' and ')} ${given.length > 1 ? 'apply' : 'applies'} to MDX-Net models only; ${model.name} is ${what}`,
+    { field: given[0], model: model.name, kind: model.kind },
+  );
 }
