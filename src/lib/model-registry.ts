@@ -18,9 +18,11 @@ import {
   checkMdxSignature,
   createMdxOnnxModelFn,
   MdxSeparator,
+  refuseMdxOptions,
   resolveMdxParams,
   type MdxModelFn,
   type MdxModelParams,
+  type MdxOverlap,
   type MdxParamOverrides,
 } from '../core/mdx';
 import { parseModelRef } from '../core/models/model-catalog';
@@ -72,8 +74,15 @@ export interface ModelManagerPort {
     precision: 'fp32' | 'fp16' | 'int8' | null;
     release(): Promise<void>;
   }>;
-  describe(ref: string): Promise<{ name: string; version?: string; stems: string[] }>;
+  describe(ref: string): Promise<ModelDescription>;
   list(): Promise<ModelSummary[]>;
+}
+
+export interface ModelDescription {
+  name: string;
+  version?: string;
+  stems: string[];
+  kind: 'spleeter' | 'mdx' | 'builtin';
 }
 
 /** Adapts the ModelManager to the registry's port. */
@@ -115,7 +124,12 @@ export function modelManagerPort(manager: ModelManager, autoDownload: boolean): 
           { model: info.name },
         );
       }
-      return { name: info.name, version: version ?? info.activeVersion ?? undefined, stems: info.stems };
+      return {
+        name: info.name,
+        version: version ?? info.activeVersion ?? undefined,
+        stems: info.stems,
+        kind: info.kind,
+      };
     },
     async list() {
       return (await manager.listModels()).map((m) => ({
@@ -134,6 +148,9 @@ export interface OpenOptions {
   mwf: boolean;
   bandwidth: 'model' | 'full';
   stems?: string[];
+  /** MDX-Net only; any other model refuses them (OPTION_NOT_SUPPORTED). */
+  overlap?: MdxOverlap;
+  denoise?: boolean;
   signal?: AbortSignal;
   onProgress?: ProgressCallback;
 }
@@ -172,17 +189,17 @@ export class ModelRegistry {
     return [...builtins, ...managed.filter((m) => !m.name.startsWith('builtin:'))];
   }
 
-  async describe(ref: string): Promise<{ name: string; version?: string; stems: string[] }> {
+  async describe(ref: string): Promise<ModelDescription> {
     const builtin = BUILTIN_MODELS.find((b) => b.id === ref);
-    if (builtin) return { name: builtin.id, stems: [...builtin.stems] };
+    if (builtin) return { name: builtin.id, stems: [...builtin.stems], kind: 'builtin' };
     if (isPathRef(ref)) {
       const dir = path.resolve(ref);
       if (await isMdxModel(dir)) {
         const { params } = await this.loadMdx(dir);
-        return { name: dir, stems: [params.primaryStem, params.secondaryStem] };
+        return { name: dir, stems: [params.primaryStem, params.secondaryStem], kind: 'mdx' };
       }
       const model = await this.loadSpleeter(dir);
-      return { name: dir, stems: [...model.instruments] };
+      return { name: dir, stems: [...model.instruments], kind: 'spleeter' };
     }
     if (!this.options.manager) throw notInstalled(ref);
     return this.options.manager.describe(ref);
@@ -191,6 +208,7 @@ export class ModelRegistry {
   async open(ref: string, opts: OpenOptions): Promise<OpenedModel> {
     const builtin = BUILTIN_MODELS.find((b) => b.id === ref);
     if (builtin) {
+      refuseMdxOptions({ name: builtin.id, kind: 'builtin' }, opts);
       return {
         name: builtin.id,
         separator: withStemSubset(createBuiltinSeparator(builtin.id), opts.stems),
@@ -202,6 +220,7 @@ export class ModelRegistry {
       if (await isMdxModel(dir)) {
         return { name: dir, separator: await this.mdxSeparator(dir, opts), release: async () => undefined };
       }
+      refuseMdxOptions({ name: ref, kind: 'spleeter' }, opts);
       const model = await this.loadSpleeter(dir);
       return { name: dir, separator: this.spleeterSeparator(model, opts), release: async () => undefined };
     }
@@ -211,6 +230,7 @@ export class ModelRegistry {
       signal: opts.signal,
     });
     try {
+      refuseMdxOptions(resolved, opts);
       if (resolved.kind === 'builtin') {
         return {
           name: resolved.name,
@@ -263,7 +283,15 @@ export class ModelRegistry {
     const stems = opts.stems?.length
       ? validateStems([params.primaryStem, params.secondaryStem], opts.stems)
       : undefined;
-    return new MdxSeparator({ params, model, stems, executionProvider, batchSize: 1 });
+    return new MdxSeparator({
+      params,
+      model,
+      stems,
+      executionProvider,
+      batchSize: 1,
+      overlap: opts.overlap,
+      denoise: opts.denoise,
+    });
   }
 
   /** An MDX-Net model: an `.onnx` file, or a directory holding one `.onnx` and optionally `mdx.json` (parameters). */
