@@ -3,6 +3,7 @@ import { AppConfig } from '../../infra/config/app-config';
 import type { Ffmpeg } from '../../infra/ffmpeg/ffmpeg';
 import { SeparationWorkerPool } from '../../infra/workers/separation-worker-pool';
 import { engineOptionsFromConfig } from '../../lib/engine-options';
+import type { ModelDescription } from '../../lib/model-registry';
 import { SpleeterEngine } from '../../lib/spleeter-engine';
 import type { InputAudioInfo, ModelSummary, SeparateParams, SeparationResult } from '../../lib/types';
 
@@ -43,7 +44,7 @@ export class EngineService implements OnApplicationShutdown {
   }
 
   /** Resolves `name[@version]` (default model when omitted) or throws ModelError MODEL_NOT_INSTALLED. */
-  resolveModel(name?: string): Promise<{ name: string; version?: string; stems: string[] }> {
+  resolveModel(name?: string): Promise<ModelDescription> {
     return this.local.resolveModel(name);
   }
 
