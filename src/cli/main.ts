@@ -8,6 +8,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { SpleeterError } from '../core/errors';
+import { MDX_OVERLAP_RULE, parseMdxOverlap, type MdxOverlap } from '../core/mdx/mdx-options';
 import { ConfigError, loadConfig } from '../infra/config/config.loader';
 import { runModelsCommand, type ModelsCommandContext } from './models-command';
 import { runSeparateCommand, type SeparateCliOptions } from './separate-command';
@@ -27,6 +28,12 @@ function parseNumber(label: string, opts: { min?: number; integer?: boolean } = 
     }
     return n;
   };
+}
+
+function parseOverlap(value: string): MdxOverlap {
+  const overlap = parseMdxOverlap(value);
+  if (overlap === undefined) throw new InvalidArgumentError(MDX_OVERLAP_RULE);
+  return overlap;
 }
 
 function parseList(value: string): string[] {
@@ -84,6 +91,12 @@ export function buildProgram(): Command {
         'full',
       ]),
     )
+    .option(
+      '--overlap <default|0-0.99>',
+      "MDX-Net: chunk overlap; 'default' = UVR's (step chunk − n_fft), or a fraction such as 0.5",
+      parseOverlap,
+    )
+    .option('--denoise', 'MDX-Net: UVR denoise, averages model(x) and −model(−x) (2× inference)')
     .option('--overwrite', 'replace existing output files', false)
     .option('--gpu', 'use a GPU execution provider when available (CUDA, then WebGPU)')
     .option(

@@ -1,5 +1,6 @@
 import * as path from 'path';
 import { MultiBar, Presets } from 'cli-progress';
+import type { MdxOverlap } from '../core/mdx/mdx-options';
 import type { SpleeterConfig } from '../infra/config/config.schema';
 import { engineOptionsFromConfig } from '../engine/engine-options';
 import { SpleeterEngine } from '../engine/spleeter-engine';
@@ -19,6 +20,9 @@ export interface SeparateCliOptions {
   stems?: string[];
   mwf: boolean;
   bandwidth?: 'model' | 'full';
+  /** MDX-Net only; absent unless given, so other models are not refused for a default. */
+  overlap?: MdxOverlap;
+  denoise?: boolean;
   overwrite: boolean;
   gpu?: boolean;
   threads?: number;
@@ -85,6 +89,8 @@ export async function runSeparateCommand(
             stems: opts.stems,
             mwf: opts.mwf,
             bandwidth: opts.bandwidth,
+            overlap: opts.overlap,
+            denoise: opts.denoise,
             overwrite: opts.overwrite,
             signal: controller.signal,
             onProgress: (fraction, stage) => bar?.update(Math.round(fraction * 100), { stage }),
@@ -121,7 +127,9 @@ function report(result: SeparationResult, json: boolean): void {
   const t = result.timings;
   process.stdout.write(
     `${result.audioPath}: ${result.model.stems.length} stems with ${result.model.name} on ${result.executionProvider} ` +
-      `in ${(t.totalMs / 1000).toFixed(2)} s (${result.realtimeFactor.toFixed(1)}x realtime)\n`,
+      `in ${(t.totalMs / 1000).toFixed(2)} s (${result.realtimeFactor.toFixed(1)}x realtime)` +
+      (result.mdx ? `, overlap ${result.mdx.overlap}, denoise ${result.mdx.denoise ? 'on' : 'off'}` : '') +
+      '\n',
   );
   for (const [stem, file] of Object.entries(result.outputs)) process.stdout.write(`  ${stem}: ${file}\n`);
 }

@@ -66,6 +66,8 @@ export const ErrorCodes = {
   VALIDATION_FAILED: 'VALIDATION_FAILED',
   UNKNOWN_STEM: 'UNKNOWN_STEM',
   OUTPUT_EXISTS: 'OUTPUT_EXISTS',
+  /** A valid option that the chosen model has no use for (e.g. MDX-Net's overlap on a Spleeter model). */
+  OPTION_NOT_SUPPORTED: 'OPTION_NOT_SUPPORTED',
   // separation / jobs
   JOB_NOT_FOUND: 'JOB_NOT_FOUND',
   JOB_CANCELED: 'JOB_CANCELED',

@@ -17,6 +17,7 @@ import {
   SpleeterError,
   ValidationError,
 } from '../core/errors';
+import { isMdxOverlap, MDX_OVERLAP_RULE, MdxSeparator } from '../core/mdx';
 import type { StemSeparator } from '../core/separation/types';
 import { SPLEETER_SAMPLE_RATE } from '../core/spleeter/types';
 import type { ExecutionProviderName, InferenceLogger } from '../infra/onnx/onnx-runtime';
@@ -28,6 +29,7 @@ import type { ModelManager } from './models/model-manager';
 import {
   ModelRegistry,
   modelManagerPort,
+  type ModelDescription,
   type ModelManagerPort,
   type ModelRegistryOptions,
   type OpenedModel,
@@ -283,7 +285,7 @@ export class SpleeterEngine {
   }
 
   /** Resolves a model reference without running it (validation of requests). */
-  async resolveModel(name?: string): Promise<{ name: string; version?: string; stems: string[] }> {
+  async resolveModel(name?: string): Promise<ModelDescription> {
     await this.initialize();
     return this.registry!.describe(name ?? this.opts.defaultModel);
   }
@@ -333,6 +335,8 @@ export class SpleeterEngine {
         mwf: params.mwf ?? false,
         bandwidth: params.bandwidth ?? 'model',
         stems: params.stems,
+        overlap: params.overlap,
+        denoise: params.denoise,
         signal: params.signal,
         onProgress: params.onProgress,
       }),
@@ -427,6 +431,9 @@ export class SpleeterEngine {
       return {
         audioPath: params.audioPath,
         model: { name: opened.name, version: opened.version, stems: [...separator.stems] },
+        ...(separator instanceof MdxSeparator
+          ? { mdx: { overlap: separator.overlap, denoise: separator.denoise } }
+          : {}),
         executionProvider: separator.executionProvider,
         input: toInputInfo(input, durationSec),
         outputs,
@@ -509,6 +516,9 @@ function validateRequest(params: SeparateParams, codec: OutputCodec, haveFfmpeg:
   if (params.bandwidth !== undefined && !['model', 'full'].includes(params.bandwidth)) {
     problems.push("bandwidth must be 'model' or 'full'");
   }
+  if (params.overlap !== undefined && !isMdxOverlap(params.overlap)) problems.push(MDX_OVERLAP_RULE);
+  if (params.denoise !== undefined && typeof params.denoise !== 'boolean')
+    problems.push('denoise must be true or false');
   if (problems.length) {
     throw new ValidationError(ErrorCodes.VALIDATION_FAILED, problems.join('; '));
   }

@@ -3,6 +3,7 @@
  * separation service and the CLI.
  */
 import type { InputAudioInfo } from '../core/audio/input-audio-info';
+import type { MdxOverlap } from '../core/mdx/mdx-options';
 import type { ProgressCallback } from '../core/spleeter/types';
 
 export type OutputCodec = 'wav' | 'flac' | 'mp3' | 'ogg';
@@ -27,6 +28,13 @@ export interface SeparationRequestOptions {
   mwf?: boolean;
   /** 'full' redistributes the band above the model's F instead of silencing it. */
   bandwidth?: 'model' | 'full';
+  /**
+   * MDX-Net only (other models refuse it: OPTION_NOT_SUPPORTED): 'default' (UVR's step,
+   * chunk − n_fft, Hann cross-fade) or the fraction 0–0.99 of a chunk shared with the next.
+   */
+  overlap?: MdxOverlap;
+  /** MDX-Net only: UVR's denoise, ½·model(x) − ½·model(−x) (twice the inference). */
+  denoise?: boolean;
   /** Overwrite existing output files (default false: refuse with OUTPUT_EXISTS). */
   overwrite?: boolean;
   signal?: AbortSignal;
@@ -51,6 +59,8 @@ export interface SeparationTimings {
 export interface SeparationResult {
   audioPath: string;
   model: { name: string; version?: string; stems: string[] };
+  /** MDX-Net models: the processing options used (defaults filled in). */
+  mdx?: { overlap: MdxOverlap; denoise: boolean };
   executionProvider: string;
   input: InputAudioInfo;
   /** stem name → absolute output path. */

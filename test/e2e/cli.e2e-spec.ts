@@ -4,7 +4,9 @@
 import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
+import { readWav } from '../../src/modules/separation/testing/fake-engine';
 import { makeTempDir, noise, writeTextFile, writeWav } from '../factories/audio';
+import { maxAbsDiff, separateWithMdx, writeMdxModelDir } from '../factories/mdx-models';
 import { testModelDir } from '../factories/models';
 
 jest.setTimeout(180_000);
@@ -73,6 +75,83 @@ describe('spleeter-server CLI', () => {
     const usage = await run(['separate', text, '--codec', 'aiff'], dir);
     expect(usage.code).toBe(2);
     expect(usage.stderr).toMatch(/codec/);
+  });
+
+  describe('MDX-Net options', () => {
+    let model: string;
+    let input: string;
+    let mix: Float32Array;
+    beforeAll(async () => {
+      // The ramp network: 0.5·input plus an input-independent ramp per chunk (see mdx-models.ts).
+      model = await writeMdxModelDir(path.join(dir, 'mdx-model'), undefined, { gain: 0.5 });
+      input = await writeWav(path.join(dir, 'mdx.wav'), noise({ seconds: 3, seed: 9 }), { encoding: 'f32' });
+      mix = readWav(await fs.promises.readFile(input)).data;
+    });
+
+    /** Runs `separate` into its own folder; returns the JSON result and the decoded stems. */
+    async function separate(out: string, extra: string[]) {
+      const res = await run(
+        ['separate', input, '-m', model, '-o', out, '--json', '--bit-depth', '32', ...extra],
+        dir,
+      );
+      expect(res.stderr).toBe('');
+      expect(res.code).toBe(0);
+      const result = JSON.parse(res.stdout.trim());
+      const stems = new Map<string, Float32Array>();
+      for (const [stem, file] of Object.entries(result.outputs as Record<string, string>)) {
+        const wav = readWav(await fs.promises.readFile(file));
+        expect(wav.sampleRate).toBe(44100);
+        stems.set(stem, wav.data);
+      }
+      return { result, stems };
+    }
+
+    it('--overlap 0.5 and --denoise give what MdxSeparator gives with the same options, and differ from the defaults', async () => {
+      const plain = await separate('mdx-default', []);
+      expect(plain.result.mdx).toEqual({ overlap: 'default', denoise: false });
+      const half = await separate('mdx-overlap', ['--overlap', '0.5']);
+      expect(half.result.mdx).toEqual({ overlap: 0.5, denoise: false });
+      const denoised = await separate('mdx-denoise', ['--denoise']);
+      expect(denoised.result.mdx).toEqual({ overlap: 'default', denoise: true });
+
+      const ramp = { gain: 0.5 };
+      const expected = {
+        plain: await separateWithMdx(mix, { ramp }),
+        half: await separateWithMdx(mix, { ramp, overlap: 0.5 }),
+        denoised: await separateWithMdx(mix, { ramp, denoise: true }),
+      };
+      for (const stem of ['vocals', 'instrumental']) {
+        expect(maxAbsDiff(plain.stems.get(stem)!, expected.plain.get(stem)!)).toBeLessThan(1e-5);
+        expect(maxAbsDiff(half.stems.get(stem)!, expected.half.get(stem)!)).toBeLessThan(1e-5);
+        expect(maxAbsDiff(denoised.stems.get(stem)!, expected.denoised.get(stem)!)).toBeLessThan(1e-5);
+        // Each option moves the result well beyond float noise.
+        expect(maxAbsDiff(half.stems.get(stem)!, plain.stems.get(stem)!)).toBeGreaterThan(0.01);
+        expect(maxAbsDiff(denoised.stems.get(stem)!, plain.stems.get(stem)!)).toBeGreaterThan(0.01);
+      }
+    });
+
+    it('refuses a bad --overlap (exit 2) and MDX options for other models (exit 2, OPTION_NOT_SUPPORTED), writing nothing', async () => {
+      for (const bad of ['1', '-0.1', 'half', '0.995']) {
+        const res = await run(['separate', input, '-m', model, '-o', 'mdx-bad', '--overlap', bad], dir);
+        expect(res.code).toBe(2);
+        expect(res.stderr).toContain("overlap must be 'default' or a number from 0 to 0.99");
+      }
+      const spleeter = await run(
+        ['separate', input, '-m', 'builtin:center', '-o', 'mdx-bad', '--denoise'],
+        dir,
+      );
+      expect(spleeter.code).toBe(2);
+      expect(spleeter.stderr).toContain('OPTION_NOT_SUPPORTED');
+      expect(spleeter.stderr).toContain('denoise applies to MDX-Net models only');
+      const identity = await testModelDir('identity', { config: '2stems' });
+      const overlap = await run(
+        ['separate', input, '-m', identity, '-o', 'mdx-bad', '--overlap', 'default'],
+        dir,
+      );
+      expect(overlap.code).toBe(2);
+      expect(overlap.stderr).toContain('OPTION_NOT_SUPPORTED');
+      expect(fs.existsSync(path.join(dir, 'mdx-bad'))).toBe(false);
+    });
   });
 
   it('lists models, with the built-ins installed', async () => {

@@ -139,10 +139,20 @@ describe('OpenAPI document (e2e)', () => {
       'duration',
       'mwf',
       'bandwidth',
+      'overlap',
+      'denoise',
       'callbackUrl',
     ]) {
       expect(Object.keys(schema.properties as Json)).toContain(option);
     }
+    // MDX-Net overlap: the word 'default' or a fraction up to 0.99.
+    expect((schema.properties as Record<string, Json>).overlap).toMatchObject({
+      oneOf: [
+        { type: 'string', enum: ['default'] },
+        { type: 'number', minimum: 0, maximum: 0.99 },
+      ],
+    });
+    expect((schema.properties as Record<string, Json>).denoise).toMatchObject({ type: 'boolean' });
     const accepted = (post.responses as Record<string, Json>)['202'].content as Record<string, Json>;
     expect(accepted['application/json'].schema).toEqual({
       $ref: '#/components/schemas/SeparationResponseDto',
@@ -163,6 +173,9 @@ describe('OpenAPI document (e2e)', () => {
     ]) {
       expect(Object.keys(job.SeparationResponseDto.properties as Json)).toContain(field);
     }
+    expect(Object.keys(job.SeparationOptionsResponseDto.properties as Json)).toEqual(
+      expect.arrayContaining(['overlap', 'denoise']),
+    );
   });
 
   it('has no dangling $ref', () => {

@@ -22,6 +22,7 @@ import {
   writeWav,
   type TestSignal,
 } from '../factories/audio';
+import { separateWithMdx, writeMdxModelDir } from '../factories/mdx-models';
 import { testModelDir } from '../factories/models';
 
 jest.setTimeout(120_000);
@@ -234,6 +235,89 @@ describe(SpleeterEngine.name, () => {
     await expect(
       sut.separate({ audioPath: input, modelName: 'nope:model', outputDir: out }),
     ).rejects.toBeInstanceOf(ModelError);
+    expect(fs.existsSync(out)).toBe(false);
+  });
+
+  it('MDX-Net: overlap and denoise reach the separator as given, and are echoed in the result', async () => {
+    const ramp = { gain: 0.5 };
+    const model = await writeMdxModelDir(path.join(dir, 'mdx-ramp'), undefined, ramp);
+    expect(await sut.resolveModel(model)).toMatchObject({ kind: 'mdx', stems: ['vocals', 'instrumental'] });
+    const sig = noise({ seconds: 2.5, amplitude: 0.3, seed: 11 });
+    const input = await writeWav(path.join(dir, 'mdx.wav'), sig, { encoding: 'f32' });
+    const cases = [
+      { name: 'default', options: {}, used: { overlap: 'default', denoise: false } },
+      { name: 'half', options: { overlap: 0.5 }, used: { overlap: 0.5, denoise: false } },
+      { name: 'denoise', options: { denoise: true }, used: { overlap: 'default', denoise: true } },
+    ] as const;
+    const outputs: Record<string, Float32Array> = {};
+    for (const c of cases) {
+      const result = await sut.separate({
+        audioPath: input,
+        modelName: model,
+        outputDir: path.join(dir, `mdx-${c.name}`),
+        bitDepth: 32,
+        ...c.options,
+      });
+      expect(result.mdx).toEqual(c.used);
+      const expected = await separateWithMdx(sig.data, { ramp, ...c.options });
+      outputs[c.name] = (await readAll(result.outputs.vocals)).data;
+      expect(maxAbsDiff(outputs[c.name], expected.get('vocals')!)).toBeLessThan(1e-5);
+    }
+    expect(maxAbsDiff(outputs.half, outputs.default)).toBeGreaterThan(0.01);
+    expect(maxAbsDiff(outputs.denoise, outputs.default)).toBeGreaterThan(0.01);
+  });
+
+  it("MDX-Net: sampleRate 44100 is UVR's output (the network's rate, not resampled back)", async () => {
+    const model = await writeMdxModelDir(path.join(dir, 'mdx-ramp'), undefined, { gain: 0.5 });
+    const sig = noise({ seconds: 1.5, amplitude: 0.3, seed: 12, sampleRate: 48000 });
+    const input = await writeWav(path.join(dir, 'mdx48.wav'), sig, { encoding: 'f32' });
+    const native = await sut.separate({
+      audioPath: input,
+      modelName: model,
+      outputDir: path.join(dir, 'mdx48'),
+      bitDepth: 32,
+    });
+    const a = await readAll(native.outputs.vocals);
+    expect(a.sampleRate).toBe(48000);
+    expect(a.data.length).toBe(sig.data.length);
+    const uvr = await sut.separate({
+      audioPath: input,
+      modelName: model,
+      outputDir: path.join(dir, 'mdx44'),
+      bitDepth: 32,
+      sampleRate: 44100,
+    });
+    const b = await readAll(uvr.outputs.vocals);
+    expect(b.sampleRate).toBe(44100);
+    const at44 = await readAt(input, 44100); // the engine's own decode + resampling to the network rate
+    const expected = await separateWithMdx(at44, { ramp: { gain: 0.5 } });
+    expect(maxAbsDiff(b.data, expected.get('vocals')!)).toBeLessThan(1e-5);
+  });
+
+  it('overlap and denoise: bad values are VALIDATION_FAILED; other models refuse them with OPTION_NOT_SUPPORTED', async () => {
+    const input = await writeWav(path.join(dir, 'w.wav'), noise({ seconds: 0.5 }), { encoding: 's16' });
+    const out = path.join(dir, 'refused-mdx');
+    const mdx = await writeMdxModelDir(path.join(dir, 'mdx-ramp'));
+    for (const overlap of [1, -0.5, 0.999, Number.NaN, 'auto'] as never[]) {
+      await expect(
+        sut.separate({ audioPath: input, modelName: mdx, outputDir: out, overlap }),
+      ).rejects.toMatchObject({
+        code: 'VALIDATION_FAILED',
+        message: expect.stringContaining("overlap must be 'default' or a number from 0 to 0.99"),
+      });
+    }
+    const spleeter = await testModelDir('identity', { config: '2stems' });
+    for (const [modelName, opts] of [
+      ['builtin:center', { overlap: 0.5 }],
+      ['builtin:hpss', { denoise: false }],
+      [spleeter, { overlap: 'default' }],
+    ] as const) {
+      await expect(
+        sut.separate({ audioPath: input, modelName, outputDir: out, ...opts }),
+      ).rejects.toMatchObject({
+        code: 'OPTION_NOT_SUPPORTED',
+      });
+    }
     expect(fs.existsSync(out)).toBe(false);
   });
 

@@ -15,6 +15,7 @@ import { MdxSeparator } from '../../src/core/mdx/mdx-separator';
 import type { StemSink } from '../../src/core/separation/types';
 import { OnnxRuntime, OnnxSessionHandle } from '../../src/infra/onnx/onnx-runtime';
 import { decodeStereo44k, snrDb } from '../factories/audio';
+import { buildMdxRampOnnx, maxAbsDiff, rampWaveform, uvrDemixOfWaveform } from '../factories/mdx-models';
 
 const CLIP = path.resolve(__dirname, '..', '..', '..', 'shared', 'fixtures', 'audio', 'audio_example.mp3');
 const haveClip = existsSync(CLIP);
@@ -37,10 +38,11 @@ const VOC_FT = findMdxParamsByHash('77d07b2667ddf05b9e3175941b4454a0')!;
 const { dimF, dimT, nFft } = VOC_FT;
 const SR = 44100;
 
-type Kind = 'identity' | 'zero' | 'left-only' | 'low-band';
+type Kind = 'identity' | 'zero' | 'left-only' | 'low-band' | 'ramp';
 
 /** Test networks with the real MDX I/O: float32 input [batch, 4, dim_f, dim_t] → output, same shape. */
 function buildMdxTestModel(kind: Kind): Uint8Array {
+  if (kind === 'ramp') return buildMdxRampOnnx(VOC_FT);
   const b = new OnnxGraphBuilder({ graphName: `mdx_${kind}` });
   const shape = ['batch', 4, dimF, dimT];
   b.addInput('input', 'float32', shape);
@@ -166,7 +168,28 @@ describe('MDX-Net separation through onnxruntime', () => {
     expect(snrSecondary).toBeGreaterThan(40);
     for (let i = 0; i < mix.length; i++)
       if (secondary[i] !== Math.fround(mix[i] - primary[i])) throw new Error(`at ${i}`);
-    expect(stats.segments).toBe(Math.ceil((nFft / 2 + N) / Math.floor(0.75 * 1024 * (dimT - 1))));
+    // UVR's default step: chunk − n_fft = 261,120 − 7,680.
+    expect(stats.segments).toBe(Math.ceil((nFft / 2 + N) / 253_440));
+  }, 120_000);
+
+  it("default settings reproduce UVR's step (chunk − n_fft = 253,440) and Hann cross-fade", async () => {
+    // The ramp network ignores its input: every chunk yields the same ramp from its own start, so
+    // the stem is the hand-computed cross-fade of shifted ramps and shows exactly where chunks sit.
+    const n = 600_000; // 3 chunks at UVR's step, 4 at overlap 0.25
+    const silence = new Float32Array(2 * n);
+    const g = rampWaveform(VOC_FT);
+    const uvr = uvrDemixOfWaveform(n, VOC_FT, g, 253_440);
+    const sut = await separator('ramp');
+    expect(sut.step).toBe(253_440);
+    const { out, stats } = await run(sut, silence);
+    expect(stats.segments).toBe(3);
+    expect(maxAbsDiff(out.get('vocals')!, uvr)).toBeLessThan(1e-5);
+    // python-audio-separator's 0.25 is one option away, and visibly different.
+    const quarter = uvrDemixOfWaveform(n, VOC_FT, g, 195_840);
+    expect(maxAbsDiff(uvr, quarter)).toBeGreaterThan(0.02);
+    const q = await run(await separator('ramp', { overlap: 0.25 }), silence);
+    expect(q.stats.segments).toBe(4);
+    expect(maxAbsDiff(q.out.get('vocals')!, quarter)).toBeLessThan(1e-5);
   }, 120_000);
 
   it('zero model: primary exactly silent, secondary exactly the mixture', async () => {

@@ -10,6 +10,7 @@ import { promises as fsp } from 'fs';
 import * as path from 'path';
 import { AudioProcessingError, ErrorCodes, ModelError, SeparationError } from '../../src/core/errors';
 import type { InputAudioInfo, ModelSummary, SeparateParams, SeparationResult } from '../../src/engine/types';
+import type { ModelDescription } from '../../src/engine/registry/model-registry';
 
 export interface FakeEngineOptions {
   /** Pause per segment (default 0). */
@@ -58,13 +59,18 @@ export class FakeEngineService {
     }));
   }
 
-  async resolveModel(name: string): Promise<{ name: string; version?: string; stems: string[] }> {
+  async resolveModel(name: string): Promise<ModelDescription> {
     const [base, version] = name.split('@');
     const stems = FAKE_MODELS[base];
     if (!stems || (version !== undefined && version !== '1')) {
       throw new ModelError(ErrorCodes.MODEL_NOT_INSTALLED, `Model ${name} is not installed`, { model: name });
     }
-    return { name: base, version: '1', stems: [...stems] };
+    return {
+      name: base,
+      version: '1',
+      stems: [...stems],
+      kind: base.startsWith('builtin:') ? 'builtin' : 'spleeter',
+    };
   }
 
   async probe(audioPath: string): Promise<InputAudioInfo> {

@@ -89,6 +89,8 @@ export function aJob(overrides: Partial<SeparationJobEntity> = {}): SeparationJo
       durationSec: null,
       mwf: false,
       bandwidth: 'model',
+      overlap: null,
+      denoise: null,
     },
     inputKey: 'uploads/11111111-1111-4111-8111-111111111111',
     inputFilename: 'song.wav',

@@ -47,6 +47,9 @@ export function pickOutputOptions(options: {
   durationSec?: number | null;
   mwf?: boolean | null;
   bandwidth?: string | null;
+  /** MDX-Net only (absent for other models, whose keys are unchanged by these options' arrival). */
+  overlap?: string | number | null;
+  denoise?: boolean | null;
 }): Record<string, unknown> {
   const v = <T>(x: T | null | undefined): T | undefined => (x === null ? undefined : x);
   return {
@@ -59,6 +62,8 @@ export function pickOutputOptions(options: {
     durationSec: v(options.durationSec),
     mwf: v(options.mwf),
     bandwidth: v(options.bandwidth),
+    overlap: v(options.overlap),
+    denoise: v(options.denoise),
   };
 }
 

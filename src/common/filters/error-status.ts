@@ -9,6 +9,7 @@ export function statusForCode(code: ErrorCode): number {
     case ErrorCodes.EMPTY_AUDIO:
     case ErrorCodes.VALIDATION_FAILED:
     case ErrorCodes.UNKNOWN_STEM:
+    case ErrorCodes.OPTION_NOT_SUPPORTED:
     case ErrorCodes.DURATION_LIMIT:
     case ErrorCodes.CALLBACK_URL_REJECTED:
       return 422;

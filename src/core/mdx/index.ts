@@ -10,6 +10,16 @@ export {
   type KnownMdxModel,
   type MdxModelParams,
 } from './mdx-params';
+export {
+  MDX_DEFAULT_OVERLAP,
+  MDX_MAX_OVERLAP,
+  MDX_OVERLAP_RULE,
+  assertMdxOverlap,
+  isMdxOverlap,
+  parseMdxOverlap,
+  refuseMdxOptions,
+  type MdxOverlap,
+} from './mdx-options';
 export { MdxSeparator, type MdxModelFn, type MdxSeparatorOptions } from './mdx-separator';
 export {
   MDX_INPUT_NAME,

@@ -1,6 +1,8 @@
 import { CenteredStft } from '../dsp/centered-stft';
 import { symmetricHann } from '../dsp/window';
 import type { StemSink } from '../separation/types';
+import { rampModelFn, rampWaveform, uvrDemixOfWaveform } from '../../../test/factories/mdx-models';
+import type { MdxOverlap } from './mdx-options';
 import { MdxModelParams } from './mdx-params';
 import { MdxModelFn, MdxSeparator } from './mdx-separator';
 
@@ -32,12 +34,12 @@ const weirdModel: MdxModelFn = async (x, batch) => {
   return y;
 };
 
-/** Straight whole-signal port of python-audio-separator's MDX demix (MODEL-FORMATS C). */
+/** Straight whole-signal port of UVR's MDX demix (MODEL-FORMATS C; separate.py). */
 async function referenceDemix(
   mix: Float32Array,
   p: MdxModelParams,
   model: MdxModelFn,
-  overlap: number,
+  overlap: MdxOverlap,
   denoise: boolean,
 ) {
   const N = mix.length / 2;
@@ -51,7 +53,7 @@ async function referenceDemix(
     mixture[0][trim + n] = mix[2 * n];
     mixture[1][trim + n] = mix[2 * n + 1];
   }
-  const step = Math.floor((1 - overlap) * chunk);
+  const step = overlap === 'default' ? chunk - p.nFft : Math.floor((1 - overlap) * chunk);
   const result = [new Float64Array(L), new Float64Array(L)];
   const divider = new Float64Array(L);
   const stft = new CenteredStft(p.nFft, p.hop);
@@ -151,8 +153,11 @@ describe(MdxSeparator.name, () => {
     [9999, 4096, 0.5, 2, false],
     [7777, 1000, 0, 1, false], // no cross-fade
     [5000, 333, 0.25, 2, true], // denoise
-  ])(
-    'matches the whole-signal reference (N=%i, chunks of %i, overlap %f, batch %i, denoise %s)',
+    [1000, 97, 'default', 1, false],
+    [1536 * 4, 500, 'default', 3, false],
+    [9999, 4096, 'default', 2, true],
+  ] as Array<[number, number, MdxOverlap, number, boolean]>)(
+    'matches the whole-signal reference (N=%i, chunks of %i, overlap %p, batch %i, denoise %s)',
     async (N, cf, overlap, batch, denoise) => {
       const mix = signal(N);
       const sut = new MdxSeparator({ params: small, model: weirdModel, overlap, batchSize: batch, denoise });
@@ -169,6 +174,59 @@ describe(MdxSeparator.name, () => {
       expect(stats.modelCalls).toBe(Math.ceil(sut.chunkCount(N) / batch) * (denoise ? 2 : 1));
     },
   );
+
+  describe("UVR's default step (chunk − n_fft) and Hann cross-fade: golden stems", () => {
+    // chunk = 128·15 = 1920, n_fft = 384: UVR's 'Default' step is 1536; overlap 0.25 gives 1440.
+    const UVR_DEFAULT_STEP = 1536;
+    const N = 7000;
+    const silence = new Float32Array(2 * N);
+    const g = rampWaveform(small);
+    const golden = (step: number, rectangular = false) => uvrDemixOfWaveform(N, small, g, step, rectangular);
+
+    it.each([
+      ['omitted', UVR_DEFAULT_STEP, undefined, false],
+      ["'default'", UVR_DEFAULT_STEP, 'default', false],
+      ['0.25', 1440, 0.25, false],
+      ['0.5', 960, 0.5, false],
+      ['0 (no cross-fade)', 1920, 0, true],
+    ] as Array<[string, number, MdxOverlap | undefined, boolean]>)(
+      'overlap %s: primary = cross-fade of the chunk ramps at step %i',
+      async (_label, step, overlap, rectangular) => {
+        const sut = new MdxSeparator({ params: small, model: rampModelFn(small), overlap });
+        expect(sut.step).toBe(step);
+        const { out, stats } = await separate(sut, silence, 1234);
+        const primary = out.get('vocals')!;
+        expect(maxAbs(primary, golden(step, rectangular))).toBeLessThan(1e-5);
+        expect(stats.segments).toBe(Math.ceil((small.nFft / 2 + N) / step));
+      },
+    );
+
+    it('the golden values tell the steps apart (the cross-fade is visible)', () => {
+      const uvr = golden(UVR_DEFAULT_STEP);
+      // Ramps 0 → 0.2 (×1.03) per chunk: a different step moves the seams by a visible amount.
+      expect(maxAbs(uvr, golden(1440))).toBeGreaterThan(0.02);
+      expect(maxAbs(uvr, golden(UVR_DEFAULT_STEP + 1))).toBeGreaterThan(1e-4);
+      // Inside the first chunk (before the second starts) every step gives the ramp itself.
+      const trim = small.nFft / 2;
+      for (let n = 0; n < 1440 - trim; n++)
+        expect(uvr[2 * n]).toBeCloseTo(g[0][trim + n] * small.compensate, 6);
+    });
+
+    it('denoise cancels an input-independent output (½·f(x) − ½·f(−x))', async () => {
+      const sut = new MdxSeparator({ params: small, model: rampModelFn(small), denoise: true });
+      const { out } = await separate(sut, silence, 4096);
+      expect(maxAbs(out.get('vocals')!, silence)).toBeLessThan(1e-6);
+    });
+
+    it('refuses overlaps outside default | 0–0.99', () => {
+      for (const overlap of [-0.1, 0.995, 1, Number.NaN, 'auto'] as unknown as MdxOverlap[]) {
+        expect(() => new MdxSeparator({ params: small, model: weirdModel, overlap })).toThrow(
+          expect.objectContaining({ code: 'VALIDATION_FAILED', context: { field: 'overlap' } }),
+        );
+      }
+      expect(new MdxSeparator({ params: small, model: weirdModel, overlap: 0.99 }).step).toBe(19);
+    });
+  });
 
   it('zero model: primary exactly 0 and secondary exactly the mixture', async () => {
     const mix = signal(6000, 3);

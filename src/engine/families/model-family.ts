@@ -4,6 +4,7 @@
  * prefix) and asks that family for a separator; adding a family means adding a file here and a
  * kind, not another branch in the registry.
  */
+import type { MdxOverlap } from '../../core/mdx/mdx-options';
 import type { StemSeparator } from '../../core/separation/types';
 import type { ExecutionProviderName, InferenceLogger, OnnxRuntime } from '../../infra/onnx/onnx-runtime';
 import { BuiltinFamily } from './builtin/builtin-family';
@@ -33,6 +34,9 @@ export interface FamilySeparatorOptions {
   mwf: boolean;
   bandwidth: 'model' | 'full';
   stems?: string[];
+  /** MDX-Net only (the registry refuses them for other families). */
+  overlap?: MdxOverlap;
+  denoise?: boolean;
   /** Precision of the installed version (catalog models); default: FamilyOptions.precision. */
   precision?: ModelPrecisionName;
 }

@@ -16,6 +16,7 @@ import { BUILTIN_MODELS } from '../../core/builtin/builtin-models';
 import { ErrorCodes, ModelError } from '../../core/errors';
 import { parseModelRef } from '../../core/models/model-catalog';
 import { normaliseVersionId } from '../../core/models/model-version';
+import { refuseMdxOptions, type MdxOverlap } from '../../core/mdx/mdx-options';
 import type { StemSeparator } from '../../core/separation/types';
 import type { ProgressCallback } from '../../core/spleeter/types';
 import type { ModelManager } from '../models/model-manager';
@@ -52,8 +53,15 @@ export interface ModelManagerPort {
     precision: ModelPrecisionName | null;
     release(): Promise<void>;
   }>;
-  describe(ref: string): Promise<{ name: string; version?: string; stems: string[] }>;
+  describe(ref: string): Promise<ModelDescription>;
   list(): Promise<ModelSummary[]>;
+}
+
+export interface ModelDescription {
+  name: string;
+  version?: string;
+  stems: string[];
+  kind: ModelKind;
 }
 
 /** Adapts the ModelManager to the registry's port. */
@@ -95,7 +103,12 @@ export function modelManagerPort(manager: ModelManager, autoDownload: boolean): 
           { model: info.name },
         );
       }
-      return { name: info.name, version: version ?? info.activeVersion ?? undefined, stems: info.stems };
+      return {
+        name: info.name,
+        version: version ?? info.activeVersion ?? undefined,
+        stems: info.stems,
+        kind: info.kind,
+      };
     },
     async list() {
       return (await manager.listModels()).map((m) => ({
@@ -114,6 +127,9 @@ export interface OpenOptions {
   mwf: boolean;
   bandwidth: 'model' | 'full';
   stems?: string[];
+  /** MDX-Net only; any other model refuses them (OPTION_NOT_SUPPORTED). */
+  overlap?: MdxOverlap;
+  denoise?: boolean;
   signal?: AbortSignal;
   onProgress?: ProgressCallback;
 }
@@ -153,12 +169,13 @@ export class ModelRegistry {
     return [...builtins, ...managed.filter((m) => !m.name.startsWith('builtin:'))];
   }
 
-  async describe(ref: string): Promise<{ name: string; version?: string; stems: string[] }> {
+  async describe(ref: string): Promise<ModelDescription> {
     const builtin = BUILTIN_MODELS.find((b) => b.id === ref);
-    if (builtin) return { name: builtin.id, stems: [...builtin.stems] };
+    if (builtin) return { name: builtin.id, stems: [...builtin.stems], kind: 'builtin' };
     if (isPathRef(ref)) {
       const dir = path.resolve(ref);
-      return { name: dir, stems: await this.families[await pathKind(dir)].stems(dir) };
+      const kind = await pathKind(dir);
+      return { name: dir, stems: await this.families[kind].stems(dir), kind };
     }
     if (!this.options.manager) throw notInstalled(ref);
     return this.options.manager.describe(ref);
@@ -167,6 +184,7 @@ export class ModelRegistry {
   async open(ref: string, opts: OpenOptions): Promise<OpenedModel> {
     const builtin = BUILTIN_MODELS.find((b) => b.id === ref);
     if (builtin) {
+      refuseMdxOptions({ name: builtin.id, kind: 'builtin' }, opts);
       return {
         name: builtin.id,
         separator: await this.families.builtin.separator(builtin.id, opts),
@@ -175,7 +193,9 @@ export class ModelRegistry {
     }
     if (isPathRef(ref)) {
       const dir = path.resolve(ref);
-      const separator = await this.families[await pathKind(dir)].separator(dir, opts);
+      const kind = await pathKind(dir);
+      refuseMdxOptions({ name: ref, kind }, opts);
+      const separator = await this.families[kind].separator(dir, opts);
       return { name: dir, separator, release: async () => undefined };
     }
     if (!this.options.manager) throw notInstalled(ref);
@@ -184,6 +204,7 @@ export class ModelRegistry {
       signal: opts.signal,
     });
     try {
+      refuseMdxOptions(resolved, opts);
       const location = resolved.kind === 'builtin' ? resolved.name : resolved.dir;
       return {
         name: resolved.name,

@@ -5,6 +5,7 @@ import { SeparationWorkerPool } from '../../engine/workers/separation-worker-poo
 import { engineOptionsFromConfig } from '../../engine/engine-options';
 import { SpleeterEngine } from '../../engine/spleeter-engine';
 import type { InputAudioInfo, ModelSummary, SeparateParams, SeparationResult } from '../../engine/types';
+import type { ModelDescription } from '../../engine/registry/model-registry';
 
 /**
  * Nest face of the separation engine (src/engine/spleeter-engine.ts). Separations run in a pool of
@@ -43,7 +44,7 @@ export class EngineService implements OnApplicationShutdown {
   }
 
   /** Resolves `name[@version]` (default model when omitted) or throws ModelError MODEL_NOT_INSTALLED. */
-  resolveModel(name?: string): Promise<{ name: string; version?: string; stems: string[] }> {
+  resolveModel(name?: string): Promise<ModelDescription> {
     return this.local.resolveModel(name);
   }
 

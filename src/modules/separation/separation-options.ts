@@ -2,6 +2,8 @@
  * Normalised, output-affecting options of a separation job: what the client asked for with the
  * server defaults filled in. Stored with the job, passed to the engine, hashed into the cache key.
  */
+import { MDX_DEFAULT_OVERLAP, refuseMdxOptions, type MdxOverlap } from '../../core/mdx/mdx-options';
+import type { ModelKind } from '../../core/models/model-catalog';
 import type { OutputCodec, SeparationRequestOptions } from '../../engine/types';
 
 export const OUTPUT_CODECS: readonly OutputCodec[] = ['wav', 'flac', 'mp3', 'ogg'];
@@ -21,6 +23,12 @@ export interface SeparationJobOptions {
   durationSec: number | null;
   mwf: boolean;
   bandwidth: 'model' | 'full';
+  /**
+   * MDX-Net models only, null for the others (and absent from jobs stored before the option
+   * existed, which ran with the engine's default).
+   */
+  overlap: MdxOverlap | null;
+  denoise: boolean | null;
 }
 
 export interface SeparationOptionsInput {
@@ -33,6 +41,8 @@ export interface SeparationOptionsInput {
   duration?: number;
   mwf?: boolean;
   bandwidth?: 'model' | 'full';
+  overlap?: MdxOverlap;
+  denoise?: boolean;
 }
 
 export interface SeparationDefaults {
@@ -41,11 +51,17 @@ export interface SeparationDefaults {
   bitrateKbps: number;
 }
 
-/** Fills defaults and drops options the chosen codec ignores, so equal outputs get equal options. */
+/**
+ * Fills defaults and drops options the chosen codec ignores, so equal outputs get equal options.
+ * MDX-Net's overlap/denoise are filled for MDX models and refused (OPTION_NOT_SUPPORTED) for others.
+ */
 export function normalizeSeparationOptions(
   input: SeparationOptionsInput,
   defaults: SeparationDefaults,
+  model: { name: string; kind: ModelKind },
 ): SeparationJobOptions {
+  refuseMdxOptions(model, input);
+  const mdx = model.kind === 'mdx';
   const codec = input.codec ?? defaults.codec;
   const lossy = codec === 'mp3' || codec === 'ogg';
   let bitDepth: 16 | 24 | 32 | null = null;
@@ -62,6 +78,8 @@ export function normalizeSeparationOptions(
     durationSec: input.duration ?? null,
     mwf: input.mwf ?? false,
     bandwidth: input.bandwidth ?? 'model',
+    overlap: mdx ? (input.overlap ?? MDX_DEFAULT_OVERLAP) : null,
+    denoise: mdx ? (input.denoise ?? false) : null,
   };
 }
 
@@ -77,6 +95,8 @@ export function toEngineOptions(o: SeparationJobOptions): SeparationRequestOptio
     durationSec: o.durationSec ?? undefined,
     mwf: o.mwf,
     bandwidth: o.bandwidth,
+    overlap: o.overlap ?? undefined,
+    denoise: o.denoise ?? undefined,
   };
 }
 

@@ -45,6 +45,9 @@ export function toSeparationResponse(job: SeparationJobEntity, ctx: MappingConte
       duration: job.options.durationSec,
       mwf: job.options.mwf,
       bandwidth: job.options.bandwidth,
+      // Jobs stored before these options existed have neither.
+      overlap: job.options.overlap ?? null,
+      denoise: job.options.denoise ?? null,
     },
     input: {
       filename: job.inputFilename,

@@ -20,7 +20,12 @@ function build(o: MockOverrides & { inspector?: Partial<UploadInspector> } = {})
   const m = separationMocks({
     ...o,
     engine: {
-      resolveModel: async () => ({ name: 'builtin:center', version: '1', stems: ['center', 'sides'] }),
+      resolveModel: async () => ({
+        name: 'builtin:center',
+        version: '1',
+        stems: ['center', 'sides'],
+        kind: 'builtin' as const,
+      }),
       ...o.engine,
     },
     jobs: { insert: async () => undefined, delete: async () => undefined, ...o.jobs },
@@ -110,6 +115,36 @@ describe(SeparationService.name, () => {
         context: { available: ['center', 'sides'] },
       });
       expect(m.jobs.insert).not.toHaveBeenCalled();
+    });
+
+    it('refuses MDX-Net options for a built-in model with OPTION_NOT_SUPPORTED before touching the upload', async () => {
+      const { sut, m, inspector } = build();
+      const err = await sut.create({ principal: USER }, UPLOAD, { overlap: 0.5 }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(ValidationError);
+      expect(err).toMatchObject({
+        code: ErrorCodes.OPTION_NOT_SUPPORTED,
+        context: { field: 'overlap', model: 'builtin:center', kind: 'builtin' },
+      });
+      expect(inspector.inspect).not.toHaveBeenCalled();
+      expect(m.jobs.insert).not.toHaveBeenCalled();
+    });
+
+    it('fills and stores the MDX-Net defaults for an MDX model (null for others)', async () => {
+      const { sut, m } = build({
+        engine: {
+          resolveModel: async () => ({
+            name: 'mdx:test',
+            version: 'v1',
+            stems: ['vocals', 'instrumental'],
+            kind: 'mdx' as const,
+          }),
+        },
+      });
+      await sut.create({ principal: USER }, UPLOAD, { denoise: true });
+      expect(m.jobs.insert.mock.calls[0][0].options).toMatchObject({ overlap: 'default', denoise: true });
+      const plain = build();
+      await plain.sut.create({ principal: USER }, UPLOAD, {});
+      expect(plain.m.jobs.insert.mock.calls[0][0].options).toMatchObject({ overlap: null, denoise: null });
     });
 
     it('propagates MODEL_NOT_INSTALLED before touching the upload', async () => {

@@ -279,6 +279,7 @@ export class SeparationService {
         bitDepth: this.config.audio.default_bit_depth,
         bitrateKbps: this.config.audio.default_bitrate_kbps,
       },
+      model,
     );
     const unknown = (options.stems ?? []).filter((s) => !model.stems.includes(s));
     if (unknown.length > 0) {

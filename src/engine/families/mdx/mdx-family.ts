@@ -44,7 +44,15 @@ export class MdxFamily implements ModelFamily {
     const stems = opts.stems?.length
       ? validateStems([params.primaryStem, params.secondaryStem], opts.stems)
       : undefined;
-    return new MdxSeparator({ params, model, stems, executionProvider, batchSize: 1 });
+    return new MdxSeparator({
+      params,
+      model,
+      stems,
+      executionProvider,
+      batchSize: 1,
+      overlap: opts.overlap,
+      denoise: opts.denoise,
+    });
   }
 
   async dispose(): Promise<void> {

@@ -17,10 +17,17 @@ import {
   Max,
   MaxLength,
   Min,
+  ValidateBy,
 } from 'class-validator';
+import {
+  isMdxOverlap,
+  MDX_MAX_OVERLAP,
+  MDX_OVERLAP_RULE,
+  type MdxOverlap,
+} from '../../../core/mdx/mdx-options';
 import type { OutputCodec } from '../../../engine/types';
 import { OUTPUT_CODECS } from '../separation-options';
-import { toBoolean, toNumber, toStringList } from './transforms';
+import { toBoolean, toMdxOverlap, toNumber, toStringList } from './transforms';
 
 /** Catalog names like `spleeter:4stems` or `builtin:center`, optional `@version`. Never a path. */
 export const MODEL_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9:._-]{0,127}(@[A-Za-z0-9][A-Za-z0-9._-]{0,63})?$/;
@@ -134,6 +141,37 @@ export class SeparationOptionsDto {
   @IsOptional()
   @IsIn(['model', 'full'])
   bandwidth?: 'model' | 'full';
+
+  @ApiPropertyOptional({
+    oneOf: [
+      { type: 'string', enum: ['default'] },
+      { type: 'number', minimum: 0, maximum: MDX_MAX_OVERLAP },
+    ],
+    description:
+      "MDX-Net models only: chunk overlap. 'default' = UVR's (chunks every chunk − n_fft samples, Hann " +
+      'cross-fade); a number is the fraction of a chunk shared with the next (0.25 = python-audio-separator). ' +
+      'Other models refuse it (422 OPTION_NOT_SUPPORTED).',
+    default: 'default',
+    example: 0.5,
+  })
+  @IsOptional()
+  @Transform(toMdxOverlap)
+  @ValidateBy({
+    name: 'isMdxOverlap',
+    validator: { validate: (v: unknown) => isMdxOverlap(v), defaultMessage: () => MDX_OVERLAP_RULE },
+  })
+  overlap?: MdxOverlap;
+
+  @ApiPropertyOptional({
+    description:
+      'MDX-Net models only: UVR denoise, the average of model(x) and −model(−x) (twice the inference). ' +
+      'Other models refuse it (422 OPTION_NOT_SUPPORTED).',
+    default: false,
+  })
+  @IsOptional()
+  @Transform(toBoolean)
+  @IsBoolean()
+  denoise?: boolean;
 
   @ApiPropertyOptional({
     description:

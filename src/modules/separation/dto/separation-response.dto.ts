@@ -102,6 +102,18 @@ export class SeparationOptionsResponseDto {
   mwf!: boolean;
   @ApiProperty({ enum: ['model', 'full'] })
   bandwidth!: string;
+  @ApiProperty({
+    oneOf: [
+      { type: 'string', enum: ['default'] },
+      { type: 'number', minimum: 0, maximum: 0.99 },
+    ],
+    nullable: true,
+    description: "MDX-Net chunk overlap used ('default' = UVR's step); null for other models.",
+    example: 'default',
+  })
+  overlap!: 'default' | number | null;
+  @ApiProperty({ type: Boolean, nullable: true, description: 'MDX-Net denoise used; null for other models.' })
+  denoise!: boolean | null;
 }
 
 export class SeparationLinksDto {

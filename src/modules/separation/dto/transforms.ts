@@ -9,6 +9,13 @@ export function toNumber({ value }: TransformFnParams): unknown {
   return Number.isNaN(n) ? value : n;
 }
 
+/** 'default' (any case) stays a word; a number string becomes a number (range checked by the validator). */
+export function toMdxOverlap(params: TransformFnParams): unknown {
+  const { value } = params;
+  if (typeof value === 'string' && value.trim().toLowerCase() === 'default') return 'default';
+  return toNumber(params);
+}
+
 export function toBoolean({ value }: TransformFnParams): unknown {
   if (typeof value !== 'string') return value;
   const v = value.trim().toLowerCase();
