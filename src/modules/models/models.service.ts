@@ -11,6 +11,7 @@ import {
 import { ErrorCodes, SpleeterError } from '../../core/errors';
 import { parseModelRef } from '../../core/models/model-catalog';
 import type { ModelSummary } from '../../lib/types';
+import { AppConfig } from '../../infra/config/app-config';
 import { ModelManager } from '../../infra/models/model-manager';
 import {
   InstallOperationResponseDto,
@@ -44,6 +45,7 @@ export class ModelsService implements OnModuleInit {
   constructor(
     readonly manager: ModelManager,
     private readonly operations: ModelInstallOperations,
+    private readonly config: AppConfig,
     @Optional() private readonly events?: EventEmitter2,
   ) {}
 
@@ -87,7 +89,11 @@ export class ModelsService implements OnModuleInit {
 
   async list(installedOnly = false): Promise<ModelListResponseDto> {
     const models = installedOnly ? await this.manager.listLocalModels() : await this.manager.listModels();
-    return { items: models.map(toModelResponse), catalogVersion: this.manager.catalog.version };
+    return {
+      items: models.map(toModelResponse),
+      catalogVersion: this.manager.catalog.version,
+      defaultModel: this.config.models.default_model,
+    };
   }
 
   async get(name: string): Promise<ModelResponseDto> {
