@@ -1,0 +1,411 @@
+/**
+ * The web app in a real browser: Debian's Chromium, headless, driven by playwright-core, against
+ * the real server (real engine, builtin:center) listening on 127.0.0.1. One user story per test,
+ * in order: sign in, upload, live progress to 100, play, mute, the karaoke mix checked sample by
+ * sample against the stems, history, delete; another user sees nothing of it; admin pages refuse a
+ * user key; problems are shown with their code; an admin manages keys and verifies the audit chain.
+ * Screenshots go to test-artifacts/web/ (git-ignored). The real clip from ../shared is used when
+ * present, a generated mixture otherwise.
+ */
+import { createHash } from 'crypto';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { ensureWebBuilt, REPO_ROOT } from '../../scripts/build-web';
+import { startTestApp, type TestApp } from '../factories/app';
+import { CHROMIUM_ARGS, ensureChromium } from '../support/chromium';
+import { decodeWav, engineOverrides, mixtureWav, type DecodedWav } from './separations-support';
+
+const availability = ensureChromium();
+const describeBrowser = 'path' in availability ? describe : describe.skip;
+if ('skip' in availability) process.stderr.write(`web-ui browser specs skipped: ${availability.skip}\n`);
+
+const ENV_KEY = 'web-ui-env-admin-key-0123456789';
+const ARTIFACTS = path.join(REPO_ROOT, 'test-artifacts', 'web');
+const REAL_CLIP = path.resolve(REPO_ROOT, '..', 'shared', 'fixtures', 'audio', 'audio_example.mp3');
+const DESKTOP = { width: 1280, height: 860 };
+const PHONE = { width: 390, height: 844 };
+const STEP = 60_000;
+
+/** What the page-side callbacks below touch (this Node-typed file has no DOM declarations). */
+interface PageWindow {
+  location: { hash: string };
+  localStorage: { length: number };
+  sessionStorage: { getItem(k: string): string | null };
+  document: {
+    cookie: string;
+    body: unknown;
+    querySelector(s: string): { value: number; dataset: Record<string, string | undefined> } | null;
+  };
+  MutationObserver: new (cb: () => void) => { observe(target: unknown, options: object): void };
+  __progress: number[];
+}
+
+interface Keys {
+  admin: string;
+  alice: string;
+  bob: string;
+}
+
+describeBrowser('Web UI in Chromium (e2e)', () => {
+  let t: TestApp;
+  let browser: Browser;
+  let page: Page;
+  let keys: Keys;
+  let tmp: string;
+  let clip: { file: string; name: string };
+  let jobId = '';
+  const requestUrls: string[] = [];
+  const keyHeaders: string[] = [];
+  const cspErrors: string[] = [];
+  const pageErrors: string[] = [];
+
+  const api = async (key: string, p: string, init: RequestInit = {}) =>
+    fetch(`${t.url}${p}`, { ...init, headers: { 'X-API-KEY': key, ...(init.headers ?? {}) } });
+
+  const shot = async (name: string) => {
+    await page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: true });
+  };
+
+  const go = async (hash: string) => {
+    await page.evaluate((h) => ((globalThis as unknown as PageWindow).location.hash = h), hash);
+  };
+
+  const signIn = async (key: string) => {
+    await page.goto(`${t.url}/`);
+    await page.locator('#api-key').fill(key);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+  };
+
+  const signOut = async () => {
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.locator('#api-key').waitFor();
+  };
+
+  beforeAll(async () => {
+    await ensureWebBuilt({ quiet: true });
+    fs.mkdirSync(ARTIFACTS, { recursive: true });
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'spleeter-web-ui-'));
+    if (fs.existsSync(REAL_CLIP)) {
+      clip = { file: REAL_CLIP, name: path.basename(REAL_CLIP) };
+    } else {
+      process.stderr.write(`web-ui: ${REAL_CLIP} absent, uploading a generated mixture instead\n`);
+      const file = path.join(tmp, 'generated-mixture.wav');
+      fs.writeFileSync(file, mixtureWav(4));
+      clip = { file, name: 'generated-mixture.wav' };
+    }
+    t = await startTestApp({
+      listen: true,
+      config: { api_key: ENV_KEY, audit: { flush_interval_ms: 50 } },
+      overrides: engineOverrides(),
+    });
+    const create = async (name: string, role: 'admin' | 'user') => {
+      const res = await api(ENV_KEY, '/v1/admin/api-keys', {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ name, role }),
+      });
+      expect(res.status).toBe(201);
+      return ((await res.json()) as { key: string }).key;
+    };
+    keys = {
+      admin: await create('web-admin', 'admin'),
+      alice: await create('alice', 'user'),
+      bob: await create('bob', 'user'),
+    };
+
+    browser = await chromium.launch({
+      executablePath: (availability as { path: string }).path,
+      headless: true,
+      args: CHROMIUM_ARGS,
+    });
+    const context = await browser.newContext({ viewport: DESKTOP, acceptDownloads: true });
+    page = await context.newPage();
+    page.on('request', (r) => {
+      requestUrls.push(r.url());
+      const k = r.headers()['x-api-key'];
+      if (k) keyHeaders.push(k);
+    });
+    page.on('console', (m) => {
+      if (m.type() === 'error' && /Content.Security.Policy|Trusted Type|Refused to/i.test(m.text()))
+        cspErrors.push(m.text());
+    });
+    page.on('pageerror', (err) => pageErrors.push(err.message));
+  }, 240_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await t?.close();
+    if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it(
+    'signs in with a user API key, kept in this tab only and sent as a header',
+    async () => {
+      await signIn(keys.alice);
+      await page.locator('.who-role').filter({ hasText: 'user' }).waitFor();
+      await expect(page.getByRole('link', { name: 'API keys' }).count()).resolves.toBe(0);
+      const stored = await page.evaluate(() => {
+        const w = globalThis as unknown as PageWindow;
+        return {
+          local: w.localStorage.length,
+          cookie: w.document.cookie,
+          session: w.sessionStorage.getItem('spleeter.credential'),
+        };
+      });
+      expect(stored.local).toBe(0);
+      expect(stored.cookie).toBe('');
+      expect(stored.session).toContain(keys.alice);
+      expect(keyHeaders).toContain(keys.alice);
+      await shot('01-separate-desktop');
+    },
+    STEP,
+  );
+
+  it(
+    'uploads a song and shows the separation progress rising to 100',
+    async () => {
+      // Record every value the progress bar shows, not just the ones a poll would catch.
+      await page.evaluate(() => {
+        const w = globalThis as unknown as PageWindow;
+        const seen: number[] = [];
+        w.__progress = seen;
+        new w.MutationObserver(() => {
+          const el = w.document.querySelector('.task .job-progress');
+          if (el && seen[seen.length - 1] !== el.value) seen.push(el.value);
+        }).observe(w.document.body, { subtree: true, childList: true, attributes: true });
+      });
+      await page.locator('input[type=file]').setInputFiles(clip.file);
+      const task = page.locator('.task').first();
+      await task.locator('.task-name').filter({ hasText: clip.name }).waitFor();
+      await page.locator('.task[data-phase="succeeded"]').waitFor({ timeout: 45_000 });
+      const seen = await page.evaluate(() => (globalThis as unknown as PageWindow).__progress);
+      expect(seen[seen.length - 1]).toBe(100);
+      for (let i = 1; i < seen.length; i++) expect(seen[i]).toBeGreaterThanOrEqual(seen[i - 1]);
+      await expect(
+        task.locator('.upload-progress').evaluate((el) => (el as unknown as { value: number }).value),
+      ).resolves.toBe(100);
+      jobId = (await task.getAttribute('data-job-id')) ?? '';
+      expect(jobId).toMatch(/^[0-9a-f-]{36}$/);
+      await shot('02-progress-done');
+    },
+    STEP,
+  );
+
+  it(
+    'plays all stems and mutes one',
+    async () => {
+      await page.getByRole('link', { name: 'Listen & mix' }).click();
+      const play = page.locator('button.play');
+      await play.waitFor({ timeout: 30_000 });
+      await expect(page.locator('.stem').count()).resolves.toBe(2);
+      await play.click();
+      await page.waitForFunction(
+        () =>
+          Number((globalThis as unknown as PageWindow).document.querySelector('.clock')?.dataset.position) >
+          0.3,
+        undefined,
+        { timeout: 15_000 },
+      );
+      await expect(play.getAttribute('data-playing')).resolves.toBe('true');
+      const mute = page.getByRole('button', { name: 'Mute center' });
+      await mute.click();
+      await expect(mute.getAttribute('aria-pressed')).resolves.toBe('true');
+      await expect(page.locator('button.download-mix').textContent()).resolves.toContain(
+        'no center (karaoke)',
+      );
+      await play.click();
+      await expect(play.getAttribute('data-playing')).resolves.toBe('false');
+      await shot('03-mixer-desktop');
+      await page.setViewportSize(PHONE);
+      await shot('04-mixer-phone');
+      await page.setViewportSize(DESKTOP);
+    },
+    STEP,
+  );
+
+  it(
+    'downloads the current mix, equal sample by sample to the sum of the chosen stems',
+    async () => {
+      const job = (await (await api(keys.alice, `/v1/separations/${jobId}`)).json()) as {
+        stems: Array<{ name: string; url: string }>;
+      };
+      const stems = new Map<string, { bytes: Buffer; wav: DecodedWav }>();
+      for (const s of job.stems) {
+        const bytes = Buffer.from(await (await api(keys.alice, s.url)).arrayBuffer());
+        stems.set(s.name, { bytes, wav: decodeWav(bytes) });
+      }
+      const center = stems.get('center')!.wav;
+      const sides = stems.get('sides')!.wav;
+
+      const downloadMix = async () => {
+        const [dl] = await Promise.all([
+          page.waitForEvent('download'),
+          page.locator('button.download-mix').click(),
+        ]);
+        return { name: dl.suggestedFilename(), wav: decodeWav(fs.readFileSync((await dl.path())!)) };
+      };
+      const maxDiff = (mix: DecodedWav, gCenter: number, gSides: number) => {
+        expect(mix.sampleRate).toBe(center.sampleRate);
+        expect(mix.channels).toBe(center.channels);
+        expect(mix.data.length).toBe(Math.max(center.data.length, sides.data.length));
+        let worst = 0;
+        for (let i = 0; i < mix.data.length; i++) {
+          const want = gCenter * (center.data[i] ?? 0) + gSides * (sides.data[i] ?? 0);
+          worst = Math.max(worst, Math.abs(mix.data[i] - want));
+        }
+        return worst;
+      };
+      const HALF_LSB = 0.5 / 32768 + 1e-6;
+
+      // Karaoke: center muted, so the mix is the sides stem alone, and clearly not the whole song.
+      const karaoke = await downloadMix();
+      expect(karaoke.name).toContain('karaoke');
+      expect(maxDiff(karaoke.wav, 0, 1)).toBeLessThanOrEqual(HALF_LSB);
+      expect(maxDiff(karaoke.wav, 1, 1)).toBeGreaterThan(0.01);
+
+      // Both stems, center at half volume: the mix is 0.5·center + sides.
+      await page.getByRole('button', { name: 'Mute center' }).click();
+      await page.locator('input[aria-label="center volume"]').evaluate((el) => {
+        (el as unknown as { value: string }).value = '0.5';
+        el.dispatchEvent(new Event('input', { bubbles: true }));
+      });
+      const weighted = await downloadMix();
+      expect(maxDiff(weighted.wav, 0.5, 1)).toBeLessThanOrEqual(HALF_LSB);
+      expect(maxDiff(weighted.wav, 1, 1)).toBeGreaterThan(0.01);
+
+      // A single stem's download is the server's file, byte for byte.
+      const [dl] = await Promise.all([
+        page.waitForEvent('download'),
+        page.getByRole('button', { name: /^Download sides/ }).click(),
+      ]);
+      const got = fs.readFileSync((await dl.path())!);
+      const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+      expect(sha(got)).toBe(sha(stems.get('sides')!.bytes));
+    },
+    STEP,
+  );
+
+  it(
+    'lists the job in the history with its facts, and deletes it',
+    async () => {
+      await page.getByRole('link', { name: 'History' }).click();
+      const row = page.locator(`tr[data-job-id="${jobId}"]`);
+      await row.waitFor();
+      const text = (await row.textContent()) ?? '';
+      expect(text).toContain(clip.name);
+      expect(text).toContain('Done');
+      expect(text).toContain('builtin:center');
+      expect(text).toMatch(/× realtime/);
+      await shot('05-history-desktop');
+      await page.setViewportSize(PHONE);
+      await shot('06-history-phone');
+      await page.setViewportSize(DESKTOP);
+      await row.getByRole('button', { name: `Delete ${clip.name}` }).click();
+      await row.locator('button.danger').click();
+      await row.getByText('Files deleted').waitFor();
+      const after = (await (await api(keys.alice, `/v1/separations/${jobId}`)).json()) as {
+        filesDeletedAt: string;
+      };
+      expect(after.filesDeletedAt).toBeTruthy();
+      const stem = await api(keys.alice, `/v1/separations/${jobId}/stems/sides`);
+      expect(stem.status).toBe(410);
+    },
+    STEP,
+  );
+
+  it(
+    "does not show a user another user's job",
+    async () => {
+      await signOut();
+      await signIn(keys.bob);
+      await page.locator('.who-role').filter({ hasText: 'user' }).waitFor();
+      await page.getByRole('link', { name: 'History' }).click();
+      await page.getByText('No jobs yet').waitFor();
+      await expect(page.locator(`tr[data-job-id="${jobId}"]`).count()).resolves.toBe(0);
+      await go(`#/jobs/${jobId}`);
+      const problem = page.locator('.problem[data-code="JOB_NOT_FOUND"]');
+      await problem.waitFor();
+      expect(await problem.textContent()).toContain('HTTP 404');
+    },
+    STEP,
+  );
+
+  it(
+    'refuses the admin pages to a user key with a clear 403',
+    async () => {
+      for (const hash of ['#/admin/keys', '#/admin/audit', '#/admin/models']) {
+        await go(hash);
+        const problem = page.locator('main .problem[data-code="FORBIDDEN"]');
+        await problem.waitFor();
+        const text = (await problem.textContent()) ?? '';
+        expect(text).toContain('HTTP 403');
+        expect(text).toContain('admin role');
+      }
+      await shot('07-admin-refused');
+      // The keys and audit pages asked the API, which refused (and logged) the user.
+      const denied = await api(keys.admin, '/v1/admin/audit?outcome=denied&action=apikey.list');
+      expect(((await denied.json()) as { items: unknown[] }).items.length).toBeGreaterThanOrEqual(1);
+    },
+    STEP,
+  );
+
+  it(
+    'shows problem+json errors with their code: a non-audio upload, then a wrong key',
+    async () => {
+      await go('#/');
+      const bogus = path.join(tmp, 'not-audio.mp3');
+      fs.writeFileSync(bogus, 'this is plain text, not audio '.repeat(40));
+      await page.locator('input[type=file]').setInputFiles(bogus);
+      const problem = page.locator('.task .problem[data-code="UNSUPPORTED_AUDIO"]');
+      await problem.waitFor({ timeout: 20_000 });
+      expect(await problem.textContent()).toContain('HTTP 415');
+      await shot('08-problem-upload');
+      await signOut();
+      await page.locator('#api-key').fill(`spl_0123456789abcdef_${'A'.repeat(43)}`);
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      const refused = page.locator('.problem[data-code="UNAUTHENTICATED"]');
+      await refused.waitFor();
+      expect(await refused.textContent()).toContain('HTTP 401');
+    },
+    STEP,
+  );
+
+  it(
+    'lets an admin create a key shown once, revoke it, and verify the audit chain',
+    async () => {
+      await page.locator('#api-key').fill(keys.admin);
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.locator('.who-role').filter({ hasText: 'admin' }).waitFor();
+      await page.getByRole('link', { name: 'API keys' }).click();
+      await page.locator('#key-name').fill('carol');
+      await page.getByRole('button', { name: 'Create key' }).click();
+      const secret = (await page.locator('.secret-value').textContent()) ?? '';
+      expect(secret).toMatch(/^spl_/);
+      expect((await api(secret, '/v1/auth/me')).status).toBe(200);
+      await page.getByRole('button', { name: 'Done, hide it' }).click();
+      await expect(page.locator('.secret-value').count()).resolves.toBe(0);
+      await page.getByRole('button', { name: 'Revoke carol' }).click();
+      await page.locator('tr', { hasText: 'carol' }).locator('button.danger').click();
+      await page.locator('tr', { hasText: 'carol' }).getByText('revoked').waitFor();
+      expect((await api(secret, '/v1/auth/me')).status).toBe(401);
+
+      await page.getByRole('link', { name: 'Audit log' }).click();
+      await page.getByRole('button', { name: 'Verify the hash chain' }).click();
+      await page.locator('.verify-result[data-valid="true"]').waitFor();
+      await page.getByRole('link', { name: 'Models' }).click();
+      await page.locator('[data-model="builtin:center"]').getByText('Installed').waitFor();
+      await shot('09-admin-models');
+    },
+    STEP,
+  );
+
+  it('never put a key in a URL and ran under its CSP without violations or errors', () => {
+    for (const k of Object.values(keys)) {
+      expect(requestUrls.filter((u) => u.includes(k))).toEqual([]);
+    }
+    expect(cspErrors).toEqual([]);
+    expect(pageErrors).toEqual([]);
+  });
+});
