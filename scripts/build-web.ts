@@ -80,6 +80,8 @@ function runVite(quiet: boolean): Promise<void> {
       [vite, 'build', '--config', path.join(WEB_DIR, 'vite.config.mjs')],
       {
         cwd: REPO_ROOT,
+        // Jest runs with NODE_ENV=test, which would make Vite build a development bundle.
+        env: { ...process.env, NODE_ENV: 'production' },
         stdio: quiet ? ['ignore', 'pipe', 'pipe'] : 'inherit',
       },
     );
