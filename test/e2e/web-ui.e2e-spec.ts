@@ -145,7 +145,9 @@ describeBrowser('Web UI in Chromium (e2e)', () => {
     async () => {
       await signIn(keys.alice);
       await page.locator('.who-role').filter({ hasText: 'user' }).waitFor();
-      await expect(page.getByRole('link', { name: 'API keys' }).count()).resolves.toBe(0);
+      await expect(
+        page.getByRole('navigation').getByRole('link', { name: 'API keys' }).count(),
+      ).resolves.toBe(0);
       const stored = await page.evaluate(() => {
         const w = globalThis as unknown as PageWindow;
         return {
@@ -209,7 +211,7 @@ describeBrowser('Web UI in Chromium (e2e)', () => {
         { timeout: 15_000 },
       );
       await expect(play.getAttribute('data-playing')).resolves.toBe('true');
-      const mute = page.getByRole('button', { name: 'Mute center' });
+      const mute = page.getByRole('button', { name: 'Mute center', exact: true });
       await mute.click();
       await expect(mute.getAttribute('aria-pressed')).resolves.toBe('true');
       await expect(page.locator('button.download-mix').textContent()).resolves.toContain(
@@ -266,7 +268,7 @@ describeBrowser('Web UI in Chromium (e2e)', () => {
       expect(maxDiff(karaoke.wav, 1, 1)).toBeGreaterThan(0.01);
 
       // Both stems, center at half volume: the mix is 0.5·center + sides.
-      await page.getByRole('button', { name: 'Mute center' }).click();
+      await page.getByRole('button', { name: 'Mute center', exact: true }).click();
       await page.locator('input[aria-label="center volume"]').evaluate((el) => {
         (el as unknown as { value: string }).value = '0.5';
         el.dispatchEvent(new Event('input', { bubbles: true }));
@@ -290,7 +292,7 @@ describeBrowser('Web UI in Chromium (e2e)', () => {
   it(
     'lists the job in the history with its facts, and deletes it',
     async () => {
-      await page.getByRole('link', { name: 'History' }).click();
+      await page.getByRole('navigation').getByRole('link', { name: 'History' }).click();
       const row = page.locator(`tr[data-job-id="${jobId}"]`);
       await row.waitFor();
       const text = (await row.textContent()) ?? '';
@@ -321,7 +323,7 @@ describeBrowser('Web UI in Chromium (e2e)', () => {
       await signOut();
       await signIn(keys.bob);
       await page.locator('.who-role').filter({ hasText: 'user' }).waitFor();
-      await page.getByRole('link', { name: 'History' }).click();
+      await page.getByRole('navigation').getByRole('link', { name: 'History' }).click();
       await page.getByText('No jobs yet').waitFor();
       await expect(page.locator(`tr[data-job-id="${jobId}"]`).count()).resolves.toBe(0);
       await go(`#/jobs/${jobId}`);
@@ -378,7 +380,7 @@ describeBrowser('Web UI in Chromium (e2e)', () => {
       await page.locator('#api-key').fill(keys.admin);
       await page.getByRole('button', { name: 'Sign in' }).click();
       await page.locator('.who-role').filter({ hasText: 'admin' }).waitFor();
-      await page.getByRole('link', { name: 'API keys' }).click();
+      await page.getByRole('navigation').getByRole('link', { name: 'API keys' }).click();
       await page.locator('#key-name').fill('carol');
       await page.getByRole('button', { name: 'Create key' }).click();
       const secret = (await page.locator('.secret-value').textContent()) ?? '';
@@ -391,11 +393,11 @@ describeBrowser('Web UI in Chromium (e2e)', () => {
       await page.locator('tr', { hasText: 'carol' }).getByText('revoked').waitFor();
       expect((await api(secret, '/v1/auth/me')).status).toBe(401);
 
-      await page.getByRole('link', { name: 'Audit log' }).click();
+      await page.getByRole('navigation').getByRole('link', { name: 'Audit log' }).click();
       await page.getByRole('button', { name: 'Verify the hash chain' }).click();
       await page.locator('.verify-result[data-valid="true"]').waitFor();
-      await page.getByRole('link', { name: 'Models' }).click();
-      await page.locator('[data-model="builtin:center"]').getByText('Installed').waitFor();
+      await page.getByRole('navigation').getByRole('link', { name: 'Models' }).click();
+      await page.locator('[data-model="builtin:center"] .badge', { hasText: 'Installed' }).waitFor();
       await shot('09-admin-models');
     },
     STEP,

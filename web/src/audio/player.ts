@@ -4,6 +4,7 @@
  * each through its own GainNode. Seeking and looping restart the sources together.
  */
 import { effectiveGains, type StemControl } from './mix';
+import { decodeWavPcm } from './wav';
 
 export interface LoopRegion {
   start: number;
@@ -12,8 +13,21 @@ export interface LoopRegion {
 
 const MIN_LOOP_SECONDS = 0.05;
 
-/** Decodes at the stems' own rate, so the mix download is sample-exact (no resampling). */
+/**
+ * A stem as an AudioBuffer at its own rate (no resampling), so the mix download is the exact sum:
+ * WAV is read sample-exact by decodeWavPcm, other codecs by the browser's decoder.
+ */
 export async function decodeStem(bytes: ArrayBuffer, sampleRate: number): Promise<AudioBuffer> {
+  const pcm = decodeWavPcm(bytes);
+  if (pcm && pcm.channels[0].length > 0) {
+    const buffer = new AudioBuffer({
+      length: pcm.channels[0].length,
+      numberOfChannels: pcm.channels.length,
+      sampleRate: pcm.sampleRate,
+    });
+    pcm.channels.forEach((data, c) => buffer.copyToChannel(data as Float32Array<ArrayBuffer>, c));
+    return buffer;
+  }
   const ctx = new OfflineAudioContext(1, 1, sampleRate);
   return ctx.decodeAudioData(bytes);
 }

@@ -15,6 +15,7 @@ const VOCAL = /^(vocals|voice|center)$/i;
 const SEEK_STEP = 5;
 
 interface Loaded {
+  sampleRate: number;
   blobs: Blob[];
   buffers: AudioBuffer[];
   channels: Float32Array[][];
@@ -50,9 +51,10 @@ export function Mixer({ s, job }: { s: Session; job: Job }) {
         blobs.map(async (b) => decodeStem(await b.arrayBuffer(), sampleRate)),
       );
       if (abort.signal.aborted) return;
-      player.current = new StemPlayer(buffers, sampleRate, controls);
+      const rate = buffers[0]?.sampleRate ?? sampleRate;
+      player.current = new StemPlayer(buffers, rate, controls);
       player.current.onChange(() => setTick((t) => t + 1));
-      setLoaded({ blobs, buffers, channels: buffers.map(channelsOf) });
+      setLoaded({ sampleRate: rate, blobs, buffers, channels: buffers.map(channelsOf) });
     })().catch((err) => {
       if ((err as Error)?.name !== 'AbortError') setError(err);
     });
@@ -95,7 +97,7 @@ export function Mixer({ s, job }: { s: Session; job: Job }) {
     setTimeout(() => {
       try {
         const mixed = mixStems(loaded.channels, gains);
-        const wav = encodeWav16(mixed, sampleRate);
+        const wav = encodeWav16(mixed, loaded.sampleRate);
         saveBlob(new Blob([wav], { type: 'audio/wav' }), `${base} - ${label}.wav`);
       } catch (err) {
         setError(err);
