@@ -28,7 +28,8 @@ function Models({ s }: { s: Session }) {
   const load = () =>
     s.api
       .get<ModelList>('/v1/models')
-      .then((l) => setModels(l.items))
+      // Installed first, then the catalog in its own order.
+      .then((l) => setModels([...l.items.filter((m) => m.installed), ...l.items.filter((m) => !m.installed)]))
       .catch(setError);
 
   useEffect(() => {

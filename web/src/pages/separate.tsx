@@ -136,7 +136,6 @@ export function SeparatePage({ s }: { s: Session }) {
                 </option>
               ))}
             </select>
-            {model ? <p class="muted small">{model.description}</p> : null}
           </div>
           <fieldset class="field">
             <legend>Stems</legend>
@@ -252,6 +251,7 @@ export function SeparatePage({ s }: { s: Session }) {
             ) : null}
           </fieldset>
         </div>
+        {model ? <p class="muted small model-description">{model.description}</p> : null}
       </form>
 
       <div
