@@ -25,11 +25,19 @@ function defaultModelName(list: ModelList): string | null {
   return (hit ?? list.items[0])?.name ?? null;
 }
 
+const LOUDNESS_KEY = 'spleeter.loudness-option';
 let loudnessProbe: Promise<LoudnessOption | null> | null = null;
+/** Reads the API description once per tab (about 80 KB, not part of the first load). */
 function probeLoudness(): Promise<LoudnessOption | null> {
+  const cached = sessionStorage.getItem(LOUDNESS_KEY);
+  if (cached !== null) return Promise.resolve(JSON.parse(cached) as LoudnessOption | null);
   loudnessProbe ??= fetch('/docs/openapi.json', { credentials: 'omit' })
     .then((r) => (r.ok ? r.json() : null))
-    .then(findLoudnessOption)
+    .then((doc) => {
+      const option = findLoudnessOption(doc);
+      sessionStorage.setItem(LOUDNESS_KEY, JSON.stringify(option));
+      return option;
+    })
     .catch(() => null);
   return loudnessProbe;
 }
