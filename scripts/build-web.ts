@@ -1,6 +1,6 @@
 /**
  * Builds the browser app (web/ → web/dist) only when its sources changed: `npm start` runs this
- * first (about 50 ms when current), `npm run build` always builds (--force), and the web specs call
+ * first (when current, only the hash check: milliseconds), `npm run build` always builds (--force), and the web specs call
  * ensureWebBuilt() so `npm test` tests the current page. The inputs' hash is stored in
  * web/dist/.build-hash; a lock directory keeps parallel callers (jest workers) from building at
  * once.
