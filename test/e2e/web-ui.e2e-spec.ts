@@ -178,11 +178,13 @@ describeBrowser('Web UI in Chromium (e2e)', () => {
           if (el && seen[seen.length - 1] !== el.value) seen.push(el.value);
         }).observe(w.document.body, { subtree: true, childList: true, attributes: true });
       });
+      await page.locator('input[type=file]:enabled').waitFor({ state: 'attached' });
       await page.locator('input[type=file]').setInputFiles(clip.file);
       const task = page.locator('.task').first();
       await task.locator('.task-name').filter({ hasText: clip.name }).waitFor();
       await page.locator('.task[data-phase="succeeded"]').waitFor({ timeout: 45_000 });
       const seen = await page.evaluate(() => (globalThis as unknown as PageWindow).__progress);
+      process.stdout.write(`web-ui: progress values seen ${seen.join(' ')}\n`);
       expect(seen[seen.length - 1]).toBe(100);
       for (let i = 1; i < seen.length; i++) expect(seen[i]).toBeGreaterThanOrEqual(seen[i - 1]);
       await expect(
@@ -217,7 +219,14 @@ describeBrowser('Web UI in Chromium (e2e)', () => {
       await expect(page.locator('button.download-mix').textContent()).resolves.toContain(
         'no center (karaoke)',
       );
-      await play.click();
+      // Keyboard: digit n mutes stem n (and again unmutes), Space pauses.
+      const muteSides = page.getByRole('button', { name: 'Mute sides', exact: true });
+      await page.locator('h2#mixer-title').click();
+      await page.keyboard.press('2');
+      await expect(muteSides.getAttribute('aria-pressed')).resolves.toBe('true');
+      await page.keyboard.press('2');
+      await expect(muteSides.getAttribute('aria-pressed')).resolves.toBe('false');
+      await page.keyboard.press('Space');
       await expect(play.getAttribute('data-playing')).resolves.toBe('false');
       await shot('03-mixer-desktop');
       await page.setViewportSize(PHONE);
@@ -359,6 +368,7 @@ describeBrowser('Web UI in Chromium (e2e)', () => {
       await go('#/');
       const bogus = path.join(tmp, 'not-audio.mp3');
       fs.writeFileSync(bogus, 'this is plain text, not audio '.repeat(40));
+      await page.locator('input[type=file]:enabled').waitFor({ state: 'attached' });
       await page.locator('input[type=file]').setInputFiles(bogus);
       const problem = page.locator('.task .problem[data-code="UNSUPPORTED_AUDIO"]');
       await problem.waitFor({ timeout: 20_000 });

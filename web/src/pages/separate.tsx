@@ -122,6 +122,7 @@ export function SeparatePage({ s }: { s: Session }) {
   };
 
   const spleeterOnly = model?.kind !== 'spleeter';
+  const ready = model !== null && stems.size > 0;
   return (
     <section>
       <h1 tabIndex={-1}>Separate</h1>
@@ -274,11 +275,12 @@ export function SeparatePage({ s }: { s: Session }) {
         <p>
           <strong>Drop songs here</strong> (one or many) or
         </p>
-        <label class="button">
-          Choose files…
+        <label class={`button${ready ? '' : ' disabled'}`}>
+          {models === null && !error ? 'Loading models…' : 'Choose files…'}
           <input
             class="visually-hidden"
             type="file"
+            disabled={!ready}
             multiple
             accept={ACCEPT}
             aria-label="Choose audio files to separate"
