@@ -1,4 +1,4 @@
-import { useEffect, useMemo, useState } from 'preact/hooks';
+import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import type { Model, ModelList } from '../api/types';
 import { ProblemView } from '../components/problem-view';
 import { StatusBadge } from '../components/status-badge';
@@ -314,8 +314,24 @@ export function SeparatePage({ s }: { s: Session }) {
   );
 }
 
+/** Seconds since `active` became true, ticking once a second while it stays true. */
+function useElapsed(active: boolean): number {
+  const since = useRef<number | null>(null);
+  const [, tick] = useState(0);
+  if (active && since.current === null) since.current = Date.now();
+  if (!active) since.current = null;
+  useEffect(() => {
+    if (!active) return;
+    const timer = setInterval(() => tick((n) => n + 1), 1000);
+    return () => clearInterval(timer);
+  }, [active]);
+  return since.current === null ? 0 : Math.floor((Date.now() - since.current) / 1000);
+}
+
 function TaskCard({ t }: { t: Task }) {
   const job = t.job;
+  // Some inputs (decoded by ffmpeg) report no progress until the end: show that time passes.
+  const elapsed = useElapsed(job?.status === 'running');
   const uploadPct = t.fileSize > 0 ? Math.min(100, Math.round((t.uploaded / t.fileSize) * 100)) : 0;
   const active =
     t.phase === 'waiting' || t.phase === 'uploading' || t.phase === 'queued' || t.phase === 'running';
@@ -325,7 +341,7 @@ function TaskCard({ t }: { t: Task }) {
   else if (job?.status === 'queued')
     line = job.queuePosition ? `Queued — position ${job.queuePosition} in line` : 'Queued';
   else if (job?.status === 'running')
-    line = `Separating${job.stage ? ` (${job.stage})` : ''}… ${job.progress}% ${formatEta(t.etaSec)}`;
+    line = `Separating${job.stage ? ` (${job.stage})` : ''}… ${job.progress}% · ${elapsed} s ${formatEta(t.etaSec)}`;
   else if (job?.status === 'succeeded') line = job.cached ? 'Done (from the cache)' : 'Done';
   else if (job?.status === 'failed') line = `Failed: ${job.error?.code ?? ''} ${job.error?.message ?? ''}`;
   else if (t.phase === 'canceled' || job?.status === 'canceled') line = t.note ?? 'Canceled';
