@@ -6,7 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 echo "== typecheck"
 npx tsc --noEmit -p tsconfig.json
+npx tsc --noEmit -p web/tsconfig.json
 echo "== lint"
-npx eslint "{src,test,scripts}/**/*.ts"
+npx eslint "{src,test,scripts}/**/*.ts" "web/src/**/*.{ts,tsx}"
 echo "== tests"
 npx jest --coverage --ci --forceExit "$@"

@@ -14,6 +14,7 @@ import { ModelsModule } from './modules/models/models.module';
 import { MonitoringModule } from './modules/monitoring/monitoring.module';
 import { SeparationModule } from './modules/separation/separation.module';
 import { SecurityModule } from './modules/security/security.module';
+import { WebModule } from './modules/web/web.module';
 
 /** What this process runs: 'all' (default: HTTP + jobs), 'api' (HTTP only, Redis queue), 'worker'. */
 export interface AppRuntimeOptions {
@@ -44,6 +45,7 @@ export class AppModule {
         CacheModule,
         SeparationModule.forRoot({ resultCacheModule: CacheModule }),
         MonitoringModule,
+        WebModule,
       ],
     };
   }

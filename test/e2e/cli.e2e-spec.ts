@@ -4,7 +4,7 @@
 import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { readWav } from '../../src/modules/separation/testing/fake-engine';
+import { readWav } from '../support/fake-engine';
 import { makeTempDir, noise, writeTextFile, writeWav } from '../factories/audio';
 import { maxAbsDiff, separateWithMdx, writeMdxModelDir } from '../factories/mdx-models';
 import { testModelDir } from '../factories/models';

@@ -13,8 +13,9 @@ import { concretePath, listRoutes, startApp, type TestApp } from './security-har
 import { mixtureWav } from './separations-support';
 
 const ENV_KEY = 'env-admin-key-0123456789abcdef-XYZ';
-/** Routes deliberately reachable without credentials (probes, metrics, API docs). */
-const PUBLIC_ROUTE = /^\/(docs|health|healthz|livez|readyz|metrics)(\/|$)|^\/v1\/(health|metrics)(\/|$)/;
+/** Routes deliberately reachable without credentials (probes, metrics, API docs, the web page's files). */
+const PUBLIC_ROUTE =
+  /^\/(docs|health|healthz|livez|readyz|metrics)(\/|$)|^\/v1\/(health|metrics)(\/|$)|^\/$|^\/favicon\.svg$|^\/assets\/:file$/;
 
 describe('Security (e2e, SQLite)', () => {
   let t: TestApp;

@@ -26,6 +26,8 @@ export const configSchema = z
         cors_origins: z.array(z.string()).default([]),
         shutdown_timeout_s: positive.default(30),
         trust_proxy: z.boolean().default(false),
+        /** Serve the browser app (web/dist, built by `npm run build`) at `/`. */
+        web_ui: z.boolean().default(true),
       })
       .strict()
       .prefault({}),

@@ -3,6 +3,7 @@ import { firstValueFrom, toArray } from 'rxjs';
 import { DomainEvents } from '../../common/events/domain-events';
 import { ErrorCodes, ModelError } from '../../core/errors';
 import type { ModelInfo } from '../../core/models/model-types';
+import type { AppConfig } from '../../infra/config/app-config';
 import type { ModelManager } from '../../engine/models/model-manager';
 import { ModelInstallOperations } from './model-install-operations.service';
 import { ModelsService } from './models.service';
@@ -30,7 +31,8 @@ function setup() {
   }) as unknown as ModelManager;
   const events = new EventEmitter2();
   const operations = new ModelInstallOperations();
-  const sut = new ModelsService(manager, operations, events);
+  const config = { models: { default_model: 'builtin:center' } } as AppConfig;
+  const sut = new ModelsService(manager, operations, config, events);
   return { sut, mock, events, listeners, operations };
 }
 

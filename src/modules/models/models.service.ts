@@ -10,6 +10,7 @@ import {
 } from '../../common/events/domain-events';
 import { ErrorCodes, SpleeterError } from '../../core/errors';
 import { parseModelRef } from '../../core/models/model-catalog';
+import { AppConfig } from '../../infra/config/app-config';
 import { ModelManager } from '../../engine/models/model-manager';
 import {
   InstallOperationResponseDto,
@@ -43,6 +44,7 @@ export class ModelsService implements OnModuleInit {
   constructor(
     readonly manager: ModelManager,
     private readonly operations: ModelInstallOperations,
+    private readonly config: AppConfig,
     @Optional() private readonly events?: EventEmitter2,
   ) {}
 
@@ -86,7 +88,11 @@ export class ModelsService implements OnModuleInit {
 
   async list(installedOnly = false): Promise<ModelListResponseDto> {
     const models = installedOnly ? await this.manager.listLocalModels() : await this.manager.listModels();
-    return { items: models.map(toModelResponse), catalogVersion: this.manager.catalog.version };
+    return {
+      items: models.map(toModelResponse),
+      catalogVersion: this.manager.catalog.version,
+      defaultModel: this.config.models.default_model,
+    };
   }
 
   async get(name: string): Promise<ModelResponseDto> {

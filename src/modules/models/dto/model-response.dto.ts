@@ -39,6 +39,11 @@ export class ModelResponseDto {
 export class ModelListResponseDto {
   @ApiProperty({ type: [ModelResponseDto] }) items!: ModelResponseDto[];
   @ApiProperty({ description: 'Version of the model catalog file' }) catalogVersion!: number;
+  @ApiProperty({
+    description: 'The model a separation uses when the request names none (name, alias or name@version)',
+    example: 'builtin:center',
+  })
+  defaultModel!: string;
 }
 
 export class ValidationCheckResponseDto {
