@@ -11,6 +11,9 @@
  */
 import { closeSync, openSync, readSync, writeSync } from 'fs';
 
+// Aliased: global lookups are slow inside jest's vm sandbox, and the song calls these per sample.
+const { sin, cos, exp, floor, pow, sqrt, PI, imul } = Math;
+
 export const SAMPLE_RATE = 44100;
 export const FRAME_LENGTH = 4096;
 export const FRAME_STEP = 1024;
@@ -101,10 +104,11 @@ export class WavReader {
       got += r;
     }
     const result = out && out.length >= samples ? out.subarray(0, samples) : new Float32Array(samples);
-    if (bitsPerSample === 32) {
-      for (let i = 0; i < samples; i++) result[i] = this.buf.readFloatLE(i * 4);
-    } else {
-      for (let i = 0; i < samples; i++) result[i] = this.buf.readInt16LE(i * 2) / 32768;
+    // Buffer.alloc memory is 8-byte aligned and x86/ARM are little-endian, as WAV is.
+    if (bitsPerSample === 32) result.set(new Float32Array(this.buf.buffer, this.buf.byteOffset, samples));
+    else {
+      const pcm = new Int16Array(this.buf.buffer, this.buf.byteOffset, samples);
+      for (let i = 0; i < samples; i++) result[i] = pcm[i] / 32768;
     }
     return result;
   }
@@ -268,10 +272,18 @@ export function mulberry32(seed: number): () => number {
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
     let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    t = imul(t ^ (t >>> 15), t | 1);
+    t ^= t + imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+}
+
+interface Note {
+  f: number;
+  pan: number;
+  amp: number;
+  phase: number;
+  kind: 'chord' | 'bass' | 'lead';
 }
 
 /**
@@ -284,8 +296,7 @@ export class TestSong {
   private readonly rand: () => number;
   private readonly beat = Math.round(SAMPLE_RATE / 2);
   private frame = 0;
-  private notes: { f: number; pan: number; amp: number; phase: number; kind: 'chord' | 'bass' | 'lead' }[] =
-    [];
+  private notes: Note[] = [];
   private snareNoise = 0;
   private hat = 0;
   private kickPhase = 0;
@@ -298,39 +309,43 @@ export class TestSong {
   next(out: Float32Array): Float32Array {
     const frames = out.length >> 1;
     const r = this.rand;
-    const twoPi = 2 * Math.PI;
+    const twoPi = 2 * PI;
+    const beat = this.beat;
     for (let i = 0; i < frames; i++, this.frame++) {
-      const inBeat = this.frame % this.beat;
+      const inBeat = this.frame % beat;
       if (inBeat === 0) this.newBeat();
       const t = inBeat / SAMPLE_RATE;
       let l = 0;
       let rr = 0;
-      const env = Math.exp(-3 * t);
+      const env = exp(-3 * t);
+      const vibrato = 1 + 0.006 * sin(twoPi * 5.5 * t);
       for (const n of this.notes) {
-        n.phase +=
-          (twoPi * n.f * (n.kind === 'lead' ? 1 + 0.006 * Math.sin(twoPi * 5.5 * t) : 1)) / SAMPLE_RATE;
+        n.phase += (twoPi * n.f * (n.kind === 'lead' ? vibrato : 1)) / SAMPLE_RATE;
         if (n.phase > twoPi) n.phase -= twoPi;
-        let v = Math.sin(n.phase);
-        if (n.kind !== 'bass') v += 0.35 * Math.sin(2 * n.phase) + 0.15 * Math.sin(3 * n.phase);
+        const s1 = sin(n.phase);
+        let v = s1;
+        if (n.kind !== 'bass') {
+          // 2nd and 3rd harmonics from the fundamental: sin 2x = 2 sin x cos x, sin 3x = 3 sin x − 4 sin³ x
+          v += 0.35 * 2 * s1 * cos(n.phase) + 0.15 * (3 * s1 - 4 * s1 * s1 * s1);
+        }
         v *= n.amp * (n.kind === 'lead' ? 1 : env);
         l += v * (1 - n.pan);
         rr += v * n.pan;
       }
-      const beatIndex = Math.floor(this.frame / this.beat);
       // kick on beats 1 and 3, snare on 2 and 4, hi-hat every eighth note
-      if (beatIndex % 2 === 0) {
-        this.kickPhase += (twoPi * (50 + 90 * Math.exp(-25 * t))) / SAMPLE_RATE;
-        const k = 0.5 * Math.sin(this.kickPhase) * Math.exp(-9 * t);
+      if (floor(this.frame / beat) % 2 === 0) {
+        this.kickPhase += (twoPi * (50 + 90 * exp(-25 * t))) / SAMPLE_RATE;
+        const k = 0.5 * sin(this.kickPhase) * exp(-9 * t);
         l += k;
         rr += k;
       } else {
-        const s = 0.25 * (2 * r() - 1) * Math.exp(-14 * t);
-        this.snareNoise = 0.6 * this.snareNoise + 0.4 * s;
+        const sn = 0.25 * (2 * r() - 1) * exp(-14 * t);
+        this.snareNoise = 0.6 * this.snareNoise + 0.4 * sn;
         l += this.snareNoise * 0.8;
         rr += this.snareNoise;
       }
-      const eighth = inBeat % (this.beat >> 1);
-      const h = (2 * r() - 1) * 0.08 * Math.exp(-60 * (eighth / SAMPLE_RATE));
+      const eighth = inBeat % (beat >> 1);
+      const h = (2 * r() - 1) * 0.08 * exp(-60 * (eighth / SAMPLE_RATE));
       const hp = h - this.hat;
       this.hat = h;
       l += hp * 1.2;
@@ -344,11 +359,11 @@ export class TestSong {
   private newBeat(): void {
     const r = this.rand;
     const scale = [0, 2, 3, 5, 7, 8, 10];
-    const root = 220 * Math.pow(2, Math.floor(r() * 12) / 12);
-    const deg = () => scale[Math.floor(r() * scale.length)];
+    const root = 220 * pow(2, floor(r() * 12) / 12);
+    const deg = () => scale[floor(r() * scale.length)];
     const lead = this.notes.find((n) => n.kind === 'lead');
     this.notes = [0, 2, 4].map((k) => ({
-      f: root * Math.pow(2, (deg() + 12 * (k === 4 ? 1 : 0)) / 12),
+      f: root * pow(2, (deg() + 12 * (k === 4 ? 1 : 0)) / 12),
       pan: 0.2 + 0.6 * r(),
       amp: 0.12,
       phase: 0,
@@ -356,7 +371,7 @@ export class TestSong {
     }));
     this.notes.push({ f: root / 4, pan: 0.5, amp: 0.3, phase: 0, kind: 'bass' });
     this.notes.push({
-      f: root * 2 * Math.pow(2, deg() / 12),
+      f: root * 2 * pow(2, deg() / 12),
       pan: 0.45,
       amp: 0.15,
       phase: lead?.phase ?? 0,
@@ -367,18 +382,21 @@ export class TestSong {
 
 /**
  * Writes `seconds` of test input as 32-bit float stereo: the seeded song, plus (when given) a real
- * clip tiled underneath (interleaved stereo at 44.1 kHz). With `ulp`, every sample is one ulp larger
- * in magnitude: the input of the noise-floor run.
+ * clip tiled underneath (interleaved stereo at 44.1 kHz). With `ulpFile`, the same input with every
+ * sample one ulp larger in magnitude goes there too (the input of the noise-floor run), in the same
+ * pass.
  */
 export function writeTestInput(
   file: string,
   seconds: number,
-  opts: { seed?: number; clip?: Float32Array; ulp?: boolean } = {},
+  opts: { seed?: number; clip?: Float32Array; ulpFile?: string } = {},
 ): { frames: number } {
   const frames = Math.round(seconds * SAMPLE_RATE);
   const song = new TestSong(opts.seed ?? 7);
   const w = new WavFloatWriter(file, frames);
+  const wUlp = opts.ulpFile ? new WavFloatWriter(opts.ulpFile, frames) : undefined;
   const block = new Float32Array(2 * 65536);
+  const twin = new Float32Array(block.length);
   const clip = opts.clip && opts.clip.length >= 2 ? opts.clip : undefined;
   let clipPos = 0;
   for (let f = 0; f < frames; f += 65536) {
@@ -390,10 +408,15 @@ export function writeTestInput(
         if (++clipPos >= clip.length) clipPos = 0;
       }
     }
-    if (opts.ulp) addOneUlp(out);
     w.write(out);
+    if (wUlp) {
+      const t = twin.subarray(0, 2 * n);
+      t.set(out);
+      wUlp.write(addOneUlp(t));
+    }
   }
   w.close();
+  wUlp?.close();
   return { frames };
 }
 
@@ -475,7 +498,7 @@ export function segmentMagnitudes(stereo: Float32Array, T: number, F: number, in
       }
       fftInPlace(re, im);
       const base = (c * T + t) * F;
-      for (let k = 0; k < F; k++) out[base + k] = Math.hypot(re[k], im[k]);
+      for (let k = 0; k < F; k++) out[base + k] = sqrt(re[k] * re[k] + im[k] * im[k]);
     }
   }
   return out;

@@ -594,8 +594,7 @@ async function main(): Promise<number> {
         }
       }
       const t0 = Date.now();
-      const { frames } = writeTestInput(mix, o.audioSeconds, { clip: clipData });
-      writeTestInput(mixUlp, o.audioSeconds, { clip: clipData, ulp: true });
+      const { frames } = writeTestInput(mix, o.audioSeconds, { clip: clipData, ulpFile: mixUlp });
       r.audio = {
         seconds: o.audioSeconds,
         frames,
