@@ -695,12 +695,22 @@ async function main(): Promise<number> {
             o.cpuOnly ? 'NCHW' : 'NCHW,NHWC',
             '--time-budget',
             String(Math.max(5, Math.floor(share / 1000) - 15)),
+            '--json-out',
+            join(work, `model-level-${cfg}.json`),
           ],
           share,
         );
+        const partialFile = join(work, `model-level-${cfg}.json`);
         try {
           out[cfg] = lastJsonLine(res.stdout);
         } catch (err) {
+          if (existsSync(partialFile)) {
+            out[cfg] = {
+              ...(JSON.parse(readFileSync(partialFile, 'utf8')) as Json),
+              error: `stopped early: exit ${res.code}${res.timedOut ? ' (timed out)' : ''}: ${lastLines(res.stderr, 3)}`,
+            };
+            continue;
+          }
           out[cfg] = {
             error: `${(err as Error).message}; exit ${res.code}${res.timedOut ? ' (timed out)' : ''}: ${lastLines(res.stderr, 3)}`,
           };

@@ -10,7 +10,7 @@
  *
  *   ort-model-check.js measure --model-dir DIR --audio WAV [--segment-out FILE]
  *                              [--providers webgpu,cpu] [--batches 1,4,16] [--cpu-batches 1]
- *                              [--layouts NCHW,NHWC] [--time-budget S]
+ *                              [--layouts NCHW,NHWC] [--time-budget S] [--json-out FILE]
  *     One segment of the audio, framed as Spleeter does, through the first instrument's network:
  *     CPU on x, CPU on x + 1 ulp (the float32 noise floor of the network around this input), and
  *     each GPU provider on x (SNR against CPU). Then the time per call of all instrument networks
@@ -185,6 +185,12 @@ async function measure(opts: Map<string, string>): Promise<Json> {
   const { instruments, files } = modelFiles(dir);
   const result: Json = { modelDir: dir, instruments, errors: [] as string[] };
   const errors = result.errors as string[];
+  // Rewritten after every stage: if the caller kills this process at its time limit, what was
+  // measured so far is still there.
+  const jsonOut = opts.get('json-out');
+  const save = () => {
+    if (jsonOut) writeFileSync(jsonOut, JSON.stringify({ ...result, partial: true }, infinities));
+  };
 
   const cpu = await createSession(files[0], 'cpu');
   const { layout, T, F } = declared(cpu.session);
@@ -201,6 +207,7 @@ async function measure(opts: Map<string, string>): Promise<Json> {
   const ref = await runOnce(cpu.session, x);
   const ulp = await runOnce(cpu.session, batchInput(addOneUlp(seg.slice()), 1, layout, T, F));
   result.cpu = { sessionMs: cpu.ms, floorSnrDb: snrDb(ref, ulp) };
+  save();
   await cpu.session.release();
 
   const timings: Json[] = [];
@@ -228,10 +235,12 @@ async function measure(opts: Map<string, string>): Promise<Json> {
             break;
           }
           timings.push(await timeBatch(key, sessions, seg, b, layout, T, F, instruments.length, deadline));
+          save();
         }
       } catch (err) {
         entry.error = errorText(err);
       } finally {
+        save();
         for (const s of sessions) await s.release().catch(() => undefined);
       }
     }
