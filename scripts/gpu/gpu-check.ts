@@ -403,7 +403,8 @@ function jsonReplacer(_key: string, value: unknown): unknown {
     if (Number.isNaN(value)) return null;
     if (value === Infinity) return 'inf';
     if (value === -Infinity) return '-inf';
-    return Math.round(value * 1000) / 1000;
+    // Six significant digits: enough for any timing or SNR, and a 3e-7 difference stays visible.
+    return Number.isInteger(value) ? value : Number(value.toPrecision(6));
   }
   return value;
 }

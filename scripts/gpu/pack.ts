@@ -409,6 +409,7 @@ function packageClosure(traced: string[], nodeModules: string): string[] {
       optionalDependencies?: Record<string, string>;
     };
     for (const dep of Object.keys({ ...pkg.dependencies, ...pkg.optionalDependencies })) {
+      if (NEVER.some((re) => re.test(dep))) continue; // nor what only they would bring in
       const found = findPackage(dep, root, dirname(nodeModules));
       if (found && !roots.has(found)) {
         roots.add(found);
@@ -487,8 +488,10 @@ function collectDebs(o: PackOptions, outDir: string): string[] {
         say(`warning: ${p} not found in ${source}; vulkaninfo may not run on the device`);
         continue;
       }
-      copyFileSync(join(source, file), join(dir, file));
-      written.push(join('debs', group, file));
+      // apt writes an epoch's ':' as '%3a'; keep names to letters, digits, '.', '_' and '-'.
+      const safe = file.replace(/[^A-Za-z0-9._-]/g, '_');
+      copyFileSync(join(source, file), join(dir, safe));
+      written.push(join('debs', group, safe));
     }
   }
   return written;
@@ -565,11 +568,7 @@ function main(): void {
     mkdirSync(app, { recursive: true });
     // 1. the application
     if (o.build === 'swc') {
-      const n = transpileTree(
-        join(ROOT, 'src'),
-        join(app, 'dist'),
-        (rel) => !rel.endsWith('.spec.ts') && !rel.split(sep).includes('testing'),
-      );
+      const n = transpileTree(join(ROOT, 'src'), join(app, 'dist'), (rel) => !rel.endsWith('.spec.ts'));
       say(`transpiled ${n} source files with swc`);
     } else {
       copyTree(
