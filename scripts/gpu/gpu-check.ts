@@ -22,7 +22,7 @@
  * leaves what it measured; <out>/gpu-check.log has every child's output.
  *
  * Usage: node gpu/gpu-check.js --out DIR [--cpu-only] [--short] [--budget S] [--clip WAV]
- *        [--python PATH] [--configs 2stems,4stems] [--audio-seconds N] [--gpu-batch N]
+ *        [--python PATH] [--configs 2stems,4stems] [--audio-seconds N] [--cpu-seconds N] [--gpu-batch N]
  *        [--extra-gpu-batches 8,32] [--threads N] [--work DIR] [--vulkaninfo FILE]
  */
 import { spawn, spawnSync } from 'child_process';
@@ -51,6 +51,8 @@ interface Options {
   budgetS: number;
   configs: string[];
   audioSeconds: number;
+  /** Upper bound of the CPU runs' excerpt (default: what fits their time limit). */
+  cpuSeconds?: number;
   identitySeconds: number;
   clip?: string;
   python: string;
@@ -117,6 +119,9 @@ function parseOptions(argv: string[]): Options {
         break;
       case '--audio-seconds':
         audio = num();
+        break;
+      case '--cpu-seconds':
+        o.cpuSeconds = num();
         break;
       case '--clip':
         o.clip = resolve(value());
@@ -472,6 +477,8 @@ function interestingLines(log: string): string[] {
 
 interface Separation {
   label: string;
+  /** Seconds separated (the whole input, or the -d excerpt). */
+  seconds?: number;
   config: string;
   gpu: boolean;
   ok: boolean;
@@ -751,7 +758,8 @@ async function main(): Promise<number> {
       if (gpu) args.push('--gpu');
       if (!gpu && o.threads) args.push('-t', String(o.threads));
       const batch = gpu && o.gpuBatch ? { SPLEETER_BATCH_SEGMENTS: String(o.gpuBatch) } : {};
-      const res = await c.run(label, process.execPath, args, t, { ...cliEnv, ...batch, ...env });
+      const childEnv: NodeJS.ProcessEnv = { ...cliEnv, ...batch, ...env };
+      const res = await c.run(label, process.execPath, args, t, childEnv);
       const s: Separation = { label, config: cfg, gpu, ok: false, outDir };
       sep[label] = s;
       const entry: Json = {
@@ -784,51 +792,66 @@ async function main(): Promise<number> {
           wholeProcess: audioS / (res.ms / 1000),
           inferenceOnly: audioS / (timings.inferenceMs / 1000),
         },
-        batchSegments: (batch as Json).SPLEETER_BATCH_SEGMENTS
-          ? Number((batch as Json).SPLEETER_BATCH_SEGMENTS)
+        batchSegments: childEnv.SPLEETER_BATCH_SEGMENTS
+          ? Number(childEnv.SPLEETER_BATCH_SEGMENTS)
           : 'config default',
       });
       s.ok = true;
+      s.seconds = audioS;
       s.stems = j.outputs as Record<string, string>;
       s.json = j;
       return entry;
     };
     const sepCap = o.short ? 200 : 150;
     // Seconds of the input each config's runs separate: all of it, unless the model-level speed
-    // says a run would not fit its time limit (then the same shorter excerpt for GPU and CPU, so
-    // that they still compare).
+    // says a run would not fit its time limit. The GPU runs keep the whole input when the GPU is
+    // fast enough; the CPU runs (the reference and the floor) may get a shorter excerpt, and the
+    // GPU is then compared with the CPU over the segments both computed from the same samples.
     const durations: Record<string, Json> = {};
     r.durations = durations;
-    for (const cfg of o.configs)
-      durations[cfg] = planDuration(r.modelLevel as Json | undefined, cfg, o, sepCap);
-    const dArgs = (cfg: string, gpuOnly = false): string[] => {
-      const d = durations[cfg]?.[gpuOnly ? 'gpuSeconds' : 'seconds'] as number | undefined;
+    for (const cfg of o.configs) {
+      const d = planDuration(r.modelLevel as Json | undefined, cfg, o, sepCap);
+      if (o.cpuSeconds !== undefined && o.cpuSeconds < (d.seconds as number))
+        Object.assign(d, { seconds: o.cpuSeconds, cut: true, cpuSecondsOption: o.cpuSeconds });
+      durations[cfg] = d;
+    }
+    const dArgs = (cfg: string, kind: 'gpu' | 'cpu'): string[] => {
+      const d = durations[cfg]?.[kind === 'gpu' ? 'gpuSeconds' : 'seconds'] as number | undefined;
       return d !== undefined && d < o.audioSeconds ? ['-d', String(d)] : [];
     };
     for (const cfg of o.configs)
       await c.step(`separate gpu ${cfg}`, sepCap, (t) =>
-        separate(`gpu-${cfg}`, cfg, true, mix, t, dArgs(cfg)),
+        separate(`gpu-${cfg}`, cfg, true, mix, t, dArgs(cfg, 'gpu')),
       );
     for (const cfg of o.configs)
       await c.step(`separate cpu ${cfg}`, sepCap, (t) =>
-        separate(`cpu-${cfg}`, cfg, false, mix, t, dArgs(cfg)),
+        separate(`cpu-${cfg}`, cfg, false, mix, t, dArgs(cfg, 'cpu')),
       );
     for (const cfg of o.configs)
       await c.step(`separate cpu ${cfg} +1ulp`, sepCap, (t) =>
-        separate(`cpu-${cfg}-ulp`, cfg, false, mixUlp, t, dArgs(cfg)),
+        separate(`cpu-${cfg}-ulp`, cfg, false, mixUlp, t, dArgs(cfg, 'cpu')),
       );
 
     // compare -------------------------------------------------------------------------------
     const compareRuns = (a: Separation | undefined, b: Separation | undefined): Json => {
       if (!a?.ok || !b?.ok || !a.stems || !b.stems) throw new Error('a run to compare failed');
+      // Runs of different lengths agree only where both saw the same samples.
+      const sa = a.seconds ?? Infinity;
+      const sb = b.seconds ?? Infinity;
+      const maxFrames = sa === sb ? undefined : comparablePrefixFrames(Math.min(sa, sb));
+      if (maxFrames === 0) throw new Error(`excerpt of ${Math.min(sa, sb)} s is too short to compare`);
       const perStem: Record<string, Json> = {};
       for (const stem of Object.keys(a.stems)) {
         if (!b.stems[stem]) throw new Error(`stem ${stem} missing in ${b.label}`);
-        perStem[stem] = compareWavFiles(a.stems[stem], b.stems[stem]);
+        perStem[stem] = compareWavFiles(a.stems[stem], b.stems[stem], { maxFrames });
       }
       const dbs = Object.values(perStem).map((p) => p.snrDb as number | null);
       const min = dbs.some((d) => d === null) ? null : Math.min(...(dbs as number[]));
-      return { minSnrDb: min, perStem };
+      return {
+        minSnrDb: min,
+        ...(maxFrames !== undefined ? { comparedSeconds: maxFrames / 44100 } : {}),
+        perStem,
+      };
     };
     await c.step('compare', 120, async () => {
       const cmp: Json = {};
@@ -940,7 +963,7 @@ async function main(): Promise<number> {
         `separate gpu ${big} batch ${b}`,
         sepCap,
         (t) =>
-          separate(`gpu-${big}-batch${b}`, big, true, mix, t, dArgs(big, true), {
+          separate(`gpu-${big}-batch${b}`, big, true, mix, t, dArgs(big, 'gpu'), {
             SPLEETER_BATCH_SEGMENTS: String(b),
           }).finally(() =>
             rmSync(join(work, 'out', `gpu-${big}-batch${b}`), { recursive: true, force: true }),
@@ -961,8 +984,8 @@ async function main(): Promise<number> {
 
 /**
  * How many seconds of the input fit a separation step of `capS` seconds, from the model-level
- * realtime factors (batch 1, pure onnxruntime): a whole CLI run is taken to be at most half as fast
- * as pure inference, plus 15 s of start-up, with 40 % of the limit kept in reserve.
+ * realtime factors (batch 1, pure onnxruntime): `gpuSeconds` for the `--gpu` runs, `seconds` for
+ * the CPU runs (never more than the GPU's).
  */
 export function planDuration(
   modelLevel: Json | undefined,
@@ -981,16 +1004,33 @@ export function planDuration(
   const cpu = rtfOf((t) => t.provider === 'cpu' && t.batch === 1);
   // --gpu falls back to the CPU when no WebGPU session could be made
   const gpu = rtfOf((t) => String(t.provider).startsWith('webgpu') && t.batch === gpuBatch) ?? cpu;
-  const fit = (rtf: number | undefined) =>
-    rtf === undefined ? o.audioSeconds : Math.max(20, Math.floor((0.6 * capS - 15) * rtf * 0.5));
-  const gpuSeconds = Math.min(o.audioSeconds, fit(gpu));
-  const seconds = Math.min(gpuSeconds, fit(cpu));
+  // A whole CLI run is taken to reach `share` of the pure-inference speed (measured on the
+  // development machine: about 0.5 with the GPU's single-threaded DSP in mind, and as low as 0.15
+  // on a loaded 2-core CPU, where worker threads share the cores), plus 15 s of start-up; 40 % of
+  // the limit stays in reserve. Never under 3 segments, so a GPU/CPU comparison keeps 2.
+  const fit = (rtf: number | undefined, share: number) =>
+    rtf === undefined ? o.audioSeconds : Math.max(36, Math.floor((0.6 * capS - 15) * rtf * share));
+  const gpuSeconds = Math.min(o.audioSeconds, fit(gpu, 0.5));
+  const seconds = Math.min(gpuSeconds, fit(cpu, 0.25));
   return {
     seconds,
     gpuSeconds,
     basis: { cpuModelRealtimeFactor: cpu ?? null, gpuModelRealtimeFactor: gpu ?? null, capS },
     cut: seconds < o.audioSeconds,
   };
+}
+
+/**
+ * Output samples of a separation of the first `seconds` of an input that equal those of a
+ * separation of the whole input: the network sees whole 512-frame segments (frame f covers input
+ * samples [1024 f − 4096, 1024 f)), so every segment that lies wholly inside the excerpt is the
+ * same in both; one more segment and one frame are left out for the iSTFT overlap at the edge.
+ */
+export function comparablePrefixFrames(seconds: number): number {
+  const n = Math.round(seconds * 44100);
+  const segment = 512 * 1024;
+  const whole = Math.floor((n + 4096) / segment);
+  return Math.max(0, (whole - 1) * segment - 4096);
 }
 
 function summarize(r: Json, o: Options): Json {
@@ -1006,13 +1046,23 @@ function summarize(r: Json, o: Options): Json {
     for (const s of seps.filter(
       (x) => typeof x.label === 'string' && (x.label as string).startsWith(`gpu-${cfg}-batch`),
     ))
-      if (s.realtimeFactor) e[`gpu batch ${String(s.batchSegments)}`] = s.realtimeFactor;
+      if (s.realtimeFactor)
+        e[`gpu batch ${String(s.batchSegments)}`] = {
+          provider: s.executionProvider,
+          ...(s.realtimeFactor as Json),
+        };
     rtf[cfg] = e;
   }
   const big = o.configs.includes('4stems') ? '4stems' : o.configs[o.configs.length - 1];
   const ours = ((rtf[big] as Json | undefined)?.gpu as Json | undefined)?.wholeProcess as number | undefined;
   const peerCfg = ((r.peer as Json | undefined)?.configs as Json | undefined)?.[big] as Json | undefined;
-  const peerBest = peerCfg?.best as Json | undefined;
+  // A peer stopped at its time limit leaves its timings without a `best`: take it from them.
+  const peerTimings = ((peerCfg?.timings ?? []) as Json[]).filter(
+    (t) => typeof t.realtimeFactor === 'number',
+  );
+  const peerBest = (peerCfg?.best ??
+    peerTimings.sort((a, b) => (b.realtimeFactor as number) - (a.realtimeFactor as number))[0]) as
+    Json | undefined;
   const modelLevel = ((r.modelLevel as Json | undefined)?.[big] as Json | undefined)?.timings as
     Json[] | undefined;
   const ortBest = modelLevel

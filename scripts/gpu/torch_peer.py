@@ -327,11 +327,11 @@ def time_network(nets, x, device, iters_min, seconds_min):
     return samples[len(samples) // 2], len(samples)
 
 
-def run_config(name, model_dir, args, deadline, log):
+def run_config(name, model_dir, args, deadline, log, out, flush):
     import numpy as np
     import torch
 
-    out = {"modelDir": model_dir, "errors": []}
+    out.update({"modelDir": model_dir, "errors": []})
     instruments, paths = read_model_dir(model_dir)
     out["instruments"] = instruments
     weights = [read_unet_onnx(p) for p in paths]
@@ -390,10 +390,12 @@ def run_config(name, model_dir, args, deadline, log):
         check["error"] = f"{type(e).__name__}: {e}"
         log(traceback.format_exc())
     out["check"] = check
+    flush()
     log(f"{name}: check {json.dumps({k: json_number(v) if not isinstance(v, dict) else v for k, v in check.items()})}")
 
     # 2. timing
     timings = []
+    out["timings"] = timings
     for dt in [] if args.check_only else args.dtypes:
         tdt = getattr(torch, DTYPES[dt])
         try:
@@ -436,10 +438,10 @@ def run_config(name, model_dir, args, deadline, log):
                     torch.cuda.empty_cache()
             timings.append(entry)
             log(f"{name}: {json.dumps(entry)}")
+            flush()
         del nets
         if args.device == "cuda":
             torch.cuda.empty_cache()
-    out["timings"] = timings
     ok = [t for t in timings if "realtimeFactor" in t]
     if ok:
         best = max(ok, key=lambda t: t["realtimeFactor"])
@@ -507,15 +509,6 @@ def main(argv=None):
         result["errors"].append(f"imports: {type(e).__name__}: {e}")
         args.model = []
 
-    for spec in args.model:
-        name, _, model_dir = spec.partition("=")
-        try:
-            result["configs"][name] = run_config(name, model_dir, args, deadline, log)
-        except Exception as e:  # noqa: BLE001
-            result["configs"][name] = {"error": f"{type(e).__name__}: {e}"}
-            log(traceback.format_exc())
-    result["seconds"] = time.monotonic() - started
-
     def clean(v):
         if isinstance(v, dict):
             return {k: clean(x) for k, x in v.items()}
@@ -523,14 +516,28 @@ def main(argv=None):
             return [clean(x) for x in v]
         return json_number(v) if isinstance(v, float) else v
 
-    text = json.dumps(clean(result), indent=2)
-    if args.out:
-        tmp = args.out + ".tmp"
-        with open(tmp, "w") as f:
-            f.write(text + "\n")
-        os.replace(tmp, args.out)
-    else:
-        sys.stdout.write(text + "\n")
+    def flush(final=False):
+        """Writes what is measured so far (atomically): a run killed at its time limit keeps it."""
+        result["seconds"] = time.monotonic() - started
+        result["complete"] = final
+        text = json.dumps(clean(result), indent=2)
+        if args.out:
+            tmp = args.out + ".tmp"
+            with open(tmp, "w") as f:
+                f.write(text + "\n")
+            os.replace(tmp, args.out)
+        elif final:
+            sys.stdout.write(text + "\n")
+
+    for spec in args.model:
+        name, _, model_dir = spec.partition("=")
+        try:
+            result["configs"][name] = {}
+            run_config(name, model_dir, args, deadline, log, result["configs"][name], flush)
+        except Exception as e:  # noqa: BLE001
+            result["configs"][name]["error"] = f"{type(e).__name__}: {e}"
+            log(traceback.format_exc())
+    flush(final=True)
     ok = all(isinstance(c, dict) and c.get("check", {}).get("ok") for c in result["configs"].values())
     return 0 if ok and result["configs"] else 1
 

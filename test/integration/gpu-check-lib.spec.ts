@@ -18,7 +18,7 @@ import {
   WavReader,
   writeTestInput,
 } from '../../scripts/gpu/check-lib';
-import { planDuration } from '../../scripts/gpu/gpu-check';
+import { comparablePrefixFrames, planDuration } from '../../scripts/gpu/gpu-check';
 import { encodeWav, makeTempDir, tone } from '../factories/audio';
 
 describe('GPU check helpers', () => {
@@ -226,21 +226,28 @@ describe('GPU check helpers', () => {
       expect(p).toMatchObject({ seconds: 600, gpuSeconds: 600, cut: false });
     });
 
-    it('cuts GPU and CPU runs to the same excerpt when the CPU is the slow one', () => {
-      const p = planDuration(level(20, 2000), '4stems', { audioSeconds: 600 }, 150);
-      // (0.6 · 150 − 15) · 20 · 0.5 = 750 > 600 … so take a slower CPU
+    it('cuts the CPU runs to an excerpt when the CPU is the slow one, keeping the GPU run whole', () => {
+      // CPU: (0.6 · 150 − 15) · 5 · 0.25 = 93 s; GPU: 75 · 2000 · 0.5 ≫ 600
       const slow = planDuration(level(5, 2000), '4stems', { audioSeconds: 600 }, 150);
-      expect(p.cut).toBe(false);
-      expect(slow.seconds).toBe(187);
-      expect(slow.gpuSeconds).toBe(600);
-      expect(slow.cut).toBe(true);
+      expect(slow).toMatchObject({ seconds: 93, gpuSeconds: 600, cut: true });
+      expect(planDuration(level(40, 2000), '4stems', { audioSeconds: 600 }, 150).cut).toBe(false);
     });
 
-    it('plans a failed WebGPU (the CLI falls back to the CPU) at CPU speed, never below 20 s', () => {
-      const p = planDuration(level(1), '4stems', { audioSeconds: 600 }, 150);
-      expect(p.gpuSeconds).toBe(37);
-      expect(planDuration(level(0.1), '4stems', { audioSeconds: 600 }, 150).seconds).toBe(20);
+    it('plans a failed WebGPU (the CLI falls back to the CPU) at CPU speed, never below 36 s', () => {
+      const p = planDuration(level(2), '4stems', { audioSeconds: 600 }, 150);
+      expect(p).toMatchObject({ gpuSeconds: 75, seconds: 37 });
+      expect(planDuration(level(0.1), '4stems', { audioSeconds: 600 }, 150).seconds).toBe(36);
       expect(planDuration(undefined, '4stems', { audioSeconds: 600 }, 150).seconds).toBe(600);
+    });
+  });
+
+  describe('comparablePrefixFrames', () => {
+    it('keeps the whole segments of an excerpt but the last, and nothing of one under 2 segments', () => {
+      const seg = 512 * 1024;
+      expect(comparablePrefixFrames(36)).toBe(2 * seg - 4096); // 36 s = 3.03 segments with the padding
+      expect(comparablePrefixFrames(20)).toBe(0);
+      expect(comparablePrefixFrames(600)).toBe(49 * seg - 4096);
+      expect(comparablePrefixFrames(600) / 44100).toBeLessThan(600);
     });
   });
 });
