@@ -13,16 +13,18 @@
  *                 time per batch of segments (ort-model-check.ts)
  *   separations   the CLI on the whole input, `--gpu` and CPU, 2 and 4 stems, float32 WAV out;
  *                 timings per stage from `--json`, wall time, GPU memory/utilisation samples
+ *   peer          PyTorch on the same weights (torch_peer.py): fp32/bf16/fp16, batched
+ *   floor         CPU on the +1-ulp input (an excerpt)
  *   compare       SNR GPU vs CPU per stem, against the floor (CPU vs CPU on the +1 ulp input);
  *                 the identity model must match exactly (≥ 100 dB)
- *   peer          PyTorch on the same weights (torch_peer.py): fp32/bf16/fp16, batched
  *
  * Every step has a time limit inside one global budget; a failed or timed-out step is recorded
  * and the check goes on. <out>/gpu-check.json is rewritten after every step, so a killed run still
  * leaves what it measured; <out>/gpu-check.log has every child's output.
  *
  * Usage: node gpu/gpu-check.js --out DIR [--cpu-only] [--short] [--budget S] [--clip WAV]
- *        [--python PATH] [--configs 2stems,4stems] [--audio-seconds N] [--cpu-seconds N] [--gpu-batch N]
+ *        [--python PATH] [--configs 2stems,4stems] [--audio-seconds N] [--cpu-seconds N]
+ *        [--floor-seconds N] [--gpu-batch N]
  *        [--extra-gpu-batches 8,32] [--threads N] [--work DIR] [--vulkaninfo FILE]
  */
 import { spawn, spawnSync } from 'child_process';
@@ -53,6 +55,8 @@ interface Options {
   audioSeconds: number;
   /** Upper bound of the CPU runs' excerpt (default: what fits their time limit). */
   cpuSeconds?: number;
+  /** Seconds of the +1-ulp (noise floor) CPU runs. */
+  floorSeconds: number;
   identitySeconds: number;
   clip?: string;
   python: string;
@@ -80,6 +84,7 @@ function parseOptions(argv: string[]): Options {
     configs: [],
     audioSeconds: 0,
     identitySeconds: 30,
+    floorSeconds: 120,
     python: 'python3',
     extraGpuBatches: [],
     threads: 0,
@@ -122,6 +127,9 @@ function parseOptions(argv: string[]): Options {
         break;
       case '--cpu-seconds':
         o.cpuSeconds = num();
+        break;
+      case '--floor-seconds':
+        o.floorSeconds = num();
         break;
       case '--clip':
         o.clip = resolve(value());
@@ -673,7 +681,7 @@ async function main(): Promise<number> {
     });
 
     // model level ---------------------------------------------------------------------------
-    await c.step('model-level', o.short ? 240 : 150, async (t) => {
+    await c.step('model-level', o.short ? 240 : 120, async (t) => {
       const out: Json = {};
       r.modelLevel = out;
       const todo = o.configs.filter((cfg) => haveModels([cfg]));
@@ -815,8 +823,10 @@ async function main(): Promise<number> {
         Object.assign(d, { seconds: o.cpuSeconds, cut: true, cpuSecondsOption: o.cpuSeconds });
       durations[cfg] = d;
     }
-    const dArgs = (cfg: string, kind: 'gpu' | 'cpu'): string[] => {
-      const d = durations[cfg]?.[kind === 'gpu' ? 'gpuSeconds' : 'seconds'] as number | undefined;
+    const dArgs = (cfg: string, kind: 'gpu' | 'cpu' | 'floor'): string[] => {
+      let d = durations[cfg]?.[kind === 'gpu' ? 'gpuSeconds' : 'seconds'] as number | undefined;
+      // The floor is a property of the network, not of the length: an excerpt measures it.
+      if (kind === 'floor') d = Math.min(d ?? o.audioSeconds, o.floorSeconds);
       return d !== undefined && d < o.audioSeconds ? ['-d', String(d)] : [];
     };
     for (const cfg of o.configs)
@@ -827,9 +837,66 @@ async function main(): Promise<number> {
       await c.step(`separate cpu ${cfg}`, sepCap, (t) =>
         separate(`cpu-${cfg}`, cfg, false, mix, t, dArgs(cfg, 'cpu')),
       );
+    // peer ----------------------------------------------------------------------------------
+    await c.step(
+      'torch peer',
+      o.short ? 300 : 150,
+      async (t) => {
+        const probe = await c.run(
+          'python probe',
+          o.python,
+          [
+            '-c',
+            'import torch, onnx, onnxruntime, numpy; print(torch.__version__, torch.cuda.is_available())',
+          ],
+          Math.min(t, 60000),
+        );
+        if (probe.code !== 0) {
+          r.peer = {
+            skipped: true,
+            reason: `${o.python}: torch/onnx/onnxruntime/numpy not importable: ${lastLines(probe.stderr || probe.error || '', 2)}`,
+          };
+          throw new Error(String((r.peer as Json).reason));
+        }
+        const args = [PEER, '--out', join(work, 'peer.json')];
+        for (const cfg of o.configs) if (models[cfg]) args.push('--model', `${cfg}=${models[cfg]}`);
+        const seg = o.configs.map((cfg) => join(work, `segment-${cfg}.f32`)).find((f) => existsSync(f));
+        if (seg) args.push('--segment', seg);
+        const left = t - probe.ms;
+        if (o.cpuOnly && o.short) args.push('--device', 'cpu', '--check-only');
+        else if (o.cpuOnly)
+          args.push(
+            '--device',
+            'cpu',
+            '--batches',
+            '1',
+            '--dtypes',
+            'fp32',
+            '--iters',
+            '1',
+            '--seconds',
+            '0',
+          );
+        // On the GPU: 5 timed calls and 0.3 s per point (CUDA events; the spread is small).
+        else args.push('--iters', '5', '--seconds', '0.3');
+        args.push('--time-budget', String(Math.max(10, Math.floor(left / 1000) - 30)));
+        const res = await c.run('torch peer', o.python, args, left, { PYTHONUNBUFFERED: '1' });
+        const file = join(work, 'peer.json');
+        if (existsSync(file)) {
+          r.peer = JSON.parse(readFileSync(file, 'utf8')) as Json;
+          writeFileSync(join(o.out, 'peer.json'), readFileSync(file));
+        } else
+          r.peer = {
+            error: `no output; exit ${res.code}${res.timedOut ? ' (timed out)' : ''}: ${lastLines(res.stderr, 3)}`,
+          };
+        if (res.timedOut) throw new StepTimeout('torch peer timed out');
+      },
+      20,
+    );
+
     for (const cfg of o.configs)
       await c.step(`separate cpu ${cfg} +1ulp`, sepCap, (t) =>
-        separate(`cpu-${cfg}-ulp`, cfg, false, mixUlp, t, dArgs(cfg, 'cpu')),
+        separate(`cpu-${cfg}-ulp`, cfg, false, mixUlp, t, dArgs(cfg, 'floor')),
       );
 
     // compare -------------------------------------------------------------------------------
@@ -898,61 +965,6 @@ async function main(): Promise<number> {
           rmSync(sep[k].outDir, { recursive: true, force: true });
       },
       10,
-    );
-
-    // peer ----------------------------------------------------------------------------------
-    await c.step(
-      'torch peer',
-      o.short ? 300 : 170,
-      async (t) => {
-        const probe = await c.run(
-          'python probe',
-          o.python,
-          [
-            '-c',
-            'import torch, onnx, onnxruntime, numpy; print(torch.__version__, torch.cuda.is_available())',
-          ],
-          Math.min(t, 60000),
-        );
-        if (probe.code !== 0) {
-          r.peer = {
-            skipped: true,
-            reason: `${o.python}: torch/onnx/onnxruntime/numpy not importable: ${lastLines(probe.stderr || probe.error || '', 2)}`,
-          };
-          throw new Error(String((r.peer as Json).reason));
-        }
-        const args = [PEER, '--out', join(work, 'peer.json')];
-        for (const cfg of o.configs) if (models[cfg]) args.push('--model', `${cfg}=${models[cfg]}`);
-        const seg = o.configs.map((cfg) => join(work, `segment-${cfg}.f32`)).find((f) => existsSync(f));
-        if (seg) args.push('--segment', seg);
-        const left = t - probe.ms;
-        if (o.cpuOnly && o.short) args.push('--device', 'cpu', '--check-only');
-        else if (o.cpuOnly)
-          args.push(
-            '--device',
-            'cpu',
-            '--batches',
-            '1',
-            '--dtypes',
-            'fp32',
-            '--iters',
-            '1',
-            '--seconds',
-            '0',
-          );
-        args.push('--time-budget', String(Math.max(10, Math.floor(left / 1000) - 30)));
-        const res = await c.run('torch peer', o.python, args, left, { PYTHONUNBUFFERED: '1' });
-        const file = join(work, 'peer.json');
-        if (existsSync(file)) {
-          r.peer = JSON.parse(readFileSync(file, 'utf8')) as Json;
-          writeFileSync(join(o.out, 'peer.json'), readFileSync(file));
-        } else
-          r.peer = {
-            error: `no output; exit ${res.code}${res.timedOut ? ' (timed out)' : ''}: ${lastLines(res.stderr, 3)}`,
-          };
-        if (res.timedOut) throw new StepTimeout('torch peer timed out');
-      },
-      20,
     );
 
     // more GPU batch sizes, if time is left ---------------------------------------------------

@@ -118,10 +118,11 @@ if [ $cpu_only = 0 ]; then
 fi
 
 # 3. the check ----------------------------------------------------------------------------------
-# The check keeps its own budget (gpu-check --budget, 420 s by default); this is the last resort.
+# The check keeps its own budget (gpu-check --budget, 420 s by default); this is the last resort,
+# set to end before the device call's timeout_s (540) so that the JSON is always written.
 say "gpu-check ${args[*]} ${extra[*]:-}"
 cd "$work" || exit 1
-timeout -k 10 "${GPU_CHECK_HARD_LIMIT_S:-560}" "$work/node" "$work/app/gpu/gpu-check.js" "${args[@]}" "${extra[@]}"
+timeout -k 10 "${GPU_CHECK_HARD_LIMIT_S:-500}" "$work/node" "$work/app/gpu/gpu-check.js" "${args[@]}" "${extra[@]}"
 rc=$?
 say "gpu-check exit $rc"
 if [ ! -s "$out/gpu-check.json" ]; then fail_json "gpu-check exited $rc without writing gpu-check.json"; fi
