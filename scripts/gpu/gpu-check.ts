@@ -805,7 +805,9 @@ async function main(): Promise<number> {
           : 'config default',
       });
       s.ok = true;
-      s.seconds = audioS;
+      // The length asked for (exact), not the one derived from the engine's floats.
+      const dAt = extraArgs.indexOf('-d');
+      s.seconds = Math.min(o.audioSeconds, dAt >= 0 ? Number(extraArgs[dAt + 1]) : Infinity);
       s.stems = j.outputs as Record<string, string>;
       s.json = j;
       return entry;
