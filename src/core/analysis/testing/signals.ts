@@ -1,0 +1,200 @@
+/**
+ * Generated signals for the analysis specs and the integration tests that compare with ffmpeg:
+ * EBU Tech 3341/3342-style tone sequences, click tracks, chord progressions, gaps of silence.
+ * Interleaved float32; all deterministic.
+ */
+
+const { sin, PI, floor, round } = Math;
+
+export interface Signal {
+  sampleRate: number;
+  channels: number;
+  /** Interleaved. */
+  data: Float32Array;
+}
+
+/** A level in dBFS per channel (peak amplitude of the sine), or one for all; null = silent channel. */
+export type Levels = number | (number | null)[];
+
+/**
+ * Consecutive segments of a sine at `frequency`, each `seconds` long at the given levels (dBFS
+ * peak, per channel or for all). Phase runs on across segments (no clicks at the joins).
+ */
+export function toneSequence(
+  sampleRate: number,
+  channels: number,
+  segments: ReadonlyArray<readonly [seconds: number, levels: Levels]>,
+  frequency = 1000,
+): Signal {
+  const total = segments.reduce((s, [sec]) => s + round(sec * sampleRate), 0);
+  const data = new Float32Array(total * channels);
+  const w = (2 * PI * frequency) / sampleRate;
+  let o = 0;
+  for (const [sec, levels] of segments) {
+    const n = round(sec * sampleRate);
+    for (let c = 0; c < channels; c++) {
+      const db = Array.isArray(levels) ? levels[c] : levels;
+      if (db === null || db === undefined) continue;
+      const a = 10 ** (db / 20);
+      for (let i = 0; i < n; i++) data[(o + i) * channels + c] = a * sin(w * (o + i));
+    }
+    o += n;
+  }
+  return { sampleRate, channels, data };
+}
+
+/** xorshift32 in [0, 1). */
+export function rng(seed: number): () => number {
+  let s = seed >>> 0 || 0x9e3779b9;
+  return () => {
+    s ^= s << 13;
+    s >>>= 0;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    s >>>= 0;
+    return s / 4294967296;
+  };
+}
+
+/** Pinkish noise (Paul Kellet's economy filter over white noise) at roughly `rmsDb` dBFS RMS. */
+export function pinkNoise(
+  sampleRate: number,
+  channels: number,
+  seconds: number,
+  rmsDb: number,
+  seed = 1,
+): Signal {
+  const n = round(seconds * sampleRate);
+  const data = new Float32Array(n * channels);
+  const r = rng(seed);
+  for (let c = 0; c < channels; c++) {
+    let b0 = 0;
+    let b1 = 0;
+    let b2 = 0;
+    for (let i = 0; i < n; i++) {
+      const w = r() * 2 - 1;
+      b0 = 0.99765 * b0 + w * 0.099046;
+      b1 = 0.963 * b1 + w * 0.2965164;
+      b2 = 0.57 * b2 + w * 1.0526913;
+      data[i * channels + c] = b0 + b1 + b2 + w * 0.1848;
+    }
+  }
+  let sum = 0;
+  for (let i = 0; i < data.length; i++) sum += data[i] * data[i];
+  const g = 10 ** (rmsDb / 20) / Math.sqrt(sum / data.length);
+  for (let i = 0; i < data.length; i++) data[i] *= g;
+  return { sampleRate, channels, data };
+}
+
+/**
+ * A drum-like track at `bpm`: a decaying noise burst + 60 Hz thump on every beat, a softer hi-hat
+ * burst on the off-beats, optional accent on the first beat of each bar.
+ */
+export function clickTrack(bpm: number, seconds: number, sampleRate = 44100, seed = 7): Signal {
+  const n = round(seconds * sampleRate);
+  const data = new Float32Array(n * 2);
+  const r = rng(seed);
+  const beat = (60 / bpm) * sampleRate;
+  const add = (at: number, amp: number, decay: number, tone: number, noiseAmp: number) => {
+    const start = round(at);
+    const len = round(0.25 * sampleRate);
+    for (let i = 0; i < len && start + i < n; i++) {
+      const env = Math.exp(-i / (decay * sampleRate));
+      const v = amp * env * (sin((2 * PI * tone * i) / sampleRate) + noiseAmp * (r() * 2 - 1));
+      data[(start + i) * 2] += v;
+      data[(start + i) * 2 + 1] += v;
+    }
+  };
+  for (let k = 0; k * beat < n; k++) {
+    add(k * beat, k % 4 === 0 ? 0.5 : 0.35, 0.06, 60, 0.6);
+    add((k + 0.5) * beat, 0.12, 0.015, 8000, 1.5);
+  }
+  return { sampleRate, channels: 2, data };
+}
+
+const NOTE_NAMES = ['C', 'C#', 'D', 'D#', 'E', 'F', 'F#', 'G', 'G#', 'A', 'A#', 'B'];
+
+/** Frequency of MIDI note m (A4 = 69 = 440 Hz). */
+export function midiToHz(m: number): number {
+  return 440 * 2 ** ((m - 69) / 12);
+}
+
+export function pitchClassName(pc: number): string {
+  return NOTE_NAMES[((pc % 12) + 12) % 12];
+}
+
+/**
+ * A chord progression in the key with tonic pitch class `tonic` (0 = C), major or (harmonic)
+ * minor: I–IV–V–I / i–iv–V–i by default, each chord `chordSeconds` long, voiced in the octave
+ * around middle C with the root doubled an octave below; tones with 6 decaying harmonics.
+ */
+export function chordProgression(
+  tonic: number,
+  mode: 'major' | 'minor',
+  options: { chordSeconds?: number; repeats?: number; sampleRate?: number; degrees?: number[] } = {},
+): Signal {
+  const sampleRate = options.sampleRate ?? 22050;
+  const chordSeconds = options.chordSeconds ?? 1;
+  const repeats = options.repeats ?? 2;
+  // Scale degrees (0-based) of chord roots.
+  const degrees = options.degrees ?? [0, 3, 4, 0];
+  const major = [0, 2, 4, 5, 7, 9, 11];
+  const minor = [0, 2, 3, 5, 7, 8, 11]; // harmonic minor: a major V
+  const scale = mode === 'major' ? major : minor;
+  const chordLen = round(chordSeconds * sampleRate);
+  const n = chordLen * degrees.length * repeats;
+  const data = new Float32Array(n * 2);
+  const base = 60 + tonic - (tonic > 6 ? 12 : 0);
+  let o = 0;
+  for (let rep = 0; rep < repeats; rep++) {
+    for (const d of degrees) {
+      const notes = [0, 2, 4].map((k) => {
+        const idx = d + k;
+        return base + scale[idx % 7] + 12 * floor(idx / 7);
+      });
+      notes.push(notes[0] - 12);
+      for (const m of notes) {
+        const f0 = midiToHz(m);
+        for (let h = 1; h <= 6; h++) {
+          const f = f0 * h;
+          if (f >= sampleRate / 2) break;
+          const amp = 0.08 / h;
+          const w = (2 * PI * f) / sampleRate;
+          for (let i = 0; i < chordLen; i++) {
+            const env = Math.min(1, i / 200, (chordLen - i) / 200);
+            const v = amp * env * sin(w * i);
+            data[(o + i) * 2] += v;
+            data[(o + i) * 2 + 1] += v;
+          }
+        }
+      }
+      o += chordLen;
+    }
+  }
+  return { sampleRate, channels: 2, data };
+}
+
+/** Copies `signal` with the frames [fromSec, toSec) set to exact zeros. */
+export function withGap(signal: Signal, fromSec: number, toSec: number): Signal {
+  const data = Float32Array.from(signal.data);
+  const a = round(fromSec * signal.sampleRate) * signal.channels;
+  const b = Math.min(data.length, round(toSec * signal.sampleRate) * signal.channels);
+  data.fill(0, a, b);
+  return { ...signal, data };
+}
+
+/** Splits an interleaved signal into chunks of pseudo-random sizes (whole frames). */
+export function* randomChunks(
+  data: Float32Array,
+  channels: number,
+  seed = 3,
+  maxFrames = 9000,
+): Generator<Float32Array> {
+  const r = rng(seed);
+  for (let o = 0; o < data.length;) {
+    const frames = 1 + floor(r() * maxFrames);
+    const end = Math.min(data.length, o + frames * channels);
+    yield data.subarray(o, end);
+    o = end;
+  }
+}
