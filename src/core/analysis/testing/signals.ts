@@ -198,3 +198,69 @@ export function* randomChunks(
     o = end;
   }
 }
+
+/**
+ * Music-like test material defined in continuous time (so it is the same signal at every rate):
+ * per channel, `partials` sines at seeded frequencies between 60 Hz and 14 kHz with 1/√f
+ * amplitudes and random phases, under a level envelope of consecutive segments (dB, with 50 ms
+ * ramps between them and a 20 ms fade-in), normalised so that a 0 dB segment has an RMS of
+ * −12 dBFS per channel. Band-limited well below every tested Nyquist frequency, so meters that
+ * resample (ffmpeg's ebur128 works at 48 kHz) see the same content.
+ */
+export function musicLike(
+  sampleRate: number,
+  channels: number,
+  segments: ReadonlyArray<readonly [seconds: number, db: number]>,
+  seed = 11,
+  partials = 16,
+): Signal {
+  const total = segments.reduce((s, [sec]) => s + round(sec * sampleRate), 0);
+  const data = new Float32Array(total * channels);
+  const r = rng(seed);
+  // Level envelope, linear gain per frame.
+  const env = new Float32Array(total);
+  const ramp = round(0.05 * sampleRate);
+  let o = 0;
+  let prev = segments.length ? 10 ** (segments[0][1] / 20) : 0;
+  for (const [sec, db] of segments) {
+    const n = round(sec * sampleRate);
+    const g = 10 ** (db / 20);
+    for (let i = 0; i < n; i++) env[o + i] = i < ramp ? prev + ((g - prev) * i) / ramp : g;
+    prev = g;
+    o += n;
+  }
+  const fadeIn = round(0.02 * sampleRate);
+  for (let i = 0; i < Math.min(fadeIn, total); i++) env[i] *= i / fadeIn;
+  for (let c = 0; c < channels; c++) {
+    const freqs: number[] = [];
+    const amps: number[] = [];
+    const phases: number[] = [];
+    for (let k = 0; k < partials; k++) {
+      const f = 60 * Math.pow(14000 / 60, r());
+      freqs.push(f);
+      amps.push(1 / Math.sqrt(f));
+      phases.push(2 * PI * r());
+    }
+    // RMS of a sum of sines = sqrt(Σ a²/2); scale to −12 dBFS.
+    const norm = 10 ** (-12 / 20) / Math.sqrt(amps.reduce((s, a) => s + (a * a) / 2, 0));
+    for (let k = 0; k < partials; k++) {
+      const a = amps[k] * norm;
+      // Rotating phasor (cheap per sample), re-anchored every 4096 samples against drift.
+      const w = (2 * PI * freqs[k]) / sampleRate;
+      const cw = Math.cos(w);
+      const sw = sin(w);
+      for (let start = 0; start < total; start += 4096) {
+        let re = Math.cos(w * start + phases[k]);
+        let im = sin(w * start + phases[k]);
+        const end = Math.min(total, start + 4096);
+        for (let i = start; i < end; i++) {
+          data[i * channels + c] += a * env[i] * im;
+          const nr = re * cw - im * sw;
+          im = re * sw + im * cw;
+          re = nr;
+        }
+      }
+    }
+  }
+  return { sampleRate, channels, data };
+}
