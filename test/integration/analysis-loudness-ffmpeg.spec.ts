@@ -9,7 +9,8 @@
  */
 import { promises as fs } from 'fs';
 import * as path from 'path';
-import { LoudnessMeter, type LoudnessResult } from '../../src/core/analysis/loudness';
+import { LoudnessMeter, measureLoudness, type LoudnessResult } from '../../src/core/analysis/loudness';
+import { planLoudnessNormalization, TruePeakLimiter } from '../../src/core/analysis/loudness-normalization';
 import { musicLike, toneSequence, type Signal } from '../../src/core/analysis/testing/signals';
 import { Ffmpeg, type FfmpegBinaries } from '../../src/infra/ffmpeg';
 import { encodeWav, makeTempDir, sharedClipPath } from '../factories/audio';
@@ -129,6 +130,37 @@ describe('loudness vs ffmpeg ebur128 (integration)', () => {
   ] as const)('%s at 48 kHz stereo', async (label, segments) => {
     await compare(toneSequence(48000, 2, segments as never), label);
   });
+
+  it.each([44100, 96000])(
+    'normalised output (−14 LUFS, ceiling −1 dBTP) reads as such in ffmpeg too: %i Hz',
+    async (rate) => {
+      if (!binaries) return;
+      const sig = musicLike(rate, 2, [
+        [5, -20],
+        [5, -12],
+      ]);
+      const opts = { sampleRate: rate, channels: 2 };
+      const plan = planLoudnessNormalization(measureLoudness(sig.data, opts), { mode: 'normalized' });
+      const limiter = new TruePeakLimiter({
+        ...opts,
+        gain: plan.inputGain,
+        ceilingDbtp: plan.stemCeilingDbtp!,
+      });
+      const head = limiter.process(sig.data);
+      const tail = limiter.flush();
+      const out = new Float32Array(head.length + tail.length);
+      out.set(head);
+      out.set(tail, head.length);
+      const file = path.join(dir, `normalised-${rate}.wav`);
+      await fs.writeFile(file, encodeWav({ sampleRate: rate, channels: 2, data: out }, { encoding: 'f32' }));
+      const ref = await ffmpegEbur128(binaries.ffmpegPath, file);
+      rows.push(
+        `normalised ${rate} Hz: ffmpeg reads I ${ref.integratedLufs} LUFS, TP ${ref.truePeakDbtp} dBTP`,
+      );
+      expect(Math.abs(ref.integratedLufs - -14)).toBeLessThanOrEqual(0.2);
+      expect(ref.truePeakDbtp).toBeLessThanOrEqual(-1 + 0.1);
+    },
+  );
 
   const clip = sharedClipPath();
   (clip ? it : it.skip)('the real clip audio_example.mp3 (decoded by the same ffmpeg)', async () => {
