@@ -4,7 +4,7 @@
  * Interleaved float32; all deterministic.
  */
 
-const { sin, PI, floor, round } = Math;
+const { sin, PI, floor, round, exp } = Math;
 
 export interface Signal {
   sampleRate: number;
@@ -86,30 +86,64 @@ export function pinkNoise(
   return { sampleRate, channels, data };
 }
 
+export type DrumStyle = 'four-on-the-floor' | 'rock' | 'clicks';
+
 /**
- * A drum-like track at `bpm`: a decaying noise burst + 60 Hz thump on every beat, a softer hi-hat
- * burst on the off-beats, optional accent on the first beat of each bar.
+ * A generated drum track at `bpm` (stereo): 'four-on-the-floor' = kick on every beat (accented on
+ * the bar) and open hi-hat on the off-beats; 'rock' = kick on 1 and 3 (and the "and" of 3), snare
+ * on 2 and 4, closed hi-hat on every eighth; 'clicks' = a metronome click per beat. Hits are decaying
+ * tone + noise bursts; `swingJitterMs` moves every hit by a seeded random offset (a human drummer).
  */
-export function clickTrack(bpm: number, seconds: number, sampleRate = 44100, seed = 7): Signal {
+export function drumTrack(
+  bpm: number,
+  seconds: number,
+  style: DrumStyle = 'four-on-the-floor',
+  sampleRate = 44100,
+  options: { seed?: number; jitterMs?: number } = {},
+): Signal {
   const n = round(seconds * sampleRate);
   const data = new Float32Array(n * 2);
-  const r = rng(seed);
+  const r = rng(options.seed ?? 7);
+  const jitter = ((options.jitterMs ?? 0) / 1000) * sampleRate;
   const beat = (60 / bpm) * sampleRate;
-  const add = (at: number, amp: number, decay: number, tone: number, noiseAmp: number) => {
-    const start = round(at);
-    const len = round(0.25 * sampleRate);
-    for (let i = 0; i < len && start + i < n; i++) {
-      const env = Math.exp(-i / (decay * sampleRate));
+  const hit = (at: number, amp: number, decay: number, tone: number, noiseAmp: number) => {
+    const start = round(at + (jitter ? (r() * 2 - 1) * jitter : 0));
+    const len = round(Math.min(0.3, decay * 6) * sampleRate);
+    const fall = exp(-1 / (decay * sampleRate));
+    let env = 1;
+    for (let i = 0; i < len; i++, env *= fall) {
+      const j = start + i;
+      if (j < 0 || j >= n) continue;
       const v = amp * env * (sin((2 * PI * tone * i) / sampleRate) + noiseAmp * (r() * 2 - 1));
-      data[(start + i) * 2] += v;
-      data[(start + i) * 2 + 1] += v;
+      data[j * 2] += v;
+      data[j * 2 + 1] += v;
     }
   };
   for (let k = 0; k * beat < n; k++) {
-    add(k * beat, k % 4 === 0 ? 0.5 : 0.35, 0.06, 60, 0.6);
-    add((k + 0.5) * beat, 0.12, 0.015, 8000, 1.5);
+    const t = k * beat;
+    switch (style) {
+      case 'four-on-the-floor':
+        hit(t, k % 4 === 0 ? 0.5 : 0.35, 0.06, 60, 0.6);
+        hit(t + 0.5 * beat, 0.12, 0.03, 8000, 1.5);
+        break;
+      case 'rock':
+        if (k % 2 === 0) hit(t, 0.5, 0.06, 60, 0.4);
+        else hit(t, 0.35, 0.08, 200, 2);
+        if (k % 4 === 2) hit(t + 0.5 * beat, 0.4, 0.06, 60, 0.4);
+        hit(t, 0.06, 0.012, 9000, 1.5);
+        hit(t + 0.5 * beat, 0.05, 0.012, 9000, 1.5);
+        break;
+      case 'clicks':
+        hit(t, k % 4 === 0 ? 0.4 : 0.25, 0.004, 2000, 0.2);
+        break;
+    }
   }
   return { sampleRate, channels: 2, data };
+}
+
+/** The 'four-on-the-floor' drumTrack (kept for the limiter specs). */
+export function clickTrack(bpm: number, seconds: number, sampleRate = 44100, seed = 7): Signal {
+  return drumTrack(bpm, seconds, 'four-on-the-floor', sampleRate, { seed });
 }
 
 const NOTE_NAMES = ['C', 'C#', 'D', 'D#', 'E', 'F', 'F#', 'G', 'G#', 'A', 'A#', 'B'];
@@ -131,7 +165,15 @@ export function pitchClassName(pc: number): string {
 export function chordProgression(
   tonic: number,
   mode: 'major' | 'minor',
-  options: { chordSeconds?: number; repeats?: number; sampleRate?: number; degrees?: number[] } = {},
+  options: {
+    chordSeconds?: number;
+    repeats?: number;
+    sampleRate?: number;
+    degrees?: number[];
+    /** Harmonics per note (default 6), amplitude 1/h^harmonicDecay (default 1). */
+    harmonics?: number;
+    harmonicDecay?: number;
+  } = {},
 ): Signal {
   const sampleRate = options.sampleRate ?? 22050;
   const chordSeconds = options.chordSeconds ?? 1;
@@ -145,6 +187,9 @@ export function chordProgression(
   const n = chordLen * degrees.length * repeats;
   const data = new Float32Array(n * 2);
   const base = 60 + tonic - (tonic > 6 ? 12 : 0);
+  // 200-sample fade in and out of every chord (no clicks at the changes).
+  const env = new Float32Array(chordLen);
+  for (let i = 0; i < chordLen; i++) env[i] = Math.min(1, i / 200, (chordLen - i) / 200);
   let o = 0;
   for (let rep = 0; rep < repeats; rep++) {
     for (const d of degrees) {
@@ -155,16 +200,23 @@ export function chordProgression(
       notes.push(notes[0] - 12);
       for (const m of notes) {
         const f0 = midiToHz(m);
-        for (let h = 1; h <= 6; h++) {
+        for (let h = 1; h <= (options.harmonics ?? 6); h++) {
           const f = f0 * h;
           if (f >= sampleRate / 2) break;
-          const amp = 0.08 / h;
+          const amp = 0.08 / h ** (options.harmonicDecay ?? 1);
+          // Rotating phasor instead of a sine per sample (these signals are made by the hundred).
           const w = (2 * PI * f) / sampleRate;
+          const cw = Math.cos(w);
+          const sw = sin(w);
+          let re = 1;
+          let im = 0;
           for (let i = 0; i < chordLen; i++) {
-            const env = Math.min(1, i / 200, (chordLen - i) / 200);
-            const v = amp * env * sin(w * i);
+            const v = amp * env[i] * im;
             data[(o + i) * 2] += v;
             data[(o + i) * 2 + 1] += v;
+            const nr = re * cw - im * sw;
+            im = re * sw + im * cw;
+            re = nr;
           }
         }
       }
