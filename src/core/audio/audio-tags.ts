@@ -46,12 +46,12 @@ export const TAG_NAMES = Object.keys(TAG_ALIASES) as AudioTagName[];
 /** Longest tag value kept (longer ones are cut: tags are not a storage channel). */
 export const MAX_TAG_LENGTH = 1024;
 
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g;
+
 /** Trims, drops control characters other than line breaks and tabs, caps the length. */
 export function cleanTagValue(value: string): string {
-  return value
-    .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g, '')
-    .trim()
-    .slice(0, MAX_TAG_LENGTH);
+  return value.replace(CONTROL, '').trim().slice(0, MAX_TAG_LENGTH);
 }
 
 /** Maps raw container tags (any case) onto AudioTags; empty values are left out. */

@@ -70,31 +70,34 @@ describe('192 kHz / 32-bit WAV', () => {
   it.each([
     ['int', 'pcm 32-bit integer'],
     ['float', 'IEEE float'],
-  ] as const)('writes 192 kHz 32-bit %s WAV (%s) that reads back bit-exact', async (wavSampleFormat, _kind) => {
-    // A 24-bit grid is exact in float32 and in int32.
-    const data = noise({ sampleRate: HI, channels: 2, frames: 40_000, seed: 9 }).data.map(
-      (x) => Math.round(x * 2 ** 23) / 2 ** 23 + 0,
-    );
-    const file = path.join(dir, `out-${wavSampleFormat}.wav`);
-    const sut = await createAudioOutput(file, {
-      codec: 'wav',
-      bitDepth: 32,
-      wavSampleFormat,
-      inputSampleRate: HI,
-    });
-    for (let i = 0; i < data.length; i += 10_000) await sut.write(data.subarray(i, i + 10_000));
-    await sut.close();
-    const reader = await WavFileReader.open(file);
-    expect(reader.info).toMatchObject({
-      sampleRate: HI,
-      bitsPerSample: 32,
-      sampleFormat: wavSampleFormat,
-      formatTag: wavSampleFormat === 'int' ? 1 : 3,
-      frames: 40_000,
-      blockAlign: 8,
-    });
-    expect(firstMismatch(await collect(reader.frames()), data)).toBe(-1);
-  });
+  ] as const)(
+    'writes 192 kHz 32-bit %s WAV (%s) that reads back bit-exact',
+    async (wavSampleFormat, _kind) => {
+      // A 24-bit grid is exact in float32 and in int32.
+      const data = noise({ sampleRate: HI, channels: 2, frames: 40_000, seed: 9 }).data.map(
+        (x) => Math.round(x * 2 ** 23) / 2 ** 23 + 0,
+      );
+      const file = path.join(dir, `out-${wavSampleFormat}.wav`);
+      const sut = await createAudioOutput(file, {
+        codec: 'wav',
+        bitDepth: 32,
+        wavSampleFormat,
+        inputSampleRate: HI,
+      });
+      for (let i = 0; i < data.length; i += 10_000) await sut.write(data.subarray(i, i + 10_000));
+      await sut.close();
+      const reader = await WavFileReader.open(file);
+      expect(reader.info).toMatchObject({
+        sampleRate: HI,
+        bitsPerSample: 32,
+        sampleFormat: wavSampleFormat,
+        formatTag: wavSampleFormat === 'int' ? 1 : 3,
+        frames: 40_000,
+        blockAlign: 8,
+      });
+      expect(firstMismatch(await collect(reader.frames()), data)).toBe(-1);
+    },
+  );
 
   it('clips full scale to the 32-bit integer range instead of wrapping around', async () => {
     const file = path.join(dir, 'clip.wav');
