@@ -209,7 +209,11 @@ export class TruePeakLimiter {
     const ch = this.channels;
     const view = interleavedView(chunk, ch);
     const g0 = this.gain;
-    const pre = g0 === 1 ? chunk : Float32Array.from(chunk, (v) => v * g0);
+    let pre = chunk;
+    if (g0 !== 1) {
+      pre = new Float32Array(chunk.length);
+      for (let i = 0; i < chunk.length; i++) pre[i] = chunk[i] * g0;
+    }
     const peaks = new Float64Array(frames);
     // Samples whose every interpolated neighbour is provably under the ceiling need no exact peak.
     this.detector.process(

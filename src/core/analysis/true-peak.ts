@@ -247,7 +247,28 @@ export class TruePeakMeter {
       h[pos + taps] = x;
       pos = pos + 1 === taps ? 0 : pos + 1;
       let m = 0;
-      if (factor > 1) {
+      if (factor === 4) {
+        // The common case, all four branches in one walk over the window (one load of each
+        // sample, four independent sums): about twice as fast as branch by branch.
+        let a0 = 0;
+        let a1 = 0;
+        let a2 = 0;
+        let a3 = 0;
+        for (let j = 0, k = pos; j < taps; j++, k++) {
+          const v = h[k];
+          a0 += flat[j] * v;
+          a1 += flat[taps + j] * v;
+          a2 += flat[2 * taps + j] * v;
+          a3 += flat[3 * taps + j] * v;
+        }
+        m = a0 < 0 ? -a0 : a0;
+        if (a1 > m) m = a1;
+        else if (-a1 > m) m = -a1;
+        if (a2 > m) m = a2;
+        else if (-a2 > m) m = -a2;
+        if (a3 > m) m = a3;
+        else if (-a3 > m) m = -a3;
+      } else if (factor > 1) {
         // history[pos .. pos + taps) is the window, oldest first.
         for (let p = 0, o = 0; p < factor; p++, o += taps) {
           let acc = 0;
