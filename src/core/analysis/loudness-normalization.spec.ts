@@ -1,6 +1,8 @@
 import { measureLoudness } from './loudness';
 import {
   applyGain,
+  gainStream,
+  limitStream,
   normalizationGainDb,
   planLoudnessNormalization,
   TruePeakLimiter,
@@ -97,6 +99,31 @@ describe(TruePeakLimiter.name, () => {
     expect(sut.maxReductionDb).toBeLessThan(-0.5);
     expect(rms(out) / rms(sig.data)).toBeGreaterThan(2 * 10 ** (-0.5 / 20));
     expect(rms(out) / rms(sig.data)).toBeLessThanOrEqual(2);
+  });
+});
+
+describe('stream wrappers', () => {
+  it('gainStream scales into new arrays; limitStream keeps the length and equals the limiter', async () => {
+    const sig = musicLike(44100, 2, [[2, 6]]);
+    async function* source() {
+      yield* randomChunks(sig.data, 2, 7);
+    }
+    const copy = Float32Array.from(sig.data);
+    const scaled: Float32Array[] = [];
+    for await (const c of gainStream(source(), 0.5)) scaled.push(c);
+    expect(sig.data).toEqual(copy);
+    expect(scaled.reduce((n, c) => n + c.length, 0)).toBe(sig.data.length);
+    expect(scaled[0][1]).toBe(Math.fround(sig.data[1] * 0.5));
+    const limited: Float32Array[] = [];
+    for await (const c of limitStream(source(), { sampleRate: 44100, channels: 2 })) limited.push(c);
+    const joined = new Float32Array(sig.data.length);
+    let o = 0;
+    for (const c of limited) {
+      joined.set(c, o);
+      o += c.length;
+    }
+    expect(o).toBe(sig.data.length);
+    expect(joined).toEqual(limitAll(new TruePeakLimiter({ sampleRate: 44100, channels: 2 }), sig.data));
   });
 });
 

@@ -281,3 +281,29 @@ export class TruePeakLimiter {
     return start >= 0 ? this.dqValue[this.dqHead] : null;
   }
 }
+
+/** Wraps a source: every chunk multiplied by `gain`, in new arrays (sources' chunks stay as they are). */
+export async function* gainStream(
+  source: AsyncIterable<Float32Array>,
+  gain: number,
+): AsyncGenerator<Float32Array> {
+  for await (const chunk of source) {
+    const out = new Float32Array(chunk.length);
+    for (let i = 0; i < chunk.length; i++) out[i] = chunk[i] * gain;
+    yield out;
+  }
+}
+
+/** Wraps a source with a TruePeakLimiter: the same number of frames out, limited. */
+export async function* limitStream(
+  source: AsyncIterable<Float32Array>,
+  options: TruePeakLimiterOptions,
+): AsyncGenerator<Float32Array> {
+  const limiter = new TruePeakLimiter(options);
+  for await (const chunk of source) {
+    const out = limiter.process(chunk);
+    if (out.length) yield out;
+  }
+  const tail = limiter.flush();
+  if (tail.length) yield tail;
+}

@@ -1,4 +1,9 @@
-import { NoiseProfileEstimator, SpectralGateDenoiser, type NoiseProfile } from './noise-reduction';
+import {
+  denoiseStream,
+  NoiseProfileEstimator,
+  SpectralGateDenoiser,
+  type NoiseProfile,
+} from './noise-reduction';
 import { randomChunks, rng } from './testing/signals';
 
 const RATE = 44100;
@@ -91,6 +96,23 @@ describe('spectral-gating noise reduction', () => {
     expect(snrDb(noisy, out, 0, noisy.length)).toBeGreaterThan(120);
     const again = denoise(silentProfile, noisy, 2, 9);
     expect(again).toEqual(out);
+  });
+
+  it('denoiseStream runs both passes over a re-playable source and equals the two classes', async () => {
+    const { noisy } = toneInNoise(2, -45);
+    const open = async function* () {
+      yield* randomChunks(noisy, 2, 2, 20000);
+    };
+    const parts: Float32Array[] = [];
+    for await (const c of denoiseStream(open, { sampleRate: RATE, channels: 2 })) parts.push(c);
+    const out = new Float32Array(noisy.length);
+    let o = 0;
+    for (const p of parts) {
+      out.set(p, o);
+      o += p.length;
+    }
+    expect(o).toBe(noisy.length);
+    expect(out).toEqual(denoise(estimate(noisy, 2), noisy, 2));
   });
 
   it('has no profile for digital silence, and refuses a profile of another frame size', () => {

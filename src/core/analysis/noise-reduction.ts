@@ -337,3 +337,27 @@ export class SpectralGateDenoiser {
     }
   }
 }
+
+/**
+ * Both passes over a re-playable source: the profile from one pass, the gated audio streamed from
+ * a second. Yields the source unchanged when it has no non-silent frame to learn noise from.
+ */
+export async function* denoiseStream(
+  openSource: () => AsyncIterable<Float32Array>,
+  options: NoiseProfileOptions & Omit<SpectralGateOptions, 'channels'>,
+): AsyncGenerator<Float32Array> {
+  const estimator = new NoiseProfileEstimator(options);
+  for await (const chunk of openSource()) estimator.push(chunk);
+  const profile = estimator.finish();
+  if (!profile) {
+    yield* openSource();
+    return;
+  }
+  const gate = new SpectralGateDenoiser(profile, options);
+  for await (const chunk of openSource()) {
+    const out = gate.process(chunk);
+    if (out.length) yield out;
+  }
+  const tail = gate.flush();
+  if (tail.length) yield tail;
+}
