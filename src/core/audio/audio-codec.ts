@@ -3,6 +3,7 @@
  * spawns processes; whoever builds the pipeline injects an implementation, or null to run with the
  * native WAV path only.
  */
+import type { AudioTags } from './audio-tags';
 import type { AudioFormatId } from './sniff';
 
 export interface ProbedAudio {
@@ -20,6 +21,13 @@ export interface ProbedAudio {
   bitRate: number | null;
   /** Only for lossless/PCM codecs where it is meaningful. */
   bitDepth?: number;
+  /**
+   * Container and first-audio-stream tags as the codec names them (ffmpeg: "title", "TITLE",
+   * "TSRC"...; container first). normalizeTags (audio-tags.ts) maps them onto AudioTags.
+   */
+  tags?: Record<string, string>;
+  /** An embedded picture (cover art) is present. */
+  hasCoverArt?: boolean;
 }
 
 export interface ExternalProbeOptions {
@@ -49,6 +57,8 @@ export interface ExternalEncodeOptions {
   inputSampleRate: number;
   outputSampleRate: number;
   channels: number;
+  /** Tags written into the file (ffmpeg -metadata, keys per container: audio-tags.ts). */
+  metadata?: AudioTags;
   signal?: AbortSignal;
 }
 

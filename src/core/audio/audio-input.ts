@@ -21,11 +21,13 @@ import {
   type ExternalCodecSource,
   type ProbedAudio,
 } from './audio-codec';
+import { normalizeTags, type AudioTags } from './audio-tags';
 import { mapChannels } from './channels';
 import { resampledLength, Resampler } from './resample';
 import { describeAudioFormat, sniffAudioSource, type AudioFormatId } from './sniff';
 import { statAudioFile, WavFileReader, withFileReader } from './wav-file';
 import type { WavInfo } from './wav';
+import { readWavTags } from './wav-info';
 
 export interface AudioInputOptions {
   targetSampleRate?: number;
@@ -64,6 +66,10 @@ export interface AudioInputInfo {
   /** Frames stream() will yield: exact for native WAV, null when only the decoder knows. */
   expectedFrames: number | null;
   decoder: 'native-wav' | 'external';
+  /** Container tags (WAV: RIFF INFO, read natively; others: from the external codec's probe). */
+  tags?: AudioTags;
+  /** An embedded picture (cover art) is present (never for WAV). */
+  hasCoverArt?: boolean;
 }
 
 export interface AudioInputStreamOptions {
@@ -101,7 +107,11 @@ export async function openAudioInput(filePath: string, options: AudioInputOption
 
   if (describeAudioFormat(format).native) {
     const reader = await WavFileReader.open(filePath);
-    if (reader.info.nativeDecodable) return nativeWavInput(filePath, format, reader, options, target);
+    if (reader.info.nativeDecodable) {
+      // Tags are a courtesy: a damaged INFO chunk must not make a playable file fail.
+      const tags = await withFileReader(filePath, (readAt) => readWavTags(readAt, size)).catch(() => ({}));
+      return nativeWavInput(filePath, format, reader, options, target, tags);
+    }
     // ADPCM, A-law, MP3-in-WAV...: the container parsed fine, the codec needs ffmpeg.
   }
 
@@ -172,6 +182,7 @@ function nativeWavInput(
   reader: WavFileReader,
   options: AudioInputOptions,
   target: { targetSampleRate: number; targetChannels: number },
+  tags: AudioTags,
 ): AudioInput {
   const wav = reader.info;
   checkSourceFormat(filePath, wav.sampleRate, wav.channels);
@@ -204,6 +215,8 @@ function nativeWavInput(
     ...target,
     expectedFrames: resampledLength(frameCount, wav.sampleRate, target.targetSampleRate),
     decoder: 'native-wav',
+    tags,
+    hasCoverArt: false,
   };
   return {
     path: filePath,
@@ -249,6 +262,8 @@ function externalInput(
     ...target,
     expectedFrames: null,
     decoder: 'external',
+    tags: normalizeTags(probed.tags ?? {}),
+    hasCoverArt: probed.hasCoverArt ?? false,
   };
   const selection = options.offsetSec !== undefined || options.durationSec !== undefined;
   const strict = options.strict ?? true;

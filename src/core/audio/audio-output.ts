@@ -11,14 +11,20 @@ import {
   type ExternalCodecSource,
   type OutputCodec,
 } from './audio-codec';
+import type { AudioTags } from './audio-tags';
 import { Resampler } from './resample';
 import { WavFileWriter } from './wav-file';
+import { buildWavInfoChunk } from './wav-info';
 import type { PcmFormat } from './wav';
 
 export interface AudioOutputOptions {
   codec: OutputCodec;
   /** WAV: 16/24-bit integer or 32-bit float; FLAC: 16 or 24 (32 → 24). Ignored for lossy codecs. */
   bitDepth?: 16 | 24 | 32;
+  /** WAV at 32 bits: 'float' (default) or 'int' (32-bit integer PCM). */
+  wavSampleFormat?: 'int' | 'float';
+  /** Tags written into the file: WAV as a LIST/INFO chunk, others through ffmpeg -metadata. */
+  tags?: AudioTags;
   /** MP3/OGG bitrate (default 320 for MP3, 256 for OGG). */
   bitrateKbps?: number;
   /** Rate of the written file (default: inputSampleRate). */
@@ -45,12 +51,13 @@ export async function createAudioOutput(filePath: string, options: AudioOutputOp
 
   if (options.codec === 'wav') {
     const format: PcmFormat = {
-      sampleFormat: bitDepth === 32 ? 'float' : 'int',
+      sampleFormat: bitDepth === 32 && options.wavSampleFormat !== 'int' ? 'float' : 'int',
       bitsPerSample: bitDepth,
       channels,
       sampleRate,
     };
-    const writer = await WavFileWriter.create(filePath, format, { signal: options.signal });
+    const infoChunk = options.tags ? buildWavInfoChunk(options.tags) : null;
+    const writer = await WavFileWriter.create(filePath, format, { signal: options.signal, infoChunk });
     return sampleRate === inputSampleRate
       ? wrapWriter(writer)
       : resamplingSink(writer, inputSampleRate, sampleRate);
@@ -71,6 +78,7 @@ export async function createAudioOutput(filePath: string, options: AudioOutputOp
     inputSampleRate,
     outputSampleRate: sampleRate,
     channels,
+    ...(options.tags ? { metadata: options.tags } : {}),
     signal: options.signal,
   });
 }
@@ -82,6 +90,8 @@ function validate(
   const problems: string[] = [];
   if (!OUTPUT_CODECS.includes(options.codec)) problems.push(`codec ${String(options.codec)}`);
   if (![16, 24, 32].includes(v.bitDepth)) problems.push(`bitDepth ${v.bitDepth}`);
+  if (options.wavSampleFormat !== undefined && !['int', 'float'].includes(options.wavSampleFormat))
+    problems.push(`wavSampleFormat ${String(options.wavSampleFormat)}`);
   for (const key of ['inputSampleRate', 'sampleRate'] as const) {
     if (!Number.isInteger(v[key]) || v[key] < 1000 || v[key] > 768000) problems.push(`${key} ${v[key]}`);
   }

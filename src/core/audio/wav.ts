@@ -324,6 +324,8 @@ export interface WavHeaderOptions {
   extensible?: boolean;
   /** Reserve a 28-byte JUNK chunk that becomes ds64 if the file outgrows 4 GiB. Default true. */
   reserveRf64?: boolean;
+  /** A complete LIST/INFO chunk (wav-info.ts: buildWavInfoChunk) placed before the data. */
+  infoChunk?: Uint8Array | null;
 }
 
 const RF64_LIMIT = 0xffffffff;
@@ -387,7 +389,14 @@ export function buildWavHeader(
   const isFloat = format.sampleFormat === 'float';
   const fmtBody = extensible ? 40 : isFloat ? 18 : 16;
   const withFact = isFloat; // required by the spec for every non-PCM format tag
-  const headerBytes = 12 + (reserveRf64 ? 8 + DS64_BODY : 0) + 8 + fmtBody + (withFact ? 12 : 0) + 8;
+  const info = options.infoChunk ?? null;
+  if (info && (info.length & 1 || info.length < 12))
+    throw new AudioProcessingError(
+      ErrorCodes.ENCODE_FAILED,
+      'WAV INFO chunk must be a whole, even-sized chunk',
+    );
+  const headerBytes =
+    12 + (reserveRf64 ? 8 + DS64_BODY : 0) + 8 + fmtBody + (withFact ? 12 : 0) + (info ? info.length : 0) + 8;
   const padded = dataBytes + (dataBytes & 1);
   const riffBytes = headerBytes - 8 + padded;
   const rf64 = riffBytes > rf64Threshold;
@@ -455,6 +464,10 @@ export function buildWavHeader(
     id('fact');
     u32(4);
     u32(rf64 ? RF64_LIMIT : frames);
+  }
+  if (info) {
+    out.set(info, o);
+    o += info.length;
   }
   id('data');
   u32(rf64 ? RF64_LIMIT : dataBytes);

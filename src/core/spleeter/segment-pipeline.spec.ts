@@ -42,7 +42,7 @@ class ProbeModel implements SegmentModel {
 }
 
 function counters(): PassCounters {
-  return { modelCalls: 0, inferenceMs: 0, inferenceWaitMs: 0, dspMs: 0, sinkMs: 0 };
+  return { modelCalls: 0, inferenceMs: 0, inferenceWaitMs: 0, dspMs: 0, sinkMs: 0, skippedSegments: 0 };
 }
 
 function options(extra: Partial<PassOptions> = {}): PassOptions {

@@ -16,6 +16,16 @@
  * model input, the model outputs of the batch being handled (and of the next one once its call
  * resolves), and the STFT analyzer's 4096-sample window. Buffers are allocated once per pipeline
  * and reused for every batch and pass.
+ *
+ * Segments of digital silence are not sent to the model (`skipSilentSegments`, default on): a
+ * segment whose 512 frames have an all-zero spectrum in every stored bin (its input samples,
+ * including the STFT's 4096-sample context, are all zero) gets all-zero model outputs instead.
+ * The stems do not change, bit for bit: every mask is finite and non-negative, so masking a ±0
+ * spectrum gives ±0, whose inverse FFT adds ±0 to overlap-add accumulators that start at +0 and
+ * are never −0, and the Wiener filter's statistics gain exactly nothing from such frames either
+ * (silent-segments.spec.ts, separator.spec.ts). A batch with some silent segments sends the
+ * others as a smaller batch: like `batchSegments`, that relies on the model treating the segments
+ * of a batch independently.
  */
 import { ErrorCodes, ModelError, SeparationError, ValidationError } from '../errors';
 import { SPLEETER_FRAMING, StreamingStftAnalyzer, stftFrameCount } from '../dsp/stft';
@@ -56,6 +66,8 @@ export interface PassCounters {
   inferenceWaitMs: number;
   dspMs: number;
   sinkMs: number;
+  /** Segments of digital silence not sent to the model. */
+  skippedSegments: number;
 }
 
 export interface PassOptions {
@@ -78,6 +90,23 @@ export interface PassResult {
   segments: number;
 }
 
+/**
+ * True when both channels of the frame at `offset` are exactly zero in every stored bin: the model
+ * sees a zero magnitude there and the masks have nothing to scale.
+ */
+export function isZeroFrame(
+  slot: { readonly specRe: readonly Float32Array[]; readonly specIm: readonly Float32Array[] },
+  offset: number,
+  bins: number,
+): boolean {
+  for (let c = 0; c < STEREO; c++) {
+    const re = slot.specRe[c];
+    const im = slot.specIm[c];
+    for (let k = offset, end = offset + bins; k < end; k++) if (re[k] !== 0 || im[k] !== 0) return false;
+  }
+  return true;
+}
+
 export function throwIfAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) {
     throw new SeparationError(
@@ -95,6 +124,8 @@ interface BatchSlot {
   readonly specIm: Float32Array[];
   /** CSTF model input for `maxSegments` segments; empty when the pipeline has no model pass. */
   readonly input: Float32Array;
+  /** Per segment: 1 while every frame read into it so far had an all-zero spectrum. */
+  readonly silent: Uint8Array;
 }
 
 /** A batch read into a slot, possibly in the model. */
@@ -124,6 +155,7 @@ export class SegmentPipeline {
     private readonly model: SegmentModel,
     batchSegments: number,
     private readonly counters: PassCounters,
+    private readonly skipSilentSegments = true,
   ) {
     this.F = model.F;
     this.maxSegments = batchSegments;
@@ -223,6 +255,7 @@ export class SegmentPipeline {
         specRe: [new Float32Array(planeLength), new Float32Array(planeLength)],
         specIm: [new Float32Array(planeLength), new Float32Array(planeLength)],
         input: new Float32Array(STEREO * this.maxSegments * SPLEETER_T * this.F),
+        silent: new Uint8Array(this.maxSegments),
       };
       this.slots[index] = slot;
     }
@@ -247,13 +280,19 @@ export class SegmentPipeline {
   ): Promise<PendingBatch | null> {
     const { analyzer } = state;
     let frames = 0;
+    slot.silent.fill(1);
     while (frames < this.maxFrames) {
       const t0 = now();
       while (
         frames < this.maxFrames &&
         analyzer.readFrame(slot.specRe, slot.specIm, frames * SPLEETER_BINS, storedBins)
       ) {
-        if (withModel) this.packFrame(slot, frames);
+        if (withModel) {
+          this.packFrame(slot, frames);
+          const segment = (frames / SPLEETER_T) | 0;
+          if (slot.silent[segment] && !isZeroFrame(slot, frames * SPLEETER_BINS, storedBins))
+            slot.silent[segment] = 0;
+        }
         frames++;
       }
       this.counters.dspMs += now() - t0;
@@ -326,6 +365,43 @@ export class SegmentPipeline {
     for (let c = 0; c < STEREO; c++) input.fill(0, c * stride + frames * F, (c + 1) * stride);
     const t1 = now();
     this.counters.dspMs += t1 - t0;
+    const kept: number[] = [];
+    for (let s = 0; s < segments; s++) if (!(this.skipSilentSegments && batch.slot.silent[s])) kept.push(s);
+    if (kept.length === segments) return this.call(input, segments, signal, t1);
+    this.counters.skippedSegments += segments - kept.length;
+    const outputs = this.model.instruments.map(() => new Float32Array(input.length));
+    if (kept.length === 0) return Promise.resolve(outputs);
+    // The other segments go to the model as one smaller batch; their outputs land in place.
+    const block = SPLEETER_T * F;
+    const compact = new Float32Array(STEREO * kept.length * block);
+    for (let c = 0; c < STEREO; c++) {
+      kept.forEach((s, j) => {
+        const from = c * stride + s * block;
+        compact.set(input.subarray(from, from + block), (c * kept.length + j) * block);
+      });
+    }
+    const inference = this.call(compact, kept.length, signal, t1).then((small) => {
+      small.forEach((out, i) => {
+        for (let c = 0; c < STEREO; c++) {
+          kept.forEach((s, j) => {
+            const from = (c * kept.length + j) * block;
+            outputs[i].set(out.subarray(from, from + block), c * stride + s * block);
+          });
+        }
+      });
+      return outputs;
+    });
+    inference.catch(() => undefined);
+    return inference;
+  }
+
+  /** Starts one model call (counted and timed); the promise is marked handled (see dispatch). */
+  private call(
+    input: Float32Array,
+    segments: number,
+    signal: AbortSignal | undefined,
+    t1: number,
+  ): Promise<Float32Array[]> {
     this.counters.modelCalls++;
     const inference = this.infer(input, segments, signal).finally(() => {
       this.counters.inferenceMs += now() - t1;

@@ -126,6 +126,7 @@ export class SpleeterSeparator {
   private readonly batchSegments: number;
   private readonly mwf: boolean;
   private readonly fullBandwidth: boolean;
+  private readonly skipSilentSegments: boolean;
 
   constructor(
     private readonly model: SegmentModel,
@@ -177,6 +178,7 @@ export class SpleeterSeparator {
     this.batchSegments = batch;
     this.mwf = options.mwf === true;
     this.fullBandwidth = options.bandwidth === 'full';
+    this.skipSilentSegments = options.skipSilentSegments !== false;
   }
 
   async separate(
@@ -191,8 +193,9 @@ export class SpleeterSeparator {
       inferenceWaitMs: 0,
       dspMs: 0,
       sinkMs: 0,
+      skippedSegments: 0,
     };
-    const pipeline = new SegmentPipeline(this.model, this.batchSegments, counters);
+    const pipeline = new SegmentPipeline(this.model, this.batchSegments, counters, this.skipSilentSegments);
     const expected =
       opts.totalSamples !== undefined && opts.totalSamples > 0 ? stftFrameCount(opts.totalSamples) : null;
     const result = this.mwf
@@ -204,6 +207,7 @@ export class SpleeterSeparator {
       frames: result.frames,
       segments: result.segments,
       modelCalls: counters.modelCalls,
+      skippedSegments: counters.skippedSegments,
       inferenceMs: counters.inferenceMs,
       inferenceWaitMs: counters.inferenceWaitMs,
       dspMs: counters.dspMs,

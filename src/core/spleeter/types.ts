@@ -45,6 +45,11 @@ export interface SpleeterSeparationOptions {
   batchSegments?: number;
   /** Only produce these instruments (subset of model.instruments); masks still use all of them. */
   stems?: string[];
+  /**
+   * Do not run the model on 512-frame segments of digital silence (default true). Does not change
+   * results (segment-pipeline.ts says why); false is for tests and benchmarks.
+   */
+  skipSilentSegments?: boolean;
 }
 
 /** Progress reported by long-running work, 0..1. */
@@ -78,6 +83,8 @@ export interface SeparationStats {
   segments: number;
   /** SegmentModel.run calls over all passes. */
   modelCalls: number;
+  /** Segments of digital silence not sent to the model, over all passes. */
+  skippedSegments: number;
   /**
    * Model time: sum over SegmentModel.run calls of call → result observed. Batches are pipelined
    * (the next batch is in the model while the previous one is synthesized), so this overlaps dspMs.

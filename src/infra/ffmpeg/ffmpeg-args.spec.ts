@@ -107,6 +107,35 @@ describe('buildEncodeArgs', () => {
   });
 });
 
+describe('buildEncodeArgs with tags', () => {
+  const base = { inputSampleRate: 44100, outputSampleRate: 44100, channels: 2 };
+  const metadata = { title: 'Song (vocals)', artist: 'A=B', isrc: 'GBAYE0601498', albumArtist: 'AA' };
+
+  it.each([
+    ['mp3', 'TSRC=GBAYE0601498', true],
+    ['flac', 'ISRC=GBAYE0601498', true],
+    ['ogg', 'ISRC=GBAYE0601498', true],
+    ['wav', null, false],
+  ] as const)(
+    'writes -metadata pairs for %s after dropping the input metadata',
+    (codec, isrc, albumArtist) => {
+      const args = buildEncodeArgs({ ...base, codec, metadata }, ALL, '/out/x.tmp');
+      const pairs = args.flatMap((a, i) => (a === '-metadata' ? [args[i + 1]] : []));
+      expect(pairs).toContain('title=Song (vocals)');
+      expect(pairs).toContain('artist=A=B');
+      expect(pairs.some((p) => /^(TSRC|ISRC)=/.test(p))).toBe(isrc !== null);
+      if (isrc) expect(pairs).toContain(isrc);
+      expect(pairs.includes('album_artist=AA')).toBe(albumArtist);
+      expect(args.indexOf('-map_metadata')).toBeLessThan(args.indexOf('-metadata'));
+      expect(args.indexOf('-metadata')).toBeLessThan(args.indexOf('file:/out/x.tmp'));
+    },
+  );
+
+  it('writes no -metadata without tags', () => {
+    expect(buildEncodeArgs({ ...base, codec: 'flac' }, ALL, '/o')).not.toContain('-metadata');
+  });
+});
+
 describe('classifyFfmpegFailure', () => {
   it.each([
     [

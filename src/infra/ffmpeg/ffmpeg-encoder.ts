@@ -8,6 +8,7 @@ import { spawn, type ChildProcess } from 'child_process';
 import { promises as fs } from 'fs';
 import * as path from 'path';
 import type { AudioSink, ExternalEncodeOptions } from '../../core/audio/audio-codec';
+import { ffmpegMetadataArgs } from '../../core/audio/audio-tags';
 import { temporaryPathFor } from '../../core/audio/temp-path';
 import { AudioProcessingError, ErrorCodes } from '../../core/errors';
 import type { FfmpegBinaries } from './ffmpeg-locator';
@@ -49,6 +50,8 @@ export function buildEncodeArgs(
   const out: string[] = ['-map', '0:a:0', '-map_metadata', '-1'];
   if (options.outputSampleRate !== options.inputSampleRate) out.push('-ar', String(options.outputSampleRate));
   out.push(...codecArgs(options.codec, options.bitDepth ?? 16, options.bitrateKbps, support));
+  // After -map_metadata -1: only the tags we were given (none of ffmpeg's own "encoder" tag).
+  if (options.metadata) out.push(...ffmpegMetadataArgs(options.metadata, options.codec));
   // `-y`: the temporary name is fresh; `file:` keeps odd names from being read as protocols.
   return [...input, ...out, '-y', 'file:' + outputPath];
 }

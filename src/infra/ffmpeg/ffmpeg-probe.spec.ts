@@ -1,4 +1,4 @@
-import { channelsFromLayout, parseFfmpegBanner, parseFfprobeJson } from './ffmpeg-probe';
+import { channelsFromLayout, parseBannerTags, parseFfmpegBanner, parseFfprobeJson } from './ffmpeg-probe';
 
 // Banners captured from the bundled ffmpeg 4.1 (`ffmpeg -hide_banner -i file`).
 const MP3 = `Input #0, mp3, from '/work/shared/fixtures/audio/audio_example.mp3':
@@ -41,6 +41,65 @@ const NO_AUDIO = `Input #0, mov,mp4,m4a,3gp,3g2,mj2, from 'silent.mp4':
     Stream #0:0(und): Video: mpeg4 (Simple Profile) (mp4v / 0x7634706D), yuv420p, 64x64, 45 kb/s, 10 fps (default)
 `;
 
+// Tagged files made with the bundled ffmpeg 4.1 (-metadata ...; a PNG as attached picture).
+const MP3_TAGGED_COVER = `Input #0, mp3, from 'c.mp3':
+  Metadata:
+    title           : Sång ett
+    artist          : The Artist
+    TSRC            : GBAYE0601498
+    comment         : line one
+                    : line two
+    encoder         : Lavf58.24.100
+  Duration: 00:00:02.04, start: 0.025056, bitrate: 129 kb/s
+    Stream #0:0: Audio: mp3, 44100 Hz, stereo, fltp, 128 kb/s
+    Metadata:
+      encoder         : Lavc58.42
+    Stream #0:1: Video: png, rgb24(pc), 64x64 [SAR 1:1 DAR 1:1], 90k tbr, 90k tbn, 90k tbc
+    Metadata:
+      comment         : Other
+At least one output file must be specified
+`;
+const OGG_TAGGED = `Input #0, ogg, from 't.ogg':
+  Duration: 00:00:02.00, start: 0.000000, bitrate: 38 kb/s
+    Stream #0:0: Audio: vorbis, 44100 Hz, stereo, fltp, 112 kb/s
+    Metadata:
+      ENCODER         : Lavc58.42.100 libvorbis
+      TITLE           : Sång ett
+      ARTIST          : The Artist
+      track           : 3/12
+      ISRC            : GBAYE0601498
+At least one output file must be specified
+`;
+
+describe('parseBannerTags', () => {
+  it('reads container tags, multi-line values and an embedded picture (MP3)', () => {
+    expect(parseBannerTags(MP3_TAGGED_COVER)).toEqual({
+      tags: {
+        title: 'Sång ett',
+        artist: 'The Artist',
+        TSRC: 'GBAYE0601498',
+        comment: 'line one\nline two',
+        encoder: 'Lavf58.24.100',
+      },
+      hasCoverArt: true,
+    });
+  });
+
+  it("reads the audio stream's tags where the container has none (Ogg Vorbis), not a video's", () => {
+    expect(parseBannerTags(OGG_TAGGED)).toEqual({
+      tags: {
+        ENCODER: 'Lavc58.42.100 libvorbis',
+        TITLE: 'Sång ett',
+        ARTIST: 'The Artist',
+        track: '3/12',
+        ISRC: 'GBAYE0601498',
+      },
+      hasCoverArt: false,
+    });
+    expect(parseBannerTags(VIDEO_FIRST)).toEqual({ tags: {}, hasCoverArt: false });
+  });
+});
+
 describe('parseFfmpegBanner', () => {
   it('reads the real MP3 fixture banner', () => {
     expect(parseFfmpegBanner(MP3)).toEqual({
@@ -51,6 +110,8 @@ describe('parseFfmpegBanner', () => {
       durationSec: 10.92,
       durationIsEstimate: false,
       bitRate: 192000,
+      tags: { title: 'Slow Motion Dream', encoder: 'Lavf58.29.100' },
+      hasCoverArt: false,
     });
   });
 
@@ -134,6 +195,28 @@ describe('parseFfprobeJson', () => {
       durationIsEstimate: false,
       bitRate: 2000000,
       bitDepth: 24,
+      tags: {},
+      hasCoverArt: false,
+    });
+  });
+
+  it('reads container and stream tags (container first) and an attached picture', () => {
+    const json = JSON.stringify({
+      streams: [
+        {
+          codec_type: 'audio',
+          codec_name: 'mp3',
+          sample_rate: '44100',
+          channels: 2,
+          tags: { title: 'stream', encoder: 'Lavc' },
+        },
+        { codec_type: 'video', codec_name: 'h264', disposition: { attached_pic: 1 } },
+      ],
+      format: { format_name: 'mp3', tags: { title: 'Container', TSRC: 'GBAYE0601498', bogus: 5 } },
+    });
+    expect(parseFfprobeJson(json)).toMatchObject({
+      tags: { title: 'Container', encoder: 'Lavc', TSRC: 'GBAYE0601498' },
+      hasCoverArt: true,
     });
   });
 

@@ -59,6 +59,54 @@ const SAMPLE_FORMAT_BITS: Record<string, number> = {
   s64p: 64,
 };
 
+/** Picture codecs: a "video" stream in one of these in an audio file is embedded cover art. */
+const PICTURE_CODECS = new Set(['mjpeg', 'png', 'bmp', 'gif', 'webp', 'tiff', 'jpegls', 'jpeg2000']);
+
+/**
+ * The `key : value` lines of a banner "Metadata:" block that starts after line `start`, at the
+ * indentation `indent` (continuation lines have an empty key and extend the previous value).
+ */
+function bannerMetadata(lines: readonly string[], start: number, indent: number): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (!new RegExp(`^ {${indent - 2}}Metadata:\\s*$`).test(lines[start] ?? '')) return out;
+  let last: string | null = null;
+  for (let i = start + 1; i < lines.length; i++) {
+    const m = new RegExp(`^ {${indent}}(\\S[^:]*?|)\\s*: ?(.*)$`).exec(lines[i]);
+    if (!m || /^ *(Stream #|Duration:|Chapter)/.test(lines[i])) break;
+    const key = m[1].trim();
+    if (!key) {
+      if (last !== null) out[last] += `\n${m[2]}`;
+      continue;
+    }
+    if (!(key in out)) out[key] = m[2];
+    last = key;
+  }
+  return out;
+}
+
+/** Tags (container first, then the first audio stream) and cover-art presence from the banner. */
+export function parseBannerTags(stderr: string): { tags: Record<string, string>; hasCoverArt: boolean } {
+  const lines = stderr.split(/\r?\n/);
+  const tags: Record<string, string> = {};
+  let hasCoverArt = false;
+  let audioSeen = false;
+  const inputAt = lines.findIndex((l) => /^Input #0, /.test(l));
+  if (inputAt < 0) return { tags, hasCoverArt };
+  Object.assign(tags, bannerMetadata(lines, inputAt + 1, 4));
+  for (let i = inputAt + 1; i < lines.length; i++) {
+    if (/^(Input|Output) #[1-9]/.test(lines[i])) break;
+    const stream = /^\s*Stream #0:\d+\S*: (Audio|Video): (\S+?)[,\s]/.exec(lines[i]);
+    if (!stream) continue;
+    if (stream[1] === 'Video') {
+      if (PICTURE_CODECS.has(stream[2]) || /\(attached pic\)/.test(lines[i])) hasCoverArt = true;
+    } else if (!audioSeen) {
+      audioSeen = true;
+      for (const [k, v] of Object.entries(bannerMetadata(lines, i + 1, 6))) if (!(k in tags)) tags[k] = v;
+    }
+  }
+  return { tags, hasCoverArt };
+}
+
 export function channelsFromLayout(layout: string): number | null {
   const known = LAYOUT_CHANNELS[layout];
   if (known) return known;
@@ -91,6 +139,7 @@ export function parseFfmpegBanner(stderr: string): ProbedAudio | null {
 
   const duration = /Duration: (\d+):(\d{2}):(\d{2}(?:\.\d+)?)/.exec(stderr);
   const containerRate = /Duration: [^\n]*bitrate: (\d+) kb\/s/.exec(stderr);
+  const { tags, hasCoverArt } = parseBannerTags(stderr);
   return {
     format: input[1],
     codec,
@@ -102,6 +151,8 @@ export function parseFfmpegBanner(stderr: string): ProbedAudio | null {
     durationIsEstimate: /Estimating duration from bitrate/i.test(stderr),
     bitRate: streamBitRate ?? (containerRate ? Number(containerRate[1]) * 1000 : null),
     ...(bitDepth ? { bitDepth } : {}),
+    tags,
+    hasCoverArt,
   };
 }
 
@@ -116,11 +167,13 @@ interface FfprobeJson {
     bits_per_sample?: number;
     bit_rate?: string;
     duration?: string;
+    tags?: Record<string, string>;
+    disposition?: { attached_pic?: number };
   }>;
-  format?: { format_name?: string; duration?: string; bit_rate?: string };
+  format?: { format_name?: string; duration?: string; bit_rate?: string; tags?: Record<string, string> };
 }
 
-/** Parses `ffprobe -print_format json -show_format -show_streams -select_streams a:0`. */
+/** Parses `ffprobe -print_format json -show_format -show_streams` (the first audio stream's data). */
 export function parseFfprobeJson(json: string, stderr = ''): ProbedAudio | null {
   let data: FfprobeJson;
   try {
@@ -148,7 +201,20 @@ export function parseFfprobeJson(json: string, stderr = ''): ProbedAudio | null 
     durationIsEstimate: /Estimating duration from bitrate/i.test(stderr),
     bitRate: num(stream.bit_rate) ?? num(data.format?.bit_rate),
     ...(LOSSLESS.test(codec) && bits ? { bitDepth: bits } : {}),
+    tags: stringTags({ ...(stream.tags ?? {}), ...(data.format?.tags ?? {}) }),
+    hasCoverArt: (data.streams ?? []).some(
+      (s) =>
+        s.codec_type === 'video' &&
+        (s.disposition?.attached_pic === 1 || PICTURE_CODECS.has(s.codec_name ?? '')),
+    ),
   };
+}
+
+/** Only string values (ffprobe JSON is data from the file: trust nothing about its shape). */
+function stringTags(raw: Record<string, unknown>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(raw)) if (typeof v === 'string') out[k] = v;
+  return out;
 }
 
 export class FfmpegProber {
@@ -184,8 +250,6 @@ export class FfmpegProber {
           'json',
           '-show_format',
           '-show_streams',
-          '-select_streams',
-          'a:0',
           input,
         ],
         common,

@@ -9,5 +9,11 @@ export {
   type FfmpegLocatorOptions,
   type FfmpegSource,
 } from './ffmpeg-locator';
-export { FfmpegProber, parseFfmpegBanner, parseFfprobeJson, channelsFromLayout } from './ffmpeg-probe';
+export {
+  FfmpegProber,
+  parseBannerTags,
+  parseFfmpegBanner,
+  parseFfprobeJson,
+  channelsFromLayout,
+} from './ffmpeg-probe';
 export { runCollect, stderrTail, type RunResult } from './ffmpeg-process';
