@@ -29,8 +29,8 @@ import { tones, whiteNoise } from '../../src/core/dsp/testing/signals';
 import { SpleeterSeparator } from '../../src/core/spleeter/separator';
 import { segmentSampleSpan } from '../../src/core/spleeter/silent-segments';
 import { bufferSource, collectingSink } from '../../src/core/spleeter/testing/stream-helpers';
-import { OnnxRuntime } from '../../src/infra/inference/onnx-runtime';
-import { loadSpleeterModel } from '../../src/infra/inference/spleeter-onnx-model';
+import { OnnxRuntime } from '../../src/infra/onnx/onnx-runtime';
+import { loadSpleeterModel } from '../../src/engine/families/spleeter/spleeter-onnx-model';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const BENCH_DIR = path.resolve(process.env.BENCH_DIR ?? path.join(ROOT, '.bench'));

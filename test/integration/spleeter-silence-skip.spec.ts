@@ -8,8 +8,8 @@ import { tones, whiteNoise } from '../../src/core/dsp/testing/signals';
 import { SpleeterSeparator } from '../../src/core/spleeter/separator';
 import { segmentSampleSpan } from '../../src/core/spleeter/silent-segments';
 import { bufferSource, collectingSink } from '../../src/core/spleeter/testing/stream-helpers';
-import { OnnxRuntime } from '../../src/infra/inference/onnx-runtime';
-import { loadSpleeterModel, type LoadedSpleeterModel } from '../../src/infra/inference/spleeter-onnx-model';
+import { OnnxRuntime } from '../../src/infra/onnx/onnx-runtime';
+import { loadSpleeterModel, type LoadedSpleeterModel } from '../../src/engine/families/spleeter/spleeter-onnx-model';
 import { testModelDir } from '../factories/models';
 
 jest.setTimeout(600_000);
