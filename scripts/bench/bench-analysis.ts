@@ -23,12 +23,12 @@ import { NoiseProfileEstimator, SpectralGateDenoiser } from '../../src/core/anal
 import { AudioPreprocessor } from '../../src/core/analysis/preprocess';
 import { SilenceDetector } from '../../src/core/analysis/silence';
 import { TempoEstimator } from '../../src/core/analysis/tempo';
-import { chordProgression, drumTrack, musicLike, type Signal } from '../../src/core/analysis/testing/signals';
+import { chordProgression, drumTrack, musicLike, type Signal } from '../../test/support/analysis-signals';
 import { generateTestModelFiles } from '../../src/core/onnx/test-model-generator';
-import { tones, whiteNoise } from '../../src/core/dsp/testing/signals';
+import { tones, whiteNoise } from '../../test/support/signals';
 import { SpleeterSeparator } from '../../src/core/spleeter/separator';
 import { segmentSampleSpan } from '../../src/core/spleeter/silent-segments';
-import { bufferSource, collectingSink } from '../../src/core/spleeter/testing/stream-helpers';
+import { bufferSource, collectingSink } from '../../test/support/stream-helpers';
 import { OnnxRuntime } from '../../src/infra/onnx/onnx-runtime';
 import { loadSpleeterModel } from '../../src/engine/families/spleeter/spleeter-onnx-model';
 

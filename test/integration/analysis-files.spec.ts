@@ -13,7 +13,7 @@ import {
   musicLike,
   withGap,
   type Signal,
-} from '../../src/core/analysis/testing/signals';
+} from '../support/analysis-signals';
 import { openAudioInput } from '../../src/core/audio/audio-input';
 import { createAudioOutput } from '../../src/core/audio/audio-output';
 import { stemTags, type AudioTags } from '../../src/core/audio/audio-tags';

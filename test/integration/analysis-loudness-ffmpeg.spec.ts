@@ -11,7 +11,7 @@ import { promises as fs } from 'fs';
 import * as path from 'path';
 import { LoudnessMeter, measureLoudness, type LoudnessResult } from '../../src/core/analysis/loudness';
 import { planLoudnessNormalization, TruePeakLimiter } from '../../src/core/analysis/loudness-normalization';
-import { musicLike, toneSequence, type Signal } from '../../src/core/analysis/testing/signals';
+import { musicLike, toneSequence, type Signal } from '../support/analysis-signals';
 import { Ffmpeg, type FfmpegBinaries } from '../../src/infra/ffmpeg';
 import { encodeWav, makeTempDir, sharedClipPath } from '../factories/audio';
 import { ffmpegEbur128, locateFfmpeg, type Ebur128Reading } from '../factories/ffmpeg-ebur128';

@@ -4,12 +4,15 @@
  * skip, also when the skip turns a batch of 3 segments into a model call of 2 (which relies on the
  * runtime computing each segment of a batch independently).
  */
-import { tones, whiteNoise } from '../../src/core/dsp/testing/signals';
+import { tones, whiteNoise } from '../support/signals';
 import { SpleeterSeparator } from '../../src/core/spleeter/separator';
 import { segmentSampleSpan } from '../../src/core/spleeter/silent-segments';
-import { bufferSource, collectingSink } from '../../src/core/spleeter/testing/stream-helpers';
+import { bufferSource, collectingSink } from '../support/stream-helpers';
 import { OnnxRuntime } from '../../src/infra/onnx/onnx-runtime';
-import { loadSpleeterModel, type LoadedSpleeterModel } from '../../src/engine/families/spleeter/spleeter-onnx-model';
+import {
+  loadSpleeterModel,
+  type LoadedSpleeterModel,
+} from '../../src/engine/families/spleeter/spleeter-onnx-model';
 import { testModelDir } from '../factories/models';
 
 jest.setTimeout(600_000);

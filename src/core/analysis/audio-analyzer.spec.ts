@@ -3,7 +3,7 @@ import { estimateKey } from './key';
 import { measureLoudness } from './loudness';
 import { detectSilence } from './silence';
 import { estimateTempo } from './tempo';
-import { chordProgression, drumTrack, randomChunks, withGap } from './testing/signals';
+import { chordProgression, drumTrack, randomChunks, withGap } from '../../../test/support/analysis-signals';
 
 describe(AudioAnalyzer.name, () => {
   // Chords over drums at 96 BPM in D major, with 2 s of digital silence in the middle.

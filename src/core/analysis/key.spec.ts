@@ -1,5 +1,10 @@
 import { estimateKey, KeyEstimator, keyFromChroma } from './key';
-import { chordProgression, drumTrack, pitchClassName, randomChunks } from './testing/signals';
+import {
+  chordProgression,
+  drumTrack,
+  pitchClassName,
+  randomChunks,
+} from '../../../test/support/analysis-signals';
 
 const PROGRESSIONS: Record<string, number[]> = {
   'I-IV-V-I': [0, 3, 4, 0],

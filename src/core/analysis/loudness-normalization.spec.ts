@@ -7,7 +7,7 @@ import {
   planLoudnessNormalization,
   TruePeakLimiter,
 } from './loudness-normalization';
-import { clickTrack, musicLike, randomChunks, toneSequence } from './testing/signals';
+import { clickTrack, musicLike, randomChunks, toneSequence } from '../../../test/support/analysis-signals';
 
 function limitAll(sut: TruePeakLimiter, data: Float32Array, seed = 3): Float32Array {
   const parts: Float32Array[] = [];

@@ -1,6 +1,6 @@
 import { cascadeMagnitude, kWeighting, kWeightingHighPass, kWeightingShelf } from './biquad';
 import { defaultChannelWeights, LoudnessMeter, measureLoudness } from './loudness';
-import { randomChunks, toneSequence, pinkNoise } from './testing/signals';
+import { randomChunks, toneSequence, pinkNoise } from '../../../test/support/analysis-signals';
 import { designInterpolator, interpolatorResponse, TruePeakMeter } from './true-peak';
 
 const RATES = [44100, 48000, 96000, 192000];

@@ -4,7 +4,7 @@ import {
   SpectralGateDenoiser,
   type NoiseProfile,
 } from './noise-reduction';
-import { randomChunks, rng } from './testing/signals';
+import { randomChunks, rng } from '../../../test/support/analysis-signals';
 
 const RATE = 44100;
 

@@ -1,6 +1,6 @@
 import { butterworthHighPassGainDb } from './biquad';
 import { AudioPreprocessor, preprocessStream } from './preprocess';
-import { randomChunks } from './testing/signals';
+import { randomChunks } from '../../../test/support/analysis-signals';
 
 /** Amplitude of the `freq` component of channel c over frames [from, to) (projection). */
 function amplitude(

@@ -1,5 +1,5 @@
 import { detectSilence, SilenceDetector } from './silence';
-import { musicLike, pinkNoise, randomChunks, withGap } from './testing/signals';
+import { musicLike, pinkNoise, randomChunks, withGap } from '../../../test/support/analysis-signals';
 
 const RATE = 44100;
 

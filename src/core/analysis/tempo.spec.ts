@@ -1,5 +1,5 @@
 import { estimateTempo, TempoEstimator } from './tempo';
-import { drumTrack, musicLike, randomChunks, type DrumStyle } from './testing/signals';
+import { drumTrack, musicLike, randomChunks, type DrumStyle } from '../../../test/support/analysis-signals';
 
 const TEMPI = [60, 72, 85, 90, 100, 110, 120, 128, 135, 140, 150, 160, 174, 190];
 const STYLES: DrumStyle[] = ['four-on-the-floor', 'rock', 'clicks'];

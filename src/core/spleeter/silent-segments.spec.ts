@@ -1,8 +1,8 @@
 import { SpleeterSeparator } from './separator';
 import { isDigitalSilence, segmentSampleSpan } from './silent-segments';
-import { tones, whiteNoise } from '../dsp/testing/signals';
-import { FakeSegmentModel } from './testing/fake-segment-model';
-import { bufferSource, collectingSink } from './testing/stream-helpers';
+import { tones, whiteNoise } from '../../../test/support/signals';
+import { FakeSegmentModel } from '../../../test/support/fake-segment-model';
+import { bufferSource, collectingSink } from '../../../test/support/stream-helpers';
 import type { SpleeterSeparationOptions } from './types';
 
 const SEGMENT = 512 * 1024;
