@@ -46,6 +46,11 @@ export interface InputAudioInfo {
   bitDepth?: number;
 }
 
+/**
+ * Wall-clock milliseconds. Each stage time is the wall time during which that stage was active, so
+ * each is at most totalMs; stages overlap (the model runs while input is decoded and stems are
+ * encoded), so their sum can exceed totalMs.
+ */
 export interface SeparationTimings {
   totalMs: number;
   decodeMs: number;
