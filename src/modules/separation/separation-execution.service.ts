@@ -48,16 +48,16 @@ export class SeparationExecutionService {
     if (!job || (job.status !== SeparationStatus.Queued && job.status !== SeparationStatus.Running)) return;
     if (ctx.signal.aborted) return;
     const startedAt = new Date();
+    // Progress is not reset: a re-run job keeps its high-water mark until this run passes it.
     const claimed = await this.jobs.transition(jobId, [SeparationStatus.Queued, SeparationStatus.Running], {
       status: SeparationStatus.Running,
       startedAt,
-      progress: 0,
       stage: 'starting',
       attempts: job.attempts + 1,
     });
     if (!claimed) return;
     Object.assign(job, { status: SeparationStatus.Running, startedAt, attempts: job.attempts + 1 });
-    this.hub.publish({ jobId, status: SeparationStatus.Running, progress: 0, stage: 'starting' });
+    this.publish(job, SeparationStatus.Running, 'starting');
     this.emit(DomainEvents.SeparationStarted, job);
 
     const staging = await this.storage.createScratchDir();
@@ -80,6 +80,8 @@ export class SeparationExecutionService {
       progress.stop();
       await this.handleFailure(job, err, ctx);
     } finally {
+      // The row now holds the outcome and the progress reached; the live copy is no longer needed.
+      this.hub.forget(jobId);
       await this.storage.removeScratch(staging).catch((e: Error) => this.logger.warn(e.message));
     }
   }
@@ -120,7 +122,7 @@ export class SeparationExecutionService {
     }
     Object.assign(job, patch);
     await this.storage.delete(job.inputKey).catch((e: Error) => this.logger.warn(e.message));
-    this.hub.publish({ jobId: job.id, status: SeparationStatus.Succeeded, progress: 100, stage: null });
+    this.publish(job, SeparationStatus.Succeeded, null);
     this.emit(DomainEvents.SeparationSucceeded, job, { durationMs: patch.timings.totalMs });
     this.callbacks.schedule(job.id);
     await this.storeInCache(job, result);
@@ -132,12 +134,11 @@ export class SeparationExecutionService {
       // Not the job's fault: it runs again after the restart.
       const requeued = await this.jobs.transition(job.id, [SeparationStatus.Running], {
         status: SeparationStatus.Queued,
-        progress: 0,
+        progress: job.progress,
         stage: null,
         startedAt: null,
       });
-      if (requeued)
-        this.hub.publish({ jobId: job.id, status: SeparationStatus.Queued, progress: 0, stage: null });
+      if (requeued) this.publish(job, SeparationStatus.Queued, null);
       return;
     }
     if (reason === 'canceled' || (err instanceof SpleeterError && err.code === ErrorCodes.JOB_CANCELED)) {
@@ -156,6 +157,8 @@ export class SeparationExecutionService {
     const finishedAt = new Date();
     const failed = await this.jobs.transition(job.id, [SeparationStatus.Running], {
       status: SeparationStatus.Failed,
+      // What live clients were shown last, which the throttled database copy may not have reached.
+      progress: job.progress,
       stage: null,
       errorCode: code,
       errorMessage: message,
@@ -173,7 +176,7 @@ export class SeparationExecutionService {
     await this.storage.deletePrefix(StorageKeys.resultDir(job.id)).catch(() => undefined);
     if (!failed) return;
     await this.storage.delete(job.inputKey).catch(() => undefined);
-    this.hub.publish({ jobId: job.id, status: SeparationStatus.Failed, progress: job.progress, stage: null });
+    this.publish(job, SeparationStatus.Failed, null);
     this.emit(DomainEvents.SeparationFailed, job, {
       errorCode: code,
       durationMs: finishedAt.getTime() - job.startedAt!.getTime(),
@@ -221,14 +224,15 @@ export class SeparationExecutionService {
     let stopped = false;
     const report = (fraction: number, stage: string) => {
       if (stopped) return;
-      const pct = Math.max(0, Math.min(99, Math.floor(fraction * 100)));
+      // Never below what an earlier run of this job reached (progress is a high-water mark).
+      const pct = Math.max(job.progress, Math.min(99, Math.floor(fraction * 100)));
       const now = Date.now();
       const stageChanged = stage !== lastStage;
       if (pct === lastPct && !stageChanged) return;
+      job.progress = pct;
       if (stageChanged || now - lastLive >= LIVE_PROGRESS_INTERVAL_MS) {
         lastLive = now;
-        job.progress = pct;
-        this.hub.publish({ jobId: job.id, status: SeparationStatus.Running, progress: pct, stage });
+        this.publish(job, SeparationStatus.Running, stage);
         this.emit(DomainEvents.SeparationProgress, job, { progress: pct });
       }
       if ((stageChanged || now - lastDb >= DB_PROGRESS_INTERVAL_MS) && !writing) {
@@ -249,6 +253,16 @@ export class SeparationExecutionService {
         stopped = true;
       },
     };
+  }
+
+  private publish(job: SeparationJobEntity, status: SeparationStatus, stage: string | null): void {
+    this.hub.publish({
+      jobId: job.id,
+      status,
+      progress: status === SeparationStatus.Succeeded ? 100 : job.progress,
+      stage,
+      attempt: job.attempts,
+    });
   }
 
   private expiry(from: Date): Date {

@@ -47,7 +47,7 @@ function build(o: MockOverrides & { inspector?: Partial<UploadInspector> } = {})
     }),
     ...o.inspector,
   });
-  const reader = new SeparationReader(m.jobs, m.queue, m.config);
+  const reader = new SeparationReader(m.jobs, m.queue, m.config, m.hub);
   const sut = new SeparationService(
     m.jobs,
     reader,

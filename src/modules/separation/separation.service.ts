@@ -252,6 +252,7 @@ export class SeparationService {
           status: SeparationStatus.Canceled,
           progress: job.progress,
           stage: null,
+          attempt: job.attempts,
         });
         this.emit(DomainEvents.SeparationCanceled, job, ctx);
         this.callbacks.schedule(job.id);
