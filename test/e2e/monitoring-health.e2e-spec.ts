@@ -11,6 +11,7 @@ import {
   createPgDatabase,
   eventually,
   startTestApp,
+  serverPathsIn,
   type PgTestDatabase,
   type TestApp,
 } from '../factories/app';
@@ -70,6 +71,9 @@ describe('Health probes (e2e)', () => {
       ]);
       expect(ready.body.info.models).toMatchObject({ status: 'up', writable: true, installed: 2 });
       expect(ready.body.info.queue).toMatchObject({ status: 'up', waiting: 0, capacity: 100 });
+      // The probe is public: free space by directory role, never where the directories are.
+      expect(Object.keys(ready.body.info.disk.directories).sort()).toEqual(['cache', 'models', 'storage']);
+      expect(serverPathsIn(ready.text, t.dir)).toEqual([]);
     } finally {
       await t.close();
     }
@@ -90,6 +94,7 @@ describe('Health probes (e2e)', () => {
         message: 'no installed model can be loaded',
       });
       expect(res.body.error.disk.message).toMatch(/free space below threshold/);
+      expect(serverPathsIn(res.text, t.dir)).toEqual([]);
       expect(res.body.info.database.status).toBe('up');
       // Liveness does not depend on any of that.
       await request(t.server).get('/health/live').expect(200);

@@ -201,3 +201,16 @@ export function listFiles(dir: string): string[] {
     .filter((e) => e.isFile())
     .map((e) => path.join(e.parentPath ?? (e as unknown as { path: string }).path, e.name));
 }
+
+/**
+ * Absolute paths of this machine quoted in `text` (a response body): any `/<top-level dir>/…`
+ * that exists under `/` here, and the given directories. [] when the text gives nothing away.
+ */
+export function serverPathsIn(text: string, ...dirs: string[]): string[] {
+  const found = new Set<string>();
+  for (const d of dirs) if (d && text.includes(d)) found.add(d);
+  const roots = fs.readdirSync('/').filter((n) => /^[\w.-]+$/.test(n));
+  const re = new RegExp(`(?:^|[^\\w.:/-])(/(?:${roots.map((r) => r.replace(/\./g, '\\.')).join('|')})/[^\\s"'<>]*)`, 'g');
+  for (const m of text.matchAll(re)) found.add(m[1]);
+  return [...found];
+}

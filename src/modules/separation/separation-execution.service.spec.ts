@@ -1,7 +1,7 @@
 import { AudioProcessingError, ErrorCodes } from '../../core/errors';
 import { JobAbortedError, type JobContext } from '../../infra/queue/job-queue';
 import type { SeparationResult } from '../../lib/types';
-import { scrubPaths, SeparationExecutionService } from './separation-execution.service';
+import { SeparationExecutionService } from './separation-execution.service';
 import { SeparationStatus } from './separation-status';
 import { aJob, separationMocks, type MockOverrides } from './testing/separation-test-kit';
 
@@ -249,15 +249,5 @@ describe(SeparationExecutionService.name, () => {
     expect(m.jobs.updateProgress).toHaveBeenCalledTimes(1);
     expect(progress[progress.length - 1]).toBe(100);
     expect(progress.every((p) => p >= 0 && p <= 100)).toBe(true);
-  });
-});
-
-describe('scrubPaths', () => {
-  it('removes absolute paths and keeps the rest of the message', () => {
-    expect(scrubPaths("ffmpeg: '/srv/data/storage/tmp/d-1/x.wav': Invalid data")).toBe(
-      "ffmpeg: '<file>': Invalid data",
-    );
-    expect(scrubPaths('C:\\data\\in.wav not found')).toBe('<file> not found');
-    expect(scrubPaths('model spleeter:2stems missing')).toBe('model spleeter:2stems missing');
   });
 });

@@ -3,6 +3,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import { DomainEvents, type SeparationEventPayload } from '../../common/events/domain-events';
 import { ErrorCodes, SpleeterError } from '../../core/errors';
+import { scrubPaths } from '../../core/scrub-paths';
 import { AppConfig } from '../../infra/config/app-config';
 import { abortReasonOf, type JobContext } from '../../infra/queue/job-queue';
 import { STORAGE_SERVICE, type StorageService } from '../../infra/storage/storage.service';
@@ -283,9 +284,4 @@ export class SeparationExecutionService {
     };
     this.events.emit(event, payload);
   }
-}
-
-/** Engine messages may quote server paths; clients get the message without them. */
-export function scrubPaths(message: string): string {
-  return message.replace(/(?:[A-Za-z]:)?(?:[\\/][^\s\\/'"`:]+){2,}/g, '<file>');
 }
