@@ -217,6 +217,32 @@ describe('Readiness with Redis as the cache tier only (e2e)', () => {
     }
   });
 
+  it('reports the L3 tier degraded on the first probe after Redis goes away, without cache traffic', async () => {
+    const proxy = new CuttableProxy({ host: '127.0.0.1', port: 6379 });
+    await proxy.open();
+    const t = await startTestApp({
+      config: {
+        ...OPEN,
+        redis: { url: `redis://127.0.0.1:${proxy.port}` },
+        queue: { driver: 'memory', prefix: `spleeter-test-${process.pid}` },
+        cache: { redis_enabled: true },
+      },
+      overrides: withModels(),
+    });
+    try {
+      const before = await request(t.server).get('/health/ready').expect(200);
+      expect(before.body.info.cache).toMatchObject({ degraded: false, tiers: { l3: 'up' } });
+      await proxy.cut(); // the port now has nothing listening
+      const t0 = Date.now();
+      const after = await request(t.server).get('/health/ready').expect(200);
+      expect(Date.now() - t0).toBeLessThan(2000);
+      expect(after.body.info.cache).toMatchObject({ degraded: true, tiers: { l3: 'degraded' } });
+    } finally {
+      await t.close();
+      await proxy.cut();
+    }
+  });
+
   it('is ready with the shared Redis up and the L3 tier serving', async () => {
     const t = await startTestApp({
       config: {

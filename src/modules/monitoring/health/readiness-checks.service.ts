@@ -131,10 +131,15 @@ export class ReadinessChecks {
     }
   }
 
-  /** Never fails readiness: L1/L2 keep serving when Redis is down. */
+  /**
+   * Never fails readiness: L1/L2 keep serving when Redis is down. The L3 tier is asked now (a short
+   * ping), so an outage shows here at once instead of after the next cache miss runs into it.
+   */
   async resultCache(): Promise<HealthIndicatorResult<'cache'>> {
     const s = this.indicator.check('cache');
     if (!this.cache?.enabled) return s.up({ enabled: false });
+    const tier = this.cache.cache.tier('l3');
+    if (tier instanceof RedisCacheTier) await tier.check(CHECK_TIMEOUT_MS);
     const stats = this.cache.getCacheStats();
     const tiers = Object.fromEntries(Object.entries(stats.tiers).map(([level, t]) => [level, t.status]));
     const l3 = this.cache.cache.tier('l3');
