@@ -1,3 +1,4 @@
+import { Logger } from '@nestjs/common';
 import { AudioProcessingError, ErrorCodes } from '../../core/errors';
 import { JobAbortedError, type JobContext } from '../../infra/queue/job-queue';
 import type { SeparationResult } from '../../lib/types';
@@ -23,6 +24,7 @@ function result(overrides: Partial<SeparationResult> = {}): SeparationResult {
 function build(o: MockOverrides = {}, job = aJob()) {
   const m = separationMocks({
     ...o,
+    engine: { executionProvider: 'cpu', ...o.engine } as MockOverrides['engine'],
     jobs: {
       findById: async () => ({ ...job }) as never,
       transition: async () => true,
@@ -56,6 +58,9 @@ function build(o: MockOverrides = {}, job = aJob()) {
 function ctx(controller = new AbortController()): JobContext {
   return { id: aJob().id, signal: controller.signal, attempt: 1 };
 }
+
+// The service logs each job's start and outcome; the tests assert on calls, not on console output.
+beforeAll(() => Logger.overrideLogger(false));
 
 describe(SeparationExecutionService.name, () => {
   it('claims the job, commits each output under results/<id>/, records success, caches and calls back', async () => {

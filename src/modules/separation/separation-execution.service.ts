@@ -60,6 +60,12 @@ export class SeparationExecutionService {
     Object.assign(job, { status: SeparationStatus.Running, startedAt, attempts: job.attempts + 1 });
     this.publish(job, SeparationStatus.Running, 'starting');
     this.emit(DomainEvents.SeparationStarted, job);
+    this.logger.log({
+      msg: 'Separation job started',
+      event: 'separation.started',
+      ...this.logFields(job, this.engine.executionProvider, selectedSeconds(job)),
+      attempt: job.attempts,
+    });
 
     const staging = await this.storage.createScratchDir();
     const progress = this.progressReporter(job);
@@ -125,6 +131,13 @@ export class SeparationExecutionService {
     await this.storage.delete(job.inputKey).catch((e: Error) => this.logger.warn(e.message));
     this.publish(job, SeparationStatus.Succeeded, null);
     this.emit(DomainEvents.SeparationSucceeded, job, { durationMs: patch.timings.totalMs });
+    this.logger.log({
+      msg: 'Separation job succeeded',
+      event: 'separation.succeeded',
+      ...this.logFields(job, result.executionProvider, result.input?.durationSec ?? selectedSeconds(job)),
+      realtimeFactor: round2(result.realtimeFactor),
+      totalMs: patch.timings.totalMs,
+    });
     this.callbacks.schedule(job.id);
     await this.storeInCache(job, result);
   }
@@ -181,6 +194,14 @@ export class SeparationExecutionService {
     this.emit(DomainEvents.SeparationFailed, job, {
       errorCode: code,
       durationMs: finishedAt.getTime() - job.startedAt!.getTime(),
+    });
+    this.logger.warn({
+      msg: 'Separation job failed',
+      event: 'separation.failed',
+      ...this.logFields(job, this.engine.executionProvider, selectedSeconds(job)),
+      realtimeFactor: null,
+      errorCode: code,
+      totalMs: finishedAt.getTime() - job.startedAt!.getTime(),
     });
     this.callbacks.schedule(job.id);
   }
@@ -256,6 +277,17 @@ export class SeparationExecutionService {
     };
   }
 
+  /** The fields every job log line carries, so one query finds a job's whole story. */
+  private logFields(job: SeparationJobEntity, provider: string, audioSeconds: number | null) {
+    return {
+      jobId: job.id,
+      model: job.modelVersion ? `${job.modelName}@${job.modelVersion}` : job.modelName,
+      provider,
+      audioSeconds: audioSeconds === null ? null : round2(audioSeconds),
+      ...(job.requestId ? { requestId: job.requestId } : {}),
+    };
+  }
+
   private publish(job: SeparationJobEntity, status: SeparationStatus, stage: string | null): void {
     this.hub.publish({
       jobId: job.id,
@@ -284,4 +316,16 @@ export class SeparationExecutionService {
     };
     this.events.emit(event, payload);
   }
+}
+
+/** Seconds of audio the job asked for: the offset/duration selection of the probed input. */
+function selectedSeconds(job: SeparationJobEntity): number | null {
+  const total = job.inputInfo?.durationSec;
+  if (typeof total !== 'number' || !(total > 0)) return null;
+  const remaining = Math.max(0, total - (job.options.offsetSec ?? 0));
+  return job.options.durationSec ? Math.min(job.options.durationSec, remaining) : remaining;
+}
+
+function round2(x: number): number {
+  return Math.round(x * 100) / 100;
 }
