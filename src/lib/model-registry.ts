@@ -31,7 +31,11 @@ import { MDX_MANIFEST_FILE, type MdxManifest } from '../infra/models/model-files
 import type { StemSeparator } from '../core/separation/types';
 import type { ProgressCallback, SegmentModel } from '../core/spleeter/types';
 import type { ExecutionProviderName, InferenceLogger, OnnxRuntime } from '../infra/inference/onnx-runtime';
-import { loadSpleeterModel, type LoadedSpleeterModel } from '../infra/inference/spleeter-onnx-model';
+import {
+  loadSpleeterModel,
+  spleeterInstrumentsOf,
+  type LoadedSpleeterModel,
+} from '../infra/inference/spleeter-onnx-model';
 import { BUILTIN_MODELS, createBuiltinSeparator } from '../core/builtin/builtin-models';
 import { createSpleeterSeparator } from './spleeter-separator-adapter';
 import { validateStems, withStemSubset } from './stem-subset';
@@ -111,7 +115,7 @@ export function modelManagerPort(manager: ModelManager, autoDownload: boolean): 
       if (!info.installed && !autoDownload) {
         throw new ModelError(
           ErrorCodes.MODEL_NOT_INSTALLED,
-          `Model ${info.name} is not installed (install it with 'models install ${info.name}' or set SPLEETER_AUTO_DOWNLOAD=true)`,
+          `Model ${info.name} is not installed and automatic download (models.auto_download) is off`,
           { model: info.name },
         );
       }
@@ -186,6 +190,20 @@ export class ModelRegistry {
     }
     if (!this.options.manager) throw notInstalled(ref);
     return this.options.manager.describe(ref);
+  }
+
+  /**
+   * The stems a model writes, found without creating a session (manifest, metadata, catalog), so a
+   * request can be refused before seconds of model loading. Null when only loading would tell.
+   */
+  async stemsOf(ref: string): Promise<string[] | null> {
+    const builtin = BUILTIN_MODELS.find((b) => b.id === ref);
+    if (builtin) return [...builtin.stems];
+    if (isPathRef(ref)) {
+      const dir = path.resolve(ref);
+      return (await isMdxModel(dir)) ? null : spleeterInstrumentsOf(dir);
+    }
+    return this.options.manager ? (await this.options.manager.describe(ref)).stems : null;
   }
 
   async open(ref: string, opts: OpenOptions): Promise<OpenedModel> {

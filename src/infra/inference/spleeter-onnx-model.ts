@@ -370,6 +370,23 @@ export function softmaxTimesInput(logits: Float32Array[], input: Float32Array): 
   }
 }
 
+/**
+ * The instruments of a model directory, decided as loadSpleeterModel decides them, without creating
+ * any session (a request can then be checked before the model is loaded).
+ */
+export async function spleeterInstrumentsOf(
+  modelDir: string,
+  precision: ModelPrecision = 'fp32',
+): Promise<string[]> {
+  const dir = resolve(modelDir);
+  const manifest = await readManifest(dir);
+  if (manifest) return [...manifest.instruments];
+  return (
+    (await instrumentsFromMetadata(dir, precision)) ??
+    spleeterInstrumentsFromFiles(await readdir(dir), precision) ?? [...SHERPA_DEFAULT_INSTRUMENTS]
+  );
+}
+
 async function readManifest(dir: string): Promise<SpleeterManifest | null> {
   const path = join(dir, SPLEETER_MANIFEST_FILE);
   let text: string;
