@@ -1,5 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { EventEmitterModule } from '@nestjs/event-emitter';
+import type { DestinationStream } from 'pino';
 import { LoggingModule } from './common/logging/logging.module';
 import { ConfigModule } from './infra/config/config.module';
 import type { LoadConfigOptions } from './infra/config/config.loader';
@@ -19,6 +20,8 @@ import { WebModule } from './modules/web/web.module';
 /** What this process runs: 'all' (default: HTTP + jobs), 'api' (HTTP only, Redis queue), 'worker'. */
 export interface AppRuntimeOptions {
   role?: ProcessRole;
+  /** Where JSON log lines go (default stdout); tests capture them here. */
+  logDestination?: DestinationStream;
 }
 
 /**
@@ -32,7 +35,7 @@ export class AppModule {
       module: AppModule,
       imports: [
         ConfigModule.forRoot(config),
-        LoggingModule.forRoot(),
+        LoggingModule.forRoot({ destination: runtime.logDestination }),
         DatabaseModule,
         RedisModule,
         EventEmitterModule.forRoot(),

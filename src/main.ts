@@ -2,24 +2,27 @@ import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { createApp } from './app.factory';
 import { AppConfig } from './infra/config/app-config';
-import { ConfigError, loadConfig } from './infra/config/config.loader';
+import { ConfigError, loadConfig, type LoadConfigOptions } from './infra/config/config.loader';
 
-async function bootstrap(): Promise<void> {
-  // The role decides the module graph, so it is read before the app is built (and validated again inside).
-  const role = loadConfig().server.role;
-  const app = await createApp({ role });
-  const config = app.get(AppConfig);
-  await app.listen(config.server.port, config.server.host);
-  new Logger('Bootstrap').log(
-    `spleeter-server listening on http://${config.server.host}:${config.server.port} (docs: /docs)`,
-  );
+/** Builds and starts the HTTP server; `config` adds overrides (the CLI's `serve --port/--host`). */
+export async function startServer(config: LoadConfigOptions = {}): Promise<void> {
+  try {
+    // The role decides the module graph, so it is read before the app is built (and validated again inside).
+    const role = loadConfig(config).server.role;
+    const app = await createApp({ role, config });
+    const settings = app.get(AppConfig);
+    await app.listen(settings.server.port, settings.server.host);
+    new Logger('Bootstrap').log(
+      `spleeter-server listening on http://${settings.server.host}:${settings.server.port} (docs: /docs)`,
+    );
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+    } else {
+      process.stderr.write(`Fatal: ${(err as Error)?.stack ?? String(err)}\n`);
+    }
+    process.exit(1);
+  }
 }
 
-bootstrap().catch((err: unknown) => {
-  if (err instanceof ConfigError) {
-    process.stderr.write(`${err.message}\n`);
-  } else {
-    process.stderr.write(`Fatal: ${(err as Error)?.stack ?? String(err)}\n`);
-  }
-  process.exit(1);
-});
+if (require.main === module) void startServer();

@@ -12,7 +12,7 @@ import { MDX_OVERLAP_RULE, parseMdxOverlap, type MdxOverlap } from '../core/mdx/
 import { ConfigError, loadConfig } from '../infra/config/config.loader';
 import { runModelsCommand, type ModelsCommandContext } from './models-command';
 import { runSeparateCommand, type SeparateCliOptions } from './separate-command';
-import { exitCodeFor, printError } from './cli-output';
+import { CLI_NAME, exitCodeFor, printError } from './cli-output';
 
 function parseNumber(label: string, opts: { min?: number; integer?: boolean } = {}) {
   return (value: string): number => {
@@ -46,10 +46,9 @@ function parseList(value: string): string[] {
 export function buildProgram(): Command {
   const program = new Command();
   program
-    .name('spleeter-server')
+    .name(CLI_NAME)
     .description('Music source separation (Spleeter, MDX-Net, built-in DSP models) from the command line')
     .version(packageVersion())
-    .showHelpAfterError(true)
     .exitOverride();
 
   program
@@ -126,6 +125,7 @@ export function buildProgram(): Command {
     });
   models
     .command('install')
+    .description('download a catalog model (or install it from an archive with --from) and validate it')
     .argument('<name>', 'catalog model name')
     .option('--force', 're-download even if installed', false)
     .option(
@@ -137,12 +137,14 @@ export function buildProgram(): Command {
     });
   models
     .command('remove')
+    .description('delete an installed model (every version, or the one given as name@version)')
     .argument('<name>', 'name or name@version')
     .action(async (name: string) => {
       process.exitCode = await runModelsCommand('remove', [name], {}, ctx());
     });
   models
     .command('validate')
+    .description('check that a model loads and runs (checksums, ONNX files, a smoke separation)')
     .argument('<name>', 'name, name@version or a model directory')
     .action(async (name: string) => {
       process.exitCode = await runModelsCommand('validate', [name], {}, ctx());
@@ -181,11 +183,29 @@ export function buildProgram(): Command {
   program
     .command('serve')
     .description('start the HTTP server (same as `npm start`)')
-    .action(async () => {
-      loadCliConfig();
-      await import('../main');
+    .option(
+      '-p, --port <port>',
+      'listen on this port (default: server.port)',
+      parseNumber('port', { min: 0, integer: true }),
+    )
+    .option('-H, --host <address>', 'listen on this address (default: server.host)')
+    .action(async (o: { port?: number; host?: string }) => {
+      const server: Record<string, unknown> = {};
+      if (o.port !== undefined) server.port = o.port;
+      if (o.host !== undefined) server.host = o.host;
+      const options = { overrides: Object.keys(server).length ? { server } : undefined };
+      loadConfig({ ...options, warn: (m) => process.stderr.write(`warning: ${m}\n`) });
+      const { startServer } = await import('../main');
+      await startServer(options);
       await new Promise(() => undefined);
     });
+
+  // A usage error prints commander's one-line message and where to read more, not the whole help.
+  const hintHelp = (cmd: Command, name: string): void => {
+    cmd.showHelpAfterError(`(try '${name} --help')`);
+    for (const sub of cmd.commands) hintHelp(sub, `${name} ${sub.name()}`);
+  };
+  hintHelp(program, CLI_NAME);
   return program;
 }
 

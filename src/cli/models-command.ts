@@ -5,7 +5,7 @@ import { isSpleeterConfigName } from '../core/onnx/spleeter-configs';
 import { ErrorCodes, ValidationError } from '../core/errors';
 import type { SpleeterConfig } from '../infra/config/config.schema';
 import { engineFromConfig } from './separate-command';
-import { exitCodeFor, printError } from './cli-output';
+import { exitCodeFor, formatErrorWithHint, type HintContext } from './cli-output';
 
 export interface ModelsCommandContext {
   config: SpleeterConfig;
@@ -35,7 +35,10 @@ export async function runModelsCommand(
         return await generate(args[0], opts);
     }
   } catch (err) {
-    printError(err);
+    const command = (
+      sub === 'list' || sub === 'generate-test' ? 'models' : `models ${sub}`
+    ) as HintContext['command'];
+    process.stderr.write(`${formatErrorWithHint(err, { command, model: args[0] })}\n`);
     return exitCodeFor(err);
   }
 }

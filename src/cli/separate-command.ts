@@ -1,11 +1,11 @@
 import * as path from 'path';
-import { MultiBar, Presets } from 'cli-progress';
 import type { MdxOverlap } from '../core/mdx/mdx-options';
 import type { SpleeterConfig } from '../infra/config/config.schema';
 import { engineOptionsFromConfig } from '../engine/engine-options';
 import { SpleeterEngine } from '../engine/spleeter-engine';
 import type { OutputCodec, SeparationResult } from '../engine/types';
-import { exitCodeFor, printError } from './cli-output';
+import { exitCodeFor, formatErrorWithHint } from './cli-output';
+import { ProgressDisplay } from './progress-display';
 
 export interface SeparateCliOptions {
   model?: string;
@@ -53,18 +53,11 @@ export async function runSeparateCommand(
   const controller = new AbortController();
   const onSigint = () => controller.abort();
   process.once('SIGINT', onSigint);
-  const showProgress = !opts.quiet && !opts.json && process.stderr.isTTY;
-  const bars = showProgress
-    ? new MultiBar(
-        {
-          format: ' {bar} {percentage}% | {file} | {stage}',
-          hideCursor: true,
-          clearOnComplete: false,
-          stream: process.stderr,
-        },
-        Presets.shades_classic,
-      )
-    : undefined;
+  const display = new ProgressDisplay({
+    out: process.stdout,
+    err: process.stderr,
+    bars: !opts.quiet && !opts.json,
+  });
   let failures = 0;
   let lastCode = 0;
   try {
@@ -73,7 +66,12 @@ export async function runSeparateCommand(
     const worker = async () => {
       while (queue.length) {
         const file = queue.shift()!;
-        const bar = bars?.create(100, 0, { file: path.basename(file), stage: 'starting' });
+        const bar = display.track(path.basename(file));
+        // The total is for the bar only: a file the probe cannot read fails in separate() below.
+        engine
+          .probe(file)
+          .then((info) => bar.setAudioSeconds(selectedSeconds(info.durationSec, opts)))
+          .catch(() => undefined);
         try {
           const result = await engine.separate({
             audioPath: file,
@@ -93,24 +91,23 @@ export async function runSeparateCommand(
             denoise: opts.denoise,
             overwrite: opts.overwrite,
             signal: controller.signal,
-            onProgress: (fraction, stage) => bar?.update(Math.round(fraction * 100), { stage }),
+            onProgress: (fraction, stage) => bar.update(fraction, stage),
           });
-          bar?.update(100, { stage: 'done' });
-          report(result, opts.json);
+          bar.setAudioSeconds(result.input.durationSec);
+          bar.finish('done');
+          for (const line of report(result, opts.json)) display.result(line);
         } catch (err) {
           failures++;
           lastCode = exitCodeFor(err);
-          bar?.update({ stage: 'failed' });
-          bars?.stop();
-          printError(err, `${file}: `);
-          if (opts.json)
-            process.stdout.write(`${JSON.stringify({ audioPath: file, error: describe(err) })}\n`);
+          bar.finish('failed');
+          display.error(formatErrorWithHint(err, { command: 'separate', prefix: `${file}: ` }));
+          if (opts.json) display.result(JSON.stringify({ audioPath: file, error: describe(err) }));
         }
       }
     };
     await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, files.length)) }, worker));
   } finally {
-    bars?.stop();
+    display.stop();
     process.removeListener('SIGINT', onSigint);
     await engine.dispose();
   }
@@ -119,19 +116,25 @@ export async function runSeparateCommand(
   return files.length === 1 ? lastCode : failures === files.length ? lastCode : 5;
 }
 
-function report(result: SeparationResult, json: boolean): void {
-  if (json) {
-    process.stdout.write(`${JSON.stringify(result)}\n`);
-    return;
-  }
+function report(result: SeparationResult, json: boolean): string[] {
+  if (json) return [JSON.stringify(result)];
   const t = result.timings;
-  process.stdout.write(
+  return [
     `${result.audioPath}: ${result.model.stems.length} stems with ${result.model.name} on ${result.executionProvider} ` +
       `in ${(t.totalMs / 1000).toFixed(2)} s (${result.realtimeFactor.toFixed(1)}x realtime)` +
-      (result.mdx ? `, overlap ${result.mdx.overlap}, denoise ${result.mdx.denoise ? 'on' : 'off'}` : '') +
-      '\n',
-  );
-  for (const [stem, file] of Object.entries(result.outputs)) process.stdout.write(`  ${stem}: ${file}\n`);
+      (result.mdx ? `, overlap ${result.mdx.overlap}, denoise ${result.mdx.denoise ? 'on' : 'off'}` : ''),
+    ...Object.entries(result.outputs).map(([stem, file]) => `  ${stem}: ${file}`),
+  ];
+}
+
+/** Seconds of audio the offset/duration options select from a file of `total` seconds. */
+function selectedSeconds(
+  total: number,
+  opts: Pick<SeparateCliOptions, 'offset' | 'duration'>,
+): number | null {
+  if (!(total > 0)) return null;
+  const remaining = Math.max(0, total - (opts.offset ?? 0));
+  return opts.duration !== undefined ? Math.min(opts.duration, remaining) : remaining;
 }
 
 function describe(err: unknown): { code?: string; message: string } {

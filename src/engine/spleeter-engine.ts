@@ -322,12 +322,32 @@ export class SpleeterEngine {
     });
   }
 
+  /**
+   * Refuses existing outputs before the model is loaded (seconds for a large model). When the
+   * stems cannot be known cheaply, or the model reference is bad, the normal path reports it.
+   */
+  private async refuseExistingOutputs(params: SeparateParams, modelRef: string, codec: OutputCodec) {
+    const stems = params.stems?.length
+      ? params.stems
+      : await this.registry!.stemsOf(modelRef).catch(() => null);
+    const format = params.filenameFormat ?? DEFAULT_FILENAME_FORMAT;
+    for (const stem of stems ?? []) {
+      const file = renderOutputPath(params.outputDir, format, {
+        audioPath: params.audioPath,
+        instrument: stem,
+        codec,
+      });
+      if (fs.existsSync(file)) throw outputExists(stem, file);
+    }
+  }
+
   private async separateInner(params: SeparateParams, started: number): Promise<SeparationResult> {
     const codec = (params.codec ?? 'wav') as OutputCodec;
     validateRequest(params, codec, codec === 'wav' || (await this.getCodec()) !== null);
     if (params.signal?.aborted) throw new SeparationError(ErrorCodes.JOB_CANCELED, 'Separation was canceled');
 
     const modelRef = params.modelName ?? this.opts.defaultModel;
+    if (!params.overwrite) await this.refuseExistingOutputs(params, modelRef, codec);
     // Probing the input and loading the model (sessions, worker threads) overlap.
     const [inputResult, openedResult] = await Promise.allSettled([
       this.openInput(params.audioPath, params),
@@ -369,17 +389,9 @@ export class SpleeterEngine {
         });
       }
       if (!params.overwrite) {
+        // Checked again: the early check may not have known the stems, or a file appeared since.
         for (const [stem, file] of Object.entries(outputs)) {
-          if (fs.existsSync(file)) {
-            throw new ValidationError(
-              ErrorCodes.OUTPUT_EXISTS,
-              `Output file already exists: ${file} (use overwrite)`,
-              {
-                stem,
-                path: file,
-              },
-            );
-          }
+          if (fs.existsSync(file)) throw outputExists(stem, file);
         }
       }
       const outputRate = params.sampleRate ?? defaultOutputRate(codec, input.info.sampleRate);
@@ -456,6 +468,13 @@ export class SpleeterEngine {
       await opened.release();
     }
   }
+}
+
+function outputExists(stem: string, file: string): ValidationError {
+  return new ValidationError(ErrorCodes.OUTPUT_EXISTS, `Output file already exists: ${file}`, {
+    stem,
+    path: file,
+  });
 }
 
 /** The input's own rate, except where the codec cannot carry it (MP3 tops out at 48 kHz). */

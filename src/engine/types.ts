@@ -48,6 +48,11 @@ export interface SeparateParams extends SeparationRequestOptions {
 
 export type { InputAudioInfo };
 
+/**
+ * Wall-clock milliseconds. Each stage time is the wall time during which that stage was active, so
+ * each is at most totalMs; stages overlap (the model runs while input is decoded and stems are
+ * encoded), so their sum can exceed totalMs.
+ */
 export interface SeparationTimings {
   totalMs: number;
   decodeMs: number;

@@ -1,13 +1,16 @@
 /**
  * The CLI as a user runs it: a real process, real files, exit codes and messages.
  */
-import { spawn } from 'child_process';
+import { spawn, spawnSync } from 'child_process';
+import * as net from 'net';
 import * as fs from 'fs';
 import * as path from 'path';
 import { readWav } from '../support/fake-engine';
 import { makeTempDir, noise, writeTextFile, writeWav } from '../factories/audio';
 import { maxAbsDiff, separateWithMdx, writeMdxModelDir } from '../factories/mdx-models';
 import { testModelDir } from '../factories/models';
+import { renderScreen } from '../support/terminal-screen';
+import { sherpaEntry } from '../integration/models-fixtures';
 
 jest.setTimeout(180_000);
 
@@ -23,11 +26,20 @@ const SHARED_CLIP = path.resolve(
   'audio_example.mp3',
 );
 
-function run(args: string[], cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
+function run(
+  args: string[],
+  cwd: string,
+  env: Record<string, string> = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], {
       cwd,
-      env: { ...process.env, SPLEETER_MODELS_DIR: path.join(cwd, 'models'), SPLEETER_LOG_LEVEL: 'warn' },
+      env: {
+        ...process.env,
+        SPLEETER_MODELS_DIR: path.join(cwd, 'models'),
+        SPLEETER_LOG_LEVEL: 'warn',
+        ...env,
+      },
     });
     let stdout = '';
     let stderr = '';
@@ -176,6 +188,221 @@ describe('spleeter-server CLI', () => {
     for (const file of Object.values(result.outputs) as string[]) {
       // 16-bit stereo WAV of the clip's length (+ header).
       expect(fs.statSync(file).size).toBeGreaterThan(result.input.durationSec * 44100 * 4 * 0.99);
+    }
+  });
+});
+
+/** The CLI on a pseudo-terminal (util-linux `script`), as a user sees it: the final screen. */
+function runOnTerminal(args: string[], cwd: string): Promise<{ code: number; screen: string[] }> {
+  const command = ['stty cols 140;', process.execPath, BIN, ...args]
+    .map((a) => (a.endsWith(';') ? a : `'${a.replace(/'/g, `'\\''`)}'`))
+    .join(' ');
+  const log = path.join(cwd, `typescript-${process.hrtime.bigint()}.log`);
+  return new Promise((resolve, reject) => {
+    const child = spawn('script', ['-qec', command, log], {
+      cwd,
+      env: { ...process.env, SPLEETER_MODELS_DIR: path.join(cwd, 'models'), SPLEETER_LOG_LEVEL: 'warn' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    child.on('error', reject);
+    child.on('close', (code) => {
+      const raw = fs.readFileSync(log, 'utf8');
+      const body = raw.replace(/^Script started[^\n]*\n/, '').replace(/\n?Script done[^\n]*\n?$/, '');
+      resolve({ code: code ?? -1, screen: renderScreen(body, 140) });
+    });
+  });
+}
+
+const haveScript = spawnSync('script', ['--version']).status === 0;
+if (!haveScript) console.warn('skipping the terminal CLI test: util-linux `script` is not installed');
+
+describe('spleeter-server CLI on a terminal', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await makeTempDir('cli-tty-');
+  });
+  afterAll(async () => {
+    await fs.promises.rm(dir, { recursive: true, force: true });
+  });
+
+  (haveScript ? it : it.skip)(
+    'prints results through the progress bars: intact lines, every bar finished, ETA and audio seconds',
+    async () => {
+      const files: string[] = [];
+      for (const name of ['one', 'two', 'three'])
+        files.push(
+          await writeWav(path.join(dir, `${name}.wav`), noise({ seconds: 12, seed: name.length }), {
+            encoding: 's16',
+          }),
+        );
+      const res = await runOnTerminal(
+        ['separate', ...files, path.join(dir, 'missing.wav'), '-m', 'builtin:hpss', '-o', 'out', '-j', '2'],
+        dir,
+      );
+      expect(res.code).toBe(5); // one of four failed
+      const screen = res.screen;
+      const results = screen.filter((l) => / stems with /.test(l));
+      expect(results).toHaveLength(3);
+      for (const file of files) {
+        // Whole, unspliced lines: nothing drawn into or after them.
+        const line = screen.filter((l) => l.startsWith(`${file}:`));
+        expect(line).toHaveLength(1);
+        expect(line[0]).toMatch(
+          /^\S+\.wav: 2 stems with builtin:hpss on dsp in \d+\.\d\d s \(\d+\.\dx realtime\)$/,
+        );
+        const base = path.basename(file, '.wav');
+        for (const stem of ['harmonic', 'percussive'])
+          expect(screen).toContain(`  ${stem}: ${path.join(dir, 'out', base, `${stem}.wav`)}`);
+      }
+      expect(screen.filter((l) => /missing\.wav: error \[FILE_NOT_FOUND\]/.test(l))).toHaveLength(1);
+      // One final bar per file, below the results, none left half-drawn at 0% "starting".
+      const bars = screen.filter((l) => /\d+% \|/.test(l));
+      expect(bars).toHaveLength(4);
+      for (const base of ['one', 'two', 'three']) {
+        const bar = bars.find((b) => b.includes(`| ${base}.wav |`));
+        expect(bar).toMatch(/ 100% \| 12\.0 s\/12\.0 s \| ETA 0:00 \| \S+ \| done$/);
+      }
+      expect(bars.find((b) => b.includes('missing.wav'))).toMatch(/\| failed$/);
+      expect(screen.some((l) => /starting/.test(l))).toBe(false);
+      expect(screen.indexOf(bars[0])).toBeGreaterThan(screen.lastIndexOf(results[results.length - 1]));
+    },
+  );
+});
+
+describe('spleeter-server CLI: errors, hints and usage', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await makeTempDir('cli-hints-');
+  });
+  afterAll(async () => {
+    await fs.promises.rm(dir, { recursive: true, force: true });
+  });
+
+  it('refuses existing outputs before loading the model, and says --overwrite', async () => {
+    // A model whose files cannot load: had it been loaded first, this would be MODEL_INVALID.
+    const model = path.join(dir, 'unloadable-model');
+    await fs.promises.mkdir(model, { recursive: true });
+    await fs.promises.writeFile(
+      path.join(model, 'spleeter.json'),
+      JSON.stringify({ name: 'x', architecture: 'unet', instruments: ['vocals', 'accompaniment'], F: 1024 }),
+    );
+    for (const stem of ['vocals', 'accompaniment'])
+      await fs.promises.writeFile(path.join(model, `${stem}.onnx`), 'not an onnx file');
+    const input = await writeWav(path.join(dir, 'song.wav'), noise({ seconds: 1, seed: 2 }), {
+      encoding: 's16',
+    });
+    await fs.promises.mkdir(path.join(dir, 'out', 'song'), { recursive: true });
+    await fs.promises.writeFile(path.join(dir, 'out', 'song', 'accompaniment.wav'), 'earlier result');
+
+    const res = await run(['separate', input, '-m', model, '-o', 'out'], dir);
+    expect(res.code).toBe(2);
+    expect(res.stderr).toContain('OUTPUT_EXISTS');
+    expect(res.stderr).not.toContain('MODEL_INVALID');
+    expect(res.stderr).toMatch(/^hint: add --overwrite to replace the existing output files$/m);
+    expect(res.stderr).not.toMatch(/use overwrite\)/);
+    expect(fs.readFileSync(path.join(dir, 'out', 'song', 'accompaniment.wav'), 'utf8')).toBe(
+      'earlier result',
+    );
+  });
+
+  it('points an unknown model to `models list` and a missing one to the full install command', async () => {
+    const input = await writeWav(path.join(dir, 'm.wav'), noise({ seconds: 0.5, seed: 3 }), {
+      encoding: 's16',
+    });
+    const unknown = await run(['separate', input, '-m', 'no-such-model', '-o', 'o1'], dir);
+    expect(unknown.code).toBe(4);
+    expect(unknown.stderr).toMatch(/^hint: .*spleeter-server models list$/m);
+
+    const missing = await run(['separate', input, '-m', 'spleeter:2stems', '-o', 'o2'], dir, {
+      SPLEETER_AUTO_DOWNLOAD: 'false',
+    });
+    expect(missing.code).toBe(4);
+    expect(missing.stderr).toMatch(
+      /^hint: install it with: spleeter-server models install spleeter:2stems\b/m,
+    );
+  });
+
+  it('suggests --from <archive> when `models install` cannot download', async () => {
+    const catalog = path.join(dir, 'catalog.yaml');
+    // Port 1 on 127.0.0.1: nothing listens, the download fails at once.
+    fs.writeFileSync(
+      catalog,
+      JSON.stringify({
+        catalog_version: 1,
+        models: [sherpaEntry('offline:2stems', 'http://127.0.0.1:1/m.tar.gz')],
+      }),
+    );
+    const config = path.join(dir, 'offline.yaml');
+    fs.writeFileSync(
+      config,
+      JSON.stringify({ spleeter: { models: { catalog_file: catalog, download_timeout_s: 5 } } }),
+    );
+    const res = await run(['models', 'install', 'offline:2stems'], dir, { SPLEETER_CONFIG: config });
+    expect(res.code).toBe(4);
+    expect(res.stderr).toContain('MODEL_DOWNLOAD_FAILED');
+    expect(res.stderr).toMatch(/^hint: .*spleeter-server models install offline:2stems --from <archive>$/m);
+  });
+
+  it('answers a usage error with one line and where to find help, not the whole help (exit 2)', async () => {
+    const res = await run(['separate', 'x.wav', '--codec', 'aiff'], dir);
+    expect(res.code).toBe(2);
+    const lines = res.stderr.trim().split('\n');
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toMatch(/^error: .*codec/);
+    expect(lines[1]).toBe("(try 'spleeter-server separate --help')");
+    expect(res.stderr).not.toContain('Options:');
+
+    const unknown = await run(['modles', 'list'], dir);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/unknown command 'modles'/);
+    expect(unknown.stderr).toContain("(try 'spleeter-server --help')");
+    expect(unknown.stderr).not.toContain('Commands:');
+    // The message, commander's "did you mean", where to find help.
+    expect(unknown.stderr.trim().split('\n').length).toBeLessThanOrEqual(3);
+  });
+
+  it('describes every models subcommand and offers serve --port/--host', async () => {
+    const models = await run(['models', '--help'], dir);
+    for (const sub of ['list', 'install', 'remove', 'validate', 'convert'])
+      expect(models.stdout).toMatch(new RegExp(`^  ${sub}\\b.*\\S.*\\s{2,}\\S`, 'm'));
+    const serve = await run(['serve', '--help'], dir);
+    expect(serve.stdout).toMatch(/--port <port>/);
+    expect(serve.stdout).toMatch(/--host <address>/);
+  });
+
+  it('serve --port/--host start the HTTP server there, from any working directory', async () => {
+    const port = await new Promise<number>((resolve) => {
+      const srv = net.createServer();
+      srv.listen(0, '127.0.0.1', () => {
+        const p = (srv.address() as net.AddressInfo).port;
+        srv.close(() => resolve(p));
+      });
+    });
+    const child = spawn(process.execPath, [BIN, 'serve', '--port', String(port), '--host', '127.0.0.1'], {
+      cwd: dir,
+      env: {
+        ...process.env,
+        SPLEETER_MODELS_DIR: path.join(dir, 'models'),
+        SPLEETER_LOG_LEVEL: 'warn',
+        SPLEETER_SQLITE_PATH: path.join(dir, 'serve.sqlite'),
+        SPLEETER_STORAGE_DIR: path.join(dir, 'storage'),
+        SPLEETER_CACHE_DIR: path.join(dir, 'cache'),
+        SPLEETER_ENABLE_MONITORING: 'false',
+      },
+      stdio: 'ignore',
+    });
+    try {
+      let live = false;
+      for (let i = 0; i < 300 && !live && child.exitCode === null; i++) {
+        live = await fetch(`http://127.0.0.1:${port}/health/live`)
+          .then((r) => r.ok)
+          .catch(() => false);
+        if (!live) await new Promise((r) => setTimeout(r, 200));
+      }
+      expect(live).toBe(true);
+    } finally {
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
     }
   });
 });

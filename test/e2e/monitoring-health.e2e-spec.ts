@@ -11,6 +11,7 @@ import {
   createPgDatabase,
   eventually,
   startTestApp,
+  serverPathsIn,
   type PgTestDatabase,
   type TestApp,
 } from '../factories/app';
@@ -70,6 +71,9 @@ describe('Health probes (e2e)', () => {
       ]);
       expect(ready.body.info.models).toMatchObject({ status: 'up', writable: true, installed: 2 });
       expect(ready.body.info.queue).toMatchObject({ status: 'up', waiting: 0, capacity: 100 });
+      // The probe is public: free space by directory role, never where the directories are.
+      expect(Object.keys(ready.body.info.disk.directories).sort()).toEqual(['cache', 'models', 'storage']);
+      expect(serverPathsIn(ready.text, t.dir)).toEqual([]);
     } finally {
       await t.close();
     }
@@ -90,6 +94,7 @@ describe('Health probes (e2e)', () => {
         message: 'no installed model can be loaded',
       });
       expect(res.body.error.disk.message).toMatch(/free space below threshold/);
+      expect(serverPathsIn(res.text, t.dir)).toEqual([]);
       expect(res.body.info.database.status).toBe('up');
       // Liveness does not depend on any of that.
       await request(t.server).get('/health/live').expect(200);
@@ -209,6 +214,32 @@ describe('Readiness with Redis as the cache tier only (e2e)', () => {
       });
     } finally {
       await t.close();
+    }
+  });
+
+  it('reports the L3 tier degraded on the first probe after Redis goes away, without cache traffic', async () => {
+    const proxy = new CuttableProxy({ host: '127.0.0.1', port: 6379 });
+    await proxy.open();
+    const t = await startTestApp({
+      config: {
+        ...OPEN,
+        redis: { url: `redis://127.0.0.1:${proxy.port}` },
+        queue: { driver: 'memory', prefix: `spleeter-test-${process.pid}` },
+        cache: { redis_enabled: true },
+      },
+      overrides: withModels(),
+    });
+    try {
+      const before = await request(t.server).get('/health/ready').expect(200);
+      expect(before.body.info.cache).toMatchObject({ degraded: false, tiers: { l3: 'up' } });
+      await proxy.cut(); // the port now has nothing listening
+      const t0 = Date.now();
+      const after = await request(t.server).get('/health/ready').expect(200);
+      expect(Date.now() - t0).toBeLessThan(2000);
+      expect(after.body.info.cache).toMatchObject({ degraded: true, tiers: { l3: 'degraded' } });
+    } finally {
+      await t.close();
+      await proxy.cut();
     }
   });
 

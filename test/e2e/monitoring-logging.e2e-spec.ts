@@ -116,7 +116,7 @@ describe('Structured logging (e2e)', () => {
     expect(appLine).toMatchObject({
       requestId: 'req-from-proxy-1',
       context: 'LogTest',
-      level: 30,
+      level: 'info',
       password: '[REDACTED]',
     });
     expect(appLine.nested).toEqual({ apiKey: '[REDACTED]', deeper: { token: '[REDACTED]' } });
@@ -130,6 +130,11 @@ describe('Structured logging (e2e)', () => {
       req: { method: 'GET', url: '/log-test?token=%5BREDACTED%5D&page=2' },
     });
     expect(typeof done.responseTime).toBe('number');
+    // Shippers and humans read the same line: ISO 8601 time, level as a label.
+    for (const line of lines()) {
+      expect(line.time).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
+      expect(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).toContain(line.level);
+    }
   });
 
   it('generates an id when the caller sends none (or an unsafe one) and logs 5xx at error level', async () => {
@@ -145,7 +150,7 @@ describe('Structured logging (e2e)', () => {
         l.requestId === id &&
         (l.res as { statusCode?: number })?.statusCode === 500,
     );
-    expect(done?.level).toBe(50);
+    expect(done?.level).toBe('error');
     expect(raw.join('\n')).not.toContain('forged-line');
   });
 

@@ -10,7 +10,7 @@ import request from 'supertest';
 import { EngineService } from '../../src/modules/engine/engine.service';
 import { FakeEngineService } from '../support/fake-engine';
 import { encodeWithFfmpeg } from '../factories/audio';
-import { eventually, listFiles, startTestApp, type TestApp } from '../factories/app';
+import { eventually, listFiles, serverPathsIn, startTestApp, type TestApp } from '../factories/app';
 import { engineOverrides, mixture, mixtureWav, MODEL } from './separations-support';
 
 jest.setTimeout(120_000);
@@ -67,6 +67,17 @@ describe('Separations API: bad input (e2e)', () => {
       contentType: 'audio/wav',
     });
     expectProblem(res, 415, 'UNSUPPORTED_AUDIO');
+  });
+
+  it('corrupt FLAC → 422 CORRUPT_AUDIO whose body names no server path (ffmpeg quotes the scratch file)', async () => {
+    // The FLAC signature, then bytes no decoder accepts: the sniffer routes it to ffmpeg, which fails.
+    const body = Buffer.alloc(4000);
+    for (let i = 0; i < body.length; i++) body[i] = (i * 7919) & 255;
+    body.write('fLaC', 0, 'latin1');
+    const res = await post().attach('file', body, 'broken.flac');
+    expectProblem(res, 422, 'CORRUPT_AUDIO');
+    expect(res.body.detail).toMatch(/could not be decoded/);
+    expect(serverPathsIn(res.text, t.dir, t.storageDir, os.tmpdir())).toEqual([]);
   });
 
   it('MP3 truncated inside its first frame → 422 CORRUPT_AUDIO', async () => {

@@ -16,7 +16,9 @@ import * as path from 'path';
 import type { INestApplication, Provider } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { Test } from '@nestjs/testing';
+import { Logger as PinoNestLogger } from 'nestjs-pino';
 import { Client } from 'pg';
+import type { DestinationStream } from 'pino';
 import { configureApp } from '../../src/app.factory';
 import { AppModule } from '../../src/app.module';
 import type { ProcessRole } from '../../src/infra/queue/process-role';
@@ -36,6 +38,12 @@ export interface TestAppOptions {
   listen?: boolean;
   /** Nest logger (default off). */
   logger?: boolean;
+  /**
+   * Capture the app's JSON log lines here (the Nest logger then goes through pino, as in
+   * production); set `logging.level` in `config`, the test default is silent. The Nest logger is
+   * process-wide: only one app per test process should capture at a time.
+   */
+  logDestination?: DestinationStream;
 }
 
 export interface TestApp {
@@ -92,17 +100,20 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
       imports: [
         AppModule.forRoot(
           { env: {}, configDir: path.join(dir, 'no-config'), overrides: config },
-          { role: options.role },
+          { role: options.role, logDestination: options.logDestination },
         ),
       ],
     });
     for (const o of options.overrides ?? [])
       builder = builder.overrideProvider(o.provide).useValue(o.useValue);
     const moduleRef = await builder.compile();
+    const capture = options.logDestination !== undefined;
     app = moduleRef.createNestApplication<NestExpressApplication>({
       bodyParser: false,
-      logger: options.logger ? undefined : false,
+      logger: options.logger || capture ? undefined : false,
+      bufferLogs: capture,
     });
+    if (capture) app.useLogger(app.get(PinoNestLogger));
     configureApp(app);
     if (options.listen) await app.listen(0, '127.0.0.1');
     else await app.init();
@@ -200,4 +211,20 @@ export function listFiles(dir: string): string[] {
     .readdirSync(dir, { recursive: true, withFileTypes: true })
     .filter((e) => e.isFile())
     .map((e) => path.join(e.parentPath ?? (e as unknown as { path: string }).path, e.name));
+}
+
+/**
+ * Absolute paths of this machine quoted in `text` (a response body): any `/<top-level dir>/…`
+ * that exists under `/` here, and the given directories. [] when the text gives nothing away.
+ */
+export function serverPathsIn(text: string, ...dirs: string[]): string[] {
+  const found = new Set<string>();
+  for (const d of dirs) if (d && text.includes(d)) found.add(d);
+  const roots = fs.readdirSync('/').filter((n) => /^[\w.-]+$/.test(n));
+  const re = new RegExp(
+    `(?:^|[^\\w.:/-])(/(?:${roots.map((r) => r.replace(/\./g, '\\.')).join('|')})/[^\\s"'<>]*)`,
+    'g',
+  );
+  for (const m of text.matchAll(re)) found.add(m[1]);
+  return [...found];
 }

@@ -7,13 +7,7 @@
 import { promises as fs } from 'fs';
 import * as path from 'path';
 import { analyzeStream } from '../../src/core/analysis/audio-analyzer';
-import {
-  chordProgression,
-  drumTrack,
-  musicLike,
-  withGap,
-  type Signal,
-} from '../support/analysis-signals';
+import { chordProgression, drumTrack, musicLike, withGap, type Signal } from '../support/analysis-signals';
 import { openAudioInput } from '../../src/core/audio/audio-input';
 import { createAudioOutput } from '../../src/core/audio/audio-output';
 import { stemTags, type AudioTags } from '../../src/core/audio/audio-tags';

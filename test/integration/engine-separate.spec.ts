@@ -201,6 +201,28 @@ describe(SpleeterEngine.name, () => {
     }
   });
 
+  it.each([
+    ['mp3', 'builtin:center'],
+    ['flac', 'builtin:hpss'],
+  ] as const)('reports progress in several rising steps for %s input (%s model)', async (kind, modelName) => {
+    const sig = noise({ seconds: 6, amplitude: 0.3, seed: 11 });
+    const input = await encodeWithFfmpeg(sig, path.join(dir, `progress.${kind}`), kind);
+    const seen: number[] = [];
+    const result = await sut.separate({
+      audioPath: input,
+      modelName,
+      outputDir: path.join(dir, `progress-${kind}`),
+      onProgress: (fraction) => seen.push(fraction),
+    });
+    const between = [...new Set(seen.filter((f) => f > 0 && f < 1))];
+    expect(between.length).toBeGreaterThanOrEqual(3);
+    for (let i = 1; i < seen.length; i++) expect(seen[i]).toBeGreaterThanOrEqual(seen[i - 1]);
+    // The probed duration is an estimate (MP3 padding): the last step is near 1, not exactly 1.
+    expect(seen[seen.length - 1]).toBeGreaterThan(0.95);
+    // Stage times overlap but none exceeds the total.
+    for (const ms of Object.values(result.timings)) expect(ms).toBeLessThanOrEqual(result.timings.totalMs);
+  });
+
   it('honours offset, duration, stems subset, output rate and filename format', async () => {
     const model = await testModelDir('identity', { config: '4stems' });
     const input = await writeWav(path.join(dir, 'opts.wav'), noise({ seconds: 3, seed: 3 }), {

@@ -116,6 +116,18 @@ describe.each(['sqlite', 'postgres'] as const)('SeparationJobRepository on %s', 
     expect(await sut.findById(j.id)).toMatchObject({ status: 'canceled', progress: 0, attempts: 1 });
   });
 
+  it('never lowers the stored progress (a late or re-run write cannot move a client back), but updates the stage', async () => {
+    if (!ds) return;
+    const j = job();
+    await sut.insert(j);
+    await sut.transition(j.id, [SeparationStatus.Queued], { status: SeparationStatus.Running, attempts: 1 });
+    await sut.updateProgress(j.id, 40, 'separate');
+    await sut.updateProgress(j.id, 25, 'encode');
+    expect(await sut.findById(j.id)).toMatchObject({ progress: 40, stage: 'encode' });
+    await sut.updateProgress(j.id, 41, 'encode');
+    expect(await sut.findById(j.id)).toMatchObject({ progress: 41 });
+  });
+
   it('lists newest first with a stable keyset cursor, filtered by owner and status', async () => {
     if (!ds) return;
     const owner = `owner-${randomUUID()}`;

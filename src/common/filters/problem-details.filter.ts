@@ -2,6 +2,7 @@ import { randomUUID } from 'crypto';
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { ErrorCodes, SpleeterError, type ErrorCode } from '../../core/errors';
+import { scrubPathsDeep } from '../../core/scrub-paths';
 import { statusForCode } from './error-status';
 
 /** RFC 7807 body. `code` is stable and documented; `detail` is for humans. */
@@ -45,7 +46,7 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     const ctx = host.switchToHttp();
     const req = ctx.getRequest<Request & { id?: string }>();
     const res = ctx.getResponse<Response>();
-    const problem = this.toProblem(exception, req);
+    const problem = scrubProblem(this.toProblem(exception, req));
     if (res.headersSent) {
       res.destroy();
       return;
@@ -138,6 +139,23 @@ export class ProblemDetailsFilter implements ExceptionFilter {
       errorId,
     };
   }
+}
+
+/** The API's own routes, which messages may quote (`Cannot GET /v1/…`); any other path is the server's. */
+const API_ROUTE = /^\/(v1|health|metrics|docs)(\/|$)/;
+
+/**
+ * Last line of defence: no absolute server path leaves in a problem body, whichever error put it in
+ * a message (ffmpeg, onnxruntime, the file system...). The full error still goes to the log.
+ */
+export function scrubProblem(problem: ProblemDetails): ProblemDetails {
+  const keep = (p: string) => API_ROUTE.test(p);
+  const out = { ...problem };
+  for (const [k, v] of Object.entries(problem)) {
+    // `instance` is the request's own URL path.
+    if (k !== 'type' && k !== 'instance') out[k] = scrubPathsDeep(v, keep);
+  }
+  return out;
 }
 
 function requestIdOf(req: Request & { id?: unknown }): string | undefined {

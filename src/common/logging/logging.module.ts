@@ -1,10 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'http';
 import { DynamicModule, Module } from '@nestjs/common';
 import { LoggerModule, type Params } from 'nestjs-pino';
-import type { DestinationStream } from 'pino';
+import { stdTimeFunctions, type DestinationStream } from 'pino';
 import type { Options } from 'pino-http';
 import type { Principal } from '../auth/principal';
 import { AppConfig } from '../../infra/config/app-config';
+import { nodeEnv, stdoutIsTerminal } from '../../infra/config/system-env';
 import { REDACTED, REDACT_PATHS, redactUrl } from './redaction';
 import { genRequestId } from './request-id';
 
@@ -19,8 +20,10 @@ const QUIET_PATHS = /^\/(health\/(live|ready)|metrics)(\?|$)/;
 /**
  * Structured JSON logs through nestjs-pino: one line per request with its id (X-Request-Id, echoed
  * back), principal and status; every Nest `Logger` call inside a request carries `requestId` too.
- * Pretty output only when asked for (logging.pretty) or in development on a TTY, and only if
- * pino-pretty is installed; otherwise JSON.
+ * Lines carry `time` as ISO 8601 and `level` as a label ("info"), for log shippers and humans alike.
+ * Pretty output (pino-pretty, a devDependency) only when asked for (logging.pretty) or for a
+ * development run on a terminal (env development, NODE_ENV not production, stdout a TTY), and only
+ * if pino-pretty is installed; otherwise JSON.
  */
 @Module({})
 export class LoggingModule {
@@ -73,9 +76,10 @@ export function buildLoggerParams(config: AppConfig, destination?: DestinationSt
       }),
     },
     base: { service: 'spleeter-server', env: config.env },
+    timestamp: stdTimeFunctions.isoTime,
     ...(pretty
       ? { transport: { target: 'pino-pretty', options: { singleLine: true, colorize: true } } }
-      : {}),
+      : { formatters: { level: (label: string) => ({ level: label }) } }),
   };
   return { pinoHttp: destination && !pretty ? [options, destination] : options };
 }
@@ -84,9 +88,9 @@ function principalProps(principal: Principal | undefined): Record<string, unknow
   return principal ? { principal: { id: principal.id, role: principal.role, method: principal.method } } : {};
 }
 
-function wantsPretty(config: AppConfig): boolean {
+export function wantsPretty(config: AppConfig): boolean {
   if (config.logging.pretty !== null) return config.logging.pretty;
-  return config.env === 'development' && Boolean(process.stdout.isTTY);
+  return config.env === 'development' && nodeEnv() !== 'production' && stdoutIsTerminal();
 }
 
 function prettyAvailable(): boolean {

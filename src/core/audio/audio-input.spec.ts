@@ -246,6 +246,20 @@ describe('openAudioInput', () => {
       expect(codec.decodeCalls[0]).toMatchObject({ format: 'mp3', sampleRate: 22050, channels: 1 });
     });
 
+    it('expects the probed duration in frames at the output rate, after offset/duration selection', async () => {
+      const open = (over: Partial<ProbedAudio>, sel: { offsetSec?: number; durationSec?: number } = {}) =>
+        openAudioInput(mp3, { ffmpeg: new FakeCodec(probed(over), []), ...sel }).then(
+          (i) => i.info.expectedFrames,
+        );
+      expect(await open({ durationSec: 10, sampleRate: 22050 })).toBe(441_000);
+      expect(await open({ durationSec: 10, sampleRate: 48000 }, { offsetSec: 4 })).toBe(264_600);
+      expect(await open({ durationSec: 10 }, { offsetSec: 4, durationSec: 2.5 })).toBe(110_250);
+      expect(await open({ durationSec: 10 }, { offsetSec: 9, durationSec: 5 })).toBe(44_100);
+      // An estimate (VBR MP3 without a Xing header) is still good enough for progress.
+      expect(await open({ durationSec: 3, durationIsEstimate: true })).toBe(132_300);
+      expect(await open({ durationSec: null })).toBeNull();
+    });
+
     it('ends with CORRUPT_AUDIO when a full decode is far shorter than the declared duration', async () => {
       const codec = new FakeCodec(probed({ durationSec: 10 }), [new Float32Array(44_100 * 2 * 5)]);
       const sut = await openAudioInput(mp3, { ffmpeg: codec });

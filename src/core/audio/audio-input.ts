@@ -63,7 +63,11 @@ export interface AudioInputInfo {
   /** What stream() yields. */
   targetSampleRate: number;
   targetChannels: number;
-  /** Frames stream() will yield: exact for native WAV, null when only the decoder knows. */
+  /**
+   * Frames stream() will yield, after offset/duration selection, at the target rate: exact for
+   * native WAV, from the probed duration for ffmpeg input (an estimate: good for progress, never
+   * for sizing buffers), null when the container does not state a duration.
+   */
   expectedFrames: number | null;
   decoder: 'native-wav' | 'external';
   /** Container tags (WAV: RIFF INFO, read natively; others: from the external codec's probe). */
@@ -260,7 +264,7 @@ function externalInput(
     durationSec: probed.durationSec,
     bitRate: probed.bitRate,
     ...target,
-    expectedFrames: null,
+    expectedFrames: expectedExternalFrames(probed.durationSec, options, target.targetSampleRate),
     decoder: 'external',
     tags: normalizeTags(probed.tags ?? {}),
     hasCoverArt: probed.hasCoverArt ?? false,
@@ -325,6 +329,18 @@ function externalInput(
     stream: (streamOptions = {}) =>
       convert(decoded(streamOptions.signal ?? options.signal), probed.sampleRate, probed.channels, target),
   };
+}
+
+/** The selection's length at the output rate, from the probed duration of the whole file. */
+function expectedExternalFrames(
+  fileDurationSec: number | null,
+  options: Pick<AudioInputOptions, 'offsetSec' | 'durationSec'>,
+  targetSampleRate: number,
+): number | null {
+  if (fileDurationSec === null || !(fileDurationSec > 0)) return null;
+  const remaining = fileDurationSec - (options.offsetSec ?? 0);
+  const selected = Math.min(options.durationSec ?? Infinity, remaining);
+  return selected > 0 ? Math.round(selected * targetSampleRate) : null;
 }
 
 /**

@@ -46,3 +46,27 @@ export function isSpleeterConfigName(v: string): v is SpleeterConfigName {
 
 /** Spleeter's F per bandwidth: 1024 bins (11 kHz) for the standard configs, 1536 for `-16kHz`. */
 export const SPLEETER_F_VALUES = [1024, 1536] as const;
+
+/**
+ * The instruments of a Spleeter ONNX directory that has neither spleeter.json nor `instruments`
+ * metadata, from the per-instrument files present for `precision` (`vocals.onnx`,
+ * `vocals.fp16.onnx`...): the largest official configuration whose files are all there, in that
+ * configuration's order (the ratio masks and the softmax depend on it). Null when no configuration
+ * is complete.
+ */
+export function spleeterInstrumentsFromFiles(
+  fileNames: readonly string[],
+  precision: 'fp32' | 'fp16' | 'int8',
+): string[] | null {
+  const suffix = precision === 'fp32' ? '.onnx' : `.${precision}.onnx`;
+  const present = new Set(
+    fileNames
+      .filter((n) => n.endsWith(suffix))
+      .map((n) => n.slice(0, -suffix.length))
+      .filter((stem) => !stem.includes('.')),
+  );
+  const complete = Object.values(SPLEETER_CONFIGS)
+    .filter((c) => c.instruments.every((i) => present.has(i)))
+    .sort((a, b) => b.instruments.length - a.instruments.length);
+  return complete.length ? [...complete[0].instruments] : null;
+}

@@ -60,7 +60,10 @@ export interface SegmentBatch {
 /** Counters shared by all passes of one separation. */
 export interface PassCounters {
   modelCalls: number;
-  /** Sum over model calls of dispatch → result observed (overlaps dspMs when pipelined). */
+  /**
+   * Wall time with at least one model call in flight (dispatch → result observed). Overlapping calls
+   * count once, so this never exceeds the separation's wall time; it overlaps dspMs when pipelined.
+   */
   inferenceMs: number;
   /** Time this thread sat blocked waiting for a model result (inference not hidden by DSP). */
   inferenceWaitMs: number;
@@ -150,6 +153,9 @@ export class SegmentPipeline {
   private readonly maxFrames: number;
   /** Slot 1 is allocated on the first read-ahead (passes without the model never need it). */
   private readonly slots: Array<BatchSlot | null> = [null, null];
+  /** Model calls in flight, and since when at least one has been (for counters.inferenceMs). */
+  private inFlight = 0;
+  private busySince = 0;
 
   constructor(
     private readonly model: SegmentModel,
@@ -403,8 +409,9 @@ export class SegmentPipeline {
     t1: number,
   ): Promise<Float32Array[]> {
     this.counters.modelCalls++;
+    if (this.inFlight++ === 0) this.busySince = t1;
     const inference = this.infer(input, segments, signal).finally(() => {
-      this.counters.inferenceMs += now() - t1;
+      if (--this.inFlight === 0) this.counters.inferenceMs += now() - this.busySince;
     });
     inference.catch(() => undefined);
     return inference;

@@ -184,6 +184,20 @@ describe(SpleeterSeparator.name, () => {
     expect(probe.opened).toBe(1);
   });
 
+  it('counts inference as wall time with a model call in flight: overlapping calls never exceed the wall time', async () => {
+    const samples = 3 * SEGMENT_SAMPLES;
+    const x = whiteNoise(samples, 2, 5, 0.2);
+    // Slow calls, so the next batch's call starts while the previous one is still running.
+    const model = new FakeSegmentModel({ kind: 'identity', delayMs: 1500 });
+    const sut = new SpleeterSeparator(model, { batchSegments: 1 });
+    const stats = await sut.separate(bufferSource(x), collectingSink());
+    expect(model.calls.length).toBeGreaterThanOrEqual(3);
+    expect(stats.inferenceMs).toBeLessThanOrEqual(stats.wallMs);
+    expect(stats.dspMs).toBeLessThanOrEqual(stats.wallMs);
+    // Still the time spent waiting on the model, not zero: at least one call's latency.
+    expect(stats.inferenceMs).toBeGreaterThanOrEqual(1490);
+  }, 60_000);
+
   it('reports progress per batch when the length is known, ending at 1', async () => {
     const samples = 2 * SEGMENT_SAMPLES;
     const x = whiteNoise(samples, 2, 2, 0.2);

@@ -86,8 +86,9 @@ export interface SeparationStats {
   /** Segments of digital silence not sent to the model, over all passes. */
   skippedSegments: number;
   /**
-   * Model time: sum over SegmentModel.run calls of call → result observed. Batches are pipelined
-   * (the next batch is in the model while the previous one is synthesized), so this overlaps dspMs.
+   * Model time: wall time during which at least one SegmentModel.run call was in flight. Batches are
+   * pipelined (the next batch is in the model while the previous one is synthesized), so this
+   * overlaps dspMs; overlapping calls count once, so it never exceeds wallMs.
    */
   inferenceMs: number;
   /** Time the separator sat blocked waiting for the model (the part of inferenceMs not hidden by DSP). */

@@ -349,7 +349,7 @@ export class ModelManager {
       if (!auto) {
         throw new ModelError(
           ErrorCodes.MODEL_NOT_INSTALLED,
-          `Model ${name} is not installed (install it with 'models install ${name}' or set SPLEETER_AUTO_DOWNLOAD=true)`,
+          `Model ${name} is not installed and automatic download (models.auto_download) is off`,
           { model: name },
         );
       }

@@ -21,6 +21,7 @@ import type { StemSeparator } from '../../core/separation/types';
 import type { ProgressCallback } from '../../core/spleeter/types';
 import type { ModelManager } from '../models/model-manager';
 import { isMdxModel } from '../families/mdx/mdx-family';
+import { spleeterInstrumentsOf } from '../families/spleeter/spleeter-onnx-model';
 import {
   createModelFamilies,
   type FamilyOptions,
@@ -99,7 +100,7 @@ export function modelManagerPort(manager: ModelManager, autoDownload: boolean): 
       if (!info.installed && !autoDownload) {
         throw new ModelError(
           ErrorCodes.MODEL_NOT_INSTALLED,
-          `Model ${info.name} is not installed (install it with 'models install ${info.name}' or set SPLEETER_AUTO_DOWNLOAD=true)`,
+          `Model ${info.name} is not installed and automatic download (models.auto_download) is off`,
           { model: info.name },
         );
       }
@@ -179,6 +180,20 @@ export class ModelRegistry {
     }
     if (!this.options.manager) throw notInstalled(ref);
     return this.options.manager.describe(ref);
+  }
+
+  /**
+   * The stems a model writes, found without creating a session (manifest, metadata, catalog), so a
+   * request can be refused before seconds of model loading. Null when only loading would tell.
+   */
+  async stemsOf(ref: string): Promise<string[] | null> {
+    const builtin = BUILTIN_MODELS.find((b) => b.id === ref);
+    if (builtin) return [...builtin.stems];
+    if (isPathRef(ref)) {
+      const dir = path.resolve(ref);
+      return (await isMdxModel(dir)) ? null : spleeterInstrumentsOf(dir);
+    }
+    return this.options.manager ? (await this.options.manager.describe(ref)).stems : null;
   }
 
   async open(ref: string, opts: OpenOptions): Promise<OpenedModel> {

@@ -46,6 +46,7 @@ export const ENV_ALIASES: Readonly<Record<string, string>> = {
   SPLEETER_JWT_SECRET: 'security.jwt.secret',
   SPLEETER_CALLBACK_SECRET: 'callbacks.secret',
   SPLEETER_LOG_LEVEL: 'logging.level',
+  SPLEETER_LOG_PRETTY: 'logging.pretty',
 };
 /** Env vars read by the loader itself, not mapped to keys. */
 const LOADER_ENV = new Set(['SPLEETER_CONFIG']);

@@ -7,3 +7,13 @@
 export function executableSearchPath(): string {
   return process.env.PATH ?? '';
 }
+
+/** NODE_ENV as the Node ecosystem sets it (e.g. 'production' in the Docker images); '' when unset. */
+export function nodeEnv(): string {
+  return process.env.NODE_ENV ?? '';
+}
+
+/** Whether the process writes its standard output to a terminal (a developer watching it). */
+export function stdoutIsTerminal(): boolean {
+  return Boolean(process.stdout.isTTY);
+}

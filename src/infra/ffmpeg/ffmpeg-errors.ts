@@ -3,6 +3,7 @@
  * the command line, so this reads its (stable for many years) English messages.
  */
 import { AudioProcessingError, ErrorCodes, type ErrorCode } from '../../core/errors';
+import { PATH_PLACEHOLDER, scrubPaths } from '../../core/scrub-paths';
 import { stderrTail } from './ffmpeg-process';
 
 const NO_AUDIO = [
@@ -36,7 +37,12 @@ export function ffmpegDecodeError(
   extra: Record<string, unknown> = {},
 ): AudioProcessingError {
   const { code, reason } = classifyFfmpegFailure(stderr);
-  return new AudioProcessingError(code, `Audio ${reason}: ${lastLine(stderr) || 'ffmpeg failed'}`, {
+  // ffmpeg names its input (`file:/srv/…/tmp/<uuid>.upload: Invalid data…`): the message reaches
+  // clients, the path stays in the context for the log.
+  const line = scrubPaths(
+    lastLine(stderr).split(`file:${filePath}`).join(PATH_PLACEHOLDER).split(filePath).join(PATH_PLACEHOLDER),
+  );
+  return new AudioProcessingError(code, `Audio ${reason}: ${line || 'ffmpeg failed'}`, {
     path: filePath,
     ffmpegMessage: stderrTail(stderr),
     ...extra,

@@ -41,6 +41,12 @@ describe(CallbackUrlPolicy.name, () => {
       'http://127.0.0.1/',
       'http://[::1]:8080/',
       'http://169.254.169.254/',
+      'http://[2002:7f00:1::]/', // 6to4 wrapping 127.0.0.1
+      'http://[::ffff:127.0.0.1]/',
+      'http://[64:ff9b::a9fe:a9fe]/', // NAT64 wrapping 169.254.169.254
+      'http://[2001:0:4136:e378:8000:63bf:80ff:fffe]/', // Teredo, client 127.0.0.1
+      'http://2130706433/', // 127.0.0.1 as one number: URL normalises it
+      'http://0x7f.1/',
       'ftp://hooks.example.com/',
       'http://user:pw@hooks.example.com/',
       'http://nowhere.invalid/',

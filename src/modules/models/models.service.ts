@@ -10,6 +10,7 @@ import {
 } from '../../common/events/domain-events';
 import { ErrorCodes, SpleeterError } from '../../core/errors';
 import { parseModelRef } from '../../core/models/model-catalog';
+import { scrubPaths } from '../../core/scrub-paths';
 import { AppConfig } from '../../infra/config/app-config';
 import { ModelManager } from '../../engine/models/model-manager';
 import {
@@ -136,7 +137,8 @@ export class ModelsService implements OnModuleInit {
       this.operations.finish(op, canceled ? 'canceled' : 'failed', {
         error: {
           code: canceled ? ErrorCodes.JOB_CANCELED : code,
-          detail: err instanceof SpleeterError ? err.message : 'internal error (see server log)',
+          // Shown to API clients (install status, SSE): the models directory stays private.
+          detail: err instanceof SpleeterError ? scrubPaths(err.message) : 'internal error (see server log)',
         },
       });
     }

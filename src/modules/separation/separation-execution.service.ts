@@ -3,6 +3,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import { DomainEvents, type SeparationEventPayload } from '../../common/events/domain-events';
 import { ErrorCodes, SpleeterError } from '../../core/errors';
+import { scrubPaths } from '../../core/scrub-paths';
 import { AppConfig } from '../../infra/config/app-config';
 import { abortReasonOf, type JobContext } from '../../infra/queue/job-queue';
 import { STORAGE_SERVICE, type StorageService } from '../../infra/storage/storage.service';
@@ -48,17 +49,23 @@ export class SeparationExecutionService {
     if (!job || (job.status !== SeparationStatus.Queued && job.status !== SeparationStatus.Running)) return;
     if (ctx.signal.aborted) return;
     const startedAt = new Date();
+    // Progress is not reset: a re-run job keeps its high-water mark until this run passes it.
     const claimed = await this.jobs.transition(jobId, [SeparationStatus.Queued, SeparationStatus.Running], {
       status: SeparationStatus.Running,
       startedAt,
-      progress: 0,
       stage: 'starting',
       attempts: job.attempts + 1,
     });
     if (!claimed) return;
     Object.assign(job, { status: SeparationStatus.Running, startedAt, attempts: job.attempts + 1 });
-    this.hub.publish({ jobId, status: SeparationStatus.Running, progress: 0, stage: 'starting' });
+    this.publish(job, SeparationStatus.Running, 'starting');
     this.emit(DomainEvents.SeparationStarted, job);
+    this.logger.log({
+      msg: 'Separation job started',
+      event: 'separation.started',
+      ...this.logFields(job, this.engine.executionProvider, selectedSeconds(job)),
+      attempt: job.attempts,
+    });
 
     const staging = await this.storage.createScratchDir();
     const progress = this.progressReporter(job);
@@ -80,6 +87,8 @@ export class SeparationExecutionService {
       progress.stop();
       await this.handleFailure(job, err, ctx);
     } finally {
+      // The row now holds the outcome and the progress reached; the live copy is no longer needed.
+      this.hub.forget(jobId);
       await this.storage.removeScratch(staging).catch((e: Error) => this.logger.warn(e.message));
     }
   }
@@ -120,8 +129,15 @@ export class SeparationExecutionService {
     }
     Object.assign(job, patch);
     await this.storage.delete(job.inputKey).catch((e: Error) => this.logger.warn(e.message));
-    this.hub.publish({ jobId: job.id, status: SeparationStatus.Succeeded, progress: 100, stage: null });
+    this.publish(job, SeparationStatus.Succeeded, null);
     this.emit(DomainEvents.SeparationSucceeded, job, { durationMs: patch.timings.totalMs });
+    this.logger.log({
+      msg: 'Separation job succeeded',
+      event: 'separation.succeeded',
+      ...this.logFields(job, result.executionProvider, result.input?.durationSec ?? selectedSeconds(job)),
+      realtimeFactor: round2(result.realtimeFactor),
+      totalMs: patch.timings.totalMs,
+    });
     this.callbacks.schedule(job.id);
     await this.storeInCache(job, result);
   }
@@ -132,12 +148,11 @@ export class SeparationExecutionService {
       // Not the job's fault: it runs again after the restart.
       const requeued = await this.jobs.transition(job.id, [SeparationStatus.Running], {
         status: SeparationStatus.Queued,
-        progress: 0,
+        progress: job.progress,
         stage: null,
         startedAt: null,
       });
-      if (requeued)
-        this.hub.publish({ jobId: job.id, status: SeparationStatus.Queued, progress: 0, stage: null });
+      if (requeued) this.publish(job, SeparationStatus.Queued, null);
       return;
     }
     if (reason === 'canceled' || (err instanceof SpleeterError && err.code === ErrorCodes.JOB_CANCELED)) {
@@ -156,6 +171,8 @@ export class SeparationExecutionService {
     const finishedAt = new Date();
     const failed = await this.jobs.transition(job.id, [SeparationStatus.Running], {
       status: SeparationStatus.Failed,
+      // What live clients were shown last, which the throttled database copy may not have reached.
+      progress: job.progress,
       stage: null,
       errorCode: code,
       errorMessage: message,
@@ -173,10 +190,18 @@ export class SeparationExecutionService {
     await this.storage.deletePrefix(StorageKeys.resultDir(job.id)).catch(() => undefined);
     if (!failed) return;
     await this.storage.delete(job.inputKey).catch(() => undefined);
-    this.hub.publish({ jobId: job.id, status: SeparationStatus.Failed, progress: job.progress, stage: null });
+    this.publish(job, SeparationStatus.Failed, null);
     this.emit(DomainEvents.SeparationFailed, job, {
       errorCode: code,
       durationMs: finishedAt.getTime() - job.startedAt!.getTime(),
+    });
+    this.logger.warn({
+      msg: 'Separation job failed',
+      event: 'separation.failed',
+      ...this.logFields(job, this.engine.executionProvider, selectedSeconds(job)),
+      realtimeFactor: null,
+      errorCode: code,
+      totalMs: finishedAt.getTime() - job.startedAt!.getTime(),
     });
     this.callbacks.schedule(job.id);
   }
@@ -221,14 +246,15 @@ export class SeparationExecutionService {
     let stopped = false;
     const report = (fraction: number, stage: string) => {
       if (stopped) return;
-      const pct = Math.max(0, Math.min(99, Math.floor(fraction * 100)));
+      // Never below what an earlier run of this job reached (progress is a high-water mark).
+      const pct = Math.max(job.progress, Math.min(99, Math.floor(fraction * 100)));
       const now = Date.now();
       const stageChanged = stage !== lastStage;
       if (pct === lastPct && !stageChanged) return;
+      job.progress = pct;
       if (stageChanged || now - lastLive >= LIVE_PROGRESS_INTERVAL_MS) {
         lastLive = now;
-        job.progress = pct;
-        this.hub.publish({ jobId: job.id, status: SeparationStatus.Running, progress: pct, stage });
+        this.publish(job, SeparationStatus.Running, stage);
         this.emit(DomainEvents.SeparationProgress, job, { progress: pct });
       }
       if ((stageChanged || now - lastDb >= DB_PROGRESS_INTERVAL_MS) && !writing) {
@@ -251,6 +277,27 @@ export class SeparationExecutionService {
     };
   }
 
+  /** The fields every job log line carries, so one query finds a job's whole story. */
+  private logFields(job: SeparationJobEntity, provider: string, audioSeconds: number | null) {
+    return {
+      jobId: job.id,
+      model: job.modelVersion ? `${job.modelName}@${job.modelVersion}` : job.modelName,
+      provider,
+      audioSeconds: audioSeconds === null ? null : round2(audioSeconds),
+      ...(job.requestId ? { requestId: job.requestId } : {}),
+    };
+  }
+
+  private publish(job: SeparationJobEntity, status: SeparationStatus, stage: string | null): void {
+    this.hub.publish({
+      jobId: job.id,
+      status,
+      progress: status === SeparationStatus.Succeeded ? 100 : job.progress,
+      stage,
+      attempt: job.attempts,
+    });
+  }
+
   private expiry(from: Date): Date {
     return new Date(from.getTime() + this.config.storage.retention_hours * 3600_000);
   }
@@ -271,7 +318,14 @@ export class SeparationExecutionService {
   }
 }
 
-/** Engine messages may quote server paths; clients get the message without them. */
-export function scrubPaths(message: string): string {
-  return message.replace(/(?:[A-Za-z]:)?(?:[\\/][^\s\\/'"`:]+){2,}/g, '<file>');
+/** Seconds of audio the job asked for: the offset/duration selection of the probed input. */
+function selectedSeconds(job: SeparationJobEntity): number | null {
+  const total = job.inputInfo?.durationSec;
+  if (typeof total !== 'number' || !(total > 0)) return null;
+  const remaining = Math.max(0, total - (job.options.offsetSec ?? 0));
+  return job.options.durationSec ? Math.min(job.options.durationSec, remaining) : remaining;
+}
+
+function round2(x: number): number {
+  return Math.round(x * 100) / 100;
 }

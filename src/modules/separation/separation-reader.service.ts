@@ -7,7 +7,8 @@ import type { SeparationResponseDto } from './dto/separation-response.dto';
 import type { SeparationJobEntity } from './entities/separation-job.entity';
 import { SeparationJobRepository } from './repositories/separation-job.repository';
 import { toSeparationResponse } from './separation.mapper';
-import { SeparationStatus } from './separation-status';
+import { mergeJobState, SeparationProgressHub } from './separation-progress.hub';
+import { isTerminal, SeparationStatus } from './separation-status';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -18,6 +19,7 @@ export class SeparationReader {
     private readonly jobs: SeparationJobRepository,
     @Inject(JOB_QUEUE) private readonly queue: JobQueue,
     private readonly config: AppConfig,
+    private readonly hub: SeparationProgressHub,
   ) {}
 
   get baseUrl(): string {
@@ -33,9 +35,29 @@ export class SeparationReader {
     return job;
   }
 
-  async toResponse(job: SeparationJobEntity): Promise<SeparationResponseDto> {
+  async toResponse(row: SeparationJobEntity): Promise<SeparationResponseDto> {
+    const job = this.withLiveProgress(row);
     const queuePosition = job.status === SeparationStatus.Queued ? await this.queue.position(job.id) : null;
     return toSeparationResponse(job, { baseUrl: this.baseUrl, queuePosition });
+  }
+
+  /**
+   * A job running in this process is ahead of its throttled database copy; answering the copy would
+   * show a client less progress than the event stream just did.
+   */
+  private withLiveProgress(job: SeparationJobEntity): SeparationJobEntity {
+    const live = isTerminal(job.status) ? undefined : this.hub.current(job.id);
+    if (!live) return job;
+    const merged = mergeJobState(
+      { status: job.status, progress: job.progress, stage: job.stage, attempt: job.attempts },
+      live,
+    );
+    if (!merged) return job;
+    return Object.assign(Object.create(Object.getPrototypeOf(job) as object) as SeparationJobEntity, job, {
+      status: merged.status,
+      progress: merged.progress,
+      stage: merged.stage,
+    });
   }
 
   toResponses(jobs: SeparationJobEntity[]): Promise<SeparationResponseDto[]> {

@@ -57,8 +57,8 @@ export class SeparationRecoveryService implements OnApplicationBootstrap {
           continue;
         }
         await this.jobs.transition(job.id, [SeparationStatus.Running], {
+          // Progress stays: it is a high-water mark that clients must never see go back.
           status: SeparationStatus.Queued,
-          progress: 0,
           stage: null,
           startedAt: null,
         });

@@ -4,7 +4,7 @@ import { concatMap, filter, map, take } from 'rxjs/operators';
 import type { Principal } from '../../common/auth/principal';
 import type { SeparationResponseDto } from './dto/separation-response.dto';
 import { SeparationJobRepository } from './repositories/separation-job.repository';
-import { SeparationProgressHub } from './separation-progress.hub';
+import { mergeJobState, SeparationProgressHub, type JobState } from './separation-progress.hub';
 import { SeparationReader } from './separation-reader.service';
 import { isTerminal } from './separation-status';
 
@@ -42,7 +42,13 @@ export class SeparationStreamService {
     return new Observable<MessageEvent>((subscriber) => {
       const subs = new Subscription();
       let finished = false;
-      let last = { status: first.status, progress: first.progress, stage: first.stage };
+      // What the client has been shown: updates only ever move it forward (mergeJobState).
+      let last: JobState = {
+        status: first.status,
+        progress: first.progress,
+        stage: first.stage,
+        attempt: job.attempts,
+      };
       subscriber.next({ type: 'status', data: first });
 
       const finish = async (type?: string) => {
@@ -52,19 +58,21 @@ export class SeparationStreamService {
         if (final)
           subscriber.next({
             type: type ?? (isTerminal(final.status) ? final.status : 'status'),
-            data: final,
+            data: { ...final, progress: Math.max(final.progress, last.progress) },
           });
         subscriber.complete();
       };
-      const onUpdate = (
-        u: { status: SeparationResponseDto['status']; progress: number; stage: string | null } | null,
-      ) => {
+      const onUpdate = (u: JobState | null) => {
         if (finished) return;
         if (!u) return void finish();
         if (isTerminal(u.status)) return void finish();
-        if (u.status === last.status && u.progress === last.progress && u.stage === last.stage) return;
-        last = { status: u.status, progress: u.progress, stage: u.stage };
-        subscriber.next({ type: 'progress', data: { id: job.id, ...last } });
+        const merged = mergeJobState(last, u);
+        if (!merged) return;
+        last = merged;
+        subscriber.next({
+          type: 'progress',
+          data: { id: job.id, status: last.status, progress: last.progress, stage: last.stage },
+        });
       };
 
       if (isTerminal(first.status)) {
@@ -77,7 +85,11 @@ export class SeparationStreamService {
           .pipe(concatMap(() => from(this.jobs.findById(job.id).catch(() => undefined))))
           .subscribe((row) => {
             if (row === undefined) return; // transient database error: try again next tick
-            onUpdate(row ? { status: row.status, progress: row.progress, stage: row.stage } : null);
+            onUpdate(
+              row
+                ? { status: row.status, progress: row.progress, stage: row.stage, attempt: row.attempts }
+                : null,
+            );
           }),
       );
       subs.add(

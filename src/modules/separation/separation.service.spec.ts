@@ -52,7 +52,7 @@ function build(o: MockOverrides & { inspector?: Partial<UploadInspector> } = {})
     }),
     ...o.inspector,
   });
-  const reader = new SeparationReader(m.jobs, m.queue, m.config);
+  const reader = new SeparationReader(m.jobs, m.queue, m.config, m.hub);
   const sut = new SeparationService(
     m.jobs,
     reader,
@@ -334,7 +334,10 @@ describe('displayFileName', () => {
   it.each([
     ['../../etc/passwd', 'passwd'],
     ['C:\\Users\\me\\song.mp3', 'song.mp3'],
-    ['a"b<c>.wav', 'abc.wav'],
+    ['a"b<c>.wav', 'a"bc.wav'],
+    ["☃ 𝄞 雪 ثلج שלג it's.wav", "☃ 𝄞 雪 ثلج שלג it's.wav"],
+    ['song\u202Ewav.exe', 'songwav.exe'],
+    ['𝄞'.repeat(250), '𝄞'.repeat(200)],
     ['..', null],
     ['', null],
     [undefined, null],

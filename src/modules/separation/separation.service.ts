@@ -252,6 +252,7 @@ export class SeparationService {
           status: SeparationStatus.Canceled,
           progress: job.progress,
           stage: null,
+          attempt: job.attempts,
         });
         this.emit(DomainEvents.SeparationCanceled, job, ctx);
         this.callbacks.schedule(job.id);
@@ -438,15 +439,23 @@ function checkExcerpt(options: SeparationJobOptions, inspected: InspectedUpload)
   }
 }
 
-/** Client file name reduced to a display name: no directories, no control or quote characters. */
+/**
+ * Client file name reduced to a display name: no directories, no control characters, no bidi
+ * override/isolate controls (which can make `song\u202Ewav.exe` read as `songexe.wav`), no `<>|`, at
+ * most 200 characters (whole code points). Any script, and quotes, are kept: the name goes out
+ * JSON-encoded or through Content-Disposition's escaping.
+ */
 export function displayFileName(original: string | undefined): string | null {
   if (!original) return null;
   const base = original.split(/[/\\]/).pop() ?? '';
-  const clean = base
-    // eslint-disable-next-line no-control-regex
-    .replace(/[\u0000-\u001f\u007f"<>|]/g, '')
-    .trim()
-    .slice(0, 200);
+  const clean = Array.from(
+    base
+      // eslint-disable-next-line no-control-regex
+      .replace(/[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069<>|]/g, '')
+      .trim(),
+  )
+    .slice(0, 200)
+    .join('');
   return clean && clean !== '.' && clean !== '..' ? clean : null;
 }
 

@@ -161,18 +161,45 @@ describe('loadSpleeterModel', () => {
     return d;
   }
 
-  it('loads a sherpa-style directory with the default vocals/accompaniment order', async () => {
+  it('loads a sherpa-style 2-stem directory in the vocals/accompaniment order', async () => {
     const d = await dirWith('sherpa', {
       'vocals.onnx': sherpaLike(0.25),
       'accompaniment.onnx': sherpaLike(0.75),
     });
     const sut = await load(d);
-    expect(sut.info.instrumentSource).toBe('default');
+    expect(sut.info.instrumentSource).toBe('files');
+    expect(sut.instruments).toEqual(['vocals', 'accompaniment']);
     const x = input(6);
     const [v, a] = await sut.run(x, S);
     expect(v[10]).toBe(Math.fround(x[10] * 0.25));
     expect(a[10]).toBe(Math.fround(x[10] * 0.75));
   });
+
+  it.each<[string, string[], 'fp32' | 'fp16' | 'int8', string]>([
+    ['4 stems', ['vocals', 'drums', 'bass', 'other'], 'fp32', ''],
+    ['5 stems', ['vocals', 'piano', 'drums', 'bass', 'other'], 'fp32', ''],
+    ['4 stems in fp16', ['vocals', 'drums', 'bass', 'other'], 'fp16', '.fp16'],
+    ['4 stems in int8 beside 2-stem fp32 files', ['vocals', 'drums', 'bass', 'other'], 'int8', '.int8'],
+  ])(
+    'without spleeter.json or metadata infers %s from the files present, in Spleeter order',
+    async (name, stems, precision, suffix) => {
+      // Written in an order unlike Spleeter's, so a sorted directory listing would give another order.
+      const files: Record<string, Uint8Array> = {};
+      const shuffled = [...stems].reverse();
+      shuffled.forEach((s) => (files[`${s}${suffix}.onnx`] = sherpaLike(stems.indexOf(s) + 1)));
+      if (precision === 'int8') {
+        files['vocals.onnx'] = sherpaLike(9);
+        files['accompaniment.onnx'] = sherpaLike(9);
+      }
+      const sut = await load(await dirWith(name.replace(/\W/g, '_'), files), { precision });
+      expect(sut.info.instrumentSource).toBe('files');
+      expect(sut.instruments).toEqual(stems);
+      const x = input(8);
+      const outs = await sut.run(x, S);
+      // Each output is its own instrument's network: k = position in the Spleeter order + 1.
+      outs.forEach((y, k) => expect(y[10]).toBe(Math.fround(x[10] * (k + 1))));
+    },
+  );
 
   it('refuses a file that is another instrument’s network', async () => {
     const d = await dirWith('swapped', {

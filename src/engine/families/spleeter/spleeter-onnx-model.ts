@@ -2,8 +2,8 @@
  * Loads a Spleeter ONNX model directory (sherpa-onnx layout: one file per instrument, e.g.
  * vocals.onnx + accompaniment.onnx, optionally *.fp16.onnx / *.int8.onnx) as a SegmentModel.
  *
- * Instrument order: spleeter.json manifest, else the files' `instruments` metadata, else sherpa's
- * 2stems defaults. Layout (CSTF/SCTF), T and F come from each file's declared input shape; every file
+ * Instrument order: spleeter.json manifest, else the files' `instruments` metadata, else the
+ * official configuration (2, 4 or 5 stems) whose files are present, else sherpa's 2stems defaults. Layout (CSTF/SCTF), T and F come from each file's declared input shape; every file
  * must declare the same signature. run() always speaks CSTF and returns magnitudes: SCTF files are
  * transposed around the call, and softmax_unet logits are turned into softmax × input here.
  *
@@ -26,6 +26,7 @@ import {
   type SpleeterManifest,
 } from '../../../core/onnx/spleeter-manifest';
 import type { ModelPrecision } from '../../../core/onnx/spleeter-unet';
+import { spleeterInstrumentsFromFiles } from '../../../core/onnx/spleeter-configs';
 import {
   SPLEETER_T,
   type SegmentLayout,
@@ -81,7 +82,7 @@ export interface SpleeterModelInfo {
   outputName: string;
   executionProvider: string;
   /** Where the instrument order came from. */
-  instrumentSource: 'manifest' | 'metadata' | 'default';
+  instrumentSource: 'manifest' | 'metadata' | 'files' | 'default';
   /** metadata_props of each file, same order as `instruments`. */
   metadata: readonly Record<string, string>[];
   parallelism: 'sequential' | 'worker-threads';
@@ -153,8 +154,9 @@ export async function loadSpleeterModel(
   } else {
     fileOf = (i) => join(dir, precision === 'fp32' ? `${i}.onnx` : `${i}.${precision}.onnx`);
     const fromMeta = await instrumentsFromMetadata(dir, precision);
-    instruments = fromMeta ?? [...SHERPA_DEFAULT_INSTRUMENTS];
-    instrumentSource = fromMeta ? 'metadata' : 'default';
+    const fromFiles = fromMeta ? null : spleeterInstrumentsFromFiles(await readdir(dir), precision);
+    instruments = fromMeta ?? fromFiles ?? [...SHERPA_DEFAULT_INSTRUMENTS];
+    instrumentSource = fromMeta ? 'metadata' : fromFiles ? 'files' : 'default';
   }
 
   const signatures: FileSignature[] = [];
@@ -366,6 +368,23 @@ export function softmaxTimesInput(logits: Float32Array[], input: Float32Array): 
     const scale = input[i] / sum;
     for (let k = 0; k < n; k++) logits[k][i] = e[k] * scale;
   }
+}
+
+/**
+ * The instruments of a model directory, decided as loadSpleeterModel decides them, without creating
+ * any session (a request can then be checked before the model is loaded).
+ */
+export async function spleeterInstrumentsOf(
+  modelDir: string,
+  precision: ModelPrecision = 'fp32',
+): Promise<string[]> {
+  const dir = resolve(modelDir);
+  const manifest = await readManifest(dir);
+  if (manifest) return [...manifest.instruments];
+  return (
+    (await instrumentsFromMetadata(dir, precision)) ??
+    spleeterInstrumentsFromFiles(await readdir(dir), precision) ?? [...SHERPA_DEFAULT_INSTRUMENTS]
+  );
 }
 
 async function readManifest(dir: string): Promise<SpleeterManifest | null> {

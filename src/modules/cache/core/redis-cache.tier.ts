@@ -64,7 +64,7 @@ export class RedisCacheTier implements CacheTier {
   private readonly clock: Clock;
   private readonly opTimeoutMs: number;
   private probeTimer: NodeJS.Timeout | undefined;
-  private probing = false;
+  private probing: Promise<void> | null = null;
   private closed = false;
   private lastError: string | undefined;
 
@@ -90,6 +90,16 @@ export class RedisCacheTier implements CacheTier {
   /** Checks Redis once (bounded by opTimeoutMs); call at start-up to learn the initial state. */
   async connect(): Promise<TierStatus> {
     await this.probe();
+    return this.state;
+  }
+
+  /**
+   * Asks Redis now (bounded by `timeoutMs`) and answers the resulting status: for health checks,
+   * which must see an outage even when no cache traffic has run into it yet.
+   */
+  async check(timeoutMs = this.opTimeoutMs): Promise<TierStatus> {
+    if (this.closed) return this.state;
+    await this.probe(timeoutMs);
     return this.state;
   }
 
@@ -270,11 +280,18 @@ export class RedisCacheTier implements CacheTier {
     this.probeTimer.unref();
   }
 
-  private async probe(): Promise<void> {
-    if (this.probing || this.closed) return;
-    this.probing = true;
+  /** One probe at a time: callers arriving meanwhile share its outcome. */
+  private probe(timeoutMs = this.opTimeoutMs): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    this.probing ??= this.runProbe(timeoutMs).finally(() => {
+      this.probing = null;
+    });
+    return this.probing;
+  }
+
+  private async runProbe(timeoutMs: number): Promise<void> {
     try {
-      await this.withTimeout(this.options.keyv.get(PROBE_KEY), 'probe');
+      await this.withTimeout(this.options.keyv.get(PROBE_KEY), 'probe', timeoutMs);
       if (this.state === 'degraded' && !this.closed) {
         this.state = 'up';
         if (this.probeTimer) clearInterval(this.probeTimer);
@@ -284,8 +301,6 @@ export class RedisCacheTier implements CacheTier {
       }
     } catch (err) {
       this.fail(err);
-    } finally {
-      this.probing = false;
     }
   }
 

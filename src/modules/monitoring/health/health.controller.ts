@@ -8,6 +8,7 @@ import {
 } from '@nestjs/terminus';
 import type { Response } from 'express';
 import { Public } from '../../../common/decorators/public.decorator';
+import { scrubPathsDeep } from '../../../core/scrub-paths';
 import { HealthCheckResponseDto } from '../dto/health-response.dto';
 import { EventLoopMonitor } from './event-loop-monitor';
 import { ReadinessChecks } from './readiness-checks.service';
@@ -73,12 +74,13 @@ export class HealthController {
     checks: Parameters<HealthCheckService['check']>[0],
   ): Promise<HealthCheckResult> {
     res.setHeader('Cache-Control', 'no-store');
+    // The probes are public: a dependency's error message must not tell where the server keeps files.
     try {
-      return await this.health.check(checks);
+      return scrubPathsDeep(await this.health.check(checks));
     } catch (err) {
       if (!(err instanceof ServiceUnavailableException)) throw err;
       res.status(HttpStatus.SERVICE_UNAVAILABLE);
-      return err.getResponse() as HealthCheckResult;
+      return scrubPathsDeep(err.getResponse() as HealthCheckResult);
     }
   }
 }

@@ -1,5 +1,6 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import { HealthIndicatorService, TypeOrmHealthIndicator, type HealthIndicatorResult } from '@nestjs/terminus';
+import { scrubPaths } from '../../../core/scrub-paths';
 import { AppConfig } from '../../../infra/config/app-config';
 import { JOB_QUEUE, type JobQueue } from '../../../infra/queue/job-queue';
 import { RedisConnection } from '../../../infra/redis/redis-connection';
@@ -70,31 +71,40 @@ export class ReadinessChecks {
     return s.up({ degraded: true, message: ping.error ?? 'unreachable', usedBy: 'cache' });
   }
 
+  /**
+   * Free space per data directory, reported by role (`storage`, `cache`, `models`): the report is
+   * public, and where the server keeps its files is not.
+   */
   async disk(): Promise<HealthIndicatorResult<'disk'>> {
     const s = this.indicator.check('disk');
     const minFree = this.config.monitoring.min_free_disk_mb * 1024 * 1024;
-    const dirs = [...new Set([this.config.storage.dir, this.config.cache.dir, this.config.models.dir])];
+    const roles: Record<string, string> = {
+      storage: this.config.storage.dir,
+      cache: this.config.cache.dir,
+      models: this.config.models.dir,
+    };
     const details: Record<string, { freeMb: number }> = {};
     let low: string | undefined;
-    for (const dir of dirs) {
+    for (const [role, dir] of Object.entries(roles)) {
       try {
         const d = await this.system.disk(dir);
-        details[dir] = { freeMb: Math.floor(d.freeBytes / 1024 / 1024) };
-        if (d.freeBytes < minFree) low = dir;
+        details[role] = { freeMb: Math.floor(d.freeBytes / 1024 / 1024) };
+        if (d.freeBytes < minFree) low = role;
       } catch (err) {
-        return s.down({ message: `cannot stat ${dir}: ${errorMessage(err)}` });
+        return s.down({ message: `cannot stat the ${role} directory: ${scrubPaths(errorMessage(err))}` });
       }
     }
-    const info = { minFreeMb: this.config.monitoring.min_free_disk_mb, paths: details };
-    return low ? s.down({ ...info, message: `free space below threshold on ${low}` }) : s.up(info);
+    const info = { minFreeMb: this.config.monitoring.min_free_disk_mb, directories: details };
+    return low
+      ? s.down({ ...info, message: `free space below threshold in the ${low} directory` })
+      : s.up(info);
   }
 
   /** The models directory is writable and at least one model can be loaded. */
   async models(): Promise<HealthIndicatorResult<'models'>> {
     const s = this.indicator.check('models');
-    const dir = this.config.models.dir;
-    if (!(await this.system.writable(dir)))
-      return s.down({ message: `models directory ${dir} is not writable` });
+    if (!(await this.system.writable(this.config.models.dir)))
+      return s.down({ message: 'the models directory is not writable' });
     if (!this.engine) return s.up({ writable: true });
     try {
       const models = await withTimeout(this.engine.listModels(), CHECK_TIMEOUT_MS, 'listing models');
@@ -103,7 +113,7 @@ export class ReadinessChecks {
         ? s.up({ writable: true, installed })
         : s.down({ writable: true, installed, message: 'no installed model can be loaded' });
     } catch (err) {
-      return s.down({ message: errorMessage(err) });
+      return s.down({ message: scrubPaths(errorMessage(err)) });
     }
   }
 
@@ -121,10 +131,15 @@ export class ReadinessChecks {
     }
   }
 
-  /** Never fails readiness: L1/L2 keep serving when Redis is down. */
+  /**
+   * Never fails readiness: L1/L2 keep serving when Redis is down. The L3 tier is asked now (a short
+   * ping), so an outage shows here at once instead of after the next cache miss runs into it.
+   */
   async resultCache(): Promise<HealthIndicatorResult<'cache'>> {
     const s = this.indicator.check('cache');
     if (!this.cache?.enabled) return s.up({ enabled: false });
+    const tier = this.cache.cache.tier('l3');
+    if (tier instanceof RedisCacheTier) await tier.check(CHECK_TIMEOUT_MS);
     const stats = this.cache.getCacheStats();
     const tiers = Object.fromEntries(Object.entries(stats.tiers).map(([level, t]) => [level, t.status]));
     const l3 = this.cache.cache.tier('l3');

@@ -35,21 +35,44 @@ export class SeparationInputDto {
   channels!: number | null;
 }
 
+/**
+ * Stage times are wall-clock time during which that stage was active. Stages run overlapped (the
+ * model works on one batch while the next is decoded and the previous one is encoded), so each is
+ * at most totalMs but their sum can exceed it.
+ */
 export class SeparationTimingsDto {
   @ApiProperty({ type: Number, nullable: true, description: 'Time spent waiting in the queue.' })
   queuedMs!: number | null;
-  @ApiProperty({ type: Number, nullable: true })
+  @ApiProperty({
+    type: Number,
+    nullable: true,
+    description: 'Wall time spent waiting for decoded input (at most totalMs).',
+  })
   decodeMs!: number | null;
-  @ApiProperty({ type: Number, nullable: true })
+  @ApiProperty({
+    type: Number,
+    nullable: true,
+    description:
+      'Wall time with at least one model call in flight (at most totalMs; overlaps decode, DSP and encode).',
+  })
   inferenceMs!: number | null;
-  @ApiProperty({ type: Number, nullable: true, description: 'STFT, masks and iSTFT around inference.' })
+  @ApiProperty({
+    type: Number,
+    nullable: true,
+    description: 'STFT, masks and iSTFT around inference (at most totalMs).',
+  })
   dspMs!: number | null;
-  @ApiProperty({ type: Number, nullable: true })
+  @ApiProperty({
+    type: Number,
+    nullable: true,
+    description: 'Wall time spent writing the stems (at most totalMs).',
+  })
   encodeMs!: number | null;
   @ApiProperty({
     type: Number,
     nullable: true,
-    description: 'Processing time, start to finish (excludes queueing).',
+    description:
+      'Processing time, start to finish (excludes queueing). Every stage time is at most this; their sum can exceed it because stages overlap.',
   })
   totalMs!: number | null;
 }

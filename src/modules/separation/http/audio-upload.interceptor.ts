@@ -109,6 +109,9 @@ abstract class AudioUploadInterceptor implements NestInterceptor {
   private receive(req: Request, res: Response, maxBytes: number): Promise<ScratchUploadedFile[]> {
     const upload = multer({
       storage: new MulterScratchStorage(this.storage),
+      // Browsers and curl send the file name as raw UTF-8 (RFC 7578); busboy's default, latin1,
+      // turns '☃' into 'â\u0098\u0083'.
+      defParamCharset: 'utf8',
       limits: {
         fileSize: maxBytes,
         files: this.maxFiles,

@@ -1,9 +1,10 @@
-/** `attachment` with an ASCII fallback name and the exact UTF-8 name (RFC 6266 / RFC 8187). */
+import contentDisposition from 'content-disposition';
+
+/**
+ * `attachment` with an ASCII fallback name (`filename="…"`, quotes and backslashes escaped) and the
+ * exact UTF-8 name (`filename*=UTF-8''…`) when the name is not plain ASCII (RFC 6266 / RFC 8187).
+ * The `content-disposition` package (Express's own) gets the escaping right.
+ */
 export function attachmentDisposition(fileName: string): string {
-  const ascii = fileName.replace(/[^\x20-\x7e]/g, '_').replace(/["\\]/g, '_');
-  const encoded = encodeURIComponent(fileName).replace(
-    /['()*]/g,
-    (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`,
-  );
-  return `attachment; filename="${ascii}"; filename*=UTF-8''${encoded}`;
+  return contentDisposition(fileName, { type: 'attachment' });
 }

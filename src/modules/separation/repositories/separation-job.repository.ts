@@ -91,12 +91,23 @@ export class SeparationJobRepository {
     await this.jobs.update({ id }, { ...patch, updatedAt: new Date() });
   }
 
-  /** Progress writes only while running, so a late progress tick cannot revive a canceled job. */
+  /**
+   * Progress writes only while running, so a late progress tick cannot revive a canceled job; and
+   * they never lower the stored progress (a high-water mark: a re-run job, or a write that lost a
+   * race, must not move a client's progress bar back).
+   */
   async updateProgress(id: string, progress: number, stage: string | null): Promise<void> {
-    await this.jobs.update(
-      { id, status: SeparationStatus.Running },
-      { progress, stage, updatedAt: new Date() },
-    );
+    await this.jobs
+      .createQueryBuilder()
+      .update(SeparationJobEntity)
+      .set({
+        progress: () => 'CASE WHEN progress > :progress THEN progress ELSE :progress END',
+        stage,
+        updatedAt: new Date(),
+      })
+      .where('id = :id AND status = :status', { id, status: SeparationStatus.Running })
+      .setParameter('progress', progress)
+      .execute();
   }
 
   /** Queued and running jobs, oldest first (restart recovery). */
