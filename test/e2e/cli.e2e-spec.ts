@@ -4,7 +4,7 @@
 import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { makeTempDir, noise, writeTextFile, writeWav } from '../factories/audio';
+import { encodeWithFfmpeg, makeTempDir, noise, tone, writeTextFile, writeWav } from '../factories/audio';
 import { testModelDir } from '../factories/models';
 
 jest.setTimeout(180_000);
@@ -21,11 +21,20 @@ const SHARED_CLIP = path.resolve(
   'audio_example.mp3',
 );
 
-function run(args: string[], cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
+function run(
+  args: string[],
+  cwd: string,
+  extraEnv: NodeJS.ProcessEnv = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], {
       cwd,
-      env: { ...process.env, SPLEETER_MODELS_DIR: path.join(cwd, 'models'), SPLEETER_LOG_LEVEL: 'warn' },
+      env: {
+        ...process.env,
+        SPLEETER_MODELS_DIR: path.join(cwd, 'models'),
+        SPLEETER_LOG_LEVEL: 'warn',
+        ...extraEnv,
+      },
     });
     let stdout = '';
     let stderr = '';
@@ -73,6 +82,26 @@ describe('spleeter-server CLI', () => {
     const usage = await run(['separate', text, '--codec', 'aiff'], dir);
     expect(usage.code).toBe(2);
     expect(usage.stderr).toMatch(/codec/);
+  });
+
+  it('without any ffmpeg, still separates WAV, and refuses MP3 with DECODER_UNAVAILABLE naming the install step', async () => {
+    // No ffmpeg ships with the npm install: an empty PATH is a bare machine.
+    const bare = { PATH: path.join(dir, 'empty-path'), SPLEETER_FFMPEG_PATH: '' };
+    const wav = await writeWav(path.join(dir, 'bare.wav'), noise({ seconds: 1, seed: 9 }), {
+      encoding: 's16',
+    });
+    const ok = await run(['separate', wav, '-m', 'builtin:center', '-o', 'bare-out', '--json'], dir, bare);
+    expect(ok.code).toBe(0);
+    const outputs = Object.values(JSON.parse(ok.stdout.trim()).outputs) as string[];
+    expect(outputs.length).toBe(2);
+    for (const file of outputs) expect(fs.readFileSync(file).subarray(0, 4).toString('latin1')).toBe('RIFF');
+
+    const mp3 = await encodeWithFfmpeg(tone({ seconds: 1 }), path.join(dir, 'bare.mp3'), 'mp3');
+    const refused = await run(['separate', mp3, '-m', 'builtin:center', '-o', 'bare-mp3'], dir, bare);
+    expect(refused.code).toBe(3);
+    expect(refused.stderr).toContain('DECODER_UNAVAILABLE');
+    expect(refused.stderr).toContain('apt-get install ffmpeg');
+    expect(fs.existsSync(path.join(dir, 'bare-mp3'))).toBe(false);
   });
 
   it('lists models, with the built-ins installed', async () => {

@@ -7,7 +7,15 @@ import * as path from 'path';
 import { createAudioOutput } from '../../src/core/audio/audio-output';
 import { openAudioInput } from '../../src/core/audio/audio-input';
 import { Ffmpeg } from '../../src/infra/ffmpeg';
-import { channel, collect, firstMismatch, makeTempDir, rms, snrDb } from '../factories/audio';
+import {
+  channel,
+  collect,
+  FFMPEG_MISSING_FOR_TESTS,
+  firstMismatch,
+  makeTempDir,
+  rms,
+  snrDb,
+} from '../factories/audio';
 
 const SHARED = path.resolve(__dirname, '..', '..', '..', 'shared');
 const STEREO = path.join(SHARED, 'fixtures', 'audio', 'audio_example.mp3');
@@ -28,8 +36,7 @@ describeIfShared('real clip audio_example.mp3 (integration)', () => {
 
   beforeAll(async () => {
     const located = await Ffmpeg.locate();
-    if (!located)
-      throw new Error('No ffmpeg found: the @ffmpeg-installer/ffmpeg dependency should provide one');
+    if (!located) throw new Error(FFMPEG_MISSING_FOR_TESTS);
     ffmpeg = located;
     stereo = await collect((await openAudioInput(STEREO, { ffmpeg })).stream());
   });
