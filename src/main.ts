@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { createApp } from './app.factory';
 import { AppConfig } from './infra/config/app-config';
+import { logFatalStartupError } from './common/logging/startup-logging';
 import { ConfigError, loadConfig } from './infra/config/config.loader';
 
 async function bootstrap(): Promise<void> {
@@ -16,10 +17,6 @@ async function bootstrap(): Promise<void> {
 }
 
 bootstrap().catch((err: unknown) => {
-  if (err instanceof ConfigError) {
-    process.stderr.write(`${err.message}\n`);
-  } else {
-    process.stderr.write(`Fatal: ${(err as Error)?.stack ?? String(err)}\n`);
-  }
+  logFatalStartupError(err, { expected: err instanceof ConfigError });
   process.exit(1);
 });
