@@ -291,10 +291,11 @@ async function main(): Promise<void> {
     );
 
     // ---------------------------------------------------------------- cluster up
+    // The API first: it runs the database migrations, which concurrent first starts would race.
     await startApi(ports, dbUrl);
+    await waitHealthy(`http://127.0.0.1:${ports.api}/health/ready`, 'API');
     await startWorker(0, ports, dbUrl);
     await startWorker(1, ports, dbUrl);
-    await waitHealthy(`http://127.0.0.1:${ports.api}/health/ready`, 'API');
     for (const p of ports.workers) await waitHealthy(`http://127.0.0.1:${p}/health/ready`, 'worker');
     step('API (SPLEETER_ROLE=api) and 2 workers (node dist/worker.js) ready');
 

@@ -30,6 +30,9 @@ const describeIfShared = available ? describe : describe.skip;
 // container's 10.92 s includes the padding).
 const CLIP_FRAMES = 479_832;
 
+// Several ffmpeg runs per test (the OS build is dynamically linked: slower to start than a static one).
+jest.setTimeout(30_000);
+
 describeIfShared('real clip audio_example.mp3 (integration)', () => {
   let ffmpeg: Ffmpeg;
   let stereo: Float32Array;
