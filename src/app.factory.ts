@@ -5,6 +5,7 @@ import helmet from 'helmet';
 import { Logger as PinoNestLogger } from 'nestjs-pino';
 import { AppModule } from './app.module';
 import { ProblemDetailsFilter } from './common/filters/problem-details.filter';
+import { startupConsoleLogger } from './common/logging/startup-logging';
 import { AppConfig } from './infra/config/app-config';
 import type { LoadConfigOptions } from './infra/config/config.loader';
 import type { ProcessRole } from './infra/queue/process-role';
@@ -24,7 +25,9 @@ export async function createApp(options: CreateAppOptions = {}): Promise<INestAp
     {
       // Start-up lines wait for the pino logger instead of going out unstructured.
       bufferLogs: options.logger !== false,
-      logger: options.logger === false ? false : undefined,
+      logger: options.logger === false ? false : startupConsoleLogger(),
+      // Rethrow instead of process.abort(): the caller logs the failure (as JSON) and exits.
+      abortOnError: false,
       bodyParser: false,
     },
   );

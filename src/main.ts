@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { createApp } from './app.factory';
 import { AppConfig } from './infra/config/app-config';
+import { logFatalStartupError } from './common/logging/startup-logging';
 import { ConfigError, loadConfig, type LoadConfigOptions } from './infra/config/config.loader';
 
 /** Builds and starts the HTTP server; `config` adds overrides (the CLI's `serve --port/--host`). */
@@ -16,11 +17,7 @@ export async function startServer(config: LoadConfigOptions = {}): Promise<void>
       `spleeter-server listening on http://${settings.server.host}:${settings.server.port} (docs: /docs)`,
     );
   } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`${err.message}\n`);
-    } else {
-      process.stderr.write(`Fatal: ${(err as Error)?.stack ?? String(err)}\n`);
-    }
+    logFatalStartupError(err, { expected: err instanceof ConfigError });
     process.exit(1);
   }
 }

@@ -11,11 +11,15 @@ import { NestFactory } from '@nestjs/core';
 import { Logger as PinoNestLogger } from 'nestjs-pino';
 import { AppModule } from './app.module';
 import { AppConfig } from './infra/config/app-config';
+import { logFatalStartupError, startupConsoleLogger } from './common/logging/startup-logging';
 import { ConfigError } from './infra/config/config.loader';
 
 async function bootstrap(): Promise<void> {
   const app = await NestFactory.createApplicationContext(AppModule.forRoot({}, { role: 'worker' }), {
     bufferLogs: true,
+    logger: startupConsoleLogger(),
+    // Rethrow instead of process.abort(), so the failure is logged as JSON below.
+    abortOnError: false,
   });
   app.useLogger(app.get(PinoNestLogger));
   app.enableShutdownHooks();
@@ -33,8 +37,6 @@ async function bootstrap(): Promise<void> {
 }
 
 bootstrap().catch((err: unknown) => {
-  process.stderr.write(
-    err instanceof ConfigError ? `${err.message}\n` : `Fatal: ${(err as Error)?.stack ?? String(err)}\n`,
-  );
+  logFatalStartupError(err, { expected: err instanceof ConfigError });
   process.exit(1);
 });

@@ -65,7 +65,7 @@ export interface SpleeterEngineOptions {
   /** Spleeter segments (512 frames ≈ 11.9 s) per model call. */
   batchSegments?: number;
   precision?: 'fp32' | 'fp16' | 'int8';
-  /** Explicit ffmpeg binary; default: PATH, then the bundled one. null = WAV only. */
+  /** Explicit ffmpeg binary; default: `ffmpeg` on PATH. null = WAV only. */
   ffmpegPath?: string | null;
   /** Reject inputs longer than this many seconds. */
   maxDurationSec?: number;
@@ -195,7 +195,7 @@ export class SpleeterEngine {
 
   /**
    * The external codec, looked for on first need (a WAV-to-WAV run never starts ffmpeg): the
-   * injected one, else ffmpeg from the configured path, PATH or the bundled package.
+   * injected one, else ffmpeg from the configured path or PATH.
    */
   private getCodec(): Promise<ExternalAudioCodec | null> {
     this.codecReady ??= (async () => {

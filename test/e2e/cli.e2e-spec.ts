@@ -6,7 +6,7 @@ import * as net from 'net';
 import * as fs from 'fs';
 import * as path from 'path';
 import { readWav } from '../support/fake-engine';
-import { makeTempDir, noise, writeTextFile, writeWav } from '../factories/audio';
+import { encodeWithFfmpeg, makeTempDir, noise, tone, writeTextFile, writeWav } from '../factories/audio';
 import { maxAbsDiff, separateWithMdx, writeMdxModelDir } from '../factories/mdx-models';
 import { testModelDir } from '../factories/models';
 import { renderScreen } from '../support/terminal-screen';
@@ -164,6 +164,26 @@ describe('spleeter-server CLI', () => {
       expect(overlap.stderr).toContain('OPTION_NOT_SUPPORTED');
       expect(fs.existsSync(path.join(dir, 'mdx-bad'))).toBe(false);
     });
+  });
+
+  it('without any ffmpeg, still separates WAV, and refuses MP3 with DECODER_UNAVAILABLE naming the install step', async () => {
+    // No ffmpeg ships with the npm install: an empty PATH is a bare machine.
+    const bare = { PATH: path.join(dir, 'empty-path'), SPLEETER_FFMPEG_PATH: '' };
+    const wav = await writeWav(path.join(dir, 'bare.wav'), noise({ seconds: 1, seed: 9 }), {
+      encoding: 's16',
+    });
+    const ok = await run(['separate', wav, '-m', 'builtin:center', '-o', 'bare-out', '--json'], dir, bare);
+    expect(ok.code).toBe(0);
+    const outputs = Object.values(JSON.parse(ok.stdout.trim()).outputs) as string[];
+    expect(outputs.length).toBe(2);
+    for (const file of outputs) expect(fs.readFileSync(file).subarray(0, 4).toString('latin1')).toBe('RIFF');
+
+    const mp3 = await encodeWithFfmpeg(tone({ seconds: 1 }), path.join(dir, 'bare.mp3'), 'mp3');
+    const refused = await run(['separate', mp3, '-m', 'builtin:center', '-o', 'bare-mp3'], dir, bare);
+    expect(refused.code).toBe(3);
+    expect(refused.stderr).toContain('DECODER_UNAVAILABLE');
+    expect(refused.stderr).toContain('apt-get install ffmpeg');
+    expect(fs.existsSync(path.join(dir, 'bare-mp3'))).toBe(false);
   });
 
   it('lists models, with the built-ins installed', async () => {

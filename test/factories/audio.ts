@@ -284,10 +284,20 @@ export function listInfoChunk(title = 'Test title', odd = true): Uint8Array {
 
 // ---------------------------------------------------------------- ffmpeg-made files
 
-export function bundledFfmpegBinary(): string {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  return (require('@ffmpeg-installer/ffmpeg') as { path: string }).path;
+/**
+ * The ffmpeg on PATH that tests use to make encoded fixtures (the OS package: `.ci/run` installs
+ * Debian's when it is missing). Throws with the install step when there is none.
+ */
+export function testFfmpegBinary(): string {
+  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
+    const candidate = dir && path.join(dir, 'ffmpeg');
+    if (candidate && existsSync(candidate)) return candidate;
+  }
+  throw new Error(FFMPEG_MISSING_FOR_TESTS);
 }
+
+export const FFMPEG_MISSING_FOR_TESTS =
+  'No ffmpeg on PATH: these specs need one (`apt-get install ffmpeg`; .ci/run installs it when missing)';
 
 export type EncodedKind =
   'mp3' | 'flac' | 'ogg' | 'opus' | 'm4a' | 'aac' | 'aiff' | 'wma' | 'wav-adpcm' | 'mka' | 'mp4-video';
@@ -307,10 +317,10 @@ const KIND_ARGS: Record<EncodedKind, string[]> = {
   'mp4-video': ['-c:a', 'aac', '-b:a', '128k', '-c:v', 'mpeg4', '-shortest', '-f', 'mp4'],
 };
 
-/** Runs the bundled ffmpeg with an argv; rejects with its stderr on failure. */
+/** Runs the test ffmpeg with an argv; rejects with its stderr on failure. */
 export function runFfmpeg(args: string[]): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn(bundledFfmpegBinary(), ['-nostdin', '-hide_banner', '-loglevel', 'error', ...args], {
+    const child = spawn(testFfmpegBinary(), ['-nostdin', '-hide_banner', '-loglevel', 'error', ...args], {
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     let stderr = '';
@@ -323,7 +333,7 @@ export function runFfmpeg(args: string[]): Promise<void> {
 }
 
 /**
- * Encodes `signal` to `filePath` as `kind` with the bundled ffmpeg (through a float WAV, so the
+ * Encodes `signal` to `filePath` as `kind` with the test ffmpeg (through a float WAV, so the
  * encoder sees exactly the generated samples).
  */
 export async function encodeWithFfmpeg(
@@ -509,7 +519,7 @@ export function sharedClipPath(name = 'audio_example.mp3'): string | null {
   return existsSync(file) ? file : null;
 }
 
-/** Decodes any file with the bundled ffmpeg (not the code under test) to interleaved stereo float32 at 44.1 kHz. */
+/** Decodes any file with the test ffmpeg (not the code under test) to interleaved stereo float32 at 44.1 kHz. */
 export function decodeStereo44k(file: string): Promise<Float32Array> {
   return new Promise((resolve, reject) => {
     const args = [
@@ -527,7 +537,7 @@ export function decodeStereo44k(file: string): Promise<Float32Array> {
       '44100',
       '-',
     ];
-    const child = spawn(bundledFfmpegBinary(), args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(testFfmpegBinary(), args, { stdio: ['ignore', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
     let err = '';
     child.stdout.on('data', (b: Buffer) => out.push(b));

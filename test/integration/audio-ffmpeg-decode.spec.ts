@@ -1,5 +1,5 @@
 /**
- * Decoding through the real (bundled) ffmpeg: every format the factory can make, content-over-name,
+ * Decoding through the real ffmpeg (the OS package on PATH): every format the factory can make, content-over-name,
  * errors with their codes, abort and early stop killing the child process.
  *
  * Decoded lengths: FLAC/AIFF/Matroska-FLAC/Opus and LAME MP3 (gapless info in the Xing/LAME tag)
@@ -13,6 +13,7 @@ import { openAudioInput } from '../../src/core/audio/audio-input';
 import { AudioProcessingError, ErrorCodes } from '../../src/core/errors';
 import { Ffmpeg } from '../../src/infra/ffmpeg';
 import {
+  FFMPEG_MISSING_FOR_TESTS,
   channel,
   collect,
   copyAs,
@@ -63,6 +64,10 @@ async function expectNoFfmpegFor(needle: string) {
   expect(await ffmpegProcessesWith(needle)).toEqual([]);
 }
 
+// Each case starts several ffmpeg processes; the OS build is dynamically linked (~0.2 s CPU per
+// start), which a loaded 2-core machine stretches past jest's 5 s default.
+jest.setTimeout(30_000);
+
 describe('audio input through ffmpeg (integration)', () => {
   let ffmpeg: Ffmpeg;
   let dir: string;
@@ -72,8 +77,7 @@ describe('audio input through ffmpeg (integration)', () => {
 
   beforeAll(async () => {
     const located = await Ffmpeg.locate();
-    if (!located)
-      throw new Error('No ffmpeg found: the @ffmpeg-installer/ffmpeg dependency should provide one');
+    if (!located) throw new Error(FFMPEG_MISSING_FOR_TESTS);
     ffmpeg = located;
     dir = await makeTempDir('audio-decode-int-');
   });
@@ -83,8 +87,10 @@ describe('audio input through ffmpeg (integration)', () => {
 
   interface Expect {
     rate: number;
-    /** Exactly N frames back (gapless); otherwise N..N+2112. */
+    /** Exactly N frames back (gapless); otherwise N..N+2112 (N-2047.. with `mayDropTail`). */
     exact: boolean;
+    /** ffmpeg ≥ 5's WMA encoder drops the last partial 2048-sample block instead of padding it. */
+    mayDropTail?: boolean;
     /** Starts on the first encoded sample. */
     aligned: boolean;
     /** Lossless: compare with the samples quantised as the encoder stored them. */
@@ -101,7 +107,7 @@ describe('audio input through ffmpeg (integration)', () => {
     ['m4a', 'mp4', 'aac', { rate: 44100, exact: false, aligned: true }],
     ['mp4-video', 'mp4', 'aac', { rate: 44100, exact: false, aligned: true }],
     ['aac', 'aac', 'aac', { rate: 44100, exact: false, aligned: false }],
-    ['wma', 'asf', 'wmav2', { rate: 44100, exact: false, aligned: false }],
+    ['wma', 'asf', 'wmav2', { rate: 44100, exact: false, aligned: false, mayDropTail: true }],
     ['wav-adpcm', 'wav', 'adpcm_ms', { rate: 44100, exact: false, aligned: true }],
   ];
 
@@ -123,7 +129,7 @@ describe('audio input through ffmpeg (integration)', () => {
       if (expectations.exact) {
         expect(frames).toBe(N);
       } else {
-        expect(frames - N).toBeGreaterThanOrEqual(0);
+        expect(frames - N).toBeGreaterThanOrEqual(expectations.mayDropTail ? -2047 : 0);
         expect(frames - N).toBeLessThanOrEqual(2112);
       }
 

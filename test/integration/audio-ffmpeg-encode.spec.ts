@@ -1,5 +1,5 @@
 /**
- * Writing outputs with the real (bundled) ffmpeg and reading them back.
+ * Writing outputs with the real ffmpeg (the OS package on PATH) and reading them back.
  *
  * Lengths after a round trip: WAV and FLAC exact; MP3 exact too, because ffmpeg writes the LAME tag
  * with encoder delay/padding and trims it on decode (the MP3 frame grid otherwise pads up to 1152
@@ -14,6 +14,7 @@ import { WavFileReader } from '../../src/core/audio/wav-file';
 import { AudioProcessingError, ErrorCodes } from '../../src/core/errors';
 import { Ffmpeg } from '../../src/infra/ffmpeg';
 import {
+  FFMPEG_MISSING_FOR_TESTS,
   channel,
   collect,
   firstMismatch,
@@ -25,6 +26,10 @@ import {
   toneAmplitude,
 } from '../factories/audio';
 
+// Each case starts several ffmpeg processes; the OS build is dynamically linked (~0.2 s CPU per
+// start), which a loaded 2-core machine stretches past jest's 5 s default.
+jest.setTimeout(30_000);
+
 describe('audio output through ffmpeg (integration)', () => {
   let ffmpeg: Ffmpeg;
   let dir: string;
@@ -33,8 +38,7 @@ describe('audio output through ffmpeg (integration)', () => {
 
   beforeAll(async () => {
     const located = await Ffmpeg.locate();
-    if (!located)
-      throw new Error('No ffmpeg found: the @ffmpeg-installer/ffmpeg dependency should provide one');
+    if (!located) throw new Error(FFMPEG_MISSING_FOR_TESTS);
     ffmpeg = located;
   });
   beforeEach(async () => {

@@ -1,13 +1,14 @@
-/** Locating ffmpeg for real: configured path, PATH search, bundled package, ffprobe beside it. */
+/** Locating ffmpeg for real: configured path, PATH search, ffprobe beside it, none (WAV only). */
 import { promises as fs } from 'fs';
 import * as path from 'path';
 import { AudioProcessingError, ErrorCodes } from '../../src/core/errors';
-import { bundledFfmpegPath, Ffmpeg, FfmpegLocator } from '../../src/infra/ffmpeg';
-import { makeTempDir } from '../factories/audio';
+import { Ffmpeg, FfmpegLocator } from '../../src/infra/ffmpeg';
+import { makeTempDir, testFfmpegBinary } from '../factories/audio';
 
 describe(FfmpegLocator.name, () => {
   let dir: string;
-  const bundled = bundledFfmpegPath();
+  // The OS ffmpeg (a real binary); each test builds its own search path around it.
+  const real = testFfmpegBinary();
 
   beforeEach(async () => {
     dir = await makeTempDir('ffmpeg-locator-');
@@ -22,12 +23,13 @@ describe(FfmpegLocator.name, () => {
     return file;
   }
 
-  it('finds the bundled binary when nothing else is configured or on PATH, and it runs', async () => {
-    expect(bundled).not.toBeNull();
-    const sut = new FfmpegLocator({ searchPath: dir });
-    const found = await sut.locate();
-    expect(found).toMatchObject({ ffmpegPath: bundled, source: 'bundled', ffprobePath: null });
-    expect(found!.version).not.toBe('');
+  it('finds a real ffmpeg in the search path and reports its version', async () => {
+    const bin = path.join(dir, 'bin');
+    await fs.mkdir(bin);
+    await fs.symlink(real, path.join(bin, 'ffmpeg'));
+    const found = await new FfmpegLocator({ searchPath: bin }).locate();
+    expect(found).toMatchObject({ ffmpegPath: path.join(bin, 'ffmpeg'), source: 'path', ffprobePath: null });
+    expect(found!.version).toMatch(/\d/);
   });
 
   it('prefers a working ffmpeg on PATH, skipping broken ones, and takes ffprobe from beside it', async () => {
@@ -36,7 +38,7 @@ describe(FfmpegLocator.name, () => {
     await fs.mkdir(broken);
     await fs.mkdir(good);
     await fs.writeFile(path.join(broken, 'ffmpeg'), 'not a binary', { mode: 0o755 });
-    await fs.symlink(bundled!, path.join(good, 'ffmpeg'));
+    await fs.symlink(real, path.join(good, 'ffmpeg'));
     await fs.writeFile(path.join(good, 'ffprobe'), '#!/bin/sh\necho "ffprobe version 9.9-test"\n', {
       mode: 0o755,
     });
@@ -49,7 +51,7 @@ describe(FfmpegLocator.name, () => {
   });
 
   it('uses a configured path and refuses (DECODER_UNAVAILABLE) a configured path that does not run', async () => {
-    expect(await new FfmpegLocator({ ffmpegPath: bundled }).locate()).toMatchObject({ source: 'config' });
+    expect(await new FfmpegLocator({ ffmpegPath: real }).locate()).toMatchObject({ source: 'config' });
     const fake = await script('ffmpeg', 'exit 1');
     const err = await new FfmpegLocator({ ffmpegPath: fake }).locate().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(AudioProcessingError);
@@ -59,13 +61,13 @@ describe(FfmpegLocator.name, () => {
 
   it('does not accept a program that runs but is not ffmpeg', async () => {
     const impostor = await script('ffmpeg', 'echo "hello"');
-    const found = await new FfmpegLocator({ searchPath: dir, useBundled: false }).locate();
+    const found = await new FfmpegLocator({ searchPath: dir }).locate();
     expect(found).toBeNull();
     expect(impostor).toBeTruthy();
   });
 
   it('returns null when there is no ffmpeg anywhere', async () => {
-    expect(await new FfmpegLocator({ searchPath: dir, useBundled: false }).locate()).toBeNull();
-    expect(await Ffmpeg.locate({ searchPath: dir, useBundled: false })).toBeNull();
+    expect(await new FfmpegLocator({ searchPath: dir }).locate()).toBeNull();
+    expect(await Ffmpeg.locate({ searchPath: dir })).toBeNull();
   });
 });

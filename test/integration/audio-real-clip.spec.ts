@@ -7,7 +7,15 @@ import * as path from 'path';
 import { createAudioOutput } from '../../src/core/audio/audio-output';
 import { openAudioInput } from '../../src/core/audio/audio-input';
 import { Ffmpeg } from '../../src/infra/ffmpeg';
-import { channel, collect, firstMismatch, makeTempDir, rms, snrDb } from '../factories/audio';
+import {
+  channel,
+  collect,
+  FFMPEG_MISSING_FOR_TESTS,
+  firstMismatch,
+  makeTempDir,
+  rms,
+  snrDb,
+} from '../factories/audio';
 
 const SHARED = path.resolve(__dirname, '..', '..', '..', 'shared');
 const STEREO = path.join(SHARED, 'fixtures', 'audio', 'audio_example.mp3');
@@ -22,14 +30,16 @@ const describeIfShared = available ? describe : describe.skip;
 // container's 10.92 s includes the padding).
 const CLIP_FRAMES = 479_832;
 
+// Several ffmpeg runs per test (the OS build is dynamically linked: slower to start than a static one).
+jest.setTimeout(30_000);
+
 describeIfShared('real clip audio_example.mp3 (integration)', () => {
   let ffmpeg: Ffmpeg;
   let stereo: Float32Array;
 
   beforeAll(async () => {
     const located = await Ffmpeg.locate();
-    if (!located)
-      throw new Error('No ffmpeg found: the @ffmpeg-installer/ffmpeg dependency should provide one');
+    if (!located) throw new Error(FFMPEG_MISSING_FOR_TESTS);
     ffmpeg = located;
     stereo = await collect((await openAudioInput(STEREO, { ffmpeg })).stream());
   });

@@ -74,7 +74,7 @@ export interface AudioSink {
 }
 
 export interface ExternalAudioCodec {
-  /** For logs and errors, e.g. "ffmpeg 4.1 (bundled) at /…/ffmpeg". */
+  /** For logs and errors, e.g. "ffmpeg 7.1 (path) at /usr/bin/ffmpeg". */
   readonly description: string;
   probe(filePath: string, options?: ExternalProbeOptions): Promise<ProbedAudio>;
   /** Interleaved float32 chunks at the requested rate/channels. */

@@ -1,9 +1,14 @@
 /**
- * Finding a working ffmpeg: explicit path from config → `ffmpeg` on PATH → the binary shipped in
- * the `@ffmpeg-installer/ffmpeg` package → none. Every candidate is actually executed
- * (`-version`), because a present file may still be for the wrong architecture, lack the exec bit
- * or sit on a noexec mount. ffprobe is looked for next to the chosen ffmpeg, then on PATH; the
- * bundled package has none, and probing then falls back to parsing `ffmpeg -i`.
+ * Finding a working ffmpeg: explicit path from config → `ffmpeg` on PATH → none (then only WAV is
+ * read and written, and other formats fail with DECODER_UNAVAILABLE naming the install step).
+ * Every candidate is actually executed (`-version`), because a present file may still be for the
+ * wrong architecture, lack the exec bit or sit on a noexec mount. ffprobe is looked for next to the
+ * chosen ffmpeg, then on PATH; without one, probing falls back to parsing `ffmpeg -i`.
+ *
+ * No ffmpeg ships with the npm install: uploads are untrusted input, so they are decoded by an
+ * ffmpeg that gets security updates (the OS package; the images install Debian's). The npm
+ * packages that carried a static build either download it at install time from outside the
+ * registry or (like the formerly bundled @ffmpeg-installer) froze a 2018 development snapshot.
  */
 import { promises as fs } from 'fs';
 import * as path from 'path';
@@ -12,12 +17,12 @@ import { FFMPEG_INSTALL_HINT } from '../../core/audio/audio-codec';
 import { runCollect } from './ffmpeg-process';
 import { executableSearchPath } from '../config/system-env';
 
-export type FfmpegSource = 'config' | 'path' | 'bundled';
+export type FfmpegSource = 'config' | 'path';
 
 export interface FfmpegBinaries {
   ffmpegPath: string;
   ffprobePath: string | null;
-  /** e.g. "4.1" or "N-47683-g0e8eb07980-static". */
+  /** e.g. "5.1.6-0+deb12u1" or "7.1". */
   version: string;
   source: FfmpegSource;
 }
@@ -29,8 +34,6 @@ export interface FfmpegLocatorOptions {
   ffprobePath?: string | null;
   /** PATH-style search list (default: the process PATH). */
   searchPath?: string;
-  /** Consider the @ffmpeg-installer/ffmpeg binary (default true). */
-  useBundled?: boolean;
   verifyTimeoutMs?: number;
 }
 
@@ -61,13 +64,6 @@ export class FfmpegLocator {
     for (const candidate of await this.onSearchPath('ffmpeg')) {
       const version = await this.verify(candidate, 'ffmpeg');
       if (version !== null) return { path: candidate, version, source: 'path' };
-    }
-    if (this.options.useBundled ?? true) {
-      const bundled = bundledFfmpegPath();
-      if (bundled) {
-        const version = await this.verify(bundled, 'ffmpeg');
-        if (version !== null) return { path: bundled, version, source: 'bundled' };
-      }
     }
     return null;
   }
@@ -118,16 +114,5 @@ export class FfmpegLocator {
     } catch {
       return null;
     }
-  }
-}
-
-/** Path of the @ffmpeg-installer binary, or null when the package or the platform's binary is missing. */
-export function bundledFfmpegPath(): string | null {
-  try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const installer = require('@ffmpeg-installer/ffmpeg') as { path?: string };
-    return installer.path ?? null;
-  } catch {
-    return null;
   }
 }

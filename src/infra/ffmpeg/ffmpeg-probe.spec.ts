@@ -1,6 +1,6 @@
 import { channelsFromLayout, parseBannerTags, parseFfmpegBanner, parseFfprobeJson } from './ffmpeg-probe';
 
-// Banners captured from the bundled ffmpeg 4.1 (`ffmpeg -hide_banner -i file`).
+// Banners captured from a static ffmpeg 4.1 (`ffmpeg -hide_banner -i file`); newer ones print the same lines.
 const MP3 = `Input #0, mp3, from '/work/shared/fixtures/audio/audio_example.mp3':
   Metadata:
     title           : Slow Motion Dream

@@ -1,6 +1,6 @@
 /**
  * Stream information for the first audio stream: ffprobe JSON when an ffprobe exists, otherwise the
- * banner that `ffmpeg -i <file>` prints to stderr (the bundled package ships no ffprobe).
+ * banner that `ffmpeg -i <file>` prints to stderr (used when no ffprobe is found).
  */
 import * as path from 'path';
 import type { ExternalProbeOptions, ProbedAudio } from '../../core/audio/audio-codec';

@@ -4,7 +4,6 @@ export { FfmpegEncoder, buildEncodeArgs, DEFAULT_BITRATE_KBPS, type EncoderSuppo
 export { classifyFfmpegFailure, ffmpegDecodeError } from './ffmpeg-errors';
 export {
   FfmpegLocator,
-  bundledFfmpegPath,
   type FfmpegBinaries,
   type FfmpegLocatorOptions,
   type FfmpegSource,

@@ -65,14 +65,26 @@ describe(LocalStorageService.name, () => {
     await expect(sut.createReadStream('results/none')).rejects.toMatchObject({ code: 'FILE_NOT_FOUND' });
   });
 
-  it('sweeps scratch entries older than the given age only', async () => {
-    const old = sut.newScratchPath();
+  it('sweeps the scratch entries the rule picks, whole directories included, and nothing else', async () => {
+    const old = sut.newScratchPath('.upload');
+    const owned = await sut.createScratchDir('job-1.a1-');
     const fresh = await sut.createScratchDir();
     await fsp.writeFile(old, 'x');
+    await fsp.writeFile(path.join(owned, '.vocals.wav.0123456789ab.partial'), 'x');
     const past = new Date(Date.now() - 3600_000);
     await fsp.utimes(old, past, past);
-    expect(await sut.sweepScratch(60_000)).toBe(1);
+    const seen: Array<{ name: string; isDirectory: boolean }> = [];
+    const removed = await sut.sweepScratch((e) => {
+      seen.push({ name: e.name, isDirectory: e.isDirectory });
+      return e.name.startsWith('job-1.') || e.modifiedAt.getTime() < Date.now() - 60_000;
+    });
+    expect(removed).toBe(2);
+    expect(seen).toHaveLength(3);
+    expect(seen.find((e) => e.name === path.basename(owned))?.isDirectory).toBe(true);
     await expect(fsp.stat(old)).rejects.toThrow();
+    await expect(fsp.stat(owned)).rejects.toThrow();
     await expect(fsp.stat(fresh)).resolves.toBeTruthy();
+    expect(path.basename(owned)).toMatch(/^job-1\.a1-.{6}$/);
+    await expect(sut.createScratchDir('../x')).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
   });
 });

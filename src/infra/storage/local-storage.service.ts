@@ -6,7 +6,7 @@ import { Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import { ErrorCodes, SeparationError, ValidationError } from '../../core/errors';
 import { AppConfig } from '../config/app-config';
 import { assertStorageKey } from './storage-keys';
-import type { ByteRange, StorageService, StoredObjectInfo } from './storage.service';
+import type { ByteRange, ScratchEntry, StorageService, StoredObjectInfo } from './storage.service';
 
 /**
  * Storage in a local directory (`storage.dir`): objects at `<dir>/<key>`, scratch in `<dir>/tmp`.
@@ -31,9 +31,12 @@ export class LocalStorageService implements StorageService, OnModuleInit {
     return path.join(this.scratchDir, `${randomUUID()}${suffix}`);
   }
 
-  async createScratchDir(): Promise<string> {
+  async createScratchDir(prefix = 'd-'): Promise<string> {
+    if (!/^[A-Za-z0-9_.-]{1,100}$/.test(prefix) || prefix.startsWith('.')) {
+      throw new ValidationError(ErrorCodes.VALIDATION_FAILED, 'Invalid scratch directory prefix');
+    }
     await fsp.mkdir(this.scratchDir, { recursive: true, mode: 0o700 });
-    return fsp.mkdtemp(path.join(this.scratchDir, 'd-'));
+    return fsp.mkdtemp(path.join(this.scratchDir, prefix));
   }
 
   async removeScratch(scratchPath: string): Promise<void> {
@@ -47,25 +50,25 @@ export class LocalStorageService implements StorageService, OnModuleInit {
     await fsp.rm(resolved, { recursive: true, force: true });
   }
 
-  async sweepScratch(maxAgeMs: number): Promise<number> {
-    let entries: string[];
+  async sweepScratch(isOrphan: (entry: ScratchEntry) => boolean | Promise<boolean>): Promise<number> {
+    let names: string[];
     try {
-      entries = await fsp.readdir(this.scratchDir);
+      names = await fsp.readdir(this.scratchDir);
     } catch {
       return 0;
     }
-    const cutoff = Date.now() - maxAgeMs;
     let removed = 0;
-    for (const name of entries) {
+    for (const name of names) {
       const full = path.join(this.scratchDir, name);
       try {
         const st = await fsp.lstat(full);
-        if (st.mtimeMs < cutoff) {
+        if (await isOrphan({ name, isDirectory: st.isDirectory(), modifiedAt: st.mtime })) {
           await fsp.rm(full, { recursive: true, force: true });
           removed++;
         }
-      } catch {
-        // Removed concurrently: nothing to do.
+      } catch (err) {
+        // Removed concurrently (its owner finished): nothing to do.
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
       }
     }
     return removed;

@@ -22,6 +22,14 @@ export interface ByteRange {
   end: number;
 }
 
+/** One top-level entry of the scratch directory, as a sweep sees it. */
+export interface ScratchEntry {
+  name: string;
+  isDirectory: boolean;
+  /** Last modification of the entry itself (for a directory: entries added or removed). */
+  modifiedAt: Date;
+}
+
 export interface StorageService {
   /**
    * Local scratch directory for work in progress (multipart uploads, engine output before commit).
@@ -30,12 +38,18 @@ export interface StorageService {
   readonly scratchDir: string;
   /** A fresh, unused path inside the scratch directory (nothing is created). */
   newScratchPath(suffix?: string): string;
-  /** Creates an empty private directory inside the scratch directory. */
-  createScratchDir(): Promise<string>;
+  /**
+   * Creates an empty private directory inside the scratch directory, named `<prefix><random>`
+   * (a prefix lets a sweep tell who owns it; default `d-`).
+   */
+  createScratchDir(prefix?: string): Promise<string>;
   /** Deletes a scratch file or directory; missing is fine; paths outside scratch are refused. */
   removeScratch(scratchPath: string): Promise<void>;
-  /** Removes scratch entries older than `maxAgeMs` (leftovers of a crash). Returns how many. */
-  sweepScratch(maxAgeMs: number): Promise<number>;
+  /**
+   * Removes the top-level scratch entries that `isOrphan` picks (leftovers of a crash; the caller
+   * owns the rule). Entries that vanish meanwhile are skipped. Returns how many were removed.
+   */
+  sweepScratch(isOrphan: (entry: ScratchEntry) => boolean | Promise<boolean>): Promise<number>;
 
   /**
    * Stores a local file under `key`, atomically: readers see the old object or the complete new one,

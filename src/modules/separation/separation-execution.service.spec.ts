@@ -3,6 +3,7 @@ import { AudioProcessingError, ErrorCodes } from '../../core/errors';
 import { JobAbortedError, type JobContext } from '../../infra/queue/job-queue';
 import type { SeparationResult } from '../../engine/types';
 import { SeparationExecutionService } from './separation-execution.service';
+import { SeparationScratchService } from './separation-scratch.service';
 import { SeparationStatus } from './separation-status';
 import { aJob, separationMocks, type MockOverrides } from '../../../test/support/separation-test-kit';
 
@@ -33,6 +34,7 @@ function build(o: MockOverrides = {}, job = aJob()) {
     },
     storage: {
       createScratchDir: async () => STAGING,
+      sweepScratch: async () => 0,
       removeScratch: async () => undefined,
       localPath: async (key: string) => `/data/storage/${key}`,
       putFile: async (key: string) => ({ key, size: 123, etag: `"e-${key}"`, modifiedAt: new Date() }),
@@ -51,6 +53,7 @@ function build(o: MockOverrides = {}, job = aJob()) {
     m.callbacks,
     m.events,
     m.config,
+    new SeparationScratchService(m.jobs, m.storage),
   );
   return { sut, m, job };
 }

@@ -16,6 +16,7 @@ import { RESULT_CACHE, type ResultCachePort } from '../../common/cache/result-ca
 import { SeparationCallbackService } from './separation-callback.service';
 import { CONTENT_TYPES, toEngineOptions } from './separation-options';
 import { SeparationProgressHub } from './separation-progress.hub';
+import { SeparationScratchService } from './separation-scratch.service';
 import { SeparationStatus } from './separation-status';
 
 /** A job interrupted this many times (process crashes mid-job) is failed instead of re-queued. */
@@ -42,6 +43,7 @@ export class SeparationExecutionService {
     private readonly callbacks: SeparationCallbackService,
     private readonly events: EventEmitter2,
     private readonly config: AppConfig,
+    private readonly scratch: SeparationScratchService,
   ) {}
 
   async run(jobId: string, ctx: JobContext): Promise<void> {
@@ -67,7 +69,8 @@ export class SeparationExecutionService {
       attempt: job.attempts,
     });
 
-    const staging = await this.storage.createScratchDir();
+    // Named after this attempt, created after the claim: see SeparationScratchService for the rule.
+    const staging = await this.scratch.createStaging(jobId, job.attempts);
     const progress = this.progressReporter(job);
     try {
       const result = await this.engine.separate({

@@ -6,13 +6,15 @@ import { consumesJobs, PROCESS_ROLE, type ProcessRole } from '../../infra/queue/
 import { SeparationJobRepository } from './repositories/separation-job.repository';
 import { SeparationCallbackService } from './separation-callback.service';
 import { MAX_JOB_ATTEMPTS } from './separation-execution.service';
+import { SeparationScratchService } from './separation-scratch.service';
 import { SeparationStatus } from './separation-status';
 
 /**
  * Start-up recovery. The database knows every accepted job; the queue may not (in-process queue
  * after a restart). Queued jobs are enqueued again; jobs left 'running' by a process that died are
  * put back to 'queued' (or failed after MAX_JOB_ATTEMPTS starts, so a job that crashes the process
- * cannot loop forever). Undelivered callbacks are resumed.
+ * cannot loop forever). Undelivered callbacks are resumed. Then, in every process (API too),
+ * scratch that no live job or upload owns is swept (a killed process's `.partial` outputs).
  */
 @Injectable()
 export class SeparationRecoveryService implements OnApplicationBootstrap {
@@ -23,17 +25,24 @@ export class SeparationRecoveryService implements OnApplicationBootstrap {
     @Inject(JOB_QUEUE) private readonly queue: JobQueue,
     @Inject(PROCESS_ROLE) private readonly role: ProcessRole,
     private readonly callbacks: SeparationCallbackService,
+    private readonly scratch: SeparationScratchService,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    if (!consumesJobs(this.role)) return;
-    const result = await this.recover();
-    if (result.requeued + result.failed > 0) {
-      this.logger.log(
-        `Recovered ${result.requeued} unfinished job(s); failed ${result.failed} interrupted too often`,
-      );
+    if (consumesJobs(this.role)) {
+      const result = await this.recover();
+      if (result.requeued + result.failed > 0) {
+        this.logger.log(
+          `Recovered ${result.requeued} unfinished job(s); failed ${result.failed} interrupted too often`,
+        );
+      }
     }
-    await this.callbacks.resumePending();
+    // After recovery: with the in-process queue, jobs the last run left 'running' are re-queued by
+    // now, so their staging directories count as orphans.
+    await this.scratch
+      .sweepOrphans()
+      .catch((err: Error) => this.logger.warn(`Scratch sweep at start-up failed: ${err.message}`));
+    if (consumesJobs(this.role)) await this.callbacks.resumePending();
   }
 
   async recover(): Promise<{ requeued: number; failed: number }> {

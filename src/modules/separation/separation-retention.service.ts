@@ -10,14 +10,13 @@ import { consumesJobs, PROCESS_ROLE, type ProcessRole } from '../../infra/queue/
 import { STORAGE_SERVICE, type StorageService } from '../../infra/storage/storage.service';
 import { StorageKeys } from '../../infra/storage/storage-keys';
 import { SeparationJobRepository } from './repositories/separation-job.repository';
+import { SeparationScratchService } from './separation-scratch.service';
 
-/** Scratch entries older than this are crash leftovers (a live upload or job touches its files). */
-const SCRATCH_MAX_AGE_MS = 24 * 3600_000;
 const BATCH = 200;
 
 /**
  * Deletes the files of finished jobs once `storage.retention_hours` have passed (the job rows stay,
- * with filesDeletedAt set) and sweeps old scratch leftovers. Runs every
+ * with filesDeletedAt set) and sweeps orphaned scratch (SeparationScratchService). Runs every
  * `storage.cleanup_interval_min` in processes that run jobs.
  */
 @Injectable()
@@ -31,6 +30,7 @@ export class SeparationRetentionService implements OnApplicationBootstrap, OnApp
     @Inject(STORAGE_SERVICE) private readonly storage: StorageService,
     @Inject(PROCESS_ROLE) private readonly role: ProcessRole,
     private readonly config: AppConfig,
+    private readonly scratch: SeparationScratchService,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -65,9 +65,8 @@ export class SeparationRetentionService implements OnApplicationBootstrap, OnApp
     if (this.running) return;
     this.running = (async () => {
       const jobs = await this.purgeExpired();
-      const scratch = await this.storage.sweepScratch(SCRATCH_MAX_AGE_MS);
-      if (jobs + scratch > 0)
-        this.logger.log(`Retention: deleted files of ${jobs} job(s), ${scratch} scratch leftover(s)`);
+      if (jobs > 0) this.logger.log(`Retention: deleted files of ${jobs} job(s)`);
+      await this.scratch.sweepOrphans();
     })()
       .catch((err: Error) => this.logger.error(`Retention cleanup failed: ${err.message}`, err.stack))
       .finally(() => {

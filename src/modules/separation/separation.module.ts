@@ -23,6 +23,7 @@ import { SeparationProgressHub } from './separation-progress.hub';
 import { SeparationReader } from './separation-reader.service';
 import { SeparationRecoveryService } from './separation-recovery.service';
 import { SeparationRetentionService } from './separation-retention.service';
+import { SeparationScratchService } from './separation-scratch.service';
 import { SeparationService } from './separation.service';
 import { SeparationStreamService } from './separation-stream.service';
 import { StemTranscoder } from './stem-transcoder.service';
@@ -47,6 +48,7 @@ import { UploadInspector } from './upload-inspector.service';
     SeparationCallbackService,
     SeparationRecoveryService,
     SeparationRetentionService,
+    SeparationScratchService,
     SeparationProcessor,
     SeparationProgressHub,
     UploadInspector,

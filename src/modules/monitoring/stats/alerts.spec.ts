@@ -35,8 +35,8 @@ describe('computeAlerts', () => {
   });
 });
 
-describe('k8s/prometheus-rules.yaml', () => {
-  const k8s = path.resolve(__dirname, '..', '..', '..', '..', 'k8s');
+describe('k8s/base/prometheus-rules.yaml', () => {
+  const k8s = path.resolve(__dirname, '..', '..', '..', '..', 'k8s', 'base');
 
   it('alerts at the same thresholds as monitoring.alert_thresholds defaults and the shipped ConfigMap', () => {
     const defaults = configSchema.parse({}).monitoring.alert_thresholds;

@@ -1,6 +1,6 @@
 /**
  * Active alerts from the configured thresholds (monitoring.alert_thresholds, percent). The same
- * thresholds drive the Prometheus rules in k8s/prometheus-rules.yaml, so /v1/stats and
+ * thresholds drive the Prometheus rules in k8s/base/prometheus-rules.yaml, so /v1/stats and
  * Alertmanager agree.
  */
 export interface AlertThresholds {
