@@ -19,7 +19,7 @@
  * resolution and native library load, in the main thread and in workers. Every package that
  * resolved is packed whole (minus type declarations, maps, docs, tests and other platforms'
  * binaries), with the `dependencies` of those packages, never a nested node_modules that nothing
- * resolved. That keeps out what a separation never loads (Nest, TypeORM, ffmpeg-installer, …)
+ * resolved. That keeps out what a separation never loads (Nest, TypeORM, …)
  * without a hand-kept list that would go stale.
  *
  * Compression is the slow part (xz of ~130 MB of binaries): results are cached under
@@ -503,7 +503,7 @@ function packClip(o: PackOptions, outDir: string): string | null {
   mkdirSync(dirname(target), { recursive: true });
   if (o.clip.toLowerCase().endsWith('.wav')) copyFileSync(o.clip, target);
   else {
-    const ffmpeg = has('ffmpeg') ? 'ffmpeg' : bundledFfmpeg();
+    const ffmpeg = has('ffmpeg') ? 'ffmpeg' : null;
     if (!ffmpeg) {
       say(`warning: no ffmpeg to decode ${o.clip}; the check will use generated audio only`);
       return null;
@@ -513,14 +513,6 @@ function packClip(o: PackOptions, outDir: string): string | null {
   return join('audio', 'clip.wav');
 }
 
-function bundledFfmpeg(): string | null {
-  try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    return (require('@ffmpeg-installer/ffmpeg') as { path: string }).path;
-  } catch {
-    return null;
-  }
-}
 
 /** Bytes of the files git would send: tracked plus untracked-not-ignored (what travels besides carry). */
 export function treeBytes(root: string): number {
