@@ -513,7 +513,6 @@ function packClip(o: PackOptions, outDir: string): string | null {
   return join('audio', 'clip.wav');
 }
 
-
 /** Bytes of the files git would send: tracked plus untracked-not-ignored (what travels besides carry). */
 export function treeBytes(root: string): number {
   const out = execFileSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], {
