@@ -125,6 +125,9 @@ export class SeparationExecutionService {
       finishedAt,
       expiresAt: this.expiry(finishedAt),
     };
+    // Cached before the job reports success: a client that sees 'succeeded' and sends the same
+    // request again gets the cached result, and the cache metrics already count this one.
+    await this.storeInCache(job, stems, result);
     if (!(await this.jobs.transition(job.id, [SeparationStatus.Running], patch))) {
       // Canceled while the last files were being written: they must not outlive the job.
       await this.storage.deletePrefix(StorageKeys.resultDir(job.id));
@@ -142,7 +145,6 @@ export class SeparationExecutionService {
       totalMs: patch.timings.totalMs,
     });
     this.callbacks.schedule(job.id);
-    await this.storeInCache(job, result);
   }
 
   private async handleFailure(job: SeparationJobEntity, err: unknown, ctx: JobContext): Promise<void> {
@@ -220,14 +222,18 @@ export class SeparationExecutionService {
     return { code: ErrorCodes.INTERNAL, message: `Internal error during separation (error id ${errorId})` };
   }
 
-  private async storeInCache(job: SeparationJobEntity, result: SeparationResult): Promise<void> {
+  private async storeInCache(
+    job: SeparationJobEntity,
+    stored: StoredStem[],
+    result: SeparationResult,
+  ): Promise<void> {
     try {
       const stems = await Promise.all(
-        (job.stems ?? []).map(async (s) => ({ name: s.name, path: await this.storage.localPath(s.key) })),
+        stored.map(async (s) => ({ name: s.name, path: await this.storage.localPath(s.key) })),
       );
       await this.cache.store(job.cacheKey, {
         stems,
-        model: { name: job.modelName, version: job.modelVersion ?? undefined },
+        model: { name: job.modelName, version: result.model.version ?? job.modelVersion ?? undefined },
         executionProvider: result.executionProvider,
         input: result.input,
       });
