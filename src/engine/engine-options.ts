@@ -18,6 +18,7 @@ export function engineOptionsFromConfig(config: SpleeterConfig): SpleeterEngineO
     maxDurationSec: config.audio.max_duration_s,
     autoDownload: config.models.auto_download,
     catalogFile: config.models.catalog_file,
+    downloadTimeoutS: config.models.download_timeout_s,
     // null: the engine's default (<models dir>/.ort-cache); '' switches the cache off
     ortCacheDir:
       config.models.ort_cache_dir === null

@@ -74,6 +74,8 @@ export interface SpleeterEngineOptions {
   /** Install catalog models on first use. */
   autoDownload?: boolean;
   catalogFile?: string | null;
+  /** Connect and idle timeout of model downloads (config `models.download_timeout_s`); default 60. */
+  downloadTimeoutS?: number;
   logger?: InferenceLogger;
   /** Advanced: share a model registry (the Nest app passes its own). */
   registry?: ModelRegistry;
@@ -170,19 +172,28 @@ export class SpleeterEngine {
     this.managerReady ??= (async () => {
       let manager = this.opts.modelManager;
       if (!manager) {
-        const { ModelManager } = await import('./models/model-manager');
-        const { loadCatalogFile } = await import('../infra/models/catalog-loader');
-        manager = new ModelManager({
-          modelsDir: this.opts.modelsDir ?? './.data/models',
-          catalog: loadCatalogFile(this.opts.catalogFile ?? null),
-          autoDownload: this.opts.autoDownload ?? false,
-          precision: this.opts.precision ?? 'fp32',
-          logger: {
-            log: () => undefined,
-            warn: (m: string) => this.logger.warn(m),
-            error: (m: string) => this.logger.warn(m),
+        // Built like every other process's manager (download timeouts included).
+        const { createModelManager } = await import('./models/model-manager.factory');
+        manager = createModelManager(
+          {
+            models: {
+              dir: this.opts.modelsDir ?? './.data/models',
+              catalog_file: this.opts.catalogFile ?? null,
+              auto_download: this.opts.autoDownload ?? false,
+              precision: this.opts.precision ?? 'fp32',
+              download_timeout_s: this.opts.downloadTimeoutS ?? 60,
+              default_model: this.opts.defaultModel ?? 'builtin:center',
+              ort_cache_dir: null,
+            },
           },
-        });
+          {
+            logger: {
+              log: () => undefined,
+              warn: (m: string) => this.logger.warn(m),
+              error: (m: string) => this.logger.warn(m),
+            },
+          },
+        );
       }
       await manager.init();
       return manager;

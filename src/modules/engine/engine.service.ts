@@ -1,9 +1,10 @@
-import { Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
+import { Injectable, Logger, Optional, type OnApplicationShutdown } from '@nestjs/common';
 import { AppConfig } from '../../infra/config/app-config';
 import type { Ffmpeg } from '../../infra/ffmpeg/ffmpeg';
 import { SeparationWorkerPool } from '../../engine/workers/separation-worker-pool';
 import { engineOptionsFromConfig } from '../../engine/engine-options';
 import { SpleeterEngine } from '../../engine/spleeter-engine';
+import { ModelManager } from '../../engine/models/model-manager';
 import type { InputAudioInfo, ModelSummary, SeparateParams, SeparationResult } from '../../engine/types';
 import type { ModelDescription } from '../../engine/registry/model-registry';
 
@@ -19,8 +20,17 @@ export class EngineService implements OnApplicationShutdown {
   private pool?: SeparationWorkerPool;
   private providerInUse: string | null = null;
 
-  constructor(private readonly config: AppConfig) {
-    this.local = new SpleeterEngine({ ...engineOptionsFromConfig(config), logger: this.logger });
+  constructor(
+    private readonly config: AppConfig,
+    // The process's one ModelManager (ModelsModule, global): the engine's look-ups and
+    // auto-downloads share its catalog, leases and download timeouts.
+    @Optional() models?: ModelManager,
+  ) {
+    this.local = new SpleeterEngine({
+      ...engineOptionsFromConfig(config),
+      logger: this.logger,
+      ...(models ? { modelManager: models } : {}),
+    });
   }
 
   /** Runs one separation to files. Throws AudioProcessingError / ModelError / ValidationError / SeparationError(JOB_CANCELED). */
