@@ -196,9 +196,58 @@ describe('OpenAPI document (e2e)', () => {
     expect(dangling).toEqual([]);
   });
 
-  it('serves Swagger UI at /docs', async () => {
+  it('serves Swagger UI at /docs, keeping the credentials entered across reloads', async () => {
     const res = await request(t.server).get('/docs').redirects(1).expect(200);
     expect(res.text).toMatch(/swagger/i);
+    const init = await request(t.server).get('/docs/swagger-ui-init.js').expect(200);
+    expect(init.text).toMatch(/"persistAuthorization":\s*true/);
+  });
+
+  it('takes its version from package.json', () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const pkg = require('../../package.json') as { version: string };
+    expect((doc.info as Json).version).toBe(pkg.version);
+  });
+
+  it('lists tags with descriptions, separations first and administration last', () => {
+    const tags = doc.tags as Array<{ name: string; description?: string }>;
+    expect(tags[0].name).toBe('separations');
+    for (const tag of tags) expect(tag.description).toEqual(expect.any(String));
+    const admin = tags.findIndex((tg) => tg.name.startsWith('admin'));
+    expect(admin).toBeGreaterThan(0);
+    expect(tags.slice(admin).every((tg) => tg.name.startsWith('admin'))).toBe(true);
+    // Every tag an operation uses is listed.
+    const used = new Set([...operations(doc)].flatMap(([, op]) => (op.tags as string[]) ?? []));
+    expect([...used].filter((u) => !tags.some((tg) => tg.name === u))).toEqual([]);
+  });
+
+  it('marks public routes with security: [] (no lock) and documents 429 on every authenticated one', () => {
+    const pub: string[] = [];
+    for (const [p, op, where] of operations(doc)) {
+      expect(Object.keys(op).filter((k) => k.startsWith('x-spleeter'))).toEqual([]);
+      if (p.startsWith('/health') || p === '/metrics') {
+        expect(op.security).toEqual([]);
+        pub.push(where);
+      } else {
+        expect(op.security).toBeUndefined();
+        const tooMany = (op.responses as Record<string, Json>)['429'];
+        expect(tooMany).toBeDefined();
+        expect((tooMany.headers as Json)['Retry-After']).toBeDefined();
+      }
+    }
+    expect(pub).toEqual(expect.arrayContaining(['GET /health/live', 'GET /health/ready', 'GET /metrics']));
+    const create = (doc.paths as Record<string, Json>)['/v1/separations'].post as Json;
+    expect(((create.responses as Record<string, Json>)['429'].description as string).length).toBeGreaterThan(
+      0,
+    );
+  });
+
+  it('gives a consistent example of a finished job', () => {
+    const job = (doc.components as Json).schemas as Record<string, Json>;
+    const props = job.SeparationResponseDto.properties as Record<string, Json>;
+    expect(props.status.example).toBe('succeeded');
+    expect(props.progress.example).toBe(100);
+    expect(props.stage.example).toBeNull();
   });
 });
 

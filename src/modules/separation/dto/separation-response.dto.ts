@@ -155,15 +155,16 @@ export class SeparationResponseDto {
   id!: string;
   @ApiProperty({ enum: ['separation'] })
   object!: 'separation';
-  @ApiProperty({ enum: SeparationStatus, enumName: 'SeparationStatus' })
+  // The examples describe one finished job (stems, timings, finishedAt), so its status says so.
+  @ApiProperty({ enum: SeparationStatus, enumName: 'SeparationStatus', example: SeparationStatus.Succeeded })
   status!: SeparationStatus;
-  @ApiProperty({ minimum: 0, maximum: 100, example: 42 })
+  @ApiProperty({ minimum: 0, maximum: 100, example: 100 })
   progress!: number;
   @ApiProperty({
     type: String,
     nullable: true,
-    description: 'Current processing stage while running.',
-    example: 'inference',
+    description: 'Current processing stage while running (e.g. `inference`); null once finished.',
+    example: null,
   })
   stage!: string | null;
   @ApiProperty({
@@ -196,7 +197,12 @@ export class SeparationResponseDto {
   stems!: SeparationStemDto[];
   @ApiProperty({ description: 'Served from the result cache without running the model.' })
   cached!: boolean;
-  @ApiProperty({ type: SeparationErrorDto, nullable: true })
+  @ApiProperty({
+    type: SeparationErrorDto,
+    nullable: true,
+    description: 'Why the job failed or was canceled; null otherwise.',
+    example: null,
+  })
   error!: SeparationErrorDto | null;
   @ApiProperty({ type: SeparationCallbackDto, nullable: true })
   callback!: SeparationCallbackDto | null;
