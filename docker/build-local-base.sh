@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds a stand-in for the official Node.js base image where it cannot be pulled (a machine that
-# reaches only the npm registry and Debian's apt mirror): Debian (debootstrap, minbase) from the
+# reaches only the npm registry and Debian's apt mirror): Debian (mmdebstrap where installed, else
+# debootstrap; minbase) from the
 # mirror this machine's own apt sources name, Debian's nodejs, npm from the npm registry, and this
 # machine's CA bundle (so npm works behind a TLS-inspecting proxy). Tagged as $1 (default
 # spleeter-local-base:<suite>); pass it to the Dockerfiles as --build-arg BASE_IMAGE=<tag>.
@@ -10,7 +11,8 @@
 #
 # Environment: LOCAL_BASE_SUITE (default trixie, Debian stable: the official node:*-trixie-slim
 # images are built on it), LOCAL_BASE_MIRROR (default: the first Debian URI of /etc/apt/sources.list*),
-# LOCAL_BASE_NPM (default: npm@<major of this machine's npm>).
+# LOCAL_BASE_NPM (default: npm@<major of this machine's npm>), LOCAL_BASE_TOOL=debootstrap (use
+# debootstrap even where mmdebstrap is installed).
 set -euo pipefail
 
 suite="${LOCAL_BASE_SUITE:-trixie}"
@@ -46,10 +48,21 @@ cleanup() {
 }
 trap cleanup EXIT
 
-log "debootstrap $suite from $mirror (minbase + nodejs and its headers)"
 # libnode-dev: the headers node-gyp compiles addons against (it would download them otherwise).
-debootstrap --variant=minbase --include=nodejs,libnode-dev,ca-certificates "$suite" "$work/rootfs" "$mirror" \
-  > "$work/debootstrap.log" 2>&1 || { tail -n 30 "$work/debootstrap.log" >&2; exit 1; }
+packages=nodejs,libnode-dev,ca-certificates
+if command -v mmdebstrap >/dev/null 2>&1 && [ "${LOCAL_BASE_TOOL:-}" != debootstrap ]; then
+  # Debian's faster debootstrap: apt downloads in parallel and unpacks in one pass (about 1-2 min
+  # here instead of 5-16 for debootstrap's one-package-at-a-time install).
+  log "mmdebstrap $suite from $mirror (minbase + nodejs and its headers)"
+  mkdir -p "$work/rootfs"
+  mmdebstrap --variant=minbase --include="$packages" --mode=root --skip=output/dev \
+    "$suite" "$work/rootfs" "$mirror" > "$work/debootstrap.log" 2>&1 ||
+    { tail -n 30 "$work/debootstrap.log" >&2; exit 1; }
+else
+  log "debootstrap $suite from $mirror (minbase + nodejs and its headers)"
+  debootstrap --variant=minbase --include="$packages" "$suite" "$work/rootfs" "$mirror" \
+    > "$work/debootstrap.log" 2>&1 || { tail -n 30 "$work/debootstrap.log" >&2; exit 1; }
+fi
 
 log "npm ($npm_spec) from the npm registry"
 (cd "$work" && npm pack --silent "$npm_spec" > npm-tarball.txt)

@@ -3,7 +3,8 @@
 # (test/containers/scenario.ts), after validating the compose file.
 #
 # What it needs, it sets up, and it takes down only what it set up:
-#  - docker.io (and debootstrap when a base image must be built): installed from Debian if missing;
+#  - docker.io (and mmdebstrap, else debootstrap, when a base image must be built): installed from
+#    Debian if missing;
 #  - a Docker engine: used if one answers, else dockerd is started here (log in
 #    $CONTAINERS_TEST_WORKDIR/dockerd.log) and stopped at the end;
 #  - the base image: the official one (Dockerfile's default BASE_IMAGE) when it can be pulled, else
@@ -93,7 +94,10 @@ if [ -z "$base" ]; then
       step "base image: $base (local stand-in, cached; $default_base cannot be pulled here)"
     else
       step "$default_base cannot be pulled here: building the local stand-in $base"
-      command -v debootstrap >/dev/null 2>&1 || apt_install debootstrap || skip "debootstrap is missing and cannot be installed"
+      # mmdebstrap (Debian's parallel debootstrap) when it can be had, else debootstrap.
+      command -v mmdebstrap >/dev/null 2>&1 || apt_install mmdebstrap || true
+      command -v mmdebstrap >/dev/null 2>&1 || command -v debootstrap >/dev/null 2>&1 || apt_install debootstrap ||
+        skip "neither mmdebstrap nor debootstrap is installed or installable"
       bash docker/build-local-base.sh "$base"
       step "local base image built"
     fi
