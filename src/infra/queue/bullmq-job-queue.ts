@@ -200,9 +200,17 @@ export class BullMqJobQueue extends JobQueueBase implements JobQueue {
    * the command timeout. Any Redis failure becomes QUEUE_UNAVAILABLE with a Retry-After.
    */
   private async producer<T>(what: string, op: () => Promise<T>): Promise<T> {
-    if (!this.redisReady())
-      throw this.unavailable(what, this.redis.reason || `connection ${this.connection.status}`);
     const timeoutMs = this.options.commandTimeoutMs ?? COMMAND_TIMEOUT_MS;
+    const started = Date.now();
+    if (!this.redisReady()) {
+      // A known outage: refuse at once. Otherwise (just started, a reconnect under way) wait for
+      // the connection within the deadline; `op` runs only once connected, so nothing is left
+      // pending that could still land after the client was told no.
+      if (!this.redis.available || !(await this.readyWithin(timeoutMs))) {
+        throw this.unavailable(what, this.redis.reason || `connection ${this.connection.status}`);
+      }
+    }
+    const left = Math.max(1, timeoutMs - (Date.now() - started));
     let timer: NodeJS.Timeout | undefined;
     const pending = op();
     pending.catch(() => undefined);
@@ -210,7 +218,7 @@ export class BullMqJobQueue extends JobQueueBase implements JobQueue {
       return await Promise.race([
         pending,
         new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Error(`no reply within ${timeoutMs} ms`)), timeoutMs);
+          timer = setTimeout(() => reject(new Error(`no reply within ${timeoutMs} ms`)), left);
         }),
       ]);
     } catch (err) {
@@ -220,6 +228,21 @@ export class BullMqJobQueue extends JobQueueBase implements JobQueue {
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /** Resolves true when the producer connection becomes ready within `ms`, else false. */
+  private readyWithin(ms: number): Promise<boolean> {
+    if (this.redisReady()) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const done = (ok: boolean) => {
+        clearTimeout(timer);
+        this.connection.off('ready', onReady);
+        resolve(ok);
+      };
+      const onReady = () => done(true);
+      const timer = setTimeout(() => done(this.redisReady()), ms);
+      this.connection.on('ready', onReady);
+    });
   }
 
   private unavailable(what: string, reason: string): SeparationError {
