@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { createApp } from './app.factory';
 import { AppConfig } from './infra/config/app-config';
+import { armShutdownWatchdog } from './common/lifecycle/shutdown-watchdog';
 import { logFatalStartupError } from './common/logging/startup-logging';
 import { ConfigError, loadConfig, type LoadConfigOptions } from './infra/config/config.loader';
 
@@ -12,6 +13,7 @@ export async function startServer(config: LoadConfigOptions = {}): Promise<void>
     const role = loadConfig(config).server.role;
     const app = await createApp({ role, config });
     const settings = app.get(AppConfig);
+    armShutdownWatchdog(settings.server.shutdown_timeout_s);
     await app.listen(settings.server.port, settings.server.host);
     new Logger('Bootstrap').log(
       `spleeter-server listening on http://${settings.server.host}:${settings.server.port} (docs: /docs)`,

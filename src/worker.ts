@@ -11,6 +11,7 @@ import { NestFactory } from '@nestjs/core';
 import { Logger as PinoNestLogger } from 'nestjs-pino';
 import { AppModule } from './app.module';
 import { AppConfig } from './infra/config/app-config';
+import { armShutdownWatchdog } from './common/lifecycle/shutdown-watchdog';
 import { logFatalStartupError, startupConsoleLogger } from './common/logging/startup-logging';
 import { ConfigError } from './infra/config/config.loader';
 
@@ -25,6 +26,7 @@ async function bootstrap(): Promise<void> {
   app.enableShutdownHooks();
   await app.init();
   const config = app.get(AppConfig);
+  armShutdownWatchdog(config.server.shutdown_timeout_s);
   if (config.queueDriver !== 'redis') {
     new Logger('Worker').warn(
       'queue.driver is "memory": this worker only runs jobs recovered from the database at start-up. ' +

@@ -72,6 +72,8 @@ export const ErrorCodes = {
   JOB_NOT_FOUND: 'JOB_NOT_FOUND',
   JOB_CANCELED: 'JOB_CANCELED',
   QUEUE_FULL: 'QUEUE_FULL',
+  /** The job queue's back-end (Redis) cannot be reached; nothing was accepted. */
+  QUEUE_UNAVAILABLE: 'QUEUE_UNAVAILABLE',
   // security
   UNAUTHENTICATED: 'UNAUTHENTICATED',
   FORBIDDEN: 'FORBIDDEN',

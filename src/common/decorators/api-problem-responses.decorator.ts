@@ -16,7 +16,7 @@ const DESCRIPTIONS: Record<number, string> = {
   422: 'Invalid request (`VALIDATION_FAILED`, `UNKNOWN_STEM`, `OPTION_NOT_SUPPORTED`, `DURATION_LIMIT`, `EMPTY_AUDIO`, `CORRUPT_AUDIO`, `CALLBACK_URL_REJECTED`).',
   429: 'Too many requests (`RATE_LIMITED`); see Retry-After.',
   500: 'Internal error (`INTERNAL`, with an `errorId`).',
-  503: 'Queue full (`QUEUE_FULL`) or shutting down (`SHUTTING_DOWN`); see Retry-After.',
+  503: 'Queue full (`QUEUE_FULL`), queue back-end unreachable (`QUEUE_UNAVAILABLE`) or shutting down (`SHUTTING_DOWN`); see Retry-After.',
 };
 
 const RETRY_AFTER = {

@@ -23,7 +23,9 @@ export class ProblemDetailsDto {
   errorId?: string;
   @ApiPropertyOptional({ type: [String], description: 'Validation messages (VALIDATION_FAILED).' })
   errors?: string[];
-  @ApiPropertyOptional({ description: 'QUEUE_FULL / SHUTTING_DOWN: also sent as Retry-After.' })
+  @ApiPropertyOptional({
+    description: 'QUEUE_FULL / QUEUE_UNAVAILABLE / SHUTTING_DOWN: also sent as Retry-After.',
+  })
   retryAfterSeconds?: number;
   @ApiPropertyOptional({
     description: 'The limit that was exceeded (FILE_TOO_LARGE, DURATION_LIMIT, QUEUE_FULL).',

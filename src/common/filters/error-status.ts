@@ -29,6 +29,7 @@ export function statusForCode(code: ErrorCode): number {
     case ErrorCodes.RANGE_NOT_SATISFIABLE:
       return 416;
     case ErrorCodes.QUEUE_FULL:
+    case ErrorCodes.QUEUE_UNAVAILABLE:
     case ErrorCodes.SHUTTING_DOWN:
       return 503;
     case ErrorCodes.UNAUTHENTICATED:

@@ -65,7 +65,10 @@ export class ProblemDetailsFilter implements ExceptionFilter {
       const extras: Record<string, unknown> = {};
       for (const k of PUBLIC_CONTEXT_KEYS)
         if (exception.context[k] !== undefined) extras[k] = exception.context[k];
-      if (status >= 500) this.logger.error(`${exception.code}: ${exception.message}`, exception.stack);
+      // 503s (queue full or unreachable, shutting down) are refusals, not faults: under load or
+      // during a Redis outage a stack per request would flood the log (the queue logs the outage).
+      if (status >= 500 && status !== 503)
+        this.logger.error(`${exception.code}: ${exception.message}`, exception.stack);
       return {
         type: `https://spleeter-server.dev/problems/${exception.code.toLowerCase().replace(/_/g, '-')}`,
         title: titleFor(status),

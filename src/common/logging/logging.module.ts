@@ -53,8 +53,16 @@ export function buildLoggerParams(config: AppConfig, destination?: DestinationSt
     quietReqLogger: true,
     redact: { paths: REDACT_PATHS, censor: REDACTED },
     autoLogging: { ignore: (req) => QUIET_PATHS.test(req.url ?? '') },
+    // A 503 is a refusal with Retry-After (queue full or unreachable, shutting down, readiness
+    // down), not a fault: at error level every refused request of an outage would page someone.
     customLogLevel: (_req, res, err) =>
-      err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info',
+      res.statusCode === 503
+        ? 'warn'
+        : err || res.statusCode >= 500
+          ? 'error'
+          : res.statusCode >= 400
+            ? 'warn'
+            : 'info',
     customProps: (req: LoggedRequest) => principalProps(req.principal),
     serializers: {
       req: (req: {

@@ -86,6 +86,9 @@ export const configSchema = z
         url: z.string().nullable().default(null),
         sqlite_path: z.string().default('./.data/spleeter.sqlite'),
         log_queries: z.boolean().default(false),
+        /** PostgreSQL at start-up: attempts after the first failed one, then the process exits 1. */
+        connect_retries: z.number().int().min(0).default(9),
+        connect_retry_delay_s: z.number().min(0).default(3),
       })
       .strict()
       .prefault({}),

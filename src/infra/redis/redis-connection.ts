@@ -1,6 +1,7 @@
 import { Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import Redis, { type RedisOptions } from 'ioredis';
 import { AppConfig } from '../config/app-config';
+import { DependencyState } from './dependency-state';
 
 export interface RedisPingResult {
   ok: boolean;
@@ -22,7 +23,8 @@ export class RedisConnection implements OnApplicationShutdown {
   private readonly logger = new Logger('Redis');
   private shared: Redis | undefined;
   private readonly extra = new Set<Redis>();
-  private lastErrorLogAt = 0;
+  /** One line per outage and recovery (plus a summary while down), not one per reconnect. */
+  readonly state = new DependencyState({ name: 'Redis', logger: this.logger });
 
   constructor(private readonly config: AppConfig) {}
 
@@ -78,14 +80,8 @@ export class RedisConnection implements OnApplicationShutdown {
     const url = this.config.redis.url;
     if (!url) throw new Error('Redis is not configured (set SPLEETER_REDIS_URL)');
     const client = new Redis(url, { ...redisClientDefaults(), ...overrides });
-    client.on('error', (err: Error) => {
-      // ioredis reports every failed reconnect; one line every 30 s is enough for an operator.
-      const now = Date.now();
-      if (now - this.lastErrorLogAt > 30_000) {
-        this.lastErrorLogAt = now;
-        this.logger.warn(`Redis connection error: ${err.message}`);
-      }
-    });
+    client.on('error', (err: Error) => this.state.failed(err));
+    client.on('ready', () => this.state.recovered());
     return client;
   }
 }

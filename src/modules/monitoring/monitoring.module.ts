@@ -3,6 +3,7 @@ import { TerminusModule } from '@nestjs/terminus';
 import { PrometheusModule } from '@willsoto/nestjs-prometheus';
 import { CacheModule } from '../cache/cache.module';
 import { EventLoopMonitor } from './health/event-loop-monitor';
+import { HealthCheckLogger } from './health/health-check.logger';
 import { HealthController } from './health/health.controller';
 import { ReadinessChecks } from './health/readiness-checks.service';
 import { ShutdownState } from './health/shutdown-state.service';
@@ -26,7 +27,7 @@ import { SystemProbe } from './stats/system-probe';
 @Module({
   imports: [
     CacheModule,
-    TerminusModule.forRoot({ errorLogStyle: 'json' }),
+    TerminusModule.forRoot({ errorLogStyle: 'json', logger: HealthCheckLogger }),
     PrometheusModule.registerAsync({
       controller: MetricsController,
       // Default metrics are registered by MetricsCollector (once per process, not once per app).

@@ -90,15 +90,24 @@ abstract class AudioUploadInterceptor implements NestInterceptor {
       res.setHeader('Connection', 'close');
       throw tooLarge(maxBytes);
     }
+    try {
+      await this.admissible();
+    } catch (err) {
+      // Refused before the body is read (full, shutting down, QUEUE_UNAVAILABLE when Redis is away):
+      // close the connection instead of draining the upload.
+      res.setHeader('Connection', 'close');
+      throw err;
+    }
+  }
+
+  private async admissible(): Promise<void> {
     const stats = await this.queue.stats();
     if (!stats.accepting) {
-      res.setHeader('Connection', 'close');
       throw new SeparationError(ErrorCodes.SHUTTING_DOWN, 'The server is shutting down', {
         retryAfterSeconds: 5,
       });
     }
     if (!(await this.queue.hasCapacity(1))) {
-      res.setHeader('Connection', 'close');
       throw new SeparationError(ErrorCodes.QUEUE_FULL, `The job queue is full (${stats.capacity} waiting)`, {
         retryAfterSeconds: await this.queue.retryAfterSeconds(),
         limit: stats.capacity,
