@@ -68,7 +68,7 @@ export function buildProgram(): Command {
     .addOption(new Option('--bit-depth <bits>', 'WAV bit depth (32 = float)').choices(['16', '24', '32']))
     .option(
       '--sample-rate <hz>',
-      'output sample rate (default: the input rate)',
+      'output sample rate (default: audio.default_sample_rate, else the input rate)',
       parseNumber('sample rate', { min: 8000, integer: true }),
     )
     .option('-s, --offset <seconds>', 'start offset', parseNumber('offset', { min: 0 }))
@@ -96,6 +96,19 @@ export function buildProgram(): Command {
       parseOverlap,
     )
     .option('--denoise', 'MDX-Net: UVR denoise, averages model(x) and −model(−x) (2× inference)')
+    .option('--preprocess', 'remove DC before the network (default: audio.enable_preprocessing)')
+    .option('--no-preprocess', 'no preprocessing, whatever the configuration says')
+    .option(
+      '--normalize-loudness',
+      'bring the input to --target-lufs for the network; stems scaled back (default: audio.normalize_loudness)',
+    )
+    .option('--no-normalize-loudness', 'no loudness normalisation, whatever the configuration says')
+    .option('--target-lufs <lufs>', 'target of --normalize-loudness (default -14)', (v: string) => {
+      const n = Number(v);
+      if (!Number.isFinite(n) || n < -70 || n > 0)
+        throw new InvalidArgumentError('target LUFS must be a number from -70 to 0');
+      return n;
+    })
     .option('--overwrite', 'replace existing output files', false)
     .option('--gpu', 'use a GPU execution provider when available (CUDA, then WebGPU)')
     .option(

@@ -72,6 +72,8 @@ export const ErrorCodes = {
   JOB_NOT_FOUND: 'JOB_NOT_FOUND',
   JOB_CANCELED: 'JOB_CANCELED',
   QUEUE_FULL: 'QUEUE_FULL',
+  /** The separation's estimated engine memory exceeds performance.memory_limit_mb (HTTP 422). */
+  MEMORY_LIMIT: 'MEMORY_LIMIT',
   // security
   UNAUTHENTICATED: 'UNAUTHENTICATED',
   FORBIDDEN: 'FORBIDDEN',

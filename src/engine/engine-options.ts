@@ -18,6 +18,11 @@ export function engineOptionsFromConfig(config: SpleeterConfig): SpleeterEngineO
     maxDurationSec: config.audio.max_duration_s,
     autoDownload: config.models.auto_download,
     catalogFile: config.models.catalog_file,
+    defaultSampleRate: config.audio.default_sample_rate,
+    enablePreprocessing: config.audio.enable_preprocessing,
+    normalizeLoudness: config.audio.normalize_loudness,
+    targetLufs: config.audio.target_lufs,
+    memoryLimitMb: config.performance.memory_limit_mb,
     // null: the engine's default (<models dir>/.ort-cache); '' switches the cache off
     ortCacheDir:
       config.models.ort_cache_dir === null

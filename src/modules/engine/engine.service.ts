@@ -21,6 +21,12 @@ export class EngineService implements OnApplicationShutdown {
 
   constructor(private readonly config: AppConfig) {
     this.local = new SpleeterEngine({ ...engineOptionsFromConfig(config), logger: this.logger });
+    if (config.performance.enable_gpu && !config.performance.gpu_memory_growth) {
+      this.logger.warn(
+        'performance.gpu_memory_growth=false cannot be applied: onnxruntime-node passes only deviceId to the ' +
+          'CUDA provider, so its arena grows on demand (kNextPowerOfTwo) as with gpu_memory_growth=true',
+      );
+    }
   }
 
   /** Runs one separation to files. Throws AudioProcessingError / ModelError / ValidationError / SeparationError(JOB_CANCELED). */

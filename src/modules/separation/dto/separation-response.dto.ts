@@ -137,6 +137,16 @@ export class SeparationOptionsResponseDto {
   overlap!: 'default' | number | null;
   @ApiProperty({ type: Boolean, nullable: true, description: 'MDX-Net denoise used; null for other models.' })
   denoise!: boolean | null;
+  @ApiProperty({ description: 'DC removal before the network.' })
+  preprocess!: boolean;
+  @ApiProperty({ description: 'Input loudness-normalised for the network (stems scaled back).' })
+  normalizeLoudness!: boolean;
+  @ApiProperty({
+    type: Number,
+    nullable: true,
+    description: 'Target LUFS of normalizeLoudness; null when off.',
+  })
+  targetLufs!: number | null;
 }
 
 export class SeparationLinksDto {
