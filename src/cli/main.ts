@@ -10,6 +10,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { SpleeterError } from '../core/errors';
 import { MDX_OVERLAP_RULE, parseMdxOverlap, type MdxOverlap } from '../core/mdx/mdx-options';
 import { ConfigError, loadConfig } from '../infra/config/config.loader';
+import { runAnalyzeCommand, type AnalyzeCliOptions } from './analyze-command';
 import { runModelsCommand, type ModelsCommandContext } from './models-command';
 import { runSeparateCommand, type SeparateCliOptions } from './separate-command';
 import { CLI_NAME, exitCodeFor, printError } from './cli-output';
@@ -125,6 +126,17 @@ export function buildProgram(): Command {
     .option('-q, --quiet', 'no progress output', false)
     .action(async (files: string[], opts: SeparateCliOptions) => {
       process.exitCode = await runSeparateCommand(files, opts, loadCliConfig());
+    });
+
+  program
+    .command('analyze')
+    .description(
+      'Technical data, tags, loudness (integrated, LRA, true peak), silence, tempo and key of audio files',
+    )
+    .argument('<files...>', 'input audio files')
+    .option('--json', 'print one JSON object per file', false)
+    .action(async (files: string[], opts: AnalyzeCliOptions) => {
+      process.exitCode = await runAnalyzeCommand(files, opts, loadCliConfig());
     });
 
   const models = program.command('models').description('List, install, validate and convert models');

@@ -32,6 +32,7 @@ import type { ExecutionProviderName, InferenceLogger } from '../infra/onnx/onnx-
 import { Ffmpeg } from '../infra/ffmpeg/ffmpeg';
 import { OnnxRuntime } from '../infra/onnx/onnx-runtime';
 import { mapWithConcurrency } from './concurrency';
+import type { AnalyzeOptions, AudioFileAnalysis } from './audio-file-analysis';
 import { estimateSeparationMemoryMb, memoryLimitError } from './memory-estimate';
 import { DEFAULT_FILENAME_FORMAT, renderOutputPath } from './output/filename-format';
 import type { ModelManager } from './models/model-manager';
@@ -387,6 +388,67 @@ export class SpleeterEngine {
    * Refuses existing outputs before the model is loaded (seconds for a large model). When the
    * stems cannot be known cheaply, or the model reference is bad, the normal path reports it.
    */
+  /**
+   * Analyses a file without separating it: technical data, tags, and loudness (integrated, LRA,
+   * true peak), silent ranges, tempo and key from one streaming pass over the decoded audio at
+   * its own rate and channel count.
+   */
+  async analyze(audioPath: string, options: AnalyzeOptions = {}): Promise<AudioFileAnalysis> {
+    await this.initialize();
+    const started = performance.now();
+    const common = {
+      ffmpeg: () => this.getCodec(),
+      maxDurationSec: Number.isFinite(this.opts.maxDurationSec) ? this.opts.maxDurationSec : undefined,
+      signal: options.signal,
+      onWarning: (m: string) => this.logger.warn(m),
+    };
+    // Opened once to learn the file's own rate and layout, then read at exactly those.
+    const probed = await openAudioInput(audioPath, common);
+    const { sampleRate, channels } = probed.info;
+    const input =
+      probed.info.targetSampleRate === sampleRate && probed.info.targetChannels === channels
+        ? probed
+        : await openAudioInput(audioPath, {
+            ...common,
+            targetSampleRate: sampleRate,
+            targetChannels: channels,
+          });
+    const analysis = await analyzeStream(
+      input.stream({ signal: options.signal }),
+      {
+        sampleRate,
+        channels,
+        silence: {
+          ...(options.silenceThresholdDbfs !== undefined
+            ? { thresholdDbfs: options.silenceThresholdDbfs }
+            : {}),
+          ...(options.silenceMinDurationSec !== undefined
+            ? { minDurationSec: options.silenceMinDurationSec }
+            : {}),
+        },
+      },
+      options.signal,
+    );
+    const i = input.info;
+    return {
+      audioPath,
+      technical: {
+        format: i.format,
+        codec: i.codec,
+        sampleRate,
+        channels,
+        bitDepth: i.bitDepth ?? null,
+        durationSec: i.durationSec ?? (i.frames !== undefined ? i.frames / sampleRate : null),
+        bitRate: i.bitRate ?? null,
+        decoder: i.decoder,
+      },
+      tags: i.tags ?? {},
+      hasCoverArt: i.hasCoverArt ?? false,
+      analysis,
+      timings: { totalMs: performance.now() - started },
+    };
+  }
+
   /** Estimated engine memory of a separation with this model (memory-estimate.ts), and the limit. */
   async estimateMemory(modelName?: string): Promise<{ estimateMb: number; limitMb: number | null }> {
     await this.initialize();
@@ -629,6 +691,7 @@ function toInputInfo(input: AudioInput, selectedDurationSec: number): InputAudio
     channels: i.channels,
     durationSec,
     bitDepth: i.bitDepth,
+    ...(i.tags && Object.keys(i.tags).length > 0 ? { tags: { ...i.tags } } : {}),
   };
 }
 

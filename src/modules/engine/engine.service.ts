@@ -6,6 +6,7 @@ import { engineOptionsFromConfig } from '../../engine/engine-options';
 import { SpleeterEngine } from '../../engine/spleeter-engine';
 import type { InputAudioInfo, ModelSummary, SeparateParams, SeparationResult } from '../../engine/types';
 import type { ModelDescription } from '../../engine/registry/model-registry';
+import type { AnalyzeOptions, AudioFileAnalysis } from '../../engine/audio-file-analysis';
 
 /**
  * Nest face of the separation engine (src/engine/spleeter-engine.ts). Separations run in a pool of
@@ -42,6 +43,14 @@ export class EngineService implements OnApplicationShutdown {
     const result = await this.pool.separate(params);
     if (result.executionProvider !== 'dsp') this.providerInUse = result.executionProvider;
     return result;
+  }
+
+  /**
+   * Technical data, tags, loudness, silence, tempo and key of a file. Runs on this thread: the
+   * analysis streams, and each chunk's work is short, so requests keep being served in between.
+   */
+  analyze(audioPath: string, options: AnalyzeOptions = {}): Promise<AudioFileAnalysis> {
+    return this.local.analyze(audioPath, options);
   }
 
   /** Reads the input's format, rate, channels and duration without decoding it all. */

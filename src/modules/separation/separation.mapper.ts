@@ -60,6 +60,7 @@ export function toSeparationResponse(job: SeparationJobEntity, ctx: MappingConte
       durationSec: job.inputInfo?.durationSec ?? null,
       sampleRate: job.inputInfo?.sampleRate ?? null,
       channels: job.inputInfo?.channels ?? null,
+      metadata: { ...(job.inputInfo?.tags ?? {}) },
     },
     timings: {
       queuedMs:

@@ -33,6 +33,13 @@ export class SeparationInputDto {
   sampleRate!: number | null;
   @ApiProperty({ type: Number, nullable: true, example: 2 })
   channels!: number | null;
+  @ApiProperty({
+    type: 'object',
+    additionalProperties: { type: 'string' },
+    description: 'Container tags of the upload (title, artist, album…); {} when it has none.',
+    example: { title: 'Song', artist: 'Band' },
+  })
+  metadata!: Record<string, string>;
 }
 
 /**
