@@ -1,6 +1,7 @@
 /** Programmatic API of spleeter-server. */
 export { SpleeterEngine, type SpleeterEngineOptions, type BatchItemResult } from './engine/spleeter-engine';
 export * from './engine/types';
+export type { AudioFileAnalysis, AudioFileTechnicalInfo, AnalyzeOptions } from './engine/audio-file-analysis';
 export type { MdxOverlap } from './core/mdx/mdx-options';
 export {
   AudioProcessingError,

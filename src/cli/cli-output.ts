@@ -5,7 +5,14 @@ export const CLI_NAME = 'spleeter-server';
 
 /** Which command failed, for a hint that fits it. */
 export interface HintContext {
-  command: 'separate' | 'models install' | 'models remove' | 'models validate' | 'models convert' | 'models';
+  command:
+    | 'separate'
+    | 'analyze'
+    | 'models install'
+    | 'models remove'
+    | 'models validate'
+    | 'models convert'
+    | 'models';
   /** The model argument of `models install` (for the `--from` hint). */
   model?: string;
   prefix?: string;

@@ -10,6 +10,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { SpleeterError } from '../core/errors';
 import { MDX_OVERLAP_RULE, parseMdxOverlap, type MdxOverlap } from '../core/mdx/mdx-options';
 import { ConfigError, loadConfig } from '../infra/config/config.loader';
+import { runAnalyzeCommand, type AnalyzeCliOptions } from './analyze-command';
 import { runModelsCommand, type ModelsCommandContext } from './models-command';
 import { runSeparateCommand, type SeparateCliOptions } from './separate-command';
 import { CLI_NAME, exitCodeFor, printError } from './cli-output';
@@ -68,7 +69,7 @@ export function buildProgram(): Command {
     .addOption(new Option('--bit-depth <bits>', 'WAV bit depth (32 = float)').choices(['16', '24', '32']))
     .option(
       '--sample-rate <hz>',
-      'output sample rate (default: the input rate)',
+      'output sample rate (default: audio.default_sample_rate, else the input rate)',
       parseNumber('sample rate', { min: 8000, integer: true }),
     )
     .option('-s, --offset <seconds>', 'start offset', parseNumber('offset', { min: 0 }))
@@ -96,6 +97,19 @@ export function buildProgram(): Command {
       parseOverlap,
     )
     .option('--denoise', 'MDX-Net: UVR denoise, averages model(x) and −model(−x) (2× inference)')
+    .option('--preprocess', 'remove DC before the network (default: audio.enable_preprocessing)')
+    .option('--no-preprocess', 'no preprocessing, whatever the configuration says')
+    .option(
+      '--normalize-loudness',
+      'bring the input to --target-lufs for the network; stems scaled back (default: audio.normalize_loudness)',
+    )
+    .option('--no-normalize-loudness', 'no loudness normalisation, whatever the configuration says')
+    .option('--target-lufs <lufs>', 'target of --normalize-loudness (default -14)', (v: string) => {
+      const n = Number(v);
+      if (!Number.isFinite(n) || n < -70 || n > 0)
+        throw new InvalidArgumentError('target LUFS must be a number from -70 to 0');
+      return n;
+    })
     .option('--overwrite', 'replace existing output files', false)
     .option('--gpu', 'use a GPU execution provider when available (CUDA, then WebGPU)')
     .option(
@@ -112,6 +126,17 @@ export function buildProgram(): Command {
     .option('-q, --quiet', 'no progress output', false)
     .action(async (files: string[], opts: SeparateCliOptions) => {
       process.exitCode = await runSeparateCommand(files, opts, loadCliConfig());
+    });
+
+  program
+    .command('analyze')
+    .description(
+      'Technical data, tags, loudness (integrated, LRA, true peak), silence, tempo and key of audio files',
+    )
+    .argument('<files...>', 'input audio files')
+    .option('--json', 'print one JSON object per file', false)
+    .action(async (files: string[], opts: AnalyzeCliOptions) => {
+      process.exitCode = await runAnalyzeCommand(files, opts, loadCliConfig());
     });
 
   const models = program.command('models').description('List, install, validate and convert models');

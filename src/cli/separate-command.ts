@@ -23,6 +23,9 @@ export interface SeparateCliOptions {
   /** MDX-Net only; absent unless given, so other models are not refused for a default. */
   overlap?: MdxOverlap;
   denoise?: boolean;
+  preprocess?: boolean;
+  normalizeLoudness?: boolean;
+  targetLufs?: number;
   overwrite: boolean;
   gpu?: boolean;
   threads?: number;
@@ -89,6 +92,9 @@ export async function runSeparateCommand(
             bandwidth: opts.bandwidth,
             overlap: opts.overlap,
             denoise: opts.denoise,
+            preprocess: opts.preprocess,
+            normalizeLoudness: opts.normalizeLoudness,
+            targetLufs: opts.targetLufs,
             overwrite: opts.overwrite,
             signal: controller.signal,
             onProgress: (fraction, stage) => bar.update(fraction, stage),

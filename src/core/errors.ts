@@ -74,6 +74,8 @@ export const ErrorCodes = {
   QUEUE_FULL: 'QUEUE_FULL',
   /** The job queue's back-end (Redis) cannot be reached; nothing was accepted. */
   QUEUE_UNAVAILABLE: 'QUEUE_UNAVAILABLE',
+  /** The separation's estimated engine memory exceeds performance.memory_limit_mb (HTTP 422). */
+  MEMORY_LIMIT: 'MEMORY_LIMIT',
   // security
   UNAUTHENTICATED: 'UNAUTHENTICATED',
   FORBIDDEN: 'FORBIDDEN',

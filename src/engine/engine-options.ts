@@ -19,6 +19,11 @@ export function engineOptionsFromConfig(config: SpleeterConfig): SpleeterEngineO
     autoDownload: config.models.auto_download,
     catalogFile: config.models.catalog_file,
     downloadTimeoutS: config.models.download_timeout_s,
+    defaultSampleRate: config.audio.default_sample_rate,
+    enablePreprocessing: config.audio.enable_preprocessing,
+    normalizeLoudness: config.audio.normalize_loudness,
+    targetLufs: config.audio.target_lufs,
+    memoryLimitMb: config.performance.memory_limit_mb,
     // null: the engine's default (<models dir>/.ort-cache); '' switches the cache off
     ortCacheDir:
       config.models.ort_cache_dir === null

@@ -17,6 +17,14 @@ import {
   SpleeterError,
   ValidationError,
 } from '../core/errors';
+import { analyzeStream } from '../core/analysis/audio-analyzer';
+import {
+  DEFAULT_TARGET_LUFS,
+  gainStream,
+  planLoudnessNormalization,
+  type NormalizationPlan,
+} from '../core/analysis/loudness-normalization';
+import { preprocessStream } from '../core/analysis/preprocess';
 import { isMdxOverlap, MDX_OVERLAP_RULE, MdxSeparator } from '../core/mdx';
 import type { StemSeparator } from '../core/separation/types';
 import { SPLEETER_SAMPLE_RATE } from '../core/spleeter/types';
@@ -24,6 +32,8 @@ import type { ExecutionProviderName, InferenceLogger } from '../infra/onnx/onnx-
 import { Ffmpeg } from '../infra/ffmpeg/ffmpeg';
 import { OnnxRuntime } from '../infra/onnx/onnx-runtime';
 import { mapWithConcurrency } from './concurrency';
+import type { AnalyzeOptions, AudioFileAnalysis } from './audio-file-analysis';
+import { estimateSeparationMemoryMb, memoryLimitError } from './memory-estimate';
 import { DEFAULT_FILENAME_FORMAT, renderOutputPath } from './output/filename-format';
 import type { ModelManager } from './models/model-manager';
 import {
@@ -83,6 +93,58 @@ export interface SpleeterEngineOptions {
   modelManager?: ModelManager;
   /** Advanced: a custom external codec instead of locating ffmpeg. */
   codec?: ExternalAudioCodec | null;
+
+  /** Output sample rate when a request names none (default: the input's own rate). */
+  defaultSampleRate?: number | null;
+  /** Default of the per-request `preprocess` (DC removal before the network; default false). */
+  enablePreprocessing?: boolean;
+  /** Default of the per-request `normalizeLoudness` (default false). */
+  normalizeLoudness?: boolean;
+  /** Default of the per-request `targetLufs` (default −14). */
+  targetLufs?: number;
+  /**
+   * Refuse a separation whose estimated engine memory (memory-estimate.ts) exceeds this many MiB
+   * with MEMORY_LIMIT. Default: no limit.
+   */
+  memoryLimitMb?: number | null;
+
+  // The design's names (docs/design): aliases of the options above, or server-only settings.
+  /** Design name of batchSegments; refused when both are given with different values. */
+  batchSize?: number;
+  /** Design name of intraOpThreads; refused when both are given with different values. */
+  workerThreads?: number;
+  /** Server only (the result cache lives in the server, not the library): accepted and ignored. */
+  cacheEnabled?: boolean;
+  /** Server only: accepted and ignored. */
+  cacheSizeMb?: number;
+  /** Server only: accepted and ignored. */
+  redisUrl?: string | null;
+  /** Server only (Prometheus metrics are the server's): accepted and ignored. */
+  enableMonitoring?: boolean;
+  /** Server only: accepted and ignored. */
+  metricsExportInterval?: number;
+}
+
+/** Folds the design's names (batchSize, workerThreads) into the engine's own. */
+export function resolveEngineOptionAliases(options: SpleeterEngineOptions): SpleeterEngineOptions {
+  const out = { ...options };
+  const pairs: Array<[alias: 'batchSize' | 'workerThreads', key: 'batchSegments' | 'intraOpThreads']> = [
+    ['batchSize', 'batchSegments'],
+    ['workerThreads', 'intraOpThreads'],
+  ];
+  for (const [alias, key] of pairs) {
+    const a = out[alias];
+    if (a === undefined) continue;
+    if (out[key] !== undefined && out[key] !== a) {
+      throw new ValidationError(
+        ErrorCodes.VALIDATION_FAILED,
+        `Options ${alias} (${a}) and ${key} (${out[key]}) name the same setting with different values; give one of them`,
+        { field: alias },
+      );
+    }
+    out[key] = a;
+  }
+  return out;
 }
 
 export interface BatchItemResult {
@@ -119,7 +181,7 @@ export class SpleeterEngine {
       batchConcurrency: 2,
       defaultModel: 'builtin:center',
       maxDurationSec: Number.POSITIVE_INFINITY,
-      ...options,
+      ...resolveEngineOptionAliases(options),
     };
     this.logger = options.logger ?? silentLogger;
   }
@@ -337,6 +399,85 @@ export class SpleeterEngine {
    * Refuses existing outputs before the model is loaded (seconds for a large model). When the
    * stems cannot be known cheaply, or the model reference is bad, the normal path reports it.
    */
+  /**
+   * Analyses a file without separating it: technical data, tags, and loudness (integrated, LRA,
+   * true peak), silent ranges, tempo and key from one streaming pass over the decoded audio at
+   * its own rate and channel count.
+   */
+  async analyze(audioPath: string, options: AnalyzeOptions = {}): Promise<AudioFileAnalysis> {
+    await this.initialize();
+    const started = performance.now();
+    const common = {
+      ffmpeg: () => this.getCodec(),
+      maxDurationSec: Number.isFinite(this.opts.maxDurationSec) ? this.opts.maxDurationSec : undefined,
+      signal: options.signal,
+      onWarning: (m: string) => this.logger.warn(m),
+    };
+    // Opened once to learn the file's own rate and layout, then read at exactly those.
+    const probed = await openAudioInput(audioPath, common);
+    const { sampleRate, channels } = probed.info;
+    const input =
+      probed.info.targetSampleRate === sampleRate && probed.info.targetChannels === channels
+        ? probed
+        : await openAudioInput(audioPath, {
+            ...common,
+            targetSampleRate: sampleRate,
+            targetChannels: channels,
+          });
+    const analysis = await analyzeStream(
+      input.stream({ signal: options.signal }),
+      {
+        sampleRate,
+        channels,
+        silence: {
+          ...(options.silenceThresholdDbfs !== undefined
+            ? { thresholdDbfs: options.silenceThresholdDbfs }
+            : {}),
+          ...(options.silenceMinDurationSec !== undefined
+            ? { minDurationSec: options.silenceMinDurationSec }
+            : {}),
+        },
+      },
+      options.signal,
+    );
+    const i = input.info;
+    return {
+      audioPath,
+      technical: {
+        format: i.format,
+        codec: i.codec,
+        sampleRate,
+        channels,
+        bitDepth: i.bitDepth ?? null,
+        durationSec: i.durationSec ?? (i.frames !== undefined ? i.frames / sampleRate : null),
+        bitRate: i.bitRate ?? null,
+        decoder: i.decoder,
+      },
+      tags: i.tags ?? {},
+      hasCoverArt: i.hasCoverArt ?? false,
+      analysis,
+      timings: { totalMs: performance.now() - started },
+    };
+  }
+
+  /** Estimated engine memory of a separation with this model (memory-estimate.ts), and the limit. */
+  async estimateMemory(modelName?: string): Promise<{ estimateMb: number; limitMb: number | null }> {
+    await this.initialize();
+    const model = await this.registry!.describe(modelName ?? this.opts.defaultModel);
+    return {
+      estimateMb: estimateSeparationMemoryMb({ ...model, batchSegments: this.opts.batchSegments }),
+      limitMb: this.opts.memoryLimitMb ?? null,
+    };
+  }
+
+  private async refuseOverMemoryLimit(modelRef: string): Promise<void> {
+    // A model that cannot be described is reported by the open that follows, with its own error.
+    const estimate = await this.estimateMemory(modelRef).catch(() => null);
+    if (!estimate) return;
+    const { estimateMb, limitMb } = estimate;
+    if (limitMb !== null && estimateMb > limitMb) throw memoryLimitError(modelRef, estimateMb, limitMb);
+  }
+
   private async refuseExistingOutputs(params: SeparateParams, modelRef: string, codec: OutputCodec) {
     const stems = params.stems?.length
       ? params.stems
@@ -358,6 +499,7 @@ export class SpleeterEngine {
     if (params.signal?.aborted) throw new SeparationError(ErrorCodes.JOB_CANCELED, 'Separation was canceled');
 
     const modelRef = params.modelName ?? this.opts.defaultModel;
+    if (this.opts.memoryLimitMb) await this.refuseOverMemoryLimit(modelRef);
     if (!params.overwrite) await this.refuseExistingOutputs(params, modelRef, codec);
     // Probing the input and loading the model (sessions, worker threads) overlap.
     const [inputResult, openedResult] = await Promise.allSettled([
@@ -405,7 +547,8 @@ export class SpleeterEngine {
           if (fs.existsSync(file)) throw outputExists(stem, file);
         }
       }
-      const outputRate = params.sampleRate ?? defaultOutputRate(codec, input.info.sampleRate);
+      const outputRate =
+        params.sampleRate ?? defaultOutputRate(codec, this.opts.defaultSampleRate ?? input.info.sampleRate);
       sinks = new Map();
       for (const stem of separator.stems) {
         await fs.promises.mkdir(path.dirname(outputs[stem]), { recursive: true });
@@ -426,15 +569,50 @@ export class SpleeterEngine {
 
       let decodeMs = 0;
       let encodeMs = 0;
+      const preprocess = params.preprocess ?? this.opts.enablePreprocessing ?? false;
+      const normalize = params.normalizeLoudness ?? this.opts.normalizeLoudness ?? false;
+      // The network's input: decoded (44.1 kHz stereo), DC removed when asked.
+      const openConditioned = (): AsyncIterable<Float32Array> => {
+        const decoded = timedIterable(input.stream({ signal: params.signal }), (ms) => (decodeMs += ms));
+        return preprocess
+          ? preprocessStream(decoded, { sampleRate: SPLEETER_SAMPLE_RATE, channels: 2 })
+          : decoded;
+      };
+      let plan: NormalizationPlan | null = null;
+      if (normalize) {
+        // One extra pass: the integrated loudness needs the whole input before the first gain.
+        const measured = await analyzeStream(
+          openConditioned(),
+          {
+            sampleRate: SPLEETER_SAMPLE_RATE,
+            channels: 2,
+            loudness: { truePeak: false },
+            silence: false,
+            tempo: false,
+            key: false,
+          },
+          params.signal,
+        );
+        plan = planLoudnessNormalization(measured.loudness ?? null, {
+          targetLufs: params.targetLufs ?? this.opts.targetLufs ?? DEFAULT_TARGET_LUFS,
+        });
+      }
+      const inputGain = plan?.inputGain ?? 1;
+      const stemGain = plan?.stemGain ?? 1;
       const openSource = () =>
-        timedIterable(input.stream({ signal: params.signal }), (ms) => (decodeMs += ms));
+        inputGain !== 1 ? gainStream(openConditioned(), inputGain) : openConditioned();
       const activeSinks = sinks;
       const stats = await separator.separate(
         openSource,
         {
           write: async (chunks) => {
             const t0 = performance.now();
-            await Promise.all([...chunks].map(([stem, data]) => activeSinks.get(stem)!.write(data)));
+            await Promise.all(
+              [...chunks].map(([stem, data]) =>
+                // A copy: the separator may still hold the chunk it handed over.
+                activeSinks.get(stem)!.write(stemGain !== 1 ? scaled(data, stemGain) : data),
+              ),
+            );
             encodeMs += performance.now() - t0;
           },
         },
@@ -459,6 +637,17 @@ export class SpleeterEngine {
           : {}),
         executionProvider: separator.executionProvider,
         input: toInputInfo(input, durationSec),
+        processing: {
+          preprocess,
+          loudness: plan
+            ? {
+                targetLufs: plan.targetLufs,
+                measuredLufs: plan.measuredLufs,
+                inputGainDb: plan.inputGainDb,
+                stemGain: plan.stemGain,
+              }
+            : null,
+        },
         outputs,
         timings: {
           totalMs,
@@ -479,6 +668,12 @@ export class SpleeterEngine {
       await opened.release();
     }
   }
+}
+
+function scaled(chunk: Float32Array, gain: number): Float32Array {
+  const out = new Float32Array(chunk.length);
+  for (let i = 0; i < chunk.length; i++) out[i] = chunk[i] * gain;
+  return out;
 }
 
 function outputExists(stem: string, file: string): ValidationError {
@@ -507,6 +702,7 @@ function toInputInfo(input: AudioInput, selectedDurationSec: number): InputAudio
     channels: i.channels,
     durationSec,
     bitDepth: i.bitDepth,
+    ...(i.tags && Object.keys(i.tags).length > 0 ? { tags: { ...i.tags } } : {}),
   };
 }
 
@@ -540,6 +736,12 @@ function validateRequest(params: SeparateParams, codec: OutputCodec, haveFfmpeg:
     !(Number.isInteger(params.sampleRate) && params.sampleRate >= 8000 && params.sampleRate <= 192000)
   ) {
     problems.push('sampleRate must be an integer between 8000 and 192000');
+  }
+  if (
+    params.targetLufs !== undefined &&
+    !(Number.isFinite(params.targetLufs) && params.targetLufs >= -70 && params.targetLufs <= 0)
+  ) {
+    problems.push('targetLufs must be a number between -70 and 0');
   }
   if (params.offsetSec !== undefined && !(params.offsetSec >= 0)) problems.push('offsetSec must be >= 0');
   if (params.durationSec !== undefined && !(params.durationSec > 0)) problems.push('durationSec must be > 0');

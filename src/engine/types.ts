@@ -35,6 +35,19 @@ export interface SeparationRequestOptions {
   overlap?: MdxOverlap;
   /** MDX-Net only: UVR's denoise, ½·model(x) − ½·model(−x) (twice the inference). */
   denoise?: boolean;
+  /**
+   * Before the network: DC removal (5 Hz first-order high-pass, core/analysis/preprocess.ts).
+   * Default: the engine's enablePreprocessing (audio.enable_preprocessing).
+   */
+  preprocess?: boolean;
+  /**
+   * Before the network: the input is brought to targetLufs (BS.1770 integrated loudness, one extra
+   * decoding pass); the stems are scaled back by the inverse gain, so they still sum to the
+   * original mixture. Default: the engine's normalizeLoudness (audio.normalize_loudness).
+   */
+  normalizeLoudness?: boolean;
+  /** Target of normalizeLoudness in LUFS (default −14). */
+  targetLufs?: number;
   /** Overwrite existing output files (default false: refuse with OUTPUT_EXISTS). */
   overwrite?: boolean;
   signal?: AbortSignal;
@@ -68,11 +81,26 @@ export interface SeparationResult {
   mdx?: { overlap: MdxOverlap; denoise: boolean };
   executionProvider: string;
   input: InputAudioInfo;
+  /** What ran before the network (preprocess, loudness normalisation with the measured gain). */
+  processing?: InputProcessingInfo;
   /** stem name → absolute output path. */
   outputs: Record<string, string>;
   timings: SeparationTimings;
   /** Audio seconds processed per wall second. */
   realtimeFactor: number;
+}
+
+export interface InputProcessingInfo {
+  preprocess: boolean;
+  /** null: not normalised. */
+  loudness: {
+    targetLufs: number;
+    /** Integrated loudness of the (preprocessed) input; null: too short or silent (gain 0 dB). */
+    measuredLufs: number | null;
+    inputGainDb: number;
+    /** Gain applied to every stem: the inverse of the input's, so stems sum to the mixture. */
+    stemGain: number;
+  } | null;
 }
 
 export interface ProcessingStats {

@@ -26,6 +26,8 @@ import type { ProcessRole } from '../../src/infra/queue/process-role';
 export interface TestAppOptions {
   /** Config overrides (keys as in config.schema.ts), merged over the temp-dir defaults. */
   config?: Record<string, unknown>;
+  /** Environment the config loader reads (default none), e.g. SPLEETER_CONFIG naming a YAML file. */
+  env?: NodeJS.ProcessEnv;
   /** Reuse this working directory (restart tests); it is then not deleted on close. */
   dir?: string;
   /** Replace providers, e.g. `{ provide: EngineService, useValue: fake }`. */
@@ -99,7 +101,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     let builder = Test.createTestingModule({
       imports: [
         AppModule.forRoot(
-          { env: {}, configDir: path.join(dir, 'no-config'), overrides: config },
+          { env: options.env ?? {}, configDir: path.join(dir, 'no-config'), overrides: config },
           { role: options.role, logDestination: options.logDestination },
         ),
       ],

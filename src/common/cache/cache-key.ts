@@ -50,6 +50,10 @@ export function pickOutputOptions(options: {
   /** MDX-Net only (absent for other models, whose keys are unchanged by these options' arrival). */
   overlap?: string | number | null;
   denoise?: boolean | null;
+  /** Absent when off, so keys of requests without them are unchanged by their arrival. */
+  preprocess?: boolean | null;
+  normalizeLoudness?: boolean | null;
+  targetLufs?: number | null;
 }): Record<string, unknown> {
   const v = <T>(x: T | null | undefined): T | undefined => (x === null ? undefined : x);
   return {
@@ -64,6 +68,9 @@ export function pickOutputOptions(options: {
     bandwidth: v(options.bandwidth),
     overlap: v(options.overlap),
     denoise: v(options.denoise),
+    preprocess: options.preprocess ? true : undefined,
+    normalizeLoudness: options.normalizeLoudness ? true : undefined,
+    targetLufs: options.normalizeLoudness ? v(options.targetLufs) : undefined,
   };
 }
 

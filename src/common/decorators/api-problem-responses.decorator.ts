@@ -13,7 +13,7 @@ const DESCRIPTIONS: Record<number, string> = {
   413: 'Upload too large (`FILE_TOO_LARGE`).',
   415: 'Not an accepted audio format, judged by content (`UNSUPPORTED_AUDIO`).',
   416: 'Range outside the file (`RANGE_NOT_SATISFIABLE`); `Content-Range: bytes */<size>` is sent.',
-  422: 'Invalid request (`VALIDATION_FAILED`, `UNKNOWN_STEM`, `OPTION_NOT_SUPPORTED`, `DURATION_LIMIT`, `EMPTY_AUDIO`, `CORRUPT_AUDIO`, `CALLBACK_URL_REJECTED`).',
+  422: 'Invalid request (`VALIDATION_FAILED`, `UNKNOWN_STEM`, `OPTION_NOT_SUPPORTED`, `DURATION_LIMIT`, `EMPTY_AUDIO`, `CORRUPT_AUDIO`, `CALLBACK_URL_REJECTED`, `MEMORY_LIMIT`: the estimated engine memory exceeds `performance.memory_limit_mb`).',
   429: 'Too many requests (`RATE_LIMITED`); see Retry-After.',
   500: 'Internal error (`INTERNAL`, with an `errorId`).',
   503: 'Queue full (`QUEUE_FULL`), queue back-end unreachable (`QUEUE_UNAVAILABLE`) or shutting down (`SHUTTING_DOWN`); see Retry-After.',

@@ -12,6 +12,7 @@ export function statusForCode(code: ErrorCode): number {
     case ErrorCodes.OPTION_NOT_SUPPORTED:
     case ErrorCodes.DURATION_LIMIT:
     case ErrorCodes.CALLBACK_URL_REJECTED:
+    case ErrorCodes.MEMORY_LIMIT:
       return 422;
     case ErrorCodes.FILE_TOO_LARGE:
       return 413;

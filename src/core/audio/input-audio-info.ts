@@ -1,3 +1,5 @@
+import type { AudioTags } from './audio-tags';
+
 /** What a separation reports about its input (engine results, job records, cached results). */
 export interface InputAudioInfo {
   format: string;
@@ -6,4 +8,6 @@ export interface InputAudioInfo {
   channels: number;
   durationSec: number;
   bitDepth?: number;
+  /** Container tags (title, artist…); absent when the file has none. */
+  tags?: AudioTags;
 }

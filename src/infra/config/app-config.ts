@@ -13,6 +13,11 @@ export class AppConfig {
     Object.freeze(this);
   }
 
+  /** Redis of the result cache's L3 tier: cache.redis_url, else redis.url (null: no L3). */
+  get cacheRedisUrl(): string | null {
+    return this.cache.redis_url ?? this.redis.url;
+  }
+
   /** Queue back-end after resolving 'auto' (Redis when a Redis URL is configured). */
   get queueDriver(): 'memory' | 'redis' {
     if (this.queue.driver === 'auto') return this.redis.url ? 'redis' : 'memory';

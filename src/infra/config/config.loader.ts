@@ -29,6 +29,7 @@ export const ENV_ALIASES: Readonly<Record<string, string>> = {
   SPLEETER_PORT: 'server.port',
   SPLEETER_PUBLIC_URL: 'server.public_url',
   SPLEETER_ENABLE_GPU: 'performance.enable_gpu',
+  SPLEETER_GPU_MEMORY_GROWTH: 'performance.gpu_memory_growth',
   SPLEETER_THREADS: 'performance.intra_op_threads',
   SPLEETER_BATCH_SEGMENTS: 'performance.batch_segments',
   SPLEETER_MODELS_DIR: 'models.dir',
@@ -84,7 +85,45 @@ export function loadConfig(options: LoadConfigOptions = {}): SpleeterConfig {
 
   const result = configSchema.safeParse(merged);
   if (!result.success) throw new ConfigError(formatIssues(result.error, sources));
-  return result.data;
+  return resolveDesignAliases(result.data, sources, defaultFile);
+}
+
+/**
+ * The design's key names (`performance.batch_size`, `performance.worker_threads`,
+ * `audio.supported_formats`) are aliases of the keys the code reads. The design name wins over a
+ * default (built-in or config/default.yaml); set by the user to a different value than the other
+ * name, it is an error naming both. Afterwards both names hold the effective value.
+ */
+export const DESIGN_ALIASES: ReadonlyArray<readonly [alias: string, key: string]> = [
+  ['performance.batch_size', 'performance.batch_segments'],
+  ['performance.worker_threads', 'performance.intra_op_threads'],
+  ['audio.supported_formats', 'audio.allowed_formats'],
+];
+
+function resolveDesignAliases(config: SpleeterConfig, sources: Sources, defaultFile: string): SpleeterConfig {
+  const problems: string[] = [];
+  const root = config as unknown as Record<string, Record<string, unknown>>;
+  for (const [alias, key] of DESIGN_ALIASES) {
+    const [section, aliasName] = alias.split('.');
+    const keyName = key.split('.')[1];
+    const aliasValue = root[section][aliasName];
+    const keyValue = root[section][keyName];
+    if (aliasValue === null || aliasValue === undefined) {
+      root[section][aliasName] = keyValue;
+      continue;
+    }
+    const keySource = sources.get(key);
+    const keySetByUser = keySource !== undefined && keySource !== defaultFile;
+    if (keySetByUser && JSON.stringify(keyValue) !== JSON.stringify(aliasValue)) {
+      problems.push(
+        `  - spleeter.${alias} (${JSON.stringify(aliasValue)}${sourceHint(alias, sources).replace(/^ \(/, ', ').replace(/\)$/, '')}) and spleeter.${key} (${JSON.stringify(keyValue)}${sourceHint(key, sources).replace(/^ \(/, ', ').replace(/\)$/, '')}) name the same setting with different values; set one of them`,
+      );
+      continue;
+    }
+    root[section][keyName] = aliasValue;
+  }
+  if (problems.length) throw new ConfigError(`Invalid configuration:\n${problems.join('\n')}`);
+  return config;
 }
 
 /** `./config` of the working directory when it has a default.yaml, else the package's own. */

@@ -56,6 +56,21 @@ export const configSchema = z
         inter_op_threads: nonNegInt.default(1),
         batch_segments: z.number().int().min(1).max(64).default(1),
         batch_concurrency: z.number().int().min(1).default(2),
+        /** Design name of batch_segments (segments per model call); both set to different values is an error. */
+        batch_size: z.number().int().min(1).max(64).nullable().default(null),
+        /** Design name of intra_op_threads (inference threads in total, 0 = one per core). */
+        worker_threads: nonNegInt.nullable().default(null),
+        /**
+         * Admission limit on a separation's estimated engine memory (MiB): a job whose estimate
+         * exceeds it is refused with MEMORY_LIMIT (HTTP 422). null: no limit.
+         */
+        memory_limit_mb: positive.nullable().default(null),
+        /**
+         * GPU arena growth (TensorFlow's allow_growth). Accepted for the design's contract; the
+         * onnxruntime-node binding passes only deviceId to the CUDA provider, so it has no effect
+         * yet (onnxruntime's default, kNextPowerOfTwo, applies). false logs a warning with a GPU.
+         */
+        gpu_memory_growth: z.boolean().default(true),
       })
       .strict()
       .prefault({}),
@@ -70,6 +85,16 @@ export const configSchema = z
         default_codec: z.enum(['wav', 'flac', 'mp3', 'ogg']).default('wav'),
         default_bit_depth: z.union([z.literal(16), z.literal(24), z.literal(32)]).default(16),
         default_bitrate_kbps: z.number().int().min(32).max(512).default(192),
+        /** Design name of allowed_formats; both set to different lists is an error. */
+        supported_formats: z.array(z.string()).nullable().default(null),
+        /** Output sample rate when a request names none; null: the input's own rate. */
+        default_sample_rate: z.number().int().min(8000).max(192000).nullable().default(null),
+        /** Default of the per-request `preprocess` option (DC removal before the network). */
+        enable_preprocessing: z.boolean().default(false),
+        /** Default of the per-request `normalizeLoudness` option (input at target_lufs for the network). */
+        normalize_loudness: z.boolean().default(false),
+        /** Default of the per-request `targetLufs` option. */
+        target_lufs: z.number().min(-70).max(0).default(-14),
       })
       .strict()
       .prefault({}),
@@ -116,6 +141,8 @@ export const configSchema = z
         ttl_hours: positive.default(24),
         redis_enabled: z.boolean().default(true),
         redis_max_item_mb: positive.default(64),
+        /** Redis of the L3 tier; null: redis.url. */
+        redis_url: z.string().nullable().default(null),
       })
       .strict()
       .prefault({}),
@@ -125,6 +152,10 @@ export const configSchema = z
         metrics_port: port.nullable().default(null),
         metrics_public: z.boolean().default(true),
         min_free_disk_mb: z.number().min(0).default(512),
+        /** Seconds a scrape-time gauge source (queue, cache, memory, GPU) is reused; 0: read at every scrape. */
+        export_interval: z.number().min(0).default(0),
+        /** Seconds a readiness dependency check is reused; 0: checked at every probe (shutdown never cached). */
+        health_check_interval: z.number().min(0).default(0),
         alert_thresholds: z
           .object({
             memory_usage: z.number().min(0).max(100).default(85),

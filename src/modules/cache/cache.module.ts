@@ -16,9 +16,9 @@ import { TieredResultCache } from './result-cache.adapter';
 
 const MB = 1024 * 1024;
 
-/** Whether the Redis tier is on: a Redis URL, cache enabled, and cache.redis_enabled. */
+/** Whether the Redis tier is on: a Redis URL (cache.redis_url, else redis.url), cache enabled, and cache.redis_enabled. */
 export function redisTierEnabled(config: AppConfig): boolean {
-  return Boolean(config.cache.enabled && config.cache.redis_enabled && config.redis.url);
+  return Boolean(config.cache.enabled && config.cache.redis_enabled && config.cacheRedisUrl);
 }
 
 /** The enabled tiers from config: a zero budget turns a tier off; cache.enabled=false turns all off. */
@@ -53,7 +53,7 @@ export async function buildCacheTiers(config: AppConfig, cacheManager: Cache): P
       inject: [AppConfig],
       useFactory: (config: AppConfig) => ({
         stores: redisTierEnabled(config)
-          ? [createRedisKeyv(config.redis.url!, { namespace: `${config.queue.prefix}:cache` })]
+          ? [createRedisKeyv(config.cacheRedisUrl!, { namespace: `${config.queue.prefix}:cache` })]
           : undefined,
       }),
     }),

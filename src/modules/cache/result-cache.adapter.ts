@@ -46,7 +46,7 @@ export class TieredResultCache implements ResultCachePort, OnModuleInit {
     const tierMax = Math.max(
       c.memory_size_mb,
       c.disk_size_mb,
-      config.redis.url && c.redis_enabled ? c.redis_max_item_mb : 0,
+      config.cacheRedisUrl && c.redis_enabled ? c.redis_max_item_mb : 0,
     );
     this.maxBytes = Math.min(MAX_CACHEABLE_RESULT_BYTES, tierMax * 1024 * 1024);
   }

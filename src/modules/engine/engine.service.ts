@@ -7,6 +7,7 @@ import { SpleeterEngine } from '../../engine/spleeter-engine';
 import { ModelManager } from '../../engine/models/model-manager';
 import type { InputAudioInfo, ModelSummary, SeparateParams, SeparationResult } from '../../engine/types';
 import type { ModelDescription } from '../../engine/registry/model-registry';
+import type { AnalyzeOptions, AudioFileAnalysis } from '../../engine/audio-file-analysis';
 
 /**
  * Nest face of the separation engine (src/engine/spleeter-engine.ts). Separations run in a pool of
@@ -31,6 +32,12 @@ export class EngineService implements OnApplicationShutdown {
       logger: this.logger,
       ...(models ? { modelManager: models } : {}),
     });
+    if (config.performance.enable_gpu && !config.performance.gpu_memory_growth) {
+      this.logger.warn(
+        'performance.gpu_memory_growth=false cannot be applied: onnxruntime-node passes only deviceId to the ' +
+          'CUDA provider, so its arena grows on demand (kNextPowerOfTwo) as with gpu_memory_growth=true',
+      );
+    }
   }
 
   /** Runs one separation to files. Throws AudioProcessingError / ModelError / ValidationError / SeparationError(JOB_CANCELED). */
@@ -46,6 +53,14 @@ export class EngineService implements OnApplicationShutdown {
     const result = await this.pool.separate(params);
     if (result.executionProvider !== 'dsp') this.providerInUse = result.executionProvider;
     return result;
+  }
+
+  /**
+   * Technical data, tags, loudness, silence, tempo and key of a file. Runs on this thread: the
+   * analysis streams, and each chunk's work is short, so requests keep being served in between.
+   */
+  analyze(audioPath: string, options: AnalyzeOptions = {}): Promise<AudioFileAnalysis> {
+    return this.local.analyze(audioPath, options);
   }
 
   /** Reads the input's format, rate, channels and duration without decoding it all. */

@@ -29,6 +29,11 @@ export interface SeparationJobOptions {
    */
   overlap: MdxOverlap | null;
   denoise: boolean | null;
+  /** DC removal before the network (absent from jobs stored before the option existed: false). */
+  preprocess?: boolean;
+  /** Loudness normalisation of the input; the target in LUFS, null when off. */
+  normalizeLoudness?: boolean;
+  targetLufs?: number | null;
 }
 
 export interface SeparationOptionsInput {
@@ -43,12 +48,21 @@ export interface SeparationOptionsInput {
   bandwidth?: 'model' | 'full';
   overlap?: MdxOverlap;
   denoise?: boolean;
+  preprocess?: boolean;
+  normalizeLoudness?: boolean;
+  targetLufs?: number;
 }
 
 export interface SeparationDefaults {
   codec: OutputCodec;
   bitDepth: 16 | 24 | 32;
   bitrateKbps: number;
+  /** audio.default_sample_rate (null: the input's own rate). */
+  sampleRate?: number | null;
+  /** audio.enable_preprocessing, audio.normalize_loudness, audio.target_lufs. */
+  preprocess?: boolean;
+  normalizeLoudness?: boolean;
+  targetLufs?: number;
 }
 
 /**
@@ -64,6 +78,7 @@ export function normalizeSeparationOptions(
   const mdx = model.kind === 'mdx';
   const codec = input.codec ?? defaults.codec;
   const lossy = codec === 'mp3' || codec === 'ogg';
+  const normalize = input.normalizeLoudness ?? defaults.normalizeLoudness ?? false;
   let bitDepth: 16 | 24 | 32 | null = null;
   if (codec === 'wav') bitDepth = (input.bitDepth as 16 | 24 | 32 | undefined) ?? defaults.bitDepth;
   // FLAC has no float samples: 32 means 24 there.
@@ -73,13 +88,16 @@ export function normalizeSeparationOptions(
     codec,
     bitDepth,
     bitrateKbps: lossy ? (input.bitrate ?? defaults.bitrateKbps) : null,
-    sampleRate: input.sampleRate ?? null,
+    sampleRate: input.sampleRate ?? defaults.sampleRate ?? null,
     offsetSec: input.offset ?? 0,
     durationSec: input.duration ?? null,
     mwf: input.mwf ?? false,
     bandwidth: input.bandwidth ?? 'model',
     overlap: mdx ? (input.overlap ?? MDX_DEFAULT_OVERLAP) : null,
     denoise: mdx ? (input.denoise ?? false) : null,
+    preprocess: input.preprocess ?? defaults.preprocess ?? false,
+    normalizeLoudness: normalize,
+    targetLufs: normalize ? (input.targetLufs ?? defaults.targetLufs ?? -14) : null,
   };
 }
 
@@ -97,6 +115,10 @@ export function toEngineOptions(o: SeparationJobOptions): SeparationRequestOptio
     bandwidth: o.bandwidth,
     overlap: o.overlap ?? undefined,
     denoise: o.denoise ?? undefined,
+    // Explicit, so the engine's own defaults (the worker's config) never decide for a stored job.
+    preprocess: o.preprocess ?? false,
+    normalizeLoudness: o.normalizeLoudness ?? false,
+    targetLufs: o.targetLufs ?? undefined,
   };
 }
 

@@ -48,6 +48,9 @@ export function toSeparationResponse(job: SeparationJobEntity, ctx: MappingConte
       // Jobs stored before these options existed have neither.
       overlap: job.options.overlap ?? null,
       denoise: job.options.denoise ?? null,
+      preprocess: job.options.preprocess ?? false,
+      normalizeLoudness: job.options.normalizeLoudness ?? false,
+      targetLufs: job.options.targetLufs ?? null,
     },
     input: {
       filename: job.inputFilename,
@@ -57,6 +60,7 @@ export function toSeparationResponse(job: SeparationJobEntity, ctx: MappingConte
       durationSec: job.inputInfo?.durationSec ?? null,
       sampleRate: job.inputInfo?.sampleRate ?? null,
       channels: job.inputInfo?.channels ?? null,
+      metadata: { ...(job.inputInfo?.tags ?? {}) },
     },
     timings: {
       queuedMs:

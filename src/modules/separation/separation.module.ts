@@ -8,6 +8,8 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { HttpClientModule } from '../../infra/http/http-client.module';
 import { EngineModule } from '../engine/engine.module';
 import { SecurityModule } from '../security/security.module';
+import { AnalysisController } from './analysis.controller';
+import { AudioAnalysisService } from './audio-analysis.service';
 import { BatchesController } from './batches.controller';
 import { SeparationBatchEntity } from './entities/separation-batch.entity';
 import { SeparationJobEntity } from './entities/separation-job.entity';
@@ -37,7 +39,7 @@ import { UploadInspector } from './upload-inspector.service';
     // QuotaService: per-principal concurrent-job and audio-minute quotas, reserved at admission.
     SecurityModule,
   ],
-  controllers: [SeparationController, BatchesController],
+  controllers: [SeparationController, BatchesController, AnalysisController],
   providers: [
     SeparationJobRepository,
     SeparationReader,
@@ -52,6 +54,7 @@ import { UploadInspector } from './upload-inspector.service';
     SeparationProcessor,
     SeparationProgressHub,
     UploadInspector,
+    AudioAnalysisService,
     StemTranscoder,
     SingleAudioUploadInterceptor,
     BatchAudioUploadInterceptor,

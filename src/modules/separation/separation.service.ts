@@ -11,6 +11,7 @@ import { JOB_QUEUE, type JobQueue } from '../../infra/queue/job-queue';
 import { STORAGE_SERVICE, type StorageService } from '../../infra/storage/storage.service';
 import { StorageKeys } from '../../infra/storage/storage-keys';
 import { EngineService } from '../engine/engine.service';
+import { estimateSeparationMemoryMb, memoryLimitError } from '../../engine/memory-estimate';
 import { QuotaService } from '../security/quota.service';
 import type { SeparationOptionsDto } from './dto/separation-create.dto';
 import type { SeparationListQueryDto } from './dto/separation-query.dto';
@@ -279,9 +280,21 @@ export class SeparationService {
         codec: this.config.audio.default_codec,
         bitDepth: this.config.audio.default_bit_depth,
         bitrateKbps: this.config.audio.default_bitrate_kbps,
+        sampleRate: this.config.audio.default_sample_rate,
+        preprocess: this.config.audio.enable_preprocessing,
+        normalizeLoudness: this.config.audio.normalize_loudness,
+        targetLufs: this.config.audio.target_lufs,
       },
       model,
     );
+    const memoryLimit = this.config.performance.memory_limit_mb;
+    if (memoryLimit !== null) {
+      const estimate = estimateSeparationMemoryMb({
+        ...model,
+        batchSegments: this.config.performance.batch_segments,
+      });
+      if (estimate > memoryLimit) throw memoryLimitError(model.name, estimate, memoryLimit);
+    }
     const unknown = (options.stems ?? []).filter((s) => !model.stems.includes(s));
     if (unknown.length > 0) {
       throw new ValidationError(

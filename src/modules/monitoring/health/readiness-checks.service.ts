@@ -1,5 +1,6 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import { HealthIndicatorService, TypeOrmHealthIndicator, type HealthIndicatorResult } from '@nestjs/terminus';
+import { reuseFor } from '../../../common/utils/reuse-for';
 import { scrubPaths } from '../../../core/scrub-paths';
 import { AppConfig } from '../../../infra/config/app-config';
 import { JOB_QUEUE, type JobQueue } from '../../../infra/queue/job-queue';
@@ -34,16 +35,25 @@ export class ReadinessChecks {
 
   /** All checks for /health/ready, in report order. */
   all(): Array<() => Promise<HealthIndicatorResult>> {
+    this.dependencyChecks ??= this.buildDependencyChecks();
+    // Shutdown is never reused: readiness must drop the moment shutdown begins.
+    return [() => this.shutdown(), ...this.dependencyChecks];
+  }
+
+  private dependencyChecks?: Array<() => Promise<HealthIndicatorResult>>;
+
+  /** monitoring.health_check_interval: how long a dependency's answer is reused (0: every probe). */
+  private buildDependencyChecks(): Array<() => Promise<HealthIndicatorResult>> {
     const checks: Array<() => Promise<HealthIndicatorResult>> = [
-      () => this.shutdown(),
       () => this.database(),
       () => this.disk(),
       () => this.models(),
       () => this.jobQueue(),
       () => this.resultCache(),
     ];
-    if (this.redis?.enabled) checks.splice(2, 0, () => this.redisServer());
-    return checks;
+    if (this.redis?.enabled) checks.splice(1, 0, () => this.redisServer());
+    const ttlMs = this.config.monitoring.health_check_interval * 1000;
+    return checks.map((check) => reuseFor(ttlMs, check));
   }
 
   async shutdown(): Promise<HealthIndicatorResult<'shutdown'>> {

@@ -1,6 +1,8 @@
 import { Inject, Injectable, Optional, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import { InjectMetric } from '@willsoto/nestjs-prometheus';
 import { collectDefaultMetrics, register, type Gauge } from 'prom-client';
+import { reuseFor } from '../../../common/utils/reuse-for';
+import { AppConfig } from '../../../infra/config/app-config';
 import { JOB_QUEUE, type JobQueue } from '../../../infra/queue/job-queue';
 import { CacheService } from '../../cache/cache.service';
 import { withTimeout } from '../health/readiness-checks.service';
@@ -21,6 +23,7 @@ export class MetricsCollector implements OnModuleInit, OnModuleDestroy {
     @InjectMetric(MetricNames.BuildInfo) private readonly buildInfo: Gauge<string>,
     private readonly gpu: GpuProbe,
     private readonly system: SystemProbe,
+    private readonly config: AppConfig,
     @Optional() private readonly cache?: CacheService,
     @Optional() @Inject(JOB_QUEUE) private readonly queue?: JobQueue,
   ) {}
@@ -31,13 +34,15 @@ export class MetricsCollector implements OnModuleInit, OnModuleDestroy {
     this.buildInfo.set({ version: buildVersion(), node: process.version }, 1);
     const queue = this.queue;
     const cache = this.cache;
+    // monitoring.export_interval: how long a gauge source's reading is reused (0: every scrape).
+    const ttlMs = this.config.monitoring.export_interval * 1000;
     this.sources = {
       queueStats: queue
-        ? () => withTimeout(queue.stats(), SCRAPE_SOURCE_TIMEOUT_MS, 'queue stats')
+        ? reuseFor(ttlMs, () => withTimeout(queue.stats(), SCRAPE_SOURCE_TIMEOUT_MS, 'queue stats'))
         : undefined,
-      cacheStats: cache?.enabled ? () => cache.getCacheStats() : undefined,
-      gpu: () => this.gpu.sample(),
-      memory: () => this.system.memory(),
+      cacheStats: cache?.enabled ? reuseFor(ttlMs, () => cache.getCacheStats()) : undefined,
+      gpu: reuseFor(ttlMs, () => this.gpu.sample()),
+      memory: reuseFor(ttlMs, () => this.system.memory()),
     };
     setScrapeSources(this.sources);
   }

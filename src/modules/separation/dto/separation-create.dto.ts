@@ -175,6 +175,38 @@ export class SeparationOptionsDto {
 
   @ApiPropertyOptional({
     description:
+      'Before the network: DC removal (5 Hz high-pass). Default: `audio.enable_preprocessing` (false).',
+  })
+  @IsOptional()
+  @Transform(toBoolean)
+  @IsBoolean()
+  preprocess?: boolean;
+
+  @ApiPropertyOptional({
+    description:
+      'Before the network: the input brought to `targetLufs` (BS.1770); stems scaled back by the inverse ' +
+      'gain so they still sum to the original mixture. Default: `audio.normalize_loudness` (false).',
+  })
+  @IsOptional()
+  @Transform(toBoolean)
+  @IsBoolean()
+  normalizeLoudness?: boolean;
+
+  @ApiPropertyOptional({
+    description: 'Target of `normalizeLoudness`, LUFS. Default: `audio.target_lufs` (−14).',
+    minimum: -70,
+    maximum: 0,
+    example: -14,
+  })
+  @IsOptional()
+  @Transform(toNumber)
+  @IsNumber({ allowNaN: false, allowInfinity: false })
+  @Min(-70)
+  @Max(0)
+  targetLufs?: number;
+
+  @ApiPropertyOptional({
+    description:
       'When set, the final job JSON is POSTed here, signed with HMAC-SHA256 in `X-Spleeter-Signature` ' +
       '(`t=<unix>,v1=<hex hmac of "<t>.<body>">`), retried with backoff. Must resolve to a public address.',
     example: 'https://example.com/hooks/spleeter',

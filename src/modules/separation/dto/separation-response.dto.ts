@@ -33,6 +33,13 @@ export class SeparationInputDto {
   sampleRate!: number | null;
   @ApiProperty({ type: Number, nullable: true, example: 2 })
   channels!: number | null;
+  @ApiProperty({
+    type: 'object',
+    additionalProperties: { type: 'string' },
+    description: 'Container tags of the upload (title, artist, album…); {} when it has none.',
+    example: { title: 'Song', artist: 'Band' },
+  })
+  metadata!: Record<string, string>;
 }
 
 /**
@@ -137,6 +144,16 @@ export class SeparationOptionsResponseDto {
   overlap!: 'default' | number | null;
   @ApiProperty({ type: Boolean, nullable: true, description: 'MDX-Net denoise used; null for other models.' })
   denoise!: boolean | null;
+  @ApiProperty({ description: 'DC removal before the network.' })
+  preprocess!: boolean;
+  @ApiProperty({ description: 'Input loudness-normalised for the network (stems scaled back).' })
+  normalizeLoudness!: boolean;
+  @ApiProperty({
+    type: Number,
+    nullable: true,
+    description: 'Target LUFS of normalizeLoudness; null when off.',
+  })
+  targetLufs!: number | null;
 }
 
 export class SeparationLinksDto {
