@@ -7,6 +7,7 @@ import { PUBLIC_OPENAPI_EXTENSION } from './common/decorators/public.decorator';
 /** Tags in the order Swagger UI shows them: what clients use first, administration last. */
 const TAGS: Array<[name: string, description: string]> = [
   ['separations', 'Upload audio, follow the job (JSON or server-sent events), download stems and archives.'],
+  ['analyses', 'Analyse audio without separating it: technical data, tags, loudness, silence, tempo, key.'],
   ['models', 'The models this server can run, with their stems and options.'],
   ['auth', 'Exchange credentials for a short-lived JWT.'],
   ['monitoring', 'Processing and system statistics, Prometheus metrics.'],
