@@ -3,15 +3,15 @@
 const fs = require('fs');
 const swcrc = JSON.parse(fs.readFileSync(__dirname + '/.swcrc', 'utf8'));
 const transform = { '^.+\\.ts$': ['@swc/jest', { ...swcrc, swcrc: false }] };
-// 30 s per test by default: a 2-core CI machine under a full suite (ffmpeg children, onnxruntime
-// threads, the web build) stretches sub-second specs far past jest's 5 s default.
 const common = {
   transform,
   testEnvironment: '<rootDir>/test/jest-environment.js',
   moduleFileExtensions: ['ts', 'js', 'json'],
-  testTimeout: 30_000,
 };
 module.exports = {
+// 30 s per test by default: a 2-core CI machine under a full suite (ffmpeg children, onnxruntime
+  // threads, the web build) stretches sub-second specs far past jest's 5 s default.
+  testTimeout: 30_000,
   coverageDirectory: 'coverage',
   collectCoverageFrom: ['src/**/*.ts', '!src/**/*.spec.ts', '!src/main.ts', '!src/cli/main.ts'],
   coverageReporters: ['text-summary', 'lcov'],
