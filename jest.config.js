@@ -9,7 +9,7 @@ const common = {
   moduleFileExtensions: ['ts', 'js', 'json'],
 };
 module.exports = {
-// 30 s per test by default: a 2-core CI machine under a full suite (ffmpeg children, onnxruntime
+  // 30 s per test by default: a 2-core CI machine under a full suite (ffmpeg children, onnxruntime
   // threads, the web build) stretches sub-second specs far past jest's 5 s default.
   testTimeout: 30_000,
   coverageDirectory: 'coverage',
