@@ -1,5 +1,107 @@
+/**
+ * The engine's options (library API, CLI, Nest engine service, worker threads): the
+ * SpleeterEngine constructor's options, the design's alias names, and how the typed configuration
+ * maps onto them.
+ */
+import { ErrorCodes, ValidationError } from '../core/errors';
+import type { ExternalAudioCodec } from '../core/audio/audio-codec';
 import type { SpleeterConfig } from '../infra/config/config.schema';
-import type { SpleeterEngineOptions } from './spleeter-engine';
+import type { ExecutionProviderName, InferenceLogger } from '../infra/onnx/onnx-runtime';
+import type { ModelManager } from './models/model-manager';
+import type { ModelRegistry } from './registry/model-registry';
+
+export interface SpleeterEngineOptions {
+  /** Where installed models live (SPLEETER_MODELS_DIR). */
+  modelsDir?: string;
+  /** Model used when a request names none. */
+  defaultModel?: string;
+  /** Try GPU execution providers first (CUDA, then WebGPU), falling back to CPU with a warning. */
+  enableGpu?: boolean;
+  gpuProviders?: readonly ExecutionProviderName[];
+  /** Inference threads in total (0/undefined = one per CPU core). */
+  intraOpThreads?: number;
+  interOpThreads?: number;
+  /** Run each instrument's network in its own worker thread, splitting the threads between them. */
+  parallelInstruments?: boolean;
+  /**
+   * Cache of onnxruntime-optimized CPU models (machine-specific; saves the graph optimisation at
+   * each session creation): default `<modelsDir>/.ort-cache`, null disables it.
+   */
+  ortCacheDir?: string | null;
+  /** Spleeter segments (512 frames ≈ 11.9 s) per model call. */
+  batchSegments?: number;
+  precision?: 'fp32' | 'fp16' | 'int8';
+  /** Explicit ffmpeg binary; default: `ffmpeg` on PATH. null = WAV only. */
+  ffmpegPath?: string | null;
+  /** Reject inputs longer than this many seconds. */
+  maxDurationSec?: number;
+  /** Parallel files in batchSeparate. */
+  batchConcurrency?: number;
+  /** Install catalog models on first use. */
+  autoDownload?: boolean;
+  catalogFile?: string | null;
+  /** Connect and idle timeout of model downloads (config `models.download_timeout_s`); default 60. */
+  downloadTimeoutS?: number;
+  logger?: InferenceLogger;
+  /** Advanced: share a model registry (the Nest app passes its own). */
+  registry?: ModelRegistry;
+  /** Advanced: share a ModelManager (the Nest app passes its own). */
+  modelManager?: ModelManager;
+  /** Advanced: a custom external codec instead of locating ffmpeg. */
+  codec?: ExternalAudioCodec | null;
+
+  /** Output sample rate when a request names none (default: the input's own rate). */
+  defaultSampleRate?: number | null;
+  /** Default of the per-request `preprocess` (DC removal before the network; default false). */
+  enablePreprocessing?: boolean;
+  /** Default of the per-request `normalizeLoudness` (default false). */
+  normalizeLoudness?: boolean;
+  /** Default of the per-request `targetLufs` (default −14). */
+  targetLufs?: number;
+  /**
+   * Refuse a separation whose estimated engine memory (memory-estimate.ts) exceeds this many MiB
+   * with MEMORY_LIMIT. Default: no limit.
+   */
+  memoryLimitMb?: number | null;
+
+  // The design's names (docs/design): aliases of the options above, or server-only settings.
+  /** Design name of batchSegments; refused when both are given with different values. */
+  batchSize?: number;
+  /** Design name of intraOpThreads; refused when both are given with different values. */
+  workerThreads?: number;
+  /** Server only (the result cache lives in the server, not the library): accepted and ignored. */
+  cacheEnabled?: boolean;
+  /** Server only: accepted and ignored. */
+  cacheSizeMb?: number;
+  /** Server only: accepted and ignored. */
+  redisUrl?: string | null;
+  /** Server only (Prometheus metrics are the server's): accepted and ignored. */
+  enableMonitoring?: boolean;
+  /** Server only: accepted and ignored. */
+  metricsExportInterval?: number;
+}
+
+/** Folds the design's names (batchSize, workerThreads) into the engine's own. */
+export function resolveEngineOptionAliases(options: SpleeterEngineOptions): SpleeterEngineOptions {
+  const out = { ...options };
+  const pairs: Array<[alias: 'batchSize' | 'workerThreads', key: 'batchSegments' | 'intraOpThreads']> = [
+    ['batchSize', 'batchSegments'],
+    ['workerThreads', 'intraOpThreads'],
+  ];
+  for (const [alias, key] of pairs) {
+    const a = out[alias];
+    if (a === undefined) continue;
+    if (out[key] !== undefined && out[key] !== a) {
+      throw new ValidationError(
+        ErrorCodes.VALIDATION_FAILED,
+        `Options ${alias} (${a}) and ${key} (${out[key]}) name the same setting with different values; give one of them`,
+        { field: alias },
+      );
+    }
+    out[key] = a;
+  }
+  return out;
+}
 
 /** Engine options from the typed configuration (CLI, Nest engine service, worker threads). */
 export function engineOptionsFromConfig(config: SpleeterConfig): SpleeterEngineOptions {

@@ -7,16 +7,10 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { openAudioInput, type AudioInput } from '../core/audio/audio-input';
+import { openAudioInput } from '../core/audio/audio-input';
 import type { AudioSink, ExternalAudioCodec } from '../core/audio/audio-codec';
-import { createAudioOutput, MP3_SAMPLE_RATES, OUTPUT_CODECS } from '../core/audio/audio-output';
-import {
-  AudioProcessingError,
-  ErrorCodes,
-  SeparationError,
-  SpleeterError,
-  ValidationError,
-} from '../core/errors';
+import { createAudioOutput } from '../core/audio/audio-output';
+import { ErrorCodes, SeparationError, SpleeterError, ValidationError } from '../core/errors';
 import { analyzeStream } from '../core/analysis/audio-analyzer';
 import {
   DEFAULT_TARGET_LUFS,
@@ -25,16 +19,17 @@ import {
   type NormalizationPlan,
 } from '../core/analysis/loudness-normalization';
 import { preprocessStream } from '../core/analysis/preprocess';
-import { isMdxOverlap, MDX_OVERLAP_RULE, MdxSeparator } from '../core/mdx';
+import { MdxSeparator } from '../core/mdx';
 import type { StemSeparator } from '../core/separation/types';
 import { SPLEETER_SAMPLE_RATE } from '../core/spleeter/types';
 import type { ExecutionProviderName, InferenceLogger } from '../infra/onnx/onnx-runtime';
 import { Ffmpeg } from '../infra/ffmpeg/ffmpeg';
 import { OnnxRuntime } from '../infra/onnx/onnx-runtime';
 import { mapWithConcurrency } from './concurrency';
-import type { AnalyzeOptions, AudioFileAnalysis } from './audio-file-analysis';
+import { analyzeAudioFile, type AnalyzeOptions, type AudioFileAnalysis } from './audio-file-analysis';
 import { estimateSeparationMemoryMb, memoryLimitError } from './memory-estimate';
 import { DEFAULT_FILENAME_FORMAT, renderOutputPath } from './output/filename-format';
+import { resolveEngineOptionAliases, type SpleeterEngineOptions } from './engine-options';
 import type { ModelManager } from './models/model-manager';
 import {
   ModelRegistry,
@@ -53,99 +48,16 @@ import type {
   SeparationRequestOptions,
   SeparationResult,
 } from './types';
+import {
+  defaultOutputRate,
+  outputExists,
+  scaled,
+  timedIterable,
+  toInputInfo,
+  validateRequest,
+} from './separation-support';
 
-export interface SpleeterEngineOptions {
-  /** Where installed models live (SPLEETER_MODELS_DIR). */
-  modelsDir?: string;
-  /** Model used when a request names none. */
-  defaultModel?: string;
-  /** Try GPU execution providers first (CUDA, then WebGPU), falling back to CPU with a warning. */
-  enableGpu?: boolean;
-  gpuProviders?: readonly ExecutionProviderName[];
-  /** Inference threads in total (0/undefined = one per CPU core). */
-  intraOpThreads?: number;
-  interOpThreads?: number;
-  /** Run each instrument's network in its own worker thread, splitting the threads between them. */
-  parallelInstruments?: boolean;
-  /**
-   * Cache of onnxruntime-optimized CPU models (machine-specific; saves the graph optimisation at
-   * each session creation): default `<modelsDir>/.ort-cache`, null disables it.
-   */
-  ortCacheDir?: string | null;
-  /** Spleeter segments (512 frames ≈ 11.9 s) per model call. */
-  batchSegments?: number;
-  precision?: 'fp32' | 'fp16' | 'int8';
-  /** Explicit ffmpeg binary; default: `ffmpeg` on PATH. null = WAV only. */
-  ffmpegPath?: string | null;
-  /** Reject inputs longer than this many seconds. */
-  maxDurationSec?: number;
-  /** Parallel files in batchSeparate. */
-  batchConcurrency?: number;
-  /** Install catalog models on first use. */
-  autoDownload?: boolean;
-  catalogFile?: string | null;
-  /** Connect and idle timeout of model downloads (config `models.download_timeout_s`); default 60. */
-  downloadTimeoutS?: number;
-  logger?: InferenceLogger;
-  /** Advanced: share a model registry (the Nest app passes its own). */
-  registry?: ModelRegistry;
-  /** Advanced: share a ModelManager (the Nest app passes its own). */
-  modelManager?: ModelManager;
-  /** Advanced: a custom external codec instead of locating ffmpeg. */
-  codec?: ExternalAudioCodec | null;
-
-  /** Output sample rate when a request names none (default: the input's own rate). */
-  defaultSampleRate?: number | null;
-  /** Default of the per-request `preprocess` (DC removal before the network; default false). */
-  enablePreprocessing?: boolean;
-  /** Default of the per-request `normalizeLoudness` (default false). */
-  normalizeLoudness?: boolean;
-  /** Default of the per-request `targetLufs` (default −14). */
-  targetLufs?: number;
-  /**
-   * Refuse a separation whose estimated engine memory (memory-estimate.ts) exceeds this many MiB
-   * with MEMORY_LIMIT. Default: no limit.
-   */
-  memoryLimitMb?: number | null;
-
-  // The design's names (docs/design): aliases of the options above, or server-only settings.
-  /** Design name of batchSegments; refused when both are given with different values. */
-  batchSize?: number;
-  /** Design name of intraOpThreads; refused when both are given with different values. */
-  workerThreads?: number;
-  /** Server only (the result cache lives in the server, not the library): accepted and ignored. */
-  cacheEnabled?: boolean;
-  /** Server only: accepted and ignored. */
-  cacheSizeMb?: number;
-  /** Server only: accepted and ignored. */
-  redisUrl?: string | null;
-  /** Server only (Prometheus metrics are the server's): accepted and ignored. */
-  enableMonitoring?: boolean;
-  /** Server only: accepted and ignored. */
-  metricsExportInterval?: number;
-}
-
-/** Folds the design's names (batchSize, workerThreads) into the engine's own. */
-export function resolveEngineOptionAliases(options: SpleeterEngineOptions): SpleeterEngineOptions {
-  const out = { ...options };
-  const pairs: Array<[alias: 'batchSize' | 'workerThreads', key: 'batchSegments' | 'intraOpThreads']> = [
-    ['batchSize', 'batchSegments'],
-    ['workerThreads', 'intraOpThreads'],
-  ];
-  for (const [alias, key] of pairs) {
-    const a = out[alias];
-    if (a === undefined) continue;
-    if (out[key] !== undefined && out[key] !== a) {
-      throw new ValidationError(
-        ErrorCodes.VALIDATION_FAILED,
-        `Options ${alias} (${a}) and ${key} (${out[key]}) name the same setting with different values; give one of them`,
-        { field: alias },
-      );
-    }
-    out[key] = a;
-  }
-  return out;
-}
+export { resolveEngineOptionAliases, type SpleeterEngineOptions } from './engine-options';
 
 export interface BatchItemResult {
   audioPath: string;
@@ -396,68 +308,17 @@ export class SpleeterEngine {
   }
 
   /**
-   * Refuses existing outputs before the model is loaded (seconds for a large model). When the
-   * stems cannot be known cheaply, or the model reference is bad, the normal path reports it.
-   */
-  /**
    * Analyses a file without separating it: technical data, tags, and loudness (integrated, LRA,
    * true peak), silent ranges, tempo and key from one streaming pass over the decoded audio at
    * its own rate and channel count.
    */
   async analyze(audioPath: string, options: AnalyzeOptions = {}): Promise<AudioFileAnalysis> {
     await this.initialize();
-    const started = performance.now();
-    const common = {
+    return analyzeAudioFile(audioPath, options, {
       ffmpeg: () => this.getCodec(),
       maxDurationSec: Number.isFinite(this.opts.maxDurationSec) ? this.opts.maxDurationSec : undefined,
-      signal: options.signal,
       onWarning: (m: string) => this.logger.warn(m),
-    };
-    // Opened once to learn the file's own rate and layout, then read at exactly those.
-    const probed = await openAudioInput(audioPath, common);
-    const { sampleRate, channels } = probed.info;
-    const input =
-      probed.info.targetSampleRate === sampleRate && probed.info.targetChannels === channels
-        ? probed
-        : await openAudioInput(audioPath, {
-            ...common,
-            targetSampleRate: sampleRate,
-            targetChannels: channels,
-          });
-    const analysis = await analyzeStream(
-      input.stream({ signal: options.signal }),
-      {
-        sampleRate,
-        channels,
-        silence: {
-          ...(options.silenceThresholdDbfs !== undefined
-            ? { thresholdDbfs: options.silenceThresholdDbfs }
-            : {}),
-          ...(options.silenceMinDurationSec !== undefined
-            ? { minDurationSec: options.silenceMinDurationSec }
-            : {}),
-        },
-      },
-      options.signal,
-    );
-    const i = input.info;
-    return {
-      audioPath,
-      technical: {
-        format: i.format,
-        codec: i.codec,
-        sampleRate,
-        channels,
-        bitDepth: i.bitDepth ?? null,
-        durationSec: i.durationSec ?? (i.frames !== undefined ? i.frames / sampleRate : null),
-        bitRate: i.bitRate ?? null,
-        decoder: i.decoder,
-      },
-      tags: i.tags ?? {},
-      hasCoverArt: i.hasCoverArt ?? false,
-      analysis,
-      timings: { totalMs: performance.now() - started },
-    };
+    });
   }
 
   /** Estimated engine memory of a separation with this model (memory-estimate.ts), and the limit. */
@@ -478,6 +339,10 @@ export class SpleeterEngine {
     if (limitMb !== null && estimateMb > limitMb) throw memoryLimitError(modelRef, estimateMb, limitMb);
   }
 
+  /**
+   * Refuses existing outputs before the model is loaded (seconds for a large model). When the
+   * stems cannot be known cheaply, or the model reference is bad, the normal path reports it.
+   */
   private async refuseExistingOutputs(params: SeparateParams, modelRef: string, codec: OutputCodec) {
     const stems = params.stems?.length
       ? params.stems
@@ -667,98 +532,5 @@ export class SpleeterEngine {
     } finally {
       await opened.release();
     }
-  }
-}
-
-function scaled(chunk: Float32Array, gain: number): Float32Array {
-  const out = new Float32Array(chunk.length);
-  for (let i = 0; i < chunk.length; i++) out[i] = chunk[i] * gain;
-  return out;
-}
-
-function outputExists(stem: string, file: string): ValidationError {
-  return new ValidationError(ErrorCodes.OUTPUT_EXISTS, `Output file already exists: ${file}`, {
-    stem,
-    path: file,
-  });
-}
-
-/** The input's own rate, except where the codec cannot carry it (MP3 tops out at 48 kHz). */
-function defaultOutputRate(codec: OutputCodec, inputRate: number): number {
-  if (codec !== 'mp3' || MP3_SAMPLE_RATES.includes(inputRate)) return inputRate;
-  return MP3_SAMPLE_RATES.reduce((best, r) =>
-    Math.abs(r - inputRate) < Math.abs(best - inputRate) ? r : best,
-  );
-}
-
-function toInputInfo(input: AudioInput, selectedDurationSec: number): InputAudioInfo {
-  const i = input.info;
-  const durationSec =
-    i.durationSec ?? (i.frames !== undefined ? i.frames / i.sampleRate : selectedDurationSec || 0);
-  return {
-    format: i.format,
-    codec: i.codec,
-    sampleRate: i.sampleRate,
-    channels: i.channels,
-    durationSec,
-    bitDepth: i.bitDepth,
-    ...(i.tags && Object.keys(i.tags).length > 0 ? { tags: { ...i.tags } } : {}),
-  };
-}
-
-async function* timedIterable<T>(source: AsyncIterable<T>, add: (ms: number) => void): AsyncGenerator<T> {
-  const it = source[Symbol.asyncIterator]();
-  try {
-    while (true) {
-      const t0 = performance.now();
-      const next = await it.next();
-      add(performance.now() - t0);
-      if (next.done) return;
-      yield next.value;
-    }
-  } finally {
-    await it.return?.();
-  }
-}
-
-function validateRequest(params: SeparateParams, codec: OutputCodec, haveFfmpeg: boolean): void {
-  const problems: string[] = [];
-  if (!params.audioPath) problems.push('audioPath is required');
-  if (!params.outputDir) problems.push('outputDir is required');
-  if (!OUTPUT_CODECS.includes(codec)) problems.push(`codec must be one of ${OUTPUT_CODECS.join(', ')}`);
-  if (params.bitDepth !== undefined && ![16, 24, 32].includes(params.bitDepth))
-    problems.push('bitDepth must be 16, 24 or 32');
-  if (params.bitrateKbps !== undefined && !(params.bitrateKbps >= 32 && params.bitrateKbps <= 512)) {
-    problems.push('bitrateKbps must be between 32 and 512');
-  }
-  if (
-    params.sampleRate !== undefined &&
-    !(Number.isInteger(params.sampleRate) && params.sampleRate >= 8000 && params.sampleRate <= 192000)
-  ) {
-    problems.push('sampleRate must be an integer between 8000 and 192000');
-  }
-  if (
-    params.targetLufs !== undefined &&
-    !(Number.isFinite(params.targetLufs) && params.targetLufs >= -70 && params.targetLufs <= 0)
-  ) {
-    problems.push('targetLufs must be a number between -70 and 0');
-  }
-  if (params.offsetSec !== undefined && !(params.offsetSec >= 0)) problems.push('offsetSec must be >= 0');
-  if (params.durationSec !== undefined && !(params.durationSec > 0)) problems.push('durationSec must be > 0');
-  if (params.bandwidth !== undefined && !['model', 'full'].includes(params.bandwidth)) {
-    problems.push("bandwidth must be 'model' or 'full'");
-  }
-  if (params.overlap !== undefined && !isMdxOverlap(params.overlap)) problems.push(MDX_OVERLAP_RULE);
-  if (params.denoise !== undefined && typeof params.denoise !== 'boolean')
-    problems.push('denoise must be true or false');
-  if (problems.length) {
-    throw new ValidationError(ErrorCodes.VALIDATION_FAILED, problems.join('; '));
-  }
-  if (codec !== 'wav' && !haveFfmpeg) {
-    throw new AudioProcessingError(
-      ErrorCodes.DECODER_UNAVAILABLE,
-      `Writing ${codec} needs ffmpeg, which is not available: install ffmpeg or set SPLEETER_FFMPEG_PATH`,
-      { codec },
-    );
   }
 }

@@ -1,0 +1,106 @@
+/**
+ * The checks and small stream/format helpers of SpleeterEngine.separate: request validation,
+ * the OUTPUT_EXISTS error, the default output rate, the input description of a result, decode
+ * timing and stem gain.
+ */
+import type { AudioInput } from '../core/audio/audio-input';
+import { MP3_SAMPLE_RATES, OUTPUT_CODECS } from '../core/audio/audio-output';
+import { AudioProcessingError, ErrorCodes, ValidationError } from '../core/errors';
+import { isMdxOverlap, MDX_OVERLAP_RULE } from '../core/mdx';
+import type { InputAudioInfo, OutputCodec, SeparateParams } from './types';
+
+export function scaled(chunk: Float32Array, gain: number): Float32Array {
+  const out = new Float32Array(chunk.length);
+  for (let i = 0; i < chunk.length; i++) out[i] = chunk[i] * gain;
+  return out;
+}
+
+export function outputExists(stem: string, file: string): ValidationError {
+  return new ValidationError(ErrorCodes.OUTPUT_EXISTS, `Output file already exists: ${file}`, {
+    stem,
+    path: file,
+  });
+}
+
+/** The input's own rate, except where the codec cannot carry it (MP3 tops out at 48 kHz). */
+export function defaultOutputRate(codec: OutputCodec, inputRate: number): number {
+  if (codec !== 'mp3' || MP3_SAMPLE_RATES.includes(inputRate)) return inputRate;
+  return MP3_SAMPLE_RATES.reduce((best, r) =>
+    Math.abs(r - inputRate) < Math.abs(best - inputRate) ? r : best,
+  );
+}
+
+export function toInputInfo(input: AudioInput, selectedDurationSec: number): InputAudioInfo {
+  const i = input.info;
+  const durationSec =
+    i.durationSec ?? (i.frames !== undefined ? i.frames / i.sampleRate : selectedDurationSec || 0);
+  return {
+    format: i.format,
+    codec: i.codec,
+    sampleRate: i.sampleRate,
+    channels: i.channels,
+    durationSec,
+    bitDepth: i.bitDepth,
+    ...(i.tags && Object.keys(i.tags).length > 0 ? { tags: { ...i.tags } } : {}),
+  };
+}
+
+export async function* timedIterable<T>(
+  source: AsyncIterable<T>,
+  add: (ms: number) => void,
+): AsyncGenerator<T> {
+  const it = source[Symbol.asyncIterator]();
+  try {
+    while (true) {
+      const t0 = performance.now();
+      const next = await it.next();
+      add(performance.now() - t0);
+      if (next.done) return;
+      yield next.value;
+    }
+  } finally {
+    await it.return?.();
+  }
+}
+
+export function validateRequest(params: SeparateParams, codec: OutputCodec, haveFfmpeg: boolean): void {
+  const problems: string[] = [];
+  if (!params.audioPath) problems.push('audioPath is required');
+  if (!params.outputDir) problems.push('outputDir is required');
+  if (!OUTPUT_CODECS.includes(codec)) problems.push(`codec must be one of ${OUTPUT_CODECS.join(', ')}`);
+  if (params.bitDepth !== undefined && ![16, 24, 32].includes(params.bitDepth))
+    problems.push('bitDepth must be 16, 24 or 32');
+  if (params.bitrateKbps !== undefined && !(params.bitrateKbps >= 32 && params.bitrateKbps <= 512)) {
+    problems.push('bitrateKbps must be between 32 and 512');
+  }
+  if (
+    params.sampleRate !== undefined &&
+    !(Number.isInteger(params.sampleRate) && params.sampleRate >= 8000 && params.sampleRate <= 192000)
+  ) {
+    problems.push('sampleRate must be an integer between 8000 and 192000');
+  }
+  if (
+    params.targetLufs !== undefined &&
+    !(Number.isFinite(params.targetLufs) && params.targetLufs >= -70 && params.targetLufs <= 0)
+  ) {
+    problems.push('targetLufs must be a number between -70 and 0');
+  }
+  if (params.offsetSec !== undefined && !(params.offsetSec >= 0)) problems.push('offsetSec must be >= 0');
+  if (params.durationSec !== undefined && !(params.durationSec > 0)) problems.push('durationSec must be > 0');
+  if (params.bandwidth !== undefined && !['model', 'full'].includes(params.bandwidth)) {
+    problems.push("bandwidth must be 'model' or 'full'");
+  }
+  if (params.overlap !== undefined && !isMdxOverlap(params.overlap)) problems.push(MDX_OVERLAP_RULE);
+  if (params.denoise !== undefined && typeof params.denoise !== 'boolean')
+    problems.push('denoise must be true or false');
+  if (problems.length) {
+    throw new ValidationError(ErrorCodes.VALIDATION_FAILED, problems.join('; '));
+  }
+  if (codec !== 'wav' && !haveFfmpeg) {
+    throw new AudioProcessingError(
+      ErrorCodes.DECODER_UNAVAILABLE,
+      `Writing ${codec} needs ffmpeg, which is not available: install ffmpeg or set SPLEETER_FFMPEG_PATH`,
+      { codec },
+    );
+  }
+}
