@@ -10,6 +10,7 @@ import * as path from 'path';
 import { openAudioInput, type AudioInput } from '../core/audio/audio-input';
 import type { AudioSink, ExternalAudioCodec } from '../core/audio/audio-codec';
 import { createAudioOutput, MP3_SAMPLE_RATES, OUTPUT_CODECS } from '../core/audio/audio-output';
+import { stemTags } from '../core/audio/audio-tags';
 import {
   AudioProcessingError,
   ErrorCodes,
@@ -549,6 +550,16 @@ export class SpleeterEngine {
       }
       const outputRate =
         params.sampleRate ?? defaultOutputRate(codec, this.opts.defaultSampleRate ?? input.info.sampleRate);
+      // Tags and cover art come from the probe that opened the input: no second ffprobe.
+      const tagging = params.tags ?? true;
+      const fallbackTitle =
+        params.fallbackTitle === undefined
+          ? path.parse(params.audioPath).name
+          : (params.fallbackTitle ?? undefined);
+      const cover =
+        tagging && input.info.coverArtStream !== undefined
+          ? { path: params.audioPath, streamIndex: input.info.coverArtStream }
+          : undefined;
       sinks = new Map();
       for (const stem of separator.stems) {
         await fs.promises.mkdir(path.dirname(outputs[stem]), { recursive: true });
@@ -561,6 +572,8 @@ export class SpleeterEngine {
             sampleRate: outputRate,
             inputSampleRate: separator.sampleRate,
             channels: 2,
+            ...(tagging ? { tags: stemTags(input.info.tags ?? {}, stem, fallbackTitle) } : {}),
+            ...(cover ? { coverArt: cover } : {}),
             ffmpeg: () => this.getCodec(),
             signal: params.signal,
           }),
@@ -751,6 +764,15 @@ function validateRequest(params: SeparateParams, codec: OutputCodec, haveFfmpeg:
   if (params.overlap !== undefined && !isMdxOverlap(params.overlap)) problems.push(MDX_OVERLAP_RULE);
   if (params.denoise !== undefined && typeof params.denoise !== 'boolean')
     problems.push('denoise must be true or false');
+  if (params.tags !== undefined && typeof params.tags !== 'boolean')
+    problems.push('tags must be true or false');
+  if (
+    params.fallbackTitle !== undefined &&
+    params.fallbackTitle !== null &&
+    typeof params.fallbackTitle !== 'string'
+  ) {
+    problems.push('fallbackTitle must be a string or null');
+  }
   if (problems.length) {
     throw new ValidationError(ErrorCodes.VALIDATION_FAILED, problems.join('; '));
   }
