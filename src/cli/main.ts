@@ -110,6 +110,7 @@ export function buildProgram(): Command {
         throw new InvalidArgumentError('target LUFS must be a number from -70 to 0');
       return n;
     })
+    .option('--no-tags', "bare stems: without the input's tags (title + stem name) and cover art (MP3/FLAC)")
     .option('--overwrite', 'replace existing output files', false)
     .option('--gpu', 'use a GPU execution provider when available (CUDA, then WebGPU)')
     .option(

@@ -26,6 +26,8 @@ export interface SeparateCliOptions {
   preprocess?: boolean;
   normalizeLoudness?: boolean;
   targetLufs?: number;
+  /** commander's --no-tags: true unless given. */
+  tags?: boolean;
   overwrite: boolean;
   gpu?: boolean;
   threads?: number;
@@ -95,6 +97,7 @@ export async function runSeparateCommand(
             preprocess: opts.preprocess,
             normalizeLoudness: opts.normalizeLoudness,
             targetLufs: opts.targetLufs,
+            tags: opts.tags ?? true,
             overwrite: opts.overwrite,
             signal: controller.signal,
             onProgress: (fraction, stage) => bar.update(fraction, stage),

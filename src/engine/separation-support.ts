@@ -93,6 +93,15 @@ export function validateRequest(params: SeparateParams, codec: OutputCodec, have
   if (params.overlap !== undefined && !isMdxOverlap(params.overlap)) problems.push(MDX_OVERLAP_RULE);
   if (params.denoise !== undefined && typeof params.denoise !== 'boolean')
     problems.push('denoise must be true or false');
+  if (params.tags !== undefined && typeof params.tags !== 'boolean')
+    problems.push('tags must be true or false');
+  if (
+    params.fallbackTitle !== undefined &&
+    params.fallbackTitle !== null &&
+    typeof params.fallbackTitle !== 'string'
+  ) {
+    problems.push('fallbackTitle must be a string or null');
+  }
   if (problems.length) {
     throw new ValidationError(ErrorCodes.VALIDATION_FAILED, problems.join('; '));
   }

@@ -10,6 +10,7 @@ import * as path from 'path';
 import { openAudioInput } from '../core/audio/audio-input';
 import type { AudioSink, ExternalAudioCodec } from '../core/audio/audio-codec';
 import { createAudioOutput } from '../core/audio/audio-output';
+import { stemTags } from '../core/audio/audio-tags';
 import { ErrorCodes, SeparationError, SpleeterError, ValidationError } from '../core/errors';
 import { analyzeStream } from '../core/analysis/audio-analyzer';
 import {
@@ -414,6 +415,16 @@ export class SpleeterEngine {
       }
       const outputRate =
         params.sampleRate ?? defaultOutputRate(codec, this.opts.defaultSampleRate ?? input.info.sampleRate);
+      // Tags and cover art come from the probe that opened the input: no second ffprobe.
+      const tagging = params.tags ?? true;
+      const fallbackTitle =
+        params.fallbackTitle === undefined
+          ? path.parse(params.audioPath).name
+          : (params.fallbackTitle ?? undefined);
+      const cover =
+        tagging && input.info.coverArtStream !== undefined
+          ? { path: params.audioPath, streamIndex: input.info.coverArtStream }
+          : undefined;
       sinks = new Map();
       for (const stem of separator.stems) {
         await fs.promises.mkdir(path.dirname(outputs[stem]), { recursive: true });
@@ -426,6 +437,8 @@ export class SpleeterEngine {
             sampleRate: outputRate,
             inputSampleRate: separator.sampleRate,
             channels: 2,
+            ...(tagging ? { tags: stemTags(input.info.tags ?? {}, stem, fallbackTitle) } : {}),
+            ...(cover ? { coverArt: cover } : {}),
             ffmpeg: () => this.getCodec(),
             signal: params.signal,
           }),

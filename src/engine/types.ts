@@ -48,6 +48,18 @@ export interface SeparationRequestOptions {
   normalizeLoudness?: boolean;
   /** Target of normalizeLoudness in LUFS (default −14). */
   targetLufs?: number;
+  /**
+   * Write the input's tags into every stem, the stem name added to the title ("Song (vocals)"):
+   * WAV as a RIFF INFO chunk, FLAC/MP3/Ogg through ffmpeg; MP3 and FLAC also get the input's
+   * JPEG/PNG cover art. Default true; false writes bare files.
+   */
+  tags?: boolean;
+  /**
+   * The title's base when the input has none: default the input file's name without its
+   * extension; null: the stem name alone (the server's choice: an upload's name must not reach
+   * other clients through the result cache, whose key is the content).
+   */
+  fallbackTitle?: string | null;
   /** Overwrite existing output files (default false: refuse with OUTPUT_EXISTS). */
   overwrite?: boolean;
   signal?: AbortSignal;

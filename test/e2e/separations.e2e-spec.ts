@@ -11,11 +11,14 @@ import {
   binaryParser,
   decodeWav,
   engineOverrides,
+  ENGINE_KIND,
   mixture,
   mixtureWav,
   MODEL,
   snr,
 } from './separations-support';
+import { buildWavInfoChunk } from '../../src/core/audio/wav-info';
+import { encodeWav } from '../factories/audio';
 
 jest.setTimeout(120_000);
 
@@ -228,6 +231,42 @@ describe('Separations API (e2e)', () => {
     expect(res.body.options.stems).toEqual(['sides']);
     await request(t.server).get(`/v1/separations/${res.body.id}/stems/center`).expect(404);
   });
+
+  (ENGINE_KIND === 'real' ? it : it.skip)(
+    "writes the input's tags into the stems (title + stem name), never the upload's name; tags=false: none",
+    async () => {
+      const info = buildWavInfoChunk({ title: 'Song', artist: 'The Artist' })!;
+      const tagged = encodeWav(mixture(1), {
+        encoding: 's16',
+        chunksBeforeData: [{ id: 'LIST', body: info.subarray(8) }],
+      });
+      const res = await request(t.server)
+        .post('/v1/separations?wait=60')
+        .attach('file', tagged, 'upload-name.wav')
+        .expect(200);
+      expect(res.body.input.metadata).toMatchObject({ title: 'Song', artist: 'The Artist' });
+      expect(res.body.options.tags).toBe(true);
+      const center = (await download(t, `/v1/separations/${res.body.id}/stems/center`)).body as Buffer;
+      expect(center.includes(Buffer.from('Song (center)'))).toBe(true);
+      expect(center.includes(Buffer.from('The Artist'))).toBe(true);
+      // Untitled input: the stem name alone, not the name the client gave the upload.
+      const plain = await request(t.server)
+        .post('/v1/separations?wait=60')
+        .attach('file', mixtureWav(1), 'private-name.wav')
+        .expect(200);
+      const sides = (await download(t, `/v1/separations/${plain.body.id}/stems/sides`)).body as Buffer;
+      expect(sides.includes(Buffer.from('private-name'))).toBe(false);
+      expect(sides.includes(Buffer.from('INAM'))).toBe(true);
+      const bare = await request(t.server)
+        .post('/v1/separations?wait=60')
+        .field('tags', 'false')
+        .attach('file', tagged, 'bare.wav')
+        .expect(200);
+      expect(bare.body.options.tags).toBe(false);
+      const bareCenter = (await download(t, `/v1/separations/${bare.body.id}/stems/center`)).body as Buffer;
+      expect(bareCenter.includes(Buffer.from('LIST'))).toBe(false);
+    },
+  );
 
   it('cancels a queued and a running job, and deletes a finished job’s files', async () => {
     // Three minutes of audio keeps the single runner busy long enough to catch it running.

@@ -54,6 +54,8 @@ export function pickOutputOptions(options: {
   preprocess?: boolean | null;
   normalizeLoudness?: boolean | null;
   targetLufs?: number | null;
+  /** Stem tagging: only `false` (untagged stems) enters the key, so tagged keys are unchanged. */
+  tags?: boolean | null;
 }): Record<string, unknown> {
   const v = <T>(x: T | null | undefined): T | undefined => (x === null ? undefined : x);
   return {
@@ -71,6 +73,7 @@ export function pickOutputOptions(options: {
     preprocess: options.preprocess ? true : undefined,
     normalizeLoudness: options.normalizeLoudness ? true : undefined,
     targetLufs: options.normalizeLoudness ? v(options.targetLufs) : undefined,
+    tags: options.tags === false ? false : undefined,
   };
 }
 

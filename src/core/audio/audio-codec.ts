@@ -28,6 +28,11 @@ export interface ProbedAudio {
   tags?: Record<string, string>;
   /** An embedded picture (cover art) is present. */
   hasCoverArt?: boolean;
+  /**
+   * Index (among all the file's streams) of the first embedded picture in a codec that both the
+   * MP3 (ID3 APIC) and FLAC (PICTURE block) muxers store, JPEG or PNG; absent when there is none.
+   */
+  coverArtStream?: number;
 }
 
 export interface ExternalProbeOptions {
@@ -59,7 +64,18 @@ export interface ExternalEncodeOptions {
   channels: number;
   /** Tags written into the file (ffmpeg -metadata, keys per container: audio-tags.ts). */
   metadata?: AudioTags;
+  /**
+   * Cover art copied (not re-encoded) from stream `streamIndex` of the file at `path` (the
+   * separation's input). MP3 and FLAC only; ignored for Ogg (ffmpeg's Ogg muxer stores no
+   * pictures) and WAV.
+   */
+  coverArt?: CoverArtSource;
   signal?: AbortSignal;
+}
+
+export interface CoverArtSource {
+  path: string;
+  streamIndex: number;
 }
 
 /** Something that consumes interleaved float32 frames and produces a file atomically. */

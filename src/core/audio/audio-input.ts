@@ -74,6 +74,8 @@ export interface AudioInputInfo {
   tags?: AudioTags;
   /** An embedded picture (cover art) is present (never for WAV). */
   hasCoverArt?: boolean;
+  /** Stream index of a JPEG/PNG attached picture that can be copied into MP3/FLAC output. */
+  coverArtStream?: number;
 }
 
 export interface AudioInputStreamOptions {
@@ -268,6 +270,7 @@ function externalInput(
     decoder: 'external',
     tags: normalizeTags(probed.tags ?? {}),
     hasCoverArt: probed.hasCoverArt ?? false,
+    ...(probed.coverArtStream !== undefined ? { coverArtStream: probed.coverArtStream } : {}),
   };
   const selection = options.offsetSec !== undefined || options.durationSec !== undefined;
   const strict = options.strict ?? true;

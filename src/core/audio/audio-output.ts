@@ -8,6 +8,7 @@ import {
   FFMPEG_INSTALL_HINT,
   resolveCodecSource,
   type AudioSink,
+  type CoverArtSource,
   type ExternalCodecSource,
   type OutputCodec,
 } from './audio-codec';
@@ -25,6 +26,8 @@ export interface AudioOutputOptions {
   wavSampleFormat?: 'int' | 'float';
   /** Tags written into the file: WAV as a LIST/INFO chunk, others through ffmpeg -metadata. */
   tags?: AudioTags;
+  /** Cover art copied from another file (MP3 and FLAC only; ignored for WAV and Ogg). */
+  coverArt?: CoverArtSource;
   /** MP3/OGG bitrate (default 320 for MP3, 256 for OGG). */
   bitrateKbps?: number;
   /** Rate of the written file (default: inputSampleRate). */
@@ -79,6 +82,7 @@ export async function createAudioOutput(filePath: string, options: AudioOutputOp
     outputSampleRate: sampleRate,
     channels,
     ...(options.tags ? { metadata: options.tags } : {}),
+    ...(options.coverArt ? { coverArt: options.coverArt } : {}),
     signal: options.signal,
   });
 }

@@ -136,6 +136,33 @@ describe('buildEncodeArgs with tags', () => {
   });
 });
 
+describe('buildEncodeArgs with cover art', () => {
+  const base = { inputSampleRate: 44100, outputSampleRate: 44100, channels: 2 };
+  const coverArt = { path: '/in/song.mp3', streamIndex: 2 };
+
+  it.each(['mp3', 'flac'] as const)(
+    '%s: the original file as a second input, its picture stream copied as attached_pic',
+    (codec) => {
+      const args = buildEncodeArgs({ ...base, codec, coverArt }, ALL, '/out/x.tmp');
+      const inputs = args.flatMap((a, i) => (a === '-i' ? [args[i + 1]] : []));
+      expect(inputs).toEqual(['pipe:0', 'file:/in/song.mp3']);
+      // The second input is whitelisted to plain files too.
+      expect(args[args.lastIndexOf('-i') - 1]).toBe('file');
+      const maps = args.flatMap((a, i) => (a === '-map' ? [args[i + 1]] : []));
+      expect(maps).toEqual(['0:a:0', '1:2']);
+      expect(valueAfter(args, '-c:v')).toBe('copy');
+      expect(valueAfter(args, '-disposition:v:0')).toBe('attached_pic');
+      expect(args.lastIndexOf('-i')).toBeLessThan(args.indexOf('-map'));
+    },
+  );
+
+  it.each(['ogg', 'wav'] as const)('%s: no cover (the muxer stores none)', (codec) => {
+    const args = buildEncodeArgs({ ...base, codec, coverArt }, ALL, '/out/x.tmp');
+    expect(args.filter((a) => a === '-i')).toHaveLength(1);
+    expect(args).not.toContain('-c:v');
+  });
+});
+
 describe('classifyFfmpegFailure', () => {
   it.each([
     [

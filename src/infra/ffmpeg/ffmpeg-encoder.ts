@@ -48,6 +48,13 @@ export function buildEncodeArgs(
     'pipe:0',
   ];
   const out: string[] = ['-map', '0:a:0', '-map_metadata', '-1'];
+  // Cover art: the picture stream of the original file, copied as it is (ffmpeg's Ogg muxer
+  // stores no pictures, and WAV has no place for one).
+  const cover = options.coverArt;
+  if (cover && (options.codec === 'mp3' || options.codec === 'flac') && Number.isInteger(cover.streamIndex)) {
+    input.push('-protocol_whitelist', 'file', '-i', 'file:' + path.resolve(cover.path));
+    out.push('-map', `1:${cover.streamIndex}`, '-c:v', 'copy', '-disposition:v:0', 'attached_pic');
+  }
   if (options.outputSampleRate !== options.inputSampleRate) out.push('-ar', String(options.outputSampleRate));
   out.push(...codecArgs(options.codec, options.bitDepth ?? 16, options.bitrateKbps, support));
   // After -map_metadata -1: only the tags we were given (none of ffmpeg's own "encoder" tag).

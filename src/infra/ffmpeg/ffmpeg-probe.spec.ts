@@ -98,6 +98,12 @@ describe('parseBannerTags', () => {
     });
     expect(parseBannerTags(VIDEO_FIRST)).toEqual({ tags: {}, hasCoverArt: false });
   });
+
+  it('names an attached JPEG/PNG picture stream as the copyable cover', () => {
+    const attached = MP3_TAGGED_COVER.replace('90k tbn, 90k tbc', '90k tbn, 90k tbc (attached pic)');
+    expect(parseBannerTags(attached)).toMatchObject({ hasCoverArt: true, coverArtStream: 1 });
+    expect(parseFfmpegBanner(attached)).toMatchObject({ hasCoverArt: true, coverArtStream: 1 });
+  });
 });
 
 describe('parseFfmpegBanner', () => {
@@ -218,6 +224,30 @@ describe('parseFfprobeJson', () => {
       tags: { title: 'Container', encoder: 'Lavc', TSRC: 'GBAYE0601498' },
       hasCoverArt: true,
     });
+  });
+
+  it('names the first JPEG/PNG attached picture as the copyable cover stream', () => {
+    const streams = (...video: object[]) =>
+      JSON.stringify({
+        streams: [
+          { index: 0, codec_type: 'audio', codec_name: 'flac', sample_rate: '44100', channels: 2 },
+          ...video,
+        ],
+        format: { format_name: 'flac' },
+      });
+    const png = { index: 2, codec_type: 'video', codec_name: 'png', disposition: { attached_pic: 1 } };
+    const gif = { index: 1, codec_type: 'video', codec_name: 'gif', disposition: { attached_pic: 1 } };
+    expect(parseFfprobeJson(streams(gif, png))).toMatchObject({ hasCoverArt: true, coverArtStream: 2 });
+    // A GIF only, or an MJPEG *video* (no attached_pic): present, but nothing to copy.
+    expect(parseFfprobeJson(streams(gif))).not.toHaveProperty('coverArtStream');
+    const mjpegVideo = {
+      index: 1,
+      codec_type: 'video',
+      codec_name: 'mjpeg',
+      disposition: { attached_pic: 0 },
+    };
+    expect(parseFfprobeJson(streams(mjpegVideo))).toMatchObject({ hasCoverArt: true });
+    expect(parseFfprobeJson(streams(mjpegVideo))).not.toHaveProperty('coverArtStream');
   });
 
   it('falls back to the container duration and returns null without audio or on bad JSON', () => {

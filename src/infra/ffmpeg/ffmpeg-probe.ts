@@ -61,6 +61,8 @@ const SAMPLE_FORMAT_BITS: Record<string, number> = {
 
 /** Picture codecs: a "video" stream in one of these in an audio file is embedded cover art. */
 const PICTURE_CODECS = new Set(['mjpeg', 'png', 'bmp', 'gif', 'webp', 'tiff', 'jpegls', 'jpeg2000']);
+/** Pictures both the MP3 and the FLAC muxer store as cover art (see ProbedAudio.coverArtStream). */
+const COPYABLE_PICTURE_CODECS = new Set(['mjpeg', 'png']);
 
 /**
  * The `key : value` lines of a banner "Metadata:" block that starts after line `start`, at the
@@ -85,26 +87,36 @@ function bannerMetadata(lines: readonly string[], start: number, indent: number)
 }
 
 /** Tags (container first, then the first audio stream) and cover-art presence from the banner. */
-export function parseBannerTags(stderr: string): { tags: Record<string, string>; hasCoverArt: boolean } {
+export function parseBannerTags(stderr: string): {
+  tags: Record<string, string>;
+  hasCoverArt: boolean;
+  coverArtStream?: number;
+} {
   const lines = stderr.split(/\r?\n/);
   const tags: Record<string, string> = {};
   let hasCoverArt = false;
+  let coverArtStream: number | undefined;
   let audioSeen = false;
   const inputAt = lines.findIndex((l) => /^Input #0, /.test(l));
   if (inputAt < 0) return { tags, hasCoverArt };
   Object.assign(tags, bannerMetadata(lines, inputAt + 1, 4));
   for (let i = inputAt + 1; i < lines.length; i++) {
     if (/^(Input|Output) #[1-9]/.test(lines[i])) break;
-    const stream = /^\s*Stream #0:\d+\S*: (Audio|Video): (\S+?)[,\s]/.exec(lines[i]);
+    const stream = /^\s*Stream #0:(\d+)\S*: (Audio|Video): (\S+?)[,\s]/.exec(lines[i]);
     if (!stream) continue;
-    if (stream[1] === 'Video') {
-      if (PICTURE_CODECS.has(stream[2]) || /\(attached pic\)/.test(lines[i])) hasCoverArt = true;
+    if (stream[2] === 'Video') {
+      if (PICTURE_CODECS.has(stream[3]) || /\(attached pic\)/.test(lines[i])) {
+        hasCoverArt = true;
+        const attached = /\(attached pic\)/.test(lines[i]);
+        if (coverArtStream === undefined && attached && COPYABLE_PICTURE_CODECS.has(stream[3]))
+          coverArtStream = Number(stream[1]);
+      }
     } else if (!audioSeen) {
       audioSeen = true;
       for (const [k, v] of Object.entries(bannerMetadata(lines, i + 1, 6))) if (!(k in tags)) tags[k] = v;
     }
   }
-  return { tags, hasCoverArt };
+  return { tags, hasCoverArt, ...(coverArtStream !== undefined ? { coverArtStream } : {}) };
 }
 
 export function channelsFromLayout(layout: string): number | null {
@@ -139,7 +151,7 @@ export function parseFfmpegBanner(stderr: string): ProbedAudio | null {
 
   const duration = /Duration: (\d+):(\d{2}):(\d{2}(?:\.\d+)?)/.exec(stderr);
   const containerRate = /Duration: [^\n]*bitrate: (\d+) kb\/s/.exec(stderr);
-  const { tags, hasCoverArt } = parseBannerTags(stderr);
+  const { tags, hasCoverArt, coverArtStream } = parseBannerTags(stderr);
   return {
     format: input[1],
     codec,
@@ -153,11 +165,13 @@ export function parseFfmpegBanner(stderr: string): ProbedAudio | null {
     ...(bitDepth ? { bitDepth } : {}),
     tags,
     hasCoverArt,
+    ...(coverArtStream !== undefined ? { coverArtStream } : {}),
   };
 }
 
 interface FfprobeJson {
   streams?: Array<{
+    index?: number;
     codec_type?: string;
     codec_name?: string;
     sample_rate?: string;
@@ -188,6 +202,19 @@ export function parseFfprobeJson(json: string, stderr = ''): ProbedAudio | null 
     return s !== undefined && s !== '' && Number.isFinite(v) && v > 0 ? v : null;
   };
   const codec = stream.codec_name;
+  const pictures = (data.streams ?? []).filter(
+    (s) =>
+      s.codec_type === 'video' &&
+      (s.disposition?.attached_pic === 1 || PICTURE_CODECS.has(s.codec_name ?? '')),
+  );
+  // Only a real attached picture: an MJPEG *video* stream is not one frame of cover art.
+  const cover = pictures.find(
+    (s) =>
+      s.disposition?.attached_pic === 1 &&
+      COPYABLE_PICTURE_CODECS.has(s.codec_name ?? '') &&
+      Number.isInteger(s.index) &&
+      s.index! >= 0,
+  )?.index;
   const bits =
     num(stream.bits_per_raw_sample) ??
     num(stream.bits_per_sample) ??
@@ -202,11 +229,8 @@ export function parseFfprobeJson(json: string, stderr = ''): ProbedAudio | null 
     bitRate: num(stream.bit_rate) ?? num(data.format?.bit_rate),
     ...(LOSSLESS.test(codec) && bits ? { bitDepth: bits } : {}),
     tags: stringTags({ ...(stream.tags ?? {}), ...(data.format?.tags ?? {}) }),
-    hasCoverArt: (data.streams ?? []).some(
-      (s) =>
-        s.codec_type === 'video' &&
-        (s.disposition?.attached_pic === 1 || PICTURE_CODECS.has(s.codec_name ?? '')),
-    ),
+    hasCoverArt: pictures.length > 0,
+    ...(cover !== undefined ? { coverArtStream: cover } : {}),
   };
 }
 

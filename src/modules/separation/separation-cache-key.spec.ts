@@ -19,6 +19,15 @@ describe('separationCacheKey', () => {
     // The bitrate does not affect WAV output; the bit depth does not affect MP3 output.
     expect(key({ codec: 'wav', bitrate: 320 })).toBe(key({ codec: 'wav' }));
     expect(key({ codec: 'mp3', bitDepth: 24 })).toBe(key({ codec: 'mp3' }));
+    expect(key({ tags: true })).toBe(key({}));
+  });
+
+  it('tags stems by default, never titled after the upload (the cache ignores its name)', () => {
+    expect(toEngineOptions(normalizeSeparationOptions({}, DEFAULTS, MODEL))).toMatchObject({
+      tags: true,
+      fallbackTitle: null,
+    });
+    expect(toEngineOptions(normalizeSeparationOptions({ tags: false }, DEFAULTS, MODEL)).tags).toBe(false);
   });
 
   it('changes with the input, the exact model version and every output-affecting option', () => {
@@ -36,6 +45,7 @@ describe('separationCacheKey', () => {
       key({ duration: 10 }),
       key({ mwf: true }),
       key({ bandwidth: 'full' }),
+      key({ tags: false }),
     ];
     expect(new Set([base, ...variants]).size).toBe(variants.length + 1);
     for (const k of variants) expect(k).toMatch(/^[0-9a-f]{64}$/);

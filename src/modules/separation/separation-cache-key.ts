@@ -14,7 +14,8 @@ export function separationCacheKey(
   options: SeparationJobOptions,
 ): string {
   const canonical = JSON.stringify({
-    v: 1,
+    // 2: stems carry the input's tags and cover art (version 1 entries hold untagged stems).
+    v: 2,
     input: inputSha256,
     model: `${model.name}@${model.version ?? ''}`,
     options: pickOutputOptions(options),

@@ -34,6 +34,8 @@ export interface SeparationJobOptions {
   /** Loudness normalisation of the input; the target in LUFS, null when off. */
   normalizeLoudness?: boolean;
   targetLufs?: number | null;
+  /** The input's tags and cover art written into the stems (absent from older jobs: true). */
+  tags?: boolean;
 }
 
 export interface SeparationOptionsInput {
@@ -51,6 +53,7 @@ export interface SeparationOptionsInput {
   preprocess?: boolean;
   normalizeLoudness?: boolean;
   targetLufs?: number;
+  tags?: boolean;
 }
 
 export interface SeparationDefaults {
@@ -98,6 +101,7 @@ export function normalizeSeparationOptions(
     preprocess: input.preprocess ?? defaults.preprocess ?? false,
     normalizeLoudness: normalize,
     targetLufs: normalize ? (input.targetLufs ?? defaults.targetLufs ?? -14) : null,
+    tags: input.tags ?? true,
   };
 }
 
@@ -119,6 +123,10 @@ export function toEngineOptions(o: SeparationJobOptions): SeparationRequestOptio
     preprocess: o.preprocess ?? false,
     normalizeLoudness: o.normalizeLoudness ?? false,
     targetLufs: o.targetLufs ?? undefined,
+    tags: o.tags ?? true,
+    // Never the upload's name as a title: the cache hands these stems to anyone sending the same
+    // bytes, under any name. Untitled inputs get stems titled by the stem name alone.
+    fallbackTitle: null,
   };
 }
 

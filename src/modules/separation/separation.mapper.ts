@@ -51,6 +51,7 @@ export function toSeparationResponse(job: SeparationJobEntity, ctx: MappingConte
       preprocess: job.options.preprocess ?? false,
       normalizeLoudness: job.options.normalizeLoudness ?? false,
       targetLufs: job.options.targetLufs ?? null,
+      tags: job.options.tags ?? true,
     },
     input: {
       filename: job.inputFilename,

@@ -184,6 +184,17 @@ export class SeparationOptionsDto {
 
   @ApiPropertyOptional({
     description:
+      'Write the input\'s tags into the stems, the stem name added to the title ("Song (vocals)"; an ' +
+      'untitled input: the stem name), and its JPEG/PNG cover art into MP3/FLAC stems. `false`: bare files.',
+    default: true,
+  })
+  @IsOptional()
+  @Transform(toBoolean)
+  @IsBoolean()
+  tags?: boolean;
+
+  @ApiPropertyOptional({
+    description:
       'Before the network: the input brought to `targetLufs` (BS.1770); stems scaled back by the inverse ' +
       'gain so they still sum to the original mixture. Default: `audio.normalize_loudness` (false).',
   })

@@ -154,6 +154,8 @@ export class SeparationOptionsResponseDto {
     description: 'Target LUFS of normalizeLoudness; null when off.',
   })
   targetLufs!: number | null;
+  @ApiProperty({ description: "The input's tags (title + stem name) and cover art written into the stems." })
+  tags!: boolean;
 }
 
 export class SeparationLinksDto {
