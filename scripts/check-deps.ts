@@ -23,13 +23,6 @@ import * as path from 'path';
 /** Packages nothing names, with the reason they are kept. Keep short; say why for each. */
 export const ALLOWLIST: Record<string, string> = {
   'eslint-config-prettier': 'required by eslint-plugin-prettier/recommended (eslint.config.mjs)',
-  // TODO(lead): unused, remove from package.json and the lock (npm uninstall), then drop these four
-  // entries: nothing imports @nestjs/bullmq (the queue uses bullmq directly), @nestjs/schedule,
-  // archiver or @types/archiver (zip results are written by the code in src/, not archiver).
-  '@nestjs/bullmq': 'TODO remove: unused',
-  '@nestjs/schedule': 'TODO remove: unused',
-  archiver: 'TODO remove: unused',
-  '@types/archiver': 'TODO remove: unused',
 };
 
 const CODE_EXT = /\.(ts|tsx|js|mjs|cjs)$/;
