@@ -3,18 +3,20 @@
  * the real server (real engine, builtin:center) listening on 127.0.0.1. One user story per test,
  * in order: sign in, upload, live progress to 100, play, mute, the karaoke mix checked sample by
  * sample against the stems, history, delete; another user sees nothing of it; admin pages refuse a
- * user key; problems are shown with their code; an admin manages keys and verifies the audit chain.
+ * user key; problems are shown with their code; an admin manages keys and verifies the audit chain,
+ * activates a model version and rolls it back; a JWT user signs in with the token (Bearer header).
  * Screenshots go to test-artifacts/web/ (git-ignored). Two files are dropped at once: a short
  * generated mixture and the real clip from ../shared (left out, with a note, when absent); the
  * mixer works on the real clip, or on the generated one without it.
  */
-import { createHash } from 'crypto';
+import { createHash, createHmac } from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { ensureWebBuilt, REPO_ROOT } from '../../scripts/build-web';
 import { startTestApp, type TestApp } from '../factories/app';
+import { generateTestModelFiles } from '../factories/models';
 import { CHROMIUM_ARGS, ensureChromium } from '../support/chromium';
 import { decodeWav, engineOverrides, mixtureWav, type DecodedWav } from './separations-support';
 
@@ -28,6 +30,40 @@ const REAL_CLIP = path.resolve(REPO_ROOT, '..', 'shared', 'fixtures', 'audio', '
 const DESKTOP = { width: 1280, height: 860 };
 const PHONE = { width: 390, height: 844 };
 const STEP = 60_000;
+const CUSTOM_MODEL = 'custom:web';
+const JWT_SECRET = 'web-ui-hs256-secret-0123456789abcdef-0123456789';
+const JWT_ISS = 'https://idp.web-ui.test';
+const JWT_AUD = 'spleeter-server';
+
+/** An HS256 JWT as an identity provider would issue it (signed here with node:crypto). */
+function hs256Jwt(claims: Record<string, unknown>): string {
+  const part = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
+  const unsigned = `${part({ alg: 'HS256', typ: 'JWT' })}.${part(claims)}`;
+  return `${unsigned}.${createHmac('sha256', JWT_SECRET).update(unsigned).digest('base64url')}`;
+}
+
+/** The tiny 2-stem Spleeter stand-in, uploaded twice (different weights) to get versions v1 and v2. */
+async function uploadCustomModel(url: string, key: string, scales: number[]): Promise<Response> {
+  const form = new FormData();
+  form.append(
+    'manifest',
+    JSON.stringify({
+      name: CUSTOM_MODEL,
+      kind: 'spleeter',
+      stems: ['vocals', 'accompaniment'],
+      spleeter: {
+        F: 1024,
+        architecture: 'unet',
+        conv_activation: 'leaky_relu',
+        deconv_activation: 'relu',
+        files: { vocals: 'vocals.onnx', accompaniment: 'accompaniment.onnx' },
+      },
+    }),
+  );
+  for (const [name, bytes] of generateTestModelFiles('scale', { config: '2stems', manifest: false, scales }))
+    form.append('files', new Blob([bytes]), name);
+  return fetch(`${url}/v1/admin/models`, { method: 'POST', headers: { 'X-API-KEY': key }, body: form });
+}
 
 interface PageElement {
   value: number;
@@ -66,8 +102,10 @@ describeBrowser('Web UI in Chromium (e2e)', () => {
   let clip: { file: string; name: string };
   let generated: { file: string; name: string };
   let jobId = '';
+  let jwt = '';
   const requestUrls: string[] = [];
   const keyHeaders: string[] = [];
+  const bearerHeaders: string[] = [];
   const cspErrors: string[] = [];
   const pageErrors: string[] = [];
 
@@ -109,7 +147,13 @@ describeBrowser('Web UI in Chromium (e2e)', () => {
     }
     t = await startTestApp({
       listen: true,
-      config: { api_key: ENV_KEY, audit: { flush_interval_ms: 50 } },
+      config: {
+        api_key: ENV_KEY,
+        audit: { flush_interval_ms: 50 },
+        security: {
+          jwt: { secret: JWT_SECRET, algorithms: ['HS256'], issuer: JWT_ISS, audience: JWT_AUD },
+        },
+      },
       overrides: engineOverrides(),
     });
     const create = async (name: string, role: 'admin' | 'user') => {
@@ -126,6 +170,19 @@ describeBrowser('Web UI in Chromium (e2e)', () => {
       alice: await create('alice', 'user'),
       bob: await create('bob', 'user'),
     };
+    for (const scales of [
+      [0.5, 0.5],
+      [0.25, 0.75],
+    ]) {
+      const res = await uploadCustomModel(t.url, ENV_KEY, scales);
+      expect(res.status).toBe(201);
+    }
+    jwt = hs256Jwt({
+      sub: 'jules',
+      iss: JWT_ISS,
+      aud: JWT_AUD,
+      exp: Math.floor(Date.now() / 1000) + 3600,
+    });
 
     browser = await chromium.launch({
       executablePath: (availability as { path: string }).path,
@@ -138,6 +195,8 @@ describeBrowser('Web UI in Chromium (e2e)', () => {
       requestUrls.push(r.url());
       const k = r.headers()['x-api-key'];
       if (k) keyHeaders.push(k);
+      const a = r.headers()['authorization'];
+      if (a) bearerHeaders.push(a);
     });
     page.on('console', (m) => {
       if (m.type() === 'error' && /Content.Security.Policy|Trusted Type|Refused to/i.test(m.text()))
@@ -444,8 +503,90 @@ describeBrowser('Web UI in Chromium (e2e)', () => {
     STEP,
   );
 
+  it(
+    'lets an admin validate a model, activate another version, and roll back only after confirming',
+    async () => {
+      const card = page.locator(`[data-model="${CUSTOM_MODEL}"]`);
+      const active = async () =>
+        ((await (await api(keys.admin, `/v1/models/${CUSTOM_MODEL}`)).json()) as { activeVersion: string })
+          .activeVersion;
+      await card.locator('[data-version="v2"][data-active="true"]').waitFor();
+      await card.getByRole('button', { name: 'Validate', exact: true }).click();
+      const report = card.locator('.validation-result[data-valid="true"]');
+      await report.waitFor({ timeout: 30_000 });
+      expect(await report.textContent()).toContain('Validation of v2: valid');
+
+      await card.getByRole('button', { name: `Activate ${CUSTOM_MODEL} v1` }).click();
+      await card.getByText('Activated: v1 is now active (was v2).').waitFor();
+      await card.locator('[data-version="v1"][data-active="true"]').waitFor();
+      await expect(active()).resolves.toBe('v1');
+      // The report was about v2: it is gone once v1 is active.
+      await expect(report.count()).resolves.toBe(0);
+
+      // Rollback asks first; keeping the version changes nothing.
+      await card.getByRole('button', { name: `Roll back ${CUSTOM_MODEL}` }).click();
+      const confirm = card.getByRole('group', { name: `Confirm rollback of ${CUSTOM_MODEL}` });
+      await confirm.getByRole('button', { name: 'Keep v1' }).click();
+      await expect(confirm.count()).resolves.toBe(0);
+      await expect(active()).resolves.toBe('v1');
+
+      await card.getByRole('button', { name: `Roll back ${CUSTOM_MODEL}` }).click();
+      await confirm.getByRole('button', { name: `Roll back ${CUSTOM_MODEL}` }).click();
+      await card.getByText('Rolled back: v2 is now active (was v1).').waitFor();
+      await card.locator('[data-version="v2"][data-active="true"]').waitFor();
+      await expect(active()).resolves.toBe('v2');
+      await shot('10-admin-models-versions');
+
+      // Nothing left to roll back to: the API's problem is shown on the model's card.
+      await card.getByRole('button', { name: `Roll back ${CUSTOM_MODEL}` }).click();
+      await confirm.getByRole('button', { name: `Roll back ${CUSTOM_MODEL}` }).click();
+      const problem = card.locator('.problem[data-code="MODEL_NOT_INSTALLED"]');
+      await problem.waitFor();
+      const text = (await problem.textContent()) ?? '';
+      expect(text).toContain('HTTP 404');
+      expect(text).toContain('no previous version');
+      await expect(active()).resolves.toBe('v2');
+    },
+    STEP,
+  );
+
+  it(
+    'signs in with a JWT, sent as Authorization: Bearer, and shows that user its own history',
+    async () => {
+      const form = new FormData();
+      form.append('file', new Blob([mixtureWav(1)]), 'jwt-mixture.wav');
+      const created = await fetch(`${t.url}/v1/separations`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${jwt}` },
+        body: form,
+      });
+      expect(created.status).toBe(202);
+      const jwtJob = ((await created.json()) as { id: string }).id;
+
+      await signOut();
+      await signIn(jwt);
+      await page.locator('.who-id').filter({ hasText: 'jwt:jules' }).waitFor();
+      await page.locator('.who-role').filter({ hasText: 'user' }).waitFor();
+      const stored = await page.evaluate(() =>
+        (globalThis as unknown as PageWindow).sessionStorage.getItem('spleeter.credential'),
+      );
+      expect(JSON.parse(stored ?? '{}')).toEqual({ kind: 'bearer', value: jwt });
+      expect(bearerHeaders).toContain(`Bearer ${jwt}`);
+      expect(keyHeaders).not.toContain(jwt);
+
+      await page.getByRole('navigation').getByRole('link', { name: 'History' }).click();
+      const row = page.locator(`tr[data-job-id="${jwtJob}"]`);
+      await row.waitFor();
+      expect(await row.textContent()).toContain('jwt-mixture.wav');
+      // Only the token's own job: alice's (deleted) and bob's are not listed.
+      await expect(page.locator('tr[data-job-id]').count()).resolves.toBe(1);
+      await shot('11-history-jwt');
+    },
+    STEP,
+  );
+
   it('never put a key in a URL and ran under its CSP without violations or errors', () => {
-    for (const k of Object.values(keys)) {
+    for (const k of [...Object.values(keys), jwt]) {
       expect(requestUrls.filter((u) => u.includes(k))).toEqual([]);
     }
     expect(cspErrors).toEqual([]);

@@ -4,20 +4,10 @@
  * server-sent events are read through fetch rather than EventSource.
  */
 import { ApiError, networkProblem, toProblem } from './problem';
+import { authHeaders, type Credential } from './credential';
 import { readEventStream, type StreamEvent } from './sse';
 
-export interface Credential {
-  kind: 'api-key' | 'bearer';
-  value: string;
-}
-
-/** A JWT has three base64url parts; anything else is taken for an API key. */
-export function credentialFrom(input: string): Credential {
-  const value = input.trim();
-  return /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/.test(value) && value.startsWith('ey')
-    ? { kind: 'bearer', value }
-    : { kind: 'api-key', value };
-}
+export { credentialFrom, type Credential } from './credential';
 
 export interface UploadProgress {
   loaded: number;
@@ -28,9 +18,7 @@ export class Api {
   constructor(private readonly credential: Credential) {}
 
   private authHeaders(): Record<string, string> {
-    return this.credential.kind === 'bearer'
-      ? { Authorization: `Bearer ${this.credential.value}` }
-      : { 'X-API-KEY': this.credential.value };
+    return authHeaders(this.credential);
   }
 
   /** fetch with the credential; a non-2xx answer becomes an ApiError carrying the problem. */

@@ -10,6 +10,14 @@ interface ValidationReport {
   checks: Array<{ name: string; ok: boolean; detail: string }>;
 }
 
+/** What the last version change did (announced in the card's live region). */
+interface ChangeResult {
+  text: string;
+}
+
+/** A catalog or custom model with versions on disk: versions can be activated and rolled back. */
+const versioned = (m: Model) => m.source !== 'builtin' && m.versions.length > 0;
+
 export function AdminModelsPage({ s }: { s: Session }) {
   return (
     <AdminGate s={s} title="Models">
@@ -23,6 +31,10 @@ function Models({ s }: { s: Session }) {
   const [error, setError] = useState<unknown>(null);
   const [installs, setInstalls] = useState<Record<string, InstallOperation>>({});
   const [reports, setReports] = useState<Record<string, ValidationReport | 'running'>>({});
+  const [changes, setChanges] = useState<Record<string, ChangeResult>>({});
+  const [problems, setProblems] = useState<Record<string, unknown>>({});
+  const [busy, setBusy] = useState<string | null>(null);
+  const [confirmRollback, setConfirmRollback] = useState<string | null>(null);
   const aborts = useRef(new Map<string, AbortController>());
 
   const load = () =>
@@ -98,6 +110,40 @@ function Models({ s }: { s: Session }) {
     }
   };
 
+  const without = <T,>(r: Record<string, T>, name: string): Record<string, T> => {
+    const { [name]: _, ...rest } = r;
+    return rest;
+  };
+
+  /** Activate (a version) or roll back; the card shows the new active version or the API's problem. */
+  const change = async (m: Model, action: { activate: string } | 'rollback') => {
+    const before = m.activeVersion;
+    setBusy(m.name);
+    setConfirmRollback(null);
+    setProblems((p) => without(p, m.name));
+    setChanges((c) => without(c, m.name));
+    try {
+      const path =
+        action === 'rollback'
+          ? `/v1/admin/models/${encodeURIComponent(m.name)}/rollback`
+          : `/v1/admin/models/${encodeURIComponent(m.name)}/versions/${encodeURIComponent(action.activate)}/activate`;
+      const updated = await s.api.send<Model>('POST', path);
+      setModels((all) => (all ?? []).map((x) => (x.name === m.name ? updated : x)));
+      // The last report was about the version that is no longer active.
+      setReports((r) => without(r, m.name));
+      setChanges((c) => ({
+        ...c,
+        [m.name]: {
+          text: `${action === 'rollback' ? 'Rolled back' : 'Activated'}: ${updated.activeVersion ?? 'none'} is now active${before && before !== updated.activeVersion ? ` (was ${before})` : ''}.`,
+        },
+      }));
+    } catch (err) {
+      setProblems((p) => ({ ...p, [m.name]: err }));
+    } finally {
+      setBusy(null);
+    }
+  };
+
   return (
     <section>
       <h1 tabIndex={-1}>Models</h1>
@@ -133,6 +179,41 @@ function Models({ s }: { s: Session }) {
                   {active.inUse ? `, in use by ${active.inUse}` : ''})
                 </p>
               ) : null}
+              {versioned(m) ? (
+                <ul class="versions small" aria-label={`Versions of ${m.name}`}>
+                  {m.versions.map((v) => (
+                    <li key={v.id} class="row spread" data-version={v.id} data-active={String(v.active)}>
+                      <span>
+                        <strong>{v.id}</strong>{' '}
+                        {v.active ? <span class="badge badge-succeeded">active</span> : null}{' '}
+                        <span class="muted">
+                          {v.origin}, {formatBytes(v.size)}, {formatDate(v.installedAt)}, {v.validation}
+                        </span>
+                      </span>
+                      {v.active ? null : (
+                        <button
+                          type="button"
+                          class="secondary small"
+                          aria-label={`Activate ${m.name} ${v.id}`}
+                          disabled={busy === m.name}
+                          onClick={() => void change(m, { activate: v.id })}
+                        >
+                          Activate
+                        </button>
+                      )}
+                    </li>
+                  ))}
+                </ul>
+              ) : null}
+              <div aria-live="polite" class="change-result">
+                {changes[m.name] ? <p class="small">{changes[m.name].text}</p> : null}
+              </div>
+              {problems[m.name] ? (
+                <ProblemView
+                  error={problems[m.name]}
+                  onDismiss={() => setProblems((p) => without(p, m.name))}
+                />
+              ) : null}
               {op ? (
                 <div class="install" aria-live="polite">
                   <p class="small">
@@ -155,8 +236,9 @@ function Models({ s }: { s: Session }) {
               ) : null}
               {report && report !== 'running' ? (
                 <div class="small">
-                  <p>
-                    Validation: <strong>{report.valid ? 'valid' : 'INVALID'}</strong>
+                  <p class="validation-result" data-valid={String(report.valid)}>
+                    Validation{m.activeVersion ? ` of ${m.activeVersion}` : ''}:{' '}
+                    <strong>{report.valid ? 'valid' : 'INVALID'}</strong>
                   </p>
                   <ul>
                     {report.checks.map((c) => (
@@ -187,6 +269,33 @@ function Models({ s }: { s: Session }) {
                   >
                     {report === 'running' ? 'Validating…' : 'Validate'}
                   </button>
+                ) : null}
+                {versioned(m) && m.versions.length > 1 && confirmRollback !== m.name ? (
+                  <button
+                    type="button"
+                    class="secondary small"
+                    aria-label={`Roll back ${m.name}`}
+                    disabled={busy === m.name}
+                    onClick={() => setConfirmRollback(m.name)}
+                  >
+                    Roll back
+                  </button>
+                ) : null}
+                {confirmRollback === m.name ? (
+                  <span role="group" aria-label={`Confirm rollback of ${m.name}`} class="row">
+                    <span class="small">Re-activate the previously active version?</span>
+                    <button
+                      type="button"
+                      class="danger small"
+                      disabled={busy === m.name}
+                      onClick={() => void change(m, 'rollback')}
+                    >
+                      Roll back {m.name}
+                    </button>
+                    <button type="button" class="secondary small" onClick={() => setConfirmRollback(null)}>
+                      Keep {m.activeVersion}
+                    </button>
+                  </span>
                 ) : null}
               </div>
             </li>

@@ -33,7 +33,7 @@ export function SignInPage() {
           them, and take away a karaoke track.
         </p>
         <form onSubmit={submit} autoComplete="off">
-          <label for="api-key">API key</label>
+          <label for="api-key">API key or JWT</label>
           <input
             id="api-key"
             name="api-key"
@@ -47,8 +47,8 @@ export function SignInPage() {
             aria-describedby="api-key-help"
           />
           <p id="api-key-help" class="muted small">
-            Your key from the server admin (or a JWT). It stays in this browser tab only and is sent in a
-            request header, never in a link.
+            Your key from the server admin, or a JWT from your identity provider (sent as a Bearer token). It
+            stays in this browser tab only and is sent in a request header, never in a link.
           </p>
           <button type="submit" disabled={busy}>
             {busy ? 'Signing in…' : 'Sign in'}
