@@ -1,11 +1,10 @@
 /**
  * Our BS.1770-4 / EBU R128 meter against ffmpeg's ebur128 filter (`-af ebur128=peak=true`):
  * integrated loudness within 0.1 LU, loudness range within 0.5 LU, true peak within 0.2 dB, on
- * generated music-like material at 44.1/48/96/192 kHz in mono, stereo and 5.1, on EBU Tech
+ * generated music-like material (mono, stereo and 5.1 at 44.1/48 kHz; stereo at 96/192 kHz), on EBU Tech
  * 3341/3342-style tone sequences, and on the real clip from ../shared (skipped without it).
  *
- * ffmpeg is found the way the project finds it (src/infra/ffmpeg's locator: PATH, then the bundled
- * package); without one every test says so and passes vacuously.
+ * ffmpeg is found the way the project finds it (src/infra/ffmpeg's locator: the configured path, then PATH); without one every test says so and passes vacuously.
  */
 import { promises as fs } from 'fs';
 import * as path from 'path';
@@ -75,20 +74,25 @@ describe('loudness vs ffmpeg ebur128 (integration)', () => {
     ['5.1', 6],
   ] as const;
   describe.each([44100, 48000, 96000, 192000])('%i Hz', (rate) => {
-    it.each(layouts)('music-like material, %s', async (name, channels) => {
-      // Plateaus long enough that the 10th and 95th LRA percentiles fall inside one (the −20 and
-      // 0 dB segments): on a level ramp, ffmpeg's percentile rank (round(p·n) − 1) and EBU Tech
-      // 3342's (round(p·(n − 1)), which we use) pick short-term values 100 ms apart, up to 0.5 LU
-      // different on synthetic steps. −20 dB is also clearly below the integrated relative gate
-      // (−13.8 dB here): a segment right at the gate makes blocks flip sides on 0.01 dB.
-      const sig = musicLike(rate, channels, [
-        [6, -8],
-        [6, 0],
-        [6, -20],
-        [6, -4],
-      ]);
-      await compare(sig, `${rate} ${name}`);
-    });
+    // Every layout at the base rates; at 96/192 kHz (where only the filter design changes) stereo,
+    // which keeps the suite's cost of this file down (5.1 at 192 kHz alone is 28 M samples).
+    it.each(layouts.filter(([, channels]) => rate <= 48000 || channels === 2))(
+      'music-like material, %s',
+      async (name, channels) => {
+        // Plateaus long enough that the 10th and 95th LRA percentiles fall inside one (the −20 and
+        // 0 dB segments): on a level ramp, ffmpeg's percentile rank (round(p·n) − 1) and EBU Tech
+        // 3342's (round(p·(n − 1)), which we use) pick short-term values 100 ms apart, up to 0.5 LU
+        // different on synthetic steps. −20 dB is also clearly below the integrated relative gate
+        // (−13.8 dB here): a segment right at the gate makes blocks flip sides on 0.01 dB.
+        const sig = musicLike(rate, channels, [
+          [6, -8],
+          [6, 0],
+          [6, -20],
+          [6, -4],
+        ]);
+        await compare(sig, `${rate} ${name}`);
+      },
+    );
   });
 
   it.each([

@@ -55,9 +55,8 @@ describe('full-size Spleeter U-Net ONNX models', () => {
     ['2stems', 1024],
     ['4stems', 1024],
     ['5stems', 1024],
+    // Full bandwidth (F=1536) once: the F dimension runs the same code for every stem count.
     ['2stems', 1536],
-    ['4stems', 1536],
-    ['5stems', 1536],
   ] as [SpleeterConfigName, number][])(
     '%s F=%i: declared shapes, finite outputs, mask/softmax invariants',
     async (config, F) => {
