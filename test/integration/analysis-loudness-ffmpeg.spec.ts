@@ -1,10 +1,11 @@
 /**
  * Our BS.1770-4 / EBU R128 meter against ffmpeg's ebur128 filter (`-af ebur128=peak=true`):
  * integrated loudness within 0.1 LU, loudness range within 0.5 LU, true peak within 0.2 dB, on
- * generated music-like material (mono, stereo and 5.1 at 44.1/48 kHz; stereo at 96/192 kHz), on EBU Tech
- * 3341/3342-style tone sequences, and on the real clip from ../shared (skipped without it).
+ * generated music-like material (mono, stereo and 5.1 at 44.1/48 kHz; stereo at 96/192 kHz), on
+ * EBU Tech 3341/3342-style tone sequences, and on the real clip from ../shared (skipped without it).
  *
- * ffmpeg is found the way the project finds it (src/infra/ffmpeg's locator: the configured path, then PATH); without one every test says so and passes vacuously.
+ * ffmpeg is found the way the project finds it (src/infra/ffmpeg's locator: the configured path,
+ * then PATH); without one every test says so and passes vacuously.
  */
 import { promises as fs } from 'fs';
 import * as path from 'path';
