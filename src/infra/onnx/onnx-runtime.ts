@@ -161,7 +161,13 @@ export class OnnxRuntime {
   /** Cache dirs already reported as unusable: reported once per runtime, not per session. */
   private readonly unusableCacheDirs = new Set<string>();
 
-  constructor(private readonly defaultLogger: InferenceLogger = silentLogger) {}
+  constructor(private readonly defaultLogger: InferenceLogger = silentLogger) {
+    // onnxruntime's process-wide logger (set once, at the first session) prints a failed provider
+    // registration (no CUDA libraries) as a red native error line on stderr, next to the one-line
+    // warning we log for it. Every native failure also surfaces as an exception that we report, so
+    // keep it to fatal; only when left at its default, so an embedding application's choice wins.
+    if (ort.env.logLevel === 'warning') ort.env.logLevel = 'fatal';
+  }
 
   /** EPs this onnxruntime-node build knows (bundled or loadable); not a promise that they work. */
   static supportedProviders(): string[] {
