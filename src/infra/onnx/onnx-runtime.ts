@@ -266,10 +266,11 @@ export class OnnxRuntime {
       }
       const epConfig = ep === 'cuda' ? { name: 'cuda', deviceId: opts.deviceId ?? 0 } : { name: ep };
       try {
+        // [ep, cpu] rather than ep alone: onnxruntime throws when the EP cannot be registered,
+        // which is all this asks (whether it takes every node of a real model is createSession's).
         const session = await ort.InferenceSession.create(probeModelBytes(), {
-          executionProviders: [epConfig],
+          executionProviders: ep === 'cpu' ? ['cpu'] : [epConfig, 'cpu'],
           logSeverityLevel: 3,
-          ...(ep === 'cpu' ? {} : { extra: { session: { disable_cpu_ep_fallback: '1' } } }),
         });
         await session.release().catch(() => undefined);
         return {
