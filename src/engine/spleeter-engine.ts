@@ -242,7 +242,7 @@ export class SpleeterEngine {
       this.providers = requested.slice(requested.indexOf(probe.executionProvider));
       const gpuFallback = probe.executionProvider === 'cpu';
       if (gpuFallback)
-        this.logger.warn(`GPU requested but unavailable, running on cpu: ${probe.failures.join('; ')}`);
+        this.logger.warn(`GPU requested but unavailable, falling back to cpu: ${probe.failures.join('; ')}`);
       else if (probe.failures.length)
         this.logger.warn(`using ${probe.executionProvider} after: ${probe.failures.join('; ')}`);
       return {

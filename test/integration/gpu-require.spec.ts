@@ -104,7 +104,7 @@ describeNoCuda('performance.require_gpu without a GPU', () => {
     const first = await sut.separate({ audioPath: input, outputDir: path.join(dir, 'fb-1') });
     await sut.separate({ audioPath: input, outputDir: path.join(dir, 'fb-2') });
     expect(warnings).toHaveLength(1);
-    expect(warnings[0]).toMatch(/^GPU requested but unavailable, running on cpu: cuda: \S/);
+    expect(warnings[0]).toMatch(/^GPU requested but unavailable, falling back to cpu: cuda: \S/);
     expect(warnings[0]).not.toContain('\n');
     expect(first.executionProvider).toBe('dsp');
     expect(first.executionDevice).toBe(cpus()[0].model.trim());
@@ -139,7 +139,7 @@ describeNoCuda('performance.require_gpu without a GPU', () => {
     expect(r.code).toBe(0);
     const warnings = r.stderr.split('\n').filter((l) => l.startsWith('warning: '));
     expect(warnings).toHaveLength(1);
-    expect(warnings[0]).toMatch(/^warning: GPU requested but unavailable, running on cpu: cuda: \S/);
+    expect(warnings[0]).toMatch(/^warning: GPU requested but unavailable, falling back to cpu: cuda: \S/);
     expect(r.stdout).toContain(`on dsp (${cpus()[0].model.trim()})`);
   });
 
