@@ -18,9 +18,10 @@ export interface HintContext {
   prefix?: string;
 }
 
-/** Exit codes: 2 validation, 3 audio, 4 model, 130 canceled, 1 anything else. */
+/** Exit codes: 2 validation, 3 audio, 4 model, 6 GPU required and unavailable, 130 canceled, 1 anything else. */
 export function exitCodeFor(err: unknown): number {
   if (!(err instanceof SpleeterError)) return 1;
+  if (err.code === ErrorCodes.GPU_UNAVAILABLE) return 6;
   switch (err.kind) {
     case 'validation':
       return 2;
@@ -55,6 +56,8 @@ export function hintFor(err: unknown, ctx: HintContext): string | null {
       if (Array.isArray(err.context.available) || !model)
         return `list the models you can use with: ${CLI_NAME} models list`;
       return `install it with: ${CLI_NAME} models install ${model}   (or set SPLEETER_AUTO_DOWNLOAD=true)`;
+    case ErrorCodes.GPU_UNAVAILABLE:
+      return 'run without --require-gpu (and performance.require_gpu=false) to fall back to the CPU, or install the CUDA provider libraries (see README, GPU)';
     case ErrorCodes.MODEL_DOWNLOAD_FAILED:
       return ctx.command === 'models install' || ctx.command === 'separate'
         ? `without network access, download the model archive on another machine and run: ${CLI_NAME} models install ${model ?? '<name>'} --from <archive>`

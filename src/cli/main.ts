@@ -114,6 +114,10 @@ export function buildProgram(): Command {
     .option('--overwrite', 'replace existing output files', false)
     .option('--gpu', 'use a GPU execution provider when available (CUDA, then WebGPU)')
     .option(
+      '--require-gpu',
+      'fail (exit 6, GPU_UNAVAILABLE) instead of falling back to the CPU when no GPU provider works; implies --gpu',
+    )
+    .option(
       '-t, --threads <n>',
       'onnxruntime intra-op threads',
       parseNumber('threads', { min: 0, integer: true }),

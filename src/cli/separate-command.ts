@@ -30,6 +30,8 @@ export interface SeparateCliOptions {
   tags?: boolean;
   overwrite: boolean;
   gpu?: boolean;
+  /** Fail with GPU_UNAVAILABLE (exit 6) instead of falling back to the CPU; implies --gpu. */
+  requireGpu?: boolean;
   threads?: number;
   concurrency?: number;
   json: boolean;
@@ -38,12 +40,13 @@ export interface SeparateCliOptions {
 
 export function engineFromConfig(
   config: SpleeterConfig,
-  overrides: { gpu?: boolean; threads?: number } = {},
+  overrides: { gpu?: boolean; requireGpu?: boolean; threads?: number } = {},
 ): SpleeterEngine {
   const options = engineOptionsFromConfig(config);
   return new SpleeterEngine({
     ...options,
     enableGpu: overrides.gpu ?? options.enableGpu,
+    requireGpu: overrides.requireGpu || options.requireGpu,
     intraOpThreads: overrides.threads ?? options.intraOpThreads,
     logger: { warn: (m) => process.stderr.write(`warning: ${m}\n`) },
   });
@@ -54,7 +57,11 @@ export async function runSeparateCommand(
   opts: SeparateCliOptions,
   config: SpleeterConfig,
 ): Promise<number> {
-  const engine = engineFromConfig(config, { gpu: opts.gpu, threads: opts.threads });
+  const engine = engineFromConfig(config, {
+    gpu: opts.gpu,
+    requireGpu: opts.requireGpu,
+    threads: opts.threads,
+  });
   const controller = new AbortController();
   const onSigint = () => controller.abort();
   process.once('SIGINT', onSigint);
@@ -66,6 +73,14 @@ export async function runSeparateCommand(
   let failures = 0;
   let lastCode = 0;
   try {
+    // A GPU that is required and missing fails the run once, before any file is opened.
+    try {
+      await engine.checkExecutionProvider();
+    } catch (err) {
+      display.error(formatErrorWithHint(err, { command: 'separate' }));
+      if (opts.json) display.result(JSON.stringify({ error: describe(err) }));
+      return exitCodeFor(err);
+    }
     const concurrency = opts.concurrency ?? config.performance.batch_concurrency;
     const queue = [...files];
     const worker = async () => {
@@ -129,7 +144,9 @@ function report(result: SeparationResult, json: boolean): string[] {
   if (json) return [JSON.stringify(result)];
   const t = result.timings;
   return [
-    `${result.audioPath}: ${result.model.stems.length} stems with ${result.model.name} on ${result.executionProvider} ` +
+    `${result.audioPath}: ${result.model.stems.length} stems with ${result.model.name} on ${result.executionProvider}` +
+      (result.executionDevice ? ` (${result.executionDevice})` : '') +
+      ' ' +
       `in ${(t.totalMs / 1000).toFixed(2)} s (${result.realtimeFactor.toFixed(1)}x realtime)` +
       (result.mdx ? `, overlap ${result.mdx.overlap}, denoise ${result.mdx.denoise ? 'on' : 'off'}` : ''),
     ...Object.entries(result.outputs).map(([stem, file]) => `  ${stem}: ${file}`),

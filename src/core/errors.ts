@@ -62,6 +62,8 @@ export const ErrorCodes = {
   MODEL_DOWNLOAD_FAILED: 'MODEL_DOWNLOAD_FAILED',
   MODEL_CHECKSUM_MISMATCH: 'MODEL_CHECKSUM_MISMATCH',
   MODEL_IN_USE: 'MODEL_IN_USE',
+  /** performance.require_gpu is set and no GPU execution provider could be created (HTTP 503). */
+  GPU_UNAVAILABLE: 'GPU_UNAVAILABLE',
   // validation
   VALIDATION_FAILED: 'VALIDATION_FAILED',
   UNKNOWN_STEM: 'UNKNOWN_STEM',

@@ -17,6 +17,11 @@ export interface SpleeterEngineOptions {
   defaultModel?: string;
   /** Try GPU execution providers first (CUDA, then WebGPU), falling back to CPU with a warning. */
   enableGpu?: boolean;
+  /**
+   * Never fall back to the CPU: when none of gpuProviders can be created, separations fail with
+   * GPU_UNAVAILABLE (checkExecutionProvider() finds it without a model). Implies enableGpu.
+   */
+  requireGpu?: boolean;
   gpuProviders?: readonly ExecutionProviderName[];
   /** Inference threads in total (0/undefined = one per CPU core). */
   intraOpThreads?: number;
@@ -109,6 +114,7 @@ export function engineOptionsFromConfig(config: SpleeterConfig): SpleeterEngineO
     modelsDir: config.models.dir,
     defaultModel: config.models.default_model,
     enableGpu: config.performance.enable_gpu,
+    requireGpu: config.performance.require_gpu,
     gpuProviders: config.performance.gpu_providers,
     intraOpThreads: config.performance.intra_op_threads,
     interOpThreads: config.performance.inter_op_threads,

@@ -23,9 +23,13 @@ import { preprocessStream } from '../core/analysis/preprocess';
 import { MdxSeparator } from '../core/mdx';
 import type { StemSeparator } from '../core/separation/types';
 import { SPLEETER_SAMPLE_RATE } from '../core/spleeter/types';
-import type { ExecutionProviderName, InferenceLogger } from '../infra/onnx/onnx-runtime';
 import { Ffmpeg } from '../infra/ffmpeg/ffmpeg';
-import { OnnxRuntime } from '../infra/onnx/onnx-runtime';
+import {
+  OnnxRuntime,
+  executionDeviceName,
+  type ExecutionProviderName,
+  type InferenceLogger,
+} from '../infra/onnx/onnx-runtime';
 import { mapWithConcurrency } from './concurrency';
 import { analyzeAudioFile, type AnalyzeOptions, type AudioFileAnalysis } from './audio-file-analysis';
 import { estimateSeparationMemoryMb, memoryLimitError } from './memory-estimate';
@@ -68,6 +72,14 @@ export interface BatchItemResult {
 
 const silentLogger: InferenceLogger = { warn: () => undefined };
 
+/** The execution provider new sessions get, and the device behind it (checkExecutionProvider). */
+export interface ExecutionProviderInfo {
+  executionProvider: ExecutionProviderName;
+  executionDevice: string | null;
+  /** True when GPU was requested and is not available, so sessions run on the CPU. */
+  gpuFallback: boolean;
+}
+
 export class SpleeterEngine {
   private readonly opts: Required<
     Pick<SpleeterEngineOptions, 'batchSegments' | 'batchConcurrency' | 'defaultModel' | 'maxDurationSec'>
@@ -80,6 +92,13 @@ export class SpleeterEngine {
   private codec: ExternalAudioCodec | null = null;
   private initialized?: Promise<void>;
   private readonly logger: InferenceLogger;
+  private readonly runtime: OnnxRuntime;
+  /**
+   * EP preference the model families read for each new session (through a getter, see
+   * doInitialize): the requested one until checkExecutionProvider() narrows it to what works.
+   */
+  private providers: ExecutionProviderName[];
+  private providerCheck?: Promise<ExecutionProviderInfo>;
   private readonly stats = {
     separations: 0,
     failures: 0,
@@ -97,6 +116,8 @@ export class SpleeterEngine {
       ...resolveEngineOptionAliases(options),
     };
     this.logger = options.logger ?? silentLogger;
+    this.runtime = new OnnxRuntime(this.logger);
+    this.providers = this.providerPreference();
   }
 
   /** Locates ffmpeg and prepares the model registry. Called lazily by every method. */
@@ -118,9 +139,14 @@ export class SpleeterEngine {
     let port: ModelManagerPort | undefined;
     const managerPort = async (): Promise<ModelManagerPort> =>
       (port ??= modelManagerPort(await this.getManagerInstance(), autoDownload));
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the getter below reads the engine
+    const engine = this;
     const regOptions: ModelRegistryOptions = {
       modelsDir,
-      executionProviders: this.providerPreference(),
+      // A getter: the families read it at each session creation, after checkExecutionProvider().
+      get executionProviders() {
+        return engine.providers;
+      },
       intraOpThreads: this.opts.intraOpThreads,
       interOpThreads: this.opts.interOpThreads,
       parallelInstruments: this.opts.parallelInstruments ?? true,
@@ -129,7 +155,7 @@ export class SpleeterEngine {
       autoDownload,
       catalogFile: this.opts.catalogFile ?? null,
       logger: this.logger,
-      runtime: new OnnxRuntime(this.logger),
+      runtime: this.runtime,
       optimizedModelCacheDir:
         this.opts.ortCacheDir === undefined ? path.join(modelsDir, '.ort-cache') : this.opts.ortCacheDir,
       manager: {
@@ -195,9 +221,37 @@ export class SpleeterEngine {
   }
 
   private providerPreference(): ExecutionProviderName[] {
-    if (!this.opts.enableGpu) return ['cpu'];
+    if (!this.opts.enableGpu && !this.opts.requireGpu) return ['cpu'];
     const gpu = (this.opts.gpuProviders ?? ['cuda', 'webgpu']).filter((p) => p !== 'cpu');
-    return [...gpu, 'cpu'];
+    return this.opts.requireGpu ? gpu : [...gpu, 'cpu'];
+  }
+
+  /**
+   * Finds, once, which execution provider this machine gives new sessions, without loading a model
+   * (a one-node probe, tens of ms). GPU requested and unavailable: one warning naming each GPU
+   * provider and why it failed, then cpu for every session (no per-session retries or warnings);
+   * with requireGpu a SeparationError GPU_UNAVAILABLE instead (remembered: the machine will not
+   * grow a GPU). separate() calls it; servers call it at start-up to fail fast.
+   */
+  checkExecutionProvider(): Promise<ExecutionProviderInfo> {
+    this.providerCheck ??= (async (): Promise<ExecutionProviderInfo> => {
+      const requested = this.providerPreference();
+      if (requested.length === 1 && requested[0] === 'cpu')
+        return { executionProvider: 'cpu', executionDevice: executionDeviceName('cpu'), gpuFallback: false };
+      const probe = await this.runtime.probeExecutionProvider(requested);
+      this.providers = requested.slice(requested.indexOf(probe.executionProvider));
+      const gpuFallback = probe.executionProvider === 'cpu';
+      if (gpuFallback)
+        this.logger.warn(`GPU requested but unavailable, falling back to cpu: ${probe.failures.join('; ')}`);
+      else if (probe.failures.length)
+        this.logger.warn(`using ${probe.executionProvider} after: ${probe.failures.join('; ')}`);
+      return {
+        executionProvider: probe.executionProvider,
+        executionDevice: probe.executionDevice,
+        gpuFallback,
+      };
+    })();
+    return this.providerCheck;
   }
 
   /** The ffmpeg this engine uses (null when none was found: WAV only). */
@@ -217,6 +271,7 @@ export class SpleeterEngine {
     await this.initialize();
     const started = performance.now();
     try {
+      await this.checkExecutionProvider();
       const result = await this.separateInner(params, started);
       this.stats.separations++;
       this.stats.audioSeconds += result.input.durationSec;
@@ -514,6 +569,7 @@ export class SpleeterEngine {
           ? { mdx: { overlap: separator.overlap, denoise: separator.denoise } }
           : {}),
         executionProvider: separator.executionProvider,
+        executionDevice: executionDeviceName(separator.executionProvider),
         input: toInputInfo(input, durationSec),
         processing: {
           preprocess,

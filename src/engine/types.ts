@@ -91,7 +91,13 @@ export interface SeparationResult {
   model: { name: string; version?: string; stems: string[] };
   /** MDX-Net models: the processing options used (defaults filled in). */
   mdx?: { overlap: MdxOverlap; denoise: boolean };
+  /** Execution provider that ran the model: 'cpu', 'cuda', 'webgpu', 'dsp' (built-ins, on the CPU). */
   executionProvider: string;
+  /**
+   * The device behind it: the CPU model for cpu/dsp, 'CUDA device <n>' for cuda, null when
+   * onnxruntime names none (webgpu).
+   */
+  executionDevice: string | null;
   input: InputAudioInfo;
   /** What ran before the network (preprocess, loudness normalisation with the measured gain). */
   processing?: InputProcessingInfo;

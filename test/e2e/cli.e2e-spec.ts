@@ -268,7 +268,7 @@ describe('spleeter-server CLI on a terminal', () => {
         const line = screen.filter((l) => l.startsWith(`${file}:`));
         expect(line).toHaveLength(1);
         expect(line[0]).toMatch(
-          /^\S+\.wav: 2 stems with builtin:hpss on dsp in \d+\.\d\d s \(\d+\.\dx realtime\)$/,
+          /^\S+\.wav: 2 stems with builtin:hpss on dsp \(.+\) in \d+\.\d\d s \(\d+\.\dx realtime\)$/,
         );
         const base = path.basename(file, '.wav');
         for (const stem of ['harmonic', 'percussive'])

@@ -225,6 +225,19 @@ describe('Monitoring (e2e)', () => {
       executionProvider: expect.any(String),
       gpu: [],
     });
+    // The device is named in the job JSON, /v1/stats and the provider info gauge alike.
+    expect(typeof first.executionDevice).toBe('string');
+    expect(first.executionDevice.length).toBeGreaterThan(0);
+    expect(stats.system.executionDevice).toBe(first.executionDevice);
+    const scraped = await scrape();
+    expect(
+      metric(scraped, 'spleeter_execution_provider_info', {
+        provider: stats.system.executionProvider,
+        device: stats.system.executionDevice,
+      }),
+    ).toBe(1);
+    // No GPU provider here: the GPU gauges are not registered at all.
+    expect(scraped).not.toMatch(/spleeter_gpu_/);
     expect(stats.system.memory.usagePercent).toBeGreaterThan(0);
 
     const cache = (await request(t.server).get('/v1/admin/cache/stats').set(auth).expect(200)).body;

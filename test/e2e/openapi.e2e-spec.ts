@@ -249,6 +249,16 @@ describe('OpenAPI document (e2e)', () => {
     expect(props.progress.example).toBe(100);
     expect(props.stage.example).toBeNull();
   });
+
+  it('documents executionDevice next to executionProvider in the job and in /v1/stats', () => {
+    const schemas = (doc.components as Json).schemas as Record<string, Json>;
+    for (const dto of ['SeparationResponseDto', 'SystemHealthDto']) {
+      const props = schemas[dto].properties as Record<string, Json>;
+      expect(props.executionProvider).toBeDefined();
+      expect(props.executionDevice).toMatchObject({ type: 'string', nullable: true });
+      expect(schemas[dto].required).toEqual(expect.arrayContaining(['executionDevice']));
+    }
+  });
 });
 
 function* operations(doc: Json): Generator<[string, Json, string]> {

@@ -18,6 +18,7 @@ export interface FakeEngineOptions {
   /** Frames per segment (default 44100). */
   segmentFrames?: number;
   executionProvider?: string;
+  executionDevice?: string | null;
 }
 
 interface Pcm {
@@ -44,6 +45,10 @@ export class FakeEngineService {
   /** Downloads with ?codec= still transcode for real. */
   getFfmpeg(): Promise<Ffmpeg | null> {
     return Ffmpeg.locate();
+  }
+
+  get executionDevice(): string | null {
+    return this.options.executionDevice === undefined ? 'Fake CPU' : this.options.executionDevice;
   }
 
   get executionProvider(): string {
@@ -143,6 +148,7 @@ export class FakeEngineService {
       audioPath: params.audioPath,
       model: { name: model.name, version: model.version, stems: model.stems },
       executionProvider: this.executionProvider,
+      executionDevice: this.executionDevice,
       input: {
         format: 'wav',
         sampleRate: pcm.sampleRate,

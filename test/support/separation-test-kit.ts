@@ -101,6 +101,7 @@ export function aJob(overrides: Partial<SeparationJobEntity> = {}): SeparationJo
     cacheKey: 'c'.repeat(64),
     cached: false,
     executionProvider: null,
+    executionDevice: null,
     stems: null,
     timings: null,
     errorCode: null,

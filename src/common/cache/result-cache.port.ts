@@ -17,6 +17,8 @@ export interface CachedStemFile {
 export interface CachedResult {
   stems: CachedStemFile[];
   executionProvider?: string;
+  /** Absent in entries written before it existed. */
+  executionDevice?: string | null;
   input?: InputAudioInfo;
 }
 
@@ -24,6 +26,7 @@ export interface ResultCacheEntry {
   stems: CachedStemFile[];
   model: { name: string; version?: string };
   executionProvider: string;
+  executionDevice?: string | null;
   input: InputAudioInfo;
 }
 

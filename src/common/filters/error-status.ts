@@ -32,6 +32,7 @@ export function statusForCode(code: ErrorCode): number {
     case ErrorCodes.QUEUE_FULL:
     case ErrorCodes.QUEUE_UNAVAILABLE:
     case ErrorCodes.SHUTTING_DOWN:
+    case ErrorCodes.GPU_UNAVAILABLE:
       return 503;
     case ErrorCodes.UNAUTHENTICATED:
       return 401;

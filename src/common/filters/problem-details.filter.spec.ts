@@ -1,5 +1,5 @@
 import { NotFoundException } from '@nestjs/common';
-import { AudioProcessingError, ErrorCodes, ModelError } from '../../core/errors';
+import { AudioProcessingError, ErrorCodes, ModelError, SeparationError } from '../../core/errors';
 import { ProblemDetailsFilter, scrubProblem } from './problem-details.filter';
 
 describe(ProblemDetailsFilter.name, () => {
@@ -29,5 +29,12 @@ describe(ProblemDetailsFilter.name, () => {
       'Audio could not be decoded: invalid frame',
     );
     expect(problem(err).detail).toBe('Audio could not be decoded: invalid frame');
+  });
+
+  it('answers 503 for GPU_UNAVAILABLE: a capability of this server, not a fault of the request', () => {
+    const body = problem(
+      new SeparationError(ErrorCodes.GPU_UNAVAILABLE, 'no GPU execution provider could be created (cuda: x)'),
+    );
+    expect(body).toMatchObject({ status: 503, code: 'GPU_UNAVAILABLE' });
   });
 });

@@ -7,6 +7,7 @@
  */
 import { ConsoleLogger } from '@nestjs/common';
 import pino from 'pino';
+import { ErrorCodes, SpleeterError } from '../../core/errors';
 
 /** Logger for Nest until app.useLogger(pino) takes over: JSON, no colours. */
 export function startupConsoleLogger(): ConsoleLogger {
@@ -23,6 +24,9 @@ export function logFatalStartupError(err: unknown, options: { expected?: boolean
     pino.destination({ fd: 2, sync: true }),
   );
   const message = err instanceof Error ? err.message : String(err);
-  if (options.expected) logger.fatal({ context: 'Bootstrap' }, `Start-up failed: ${message}`);
+  // A machine without the GPU that performance.require_gpu demands: the operator's to fix, no stack.
+  if (err instanceof SpleeterError && err.code === ErrorCodes.GPU_UNAVAILABLE)
+    logger.fatal({ context: 'Bootstrap', code: err.code }, `Start-up failed: ${message}`);
+  else if (options.expected) logger.fatal({ context: 'Bootstrap' }, `Start-up failed: ${message}`);
   else logger.fatal({ context: 'Bootstrap', err }, `Start-up failed: ${message}`);
 }

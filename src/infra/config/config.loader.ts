@@ -29,6 +29,7 @@ export const ENV_ALIASES: Readonly<Record<string, string>> = {
   SPLEETER_PORT: 'server.port',
   SPLEETER_PUBLIC_URL: 'server.public_url',
   SPLEETER_ENABLE_GPU: 'performance.enable_gpu',
+  SPLEETER_REQUIRE_GPU: 'performance.require_gpu',
   SPLEETER_GPU_MEMORY_GROWTH: 'performance.gpu_memory_growth',
   SPLEETER_THREADS: 'performance.intra_op_threads',
   SPLEETER_BATCH_SEGMENTS: 'performance.batch_segments',

@@ -51,6 +51,12 @@ export const configSchema = z
       .object({
         enable_gpu: z.boolean().default(false),
         gpu_providers: z.array(executionProviderSchema).default(['cuda', 'webgpu']),
+        /**
+         * Refuse to run on the CPU: when none of gpu_providers can be created, the engine fails with
+         * GPU_UNAVAILABLE (server start-up exits 1, the CLI exits 6) instead of falling back to cpu
+         * with a warning. Implies enable_gpu.
+         */
+        require_gpu: z.boolean().default(false),
         intra_op_threads: nonNegInt.default(0),
         parallel_instruments: z.boolean().default(true),
         inter_op_threads: nonNegInt.default(1),

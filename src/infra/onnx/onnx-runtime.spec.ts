@@ -1,12 +1,12 @@
 import { execFileSync } from 'child_process';
 import { existsSync } from 'fs';
 import { chmod, mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'fs/promises';
-import { tmpdir } from 'os';
+import { cpus, tmpdir } from 'os';
 import { dirname, join } from 'path';
 import * as ort from 'onnxruntime-node';
 import { ErrorCodes } from '../../core/errors';
 import { OnnxGraphBuilder } from '../../core/onnx/onnx-graph-builder';
-import { OnnxRuntime, type InferenceLogger } from './onnx-runtime';
+import { executionDeviceName, OnnxRuntime, type InferenceLogger } from './onnx-runtime';
 
 /** The CUDA EP needs provider libraries next to the binding; this npm install skipped them. */
 const cudaLibraryPresent = (() => {
@@ -95,14 +95,57 @@ describe(OnnxRuntime.name, () => {
   );
 
   (cudaLibraryPresent ? it.skip : it)(
-    'fails with MODEL_LOAD_FAILED when no preferred EP works (no implicit cpu)',
+    'fails with GPU_UNAVAILABLE when only GPU EPs are allowed and none registers (no implicit cpu)',
     async () => {
       await expect(sut.createSession(modelPath, { executionProviders: ['cuda'] })).rejects.toMatchObject({
-        code: ErrorCodes.MODEL_LOAD_FAILED,
-        message: expect.stringContaining(modelPath),
+        code: ErrorCodes.GPU_UNAVAILABLE,
+        message: expect.stringMatching(/require_gpu.*cuda: /),
       });
     },
   );
+
+  it('fails with MODEL_LOAD_FAILED, not GPU_UNAVAILABLE, for a corrupt model when cpu is allowed', async () => {
+    const bad = join(dir, 'corrupt-gpu.onnx');
+    await writeFile(bad, 'not an onnx model');
+    await expect(sut.createSession(bad, { executionProviders: ['cuda', 'cpu'] })).rejects.toMatchObject({
+      code: ErrorCodes.MODEL_LOAD_FAILED,
+    });
+  });
+
+  it('probes cpu on a one-node model and names the CPU model as the device', async () => {
+    const probe = await sut.probeExecutionProvider(['cpu']);
+    expect(probe).toEqual({
+      executionProvider: 'cpu',
+      executionDevice: cpus()[0].model.trim(),
+      failures: [],
+    });
+    expect(warnings).toEqual([]);
+  });
+
+  (cudaLibraryPresent ? it.skip : it)(
+    'probes past a missing cuda to cpu with a one-line reason, and refuses GPU_UNAVAILABLE without cpu',
+    async () => {
+      const started = Date.now();
+      const probe = await sut.probeExecutionProvider(['cuda', 'cpu']);
+      expect(probe.executionProvider).toBe('cpu');
+      expect(probe.failures).toHaveLength(1);
+      expect(probe.failures[0]).toMatch(/^cuda: \S/);
+      expect(probe.failures[0]).not.toContain('\n');
+      // Remembered: the second probe does not load the provider library again, and says the same.
+      await expect(sut.probeExecutionProvider(['cuda'])).rejects.toMatchObject({
+        code: ErrorCodes.GPU_UNAVAILABLE,
+        context: { failures: probe.failures },
+      });
+      expect(Date.now() - started).toBeLessThan(5000);
+      // The probe reports; the caller (the engine) decides whether and how to warn.
+      expect(warnings).toEqual([]);
+    },
+  );
+
+  it('returns the device with a session handle', async () => {
+    const handle = await sut.createSession(modelPath, { executionProviders: ['cpu'] });
+    expect(handle.executionDevice).toBe(cpus()[0].model.trim());
+  });
 
   it('caches sessions per (file, options) and disposes after the last release', async () => {
     const a = await sut.createSession(modelPath, { intraOpThreads: 1 });
@@ -142,6 +185,21 @@ describe(OnnxRuntime.name, () => {
     ).rejects.toMatchObject({
       code: ErrorCodes.VALIDATION_FAILED,
     });
+  });
+});
+
+describe(executionDeviceName.name, () => {
+  const cpu = cpus()[0].model.trim();
+  it.each([
+    ['cpu', 0, cpu],
+    ['dsp', 0, cpu],
+    ['cuda', 1, 'CUDA device 1'],
+    ['webgpu', 0, null],
+    ['cuda,cpu', 0, `CUDA device 0, ${cpu}`],
+    ['cpu,cpu', 0, cpu],
+    ['', 0, null],
+  ])('%s (device %d) -> %s', (provider, deviceId, expected) => {
+    expect(executionDeviceName(provider, deviceId)).toBe(expected);
   });
 });
 

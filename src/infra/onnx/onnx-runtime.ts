@@ -30,10 +30,71 @@ import { mkdir, open as openFile, readdir, rename, rm, stat } from 'fs/promises'
 import { cpus } from 'os';
 import { basename, join, resolve } from 'path';
 import * as ort from 'onnxruntime-node';
-import { ErrorCodes, ModelError, ValidationError } from '../../core/errors';
+import { ErrorCodes, ModelError, SeparationError, ValidationError } from '../../core/errors';
+import { OnnxGraphBuilder } from '../../core/onnx/onnx-graph-builder';
 
 export type ExecutionProviderName = 'cuda' | 'webgpu' | 'cpu';
 export const EXECUTION_PROVIDER_NAMES: readonly ExecutionProviderName[] = ['cuda', 'webgpu', 'cpu'];
+
+/** What probeExecutionProvider found: the first EP of the preference that could create a session. */
+export interface ExecutionProviderProbe {
+  executionProvider: ExecutionProviderName;
+  /** See executionDeviceName(). */
+  executionDevice: string | null;
+  /** `<ep>: <first line of the reason>` for each preferred EP that could not be created. */
+  failures: string[];
+}
+
+/**
+ * The device behind an execution provider, as far as this process can name it: the CPU model for
+ * 'cpu' (and for the built-in DSP models, which run on the CPU), `CUDA device <n>` for 'cuda'
+ * (onnxruntime-node exposes no device name), null for 'webgpu' (onnxruntime-node exposes no adapter
+ * description). A comma-joined list ('cuda,cpu': one network per EP) names each device.
+ */
+export function executionDeviceName(executionProvider: string, deviceId = 0): string | null {
+  const names = executionProvider
+    .split(',')
+    .map((ep) => ep.trim())
+    .filter(Boolean)
+    .map((ep) => {
+      if (ep === 'cpu' || ep === 'dsp') return cpus()[0]?.model?.trim() || null;
+      if (ep === 'cuda') return `CUDA device ${deviceId}`;
+      return null;
+    });
+  const known = [...new Set(names.filter((n): n is string => n !== null))];
+  return known.length ? known.join(', ') : null;
+}
+
+/** The GPU EPs of a preference, in order. */
+export function gpuProviders(prefs: readonly ExecutionProviderName[]): ExecutionProviderName[] {
+  return prefs.filter((p) => p !== 'cpu');
+}
+
+/** GPU_UNAVAILABLE: the preference allows no CPU and none of its GPU EPs could be created. */
+export function gpuUnavailableError(
+  prefs: readonly ExecutionProviderName[],
+  failures: readonly string[],
+): SeparationError {
+  return new SeparationError(
+    ErrorCodes.GPU_UNAVAILABLE,
+    `performance.require_gpu is set and no GPU execution provider could be created (${failures.join('; ') || `none of [${prefs.join(', ')}] tried`})`,
+    { executionProviders: [...prefs], failures: [...failures] },
+  );
+}
+
+let probeModel: Uint8Array | undefined;
+
+/** y = x + x over float32[1]: an op every EP runs, so a session on it tests only the EP itself. */
+function probeModelBytes(): Uint8Array {
+  if (!probeModel) {
+    const g = new OnnxGraphBuilder({ graphName: 'ep_probe' });
+    const x = g.addInput('x', 'float32', [1]);
+    g.addNode('Add', [x, x], ['y']);
+    g.addOutput('y', 'float32', [1]);
+    probeModel = g.serialize();
+  }
+  return probeModel;
+}
 
 /** Structural subset of Nest's Logger, so a Nest Logger can be passed as is. */
 export interface InferenceLogger {
@@ -64,6 +125,8 @@ export interface OnnxSessionHandle {
   readonly executionProvider: ExecutionProviderName;
   /** True when some nodes were left to the CPU EP behind a GPU EP. */
   readonly partialCpuFallback: boolean;
+  /** The device behind executionProvider (executionDeviceName). */
+  readonly executionDevice: string | null;
   readonly path: string;
   /** Drops this reference; the session is disposed when the last one is released. Idempotent. */
   release(): Promise<void>;
@@ -98,7 +161,13 @@ export class OnnxRuntime {
   /** Cache dirs already reported as unusable: reported once per runtime, not per session. */
   private readonly unusableCacheDirs = new Set<string>();
 
-  constructor(private readonly defaultLogger: InferenceLogger = silentLogger) {}
+  constructor(private readonly defaultLogger: InferenceLogger = silentLogger) {
+    // onnxruntime's process-wide logger (set once, at the first session) prints a failed provider
+    // registration (no CUDA libraries) as a red native error line on stderr, next to the one-line
+    // warning we log for it. Every native failure also surfaces as an exception that we report, so
+    // keep it to fatal; only when left at its default, so an embedding application's choice wins.
+    if (ort.env.logLevel === 'warning') ort.env.logLevel = 'fatal';
+  }
 
   /** EPs this onnxruntime-node build knows (bundled or loadable); not a promise that they work. */
   static supportedProviders(): string[] {
@@ -157,6 +226,7 @@ export class OnnxRuntime {
     const owner = entry;
     return {
       ...opened,
+      executionDevice: executionDeviceName(opened.executionProvider, opts.deviceId ?? 0),
       path,
       release: async () => {
         if (released) return;
@@ -168,6 +238,57 @@ export class OnnxRuntime {
         await opened.session.release();
       },
     };
+  }
+
+  /**
+   * Which EP of `prefs` this machine can create a session on, tried in order on a one-node model
+   * (tens of ms; no model file needed), so a missing GPU is found at start-up rather than at the
+   * first separation. Failed GPU EPs are remembered like createSession's. Without 'cpu' in `prefs`
+   * and no GPU EP working: GPU_UNAVAILABLE.
+   */
+  async probeExecutionProvider(
+    prefs: readonly ExecutionProviderName[],
+    opts: { deviceId?: number } = {},
+  ): Promise<ExecutionProviderProbe> {
+    const order = dedupe(prefs.length ? prefs : ['cpu']);
+    const known = new Set(OnnxRuntime.supportedProviders());
+    const failures: string[] = [];
+    for (const ep of order) {
+      const knownReason = this.unavailable.get(ep);
+      if (knownReason) {
+        failures.push(knownReason.startsWith(`${ep}:`) ? knownReason : `${ep}: ${knownReason}`);
+        continue;
+      }
+      if (ep !== 'cpu' && !known.has(ep)) {
+        failures.push(`${ep}: not supported by this onnxruntime-node build`);
+        this.unavailable.set(ep, failures[failures.length - 1]);
+        continue;
+      }
+      const epConfig = ep === 'cuda' ? { name: 'cuda', deviceId: opts.deviceId ?? 0 } : { name: ep };
+      try {
+        // [ep, cpu] rather than ep alone: onnxruntime throws when the EP cannot be registered,
+        // which is all this asks (whether it takes every node of a real model is createSession's).
+        const session = await ort.InferenceSession.create(probeModelBytes(), {
+          executionProviders: ep === 'cpu' ? ['cpu'] : [epConfig, 'cpu'],
+          logSeverityLevel: 3,
+        });
+        await session.release().catch(() => undefined);
+        return {
+          executionProvider: ep,
+          executionDevice: executionDeviceName(ep, opts.deviceId ?? 0),
+          failures,
+        };
+      } catch (err) {
+        failures.push(`${ep}: ${errorText(err)}`);
+        if (ep !== 'cpu') this.unavailable.set(ep, failures[failures.length - 1]);
+      }
+    }
+    if (!order.includes('cpu')) throw gpuUnavailableError(order, failures);
+    throw new ModelError(
+      ErrorCodes.MODEL_LOAD_FAILED,
+      `no execution provider of [${order.join(', ')}] could be created: ${failures.join('; ')}`,
+      { executionProviders: order, failures },
+    );
   }
 
   /** Disposes every cached session (shutdown). Handles still held become unusable. */
@@ -262,6 +383,9 @@ export class OnnxRuntime {
         }
       }
     }
+    // No CPU allowed (performance.require_gpu): a GPU EP that cannot even run the one-node probe
+    // model is a machine problem (GPU_UNAVAILABLE, thrown by the probe), not a model problem.
+    if (!prefs.includes('cpu')) await this.probeExecutionProvider(prefs, { deviceId: opts.deviceId });
     throw new ModelError(
       ErrorCodes.MODEL_LOAD_FAILED,
       `could not create an onnxruntime session for ${path} with [${prefs.join(', ')}]: ${failures.join('; ')}`,
@@ -428,6 +552,8 @@ function dedupe(list: readonly ExecutionProviderName[]): ExecutionProviderName[]
 
 function errorText(err: unknown): string {
   const msg = err instanceof Error ? err.message : String(err);
-  // onnxruntime messages can embed multi-line native logs; keep the first line.
-  return msg.split('\n')[0].slice(0, 300);
+  // onnxruntime messages can embed multi-line native logs; keep the first line, without the
+  // native assertion prefix ("/onnxruntime_src/...cc:136 <function> <condition> was false. ").
+  const first = msg.split('\n')[0];
+  return first.replace(/^\/onnxruntime_src\/\S+:\d+ .*? was false\. /, '').slice(0, 300);
 }

@@ -21,6 +21,7 @@ const RESTORE_TTL_MS = 15 * 60_000;
 interface ResultMeta {
   model: { name: string; version?: string };
   executionProvider: string;
+  executionDevice?: string | null;
   input: InputAudioInfo;
 }
 
@@ -84,7 +85,12 @@ export class TieredResultCache implements ResultCachePort, OnModuleInit {
         stems.push({ name: stem.name, path: file });
       }
       const meta = decoded.meta as Partial<ResultMeta>;
-      return { stems, executionProvider: meta.executionProvider, input: meta.input };
+      return {
+        stems,
+        executionProvider: meta.executionProvider,
+        executionDevice: meta.executionDevice ?? null,
+        input: meta.input,
+      };
     } catch (err) {
       await fs.promises.rm(dir, { recursive: true, force: true });
       throw err;
@@ -110,6 +116,7 @@ export class TieredResultCache implements ResultCachePort, OnModuleInit {
     const meta: ResultMeta = {
       model: entry.model,
       executionProvider: entry.executionProvider,
+      executionDevice: entry.executionDevice ?? null,
       input: entry.input,
     };
     const value = encodeResultContainer({ stems, meta: meta as unknown as Record<string, unknown> });

@@ -1,9 +1,18 @@
-import { Injectable, Logger, Optional, type OnApplicationShutdown } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  Optional,
+  type OnApplicationShutdown,
+  type OnModuleInit,
+} from '@nestjs/common';
 import { AppConfig } from '../../infra/config/app-config';
 import type { Ffmpeg } from '../../infra/ffmpeg/ffmpeg';
 import { SeparationWorkerPool } from '../../engine/workers/separation-worker-pool';
 import { engineOptionsFromConfig } from '../../engine/engine-options';
-import { SpleeterEngine } from '../../engine/spleeter-engine';
+import { SpleeterEngine, type ExecutionProviderInfo } from '../../engine/spleeter-engine';
+import { executionDeviceName } from '../../infra/onnx/onnx-runtime';
+import { consumesJobs, PROCESS_ROLE, type ProcessRole } from '../../infra/queue/process-role';
 import { ModelManager } from '../../engine/models/model-manager';
 import type { InputAudioInfo, ModelSummary, SeparateParams, SeparationResult } from '../../engine/types';
 import type { ModelDescription } from '../../engine/registry/model-registry';
@@ -13,19 +22,28 @@ import type { AnalyzeOptions, AudioFileAnalysis } from '../../engine/audio-file-
  * Nest face of the separation engine (src/engine/spleeter-engine.ts). Separations run in a pool of
  * worker threads (`queue.concurrency` of them: one per job the queue runs at once) because onnxruntime-node and the STFT
  * work block the thread they run on; probing and model look-ups are cheap and run here.
+ *
+ * GPU: a process that runs jobs checks the execution provider at start-up (onModuleInit) when
+ * performance.enable_gpu or require_gpu is set. require_gpu without a usable GPU provider throws
+ * GPU_UNAVAILABLE there, so the process logs one fatal JSON line and exits 1; otherwise an
+ * unavailable GPU is one warning and the worker threads are started CPU-only (no repeated warnings).
  */
 @Injectable()
-export class EngineService implements OnApplicationShutdown {
+export class EngineService implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger('Engine');
   private readonly local: SpleeterEngine;
   private pool?: SeparationWorkerPool;
   private providerInUse: string | null = null;
+  private deviceInUse: string | null = null;
+  /** What the start-up check found (null: not checked: CPU only, or a process that runs no jobs). */
+  private checked: ExecutionProviderInfo | null = null;
 
   constructor(
     private readonly config: AppConfig,
     // The process's one ModelManager (ModelsModule, global): the engine's look-ups and
     // auto-downloads share its catalog, leases and download timeouts.
     @Optional() models?: ModelManager,
+    @Optional() @Inject(PROCESS_ROLE) private readonly role: ProcessRole = 'all',
   ) {
     this.local = new SpleeterEngine({
       ...engineOptionsFromConfig(config),
@@ -40,18 +58,33 @@ export class EngineService implements OnApplicationShutdown {
     }
   }
 
+  async onModuleInit(): Promise<void> {
+    const perf = this.config.performance;
+    if (!(perf.enable_gpu || perf.require_gpu) || !consumesJobs(this.role)) return;
+    // Throws GPU_UNAVAILABLE with require_gpu: start-up fails (see the class comment).
+    this.checked = await this.local.checkExecutionProvider();
+    this.logger.log(
+      `execution provider: ${this.checked.executionProvider} (${this.checked.executionDevice ?? 'device not named'})`,
+    );
+  }
+
   /** Runs one separation to files. Throws AudioProcessingError / ModelError / ValidationError / SeparationError(JOB_CANCELED). */
   async separate(params: SeparateParams): Promise<SeparationResult> {
+    const options = engineOptionsFromConfig(this.config);
     this.pool ??= new SeparationWorkerPool(
       this.config.queue.concurrency,
-      engineOptionsFromConfig(this.config),
+      // GPU already found unavailable (and warned about once): the threads need not probe again.
+      this.checked?.gpuFallback ? { ...options, enableGpu: false, requireGpu: false } : options,
       {
         warn: (m) => this.logger.warn(m),
         error: (m) => this.logger.error(m),
       },
     );
     const result = await this.pool.separate(params);
-    if (result.executionProvider !== 'dsp') this.providerInUse = result.executionProvider;
+    if (result.executionProvider !== 'dsp') {
+      this.providerInUse = result.executionProvider;
+      this.deviceInUse = result.executionDevice ?? null;
+    }
     return result;
   }
 
@@ -89,9 +122,21 @@ export class EngineService implements OnApplicationShutdown {
    */
   get executionProvider(): string {
     if (this.providerInUse) return this.providerInUse;
-    return this.config.performance.enable_gpu
+    if (this.checked) return this.checked.executionProvider;
+    return this.config.performance.enable_gpu || this.config.performance.require_gpu
       ? `${this.config.performance.gpu_providers[0] ?? 'cpu'} (requested)`
       : 'cpu';
+  }
+
+  /**
+   * The device behind executionProvider: the last separation's, else the start-up check's, else the
+   * CPU model when only the CPU is configured; null while a GPU request is unconfirmed.
+   */
+  get executionDevice(): string | null {
+    if (this.providerInUse) return this.deviceInUse;
+    if (this.checked) return this.checked.executionDevice;
+    const perf = this.config.performance;
+    return perf.enable_gpu || perf.require_gpu ? null : executionDeviceName('cpu');
   }
 
   async onApplicationShutdown(): Promise<void> {

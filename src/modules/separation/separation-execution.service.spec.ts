@@ -14,6 +14,7 @@ function result(overrides: Partial<SeparationResult> = {}): SeparationResult {
     audioPath: '/data/storage/uploads/x',
     model: { name: 'builtin:center', version: '1', stems: ['center', 'sides'] },
     executionProvider: 'cpu',
+    executionDevice: 'Test CPU',
     input: { format: 'wav', sampleRate: 44100, channels: 2, durationSec: 3 },
     outputs: { center: `${STAGING}/center.wav`, sides: `${STAGING}/sides.wav` },
     timings: { totalMs: 100, decodeMs: 10, inferenceMs: 70, dspMs: 10, encodeMs: 10 },

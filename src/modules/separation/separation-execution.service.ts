@@ -112,6 +112,7 @@ export class SeparationExecutionService {
       stage: null,
       stems,
       executionProvider: result.executionProvider,
+      executionDevice: result.executionDevice ?? null,
       inputInfo: result.input ?? job.inputInfo,
       modelVersion: result.model.version ?? job.modelVersion,
       timings: {
@@ -235,6 +236,7 @@ export class SeparationExecutionService {
         stems,
         model: { name: job.modelName, version: result.model.version ?? job.modelVersion ?? undefined },
         executionProvider: result.executionProvider,
+        executionDevice: result.executionDevice ?? null,
         input: result.input,
       });
     } catch (err) {

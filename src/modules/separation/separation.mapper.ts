@@ -35,6 +35,7 @@ export function toSeparationResponse(job: SeparationJobEntity, ctx: MappingConte
       stems: job.modelStems,
     },
     executionProvider: job.executionProvider,
+    executionDevice: job.executionDevice ?? null,
     options: {
       stems: job.options.stems,
       codec: job.options.codec,

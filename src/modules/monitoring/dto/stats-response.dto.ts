@@ -65,7 +65,20 @@ export class SystemHealthDto {
   @ApiProperty({ type: MemoryDto }) memory!: MemoryDto;
   @ApiProperty({ type: CpuDto }) cpu!: CpuDto;
   @ApiProperty({ type: [GpuDto], description: 'Empty without a readable NVIDIA GPU.' }) gpu!: GpuDto[];
-  @ApiProperty({ example: 'cpu' }) executionProvider!: string;
+  @ApiProperty({
+    example: 'cpu',
+    description:
+      "Provider new separations run on: the last separation's, else what the start-up check found.",
+  })
+  executionProvider!: string;
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    example: 'AMD EPYC 7763 64-Core Processor',
+    description:
+      "Device behind executionProvider: the CPU model for cpu, 'CUDA device <n>' for cuda; null when not named (webgpu, or a GPU request not yet confirmed).",
+  })
+  executionDevice!: string | null;
   @ApiProperty() cacheDegraded!: boolean;
   @ApiProperty() shuttingDown!: boolean;
   @ApiProperty() uptimeSeconds!: number;

@@ -26,6 +26,7 @@ export const MetricNames = {
   AuthFailures: 'spleeter_auth_failures_total',
   MemoryUsageRatio: 'spleeter_memory_usage_ratio',
   MemoryLimitBytes: 'spleeter_memory_limit_bytes',
+  ExecutionProviderInfo: 'spleeter_execution_provider_info',
   GpuMemoryUsed: 'spleeter_gpu_memory_used_bytes',
   GpuMemoryTotal: 'spleeter_gpu_memory_total_bytes',
   GpuUtilization: 'spleeter_gpu_utilization_ratio',

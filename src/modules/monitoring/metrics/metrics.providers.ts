@@ -1,5 +1,5 @@
 import { makeCounterProvider, makeGaugeProvider, makeHistogramProvider } from '@willsoto/nestjs-prometheus';
-import type { Counter, Gauge } from 'prom-client';
+import type { Counter, Gauge, GaugeConfiguration } from 'prom-client';
 import { CACHE_LEVELS, type TierStats } from '../../cache/core/cache-tier';
 import type { GpuSample } from '../stats/gpu-probe';
 import { MetricNames } from './metric-names';
@@ -37,6 +37,7 @@ function collectCache(this: Counter | Gauge, pick: (t: TierStats) => number | nu
   }
 }
 
+/** nvidia-smi numbers per GPU, read on scrape (through the probe's 15 s reuse). */
 async function collectGpu(this: Gauge, pick: (s: GpuSample) => number | null): Promise<void> {
   const source = scrapeSources().gpu;
   this.reset();
@@ -46,6 +47,34 @@ async function collectGpu(this: Gauge, pick: (s: GpuSample) => number | null): P
     if (v !== null) this.set({ gpu: String(s.index), name: s.name }, v);
   }
 }
+
+/** The GPU gauges, for MetricsCollector to register when a GPU provider is active (not Nest providers). */
+export const gpuGaugeConfigs: ReadonlyArray<GaugeConfiguration<string>> = [
+  {
+    name: MetricNames.GpuMemoryUsed,
+    help: 'GPU memory in use (nvidia-smi; registered only with a GPU provider active and nvidia-smi answering)',
+    labelNames: ['gpu', 'name'],
+    collect() {
+      return collectGpu.call(this, (s) => s.memoryUsedBytes);
+    },
+  },
+  {
+    name: MetricNames.GpuMemoryTotal,
+    help: 'GPU memory size (nvidia-smi)',
+    labelNames: ['gpu', 'name'],
+    collect() {
+      return collectGpu.call(this, (s) => s.memoryTotalBytes);
+    },
+  },
+  {
+    name: MetricNames.GpuUtilization,
+    help: 'GPU utilisation 0..1 (nvidia-smi)',
+    labelNames: ['gpu', 'name'],
+    collect() {
+      return collectGpu.call(this, (s) => s.utilization);
+    },
+  },
+];
 
 export const metricProviders = [
   makeGaugeProvider({
@@ -200,27 +229,15 @@ export const metricProviders = [
     },
   }),
   makeGaugeProvider({
-    name: MetricNames.GpuMemoryUsed,
-    help: 'GPU memory in use (nvidia-smi; absent without an NVIDIA GPU)',
-    labelNames: ['gpu', 'name'],
+    name: MetricNames.ExecutionProviderInfo,
+    help: "Execution provider new separations run on and the device behind it (always 1; device '' when onnxruntime names none)",
+    labelNames: ['provider', 'device'],
     collect() {
-      return collectGpu.call(this, (s) => s.memoryUsedBytes);
+      const e = scrapeSources().execution?.();
+      this.reset();
+      if (e) this.set({ provider: e.provider, device: e.device ?? '' }, 1);
     },
   }),
-  makeGaugeProvider({
-    name: MetricNames.GpuMemoryTotal,
-    help: 'GPU memory size (nvidia-smi)',
-    labelNames: ['gpu', 'name'],
-    collect() {
-      return collectGpu.call(this, (s) => s.memoryTotalBytes);
-    },
-  }),
-  makeGaugeProvider({
-    name: MetricNames.GpuUtilization,
-    help: 'GPU utilisation 0..1 (nvidia-smi)',
-    labelNames: ['gpu', 'name'],
-    collect() {
-      return collectGpu.call(this, (s) => s.utilization);
-    },
-  }),
+  // The spleeter_gpu_* gauges are registered by MetricsCollector, only with a GPU provider active
+  // and nvidia-smi answering (gpuGaugeConfigs).
 ];

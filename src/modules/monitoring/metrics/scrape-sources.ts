@@ -13,6 +13,8 @@ export interface ScrapeSources {
   queueStats?: () => Promise<QueueStats>;
   cacheStats?: () => CacheStats;
   gpu?: () => Promise<GpuSample[]>;
+  /** The execution provider new separations get and the device behind it (EngineService). */
+  execution?: () => { provider: string; device: string | null };
   memory?: () => MemorySnapshot;
 }
 

@@ -14,12 +14,13 @@ const QUERY = [
   '--query-gpu=index,name,memory.used,memory.total,utilization.gpu',
   '--format=csv,noheader,nounits',
 ];
-/** Scrapes and /v1/stats may come often; nvidia-smi takes tens of ms. */
-const CACHE_MS = 5000;
+/** Scrapes and /v1/stats may come often; nvidia-smi takes tens of ms: at most one run per 15 s. */
+const CACHE_MS = 15_000;
 
 /**
- * GPU memory and utilisation through `nvidia-smi` when it exists. Without it (CPU hosts, this
- * CI) every call answers [] and the GPU metrics are simply absent: no errors, no retries.
+ * GPU memory and utilisation through `nvidia-smi` when it exists, run at most once per 15 s
+ * (3 s timeout). Without it (CPU hosts, this CI) every call answers [] and the GPU metrics are
+ * simply absent: no errors, no retries.
  */
 @Injectable()
 export class GpuProbe {
@@ -47,8 +48,10 @@ export class GpuProbe {
             this.available = false;
           } else if (!this.warned) {
             this.warned = true;
-            this.logger.warn(`nvidia-smi failed: ${err.message}`);
+            this.logger.warn(`nvidia-smi failed: ${err.message.split('\n')[0]}`);
           }
+          // A failing nvidia-smi (timeout, driver mismatch) is not re-run before CACHE_MS either.
+          this.last = { at: Date.now(), samples: [] };
           resolve([]);
           return;
         }

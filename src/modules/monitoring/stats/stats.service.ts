@@ -6,6 +6,7 @@ import { CacheService } from '../../cache/cache.service';
 import { EngineService } from '../../engine/engine.service';
 import { ShutdownState } from '../health/shutdown-state.service';
 import { computeAlerts, type Alert } from './alerts';
+import { executionDeviceName } from '../../../infra/onnx/onnx-runtime';
 import { GpuProbe, type GpuSample } from './gpu-probe';
 import { ProcessingStats, type ProcessingStatsSnapshot, type SeparationOutcome } from './processing-stats';
 import { SystemProbe, type CpuSnapshot, type MemorySnapshot } from './system-probe';
@@ -16,6 +17,8 @@ export interface SystemHealth {
   cpu: CpuSnapshot;
   gpu: GpuSample[];
   executionProvider: string;
+  /** The device behind executionProvider (EngineService.executionDevice). */
+  executionDevice: string | null;
   cacheDegraded: boolean;
   shuttingDown: boolean;
   uptimeSeconds: number;
@@ -87,6 +90,7 @@ export class StatsService {
         cpu: this.system.cpu(),
         gpu,
         executionProvider: this.engine?.executionProvider ?? 'cpu',
+        executionDevice: this.engine ? this.engine.executionDevice : executionDeviceName('cpu'),
         cacheDegraded,
         shuttingDown,
         uptimeSeconds: Math.round(process.uptime()),

@@ -203,6 +203,14 @@ export class SeparationResponseDto {
     example: 'cpu',
   })
   executionProvider!: string | null;
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    description:
+      "Device behind executionProvider: the CPU model for cpu and built-in models, 'CUDA device <n>' for cuda; null when onnxruntime names none (webgpu) or the job has not run.",
+    example: 'AMD EPYC 7763 64-Core Processor',
+  })
+  executionDevice!: string | null;
   @ApiProperty({ type: SeparationOptionsResponseDto })
   options!: SeparationOptionsResponseDto;
   @ApiProperty({ type: SeparationInputDto })

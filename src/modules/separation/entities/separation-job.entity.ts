@@ -97,6 +97,10 @@ export class SeparationJobEntity {
   @Column({ name: 'execution_provider', type: 'varchar', length: 32, nullable: true })
   executionProvider!: string | null;
 
+  /** The device behind executionProvider (CPU model, 'CUDA device 0'); null when unnamed or not run. */
+  @Column({ name: 'execution_device', type: 'varchar', length: 128, nullable: true })
+  executionDevice!: string | null;
+
   @Column({ type: 'simple-json', nullable: true })
   stems!: StoredStem[] | null;
 
