@@ -1,7 +1,7 @@
 import { Injectable, Logger, Optional, type OnApplicationShutdown } from '@nestjs/common';
 import { AppConfig } from '../../infra/config/app-config';
 import type { Ffmpeg } from '../../infra/ffmpeg/ffmpeg';
-import { SeparationWorkerPool } from '../../engine/workers/separation-worker-pool';
+import { SeparationWorkerPool, type WorkerPoolStats } from '../../engine/workers/separation-worker-pool';
 import { engineOptionsFromConfig } from '../../engine/engine-options';
 import { SpleeterEngine } from '../../engine/spleeter-engine';
 import { ModelManager } from '../../engine/models/model-manager';
@@ -48,7 +48,9 @@ export class EngineService implements OnApplicationShutdown {
       {
         warn: (m) => this.logger.warn(m),
         error: (m) => this.logger.error(m),
+        debug: (m) => this.logger.debug(m),
       },
+      { idleReleaseMs: this.config.performance.idle_release_s * 1000 },
     );
     const result = await this.pool.separate(params);
     if (result.executionProvider !== 'dsp') this.providerInUse = result.executionProvider;
@@ -92,6 +94,11 @@ export class EngineService implements OnApplicationShutdown {
     return this.config.performance.enable_gpu
       ? `${this.config.performance.gpu_providers[0] ?? 'cpu'} (requested)`
       : 'cpu';
+  }
+
+  /** The separation workers: live, busy, retiring, cold starts, idle releases (none before the first job). */
+  get workerStats(): WorkerPoolStats | null {
+    return this.pool?.stats ?? null;
   }
 
   async onApplicationShutdown(): Promise<void> {
