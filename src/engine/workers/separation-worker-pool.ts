@@ -1,7 +1,16 @@
 /**
- * A fixed pool of worker threads, each holding its own SpleeterEngine (and so its own onnxruntime
- * sessions). One separation per worker at a time; extra calls wait in FIFO order. Cancelling a
- * call aborts it inside the worker (the separator checks between segment batches).
+ * A pool of up to `size` worker threads, each holding its own SpleeterEngine (and so its own
+ * onnxruntime sessions). One separation per worker at a time; extra calls wait in FIFO order.
+ * Cancelling a call aborts it inside the worker (the separator checks between segment batches).
+ *
+ * Workers start on demand and, with `idleReleaseMs` > 0, a worker that has run nothing for that
+ * long is retired: it disposes its engine (sessions, instrument threads) and exits, which hands back
+ * its whole onnxruntime arena, its weights and its V8 heap — terminating the thread is the only way
+ * to give back all of it. The next job starts a fresh worker (a cold start: model load again).
+ *
+ * Release vs. a new job: everything here runs on the owner's event loop, so a slot is either still
+ * in `slots` (and takes the job) or already removed (retiring) when a job arrives; a job never goes
+ * to a retiring worker, it starts a new one instead.
  */
 import * as path from 'path';
 import { Worker } from 'worker_threads';
@@ -24,25 +33,69 @@ interface Task {
 interface Slot {
   worker: Worker;
   task?: Task;
+  idleTimer?: NodeJS.Timeout;
+  /** Set once the slot left `slots`: its exit is expected and replaces nothing. */
+  retiring?: boolean;
 }
 
 export interface WorkerPoolLogger {
   warn(message: string): void;
   error(message: string): void;
+  debug?(message: string): void;
+}
+
+export interface SeparationWorkerPoolOptions {
+  /** Retire a worker after this many ms without a job; 0 or absent: keep workers for the pool's life. */
+  idleReleaseMs?: number;
+  /** A retiring worker that has not exited after this many ms is terminated. Default 5000. */
+  retireGraceMs?: number;
+}
+
+export interface WorkerPoolStats {
+  /** Workers that can take a job (busy or idle). */
+  live: number;
+  busy: number;
+  /** Workers disposing their engine on the way out. */
+  retiring: number;
+  waiting: number;
+  /** Workers started since the pool was created (cold starts). */
+  started: number;
+  /** Workers retired for being idle. */
+  released: number;
 }
 
 export class SeparationWorkerPool {
   private readonly slots: Slot[] = [];
+  private readonly retiringSlots = new Set<Slot>();
   private readonly waiting: Task[] = [];
   private nextId = 1;
   private closed = false;
+  private startedCount = 0;
+  private releasedCount = 0;
+  private readonly size: number;
+  private readonly idleReleaseMs: number;
+  private readonly retireGraceMs: number;
 
   constructor(
-    private readonly size: number,
+    size: number,
     private readonly engineOptions: EngineWorkerOptions,
     private readonly logger: WorkerPoolLogger = { warn: () => undefined, error: () => undefined },
+    options: SeparationWorkerPoolOptions = {},
   ) {
-    for (let i = 0; i < Math.max(1, size); i++) this.slots.push(this.spawn());
+    this.size = Math.max(1, size);
+    this.idleReleaseMs = Math.max(0, options.idleReleaseMs ?? 0);
+    this.retireGraceMs = options.retireGraceMs ?? 5000;
+  }
+
+  get stats(): WorkerPoolStats {
+    return {
+      live: this.slots.length,
+      busy: this.slots.filter((s) => s.task).length,
+      retiring: this.retiringSlots.size,
+      waiting: this.waiting.length,
+      started: this.startedCount,
+      released: this.releasedCount,
+    };
   }
 
   separate(params: SeparateParams): Promise<SeparationResult> {
@@ -60,22 +113,40 @@ export class SeparationWorkerPool {
     });
   }
 
+  /**
+   * Retires every idle worker now (what the idle timer does per worker). Returns how many; resolves
+   * once they have exited. Jobs submitted meanwhile start new workers.
+   */
+  async releaseIdle(): Promise<number> {
+    const idle = this.slots.filter((s) => !s.task);
+    await Promise.all(idle.map((s) => this.retire(s)));
+    return idle.length;
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     for (const t of this.waiting.splice(0))
       this.finish(t, undefined, new SeparationError(ErrorCodes.INTERNAL, 'Shutting down'));
-    await Promise.all(this.slots.map((s) => s.worker.terminate()));
+    const all = [...this.slots.splice(0), ...this.retiringSlots];
+    for (const s of all) {
+      clearTimeout(s.idleTimer);
+      s.retiring = true;
+    }
+    await Promise.all(all.map((s) => s.worker.terminate()));
   }
 
   private spawn(): Slot {
     const worker = createWorker(this.engineOptions);
     const slot: Slot = { worker };
+    this.startedCount++;
     worker.on('message', (msg: WorkerResponse) => this.onMessage(slot, msg));
     worker.on('error', (err) => {
       this.logger.error(`separation worker crashed: ${err.stack ?? err.message}`);
     });
     worker.on('exit', (code) => {
-      if (this.closed) return;
+      clearTimeout(slot.idleTimer);
+      this.retiringSlots.delete(slot);
+      if (this.closed || slot.retiring) return;
       const task = slot.task;
       slot.task = undefined;
       if (task)
@@ -84,22 +155,61 @@ export class SeparationWorkerPool {
           undefined,
           new SeparationError(ErrorCodes.INTERNAL, `Separation worker exited (code ${code})`),
         );
-      // Replace the dead worker so the pool keeps its size.
+      // Drop the dead worker; dispatch starts a new one if jobs wait.
       const index = this.slots.indexOf(slot);
-      if (index >= 0) this.slots[index] = this.spawn();
+      if (index >= 0) this.slots.splice(index, 1);
       this.dispatch();
     });
     return slot;
   }
 
   private dispatch(): void {
-    for (const slot of this.slots) {
-      if (slot.task || this.waiting.length === 0) continue;
+    if (this.closed) return;
+    while (this.waiting.length > 0) {
+      let slot = this.slots.find((s) => !s.task);
+      if (!slot) {
+        if (this.slots.length >= this.size) break;
+        slot = this.spawn();
+        this.slots.push(slot);
+      }
+      clearTimeout(slot.idleTimer);
+      slot.idleTimer = undefined;
       const task = this.waiting.shift()!;
       slot.task = task;
       const { signal: _s, onProgress: _p, ...params } = task.params;
       this.post(slot, { type: 'separate', id: task.id, params });
     }
+    for (const slot of this.slots) if (!slot.task && !slot.idleTimer) this.armIdleTimer(slot);
+  }
+
+  private armIdleTimer(slot: Slot): void {
+    if (this.idleReleaseMs <= 0) return;
+    slot.idleTimer = setTimeout(() => {
+      slot.idleTimer = undefined;
+      if (slot.task || this.closed) return;
+      this.logger.debug?.(`retiring a separation worker idle for ${this.idleReleaseMs} ms`);
+      void this.retire(slot);
+    }, this.idleReleaseMs);
+    // An idle timer never keeps the process alive.
+    slot.idleTimer.unref();
+  }
+
+  /** Takes an idle slot out of service, lets its engine dispose, waits for the thread to end. */
+  private retire(slot: Slot): Promise<void> {
+    const index = this.slots.indexOf(slot);
+    if (index < 0 || slot.task) return Promise.resolve();
+    this.slots.splice(index, 1);
+    clearTimeout(slot.idleTimer);
+    slot.idleTimer = undefined;
+    slot.retiring = true;
+    this.retiringSlots.add(slot);
+    this.releasedCount++;
+    const exited = new Promise<void>((resolve) => slot.worker.once('exit', () => resolve()));
+    // A worker that does not finish disposing in time is terminated (the thread's memory goes either way).
+    const timer = setTimeout(() => void slot.worker.terminate(), this.retireGraceMs);
+    timer.unref();
+    this.post(slot, { type: 'dispose' });
+    return exited.finally(() => clearTimeout(timer));
   }
 
   private onMessage(slot: Slot, msg: WorkerResponse): void {

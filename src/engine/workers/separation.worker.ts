@@ -45,5 +45,13 @@ port.on('message', (msg: WorkerRequest) => {
     case 'cancel':
       controllers.get(msg.id)?.abort();
       break;
+    case 'dispose':
+      // The pool sends this only to an idle worker. Releasing the sessions first ends the
+      // instrument threads cleanly; exiting this thread then frees its heap and the arenas.
+      void engine
+        .dispose()
+        .catch(() => undefined)
+        .finally(() => process.exit(0));
+      break;
   }
 });

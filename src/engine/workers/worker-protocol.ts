@@ -5,7 +5,10 @@ import type { SerializedError } from './error-serialization';
 export type TransferableSeparateParams = Omit<SeparateParams, 'signal' | 'onProgress'>;
 
 export type WorkerRequest =
-  { type: 'separate'; id: number; params: TransferableSeparateParams } | { type: 'cancel'; id: number };
+  | { type: 'separate'; id: number; params: TransferableSeparateParams }
+  | { type: 'cancel'; id: number }
+  /** Idle release: dispose the engine (sessions, instrument threads), then end the thread. */
+  | { type: 'dispose' };
 
 export type WorkerResponse =
   | { type: 'progress'; id: number; fraction: number; stage: string }

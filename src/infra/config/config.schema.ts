@@ -77,6 +77,12 @@ export const configSchema = z
          * yet (onnxruntime's default, kNextPowerOfTwo, applies). false logs a warning with a GPU.
          */
         gpu_memory_growth: z.boolean().default(true),
+        /**
+         * Seconds after its last job at which a separation worker thread is retired: its sessions,
+         * onnxruntime arenas and heap are given back, and the next job loads the model again
+         * (a cold start). 0: keep workers for the life of the process.
+         */
+        idle_release_s: nonNegInt.default(60),
       })
       .strict()
       .prefault({}),

@@ -8,7 +8,7 @@ import {
 } from '@nestjs/common';
 import { AppConfig } from '../../infra/config/app-config';
 import type { Ffmpeg } from '../../infra/ffmpeg/ffmpeg';
-import { SeparationWorkerPool } from '../../engine/workers/separation-worker-pool';
+import { SeparationWorkerPool, type WorkerPoolStats } from '../../engine/workers/separation-worker-pool';
 import { engineOptionsFromConfig } from '../../engine/engine-options';
 import { SpleeterEngine, type ExecutionProviderInfo } from '../../engine/spleeter-engine';
 import { executionDeviceName } from '../../infra/onnx/onnx-runtime';
@@ -78,7 +78,9 @@ export class EngineService implements OnModuleInit, OnApplicationShutdown {
       {
         warn: (m) => this.logger.warn(m),
         error: (m) => this.logger.error(m),
+        debug: (m) => this.logger.debug(m),
       },
+      { idleReleaseMs: this.config.performance.idle_release_s * 1000 },
     );
     const result = await this.pool.separate(params);
     if (result.executionProvider !== 'dsp') {
@@ -137,6 +139,11 @@ export class EngineService implements OnModuleInit, OnApplicationShutdown {
     if (this.checked) return this.checked.executionDevice;
     const perf = this.config.performance;
     return perf.enable_gpu || perf.require_gpu ? null : executionDeviceName('cpu');
+  }
+
+  /** The separation workers: live, busy, retiring, cold starts, idle releases (none before the first job). */
+  get workerStats(): WorkerPoolStats | null {
+    return this.pool?.stats ?? null;
   }
 
   async onApplicationShutdown(): Promise<void> {
