@@ -58,6 +58,12 @@ export interface SpleeterEngineOptions {
   normalizeLoudness?: boolean;
   /** Default of the per-request `targetLufs` (default −14). */
   targetLufs?: number;
+  /** Default of the per-request `analysis` (loudness and silence of input and stems; default true). */
+  analysis?: boolean;
+  /** Silence threshold of analyses, dBFS (config `audio.silence_threshold_db`; default −60). */
+  silenceThresholdDbfs?: number;
+  /** Shortest silent range analyses report, s (config `audio.silence_min_duration_s`; default 0.5). */
+  silenceMinDurationSec?: number;
   /**
    * Refuse a separation whose estimated engine memory (memory-estimate.ts) exceeds this many MiB
    * with MEMORY_LIMIT. Default: no limit.
@@ -125,6 +131,8 @@ export function engineOptionsFromConfig(config: SpleeterConfig): SpleeterEngineO
     enablePreprocessing: config.audio.enable_preprocessing,
     normalizeLoudness: config.audio.normalize_loudness,
     targetLufs: config.audio.target_lufs,
+    silenceThresholdDbfs: config.audio.silence_threshold_db,
+    silenceMinDurationSec: config.audio.silence_min_duration_s,
     memoryLimitMb: config.performance.memory_limit_mb,
     // null: the engine's default (<models dir>/.ort-cache); '' switches the cache off
     ortCacheDir:

@@ -95,6 +95,10 @@ export const configSchema = z
         normalize_loudness: z.boolean().default(false),
         /** Default of the per-request `targetLufs` option. */
         target_lufs: z.number().min(-70).max(0).default(-14),
+        /** Analyses (separations' and POST /v1/analyses): level at or under which audio is silent, dBFS. */
+        silence_threshold_db: z.number().min(-120).max(0).default(-60),
+        /** Analyses: shortest silent range reported, seconds. */
+        silence_min_duration_s: z.number().min(0.01).max(60).default(0.5),
       })
       .strict()
       .prefault({}),
