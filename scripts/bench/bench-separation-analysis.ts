@@ -53,6 +53,8 @@ async function main(): Promise<void> {
   try {
     for (const model of models) {
       const times: Record<'on' | 'off', number[]> = { on: [], off: [] };
+      // The analysers' own time ÷ the run's, within each run: steadier than on ÷ off on a busy machine.
+      const share: number[] = [];
       const run = async (analysis: boolean) => {
         const r = await engine.separate({
           audioPath: input,
@@ -61,6 +63,7 @@ async function main(): Promise<void> {
           analysis,
           overwrite: true,
         });
+        if (analysis) share.push(r.timings.analysisMs / r.timings.totalMs);
         return r.timings.totalMs;
       };
       await run(true); // warm-up: sessions, file cache
@@ -73,7 +76,8 @@ async function main(): Promise<void> {
       console.log(
         `${path.basename(model)}: ${SECONDS} s input, analysis off ${off.toFixed(0)} ms, on ${on.toFixed(0)} ms, ` +
           `overhead ${(((on - off) / off) * 100).toFixed(1)} % (runs off ${times.off.map((x) => x.toFixed(0)).join('/')}, ` +
-          `on ${times.on.map((x) => x.toFixed(0)).join('/')})`,
+          `on ${times.on.map((x) => x.toFixed(0)).join('/')}); analysis time within the runs: ` +
+          `${share.map((x) => (x * 100).toFixed(1)).join('/')} % of the total`,
       );
     }
   } finally {

@@ -470,6 +470,7 @@ export class SpleeterEngine {
 
       let decodeMs = 0;
       let encodeMs = 0;
+      let analysisMs = 0;
       const preprocess = params.preprocess ?? this.opts.enablePreprocessing ?? false;
       const normalize = params.normalizeLoudness ?? this.opts.normalizeLoudness ?? false;
       const analyzers =
@@ -481,7 +482,14 @@ export class SpleeterEngine {
       const openConditioned = (): AsyncIterable<Float32Array> => {
         let decoded = timedIterable(input.stream({ signal: params.signal }), (ms) => (decodeMs += ms));
         if (inputTap) {
-          decoded = tapStream(decoded, inputTap);
+          const tap = inputTap;
+          decoded = tapStream(decoded, {
+            push: (chunk) => {
+              const t0 = performance.now();
+              tap.push(chunk);
+              analysisMs += performance.now() - t0;
+            },
+          });
           inputTap = null;
         }
         return preprocess
@@ -521,7 +529,12 @@ export class SpleeterEngine {
               [...chunks].map(([stem, data]) => {
                 // A copy: the separator may still hold the chunk it handed over.
                 const out = stemGain !== 1 ? scaled(data, stemGain) : data;
-                analyzers?.stems.get(stem)?.push(out);
+                const analyzer = analyzers?.stems.get(stem);
+                if (analyzer) {
+                  const t1 = performance.now();
+                  analyzer.push(out);
+                  analysisMs += performance.now() - t1;
+                }
                 return activeSinks.get(stem)!.write(out);
               }),
             );
@@ -539,6 +552,9 @@ export class SpleeterEngine {
       encodeMs += performance.now() - t0;
       sinks = undefined;
 
+      const tAnalysis = performance.now();
+      const analysis = analyzers ? analysisResult(analyzers) : undefined;
+      analysisMs += performance.now() - tAnalysis;
       const totalMs = performance.now() - started;
       const durationSec = stats.samples / separator.sampleRate;
       return {
@@ -561,13 +577,14 @@ export class SpleeterEngine {
             : null,
         },
         outputs,
-        ...(analyzers ? { analysis: analysisResult(analyzers) } : {}),
+        ...(analysis ? { analysis } : {}),
         timings: {
           totalMs,
           decodeMs,
           inferenceMs: stats.inferenceMs,
           dspMs: stats.dspMs,
           encodeMs,
+          analysisMs,
         },
         realtimeFactor: totalMs > 0 ? durationSec / (totalMs / 1000) : 0,
       };

@@ -95,6 +95,8 @@ export interface SeparationTimings {
   inferenceMs: number;
   dspMs: number;
   encodeMs: number;
+  /** Loudness and silence analysis of the input and the stems (0 with analysis: false). */
+  analysisMs: number;
 }
 
 export interface SeparationResult {

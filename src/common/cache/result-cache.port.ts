@@ -4,6 +4,7 @@
  * default is a no-op (every lookup misses).
  */
 import { Injectable } from '@nestjs/common';
+import type { SeparationAnalysis } from '../../core/analysis/signal-analysis';
 import type { InputAudioInfo } from '../../core/audio/input-audio-info';
 
 export const RESULT_CACHE = Symbol('RESULT_CACHE');
@@ -18,6 +19,8 @@ export interface CachedResult {
   stems: CachedStemFile[];
   executionProvider?: string;
   input?: InputAudioInfo;
+  /** Absent: stored by a run without analysis (or before analyses existed). */
+  analysis?: SeparationAnalysis;
 }
 
 export interface ResultCacheEntry {
@@ -25,6 +28,7 @@ export interface ResultCacheEntry {
   model: { name: string; version?: string };
   executionProvider: string;
   input: InputAudioInfo;
+  analysis?: SeparationAnalysis;
 }
 
 export interface ResultCachePort {

@@ -3,7 +3,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import { AppConfig } from '../../infra/config/app-config';
-import type { InputAudioInfo } from '../../engine/types';
+import type { InputAudioInfo, SeparationAnalysis } from '../../engine/types';
 import type { CachedResult, ResultCacheEntry, ResultCachePort } from '../../common/cache/result-cache.port';
 import { CacheService } from './cache.service';
 import {
@@ -22,6 +22,7 @@ interface ResultMeta {
   model: { name: string; version?: string };
   executionProvider: string;
   input: InputAudioInfo;
+  analysis?: SeparationAnalysis;
 }
 
 /**
@@ -84,7 +85,12 @@ export class TieredResultCache implements ResultCachePort, OnModuleInit {
         stems.push({ name: stem.name, path: file });
       }
       const meta = decoded.meta as Partial<ResultMeta>;
-      return { stems, executionProvider: meta.executionProvider, input: meta.input };
+      return {
+        stems,
+        executionProvider: meta.executionProvider,
+        input: meta.input,
+        ...(meta.analysis ? { analysis: meta.analysis } : {}),
+      };
     } catch (err) {
       await fs.promises.rm(dir, { recursive: true, force: true });
       throw err;
@@ -111,6 +117,7 @@ export class TieredResultCache implements ResultCachePort, OnModuleInit {
       model: entry.model,
       executionProvider: entry.executionProvider,
       input: entry.input,
+      ...(entry.analysis ? { analysis: entry.analysis } : {}),
     };
     const value = encodeResultContainer({ stems, meta: meta as unknown as Record<string, unknown> });
     await this.cache.set(key, value, { model: entry.model.name });

@@ -102,7 +102,16 @@ export class SeparationExecutionService {
     for (const [name, file] of Object.entries(result.outputs)) {
       const key = StorageKeys.result(job.id, `${name}.${codec}`);
       const info = await this.storage.putFile(key, file, { move: true });
-      stems.push({ name, key, codec, contentType: CONTENT_TYPES[codec], size: info.size, etag: info.etag });
+      const analysis = result.analysis?.stems[name];
+      stems.push({
+        name,
+        key,
+        codec,
+        contentType: CONTENT_TYPES[codec],
+        size: info.size,
+        etag: info.etag,
+        ...(analysis ? { analysis } : {}),
+      });
     }
     const finishedAt = new Date();
     const t = result.timings;
@@ -113,6 +122,7 @@ export class SeparationExecutionService {
       stems,
       executionProvider: result.executionProvider,
       inputInfo: result.input ?? job.inputInfo,
+      analysis: result.analysis?.input ?? null,
       modelVersion: result.model.version ?? job.modelVersion,
       timings: {
         queuedMs: job.startedAt!.getTime() - new Date(job.createdAt).getTime(),
@@ -236,6 +246,7 @@ export class SeparationExecutionService {
         model: { name: job.modelName, version: result.model.version ?? job.modelVersion ?? undefined },
         executionProvider: result.executionProvider,
         input: result.input,
+        ...(result.analysis ? { analysis: result.analysis } : {}),
       });
     } catch (err) {
       this.logger.warn(`Result cache store failed (ignored): ${(err as Error).message}`);

@@ -63,6 +63,29 @@ export class AnalysisSilenceDto {
   minDurationSec!: number;
 }
 
+/** Loudness and silence of a separation's input or of one stem (job JSON `analysis`, `stems[].analysis`). */
+export class SignalAnalysisDto {
+  @ApiProperty({ example: 44100, description: 'Rate of the measured stream (the engine works at 44.1 kHz).' })
+  sampleRate!: number;
+  @ApiProperty({
+    example: 2,
+    description: 'Channels of the measured stream (stereo: a mono input counts twice).',
+  })
+  channels!: number;
+  @ApiProperty({ description: 'Seconds measured.' })
+  durationSec!: number;
+  @ApiProperty({ type: AnalysisLoudnessDto })
+  loudness!: AnalysisLoudnessDto;
+  @ApiProperty({ type: AnalysisSilenceDto })
+  silence!: AnalysisSilenceDto;
+  @ApiProperty({
+    description:
+      'Nothing in it: at most 1 % of its length, and at most 1 s, is above the silence threshold, or all of it ' +
+      'is under the −70 LUFS gate (e.g. the vocals of an instrumental).',
+  })
+  empty!: boolean;
+}
+
 export class AnalysisTempoDto {
   @ApiProperty({ type: Number, nullable: true, example: 120 })
   bpm!: number | null;
