@@ -3,7 +3,9 @@
  * stereo input separated with analysis on and off, alternately, median wall time of each.
  * `node -r @swc-node/register scripts/bench/bench-separation-analysis.ts [model…]`
  * (default models: builtin:center and the full-size generated 2-stem Spleeter model).
- * Env: BENCH_RUNS (pairs of runs, default 3), BENCH_SECONDS (input length, default 60).
+ * Env: BENCH_RUNS (pairs of runs, default 3), BENCH_SECONDS (input length, default 60),
+ * BENCH_INPUT (a file to separate instead of the generated two tones + noise, whose constant level
+ * is the worst case of the true-peak meter's skip test), BENCH_TRUE_PEAK=0 (analysis without true peak).
  */
 import * as fs from 'fs';
 import * as os from 'os';
@@ -44,8 +46,8 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 
 async function main(): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-sep-analysis-'));
-  const input = path.join(dir, 'in.wav');
-  await writeInput(input);
+  const input = process.env.BENCH_INPUT ? path.resolve(process.env.BENCH_INPUT) : path.join(dir, 'in.wav');
+  if (!process.env.BENCH_INPUT) await writeInput(input);
   const models = process.argv.slice(2).length
     ? process.argv.slice(2)
     : ['builtin:center', await testModelDir('full')];
@@ -61,6 +63,7 @@ async function main(): Promise<void> {
           outputDir: path.join(dir, 'out'),
           modelName: model,
           analysis,
+          analysisTruePeak: process.env.BENCH_TRUE_PEAK !== '0',
           overwrite: true,
         });
         if (analysis) share.push(r.timings.analysisMs / r.timings.totalMs);
@@ -74,7 +77,7 @@ async function main(): Promise<void> {
       const on = median(times.on);
       const off = median(times.off);
       console.log(
-        `${path.basename(model)}: ${SECONDS} s input, analysis off ${off.toFixed(0)} ms, on ${on.toFixed(0)} ms, ` +
+        `${path.basename(model)}: ${path.basename(input)}, ${(await engine.probe(input)).durationSec.toFixed(1)} s, analysis off ${off.toFixed(0)} ms, on ${on.toFixed(0)} ms, ` +
           `overhead ${(((on - off) / off) * 100).toFixed(1)} % (runs off ${times.off.map((x) => x.toFixed(0)).join('/')}, ` +
           `on ${times.on.map((x) => x.toFixed(0)).join('/')}); analysis time within the runs: ` +
           `${share.map((x) => (x * 100).toFixed(1)).join('/')} % of the total`,

@@ -64,6 +64,8 @@ export interface SpleeterEngineOptions {
   silenceThresholdDbfs?: number;
   /** Shortest silent range analyses report, s (config `audio.silence_min_duration_s`; default 0.5). */
   silenceMinDurationSec?: number;
+  /** True peak in separations' analyses (config `audio.analysis_true_peak`; default false: cost). */
+  analysisTruePeak?: boolean;
   /**
    * Refuse a separation whose estimated engine memory (memory-estimate.ts) exceeds this many MiB
    * with MEMORY_LIMIT. Default: no limit.
@@ -133,6 +135,7 @@ export function engineOptionsFromConfig(config: SpleeterConfig): SpleeterEngineO
     targetLufs: config.audio.target_lufs,
     silenceThresholdDbfs: config.audio.silence_threshold_db,
     silenceMinDurationSec: config.audio.silence_min_duration_s,
+    analysisTruePeak: config.audio.analysis_true_peak,
     memoryLimitMb: config.performance.memory_limit_mb,
     // null: the engine's default (<models dir>/.ort-cache); '' switches the cache off
     ortCacheDir:

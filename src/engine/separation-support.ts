@@ -95,6 +95,8 @@ export function validateRequest(params: SeparateParams, codec: OutputCodec, have
     problems.push('denoise must be true or false');
   if (params.analysis !== undefined && typeof params.analysis !== 'boolean')
     problems.push('analysis must be true or false');
+  if (params.analysisTruePeak !== undefined && typeof params.analysisTruePeak !== 'boolean')
+    problems.push('analysisTruePeak must be true or false');
   if (
     params.silenceThresholdDbfs !== undefined &&
     !(

@@ -375,6 +375,7 @@ export class SpleeterEngine {
       channels: 2,
       silenceThresholdDbfs: params.silenceThresholdDbfs ?? this.opts.silenceThresholdDbfs,
       silenceMinDurationSec: params.silenceMinDurationSec ?? this.opts.silenceMinDurationSec,
+      truePeak: params.analysisTruePeak ?? this.opts.analysisTruePeak ?? false,
     };
     return {
       input: new SignalAnalyzer(options),

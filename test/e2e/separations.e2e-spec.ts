@@ -125,7 +125,9 @@ describe('Separations API (e2e)', () => {
     expect(Math.abs(a.silence.ranges[0].startSec - 2)).toBeLessThanOrEqual(0.02);
     expect(Math.abs(a.silence.ranges[0].endSec - 3.5)).toBeLessThanOrEqual(0.02);
     expect(typeof a.loudness.integratedLufs).toBe('number');
-    expect(typeof a.loudness.truePeakDbtp).toBe('number');
+    expect(typeof a.loudness.samplePeakDbfs).toBe('number');
+    // audio.analysis_true_peak is off by default (cost).
+    expect(a.loudness.truePeakDbtp).toBeNull();
     expect(job.stems.map((s: { name: string }) => s.name).sort()).toEqual(['center', 'sides']);
     for (const stem of job.stems) {
       expect(stem.analysis).toMatchObject({ empty: false, durationSec: expect.any(Number) });

@@ -59,6 +59,7 @@ describe('SpleeterEngine.separate analysis', () => {
       audioPath: input,
       modelName: 'builtin:center',
       outputDir: path.join(dir, 'center'),
+      analysisTruePeak: true,
     });
     const a = result.analysis!;
     expect(a).toBeDefined();
@@ -107,6 +108,9 @@ describe('SpleeterEngine.separate analysis', () => {
       silenceThresholdDbfs: -40,
       silenceMinDurationSec: 2,
     });
+    // By default without the true peak (its most expensive part); the rest is there.
+    expect(tuned.analysis!.input.loudness.truePeakDbtp).toBeNull();
+    expect(tuned.analysis!.input.loudness.samplePeakDbfs).not.toBeNull();
     // The 1.5 s gap is shorter than 2 s: no range.
     expect(tuned.analysis!.input.silence).toMatchObject({
       thresholdDbfs: -40,

@@ -50,6 +50,8 @@ export interface SeparationJobOptions {
 export interface SeparationAnalysisSettings {
   silenceThresholdDbfs: number;
   silenceMinDurationSec: number;
+  /** audio.analysis_true_peak (absent from jobs stored before it existed: true). */
+  truePeak?: boolean;
 }
 
 export interface SeparationOptionsInput {
@@ -84,6 +86,8 @@ export interface SeparationDefaults {
   /** audio.silence_threshold_db, audio.silence_min_duration_s. */
   silenceThresholdDbfs?: number;
   silenceMinDurationSec?: number;
+  /** audio.analysis_true_peak. */
+  analysisTruePeak?: boolean;
 }
 
 /**
@@ -125,6 +129,7 @@ export function normalizeSeparationOptions(
         ? {
             silenceThresholdDbfs: defaults.silenceThresholdDbfs ?? DEFAULT_SILENCE_THRESHOLD_DBFS,
             silenceMinDurationSec: defaults.silenceMinDurationSec ?? DEFAULT_SILENCE_MIN_DURATION_SEC,
+            truePeak: defaults.analysisTruePeak ?? false,
           }
         : null,
   };
@@ -154,6 +159,7 @@ export function toEngineOptions(o: SeparationJobOptions): SeparationRequestOptio
       ? {
           silenceThresholdDbfs: o.analysis.silenceThresholdDbfs,
           silenceMinDurationSec: o.analysis.silenceMinDurationSec,
+          analysisTruePeak: o.analysis.truePeak ?? true,
         }
       : {}),
     // Never the upload's name as a title: the cache hands these stems to anyone sending the same

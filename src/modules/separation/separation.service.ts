@@ -292,6 +292,7 @@ export class SeparationService {
         targetLufs: this.config.audio.target_lufs,
         silenceThresholdDbfs: this.config.audio.silence_threshold_db,
         silenceMinDurationSec: this.config.audio.silence_min_duration_s,
+        analysisTruePeak: this.config.audio.analysis_true_peak,
       },
       model,
     );
@@ -472,10 +473,14 @@ function hasAnalysisFor(
   if (!settings) return true;
   const a = hit.analysis;
   if (!a) return false;
+  // An entry measured without true peak (null) does not serve a job that wants it (an empty
+  // input's true peak is null either way).
+  const truePeakOk = !(settings.truePeak ?? true) || a.input.loudness.truePeakDbtp !== null || a.input.empty;
   const same = (s: SignalAnalysis | undefined) =>
     !!s &&
     s.silence.thresholdDbfs === settings.silenceThresholdDbfs &&
     s.silence.minDurationSec === settings.silenceMinDurationSec;
+  if (!truePeakOk) return false;
   return same(a.input) && wanted.every((name) => same(a.stems[name]));
 }
 

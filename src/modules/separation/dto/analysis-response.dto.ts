@@ -31,7 +31,12 @@ export class AnalysisLoudnessDto {
   integratedLufs!: number | null;
   @ApiProperty({ type: Number, nullable: true, description: 'EBU R128 loudness range (LU).' })
   loudnessRangeLu!: number | null;
-  @ApiProperty({ type: Number, nullable: true, description: 'True peak (dBTP, 4x oversampled).' })
+  @ApiProperty({
+    type: Number,
+    nullable: true,
+    description:
+      'True peak (dBTP, 4x oversampled). In separations only with `audio.analysis_true_peak` (default off: null).',
+  })
   truePeakDbtp!: number | null;
   @ApiProperty({ type: Number, nullable: true })
   samplePeakDbfs!: number | null;
