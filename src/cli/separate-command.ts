@@ -137,21 +137,23 @@ function report(result: SeparationResult, json: boolean): string[] {
       `in ${(t.totalMs / 1000).toFixed(2)} s (${result.realtimeFactor.toFixed(1)}x realtime)` +
       (result.mdx ? `, overlap ${result.mdx.overlap}, denoise ${result.mdx.denoise ? 'on' : 'off'}` : ''),
     ...(result.analysis ? [`  input: ${describeSignal(result.analysis.input)}`] : []),
-    ...Object.entries(result.outputs).map(([stem, file]) => {
+    // The path keeps a line of its own (scripts read "  <stem>: <path>"); its analysis goes below.
+    ...Object.entries(result.outputs).flatMap(([stem, file]) => {
       const a = result.analysis?.stems[stem];
-      return `  ${stem}: ${file}${a ? ` (${describeSignal(a)})` : ''}`;
+      return [`  ${stem}: ${file}`, ...(a ? [`    ${describeSignal(a)}`] : [])];
     }),
   ];
 }
 
-/** "−14.2 LUFS, LRA 5.1 LU, −0.8 dBTP, 2 silent ranges (3.5 s)" or "empty". */
+/** "−14.2 LUFS, LRA 5.1 LU[, −0.8 dBTP], 2 silent ranges (3.5 s)" or "empty". */
 function describeSignal(a: SignalAnalysis): string {
   if (a.empty) return 'empty';
   const l = a.loudness;
   const n = (v: number | null, unit: string) => (v === null ? `n/a ${unit}` : `${v.toFixed(1)} ${unit}`);
   const s = a.silence;
   return (
-    `${n(l.integratedLufs, 'LUFS')}, LRA ${n(l.loudnessRangeLu, 'LU')}, ${n(l.truePeakDbtp, 'dBTP')}, ` +
+    `${n(l.integratedLufs, 'LUFS')}, LRA ${n(l.loudnessRangeLu, 'LU')}, ` +
+    (l.truePeakDbtp !== null ? `${n(l.truePeakDbtp, 'dBTP')}, ` : '') +
     `${s.ranges.length} silent range${s.ranges.length === 1 ? '' : 's'} (${s.silentSec.toFixed(1)} s)`
   );
 }
