@@ -111,6 +111,10 @@ export function buildProgram(): Command {
       return n;
     })
     .option('--no-tags', "bare stems: without the input's tags (title + stem name) and cover art (MP3/FLAC)")
+    .option(
+      '--no-analysis',
+      'skip the loudness / silence analysis of the input and the stems (printed after each file, in --json as "analysis")',
+    )
     .option('--overwrite', 'replace existing output files', false)
     .option('--gpu', 'use a GPU execution provider when available (CUDA, then WebGPU)')
     .option(

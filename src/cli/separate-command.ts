@@ -1,4 +1,5 @@
 import * as path from 'path';
+import type { SignalAnalysis } from '../core/analysis/signal-analysis';
 import type { MdxOverlap } from '../core/mdx/mdx-options';
 import type { SpleeterConfig } from '../infra/config/config.schema';
 import { engineOptionsFromConfig } from '../engine/engine-options';
@@ -28,6 +29,8 @@ export interface SeparateCliOptions {
   targetLufs?: number;
   /** commander's --no-tags: true unless given. */
   tags?: boolean;
+  /** commander's --no-analysis: true unless given. */
+  analysis?: boolean;
   overwrite: boolean;
   gpu?: boolean;
   /** Fail with GPU_UNAVAILABLE (exit 6) instead of falling back to the CPU; implies --gpu. */
@@ -113,6 +116,7 @@ export async function runSeparateCommand(
             normalizeLoudness: opts.normalizeLoudness,
             targetLufs: opts.targetLufs,
             tags: opts.tags ?? true,
+            analysis: opts.analysis ?? true,
             overwrite: opts.overwrite,
             signal: controller.signal,
             onProgress: (fraction, stage) => bar.update(fraction, stage),
@@ -149,8 +153,26 @@ function report(result: SeparationResult, json: boolean): string[] {
       ' ' +
       `in ${(t.totalMs / 1000).toFixed(2)} s (${result.realtimeFactor.toFixed(1)}x realtime)` +
       (result.mdx ? `, overlap ${result.mdx.overlap}, denoise ${result.mdx.denoise ? 'on' : 'off'}` : ''),
-    ...Object.entries(result.outputs).map(([stem, file]) => `  ${stem}: ${file}`),
+    ...(result.analysis ? [`  input: ${describeSignal(result.analysis.input)}`] : []),
+    // The path keeps a line of its own (scripts read "  <stem>: <path>"); its analysis goes below.
+    ...Object.entries(result.outputs).flatMap(([stem, file]) => {
+      const a = result.analysis?.stems[stem];
+      return [`  ${stem}: ${file}`, ...(a ? [`    ${describeSignal(a)}`] : [])];
+    }),
   ];
+}
+
+/** "−14.2 LUFS, LRA 5.1 LU[, −0.8 dBTP], 2 silent ranges (3.5 s)" or "empty". */
+function describeSignal(a: SignalAnalysis): string {
+  if (a.empty) return 'empty';
+  const l = a.loudness;
+  const n = (v: number | null, unit: string) => (v === null ? `n/a ${unit}` : `${v.toFixed(1)} ${unit}`);
+  const s = a.silence;
+  return (
+    `${n(l.integratedLufs, 'LUFS')}, LRA ${n(l.loudnessRangeLu, 'LU')}, ` +
+    (l.truePeakDbtp !== null ? `${n(l.truePeakDbtp, 'dBTP')}, ` : '') +
+    `${s.ranges.length} silent range${s.ranges.length === 1 ? '' : 's'} (${s.silentSec.toFixed(1)} s)`
+  );
 }
 
 /** Seconds of audio the offset/duration options select from a file of `total` seconds. */

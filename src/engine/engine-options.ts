@@ -63,6 +63,14 @@ export interface SpleeterEngineOptions {
   normalizeLoudness?: boolean;
   /** Default of the per-request `targetLufs` (default −14). */
   targetLufs?: number;
+  /** Default of the per-request `analysis` (loudness and silence of input and stems; default true). */
+  analysis?: boolean;
+  /** Silence threshold of analyses, dBFS (config `audio.silence_threshold_db`; default −60). */
+  silenceThresholdDbfs?: number;
+  /** Shortest silent range analyses report, s (config `audio.silence_min_duration_s`; default 0.5). */
+  silenceMinDurationSec?: number;
+  /** True peak in separations' analyses (config `audio.analysis_true_peak`; default false: cost). */
+  analysisTruePeak?: boolean;
   /**
    * Refuse a separation whose estimated engine memory (memory-estimate.ts) exceeds this many MiB
    * with MEMORY_LIMIT. Default: no limit.
@@ -131,6 +139,9 @@ export function engineOptionsFromConfig(config: SpleeterConfig): SpleeterEngineO
     enablePreprocessing: config.audio.enable_preprocessing,
     normalizeLoudness: config.audio.normalize_loudness,
     targetLufs: config.audio.target_lufs,
+    silenceThresholdDbfs: config.audio.silence_threshold_db,
+    silenceMinDurationSec: config.audio.silence_min_duration_s,
+    analysisTruePeak: config.audio.analysis_true_peak,
     memoryLimitMb: config.performance.memory_limit_mb,
     // null: the engine's default (<models dir>/.ort-cache); '' switches the cache off
     ortCacheDir:

@@ -93,6 +93,30 @@ export function validateRequest(params: SeparateParams, codec: OutputCodec, have
   if (params.overlap !== undefined && !isMdxOverlap(params.overlap)) problems.push(MDX_OVERLAP_RULE);
   if (params.denoise !== undefined && typeof params.denoise !== 'boolean')
     problems.push('denoise must be true or false');
+  if (params.analysis !== undefined && typeof params.analysis !== 'boolean')
+    problems.push('analysis must be true or false');
+  if (params.analysisTruePeak !== undefined && typeof params.analysisTruePeak !== 'boolean')
+    problems.push('analysisTruePeak must be true or false');
+  if (
+    params.silenceThresholdDbfs !== undefined &&
+    !(
+      Number.isFinite(params.silenceThresholdDbfs) &&
+      params.silenceThresholdDbfs >= -120 &&
+      params.silenceThresholdDbfs <= 0
+    )
+  ) {
+    problems.push('silenceThresholdDbfs must be a number between -120 and 0');
+  }
+  if (
+    params.silenceMinDurationSec !== undefined &&
+    !(
+      Number.isFinite(params.silenceMinDurationSec) &&
+      params.silenceMinDurationSec >= 0.01 &&
+      params.silenceMinDurationSec <= 60
+    )
+  ) {
+    problems.push('silenceMinDurationSec must be a number between 0.01 and 60');
+  }
   if (params.tags !== undefined && typeof params.tags !== 'boolean')
     problems.push('tags must be true or false');
   if (

@@ -20,6 +20,7 @@ import {
   type NormalizationPlan,
 } from '../core/analysis/loudness-normalization';
 import { preprocessStream } from '../core/analysis/preprocess';
+import { SignalAnalyzer, tapStream, type SeparationAnalysis } from '../core/analysis/signal-analysis';
 import { MdxSeparator } from '../core/mdx';
 import type { StemSeparator } from '../core/separation/types';
 import { SPLEETER_SAMPLE_RATE } from '../core/spleeter/types';
@@ -370,11 +371,19 @@ export class SpleeterEngine {
    */
   async analyze(audioPath: string, options: AnalyzeOptions = {}): Promise<AudioFileAnalysis> {
     await this.initialize();
-    return analyzeAudioFile(audioPath, options, {
-      ffmpeg: () => this.getCodec(),
-      maxDurationSec: Number.isFinite(this.opts.maxDurationSec) ? this.opts.maxDurationSec : undefined,
-      onWarning: (m: string) => this.logger.warn(m),
-    });
+    const defaults = {
+      silenceThresholdDbfs: this.opts.silenceThresholdDbfs,
+      silenceMinDurationSec: this.opts.silenceMinDurationSec,
+    };
+    return analyzeAudioFile(
+      audioPath,
+      { ...defaults, ...definedOnly(options) },
+      {
+        ffmpeg: () => this.getCodec(),
+        maxDurationSec: Number.isFinite(this.opts.maxDurationSec) ? this.opts.maxDurationSec : undefined,
+        onWarning: (m: string) => this.logger.warn(m),
+      },
+    );
   }
 
   /** Estimated engine memory of a separation with this model (memory-estimate.ts), and the limit. */
@@ -412,6 +421,21 @@ export class SpleeterEngine {
       });
       if (fs.existsSync(file)) throw outputExists(stem, file);
     }
+  }
+
+  /** One analyzer for the input mixture and one per stem, at the separator's rate (stereo). */
+  private analyzers(params: SeparationRequestOptions, separator: StemSeparator): SeparationAnalyzers {
+    const options = {
+      sampleRate: separator.sampleRate,
+      channels: 2,
+      silenceThresholdDbfs: params.silenceThresholdDbfs ?? this.opts.silenceThresholdDbfs,
+      silenceMinDurationSec: params.silenceMinDurationSec ?? this.opts.silenceMinDurationSec,
+      truePeak: params.analysisTruePeak ?? this.opts.analysisTruePeak ?? false,
+    };
+    return {
+      input: new SignalAnalyzer(options),
+      stems: new Map(separator.stems.map((stem) => [stem, new SignalAnalyzer(options)])),
+    };
   }
 
   private async separateInner(params: SeparateParams, started: number): Promise<SeparationResult> {
@@ -502,11 +526,28 @@ export class SpleeterEngine {
 
       let decodeMs = 0;
       let encodeMs = 0;
+      let analysisMs = 0;
       const preprocess = params.preprocess ?? this.opts.enablePreprocessing ?? false;
       const normalize = params.normalizeLoudness ?? this.opts.normalizeLoudness ?? false;
+      const analyzers =
+        (params.analysis ?? this.opts.analysis ?? true) ? this.analyzers(params, separator) : null;
+      // The input's analyzer taps the first pass over the decoded mixture (a Wiener filter or
+      // loudness normalisation reads the input more than once; every pass is the same audio).
+      let inputTap = analyzers?.input ?? null;
       // The network's input: decoded (44.1 kHz stereo), DC removed when asked.
       const openConditioned = (): AsyncIterable<Float32Array> => {
-        const decoded = timedIterable(input.stream({ signal: params.signal }), (ms) => (decodeMs += ms));
+        let decoded = timedIterable(input.stream({ signal: params.signal }), (ms) => (decodeMs += ms));
+        if (inputTap) {
+          const tap = inputTap;
+          decoded = tapStream(decoded, {
+            push: (chunk) => {
+              const t0 = performance.now();
+              tap.push(chunk);
+              analysisMs += performance.now() - t0;
+            },
+          });
+          inputTap = null;
+        }
         return preprocess
           ? preprocessStream(decoded, { sampleRate: SPLEETER_SAMPLE_RATE, channels: 2 })
           : decoded;
@@ -541,10 +582,17 @@ export class SpleeterEngine {
           write: async (chunks) => {
             const t0 = performance.now();
             await Promise.all(
-              [...chunks].map(([stem, data]) =>
+              [...chunks].map(([stem, data]) => {
                 // A copy: the separator may still hold the chunk it handed over.
-                activeSinks.get(stem)!.write(stemGain !== 1 ? scaled(data, stemGain) : data),
-              ),
+                const out = stemGain !== 1 ? scaled(data, stemGain) : data;
+                const analyzer = analyzers?.stems.get(stem);
+                if (analyzer) {
+                  const t1 = performance.now();
+                  analyzer.push(out);
+                  analysisMs += performance.now() - t1;
+                }
+                return activeSinks.get(stem)!.write(out);
+              }),
             );
             encodeMs += performance.now() - t0;
           },
@@ -560,6 +608,9 @@ export class SpleeterEngine {
       encodeMs += performance.now() - t0;
       sinks = undefined;
 
+      const tAnalysis = performance.now();
+      const analysis = analyzers ? analysisResult(analyzers) : undefined;
+      analysisMs += performance.now() - tAnalysis;
       const totalMs = performance.now() - started;
       const durationSec = stats.samples / separator.sampleRate;
       return {
@@ -583,12 +634,14 @@ export class SpleeterEngine {
             : null,
         },
         outputs,
+        ...(analysis ? { analysis } : {}),
         timings: {
           totalMs,
           decodeMs,
           inferenceMs: stats.inferenceMs,
           dspMs: stats.dspMs,
           encodeMs,
+          analysisMs,
         },
         realtimeFactor: totalMs > 0 ? durationSec / (totalMs / 1000) : 0,
       };
@@ -602,4 +655,20 @@ export class SpleeterEngine {
       await opened.release();
     }
   }
+}
+
+interface SeparationAnalyzers {
+  input: SignalAnalyzer;
+  stems: Map<string, SignalAnalyzer>;
+}
+
+function analysisResult(a: SeparationAnalyzers): SeparationAnalysis {
+  return {
+    input: a.input.result(),
+    stems: Object.fromEntries([...a.stems].map(([stem, analyzer]) => [stem, analyzer.result()])),
+  };
+}
+
+function definedOnly<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }

@@ -2,6 +2,7 @@
  * Public types of the programmatic library API (SpleeterEngine), also used by the REST API's
  * separation service and the CLI.
  */
+import type { SeparationAnalysis } from '../core/analysis/signal-analysis';
 import type { InputAudioInfo } from '../core/audio/input-audio-info';
 import type { MdxOverlap } from '../core/mdx/mdx-options';
 import type { ProgressCallback } from '../core/spleeter/types';
@@ -60,6 +61,21 @@ export interface SeparationRequestOptions {
    * other clients through the result cache, whose key is the content).
    */
   fallbackTitle?: string | null;
+  /**
+   * Loudness (BS.1770 integrated, LRA, true and sample peak), silent ranges and an `empty` flag of
+   * the input mixture and of every stem, measured on the chunks as they flow (no second decode):
+   * `SeparationResult.analysis`. Default true.
+   */
+  analysis?: boolean;
+  /** Silence threshold of the analysis, dBFS (default: the engine's, −60). */
+  silenceThresholdDbfs?: number;
+  /** Shortest silent range the analysis reports, seconds (default: the engine's, 0.5). */
+  silenceMinDurationSec?: number;
+  /**
+   * True peak in the analysis (default: the engine's analysisTruePeak, false): 4× oversampling
+   * makes it ~85 % of the analysis' cost; without it truePeakDbtp is null.
+   */
+  analysisTruePeak?: boolean;
   /** Overwrite existing output files (default false: refuse with OUTPUT_EXISTS). */
   overwrite?: boolean;
   signal?: AbortSignal;
@@ -71,7 +87,7 @@ export interface SeparateParams extends SeparationRequestOptions {
   outputDir: string;
 }
 
-export type { InputAudioInfo };
+export type { InputAudioInfo, SeparationAnalysis };
 
 /**
  * Wall-clock milliseconds. Each stage time is the wall time during which that stage was active, so
@@ -84,6 +100,8 @@ export interface SeparationTimings {
   inferenceMs: number;
   dspMs: number;
   encodeMs: number;
+  /** Loudness and silence analysis of the input and the stems (0 with analysis: false). */
+  analysisMs: number;
 }
 
 export interface SeparationResult {
@@ -103,6 +121,11 @@ export interface SeparationResult {
   processing?: InputProcessingInfo;
   /** stem name → absolute output path. */
   outputs: Record<string, string>;
+  /**
+   * Loudness and silence of the input (the decoded 44.1 kHz stereo mixture, before preprocessing
+   * or normalisation) and of every stem (as written, before encoding). Absent with analysis: false.
+   */
+  analysis?: SeparationAnalysis;
   timings: SeparationTimings;
   /** Audio seconds processed per wall second. */
   realtimeFactor: number;

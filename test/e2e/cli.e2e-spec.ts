@@ -72,6 +72,17 @@ describe('spleeter-server CLI', () => {
     expect(result.outputs.vocals).toBe(path.join(dir, 'out', 'song', 'vocals.flac'));
     expect(fs.statSync(result.outputs.vocals).size).toBeGreaterThan(1000);
     expect(result.executionProvider).toBe('cpu');
+    // The analysis comes with the result: the input (2 s of noise) and both stems.
+    expect(result.analysis.input).toMatchObject({ durationSec: 2, empty: false });
+    expect(Object.keys(result.analysis.stems).sort()).toEqual(['accompaniment', 'vocals']);
+    expect(typeof result.analysis.input.loudness.integratedLufs).toBe('number');
+
+    const bare = await run(
+      ['separate', input, '-m', model, '-o', 'out-bare', '--json', '--no-analysis', '-q'],
+      dir,
+    );
+    expect(bare.code).toBe(0);
+    expect(JSON.parse(bare.stdout.trim()).analysis).toBeUndefined();
   });
 
   it('exits non-zero with a clear message on bad input and leaves nothing behind', async () => {

@@ -169,14 +169,29 @@ describe('OpenAPI document (e2e)', () => {
       'executionProvider',
       'input',
       'stems',
+      'analysis',
       'error',
       'links',
     ]) {
       expect(Object.keys(job.SeparationResponseDto.properties as Json)).toContain(field);
     }
     expect(Object.keys(job.SeparationOptionsResponseDto.properties as Json)).toEqual(
-      expect.arrayContaining(['overlap', 'denoise']),
+      expect.arrayContaining(['overlap', 'denoise', 'analysis']),
     );
+    // Input and stems share one analysis schema: loudness, silent ranges, the empty flag.
+    for (const owner of ['SeparationResponseDto', 'SeparationStemDto']) {
+      expect((job[owner].properties as Record<string, Json>).analysis).toMatchObject({
+        nullable: true,
+        allOf: [{ $ref: '#/components/schemas/SignalAnalysisDto' }],
+      });
+    }
+    expect(Object.keys(job.SignalAnalysisDto.properties as Json)).toEqual(
+      expect.arrayContaining(['durationSec', 'loudness', 'silence', 'empty']),
+    );
+    expect((schema.properties as Record<string, Json>).analysis).toMatchObject({
+      type: 'boolean',
+      default: true,
+    });
   });
 
   it('has no dangling $ref', () => {

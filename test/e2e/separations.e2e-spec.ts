@@ -16,6 +16,7 @@ import {
   mixtureWav,
   MODEL,
   snr,
+  writeWav16,
 } from './separations-support';
 import { buildWavInfoChunk } from '../../src/core/audio/wav-info';
 import { encodeWav } from '../factories/audio';
@@ -103,6 +104,52 @@ describe('Separations API (e2e)', () => {
     const sum = new Float32Array(input.data.length);
     for (const d of decoded) for (let i = 0; i < sum.length; i++) sum[i] += d[i];
     expect(snr(input.data, sum)).toBeGreaterThan(30);
+  });
+
+  it('reports the loudness and silent ranges of the input and of every stem (analysis)', async () => {
+    // 2 s of the mixture, 1.5 s of digital silence (2.0–3.5 s), 1 s of the mixture.
+    const gap = mixture(4.5);
+    gap.data.fill(0, 2 * 44100 * 2, 3.5 * 44100 * 2);
+    const job = (
+      await request(t.server)
+        .post('/v1/separations?wait=60')
+        .attach('file', writeWav16(gap), 'gap.wav')
+        .expect(200)
+    ).body;
+    expect(job).toMatchObject({ status: 'succeeded', options: { analysis: true } });
+    const a = job.analysis;
+    expect(a).toMatchObject({ sampleRate: 44100, channels: 2, empty: false });
+    expect(a.durationSec).toBeCloseTo(4.5, 2);
+    expect(a.silence).toMatchObject({ thresholdDbfs: -60, minDurationSec: 0.5 });
+    expect(a.silence.ranges).toHaveLength(1);
+    expect(Math.abs(a.silence.ranges[0].startSec - 2)).toBeLessThanOrEqual(0.02);
+    expect(Math.abs(a.silence.ranges[0].endSec - 3.5)).toBeLessThanOrEqual(0.02);
+    expect(typeof a.loudness.integratedLufs).toBe('number');
+    expect(typeof a.loudness.samplePeakDbfs).toBe('number');
+    // audio.analysis_true_peak is off by default (cost).
+    expect(a.loudness.truePeakDbtp).toBeNull();
+    expect(job.stems.map((s: { name: string }) => s.name).sort()).toEqual(['center', 'sides']);
+    for (const stem of job.stems) {
+      expect(stem.analysis).toMatchObject({ empty: false, durationSec: expect.any(Number) });
+      expect(stem.analysis.durationSec).toBeCloseTo(4.5, 2);
+      expect(stem.analysis.silence.ranges.length).toBeGreaterThanOrEqual(1);
+      expect(typeof stem.analysis.loudness.integratedLufs).toBe('number');
+    }
+    // The same on a later GET (read back from the database).
+    const again = await request(t.server).get(`/v1/separations/${job.id}`).expect(200);
+    expect(again.body.analysis).toEqual(a);
+    expect(again.body.stems).toEqual(job.stems);
+
+    // analysis=false: none.
+    const bare = (
+      await request(t.server)
+        .post('/v1/separations?wait=60')
+        .field('analysis', 'false')
+        .attach('file', writeWav16(gap), 'gap.wav')
+        .expect(200)
+    ).body;
+    expect(bare).toMatchObject({ status: 'succeeded', options: { analysis: false }, analysis: null });
+    for (const stem of bare.stems) expect(stem.analysis).toBeNull();
   });
 
   it('?wait answers 200 with the finished job when it completes in time, else 202', async () => {
@@ -533,6 +580,15 @@ describe('Separations API: result cache (e2e)', () => {
     const again = await request(t.server).post('/v1/separations').attach('file', wav, 'two.wav').expect(200);
     expect(again.body).toMatchObject({ status: 'succeeded', cached: true, progress: 100 });
     expect(again.body.id).not.toBe(first.id);
+    // The analysis comes with the cached result.
+    expect(first.analysis).toMatchObject({ empty: false });
+    expect(again.body.analysis).toEqual(first.analysis);
+    for (const stem of first.stems) {
+      expect(stem.analysis).toMatchObject({ empty: expect.any(Boolean) });
+      expect(again.body.stems.find((s: { name: string }) => s.name === stem.name).analysis).toEqual(
+        stem.analysis,
+      );
+    }
     for (const stem of first.stems) {
       const a = await download(t, stem.url);
       const b = await download(t, again.body.stems.find((s: { name: string }) => s.name === stem.name).url);

@@ -74,7 +74,45 @@ describe.each(['sqlite', 'postgres'] as const)('SeparationJobRepository on %s', 
   it('round-trips a job: JSON columns, bigint size, ms-precise instants', async () => {
     if (!ds) return;
     const created = new Date(Date.UTC(2026, 0, 2, 3, 4, 5, 678));
-    const j = job({ createdAt: created, expiresAt: new Date(created.getTime() + 1) });
+    const analysis = {
+      sampleRate: 44100,
+      channels: 2,
+      durationSec: 11.05,
+      loudness: {
+        integratedLufs: -14.25,
+        loudnessRangeLu: 5.5,
+        truePeakDbtp: -0.8,
+        samplePeakDbfs: -1,
+        maxMomentaryLufs: -9,
+        maxShortTermLufs: -11,
+      },
+      silence: {
+        ranges: [{ startSec: 2, endSec: 3.5 }],
+        truncated: false,
+        silentSec: 1.5,
+        silentFraction: 0.136,
+        thresholdDbfs: -60,
+        minDurationSec: 0.5,
+      },
+      empty: false,
+    };
+    const j = job({
+      createdAt: created,
+      expiresAt: new Date(created.getTime() + 1),
+      // The input's analysis (its own column, added by a later migration) and a stem's (in `stems`).
+      analysis,
+      stems: [
+        {
+          name: 'center',
+          key: 'results/x/center.wav',
+          codec: 'wav',
+          contentType: 'audio/wav',
+          size: 1,
+          etag: 'e',
+          analysis: { ...analysis, empty: true },
+        },
+      ],
+    });
     await sut.insert(j);
     const back = await sut.findById(j.id);
     expect(back).toMatchObject({
@@ -82,6 +120,8 @@ describe.each(['sqlite', 'postgres'] as const)('SeparationJobRepository on %s', 
       inputSize: 5 * 1024 ** 3,
       options: j.options,
       inputInfo: j.inputInfo,
+      analysis,
+      stems: j.stems,
       modelStems: ['center', 'sides'],
       cached: false,
     });

@@ -1,3 +1,4 @@
+import { SignalAnalyzer } from '../../src/core/analysis/signal-analysis';
 import { Ffmpeg } from '../../src/infra/ffmpeg/ffmpeg';
 /**
  * A stand-in EngineService for unit tests and for exercising the REST layer before the real engine
@@ -144,6 +145,23 @@ export class FakeEngineService {
       outputs[stem] = file;
     }
     const totalMs = Date.now() - started;
+    const analyze = (data: Float32Array) => {
+      const a = new SignalAnalyzer({
+        sampleRate: pcm.sampleRate,
+        channels: ch,
+        silenceThresholdDbfs: params.silenceThresholdDbfs,
+        silenceMinDurationSec: params.silenceMinDurationSec,
+      });
+      a.push(data);
+      return a.result();
+    };
+    const analysis =
+      params.analysis === false
+        ? undefined
+        : {
+            input: analyze(pcm.data.subarray(first * ch, (first + count) * ch)),
+            stems: Object.fromEntries(wanted.map((s) => [s, analyze(s === 'center' ? center : sides)])),
+          };
     return {
       audioPath: params.audioPath,
       model: { name: model.name, version: model.version, stems: model.stems },
@@ -157,7 +175,8 @@ export class FakeEngineService {
         bitDepth: pcm.bits,
       },
       outputs,
-      timings: { totalMs, decodeMs: 1, inferenceMs: totalMs, dspMs: 0, encodeMs: 1 },
+      ...(analysis ? { analysis } : {}),
+      timings: { totalMs, decodeMs: 1, inferenceMs: totalMs, dspMs: 0, encodeMs: 1, analysisMs: 0 },
       realtimeFactor: count / pcm.sampleRate / Math.max(0.001, totalMs / 1000),
     };
   }

@@ -98,6 +98,7 @@ export function aJob(overrides: Partial<SeparationJobEntity> = {}): SeparationJo
     inputSha256: 'a'.repeat(64),
     inputFormat: 'wav',
     inputInfo: { format: 'wav', sampleRate: 44100, channels: 2, durationSec: 3 },
+    analysis: null,
     cacheKey: 'c'.repeat(64),
     cached: false,
     executionProvider: null,

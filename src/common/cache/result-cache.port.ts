@@ -4,6 +4,7 @@
  * default is a no-op (every lookup misses).
  */
 import { Injectable } from '@nestjs/common';
+import type { SeparationAnalysis } from '../../core/analysis/signal-analysis';
 import type { InputAudioInfo } from '../../core/audio/input-audio-info';
 
 export const RESULT_CACHE = Symbol('RESULT_CACHE');
@@ -20,6 +21,8 @@ export interface CachedResult {
   /** Absent in entries written before it existed. */
   executionDevice?: string | null;
   input?: InputAudioInfo;
+  /** Absent: stored by a run without analysis (or before analyses existed). */
+  analysis?: SeparationAnalysis;
 }
 
 export interface ResultCacheEntry {
@@ -28,6 +31,7 @@ export interface ResultCacheEntry {
   executionProvider: string;
   executionDevice?: string | null;
   input: InputAudioInfo;
+  analysis?: SeparationAnalysis;
 }
 
 export interface ResultCachePort {

@@ -12,6 +12,7 @@ export * from './loudness';
 export * from './loudness-normalization';
 export * from './noise-reduction';
 export * from './preprocess';
+export * from './signal-analysis';
 export * from './silence';
 export * from './tempo';
 export * from './true-peak';

@@ -107,6 +107,16 @@ export const configSchema = z
         normalize_loudness: z.boolean().default(false),
         /** Default of the per-request `targetLufs` option. */
         target_lufs: z.number().min(-70).max(0).default(-14),
+        /** Analyses (separations' and POST /v1/analyses): level at or under which audio is silent, dBFS. */
+        silence_threshold_db: z.number().min(-120).max(0).default(-60),
+        /** Analyses: shortest silent range reported, seconds. */
+        silence_min_duration_s: z.number().min(0.01).max(60).default(0.5),
+        /**
+         * True peak (4× oversampled) in separations' analyses. Off by default: it is ~85 % of their
+         * cost, 25–140 % on top of a Spleeter run on 2 cores against < 10 % without it
+         * (docs/ANALYSIS.md); off leaves truePeakDbtp null. POST /v1/analyses always measures it.
+         */
+        analysis_true_peak: z.boolean().default(false),
       })
       .strict()
       .prefault({}),

@@ -3,7 +3,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import { AppConfig } from '../../infra/config/app-config';
-import type { InputAudioInfo } from '../../engine/types';
+import type { InputAudioInfo, SeparationAnalysis } from '../../engine/types';
 import type { CachedResult, ResultCacheEntry, ResultCachePort } from '../../common/cache/result-cache.port';
 import { CacheService } from './cache.service';
 import {
@@ -23,6 +23,7 @@ interface ResultMeta {
   executionProvider: string;
   executionDevice?: string | null;
   input: InputAudioInfo;
+  analysis?: SeparationAnalysis;
 }
 
 /**
@@ -90,6 +91,7 @@ export class TieredResultCache implements ResultCachePort, OnModuleInit {
         executionProvider: meta.executionProvider,
         executionDevice: meta.executionDevice ?? null,
         input: meta.input,
+        ...(meta.analysis ? { analysis: meta.analysis } : {}),
       };
     } catch (err) {
       await fs.promises.rm(dir, { recursive: true, force: true });
@@ -118,6 +120,7 @@ export class TieredResultCache implements ResultCachePort, OnModuleInit {
       executionProvider: entry.executionProvider,
       executionDevice: entry.executionDevice ?? null,
       input: entry.input,
+      ...(entry.analysis ? { analysis: entry.analysis } : {}),
     };
     const value = encodeResultContainer({ stems, meta: meta as unknown as Record<string, unknown> });
     await this.cache.set(key, value, { model: entry.model.name });

@@ -17,7 +17,7 @@ function result(overrides: Partial<SeparationResult> = {}): SeparationResult {
     executionDevice: 'Test CPU',
     input: { format: 'wav', sampleRate: 44100, channels: 2, durationSec: 3 },
     outputs: { center: `${STAGING}/center.wav`, sides: `${STAGING}/sides.wav` },
-    timings: { totalMs: 100, decodeMs: 10, inferenceMs: 70, dspMs: 10, encodeMs: 10 },
+    timings: { totalMs: 100, decodeMs: 10, inferenceMs: 70, dspMs: 10, encodeMs: 10, analysisMs: 0 },
     realtimeFactor: 30,
     ...overrides,
   };
@@ -141,6 +141,49 @@ describe(SeparationExecutionService.name, () => {
       'separation.succeeded',
       expect.objectContaining({ jobId: job.id, model: 'builtin:center' }),
     );
+  });
+
+  it("stores the analysis: the input's on the row, each stem's with the stem, all of it in the cache", async () => {
+    const signal = (lufs: number | null, empty: boolean) => ({
+      sampleRate: 44100,
+      channels: 2,
+      durationSec: 3,
+      loudness: {
+        integratedLufs: lufs,
+        loudnessRangeLu: null,
+        truePeakDbtp: null,
+        samplePeakDbfs: null,
+        maxMomentaryLufs: null,
+        maxShortTermLufs: null,
+      },
+      silence: {
+        ranges: [],
+        truncated: false,
+        silentSec: empty ? 3 : 0,
+        silentFraction: empty ? 1 : 0,
+        thresholdDbfs: -60,
+        minDurationSec: 0.5,
+      },
+      empty,
+    });
+    const analysis = {
+      input: signal(-14, false),
+      stems: { center: signal(-14.2, false), sides: signal(null, true) },
+    };
+    const { sut, m, job } = build({
+      engine: { separate: async () => result({ analysis }) },
+      cache: { store: async () => undefined },
+    });
+    await sut.run(job.id, ctx());
+    const [, , patch] = m.jobs.transition.mock.calls[1];
+    expect(patch).toMatchObject({
+      analysis: analysis.input,
+      stems: [
+        { name: 'center', analysis: analysis.stems.center },
+        { name: 'sides', analysis: analysis.stems.sides },
+      ],
+    });
+    expect(m.cache.store).toHaveBeenCalledWith(job.cacheKey, expect.objectContaining({ analysis }));
   });
 
   it('does nothing for a job that is no longer queued (canceled before a worker took it)', async () => {

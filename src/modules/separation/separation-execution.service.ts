@@ -102,7 +102,16 @@ export class SeparationExecutionService {
     for (const [name, file] of Object.entries(result.outputs)) {
       const key = StorageKeys.result(job.id, `${name}.${codec}`);
       const info = await this.storage.putFile(key, file, { move: true });
-      stems.push({ name, key, codec, contentType: CONTENT_TYPES[codec], size: info.size, etag: info.etag });
+      const analysis = result.analysis?.stems[name];
+      stems.push({
+        name,
+        key,
+        codec,
+        contentType: CONTENT_TYPES[codec],
+        size: info.size,
+        etag: info.etag,
+        ...(analysis ? { analysis } : {}),
+      });
     }
     const finishedAt = new Date();
     const t = result.timings;
@@ -114,6 +123,7 @@ export class SeparationExecutionService {
       executionProvider: result.executionProvider,
       executionDevice: result.executionDevice ?? null,
       inputInfo: result.input ?? job.inputInfo,
+      analysis: result.analysis?.input ?? null,
       modelVersion: result.model.version ?? job.modelVersion,
       timings: {
         queuedMs: job.startedAt!.getTime() - new Date(job.createdAt).getTime(),
@@ -238,6 +248,7 @@ export class SeparationExecutionService {
         executionProvider: result.executionProvider,
         executionDevice: result.executionDevice ?? null,
         input: result.input,
+        ...(result.analysis ? { analysis: result.analysis } : {}),
       });
     } catch (err) {
       this.logger.warn(`Result cache store failed (ignored): ${(err as Error).message}`);

@@ -2,6 +2,10 @@
  * Normalised, output-affecting options of a separation job: what the client asked for with the
  * server defaults filled in. Stored with the job, passed to the engine, hashed into the cache key.
  */
+import {
+  DEFAULT_SILENCE_MIN_DURATION_SEC,
+  DEFAULT_SILENCE_THRESHOLD_DBFS,
+} from '../../core/analysis/silence';
 import { MDX_DEFAULT_OVERLAP, refuseMdxOptions, type MdxOverlap } from '../../core/mdx/mdx-options';
 import type { ModelKind } from '../../core/models/model-catalog';
 import type { OutputCodec, SeparationRequestOptions } from '../../engine/types';
@@ -36,6 +40,18 @@ export interface SeparationJobOptions {
   targetLufs?: number | null;
   /** The input's tags and cover art written into the stems (absent from older jobs: true). */
   tags?: boolean;
+  /**
+   * Loudness and silence of the input and every stem with these silence settings; null (and
+   * absent from older jobs): no analysis. Not part of the cache key: it changes no output byte.
+   */
+  analysis?: SeparationAnalysisSettings | null;
+}
+
+export interface SeparationAnalysisSettings {
+  silenceThresholdDbfs: number;
+  silenceMinDurationSec: number;
+  /** audio.analysis_true_peak (absent from jobs stored before it existed: true). */
+  truePeak?: boolean;
 }
 
 export interface SeparationOptionsInput {
@@ -54,6 +70,7 @@ export interface SeparationOptionsInput {
   normalizeLoudness?: boolean;
   targetLufs?: number;
   tags?: boolean;
+  analysis?: boolean;
 }
 
 export interface SeparationDefaults {
@@ -66,6 +83,11 @@ export interface SeparationDefaults {
   preprocess?: boolean;
   normalizeLoudness?: boolean;
   targetLufs?: number;
+  /** audio.silence_threshold_db, audio.silence_min_duration_s. */
+  silenceThresholdDbfs?: number;
+  silenceMinDurationSec?: number;
+  /** audio.analysis_true_peak. */
+  analysisTruePeak?: boolean;
 }
 
 /**
@@ -102,6 +124,14 @@ export function normalizeSeparationOptions(
     normalizeLoudness: normalize,
     targetLufs: normalize ? (input.targetLufs ?? defaults.targetLufs ?? -14) : null,
     tags: input.tags ?? true,
+    analysis:
+      (input.analysis ?? true)
+        ? {
+            silenceThresholdDbfs: defaults.silenceThresholdDbfs ?? DEFAULT_SILENCE_THRESHOLD_DBFS,
+            silenceMinDurationSec: defaults.silenceMinDurationSec ?? DEFAULT_SILENCE_MIN_DURATION_SEC,
+            truePeak: defaults.analysisTruePeak ?? false,
+          }
+        : null,
   };
 }
 
@@ -124,6 +154,14 @@ export function toEngineOptions(o: SeparationJobOptions): SeparationRequestOptio
     normalizeLoudness: o.normalizeLoudness ?? false,
     targetLufs: o.targetLufs ?? undefined,
     tags: o.tags ?? true,
+    analysis: !!o.analysis,
+    ...(o.analysis
+      ? {
+          silenceThresholdDbfs: o.analysis.silenceThresholdDbfs,
+          silenceMinDurationSec: o.analysis.silenceMinDurationSec,
+          analysisTruePeak: o.analysis.truePeak ?? true,
+        }
+      : {}),
     // Never the upload's name as a title: the cache hands these stems to anyone sending the same
     // bytes, under any name. Untitled inputs get stems titled by the stem name alone.
     fallbackTitle: null,

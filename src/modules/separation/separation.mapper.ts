@@ -53,6 +53,7 @@ export function toSeparationResponse(job: SeparationJobEntity, ctx: MappingConte
       normalizeLoudness: job.options.normalizeLoudness ?? false,
       targetLufs: job.options.targetLufs ?? null,
       tags: job.options.tags ?? true,
+      analysis: !!job.options.analysis,
     },
     input: {
       filename: job.inputFilename,
@@ -64,6 +65,7 @@ export function toSeparationResponse(job: SeparationJobEntity, ctx: MappingConte
       channels: job.inputInfo?.channels ?? null,
       metadata: { ...(job.inputInfo?.tags ?? {}) },
     },
+    analysis: job.status === SeparationStatus.Succeeded ? (job.analysis ?? null) : null,
     timings: {
       queuedMs:
         t?.queuedMs ??
@@ -81,6 +83,7 @@ export function toSeparationResponse(job: SeparationJobEntity, ctx: MappingConte
           contentType: s.contentType,
           sizeBytes: s.size,
           url: `${self}/stems/${encodeURIComponent(s.name)}`,
+          analysis: s.analysis ?? null,
         }))
       : [],
     cached: job.cached,

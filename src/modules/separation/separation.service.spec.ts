@@ -214,7 +214,8 @@ describe(SeparationService.name, () => {
           }),
         },
       });
-      const res = await sut.create({ principal: USER }, UPLOAD, {});
+      // An entry without analysis serves only jobs that want none (see the cases below).
+      const res = await sut.create({ principal: USER }, UPLOAD, { analysis: false });
       const row = m.jobs.insert.mock.calls[0][0];
       expect(m.storage.putFile).toHaveBeenCalledWith(`results/${row.id}/center.wav`, '/c/center.wav');
       expect(m.storage.putFile).not.toHaveBeenCalledWith(
@@ -231,6 +232,65 @@ describe(SeparationService.name, () => {
       });
       expect(res.stems.map((s) => s.name)).toEqual(['center', 'sides']);
       expect(m.callbacks.schedule).toHaveBeenCalledWith(row.id);
+    });
+
+    it('takes the analysis of input and stems from a cache hit measured with the same silence settings', async () => {
+      const signal = (thresholdDbfs: number, lufs: number) => ({
+        sampleRate: 44100,
+        channels: 2,
+        durationSec: 3,
+        loudness: {
+          integratedLufs: lufs,
+          loudnessRangeLu: 1,
+          truePeakDbtp: -3,
+          samplePeakDbfs: -3.1,
+          maxMomentaryLufs: lufs + 1,
+          maxShortTermLufs: lufs + 0.5,
+        },
+        silence: {
+          ranges: [],
+          truncated: false,
+          silentSec: 0,
+          silentFraction: 0,
+          thresholdDbfs,
+          minDurationSec: 0.5,
+        },
+        empty: false,
+      });
+      const hit = (thresholdDbfs: number) => ({
+        stems: [
+          { name: 'center', path: '/c/center.wav' },
+          { name: 'sides', path: '/c/sides.wav' },
+        ],
+        analysis: {
+          input: signal(thresholdDbfs, -14),
+          stems: { center: signal(thresholdDbfs, -15), sides: signal(thresholdDbfs, -30) },
+        },
+      });
+      const same = build({ cache: { lookup: async () => hit(-60) } });
+      const res = await same.sut.create({ principal: USER }, UPLOAD, {});
+      expect(res).toMatchObject({ status: 'succeeded', cached: true });
+      expect(res.analysis?.loudness.integratedLufs).toBe(-14);
+      expect(res.stems.map((s) => s.analysis?.loudness.integratedLufs)).toEqual([-15, -30]);
+      // Measured with another threshold: the job runs.
+      const other = build({ cache: { lookup: async () => hit(-50) } });
+      expect((await other.sut.create({ principal: USER }, UPLOAD, {})).status).toBe('queued');
+    });
+
+    it('ignores a cache hit without analysis for a job that wants one', async () => {
+      const { sut, m } = build({
+        cache: {
+          lookup: async () => ({
+            stems: [
+              { name: 'center', path: '/c/center.wav' },
+              { name: 'sides', path: '/c/sides.wav' },
+            ],
+          }),
+        },
+      });
+      const res = await sut.create({ principal: USER }, UPLOAD, {});
+      expect(res.status).toBe('queued');
+      expect(m.queue.enqueue).toHaveBeenCalled();
     });
 
     it('ignores a cache hit that lacks a requested stem', async () => {

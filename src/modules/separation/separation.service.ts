@@ -26,7 +26,13 @@ import { SeparationJobRepository } from './repositories/separation-job.repositor
 import { RESULT_CACHE, type CachedResult, type ResultCachePort } from '../../common/cache/result-cache.port';
 import { SeparationCallbackService } from './separation-callback.service';
 import { separationCacheKey } from './separation-cache-key';
-import { CONTENT_TYPES, normalizeSeparationOptions, type SeparationJobOptions } from './separation-options';
+import {
+  CONTENT_TYPES,
+  normalizeSeparationOptions,
+  type SeparationAnalysisSettings,
+  type SeparationJobOptions,
+} from './separation-options';
+import type { SignalAnalysis } from '../../core/analysis/signal-analysis';
 import { SeparationProgressHub } from './separation-progress.hub';
 import { SeparationReader } from './separation-reader.service';
 import { isTerminal, SeparationStatus, UNFINISHED_STATUSES } from './separation-status';
@@ -284,6 +290,9 @@ export class SeparationService {
         preprocess: this.config.audio.enable_preprocessing,
         normalizeLoudness: this.config.audio.normalize_loudness,
         targetLufs: this.config.audio.target_lufs,
+        silenceThresholdDbfs: this.config.audio.silence_threshold_db,
+        silenceMinDurationSec: this.config.audio.silence_min_duration_s,
+        analysisTruePeak: this.config.audio.analysis_true_peak,
       },
       model,
     );
@@ -338,6 +347,7 @@ export class SeparationService {
       inputSha256: upload.sha256,
       inputFormat: inspected.format,
       inputInfo: inspected.info,
+      analysis: null,
       cacheKey: separationCacheKey(upload.sha256, prepared.model, prepared.options),
       cached: false,
       executionProvider: null,
@@ -364,7 +374,13 @@ export class SeparationService {
     try {
       const hit = await this.cache.lookup(job.cacheKey);
       const wanted = job.options.stems ?? job.modelStems;
-      if (hit && wanted.every((s) => hit.stems.some((h) => h.name === s))) return hit;
+      if (
+        hit &&
+        wanted.every((s) => hit.stems.some((h) => h.name === s)) &&
+        hasAnalysisFor(hit, wanted, job.options.analysis ?? null)
+      ) {
+        return hit;
+      }
     } catch (err) {
       this.logger.warn(`Result cache lookup failed (ignored): ${(err as Error).message}`);
     }
@@ -379,6 +395,7 @@ export class SeparationService {
       const file = hit.stems.find((s) => s.name === name)!;
       const key = StorageKeys.result(job.id, `${name}.${job.options.codec}`);
       const info = await this.storage.putFile(key, file.path);
+      const analysis = job.options.analysis ? hit.analysis?.stems[name] : undefined;
       stems.push({
         name,
         key,
@@ -386,6 +403,7 @@ export class SeparationService {
         contentType: CONTENT_TYPES[job.options.codec],
         size: info.size,
         etag: info.etag,
+        ...(analysis ? { analysis } : {}),
       });
     }
     const now = new Date();
@@ -397,6 +415,7 @@ export class SeparationService {
       executionProvider: hit.executionProvider ?? null,
       executionDevice: hit.executionDevice ?? null,
       inputInfo: hit.input ?? job.inputInfo,
+      analysis: job.options.analysis ? (hit.analysis?.input ?? null) : null,
       startedAt: now,
       finishedAt: now,
       expiresAt: new Date(now.getTime() + this.config.storage.retention_hours * 3600_000),
@@ -442,6 +461,29 @@ export class SeparationService {
     };
     this.events.emit(event, payload);
   }
+}
+
+/**
+ * A cache hit serves a job that wants an analysis only when the entry holds one with the same silence
+ * settings for every wanted stem; otherwise the job runs (and stores an entry that has it).
+ */
+function hasAnalysisFor(
+  hit: CachedResult,
+  wanted: readonly string[],
+  settings: SeparationAnalysisSettings | null,
+): boolean {
+  if (!settings) return true;
+  const a = hit.analysis;
+  if (!a) return false;
+  // An entry measured without true peak (null) does not serve a job that wants it (an empty
+  // input's true peak is null either way).
+  const truePeakOk = !(settings.truePeak ?? true) || a.input.loudness.truePeakDbtp !== null || a.input.empty;
+  const same = (s: SignalAnalysis | undefined) =>
+    !!s &&
+    s.silence.thresholdDbfs === settings.silenceThresholdDbfs &&
+    s.silence.minDurationSec === settings.silenceMinDurationSec;
+  if (!truePeakOk) return false;
+  return same(a.input) && wanted.every((name) => same(a.stems[name]));
 }
 
 function checkExcerpt(options: SeparationJobOptions, inspected: InspectedUpload): void {

@@ -31,7 +31,12 @@ export class AnalysisLoudnessDto {
   integratedLufs!: number | null;
   @ApiProperty({ type: Number, nullable: true, description: 'EBU R128 loudness range (LU).' })
   loudnessRangeLu!: number | null;
-  @ApiProperty({ type: Number, nullable: true, description: 'True peak (dBTP, 4x oversampled).' })
+  @ApiProperty({
+    type: Number,
+    nullable: true,
+    description:
+      'True peak (dBTP, 4x oversampled). In separations only with `audio.analysis_true_peak` (default off: null).',
+  })
   truePeakDbtp!: number | null;
   @ApiProperty({ type: Number, nullable: true })
   samplePeakDbfs!: number | null;
@@ -61,6 +66,29 @@ export class AnalysisSilenceDto {
   thresholdDbfs!: number;
   @ApiProperty({ description: 'Shortest silent range reported (s).' })
   minDurationSec!: number;
+}
+
+/** Loudness and silence of a separation's input or of one stem (job JSON `analysis`, `stems[].analysis`). */
+export class SignalAnalysisDto {
+  @ApiProperty({ example: 44100, description: 'Rate of the measured stream (the engine works at 44.1 kHz).' })
+  sampleRate!: number;
+  @ApiProperty({
+    example: 2,
+    description: 'Channels of the measured stream (stereo: a mono input counts twice).',
+  })
+  channels!: number;
+  @ApiProperty({ description: 'Seconds measured.' })
+  durationSec!: number;
+  @ApiProperty({ type: AnalysisLoudnessDto })
+  loudness!: AnalysisLoudnessDto;
+  @ApiProperty({ type: AnalysisSilenceDto })
+  silence!: AnalysisSilenceDto;
+  @ApiProperty({
+    description:
+      'Nothing in it: at most 1 % of its length, and at most 1 s, is above the silence threshold, or all of it ' +
+      'is under the −70 LUFS gate (e.g. the vocals of an instrumental).',
+  })
+  empty!: boolean;
 }
 
 export class AnalysisTempoDto {

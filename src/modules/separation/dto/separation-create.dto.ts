@@ -195,6 +195,18 @@ export class SeparationOptionsDto {
 
   @ApiPropertyOptional({
     description:
+      'Loudness (BS.1770 integrated, LRA, true/sample peak), silent ranges and an `empty` flag of the input ' +
+      'and of every stem in the job JSON (`analysis`, `stems[].analysis`), measured while separating. ' +
+      'Silence settings: `audio.silence_threshold_db`, `audio.silence_min_duration_s`.',
+    default: true,
+  })
+  @IsOptional()
+  @Transform(toBoolean)
+  @IsBoolean()
+  analysis?: boolean;
+
+  @ApiPropertyOptional({
+    description:
       'Before the network: the input brought to `targetLufs` (BS.1770); stems scaled back by the inverse ' +
       'gain so they still sum to the original mixture. Default: `audio.normalize_loudness` (false).',
   })

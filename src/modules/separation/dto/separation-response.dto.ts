@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { SeparationStatus } from '../separation-status';
 import { OUTPUT_CODECS } from '../separation-options';
+import { SignalAnalysisDto } from './analysis-response.dto';
 
 export class SeparationModelDto {
   @ApiProperty({ example: 'builtin:center' })
@@ -95,6 +96,13 @@ export class SeparationStemDto {
   sizeBytes!: number;
   @ApiProperty({ example: '/v1/separations/5f0c…/stems/center' })
   url!: string;
+  @ApiProperty({
+    type: SignalAnalysisDto,
+    nullable: true,
+    description:
+      "The stem's loudness, silent ranges and `empty` flag; null when the job ran with `analysis: false`.",
+  })
+  analysis!: SignalAnalysisDto | null;
 }
 
 export class SeparationErrorDto {
@@ -156,6 +164,10 @@ export class SeparationOptionsResponseDto {
   targetLufs!: number | null;
   @ApiProperty({ description: "The input's tags (title + stem name) and cover art written into the stems." })
   tags!: boolean;
+  @ApiProperty({
+    description: 'Loudness and silence of the input and of every stem (`analysis`, `stems[].analysis`).',
+  })
+  analysis!: boolean;
 }
 
 export class SeparationLinksDto {
@@ -215,6 +227,15 @@ export class SeparationResponseDto {
   options!: SeparationOptionsResponseDto;
   @ApiProperty({ type: SeparationInputDto })
   input!: SeparationInputDto;
+  @ApiProperty({
+    type: SignalAnalysisDto,
+    nullable: true,
+    description:
+      'Loudness (BS.1770 integrated, LRA, true/sample peak) and silent ranges of the input as decoded for the ' +
+      'model (44.1 kHz stereo, before preprocessing or normalisation); null until the job succeeds, and with ' +
+      '`analysis: false`. Tempo and key: POST /v1/analyses.',
+  })
+  analysis!: SignalAnalysisDto | null;
   @ApiProperty({ type: SeparationTimingsDto })
   timings!: SeparationTimingsDto;
   @ApiProperty({

@@ -1,4 +1,5 @@
 import { Column, Entity, Index, PrimaryColumn, type ValueTransformer } from 'typeorm';
+import type { SignalAnalysis } from '../../../core/analysis/signal-analysis';
 import type { InputAudioInfo } from '../../../engine/types';
 import type { SeparationJobOptions } from '../separation-options';
 import { SeparationStatus } from '../separation-status';
@@ -17,6 +18,8 @@ export interface StoredStem {
   contentType: string;
   size: number;
   etag: string;
+  /** Loudness and silence of the stem (absent: the job ran without analysis, or before it existed). */
+  analysis?: SignalAnalysis;
 }
 
 export interface JobTimings {
@@ -87,6 +90,10 @@ export class SeparationJobEntity {
 
   @Column({ name: 'input_info', type: 'simple-json', nullable: true })
   inputInfo!: InputAudioInfo | null;
+
+  /** Loudness and silence of the input mixture; null: no analysis. */
+  @Column({ type: 'simple-json', nullable: true })
+  analysis!: SignalAnalysis | null;
 
   @Column({ name: 'cache_key', type: 'varchar', length: 64 })
   cacheKey!: string;
