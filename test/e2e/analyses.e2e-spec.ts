@@ -4,7 +4,6 @@
  * (the same numbers as the BS.1770 meter run on the samples directly), the silent range, tempo and
  * key; bad input gets a problem with a code; nothing is left on disk.
  */
-import { spawn } from 'child_process';
 import { promises as fs } from 'fs';
 import * as path from 'path';
 import request from 'supertest';
@@ -14,33 +13,18 @@ import type { AnalysisResponseDto } from '../../src/modules/separation/dto/analy
 import { startTestApp, type TestApp } from '../factories/app';
 import { encodeWav, leftoverFiles, listInfoChunk, makeTempDir } from '../factories/audio';
 import { drumTrack, withGap } from '../support/analysis-signals';
+import { runCli, type CliRun } from '../support/cli-process';
 
 jest.setTimeout(120_000);
 
-const BIN = path.resolve(__dirname, '..', '..', 'bin', 'spleeter-server.js');
 const signal = withGap(drumTrack(120, 6, 'four-on-the-floor'), 0, 1);
 const WAV = encodeWav(signal, {
   encoding: 's16',
   chunksBeforeData: [{ id: 'LIST', body: listInfoChunk('Analysis test') }],
 });
 
-function runCli(args: string[], cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      cwd,
-      env: { ...process.env, SPLEETER_LOG_LEVEL: 'warn', SPLEETER_MODELS_DIR: path.join(cwd, 'models') },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 90_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code: code ?? -1, stdout, stderr });
-    });
-  });
+function runCliHere(args: string[], cwd: string): Promise<CliRun> {
+  return runCli(args, cwd, { SPLEETER_MODELS_DIR: path.join(cwd, 'models') });
 }
 
 describe('Analyses (e2e)', () => {
@@ -125,7 +109,7 @@ describe('Analyses (e2e)', () => {
     afterAll(() => fs.rm(dir, { recursive: true, force: true }));
 
     it('--json prints one object per file with the analysis', async () => {
-      const res = await runCli(['analyze', 'drums.wav', '--json'], dir);
+      const res = await runCliHere(['analyze', 'drums.wav', '--json'], dir);
       expect(res.stderr).toBe('');
       expect(res.code).toBe(0);
       const result = JSON.parse(res.stdout) as AudioFileAnalysis;
@@ -136,7 +120,7 @@ describe('Analyses (e2e)', () => {
     });
 
     it('prints a readable summary; a bad file among good ones exits 5 with a coded error', async () => {
-      const res = await runCli(['analyze', 'drums.wav', 'notes.txt'], dir);
+      const res = await runCliHere(['analyze', 'drums.wav', 'notes.txt'], dir);
       expect(res.code).toBe(5);
       expect(res.stdout).toMatch(/drums\.wav: wav\/pcm_s16le, 44100 Hz, 2 ch, 16 bit, 6\.00 s/);
       expect(res.stdout).toMatch(/loudness: -?\d+\.\d LUFS integrated, LRA/);

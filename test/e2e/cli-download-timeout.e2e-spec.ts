@@ -6,36 +6,18 @@
  * The model server accepts connections and never answers. With download_timeout_s = 1 the four
  * attempts end after a few seconds; with the defaults they would take two minutes.
  */
-import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as http from 'http';
 import type { AddressInfo } from 'net';
 import * as path from 'path';
 import { makeTempDir, noise, writeWav } from '../factories/audio';
 import { sherpaEntry } from '../integration/models-fixtures';
+import { runCli, type CliRun } from '../support/cli-process';
 
 jest.setTimeout(120_000);
 
-const BIN = path.resolve(__dirname, '..', '..', 'bin', 'spleeter-server.js');
-
-function run(args: string[], cwd: string, env: Record<string, string>) {
-  return new Promise<{ code: number; stderr: string; ms: number }>((resolve, reject) => {
-    const t0 = Date.now();
-    const child = spawn(process.execPath, [BIN, ...args], {
-      cwd,
-      env: {
-        ...process.env,
-        SPLEETER_MODELS_DIR: path.join(cwd, 'models'),
-        SPLEETER_LOG_LEVEL: 'warn',
-        ...env,
-      },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    let stderr = '';
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? -1, stderr, ms: Date.now() - t0 }));
-  });
+function run(args: string[], cwd: string, env: Record<string, string>): Promise<CliRun> {
+  return runCli(args, cwd, { SPLEETER_MODELS_DIR: path.join(cwd, 'models'), ...env });
 }
 
 describe('CLI downloads honour models.download_timeout_s', () => {

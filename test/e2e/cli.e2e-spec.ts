@@ -10,11 +10,12 @@ import { encodeWithFfmpeg, makeTempDir, noise, tone, writeTextFile, writeWav } f
 import { maxAbsDiff, separateWithMdx, writeMdxModelDir } from '../factories/mdx-models';
 import { testModelDir } from '../factories/models';
 import { renderScreen } from '../support/terminal-screen';
+import { CLI_BIN, runCli, type CliRun } from '../support/cli-process';
 import { sherpaEntry } from '../integration/models-fixtures';
 
 jest.setTimeout(180_000);
 
-const BIN = path.resolve(__dirname, '..', '..', 'bin', 'spleeter-server.js');
+const BIN = CLI_BIN;
 const SHARED_CLIP = path.resolve(
   __dirname,
   '..',
@@ -26,28 +27,8 @@ const SHARED_CLIP = path.resolve(
   'audio_example.mp3',
 );
 
-function run(
-  args: string[],
-  cwd: string,
-  env: Record<string, string> = {},
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      cwd,
-      env: {
-        ...process.env,
-        SPLEETER_MODELS_DIR: path.join(cwd, 'models'),
-        SPLEETER_LOG_LEVEL: 'warn',
-        ...env,
-      },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
+function run(args: string[], cwd: string, env: Record<string, string> = {}): Promise<CliRun> {
+  return runCli(args, cwd, { SPLEETER_MODELS_DIR: path.join(cwd, 'models'), ...env });
 }
 
 describe('spleeter-server CLI', () => {

@@ -3,7 +3,6 @@
  * it unchanged, every key lands on the typed configuration and does what its name says; an unknown
  * key still stops start-up naming it, and a design alias that contradicts the key it names too.
  */
-import { spawn } from 'child_process';
 import { promises as fs } from 'fs';
 import * as path from 'path';
 import request from 'supertest';
@@ -13,6 +12,7 @@ import { CacheService } from '../../src/modules/cache/cache.service';
 import { startTestApp, type TestApp } from '../factories/app';
 import { encodeWav, makeTempDir, tone } from '../factories/audio';
 import { decodeWav, mixtureWav, MODEL } from './separations-support';
+import { runCli } from '../support/cli-process';
 
 jest.setTimeout(120_000);
 
@@ -43,31 +43,6 @@ export const DESIGN_CONFIG_YAML = `spleeter:
       gpu_usage: 90
       error_rate: 5
 `;
-
-const BIN = path.resolve(__dirname, '..', '..', 'bin', 'spleeter-server.js');
-
-function runCli(
-  args: string[],
-  cwd: string,
-  env: Record<string, string>,
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      cwd,
-      env: { ...process.env, SPLEETER_LOG_LEVEL: 'warn', ...env },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 90_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code: code ?? -1, stdout, stderr });
-    });
-  });
-}
 
 /** A minimal AIFF header: sniffed as 'aiff', a format the design's list does not accept. */
 function aiffBytes(): Buffer {

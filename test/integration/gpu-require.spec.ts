@@ -5,7 +5,6 @@
  * Only the CUDA provider is requested, so a dev box whose WebGPU adapter works does not change the
  * outcome; with the CUDA libraries present the tests are skipped (they would find the GPU).
  */
-import { spawn } from 'child_process';
 import { existsSync } from 'fs';
 import * as fs from 'fs';
 import { cpus } from 'os';
@@ -14,10 +13,9 @@ import { ErrorCodes, SpleeterError } from '../../src/core/errors';
 import { SpleeterEngine } from '../../src/engine/spleeter-engine';
 import { makeTempDir, tone, writeWav } from '../factories/audio';
 import { startTestApp } from '../factories/app';
+import { runCli, type CliRun } from '../support/cli-process';
 
 jest.setTimeout(60_000);
-
-const BIN = path.resolve(__dirname, '..', '..', 'bin', 'spleeter-server.js');
 
 /** The CUDA EP needs provider libraries next to the binding; this npm install skipped them. */
 const cudaLibraryPresent = (() => {
@@ -34,28 +32,11 @@ const cudaLibraryPresent = (() => {
 })();
 const describeNoCuda = cudaLibraryPresent ? describe.skip : describe;
 
-function run(
-  args: string[],
-  cwd: string,
-  env: Record<string, string> = {},
-): Promise<{ code: number; stdout: string; stderr: string; ms: number }> {
-  const started = Date.now();
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      cwd,
-      env: {
-        ...process.env,
-        SPLEETER_MODELS_DIR: path.join(cwd, 'models'),
-        SPLEETER_PERFORMANCE__GPU_PROVIDERS: 'cuda',
-        ...env,
-      },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr, ms: Date.now() - started }));
+function run(args: string[], cwd: string, env: Record<string, string> = {}): Promise<CliRun> {
+  return runCli(args, cwd, {
+    SPLEETER_MODELS_DIR: path.join(cwd, 'models'),
+    SPLEETER_PERFORMANCE__GPU_PROVIDERS: 'cuda',
+    ...env,
   });
 }
 
