@@ -7,6 +7,7 @@ import { spawn } from 'child_process';
 import { promises as fs } from 'fs';
 import * as path from 'path';
 import { makeTempDir } from '../factories/audio';
+import { parseJsonLines } from '../support/json-lines';
 
 jest.setTimeout(120_000);
 
@@ -34,18 +35,7 @@ function start(
   });
 }
 
-function parsed(lines: string[]): Array<Record<string, unknown>> {
-  return lines.map((line) => {
-    try {
-      const value = JSON.parse(line) as unknown;
-      if (value && typeof value === 'object' && !Array.isArray(value))
-        return value as Record<string, unknown>;
-    } catch {
-      // reported below
-    }
-    throw new Error(`not a JSON object line: ${line.slice(0, 200)}`);
-  });
-}
+const parsed = parseJsonLines;
 
 describe('start-up failures are logged as JSON', () => {
   let dir: string;
