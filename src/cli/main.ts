@@ -100,6 +100,21 @@ export function buildProgram(): Command {
     .option('--preprocess', 'remove DC before the network (default: audio.enable_preprocessing)')
     .option('--no-preprocess', 'no preprocessing, whatever the configuration says')
     .option(
+      '--highpass <hz>',
+      '4th-order Butterworth high-pass before the network, 10-500 Hz, with DC removal (default: audio.highpass_hz)',
+      (v: string) => {
+        const n = Number(v);
+        if (!Number.isFinite(n) || n < 10 || n > 500)
+          throw new InvalidArgumentError('high-pass corner must be a number from 10 to 500 Hz');
+        return n;
+      },
+    )
+    .option(
+      '--noise-reduction',
+      "spectral-gating noise reduction before the network, noise profile from the input's quietest passages (default: audio.noise_reduction)",
+    )
+    .option('--no-noise-reduction', 'no noise reduction, whatever the configuration says')
+    .option(
       '--normalize-loudness',
       'bring the input to --target-lufs for the network; stems scaled back (default: audio.normalize_loudness)',
     )

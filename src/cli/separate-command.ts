@@ -25,6 +25,8 @@ export interface SeparateCliOptions {
   overlap?: MdxOverlap;
   denoise?: boolean;
   preprocess?: boolean;
+  highpass?: number;
+  noiseReduction?: boolean;
   normalizeLoudness?: boolean;
   targetLufs?: number;
   /** commander's --no-tags: true unless given. */
@@ -113,6 +115,8 @@ export async function runSeparateCommand(
             overlap: opts.overlap,
             denoise: opts.denoise,
             preprocess: opts.preprocess,
+            highpassHz: opts.highpass,
+            noiseReduction: opts.noiseReduction,
             normalizeLoudness: opts.normalizeLoudness,
             targetLufs: opts.targetLufs,
             tags: opts.tags ?? true,

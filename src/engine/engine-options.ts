@@ -59,6 +59,10 @@ export interface SpleeterEngineOptions {
   defaultSampleRate?: number | null;
   /** Default of the per-request `preprocess` (DC removal before the network; default false). */
   enablePreprocessing?: boolean;
+  /** Default of the per-request `highpassHz` (Butterworth high-pass corner; default null: none). */
+  highpassHz?: number | null;
+  /** Default of the per-request `noiseReduction` (spectral gating before the network; default false). */
+  noiseReduction?: boolean;
   /** Default of the per-request `normalizeLoudness` (default false). */
   normalizeLoudness?: boolean;
   /** Default of the per-request `targetLufs` (default −14). */
@@ -137,6 +141,8 @@ export function engineOptionsFromConfig(config: SpleeterConfig): SpleeterEngineO
     downloadTimeoutS: config.models.download_timeout_s,
     defaultSampleRate: config.audio.default_sample_rate,
     enablePreprocessing: config.audio.enable_preprocessing,
+    highpassHz: config.audio.highpass_hz,
+    noiseReduction: config.audio.noise_reduction,
     normalizeLoudness: config.audio.normalize_loudness,
     targetLufs: config.audio.target_lufs,
     silenceThresholdDbfs: config.audio.silence_threshold_db,

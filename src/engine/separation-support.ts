@@ -85,6 +85,15 @@ export function validateRequest(params: SeparateParams, codec: OutputCodec, have
   ) {
     problems.push('targetLufs must be a number between -70 and 0');
   }
+  if (
+    params.highpassHz !== undefined &&
+    params.highpassHz !== null &&
+    !(Number.isFinite(params.highpassHz) && params.highpassHz >= 10 && params.highpassHz <= 500)
+  ) {
+    problems.push('highpassHz must be a number between 10 and 500');
+  }
+  if (params.noiseReduction !== undefined && typeof params.noiseReduction !== 'boolean')
+    problems.push('noiseReduction must be a boolean');
   if (params.offsetSec !== undefined && !(params.offsetSec >= 0)) problems.push('offsetSec must be >= 0');
   if (params.durationSec !== undefined && !(params.durationSec > 0)) problems.push('durationSec must be > 0');
   if (params.bandwidth !== undefined && !['model', 'full'].includes(params.bandwidth)) {

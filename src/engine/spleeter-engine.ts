@@ -19,6 +19,7 @@ import {
   planLoudnessNormalization,
   type NormalizationPlan,
 } from '../core/analysis/loudness-normalization';
+import { denoiseStream } from '../core/analysis/noise-reduction';
 import { preprocessStream } from '../core/analysis/preprocess';
 import { SignalAnalyzer, tapStream, type SeparationAnalysis } from '../core/analysis/signal-analysis';
 import { MdxSeparator } from '../core/mdx';
@@ -527,15 +528,21 @@ export class SpleeterEngine {
       let decodeMs = 0;
       let encodeMs = 0;
       let analysisMs = 0;
-      const preprocess = params.preprocess ?? this.opts.enablePreprocessing ?? false;
+      const highpassHz = params.highpassHz !== undefined ? params.highpassHz : (this.opts.highpassHz ?? null);
+      const noiseReduction = params.noiseReduction ?? this.opts.noiseReduction ?? false;
+      // A high-pass or noise reduction brings DC removal with it.
+      const preprocess =
+        (params.preprocess ?? this.opts.enablePreprocessing ?? false) ||
+        highpassHz !== null ||
+        noiseReduction;
       const normalize = params.normalizeLoudness ?? this.opts.normalizeLoudness ?? false;
       const analyzers =
         (params.analysis ?? this.opts.analysis ?? true) ? this.analyzers(params, separator) : null;
       // The input's analyzer taps the first pass over the decoded mixture (a Wiener filter or
       // loudness normalisation reads the input more than once; every pass is the same audio).
       let inputTap = analyzers?.input ?? null;
-      // The network's input: decoded (44.1 kHz stereo), DC removed when asked.
-      const openConditioned = (): AsyncIterable<Float32Array> => {
+      // The network's input: decoded (44.1 kHz stereo), DC removed / high-passed when asked.
+      const openFiltered = (): AsyncIterable<Float32Array> => {
         let decoded = timedIterable(input.stream({ signal: params.signal }), (ms) => (decodeMs += ms));
         if (inputTap) {
           const tap = inputTap;
@@ -549,9 +556,18 @@ export class SpleeterEngine {
           inputTap = null;
         }
         return preprocess
-          ? preprocessStream(decoded, { sampleRate: SPLEETER_SAMPLE_RATE, channels: 2 })
+          ? preprocessStream(decoded, {
+              sampleRate: SPLEETER_SAMPLE_RATE,
+              channels: 2,
+              highPassHz: highpassHz,
+            })
           : decoded;
       };
+      // Noise reduction: one more pass over the filtered input learns the noise profile.
+      const openConditioned = (): AsyncIterable<Float32Array> =>
+        noiseReduction
+          ? denoiseStream(openFiltered, { sampleRate: SPLEETER_SAMPLE_RATE, channels: 2 })
+          : openFiltered();
       let plan: NormalizationPlan | null = null;
       if (normalize) {
         // One extra pass: the integrated loudness needs the whole input before the first gain.
@@ -624,6 +640,8 @@ export class SpleeterEngine {
         input: toInputInfo(input, durationSec),
         processing: {
           preprocess,
+          highpassHz,
+          noiseReduction,
           loudness: plan
             ? {
                 targetLufs: plan.targetLufs,

@@ -42,6 +42,18 @@ export interface SeparationRequestOptions {
    */
   preprocess?: boolean;
   /**
+   * Before the network: a 4th-order Butterworth high-pass at this corner, 10–500 Hz (with DC
+   * removal, whatever `preprocess` says). null: none. Default: the engine's highpassHz
+   * (audio.highpass_hz, null).
+   */
+  highpassHz?: number | null;
+  /**
+   * Before the network: spectral-gating noise reduction with a noise profile from the input's
+   * quietest passages (core/analysis/noise-reduction.ts; one extra decoding pass), with DC removal.
+   * Default: the engine's noiseReduction (audio.noise_reduction, false).
+   */
+  noiseReduction?: boolean;
+  /**
    * Before the network: the input is brought to targetLufs (BS.1770 integrated loudness, one extra
    * decoding pass); the stems are scaled back by the inverse gain, so they still sum to the
    * original mixture. Default: the engine's normalizeLoudness (audio.normalize_loudness).
@@ -132,7 +144,11 @@ export interface SeparationResult {
 }
 
 export interface InputProcessingInfo {
+  /** DC removal ran (asked for, or implied by highpassHz / noiseReduction). */
   preprocess: boolean;
+  /** The high-pass corner in Hz; null: none. */
+  highpassHz: number | null;
+  noiseReduction: boolean;
   /** null: not normalised. */
   loudness: {
     targetLufs: number;

@@ -52,6 +52,8 @@ export function pickOutputOptions(options: {
   denoise?: boolean | null;
   /** Absent when off, so keys of requests without them are unchanged by their arrival. */
   preprocess?: boolean | null;
+  highpassHz?: number | null;
+  noiseReduction?: boolean | null;
   normalizeLoudness?: boolean | null;
   targetLufs?: number | null;
   /** Stem tagging: only `false` (untagged stems) enters the key, so tagged keys are unchanged. */
@@ -71,6 +73,8 @@ export function pickOutputOptions(options: {
     overlap: v(options.overlap),
     denoise: v(options.denoise),
     preprocess: options.preprocess ? true : undefined,
+    highpassHz: v(options.highpassHz),
+    noiseReduction: options.noiseReduction ? true : undefined,
     normalizeLoudness: options.normalizeLoudness ? true : undefined,
     targetLufs: options.normalizeLoudness ? v(options.targetLufs) : undefined,
     tags: options.tags === false ? false : undefined,

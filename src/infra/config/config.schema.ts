@@ -103,6 +103,13 @@ export const configSchema = z
         default_sample_rate: z.number().int().min(8000).max(192000).nullable().default(null),
         /** Default of the per-request `preprocess` option (DC removal before the network). */
         enable_preprocessing: z.boolean().default(false),
+        /**
+         * Default of the per-request `highpassHz`: a 4th-order Butterworth high-pass at this corner
+         * before the network (with DC removal); null: none.
+         */
+        highpass_hz: z.number().min(10).max(500).nullable().default(null),
+        /** Default of the per-request `noiseReduction` (spectral gating, with DC removal). */
+        noise_reduction: z.boolean().default(false),
         /** Default of the per-request `normalizeLoudness` option (input at target_lufs for the network). */
         normalize_loudness: z.boolean().default(false),
         /** Default of the per-request `targetLufs` option. */

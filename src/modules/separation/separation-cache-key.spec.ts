@@ -51,6 +51,36 @@ describe('separationCacheKey', () => {
     for (const k of variants) expect(k).toMatch(/^[0-9a-f]{64}$/);
   });
 
+  it('highpassHz and noiseReduction: in the key only when set, so existing keys are unchanged', () => {
+    const options = normalizeSeparationOptions({}, DEFAULTS, MODEL);
+    expect(options).toMatchObject({ preprocess: false, highpassHz: null, noiseReduction: false });
+    const { highpassHz: _h, noiseReduction: _n, ...before } = options;
+    expect(separationCacheKey(SHA, MODEL, before as typeof options)).toBe(key({}));
+    expect(key({ noiseReduction: false })).toBe(key({}));
+    // Each brings DC removal: the same job as asking for it too.
+    expect(normalizeSeparationOptions({ highpassHz: 80 }, DEFAULTS, MODEL)).toMatchObject({
+      preprocess: true,
+      highpassHz: 80,
+    });
+    expect(key({ highpassHz: 80 })).toBe(key({ highpassHz: 80, preprocess: true }));
+    expect(key({ noiseReduction: true, preprocess: false })).toBe(key({ noiseReduction: true }));
+    const variants = [
+      key({ preprocess: true }),
+      key({ highpassHz: 80 }),
+      key({ highpassHz: 120 }),
+      key({ noiseReduction: true }),
+      key({ highpassHz: 80, noiseReduction: true }),
+    ];
+    expect(new Set([key({}), ...variants]).size).toBe(variants.length + 1);
+    expect(
+      toEngineOptions(normalizeSeparationOptions({ highpassHz: 80, noiseReduction: true }, DEFAULTS, MODEL)),
+    ).toMatchObject({ preprocess: true, highpassHz: 80, noiseReduction: true });
+    // Server defaults (audio.highpass_hz, audio.noise_reduction) fill what a request leaves out.
+    expect(
+      normalizeSeparationOptions({}, { ...DEFAULTS, highpassHz: 60, noiseReduction: true }, MODEL),
+    ).toMatchObject({ preprocess: true, highpassHz: 60, noiseReduction: true });
+  });
+
   it('MDX-Net: overlap and denoise are in the key; omitted and explicit defaults share it', () => {
     const base = key({}, MDX);
     expect(key({ overlap: 'default', denoise: false }, MDX)).toBe(base);

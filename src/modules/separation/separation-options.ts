@@ -35,6 +35,12 @@ export interface SeparationJobOptions {
   denoise: boolean | null;
   /** DC removal before the network (absent from jobs stored before the option existed: false). */
   preprocess?: boolean;
+  /**
+   * Butterworth high-pass corner before the network, Hz (null/absent: none) and spectral-gating
+   * noise reduction (absent: off); either brings DC removal (`preprocess` true) with it.
+   */
+  highpassHz?: number | null;
+  noiseReduction?: boolean;
   /** Loudness normalisation of the input; the target in LUFS, null when off. */
   normalizeLoudness?: boolean;
   targetLufs?: number | null;
@@ -67,6 +73,8 @@ export interface SeparationOptionsInput {
   overlap?: MdxOverlap;
   denoise?: boolean;
   preprocess?: boolean;
+  highpassHz?: number;
+  noiseReduction?: boolean;
   normalizeLoudness?: boolean;
   targetLufs?: number;
   tags?: boolean;
@@ -79,8 +87,10 @@ export interface SeparationDefaults {
   bitrateKbps: number;
   /** audio.default_sample_rate (null: the input's own rate). */
   sampleRate?: number | null;
-  /** audio.enable_preprocessing, audio.normalize_loudness, audio.target_lufs. */
+  /** audio.enable_preprocessing, audio.highpass_hz, audio.noise_reduction, audio.normalize_loudness, audio.target_lufs. */
   preprocess?: boolean;
+  highpassHz?: number | null;
+  noiseReduction?: boolean;
   normalizeLoudness?: boolean;
   targetLufs?: number;
   /** audio.silence_threshold_db, audio.silence_min_duration_s. */
@@ -104,6 +114,8 @@ export function normalizeSeparationOptions(
   const codec = input.codec ?? defaults.codec;
   const lossy = codec === 'mp3' || codec === 'ogg';
   const normalize = input.normalizeLoudness ?? defaults.normalizeLoudness ?? false;
+  const highpassHz = input.highpassHz ?? defaults.highpassHz ?? null;
+  const noiseReduction = input.noiseReduction ?? defaults.noiseReduction ?? false;
   let bitDepth: 16 | 24 | 32 | null = null;
   if (codec === 'wav') bitDepth = (input.bitDepth as 16 | 24 | 32 | undefined) ?? defaults.bitDepth;
   // FLAC has no float samples: 32 means 24 there.
@@ -120,7 +132,10 @@ export function normalizeSeparationOptions(
     bandwidth: input.bandwidth ?? 'model',
     overlap: mdx ? (input.overlap ?? MDX_DEFAULT_OVERLAP) : null,
     denoise: mdx ? (input.denoise ?? false) : null,
-    preprocess: input.preprocess ?? defaults.preprocess ?? false,
+    // A high-pass or noise reduction brings DC removal with it.
+    preprocess: (input.preprocess ?? defaults.preprocess ?? false) || highpassHz !== null || noiseReduction,
+    highpassHz,
+    noiseReduction,
     normalizeLoudness: normalize,
     targetLufs: normalize ? (input.targetLufs ?? defaults.targetLufs ?? -14) : null,
     tags: input.tags ?? true,
@@ -151,6 +166,8 @@ export function toEngineOptions(o: SeparationJobOptions): SeparationRequestOptio
     denoise: o.denoise ?? undefined,
     // Explicit, so the engine's own defaults (the worker's config) never decide for a stored job.
     preprocess: o.preprocess ?? false,
+    highpassHz: o.highpassHz ?? null,
+    noiseReduction: o.noiseReduction ?? false,
     normalizeLoudness: o.normalizeLoudness ?? false,
     targetLufs: o.targetLufs ?? undefined,
     tags: o.tags ?? true,

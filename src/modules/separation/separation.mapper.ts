@@ -50,6 +50,8 @@ export function toSeparationResponse(job: SeparationJobEntity, ctx: MappingConte
       overlap: job.options.overlap ?? null,
       denoise: job.options.denoise ?? null,
       preprocess: job.options.preprocess ?? false,
+      highpassHz: job.options.highpassHz ?? null,
+      noiseReduction: job.options.noiseReduction ?? false,
       normalizeLoudness: job.options.normalizeLoudness ?? false,
       targetLufs: job.options.targetLufs ?? null,
       tags: job.options.tags ?? true,

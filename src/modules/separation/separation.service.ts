@@ -288,6 +288,8 @@ export class SeparationService {
         bitrateKbps: this.config.audio.default_bitrate_kbps,
         sampleRate: this.config.audio.default_sample_rate,
         preprocess: this.config.audio.enable_preprocessing,
+        highpassHz: this.config.audio.highpass_hz,
+        noiseReduction: this.config.audio.noise_reduction,
         normalizeLoudness: this.config.audio.normalize_loudness,
         targetLufs: this.config.audio.target_lufs,
         silenceThresholdDbfs: this.config.audio.silence_threshold_db,

@@ -184,6 +184,32 @@ export class SeparationOptionsDto {
 
   @ApiPropertyOptional({
     description:
+      'Before the network: a 4th-order Butterworth high-pass at this corner, Hz (with DC removal). ' +
+      'Default: `audio.highpass_hz` (none).',
+    minimum: 10,
+    maximum: 500,
+    example: 80,
+  })
+  @IsOptional()
+  @Transform(toNumber)
+  @IsNumber({ allowNaN: false, allowInfinity: false })
+  @Min(10)
+  @Max(500)
+  highpassHz?: number;
+
+  @ApiPropertyOptional({
+    description:
+      'Before the network: spectral-gating noise reduction, the noise profile estimated from the ' +
+      "input's quietest passages (one extra decoding pass; with DC removal). Default: " +
+      '`audio.noise_reduction` (false).',
+  })
+  @IsOptional()
+  @Transform(toBoolean)
+  @IsBoolean()
+  noiseReduction?: boolean;
+
+  @ApiPropertyOptional({
+    description:
       'Write the input\'s tags into the stems, the stem name added to the title ("Song (vocals)"; an ' +
       'untitled input: the stem name), and its JPEG/PNG cover art into MP3/FLAC stems. `false`: bare files.',
     default: true,

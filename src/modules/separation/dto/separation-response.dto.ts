@@ -152,8 +152,16 @@ export class SeparationOptionsResponseDto {
   overlap!: 'default' | number | null;
   @ApiProperty({ type: Boolean, nullable: true, description: 'MDX-Net denoise used; null for other models.' })
   denoise!: boolean | null;
-  @ApiProperty({ description: 'DC removal before the network.' })
+  @ApiProperty({ description: 'DC removal before the network (also on with highpassHz or noiseReduction).' })
   preprocess!: boolean;
+  @ApiProperty({
+    type: Number,
+    nullable: true,
+    description: 'Corner of the Butterworth high-pass before the network, Hz; null: none.',
+  })
+  highpassHz!: number | null;
+  @ApiProperty({ description: 'Spectral-gating noise reduction before the network.' })
+  noiseReduction!: boolean;
   @ApiProperty({ description: 'Input loudness-normalised for the network (stems scaled back).' })
   normalizeLoudness!: boolean;
   @ApiProperty({
