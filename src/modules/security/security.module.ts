@@ -6,7 +6,6 @@
  */
 import { Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
-import { JwtModule } from '@nestjs/jwt';
 import { ThrottlerModule } from '@nestjs/throttler';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AuthGuard } from './guards/auth.guard';
@@ -31,8 +30,6 @@ import { RateLimitStorage } from './throttler/rate-limit.storage';
 @Module({
   imports: [
     TypeOrmModule.forFeature([ApiKeyEntity, QuotaActiveJobEntity, QuotaDailyUsageEntity]),
-    // Key material is passed per verification (chosen by algorithm), never as a module default.
-    JwtModule.register({}),
     RateLimitStorageModule,
     ThrottlerModule.forRootAsync({
       imports: [RateLimitStorageModule],

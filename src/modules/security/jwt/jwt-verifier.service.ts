@@ -1,6 +1,6 @@
-import { createPublicKey, type KeyObject } from 'crypto';
+import { createPublicKey, createSecretKey, type KeyObject } from 'crypto';
 import { Injectable, Logger, type OnModuleInit } from '@nestjs/common';
-import { JwtService } from '@nestjs/jwt';
+import { errors, jwtVerify, type JWTPayload } from 'jose';
 import type { Principal } from '../../../common/auth/principal';
 import { AppConfig } from '../../../infra/config/app-config';
 import { ConfigError } from '../../../infra/config/config.loader';
@@ -14,7 +14,7 @@ const MIN_HS256_SECRET = 32;
 export class JwtRejected extends Error {}
 
 /**
- * Verifies bearer JWTs with @nestjs/jwt (jsonwebtoken underneath), strictly:
+ * Verifies bearer JWTs with jose, strictly:
  * - the algorithm comes from the token header but must be in `security.jwt.algorithms`, and the
  *   key is chosen by that algorithm (HS256 → the secret; RS256/ES256 → the PEM public key or the
  *   JWKS key with the token's `kid`), so an RSA public key can never be used as an HMAC secret;
@@ -31,7 +31,6 @@ export class JwtVerifierService implements OnModuleInit {
 
   constructor(
     config: AppConfig,
-    private readonly jwt: JwtService,
     private readonly jwks: JwksClient,
   ) {
     this.jwtConfig = config.security.jwt;
@@ -99,19 +98,18 @@ export class JwtVerifierService implements OnModuleInit {
       throw new JwtRejected('unsigned token (alg none)');
     if (!(this.jwtConfig.algorithms as string[]).includes(alg))
       throw new JwtRejected(`algorithm ${alg} not allowed`);
-    const key = await this.keyFor(alg as Alg, typeof header.kid === 'string' ? header.kid : undefined);
-
-    let payload: Record<string, unknown>;
+    const kid = typeof header.kid === 'string' ? header.kid : undefined;
+    const key = this.keyFor(alg as Alg, kid !== undefined);
+    let payload: JWTPayload;
     try {
-      payload = await this.jwt.verifyAsync<Record<string, unknown>>(token, {
-        algorithms: [alg as Alg],
-        ...(alg === 'HS256' ? { secret: key } : { publicKey: key }),
+      ({ payload } = await jwtVerify(token, key, {
+        algorithms: [alg],
         clockTolerance: this.jwtConfig.clock_skew_s,
         ...(this.jwtConfig.issuer ? { issuer: this.jwtConfig.issuer } : {}),
         ...(this.jwtConfig.audience ? { audience: this.jwtConfig.audience } : {}),
-      });
+      }));
     } catch (err) {
-      throw new JwtRejected(describeJwtError(err));
+      throw new JwtRejected(describeJwtError(err, alg, kid));
     }
     if (typeof payload.exp !== 'number') throw new JwtRejected('token has no exp claim');
     const sub = payload.sub;
@@ -121,37 +119,20 @@ export class JwtVerifierService implements OnModuleInit {
     return { id: `jwt:${sub}`, role: roles.includes('admin') ? 'admin' : 'user', method: 'jwt', keyId: sub };
   }
 
-  private async keyFor(alg: Alg, kid: string | undefined): Promise<string> {
+  /** The key (or JWKS resolver) for `alg`: HS256 → the secret, RS256/ES256 → the PEM key or the JWKS. */
+  private keyFor(alg: Alg, hasKid: boolean): JwksClient['getKey'] {
     if (alg === 'HS256') {
       if (!this.jwtConfig.secret) throw new JwtRejected('HS256 is not configured');
-      return this.jwtConfig.secret;
+      const secret = createSecretKey(Buffer.from(this.jwtConfig.secret, 'utf8'));
+      return () => Promise.resolve(secret);
     }
-    const wanted = alg === 'RS256' ? 'rsa' : 'ec';
-    if (
-      this.publicKey &&
-      this.publicKey.asymmetricKeyType === wanted &&
-      (kid === undefined || !this.jwks.url)
-    ) {
-      return exportPem(this.publicKey);
-    }
-    if (this.jwks.url) {
-      const candidates = (await this.jwks.keysFor(kid)).filter(
-        (k) => k.key.asymmetricKeyType === wanted && (k.alg === undefined || k.alg === alg),
-      );
-      // Without a kid the choice must be unambiguous.
-      if (candidates.length === 1 || (kid !== undefined && candidates.length > 0))
-        return exportPem(candidates[0].key);
-      throw new JwtRejected(
-        kid ? `no ${alg} key with kid ${kid}` : `token has no kid and the JWKS has no single ${alg} key`,
-      );
-    }
+    const key = this.publicKey;
+    const fits = key?.asymmetricKeyType === (alg === 'RS256' ? 'rsa' : 'ec');
+    if (key && fits && (!hasKid || !this.jwks.url)) return () => Promise.resolve(key);
+    if (this.jwks.url) return this.jwks.getKey;
     if (this.publicKey) throw new JwtRejected(`configured public key does not fit ${alg}`);
     throw new JwtRejected(`${alg} is not configured`);
   }
-}
-
-function exportPem(key: KeyObject): string {
-  return key.export({ type: 'spki', format: 'pem' }).toString();
 }
 
 function decodeHeader(token: string): Record<string, unknown> {
@@ -166,16 +147,21 @@ function decodeHeader(token: string): Record<string, unknown> {
   }
 }
 
-/** Maps jsonwebtoken errors to a short reason (their messages can echo claim values). */
-function describeJwtError(err: unknown): string {
-  const name = (err as Error)?.name;
-  const message = (err as Error)?.message ?? '';
-  if (name === 'TokenExpiredError') return 'token expired';
-  if (name === 'NotBeforeError') return 'token not yet valid';
-  if (message.startsWith('jwt audience invalid')) return 'wrong audience';
-  if (message.startsWith('jwt issuer invalid')) return 'wrong issuer';
-  if (message === 'invalid signature') return 'invalid signature';
-  if (message.includes('algorithm')) return 'algorithm not allowed';
+/** Maps jose errors to a short reason (their messages can echo claim values). */
+function describeJwtError(err: unknown, alg: string, kid: string | undefined): string {
+  if (err instanceof errors.JWTExpired) return 'token expired';
+  if (err instanceof errors.JWTClaimValidationFailed) {
+    const reasons: Record<string, string> = {
+      nbf: 'token not yet valid',
+      aud: 'wrong audience',
+      iss: 'wrong issuer',
+    };
+    return reasons[err.claim] ?? 'invalid token';
+  }
+  if (err instanceof errors.JWSSignatureVerificationFailed) return 'invalid signature';
+  if (err instanceof errors.JOSEAlgNotAllowed) return 'algorithm not allowed';
+  if (err instanceof errors.JWKSNoMatchingKey || err instanceof errors.JWKSMultipleMatchingKeys)
+    return kid ? `no ${alg} key with kid ${kid}` : `token has no kid and the JWKS has no single ${alg} key`;
   return 'invalid token';
 }
 
