@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import {
   emptyTierStats,
   systemClock,
@@ -22,38 +23,38 @@ interface MemoryEntry {
   model?: string;
 }
 
-/**
- * L1: in-process LRU bounded by bytes. A Map keeps insertion order, so re-inserting on every hit
- * makes the first key the least recently used one: O(1) get, set and eviction.
- */
+/** L1: in-process LRU bounded by bytes (lru-cache's maxSize), entries expiring at their own TTL. */
 export class MemoryCacheTier implements CacheTier {
   readonly level = 'l1' as const;
   readonly status = 'up' as const;
-  private readonly entries = new Map<string, MemoryEntry>();
-  private bytes = 0;
   private readonly counters = emptyTierStats('l1');
   private readonly clock: Clock;
+  private readonly cache: LRUCache<string, MemoryEntry>;
 
   constructor(private readonly options: MemoryCacheTierOptions) {
     if (!(options.maxBytes >= 0)) throw new RangeError('maxBytes must be >= 0');
-    this.clock = options.clock ?? systemClock;
+    const clock = (this.clock = options.clock ?? systemClock);
+    this.cache = new LRUCache<string, MemoryEntry>({
+      maxSize: Math.max(1, options.maxBytes),
+      sizeCalculation: (entry) => Math.max(1, entry.size),
+      perf: clock,
+      ttlResolution: 0, // read the (injectable) clock on every check
+      dispose: (entry, _key, reason) => {
+        if (reason !== 'evict' && reason !== 'expire') return; // replaced or deleted on purpose
+        const expired = reason === 'expire' || entry.expiresAt <= clock.now();
+        if (expired) this.counters.expirations++;
+        else this.counters.evictions++;
+        this.options.listener?.onEvict?.('l1', entry.size, expired ? 'expired' : 'capacity');
+      },
+    });
   }
 
   async get(key: string): Promise<CachedValue | undefined> {
-    const entry = this.entries.get(key);
+    const entry = this.cache.get(key);
     if (!entry) {
       this.counters.misses++;
       return undefined;
     }
-    if (entry.expiresAt <= this.clock.now()) {
-      this.remove(key, entry);
-      this.counters.expirations++;
-      this.counters.misses++;
-      this.options.listener?.onEvict?.('l1', entry.size, 'expired');
-      return undefined;
-    }
-    this.entries.delete(key);
-    this.entries.set(key, entry);
     this.counters.hits++;
     // A copy: callers may write into the buffer they get, the cached bytes must stay intact.
     return { data: Buffer.from(entry.data), expiresAt: entry.expiresAt, model: entry.model };
@@ -61,86 +62,51 @@ export class MemoryCacheTier implements CacheTier {
 
   async set(key: string, data: Buffer, options: TierSetOptions): Promise<boolean> {
     const size = entrySize(key, data);
-    const existing = this.entries.get(key);
-    if (existing) this.remove(key, existing);
-    if (size > this.options.maxBytes || options.expiresAt <= this.clock.now()) {
+    const now = this.clock.now();
+    if (size > this.options.maxBytes || options.expiresAt <= now) {
+      this.cache.delete(key);
       if (size > this.options.maxBytes) this.counters.rejected++;
       return false;
-    }
-    while (this.bytes + size > this.options.maxBytes) {
-      const oldest = this.entries.keys().next();
-      if (oldest.done) break;
-      const victim = this.entries.get(oldest.value)!;
-      this.remove(oldest.value, victim);
-      const expired = victim.expiresAt <= this.clock.now();
-      if (expired) this.counters.expirations++;
-      else this.counters.evictions++;
-      this.options.listener?.onEvict?.('l1', victim.size, expired ? 'expired' : 'capacity');
     }
     // Copy so the entry owns exactly `data.length` bytes (a slice of a pooled or larger buffer would
     // keep the whole parent alive and make the byte budget a lie).
     const copy = Buffer.allocUnsafeSlow(data.length);
     data.copy(copy);
-    this.entries.set(key, { data: copy, size, expiresAt: options.expiresAt, model: options.model });
-    this.bytes += size;
+    // lru-cache expires strictly after `ttl`; ours (like the disk tier's) at `expiresAt` itself.
+    const ttl = options.expiresAt - now - 0.5;
+    this.cache.set(key, { data: copy, size, expiresAt: options.expiresAt, model: options.model }, { ttl });
     return true;
   }
 
   async delete(key: string): Promise<boolean> {
-    const entry = this.entries.get(key);
-    if (!entry) return false;
-    this.remove(key, entry);
-    return true;
+    return this.cache.delete(key);
   }
 
   async clear(filter: { model?: string } = {}): Promise<number> {
-    if (filter.model === undefined) {
-      const n = this.entries.size;
-      this.entries.clear();
-      this.bytes = 0;
-      return n;
-    }
-    let n = 0;
-    for (const [key, entry] of this.entries) {
-      if (entry.model === filter.model) {
-        this.remove(key, entry);
-        n++;
-      }
-    }
-    return n;
+    const victims = [...this.cache.entries()].filter(
+      ([, e]) => filter.model === undefined || e.model === filter.model,
+    );
+    for (const [key] of victims) this.cache.delete(key);
+    return victims.length;
   }
 
   async purgeExpired(): Promise<number> {
-    const now = this.clock.now();
-    let n = 0;
-    for (const [key, entry] of this.entries) {
-      if (entry.expiresAt <= now) {
-        this.remove(key, entry);
-        this.counters.expirations++;
-        this.options.listener?.onEvict?.('l1', entry.size, 'expired');
-        n++;
-      }
-    }
-    return n;
+    const before = this.counters.expirations;
+    this.cache.purgeStale();
+    return this.counters.expirations - before;
   }
 
   stats(): TierStats {
     return {
       ...this.counters,
-      entries: this.entries.size,
-      bytes: this.bytes,
+      entries: this.cache.size,
+      bytes: this.cache.calculatedSize,
       maxBytes: this.options.maxBytes,
     };
   }
 
   async close(): Promise<void> {
-    this.entries.clear();
-    this.bytes = 0;
-  }
-
-  private remove(key: string, entry: MemoryEntry): void {
-    this.entries.delete(key);
-    this.bytes -= entry.size;
+    this.cache.clear();
   }
 }
 
