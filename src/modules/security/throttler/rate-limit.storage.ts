@@ -1,60 +1,23 @@
 import { Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { ThrottlerStorageService, type ThrottlerStorage } from '@nestjs/throttler';
-import type Redis from 'ioredis';
+import { ThrottlerStorageRedisService } from '@nest-lab/throttler-storage-redis';
 import { AppConfig } from '../../../infra/config/app-config';
 import { RedisConnection } from '../../../infra/redis/redis-connection';
 
-/**
- * Fixed-window counter + block key, atomically in one Lua call so concurrent replicas never lose a
- * hit between INCR and PEXPIRE. Returns {hits, windowPttl, blocked, blockPttl}.
- */
-const INCREMENT_LUA = `
-local hitsKey = KEYS[1]
-local blockKey = KEYS[2]
-local ttl = tonumber(ARGV[1])
-local limit = tonumber(ARGV[2])
-local blockMs = tonumber(ARGV[3])
-local blockPttl = redis.call('PTTL', blockKey)
-if blockPttl > 0 then
-  local hits = tonumber(redis.call('GET', hitsKey) or '0')
-  return {hits, redis.call('PTTL', hitsKey), 1, blockPttl}
-end
-local hits = redis.call('INCR', hitsKey)
-local pttl = redis.call('PTTL', hitsKey)
-if pttl < 0 then
-  redis.call('PEXPIRE', hitsKey, ttl)
-  pttl = ttl
-end
-if hits > limit then
-  redis.call('SET', blockKey, '1', 'PX', blockMs)
-  return {hits, pttl, 1, blockMs}
-end
-return {hits, pttl, 0, 0}
-`;
-
 type ThrottlerStorageRecord = Awaited<ReturnType<ThrottlerStorage['increment']>>;
-
-type RedisWithRateLimit = Redis & {
-  spleeterRateLimit(
-    hitsKey: string,
-    blockKey: string,
-    ttl: number,
-    limit: number,
-    block: number,
-  ): Promise<number[]>;
-};
 
 /**
  * The throttler storage (per-principal request limits and per-IP failed-authentication limits).
  * With `redis.url` (SPLEETER_REDIS_URL) counters live in Redis so a limit holds across replicas;
  * if Redis is unreachable the in-process counters take over (logged) instead of failing every
  * request or silently dropping the limit. Without Redis it is @nestjs/throttler's memory storage.
+ * The Redis side is @nest-lab/throttler-storage-redis (fixed window + block key in one Lua call).
  */
 @Injectable()
 export class RateLimitStorage implements ThrottlerStorage, OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger('RateLimit');
   private readonly memory = new ThrottlerStorageService();
-  private redis: RedisWithRateLimit | null = null;
+  private redis: ThrottlerStorageRedisService | null = null;
   private redisDown = false;
   private readonly prefix: string;
 
@@ -73,14 +36,17 @@ export class RateLimitStorage implements ThrottlerStorage, OnModuleInit, OnAppli
     if (!this.redisConnection.enabled) return;
     // Own connection (closed by RedisConnection at shutdown) because of enableOfflineQueue=false:
     // fail fast and fall back to memory instead of queueing requests behind a dead connection.
-    const client = this.redisConnection.duplicate({ enableOfflineQueue: false, maxRetriesPerRequest: 1 });
-    client.defineCommand('spleeterRateLimit', { numberOfKeys: 2, lua: INCREMENT_LUA });
+    const client = this.redisConnection.duplicate({
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 1,
+      keyPrefix: this.prefix,
+    });
     client.on('error', (err: Error) => this.markDown(err));
     client.on('ready', () => {
       if (this.redisDown) this.logger.log('Redis is back: rate limits are shared across replicas again');
       this.redisDown = false;
     });
-    this.redis = client as RedisWithRateLimit;
+    this.redis = new ThrottlerStorageRedisService(client);
   }
 
   onApplicationShutdown(): void {
@@ -95,28 +61,17 @@ export class RateLimitStorage implements ThrottlerStorage, OnModuleInit, OnAppli
     blockDuration: number,
     throttlerName: string,
   ): Promise<ThrottlerStorageRecord> {
-    const redis = this.redis;
-    if (redis && redis.status === 'ready') {
+    const status = this.redis?.redis.status;
+    if (this.redis && status === 'ready') {
       try {
-        const base = `${this.prefix}${throttlerName}:${key}`;
-        const [hits, pttl, blocked, blockPttl] = await redis.spleeterRateLimit(
-          `${base}:hits`,
-          `${base}:block`,
-          Math.max(1, Math.round(ttl)),
-          limit,
-          Math.max(1, Math.round(blockDuration)),
-        );
-        return {
-          totalHits: Number(hits),
-          timeToExpire: Math.max(0, Math.ceil(Number(pttl) / 1000)),
-          isBlocked: Number(blocked) === 1,
-          timeToBlockExpire: Math.max(0, Math.ceil(Number(blockPttl) / 1000)),
-        };
+        // Whole milliseconds of at least 1: Redis refuses other expiries.
+        const ms = (v: number) => Math.max(1, Math.round(v));
+        return await this.redis.increment(key, ms(ttl), limit, ms(blockDuration), throttlerName);
       } catch (err) {
         this.markDown(err as Error);
       }
-    } else if (redis) {
-      this.markDown(new Error(`connection ${redis.status}`));
+    } else if (this.redis) {
+      this.markDown(new Error(`connection ${status}`));
     }
     return this.memory.increment(key, ttl, limit, blockDuration, throttlerName);
   }
