@@ -44,6 +44,7 @@ export class JwksClient {
       timeoutDuration: FETCH_TIMEOUT_MS,
       cooldownDuration: COOLDOWN_MS,
       cacheMaxAge: CACHE_TTL_MS,
+      headers: { accept: 'application/json' },
     }));
     if (remote.fresh || Date.now() - this.failedAt >= COOLDOWN_MS) {
       try {
