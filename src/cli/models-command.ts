@@ -40,7 +40,9 @@ export async function runModelsCommand(
     const command = (
       sub === 'list' || sub === 'generate-test' ? 'models' : `models ${sub}`
     ) as HintContext['command'];
-    process.stderr.write(`${formatErrorWithHint(err, { command, model: args[0] })}\n`);
+    // A directory path is not something `models install` could fetch: no install hint for it.
+    const model = sub === 'quantize' && /[\\/]/.test(args[0] ?? '') ? undefined : args[0];
+    process.stderr.write(`${formatErrorWithHint(err, { command, model })}\n`);
     return exitCodeFor(err);
   }
 }
@@ -178,7 +180,8 @@ async function quantize(
   opts: Record<string, unknown>,
 ): Promise<number> {
   let dir = path.resolve(ref);
-  if (!fs.existsSync(dir)) {
+  // Names never contain a path separator: anything that does is a directory (missing: said so below).
+  if (!fs.existsSync(dir) && !/[\\/]/.test(ref)) {
     const engine = engineFromConfig(ctx.config);
     try {
       const model = await (await engine.getModelManager()).resolve(ref);
