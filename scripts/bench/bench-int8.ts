@@ -1,5 +1,5 @@
 /**
- * `npm run bench:int8`: what `models quantize` buys on this machine, for the full-size 2-stem U-Net
+ * `npm run bench:int8`: what int8 quantization would buy on this machine (a measurement, not a shipped feature), for the full-size 2-stem U-Net
  * (seeded random weights; the same model as `npm run bench`).
  *
  * 1. Quantizes the fp32 model three ways (per tensor; per channel; per channel + the transposed
@@ -21,7 +21,7 @@ import * as ort from 'onnxruntime-node';
 import { WavFileReader } from '../../src/core/audio/wav-file';
 import { generateTestModelFiles } from '../../src/core/onnx/test-model-generator';
 import { SpleeterEngine } from '../../src/engine/spleeter-engine';
-import { quantizeSpleeterModelDir } from '../../src/engine/models/model-quantizer';
+import { quantizeSpleeterModelDir } from './int8/model-quantizer';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 

@@ -229,18 +229,6 @@ export function buildProgram(): Command {
       process.exitCode = await runModelsCommand('generate-test', [dir], o, ctx());
     });
 
-  models
-    .command('quantize')
-    .description('write int8 files of a Spleeter ONNX model next to its fp32 ones (models.precision: int8)')
-    .argument('<name|dir>', 'installed model name (name@version) or a model directory')
-    .option('--per-channel', 'one weight scale per output channel (default: per tensor)', false)
-    .option('--deconv', 'also quantize the transposed convolutions (polyphase form)', false)
-    .option('-o, --output <dir>', 'write the int8 files (and spleeter.json) there instead')
-    .option('--force', 'replace existing int8 files', false)
-    .action(async (ref: string, o: Record<string, unknown>) => {
-      process.exitCode = await runModelsCommand('quantize', [ref], o, ctx());
-    });
-
   program
     .command('serve')
     .description('start the HTTP server (same as `npm start`)')

@@ -11,7 +11,7 @@ export interface ModelsCommandContext {
   config: SpleeterConfig;
 }
 
-type Sub = 'list' | 'install' | 'remove' | 'validate' | 'convert' | 'generate-test' | 'quantize';
+type Sub = 'list' | 'install' | 'remove' | 'validate' | 'convert' | 'generate-test';
 
 export async function runModelsCommand(
   sub: Sub,
@@ -33,16 +33,12 @@ export async function runModelsCommand(
         return await convert(args[0], opts);
       case 'generate-test':
         return await generate(args[0], opts);
-      case 'quantize':
-        return await quantize(ctx, args[0], opts);
     }
   } catch (err) {
     const command = (
       sub === 'list' || sub === 'generate-test' ? 'models' : `models ${sub}`
     ) as HintContext['command'];
-    // A directory path is not something `models install` could fetch: no install hint for it.
-    const model = sub === 'quantize' && /[\\/]/.test(args[0] ?? '') ? undefined : args[0];
-    process.stderr.write(`${formatErrorWithHint(err, { command, model })}\n`);
+    process.stderr.write(`${formatErrorWithHint(err, { command, model: args[0] })}\n`);
     return exitCodeFor(err);
   }
 }
@@ -171,43 +167,5 @@ async function generate(outDir: string, opts: Record<string, unknown>): Promise<
   process.stdout.write(
     `wrote a ${kind} ${config} test model (seeded random weights, not a trained model) to ${dir}\n`,
   );
-  return 0;
-}
-
-async function quantize(
-  ctx: ModelsCommandContext,
-  ref: string,
-  opts: Record<string, unknown>,
-): Promise<number> {
-  let dir = path.resolve(ref);
-  // Names never contain a path separator: anything that does is a directory (missing: said so below).
-  if (!fs.existsSync(dir) && !/[\\/]/.test(ref)) {
-    const engine = engineFromConfig(ctx.config);
-    try {
-      const model = await (await engine.getModelManager()).resolve(ref);
-      if (model.kind !== 'spleeter' || !model.dir) {
-        throw new ValidationError(
-          ErrorCodes.VALIDATION_FAILED,
-          `${model.ref} is a ${model.kind} model; only Spleeter ONNX models can be quantized`,
-        );
-      }
-      dir = model.dir;
-    } finally {
-      await engine.dispose();
-    }
-  }
-  // Loaded on use: the quantizer pulls in the protobuf bindings.
-  const { quantizeSpleeterModelDir } = await import('../engine/models/model-quantizer');
-  const result = await quantizeSpleeterModelDir(dir, {
-    perChannel: Boolean(opts.perChannel),
-    deconv: Boolean(opts.deconv),
-    force: Boolean(opts.force),
-    outputDir: typeof opts.output === 'string' ? opts.output : undefined,
-  });
-  for (const f of result.files) {
-    const layers = `${f.convs} conv${f.deconvs ? ` + ${f.deconvs} deconv` : ''} layers`;
-    process.stdout.write(`wrote ${f.target} (${(f.bytes / 1e6).toFixed(1)} MB, ${layers} int8)\n`);
-  }
-  process.stdout.write(`select them with models.precision: int8 (env SPLEETER_MODELS__PRECISION=int8)\n`);
   return 0;
 }

@@ -1,20 +1,17 @@
 /**
- * `models quantize`: writes the int8 files of a Spleeter ONNX model directory next to its fp32 ones,
- * under the names `models.precision: int8` loads (spleeter.json `files.int8`, else
- * `<instrument>.int8.onnx`). The graph rewrite itself is core/onnx/spleeter-int8-quantizer.ts.
- *
- * All or nothing: every file is quantized and written to a temporary name first, then renamed; on
- * any error the temporary files (and an output directory this call created) are removed and nothing
- * existing is touched.
+ * Measurement tool of `npm run bench:int8` (not shipped: int8 was not faster on the build machine,
+ * see README "Benchmarks"). Writes the int8 files of a Spleeter ONNX model directory under the names
+ * `models.precision: int8` loads (spleeter.json `files.int8`, else `<instrument>.int8.onnx`); the
+ * graph rewrite is ./spleeter-int8-quantizer.ts. All or nothing: temporary names, then renamed.
  */
 import { randomBytes } from 'crypto';
 import { promises as fs } from 'fs';
 import * as path from 'path';
-import { ErrorCodes, ModelError, ValidationError } from '../../core/errors';
-import { SPLEETER_MANIFEST_FILE } from '../../core/onnx/spleeter-manifest';
-import { quantizeSpleeterUnetInt8, type SpleeterInt8Options } from '../../core/onnx/spleeter-int8-quantizer';
-import { spleeterStemFiles } from '../../infra/models/model-files';
-import { spleeterInstrumentsOf } from '../families/spleeter/spleeter-onnx-model';
+import { ErrorCodes, ModelError, ValidationError } from '../../../src/core/errors';
+import { SPLEETER_MANIFEST_FILE } from '../../../src/core/onnx/spleeter-manifest';
+import { quantizeSpleeterUnetInt8, type SpleeterInt8Options } from './spleeter-int8-quantizer';
+import { spleeterStemFiles } from '../../../src/infra/models/model-files';
+import { spleeterInstrumentsOf } from '../../../src/engine/families/spleeter/spleeter-onnx-model';
 
 export interface QuantizeModelDirOptions extends SpleeterInt8Options {
   /** Where to write the int8 files (and a copy of spleeter.json); default: the model directory. */

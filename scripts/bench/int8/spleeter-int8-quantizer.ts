@@ -20,8 +20,8 @@
  * instead of the packed 3×3 one (slower: four small ops).
  */
 import { onnx } from 'onnx-proto';
-import { ErrorCodes, ModelError } from '../errors';
-import { quantizeUInt8 } from './spleeter-unet';
+import { ErrorCodes, ModelError } from '../../../src/core/errors';
+import { quantizeUInt8 } from '../../../src/core/onnx/spleeter-unet';
 
 // Aliased: global lookups are slow inside jest's vm sandbox, and these run per weight.
 const { round, abs, max, min } = Math;

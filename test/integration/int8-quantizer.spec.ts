@@ -1,16 +1,16 @@
 import * as ort from 'onnxruntime-node';
 import { onnx } from 'onnx-proto';
-import { ErrorCodes, ModelError } from '../errors';
+import { ErrorCodes, ModelError } from '../../src/core/errors';
 import {
   PER_CHANNEL_WEIGHT_ZERO_POINT,
   polyphaseKernel,
   quantizeSpleeterUnetInt8,
-} from './spleeter-int8-quantizer';
-import { parseOnnxMetadata } from './onnx-metadata-reader';
-import { quantizeUInt8 } from './spleeter-unet';
-import { buildTinySpleeterOnnx } from './spleeter-tiny-models';
-import { mulberry32 } from './test-weights';
-import { buildTinyUnetOnnx } from '../../../test/factories/tiny-unet';
+} from '../../scripts/bench/int8/spleeter-int8-quantizer';
+import { parseOnnxMetadata } from '../../src/core/onnx/onnx-metadata-reader';
+import { quantizeUInt8 } from '../../src/core/onnx/spleeter-unet';
+import { buildTinySpleeterOnnx } from '../../src/core/onnx/spleeter-tiny-models';
+import { mulberry32 } from '../../src/core/onnx/test-weights';
+import { buildTinyUnetOnnx } from '../factories/tiny-unet';
 
 const T = 16;
 const F = 32;
