@@ -111,12 +111,10 @@ export class SeparationLifecycle {
 
   /** queued|running → running for one more attempt; false when another worker or a cancel won. */
   async claim(job: SeparationJobEntity): Promise<boolean> {
-    const startedAt = new Date();
-    const attempts = job.attempts + 1;
     // Progress is not reset: a re-run job keeps its high-water mark until this run passes it.
-    const patch = { status: Running, startedAt, stage: 'starting', attempts };
+    const patch = { status: Running, startedAt: new Date(), stage: 'starting', attempts: job.attempts + 1 };
     if (!(await this.jobs.transition(job.id, UNFINISHED_STATUSES, patch))) return false;
-    Object.assign(job, { status: Running, startedAt, attempts });
+    Object.assign(job, patch);
     this.fanOut(job, Running, 'starting', DomainEvents.SeparationStarted);
     return true;
   }
@@ -126,10 +124,7 @@ export class SeparationLifecycle {
     this.fanOut(job, Running, stage, DomainEvents.SeparationProgress, { progress: job.progress });
   }
 
-  /**
-   * running → succeeded with the committed stems. False when a cancel won while the last files were
-   * written: they are deleted, they must not outlive the job.
-   */
+  /** running → succeeded; false when a cancel won meanwhile (the stems must not outlive the job). */
   async succeed(
     job: SeparationJobEntity,
     result: SeparationResult,
@@ -209,10 +204,7 @@ export class SeparationLifecycle {
     });
   }
 
-  /**
-   * queued|running → canceled by the client: out of the queue (a running job stops at the engine's
-   * next segment), files deleted. False when the job finished first.
-   */
+  /** queued|running → canceled by the client, out of the queue, files deleted; false if it finished first. */
   async cancel(job: SeparationJobEntity, ctx: RequestContext): Promise<boolean> {
     const now = new Date();
     const canceled = await this.jobs.transition(job.id, UNFINISHED_STATUSES, {

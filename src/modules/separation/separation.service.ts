@@ -30,7 +30,7 @@ import {
 } from './separation-options';
 import type { SignalAnalysis } from '../../core/analysis/signal-analysis';
 import { SeparationLifecycle, type RequestContext } from './separation-lifecycle.service';
-import { SeparationReader } from './separation-reader.service';
+import { canSee, isUuid, SeparationReader } from './separation-reader.service';
 import { isTerminal, SeparationStatus } from './separation-status';
 import { decodeCursor, encodeCursor, toBatchResponse } from './separation.mapper';
 import { UploadInspector, type InspectedUpload } from './upload-inspector.service';
@@ -175,8 +175,8 @@ export class SeparationService {
   }
 
   async getBatch(principal: Principal, id: string): Promise<BatchResponseDto> {
-    const batch = /^[0-9a-f-]{36}$/i.test(id) ? await this.jobs.findBatch(id.toLowerCase()) : null;
-    if (!batch || (principal.role !== 'admin' && batch.ownerId !== principal.id)) {
+    const batch = isUuid(id) ? await this.jobs.findBatch(id.toLowerCase()) : null;
+    if (!batch || !canSee(principal, batch.ownerId)) {
       throw new SeparationError(ErrorCodes.JOB_NOT_FOUND, `No batch ${id.slice(0, 64)}`);
     }
     const jobs = await this.jobs.findByBatch(batch.id);
