@@ -49,7 +49,7 @@ export class SeparationLifecycle {
     private readonly config: AppConfig,
   ) {}
 
-  /** Commits stem files (name → path) under results/<id>/: moved from a run's scratch, or copied from the cache. */
+  /** Stem files (name → path) committed under results/<id>/: moved from scratch, copied from the cache. */
   async storeStems(
     job: SeparationJobEntity,
     files: Record<string, string>,
