@@ -14,6 +14,7 @@ import { SeparationJobEntity } from '../../src/modules/separation/entities/separ
 import type { SeparationJobRepository } from '../../src/modules/separation/repositories/separation-job.repository';
 import type { ResultCachePort } from '../../src/common/cache/result-cache.port';
 import type { SeparationCallbackService } from '../../src/modules/separation/separation-callback.service';
+import { SeparationLifecycle } from '../../src/modules/separation/separation-lifecycle.service';
 import { SeparationProgressHub } from '../../src/modules/separation/separation-progress.hub';
 import { SeparationStatus } from '../../src/modules/separation/separation-status';
 import { strictMock, type Strict } from './strict-mock';
@@ -63,6 +64,11 @@ export function separationMocks(o: MockOverrides = {}): SeparationMocks {
     hub: new SeparationProgressHub(),
     config: testConfig(o.config),
   };
+}
+
+/** The real job lifecycle over the mocks (what the API and the worker services share). */
+export function lifecycleOf(m: SeparationMocks): SeparationLifecycle {
+  return new SeparationLifecycle(m.jobs, m.storage, m.queue, m.hub, m.callbacks, m.events, m.config);
 }
 
 /** A queued job row as the service would have stored it. */

@@ -1,35 +1,18 @@
-import {
-  DynamicModule,
-  Global,
-  Inject,
-  Injectable,
-  Module,
-  type BeforeApplicationShutdown,
-} from '@nestjs/common';
+import { DynamicModule, Global, Module } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
 import { BullMqJobQueue } from './bullmq-job-queue';
 import { InProcessJobQueue } from './in-process-job-queue';
 import { JOB_QUEUE, type JobQueue } from './job-queue';
 import { consumesJobs, PROCESS_ROLE, type ProcessRole } from './process-role';
 
-/** Drains the queue on shutdown, before the database connection closes (onApplicationShutdown). */
-@Injectable()
-export class JobQueueLifecycle implements BeforeApplicationShutdown {
-  constructor(
-    @Inject(JOB_QUEUE) private readonly queue: JobQueue,
-    private readonly config: AppConfig,
-  ) {}
-
-  async beforeApplicationShutdown(): Promise<void> {
-    await this.queue.shutdown(this.config.server.shutdown_timeout_s * 1000);
-  }
-}
-
 export interface QueueModuleOptions {
   role?: ProcessRole;
 }
 
-/** Provides JOB_QUEUE (in-process or BullMQ, from `queue.driver`) and PROCESS_ROLE. */
+/**
+ * Provides JOB_QUEUE (in-process or BullMQ, from `queue.driver`) and PROCESS_ROLE. The queue is
+ * drained at shutdown by its consumer (SeparationProcessor), which then ends the waiting streams.
+ */
 @Global()
 @Module({})
 export class QueueModule {
@@ -64,7 +47,6 @@ export class QueueModule {
             });
           },
         },
-        JobQueueLifecycle,
       ],
       exports: [JOB_QUEUE, PROCESS_ROLE],
     };

@@ -5,7 +5,12 @@ import type { SeparationResult } from '../../engine/types';
 import { SeparationExecutionService } from './separation-execution.service';
 import { SeparationScratchService } from './separation-scratch.service';
 import { SeparationStatus } from './separation-status';
-import { aJob, separationMocks, type MockOverrides } from '../../../test/support/separation-test-kit';
+import {
+  aJob,
+  lifecycleOf,
+  separationMocks,
+  type MockOverrides,
+} from '../../../test/support/separation-test-kit';
 
 const STAGING = '/data/storage/tmp/d-abc';
 
@@ -50,10 +55,8 @@ function build(o: MockOverrides = {}, job = aJob()) {
     m.storage,
     m.cache,
     m.engine,
+    lifecycleOf(m),
     m.hub,
-    m.callbacks,
-    m.events,
-    m.config,
     new SeparationScratchService(m.jobs, m.storage),
   );
   return { sut, m, job };

@@ -1,11 +1,10 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
-import { ErrorCodes } from '../../core/errors';
 import { JobName } from '../../infra/queue/job-names';
 import { JOB_QUEUE, type JobQueue } from '../../infra/queue/job-queue';
 import { consumesJobs, PROCESS_ROLE, type ProcessRole } from '../../infra/queue/process-role';
 import { SeparationJobRepository } from './repositories/separation-job.repository';
 import { SeparationCallbackService } from './separation-callback.service';
-import { MAX_JOB_ATTEMPTS } from './separation-execution.service';
+import { MAX_JOB_ATTEMPTS, SeparationLifecycle } from './separation-lifecycle.service';
 import { SeparationScratchService } from './separation-scratch.service';
 import { SeparationStatus } from './separation-status';
 
@@ -26,6 +25,7 @@ export class SeparationRecoveryService implements OnApplicationBootstrap {
     @Inject(PROCESS_ROLE) private readonly role: ProcessRole,
     private readonly callbacks: SeparationCallbackService,
     private readonly scratch: SeparationScratchService,
+    private readonly lifecycle: SeparationLifecycle,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -53,24 +53,11 @@ export class SeparationRecoveryService implements OnApplicationBootstrap {
       // owns redelivery there, and enqueue() below is a no-op for a job it still holds.
       if (job.status === SeparationStatus.Running && this.queue.driver === 'memory') {
         if (job.attempts >= MAX_JOB_ATTEMPTS) {
-          const now = new Date();
-          await this.jobs.transition(job.id, [SeparationStatus.Running], {
-            status: SeparationStatus.Failed,
-            stage: null,
-            errorCode: ErrorCodes.INTERNAL,
-            errorMessage: `The job was interrupted ${job.attempts} times and is not retried again`,
-            finishedAt: now,
-            expiresAt: now,
-          });
+          await this.lifecycle.giveUp(job);
           failed++;
           continue;
         }
-        await this.jobs.transition(job.id, [SeparationStatus.Running], {
-          // Progress stays: it is a high-water mark that clients must never see go back.
-          status: SeparationStatus.Queued,
-          stage: null,
-          startedAt: null,
-        });
+        await this.lifecycle.requeue(job);
       }
       await this.queue.enqueue(JobName.Separate, job.id, { jobId: job.id }, { bypassCapacity: true });
       requeued++;

@@ -7,9 +7,8 @@ import {
 } from '@nestjs/common';
 import { AppConfig } from '../../infra/config/app-config';
 import { consumesJobs, PROCESS_ROLE, type ProcessRole } from '../../infra/queue/process-role';
-import { STORAGE_SERVICE, type StorageService } from '../../infra/storage/storage.service';
-import { StorageKeys } from '../../infra/storage/storage-keys';
 import { SeparationJobRepository } from './repositories/separation-job.repository';
+import { SeparationLifecycle } from './separation-lifecycle.service';
 import { SeparationScratchService } from './separation-scratch.service';
 
 const BATCH = 200;
@@ -27,10 +26,10 @@ export class SeparationRetentionService implements OnApplicationBootstrap, OnApp
 
   constructor(
     private readonly jobs: SeparationJobRepository,
-    @Inject(STORAGE_SERVICE) private readonly storage: StorageService,
     @Inject(PROCESS_ROLE) private readonly role: ProcessRole,
     private readonly config: AppConfig,
     private readonly scratch: SeparationScratchService,
+    private readonly lifecycle: SeparationLifecycle,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -51,11 +50,7 @@ export class SeparationRetentionService implements OnApplicationBootstrap, OnApp
     let total = 0;
     for (;;) {
       const expired = await this.jobs.findExpired(now, BATCH);
-      for (const job of expired) {
-        await this.storage.deletePrefix(StorageKeys.resultDir(job.id));
-        await this.storage.delete(job.inputKey);
-        await this.jobs.update(job.id, { filesDeletedAt: new Date() });
-      }
+      for (const job of expired) await this.lifecycle.expire(job);
       total += expired.length;
       if (expired.length < BATCH) return total;
     }

@@ -20,6 +20,7 @@ import { SeparationCallbackService } from './separation-callback.service';
 import { SeparationController } from './separation.controller';
 import { SeparationDownloadService } from './separation-download.service';
 import { SeparationExecutionService } from './separation-execution.service';
+import { SeparationLifecycle } from './separation-lifecycle.service';
 import { SeparationProcessor } from './separation.processor';
 import { SeparationProgressHub } from './separation-progress.hub';
 import { SeparationReader } from './separation-reader.service';
@@ -44,6 +45,7 @@ import { UploadInspector } from './upload-inspector.service';
     SeparationJobRepository,
     SeparationReader,
     SeparationService,
+    SeparationLifecycle,
     SeparationStreamService,
     SeparationDownloadService,
     SeparationExecutionService,

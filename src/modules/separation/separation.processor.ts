@@ -27,7 +27,10 @@ export class SeparationProcessor implements OnApplicationBootstrap, BeforeApplic
     this.queue.process(JobName.Separate, (payload, ctx) => this.execution.run(payload.jobId, ctx));
   }
 
-  /** Finish or re-queue running jobs first, then end open SSE streams and waits with the final state. */
+  /**
+   * The one queue shutdown (before the database closes in onApplicationShutdown): running jobs
+   * finish or are re-queued first, then open SSE streams and waits end with the final state.
+   */
   async beforeApplicationShutdown(): Promise<void> {
     await this.queue.shutdown(this.config.server.shutdown_timeout_s * 1000);
     this.hub.close();

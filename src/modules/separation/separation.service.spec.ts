@@ -4,7 +4,12 @@ import { SeparationReader } from './separation-reader.service';
 import { SeparationStatus } from './separation-status';
 import { displayFileName, SeparationService, type UploadedAudio } from './separation.service';
 import { strictMock } from '../../../test/support/strict-mock';
-import { aJob, separationMocks, type MockOverrides } from '../../../test/support/separation-test-kit';
+import {
+  aJob,
+  lifecycleOf,
+  separationMocks,
+  type MockOverrides,
+} from '../../../test/support/separation-test-kit';
 import type { UploadInspector } from './upload-inspector.service';
 
 const USER: Principal = { id: 'user-1', role: 'user', method: 'api-key' };
@@ -56,15 +61,13 @@ function build(o: MockOverrides & { inspector?: Partial<UploadInspector> } = {})
   const sut = new SeparationService(
     m.jobs,
     reader,
+    lifecycleOf(m),
     m.queue,
     m.storage,
     m.cache,
     m.engine,
     inspector,
     m.callbackPolicy,
-    m.callbacks,
-    m.hub,
-    m.events,
     m.quotas,
     m.config,
   );

@@ -1,8 +1,6 @@
 import { randomUUID } from 'crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { EventEmitter2 } from '@nestjs/event-emitter';
 import type { Principal } from '../../common/auth/principal';
-import { DomainEvents, type SeparationEventPayload } from '../../common/events/domain-events';
 import { ErrorCodes, SeparationError, SpleeterError, ValidationError } from '../../core/errors';
 import { AppConfig } from '../../infra/config/app-config';
 import { CallbackUrlPolicy } from '../../infra/http/callback-url-policy';
@@ -21,21 +19,19 @@ import type {
   SeparationResponseDto,
 } from './dto/separation-response.dto';
 import { SeparationBatchEntity } from './entities/separation-batch.entity';
-import { SeparationJobEntity, type StoredStem } from './entities/separation-job.entity';
+import { SeparationJobEntity } from './entities/separation-job.entity';
 import { SeparationJobRepository } from './repositories/separation-job.repository';
 import { RESULT_CACHE, type CachedResult, type ResultCachePort } from '../../common/cache/result-cache.port';
-import { SeparationCallbackService } from './separation-callback.service';
 import { separationCacheKey } from './separation-cache-key';
 import {
-  CONTENT_TYPES,
   normalizeSeparationOptions,
   type SeparationAnalysisSettings,
   type SeparationJobOptions,
 } from './separation-options';
 import type { SignalAnalysis } from '../../core/analysis/signal-analysis';
-import { SeparationProgressHub } from './separation-progress.hub';
-import { SeparationReader } from './separation-reader.service';
-import { isTerminal, SeparationStatus, UNFINISHED_STATUSES } from './separation-status';
+import { SeparationLifecycle, type RequestContext } from './separation-lifecycle.service';
+import { canSee, isUuid, SeparationReader } from './separation-reader.service';
+import { isTerminal, SeparationStatus } from './separation-status';
 import { decodeCursor, encodeCursor, toBatchResponse } from './separation.mapper';
 import { UploadInspector, type InspectedUpload } from './upload-inspector.service';
 
@@ -45,11 +41,6 @@ export interface UploadedAudio {
   size: number;
   sha256: string;
   originalName?: string;
-}
-
-export interface RequestContext {
-  principal: Principal;
-  requestId?: string;
 }
 
 export const MAX_BATCH_FILES = 20;
@@ -62,8 +53,9 @@ interface PreparedRequest {
 }
 
 /**
- * Accepting, listing and cancelling separation jobs. Running them is SeparationExecutionService's
- * job (through the queue); streaming results out is SeparationDownloadService's.
+ * Accepting, listing and cancelling separation jobs; their status changes are SeparationLifecycle's.
+ * Running them is SeparationExecutionService's job (through the queue); streaming results out is
+ * SeparationDownloadService's.
  */
 @Injectable()
 export class SeparationService {
@@ -72,15 +64,13 @@ export class SeparationService {
   constructor(
     private readonly jobs: SeparationJobRepository,
     private readonly reader: SeparationReader,
+    private readonly lifecycle: SeparationLifecycle,
     @Inject(JOB_QUEUE) private readonly queue: JobQueue,
     @Inject(STORAGE_SERVICE) private readonly storage: StorageService,
     @Inject(RESULT_CACHE) private readonly cache: ResultCachePort,
     private readonly engine: EngineService,
     private readonly inspector: UploadInspector,
     private readonly callbackPolicy: CallbackUrlPolicy,
-    private readonly callbacks: SeparationCallbackService,
-    private readonly hub: SeparationProgressHub,
-    private readonly events: EventEmitter2,
     private readonly quotas: QuotaService,
     private readonly config: AppConfig,
   ) {}
@@ -90,32 +80,7 @@ export class SeparationService {
     upload: UploadedAudio,
     dto: SeparationOptionsDto,
   ): Promise<SeparationResponseDto> {
-    const prepared = await this.prepare(dto);
-    const inspected = await this.inspector.inspect(upload.path, upload.size);
-    checkExcerpt(prepared.options, inspected);
-    const job = this.buildJob(ctx, prepared, upload, inspected, null);
-    // Quota slots are released by the job's terminal event (QuotaService listens) or below.
-    await this.quotas.reserve(ctx.principal, job.id, inspected.info.durationSec);
-    try {
-      const hit = await this.lookupCache(job);
-      if (hit) {
-        await this.completeFromCache(job, hit);
-        await this.jobs.insert(job);
-      } else {
-        await this.storage.putFile(job.inputKey, upload.path, { move: true });
-        await this.jobs.insert(job);
-        try {
-          await this.queue.enqueue(JobName.Separate, job.id, { jobId: job.id });
-        } catch (err) {
-          await this.discard([job]);
-          throw err;
-        }
-      }
-    } catch (err) {
-      await this.quotas.release(job.id).catch(() => undefined);
-      throw err;
-    }
-    this.announce(ctx, job);
+    const [job] = await this.admit(ctx, [upload], dto, null);
     return this.reader.toResponse(job);
   }
 
@@ -130,6 +95,29 @@ export class SeparationService {
         limit: MAX_BATCH_FILES,
       });
     }
+    const batch = Object.assign(new SeparationBatchEntity(), {
+      id: randomUUID(),
+      ownerId: ctx.principal.id,
+      jobCount: uploads.length,
+      createdAt: new Date(),
+    });
+    const jobs = await this.admit(ctx, uploads, dto, batch);
+    return toBatchResponse(batch, await this.reader.toResponses(jobs), this.reader.baseUrl);
+  }
+
+  /**
+   * Admission, one upload or a batch: the request checked (model, stems, memory limit, callback URL),
+   * every upload inspected (in a batch the problem names the bad file in `field`), the quota
+   * reserved (released by the job's terminal event, or here on failure), each job served from the
+   * result cache or its upload stored, the rows inserted (a batch in one transaction) and the rest
+   * enqueued, all or nothing.
+   */
+  private async admit(
+    ctx: RequestContext,
+    uploads: UploadedAudio[],
+    dto: SeparationOptionsDto,
+    batch: SeparationBatchEntity | null,
+  ): Promise<SeparationJobEntity[]> {
     const prepared = await this.prepare(dto);
     const inspected: InspectedUpload[] = [];
     for (const [i, upload] of uploads.entries()) {
@@ -138,64 +126,48 @@ export class SeparationService {
         checkExcerpt(prepared.options, result);
         inspected.push(result);
       } catch (err) {
-        throw err instanceof SpleeterError ? withField(err, `files[${i}]`) : err;
+        throw batch && err instanceof SpleeterError ? withField(err, `files[${i}]`) : err;
       }
     }
-    const batch = Object.assign(new SeparationBatchEntity(), {
-      id: randomUUID(),
-      ownerId: ctx.principal.id,
-      jobCount: uploads.length,
-      createdAt: new Date(),
-    });
-    const jobs = uploads.map((u, i) => this.buildJob(ctx, prepared, u, inspected[i], batch.id));
+    const jobs = uploads.map((u, i) => this.buildJob(ctx, prepared, u, inspected[i], batch?.id ?? null));
     const reserved: string[] = [];
     try {
       for (const job of jobs) {
         await this.quotas.reserve(ctx.principal, job.id, job.inputInfo?.durationSec ?? 0);
         reserved.push(job.id);
       }
-      await this.admitBatch(batch, jobs, uploads);
+      const toRun: SeparationJobEntity[] = [];
+      for (const [i, job] of jobs.entries()) {
+        const hit = await this.lookupCache(job);
+        if (hit) {
+          await this.lifecycle.completeFromCache(job, hit);
+        } else {
+          toRun.push(job);
+          await this.storage.putFile(job.inputKey, uploads[i].path, { move: true });
+        }
+      }
+      // A batch is refused whole when the queue cannot take all of it; one job, by enqueue below.
+      if (batch && !(await this.queue.hasCapacity(toRun.length))) {
+        await this.lifecycle.discard(jobs);
+        throw new SeparationError(
+          ErrorCodes.QUEUE_FULL,
+          `The job queue cannot take ${toRun.length} more jobs`,
+          { retryAfterSeconds: await this.queue.retryAfterSeconds() },
+        );
+      }
+      await (batch ? this.jobs.insertBatch(batch, jobs) : this.jobs.insert(jobs[0]));
+      try {
+        for (const job of toRun) await this.queue.enqueue(JobName.Separate, job.id, { jobId: job.id });
+      } catch (err) {
+        await this.lifecycle.discard(jobs);
+        throw err;
+      }
     } catch (err) {
       for (const id of reserved) await this.quotas.release(id).catch(() => undefined);
       throw err;
     }
-    for (const job of jobs) this.announce(ctx, job);
-    return toBatchResponse(batch, await this.reader.toResponses(jobs), this.reader.baseUrl);
-  }
-
-  /** Cache hits complete at once; the rest are stored, inserted with the batch and enqueued (all or nothing). */
-  private async admitBatch(
-    batch: SeparationBatchEntity,
-    jobs: SeparationJobEntity[],
-    uploads: UploadedAudio[],
-  ): Promise<void> {
-    const toRun: SeparationJobEntity[] = [];
-    for (const [i, job] of jobs.entries()) {
-      const hit = await this.lookupCache(job);
-      if (hit) {
-        await this.completeFromCache(job, hit);
-      } else {
-        toRun.push(job);
-        await this.storage.putFile(job.inputKey, uploads[i].path, { move: true });
-      }
-    }
-    if (!(await this.queue.hasCapacity(toRun.length))) {
-      await this.discard(jobs);
-      throw new SeparationError(
-        ErrorCodes.QUEUE_FULL,
-        `The job queue cannot take ${toRun.length} more jobs`,
-        {
-          retryAfterSeconds: await this.queue.retryAfterSeconds(),
-        },
-      );
-    }
-    await this.jobs.insertBatch(batch, jobs);
-    try {
-      for (const job of toRun) await this.queue.enqueue(JobName.Separate, job.id, { jobId: job.id });
-    } catch (err) {
-      await this.discard(jobs);
-      throw err;
-    }
+    for (const job of jobs) this.lifecycle.admitted(job, ctx);
+    return jobs;
   }
 
   async get(principal: Principal, id: string): Promise<SeparationResponseDto> {
@@ -203,8 +175,8 @@ export class SeparationService {
   }
 
   async getBatch(principal: Principal, id: string): Promise<BatchResponseDto> {
-    const batch = /^[0-9a-f-]{36}$/i.test(id) ? await this.jobs.findBatch(id.toLowerCase()) : null;
-    if (!batch || (principal.role !== 'admin' && batch.ownerId !== principal.id)) {
+    const batch = isUuid(id) ? await this.jobs.findBatch(id.toLowerCase()) : null;
+    if (!batch || !canSee(principal, batch.ownerId)) {
       throw new SeparationError(ErrorCodes.JOB_NOT_FOUND, `No batch ${id.slice(0, 64)}`);
     }
     const jobs = await this.jobs.findByBatch(batch.id);
@@ -239,39 +211,10 @@ export class SeparationService {
    */
   async cancel(ctx: RequestContext, id: string): Promise<SeparationResponseDto> {
     const job = await this.reader.findOwned(ctx.principal, id);
-    const now = new Date();
-    if (!isTerminal(job.status)) {
-      const canceled = await this.jobs.transition(job.id, UNFINISHED_STATUSES, {
-        status: SeparationStatus.Canceled,
-        stage: null,
-        finishedAt: now,
-        expiresAt: now,
-        filesDeletedAt: now,
-        errorCode: ErrorCodes.JOB_CANCELED,
-        errorMessage: 'Canceled by the client',
-        callbackStatus: job.callbackUrl ? 'pending' : null,
-      });
-      if (canceled) {
-        await this.queue.cancel(job.id);
-        await this.deleteFiles(job.id);
-        this.hub.publish({
-          jobId: job.id,
-          status: SeparationStatus.Canceled,
-          progress: job.progress,
-          stage: null,
-          attempt: job.attempts,
-        });
-        this.emit(DomainEvents.SeparationCanceled, job, ctx);
-        this.callbacks.schedule(job.id);
-        return this.get(ctx.principal, job.id);
-      }
-      // It finished meanwhile: fall through and treat it as a finished job.
-    }
-    const fresh = (await this.jobs.findById(job.id)) ?? job;
-    if (!fresh.filesDeletedAt) {
-      await this.deleteFiles(job.id);
-      await this.jobs.update(job.id, { filesDeletedAt: now });
-      this.emit(DomainEvents.SeparationDeleted, fresh, ctx);
+    // One that finished meanwhile is treated as a finished job.
+    if (isTerminal(job.status) || !(await this.lifecycle.cancel(job, ctx))) {
+      const fresh = (await this.jobs.findById(job.id)) ?? job;
+      if (!fresh.filesDeletedAt) await this.lifecycle.deleteFiles(fresh, ctx);
     }
     return this.get(ctx.principal, job.id);
   }
@@ -387,81 +330,6 @@ export class SeparationService {
       this.logger.warn(`Result cache lookup failed (ignored): ${(err as Error).message}`);
     }
     return null;
-  }
-
-  /** Copies cached outputs into this job's result files and marks it succeeded (not yet persisted). */
-  private async completeFromCache(job: SeparationJobEntity, hit: CachedResult): Promise<void> {
-    const wanted = job.options.stems ?? job.modelStems;
-    const stems: StoredStem[] = [];
-    for (const name of wanted) {
-      const file = hit.stems.find((s) => s.name === name)!;
-      const key = StorageKeys.result(job.id, `${name}.${job.options.codec}`);
-      const info = await this.storage.putFile(key, file.path);
-      const analysis = job.options.analysis ? hit.analysis?.stems[name] : undefined;
-      stems.push({
-        name,
-        key,
-        codec: job.options.codec,
-        contentType: CONTENT_TYPES[job.options.codec],
-        size: info.size,
-        etag: info.etag,
-        ...(analysis ? { analysis } : {}),
-      });
-    }
-    const now = new Date();
-    Object.assign(job, {
-      status: SeparationStatus.Succeeded,
-      progress: 100,
-      cached: true,
-      stems,
-      executionProvider: hit.executionProvider ?? null,
-      executionDevice: hit.executionDevice ?? null,
-      inputInfo: hit.input ?? job.inputInfo,
-      analysis: job.options.analysis ? (hit.analysis?.input ?? null) : null,
-      startedAt: now,
-      finishedAt: now,
-      expiresAt: new Date(now.getTime() + this.config.storage.retention_hours * 3600_000),
-      timings: { queuedMs: 0, decodeMs: 0, inferenceMs: 0, dspMs: 0, encodeMs: 0, totalMs: 0 },
-    });
-  }
-
-  /** Events (and, for a job that completed from the cache, its callback) once the job is stored. */
-  private announce(ctx: RequestContext, job: SeparationJobEntity): void {
-    this.emit(DomainEvents.SeparationQueued, job, ctx);
-    if (job.status === SeparationStatus.Succeeded) {
-      this.emit(DomainEvents.SeparationSucceeded, job, ctx);
-      this.callbacks.schedule(job.id);
-    }
-  }
-
-  /** Undo accepted-but-not-queued jobs (queue refused them): rows, uploads, results. */
-  private async discard(jobs: SeparationJobEntity[]): Promise<void> {
-    for (const job of jobs) {
-      await this.queue.cancel(job.id).catch(() => undefined);
-      await this.jobs.delete(job.id).catch(() => undefined);
-      await this.deleteFiles(job.id);
-    }
-  }
-
-  private async deleteFiles(jobId: string): Promise<void> {
-    await this.storage.delete(StorageKeys.upload(jobId)).catch((e: Error) => this.logger.warn(e.message));
-    await this.storage
-      .deletePrefix(StorageKeys.resultDir(jobId))
-      .catch((e: Error) => this.logger.warn(e.message));
-  }
-
-  private emit(event: string, job: SeparationJobEntity, ctx: RequestContext): void {
-    const payload: SeparationEventPayload = {
-      jobId: job.id,
-      principal: ctx.principal,
-      ownerId: job.ownerId,
-      model: job.modelName,
-      modelVersion: job.modelVersion ?? undefined,
-      audioSeconds: job.inputInfo?.durationSec,
-      cached: job.cached,
-      requestId: ctx.requestId,
-    };
-    this.events.emit(event, payload);
   }
 }
 

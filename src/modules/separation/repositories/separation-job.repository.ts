@@ -135,8 +135,4 @@ export class SeparationJobRepository {
       take: limit,
     });
   }
-
-  countByStatus(statuses: SeparationStatus[]): Promise<number> {
-    return this.jobs.count({ where: { status: In(statuses) } });
-  }
 }
