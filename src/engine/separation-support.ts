@@ -1,19 +1,13 @@
 /**
  * The checks and small stream/format helpers of SpleeterEngine.separate: request validation,
- * the OUTPUT_EXISTS error, the default output rate, the input description of a result, decode
- * timing and stem gain.
+ * the OUTPUT_EXISTS error, the default output rate, the input description of a result and decode
+ * timing.
  */
 import type { AudioInput } from '../core/audio/audio-input';
 import { MP3_SAMPLE_RATES, OUTPUT_CODECS } from '../core/audio/audio-output';
 import { AudioProcessingError, ErrorCodes, ValidationError } from '../core/errors';
 import { isMdxOverlap, MDX_OVERLAP_RULE } from '../core/mdx';
 import type { InputAudioInfo, OutputCodec, SeparateParams } from './types';
-
-export function scaled(chunk: Float32Array, gain: number): Float32Array {
-  const out = new Float32Array(chunk.length);
-  for (let i = 0; i < chunk.length; i++) out[i] = chunk[i] * gain;
-  return out;
-}
 
 export function outputExists(stem: string, file: string): ValidationError {
   return new ValidationError(ErrorCodes.OUTPUT_EXISTS, `Output file already exists: ${file}`, {
