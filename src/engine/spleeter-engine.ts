@@ -12,7 +12,7 @@ import { ErrorCodes, SeparationError, SpleeterError } from '../core/errors';
 import { applyGain } from '../core/analysis/loudness-normalization';
 import { MdxSeparator } from '../core/mdx';
 import type { StemSeparator } from '../core/separation/types';
-import { SPLEETER_SAMPLE_RATE } from '../core/spleeter/types';
+import { SPLEETER_SAMPLE_RATE, type ProgressCallback } from '../core/spleeter/types';
 import type { Ffmpeg } from '../infra/ffmpeg/ffmpeg';
 import { OnnxRuntime, executionDeviceName, type InferenceLogger } from '../infra/onnx/onnx-runtime';
 import { mapWithConcurrency } from './concurrency';
@@ -43,23 +43,20 @@ import {
   stemOutputPaths,
 } from './stem-outputs';
 import type {
+  BatchItemResult,
+  BatchSeparateOptions,
   InputAudioInfo,
   ModelSummary,
   OutputCodec,
   ProcessingStats,
   SeparateParams,
-  SeparationRequestOptions,
   SeparationResult,
 } from './types';
 
 export { resolveEngineOptionAliases, type SpleeterEngineOptions } from './engine-options';
 export type { ExecutionProviderInfo } from './execution-provider-check';
 
-export interface BatchItemResult {
-  audioPath: string;
-  result?: SeparationResult;
-  error?: SpleeterError | Error;
-}
+export type { BatchItemResult } from './types';
 
 const silentLogger: InferenceLogger = { warn: () => undefined };
 
@@ -211,19 +208,24 @@ export class SpleeterEngine {
     }
   }
 
-  /** Separates several files with at most `concurrency` (default batchConcurrency) at once. */
-  async batchSeparate(
-    files: readonly string[],
-    options: SeparationRequestOptions & { outputDir: string; concurrency?: number },
-  ): Promise<BatchItemResult[]> {
+  /**
+   * Separates several files with at most `concurrency` (default batchConcurrency) at once; a file
+   * that fails does not stop the others. Results keep the files' order.
+   */
+  async batchSeparate(files: readonly string[], options: BatchSeparateOptions): Promise<BatchItemResult[]> {
     await this.initialize();
-    const { concurrency, ...rest } = options;
-    return mapWithConcurrency(files, concurrency ?? this.opts.batchConcurrency, async (audioPath) => {
+    const { concurrency, onFileStart, ...rest } = options;
+    return mapWithConcurrency(files, concurrency ?? this.opts.batchConcurrency, async (audioPath, index) => {
+      const observer = onFileStart?.(audioPath, index) ?? undefined;
+      const onProgress = bothProgress(rest.onProgress, observer?.onProgress);
+      let item: BatchItemResult;
       try {
-        return { audioPath, result: await this.separate({ ...rest, audioPath }) };
+        item = { audioPath, result: await this.separate({ ...rest, audioPath, onProgress }) };
       } catch (error) {
-        return { audioPath, error: error as Error };
+        item = { audioPath, error: error as Error };
       }
+      observer?.onDone?.(item);
+      return item;
     });
   }
 
@@ -471,4 +473,12 @@ export class SpleeterEngine {
 
 function definedOnly<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+function bothProgress(a?: ProgressCallback, b?: ProgressCallback): ProgressCallback | undefined {
+  if (!a || !b) return a ?? b;
+  return (fraction, stage) => {
+    a(fraction, stage);
+    b(fraction, stage);
+  };
 }
