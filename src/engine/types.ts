@@ -3,11 +3,12 @@
  * separation service and the CLI.
  */
 import type { SeparationAnalysis } from '../core/analysis/signal-analysis';
+import type { OutputCodec } from '../core/audio/audio-codec';
 import type { InputAudioInfo } from '../core/audio/input-audio-info';
 import type { MdxOverlap } from '../core/mdx/mdx-options';
 import type { ProgressCallback } from '../core/spleeter/types';
 
-export type OutputCodec = 'wav' | 'flac' | 'mp3' | 'ogg';
+export type { OutputCodec };
 
 export interface SeparationRequestOptions {
   /** Catalog name (`spleeter:2stems`, `builtin:hpss`…), optional `@version`, or a model directory path. */
