@@ -7,7 +7,7 @@
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { isSpleeterConfigName, type SpleeterConfigName } from '../src/core/onnx/spleeter-configs';
-import type { ModelPrecision } from '../src/core/onnx/spleeter-unet';
+import { MODEL_PRECISIONS, type ModelPrecision } from '../src/core/models/model-catalog';
 import type { SegmentLayout } from '../src/core/spleeter/types';
 import { writeTestModelDir, type TestModelSize } from '../test/factories/models';
 
@@ -38,9 +38,7 @@ async function main(argv: string[]): Promise<void> {
     .addOption(
       new Option('--layout <layout>', 'tensor layout of x/y').choices(['CSTF', 'SCTF']).default('CSTF'),
     )
-    .addOption(
-      new Option('--precision <p>', 'stored precision').choices(['fp32', 'fp16', 'int8']).default('fp32'),
-    )
+    .addOption(new Option('--precision <p>', 'stored precision').choices(MODEL_PRECISIONS).default('fp32'))
     .option('--seed <n>', 'weight seed', positiveInt('seed'), 1)
     .option('--F <bins>', 'frequency bins (1024, or 1536 for -16kHz)', positiveInt('F'), 1024)
     .option('--T <frames>', 'frames per segment', positiveInt('T'), 512)

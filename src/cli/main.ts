@@ -7,6 +7,7 @@ import 'reflect-metadata';
 import * as fs from 'fs';
 import * as path from 'path';
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { BITRATE_KBPS_MIN, OUTPUT_CODECS } from '../core/audio/audio-codec';
 import { SpleeterError } from '../core/errors';
 import { MDX_OVERLAP_RULE, parseMdxOverlap, type MdxOverlap } from '../core/mdx/mdx-options';
 import { ConfigError, loadConfig } from '../infra/config/config.loader';
@@ -58,13 +59,11 @@ export function buildProgram(): Command {
     .argument('<files...>', 'input audio files (WAV, FLAC, MP3, OGG, M4A/AAC, WMA…)')
     .option('-m, --model <name|dir>', 'model name (see `models list`), name@version, or a model directory')
     .option('-o, --output <dir>', 'output directory', 'separated')
-    .addOption(
-      new Option('-c, --codec <codec>', 'output codec').choices(['wav', 'flac', 'mp3', 'ogg']).default('wav'),
-    )
+    .addOption(new Option('-c, --codec <codec>', 'output codec').choices(OUTPUT_CODECS).default('wav'))
     .option(
       '-b, --bitrate <kbps>',
       'MP3/OGG bitrate in kbit/s',
-      parseNumber('bitrate', { min: 32, integer: true }),
+      parseNumber('bitrate', { min: BITRATE_KBPS_MIN, integer: true }),
     )
     .addOption(new Option('--bit-depth <bits>', 'WAV bit depth (32 = float)').choices(['16', '24', '32']))
     .option(

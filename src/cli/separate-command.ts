@@ -86,58 +86,56 @@ export async function runSeparateCommand(
       if (opts.json) display.result(JSON.stringify({ error: describe(err) }));
       return exitCodeFor(err);
     }
-    const concurrency = opts.concurrency ?? config.performance.batch_concurrency;
-    const queue = [...files];
-    const worker = async () => {
-      while (queue.length) {
-        const file = queue.shift()!;
+    await engine.batchSeparate(files, {
+      outputDir: opts.output,
+      modelName: opts.model,
+      codec: opts.codec,
+      bitrateKbps: opts.bitrate,
+      bitDepth: opts.bitDepth ? (Number(opts.bitDepth) as 16 | 24 | 32) : undefined,
+      sampleRate: opts.sampleRate,
+      offsetSec: opts.offset,
+      durationSec: opts.duration,
+      filenameFormat: opts.filenameFormat,
+      stems: opts.stems,
+      mwf: opts.mwf,
+      bandwidth: opts.bandwidth,
+      overlap: opts.overlap,
+      denoise: opts.denoise,
+      preprocess: opts.preprocess,
+      highpassHz: opts.highpass,
+      noiseReduction: opts.noiseReduction,
+      normalizeLoudness: opts.normalizeLoudness,
+      targetLufs: opts.targetLufs,
+      tags: opts.tags ?? true,
+      analysis: opts.analysis ?? true,
+      overwrite: opts.overwrite,
+      signal: controller.signal,
+      concurrency: opts.concurrency ?? config.performance.batch_concurrency,
+      onFileStart: (file) => {
         const bar = display.track(path.basename(file));
-        // The total is for the bar only: a file the probe cannot read fails in separate() below.
+        // The total is for the bar only: a file the probe cannot read fails in separate().
         engine
           .probe(file)
           .then((info) => bar.setAudioSeconds(selectedSeconds(info.durationSec, opts)))
           .catch(() => undefined);
-        try {
-          const result = await engine.separate({
-            audioPath: file,
-            outputDir: opts.output,
-            modelName: opts.model,
-            codec: opts.codec,
-            bitrateKbps: opts.bitrate,
-            bitDepth: opts.bitDepth ? (Number(opts.bitDepth) as 16 | 24 | 32) : undefined,
-            sampleRate: opts.sampleRate,
-            offsetSec: opts.offset,
-            durationSec: opts.duration,
-            filenameFormat: opts.filenameFormat,
-            stems: opts.stems,
-            mwf: opts.mwf,
-            bandwidth: opts.bandwidth,
-            overlap: opts.overlap,
-            denoise: opts.denoise,
-            preprocess: opts.preprocess,
-            highpassHz: opts.highpass,
-            noiseReduction: opts.noiseReduction,
-            normalizeLoudness: opts.normalizeLoudness,
-            targetLufs: opts.targetLufs,
-            tags: opts.tags ?? true,
-            analysis: opts.analysis ?? true,
-            overwrite: opts.overwrite,
-            signal: controller.signal,
-            onProgress: (fraction, stage) => bar.update(fraction, stage),
-          });
-          bar.setAudioSeconds(result.input.durationSec);
-          bar.finish('done');
-          for (const line of report(result, opts.json)) display.result(line);
-        } catch (err) {
-          failures++;
-          lastCode = exitCodeFor(err);
-          bar.finish('failed');
-          display.error(formatErrorWithHint(err, { command: 'separate', prefix: `${file}: ` }));
-          if (opts.json) display.result(JSON.stringify({ audioPath: file, error: describe(err) }));
-        }
-      }
-    };
-    await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, files.length)) }, worker));
+        return {
+          onProgress: (fraction, stage) => bar.update(fraction, stage),
+          onDone: ({ result, error }) => {
+            if (result) {
+              bar.setAudioSeconds(result.input.durationSec);
+              bar.finish('done');
+              for (const line of report(result, opts.json)) display.result(line);
+              return;
+            }
+            failures++;
+            lastCode = exitCodeFor(error);
+            bar.finish('failed');
+            display.error(formatErrorWithHint(error, { command: 'separate', prefix: `${file}: ` }));
+            if (opts.json) display.result(JSON.stringify({ audioPath: file, error: describe(error) }));
+          },
+        };
+      },
+    });
   } finally {
     display.stop();
     process.removeListener('SIGINT', onSigint);

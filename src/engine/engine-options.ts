@@ -5,6 +5,7 @@
  */
 import { ErrorCodes, ValidationError } from '../core/errors';
 import type { ExternalAudioCodec } from '../core/audio/audio-codec';
+import type { ModelPrecision } from '../core/models/model-catalog';
 import type { SpleeterConfig } from '../infra/config/config.schema';
 import type { ExecutionProviderName, InferenceLogger } from '../infra/onnx/onnx-runtime';
 import type { ModelManager } from './models/model-manager';
@@ -35,7 +36,7 @@ export interface SpleeterEngineOptions {
   ortCacheDir?: string | null;
   /** Spleeter segments (512 frames ≈ 11.9 s) per model call. */
   batchSegments?: number;
-  precision?: 'fp32' | 'fp16' | 'int8';
+  precision?: ModelPrecision;
   /** Explicit ffmpeg binary; default: `ffmpeg` on PATH. null = WAV only. */
   ffmpegPath?: string | null;
   /** Reject inputs longer than this many seconds. */

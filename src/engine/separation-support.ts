@@ -1,19 +1,14 @@
 /**
  * The checks and small stream/format helpers of SpleeterEngine.separate: request validation,
- * the OUTPUT_EXISTS error, the default output rate, the input description of a result, decode
- * timing and stem gain.
+ * the OUTPUT_EXISTS error, the default output rate, the input description of a result and decode
+ * timing.
  */
 import type { AudioInput } from '../core/audio/audio-input';
-import { MP3_SAMPLE_RATES, OUTPUT_CODECS } from '../core/audio/audio-output';
+import { BITRATE_KBPS_MAX, BITRATE_KBPS_MIN, OUTPUT_CODECS } from '../core/audio/audio-codec';
+import { MP3_SAMPLE_RATES } from '../core/audio/audio-output';
 import { AudioProcessingError, ErrorCodes, ValidationError } from '../core/errors';
 import { isMdxOverlap, MDX_OVERLAP_RULE } from '../core/mdx';
 import type { InputAudioInfo, OutputCodec, SeparateParams } from './types';
-
-export function scaled(chunk: Float32Array, gain: number): Float32Array {
-  const out = new Float32Array(chunk.length);
-  for (let i = 0; i < chunk.length; i++) out[i] = chunk[i] * gain;
-  return out;
-}
 
 export function outputExists(stem: string, file: string): ValidationError {
   return new ValidationError(ErrorCodes.OUTPUT_EXISTS, `Output file already exists: ${file}`, {
@@ -70,8 +65,11 @@ export function validateRequest(params: SeparateParams, codec: OutputCodec, have
   if (!OUTPUT_CODECS.includes(codec)) problems.push(`codec must be one of ${OUTPUT_CODECS.join(', ')}`);
   if (params.bitDepth !== undefined && ![16, 24, 32].includes(params.bitDepth))
     problems.push('bitDepth must be 16, 24 or 32');
-  if (params.bitrateKbps !== undefined && !(params.bitrateKbps >= 32 && params.bitrateKbps <= 512)) {
-    problems.push('bitrateKbps must be between 32 and 512');
+  if (
+    params.bitrateKbps !== undefined &&
+    !(params.bitrateKbps >= BITRATE_KBPS_MIN && params.bitrateKbps <= BITRATE_KBPS_MAX)
+  ) {
+    problems.push(`bitrateKbps must be between ${BITRATE_KBPS_MIN} and ${BITRATE_KBPS_MAX}`);
   }
   if (
     params.sampleRate !== undefined &&

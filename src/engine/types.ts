@@ -3,11 +3,12 @@
  * separation service and the CLI.
  */
 import type { SeparationAnalysis } from '../core/analysis/signal-analysis';
+import type { OutputCodec } from '../core/audio/audio-codec';
 import type { InputAudioInfo } from '../core/audio/input-audio-info';
 import type { MdxOverlap } from '../core/mdx/mdx-options';
 import type { ProgressCallback } from '../core/spleeter/types';
 
-export type OutputCodec = 'wav' | 'flac' | 'mp3' | 'ogg';
+export type { OutputCodec };
 
 export interface SeparationRequestOptions {
   /** Catalog name (`spleeter:2stems`, `builtin:hpss`…), optional `@version`, or a model directory path. */
@@ -100,6 +101,32 @@ export interface SeparateParams extends SeparationRequestOptions {
 }
 
 export type { InputAudioInfo, SeparationAnalysis };
+
+/** One file's outcome in SpleeterEngine.batchSeparate: its result or why it failed. */
+export interface BatchItemResult {
+  audioPath: string;
+  result?: SeparationResult;
+  error?: Error;
+}
+
+/** What follows one file of a batch (BatchSeparateOptions.onFileStart). */
+export interface BatchFileObserver {
+  /** This file's progress (after the request's own onProgress, which every file shares). */
+  onProgress?: ProgressCallback;
+  /** As the file finishes, in completion order, before the batch resolves. */
+  onDone?: (item: BatchItemResult) => void;
+}
+
+export interface BatchSeparateOptions extends SeparationRequestOptions {
+  outputDir: string;
+  /** Files separated at once (default: the engine's batchConcurrency). */
+  concurrency?: number;
+  /**
+   * Called as each file starts (in list order, at most `concurrency` running); what it returns
+   * follows that file. An aborted `signal` fails every file not yet done with JOB_CANCELED.
+   */
+  onFileStart?: (audioPath: string, index: number) => BatchFileObserver | void;
+}
 
 /**
  * Wall-clock milliseconds. Each stage time is the wall time during which that stage was active, so

@@ -406,13 +406,32 @@ describe(SpleeterEngine.name, () => {
     const a = await writeWav(path.join(dir, 'a.wav'), noise({ seconds: 1, seed: 1 }), { encoding: 's16' });
     const b = await writeWav(path.join(dir, 'b.wav'), noise({ seconds: 2, seed: 2 }), { encoding: 's16' });
     const bad = await writeTextFile(path.join(dir, 'c.wav'));
+    const started: string[] = [];
+    const done: { audioPath: string; ok: boolean }[] = [];
+    const progress = new Map<string, number>();
     const results = await sut.batchSeparate([a, b, bad], {
       outputDir: path.join(dir, 'batch'),
       modelName: 'builtin:hpss',
       concurrency: 2,
+      onFileStart: (file, index) => {
+        started.push(`${index}:${path.basename(file)}`);
+        return {
+          onProgress: (fraction) => progress.set(file, fraction),
+          onDone: (item) => done.push({ audioPath: item.audioPath, ok: Boolean(item.result) }),
+        };
+      },
     });
     expect(results.map((r) => Boolean(r.result))).toEqual([true, true, false]);
     expect(results[2].error).toBeInstanceOf(AudioProcessingError);
+    // Files start in list order; each outcome is reported once, as it finishes.
+    expect(started).toEqual(['0:a.wav', '1:b.wav', '2:c.wav']);
+    expect([...done].sort((x, y) => x.audioPath.localeCompare(y.audioPath))).toEqual([
+      { audioPath: a, ok: true },
+      { audioPath: b, ok: true },
+      { audioPath: bad, ok: false },
+    ]);
+    expect(progress.get(a)).toBe(1);
+    expect(progress.get(b)).toBe(1);
     const after = sut.getProcessingStats();
     expect(after.separations - before.separations).toBe(2);
     expect(after.failures - before.failures).toBe(1);

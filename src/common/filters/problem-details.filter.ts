@@ -3,6 +3,7 @@ import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logge
 import type { Request, Response } from 'express';
 import { ErrorCodes, SpleeterError, type ErrorCode } from '../../core/errors';
 import { scrubPathsDeep } from '../../core/scrub-paths';
+import { requestIdOf } from '../logging/request-id';
 import { statusForCode } from './error-status';
 
 /** RFC 7807 body. `code` is stable and documented; `detail` is for humans. */
@@ -159,12 +160,6 @@ export function scrubProblem(problem: ProblemDetails): ProblemDetails {
     if (k !== 'type' && k !== 'instance') out[k] = scrubPathsDeep(v, keep);
   }
   return out;
-}
-
-function requestIdOf(req: Request & { id?: unknown }): string | undefined {
-  if (typeof req.id === 'string' || typeof req.id === 'number') return String(req.id);
-  const h = req.headers?.['x-request-id'];
-  return typeof h === 'string' ? h : undefined;
 }
 
 /** body-parser / multer errors carry `status` or `statusCode`. */

@@ -1,5 +1,5 @@
 import { redactUrl } from './redaction';
-import { requestIdFrom } from './request-id';
+import { requestIdFrom, requestIdOf } from './request-id';
 
 describe('redactUrl', () => {
   it('masks secret query values and keeps the rest', () => {
@@ -20,5 +20,17 @@ describe('requestIdFrom', () => {
       );
     }
     expect(requestIdFrom(['first', 'second'])).toBe('first');
+  });
+});
+
+describe('requestIdOf', () => {
+  it("prefers the logger's id, else a safe header, never a fresh one", () => {
+    expect(requestIdOf({ id: 'from-pino', headers: { 'x-request-id': 'other' } })).toBe('from-pino');
+    expect(requestIdOf({ id: 7, headers: {} })).toBe('7');
+    expect(requestIdOf({ headers: { 'x-request-id': 'trace-42' } })).toBe('trace-42');
+    expect(requestIdOf({ headers: { 'x-request-id': 'bad id {"forged":1}' } })).toBeUndefined();
+    expect(requestIdOf({ headers: { 'x-request-id': 'x'.repeat(129) } })).toBeUndefined();
+    expect(requestIdOf({ headers: {} })).toBeUndefined();
+    expect(requestIdOf({})).toBeUndefined();
   });
 });

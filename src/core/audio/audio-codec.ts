@@ -52,7 +52,15 @@ export interface ExternalDecodeOptions extends ExternalProbeOptions {
   onWarning?: (message: string) => void;
 }
 
-export type OutputCodec = 'wav' | 'flac' | 'mp3' | 'ogg';
+/** The codecs stems can be written in (REST, CLI, library). */
+export const OUTPUT_CODECS = ['wav', 'flac', 'mp3', 'ogg'] as const;
+export type OutputCodec = (typeof OUTPUT_CODECS)[number];
+
+/** MP3/OGG bitrate a request or the configuration may ask for, kbit/s. */
+export const BITRATE_KBPS_MIN = 32;
+export const BITRATE_KBPS_MAX = 512;
+/** The encoders' bitrate when none is asked for, kbit/s. */
+export const DEFAULT_BITRATE_KBPS = { mp3: 320, ogg: 256 } as const;
 
 export interface ExternalEncodeOptions {
   codec: OutputCodec;

@@ -10,6 +10,7 @@ import {
   type AudioSink,
   type CoverArtSource,
   type ExternalCodecSource,
+  OUTPUT_CODECS,
   type OutputCodec,
 } from './audio-codec';
 import type { AudioTags } from './audio-tags';
@@ -39,7 +40,6 @@ export interface AudioOutputOptions {
   signal?: AbortSignal;
 }
 
-export const OUTPUT_CODECS: readonly OutputCodec[] = ['wav', 'flac', 'mp3', 'ogg'];
 /** Sample rates MPEG-1/2/2.5 layer III can carry. */
 export const MP3_SAMPLE_RATES: readonly number[] = [
   8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000,

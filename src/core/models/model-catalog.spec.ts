@@ -3,6 +3,9 @@ import * as path from 'path';
 import { parse as parseYaml } from 'yaml';
 import { BUILTIN_MODELS } from './builtin-models';
 import {
+  MODEL_NAME_PATTERN,
+  MODEL_REFERENCE_MAX_LENGTH,
+  MODEL_REFERENCE_PATTERN,
   ModelCatalog,
   archiveTypeOf,
   modelDirName,
@@ -170,6 +173,21 @@ describe(ModelCatalog.name, () => {
 });
 
 describe('model names and versions', () => {
+  it('a catalog name has at most one colon and no version; a request reference may carry @version', () => {
+    expect(MODEL_NAME_PATTERN.test('spleeter:4stems')).toBe(true);
+    expect(MODEL_NAME_PATTERN.test('spleeter:4stems@v2')).toBe(false);
+    expect(MODEL_NAME_PATTERN.test('a:b:c')).toBe(false);
+    expect(MODEL_REFERENCE_PATTERN.test('spleeter:4stems@v2')).toBe(true);
+    // Screened only: parseModelRef refuses it with VALIDATION_FAILED later.
+    expect(MODEL_REFERENCE_PATTERN.test('a:b:c')).toBe(true);
+    for (const bad of ['../x', 'a/b', '@v1', 'x@', ' x'])
+      expect(MODEL_REFERENCE_PATTERN.test(bad)).toBe(false);
+    const longest = `${'a'.repeat(128)}@${'v'.repeat(64)}`;
+    expect(longest).toHaveLength(MODEL_REFERENCE_MAX_LENGTH);
+    expect(MODEL_REFERENCE_PATTERN.test(longest)).toBe(true);
+    expect(MODEL_REFERENCE_PATTERN.test(`a${longest}`)).toBe(false);
+  });
+
   it('parses name@version and refuses anything path-like', () => {
     expect(parseModelRef('spleeter:4stems')).toEqual({ name: 'spleeter:4stems' });
     expect(parseModelRef('spleeter:4stems@v3')).toEqual({ name: 'spleeter:4stems', version: 'v3' });

@@ -21,11 +21,26 @@ export type ModelKind = 'spleeter' | 'mdx' | 'builtin';
  */
 export type ModelFormat = 'tf-checkpoint' | 'onnx-archive' | 'onnx' | 'builtin';
 export type ArchiveType = 'tar.gz' | 'tar.bz2' | 'zip';
-export type ModelPrecision = 'fp32' | 'fp16' | 'int8';
+/** Weight precision of a model's ONNX files (`vocals.onnx`, `vocals.fp16.onnx`, `vocals.int8.onnx`). */
+export const MODEL_PRECISIONS = ['fp32', 'fp16', 'int8'] as const;
+export type ModelPrecision = (typeof MODEL_PRECISIONS)[number];
 
-/** A model name: `prefix:rest` or a bare name; no '@' (version separator), no path separators. */
+/**
+ * A catalog entry's (or installed model's) name: `prefix:rest` or a bare name, at most one ':'; no
+ * '@' (version separator), no path separators. parseModelRef holds each part of a reference to it.
+ */
 export const MODEL_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]*(?::[A-Za-z0-9][A-Za-z0-9._-]*)?$/;
 export const VERSION_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+/**
+ * What a client may send as a model reference (REST `model`): `name[@version]`, length-bounded
+ * (128 + 1 + 64), never a path. Looser on ':' than MODEL_NAME_PATTERN: the request is only
+ * screened here, and the name is then resolved (parseModelRef, the catalog) or refused by the
+ * engine with the model error it deserves.
+ */
+export const MODEL_REFERENCE_PATTERN =
+  /^[A-Za-z0-9][A-Za-z0-9:._-]{0,127}(@[A-Za-z0-9][A-Za-z0-9._-]{0,63})?$/;
+/** MODEL_REFERENCE_PATTERN's longest match. */
+export const MODEL_REFERENCE_MAX_LENGTH = 193;
 const SHA256_PATTERN = /^[0-9a-f]{64}$/;
 const MD5_PATTERN = /^[0-9a-f]{32}$/;
 
@@ -58,7 +73,7 @@ export const spleeterSchema = z
     conv_activation: activationSchema,
     deconv_activation: activationSchema,
     /** Precision of ready ONNX files (onnx-archive); converted checkpoints use models.precision. */
-    precision: z.enum(['fp32', 'fp16', 'int8']).nullable().default(null),
+    precision: z.enum(MODEL_PRECISIONS).nullable().default(null),
     /** onnx-archive: stem → file name inside the archive (searched recursively). */
     files: z.record(z.string(), z.string()).nullable().default(null),
   })

@@ -3,6 +3,7 @@
  * activations each checkpoint was trained with. The `-16kHz` variants are the same networks fed
  * F = 1536 bins.
  */
+import type { ModelPrecision } from '../models/model-catalog';
 import type { SpleeterArchitecture } from '../spleeter/types';
 import type { UnetActivation } from '../spleeter/unet-weights';
 
@@ -56,7 +57,7 @@ export const SPLEETER_F_VALUES = [1024, 1536] as const;
  */
 export function spleeterInstrumentsFromFiles(
   fileNames: readonly string[],
-  precision: 'fp32' | 'fp16' | 'int8',
+  precision: ModelPrecision,
 ): string[] | null {
   const suffix = precision === 'fp32' ? '.onnx' : `.${precision}.onnx`;
   const present = new Set(

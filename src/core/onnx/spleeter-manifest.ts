@@ -15,7 +15,7 @@
  * }
  */
 import { z } from 'zod';
-import type { ModelPrecision } from './spleeter-unet';
+import type { ModelPrecision } from '../models/model-catalog';
 
 const activation = z.enum(['leaky_relu', 'relu', 'elu']);
 /** A plain file name inside the model directory: no separators, no '..'. */

@@ -10,6 +10,7 @@
  * across instrument files, in the loader). metadata_props key `output` says which.
  */
 import { ModelError, ErrorCodes, ValidationError } from '../errors';
+import type { ModelPrecision } from '../models/model-catalog';
 import { SPLEETER_SAMPLE_RATE, SPLEETER_T, type SegmentLayout } from '../spleeter/types';
 import {
   BATCH_NORM_EPSILON,
@@ -26,8 +27,6 @@ import { floatAttr, OnnxGraphBuilder } from './onnx-graph-builder';
 
 // Aliased: global lookups are slow inside jest's vm sandbox, and this runs per weight.
 const { round, min, max, fround } = Math;
-
-export type ModelPrecision = 'fp32' | 'fp16' | 'int8';
 
 export interface SpleeterUnetBuildOptions {
   layout: SegmentLayout;

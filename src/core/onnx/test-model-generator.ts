@@ -10,7 +10,8 @@ import {
   type SpleeterManifestInput,
 } from './spleeter-manifest';
 import { buildTinySpleeterOnnx, type TinySpleeterKind } from './spleeter-tiny-models';
-import { buildSpleeterUnetOnnx, type ModelPrecision } from './spleeter-unet';
+import type { ModelPrecision } from '../models/model-catalog';
+import { buildSpleeterUnetOnnx } from './spleeter-unet';
 import { createTestUnetSpec } from './test-weights';
 import { SPLEETER_T, type SegmentLayout } from '../spleeter/types';
 

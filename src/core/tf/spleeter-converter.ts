@@ -16,7 +16,8 @@ import {
   defaultModelFileName,
   spleeterManifestSchema,
 } from '../onnx/spleeter-manifest';
-import { ModelPrecision, UNET_SIZE_MULTIPLE, buildSpleeterUnetOnnx } from '../onnx/spleeter-unet';
+import type { ModelPrecision } from '../models/model-catalog';
+import { UNET_SIZE_MULTIPLE, buildSpleeterUnetOnnx } from '../onnx/spleeter-unet';
 import { ProgressCallback, SPLEETER_SAMPLE_RATE, SPLEETER_T, SegmentLayout } from '../spleeter/types';
 import { UnetModelSpec } from '../spleeter/unet-weights';
 import { assertSpleeterVariables, readSpleeterInstrument } from './spleeter-checkpoint';

@@ -5,14 +5,12 @@
  * kind, not another branch in the registry.
  */
 import type { MdxOverlap } from '../../core/mdx/mdx-options';
+import type { ModelKind, ModelPrecision } from '../../core/models/model-catalog';
 import type { StemSeparator } from '../../core/separation/types';
 import type { ExecutionProviderName, InferenceLogger, OnnxRuntime } from '../../infra/onnx/onnx-runtime';
 import { BuiltinFamily } from './builtin/builtin-family';
 import { MdxFamily } from './mdx/mdx-family';
 import { SpleeterFamily } from './spleeter/spleeter-family';
-
-export type ModelKind = 'spleeter' | 'mdx' | 'builtin';
-export type ModelPrecisionName = 'fp32' | 'fp16' | 'int8';
 
 /** What the families need to create sessions (a subset of ModelRegistryOptions). */
 export interface FamilyOptions {
@@ -22,7 +20,7 @@ export interface FamilyOptions {
   interOpThreads?: number;
   /** One worker thread per instrument network, threads split between them. */
   parallelInstruments?: boolean;
-  precision: ModelPrecisionName;
+  precision: ModelPrecision;
   batchSegments: number;
   logger: InferenceLogger;
   runtime: OnnxRuntime;
@@ -38,7 +36,7 @@ export interface FamilySeparatorOptions {
   overlap?: MdxOverlap;
   denoise?: boolean;
   /** Precision of the installed version (catalog models); default: FamilyOptions.precision. */
-  precision?: ModelPrecisionName;
+  precision?: ModelPrecision;
 }
 
 export interface ModelFamily {

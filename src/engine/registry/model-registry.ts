@@ -14,7 +14,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { BUILTIN_MODELS } from '../../core/builtin/builtin-models';
 import { ErrorCodes, ModelError } from '../../core/errors';
-import { parseModelRef } from '../../core/models/model-catalog';
+import { parseModelRef, type ModelKind, type ModelPrecision } from '../../core/models/model-catalog';
 import { normaliseVersionId } from '../../core/models/model-version';
 import { refuseMdxOptions, type MdxOverlap } from '../../core/mdx/mdx-options';
 import type { StemSeparator } from '../../core/separation/types';
@@ -22,13 +22,7 @@ import type { ProgressCallback } from '../../core/spleeter/types';
 import type { ModelManager } from '../models/model-manager';
 import { isMdxModel } from '../families/mdx/mdx-family';
 import { spleeterInstrumentsOf } from '../families/spleeter/spleeter-onnx-model';
-import {
-  createModelFamilies,
-  type FamilyOptions,
-  type ModelFamily,
-  type ModelKind,
-  type ModelPrecisionName,
-} from '../families/model-family';
+import { createModelFamilies, type FamilyOptions, type ModelFamily } from '../families/model-family';
 import type { ModelSummary } from '../types';
 
 export interface ModelRegistryOptions extends FamilyOptions {
@@ -51,7 +45,7 @@ export interface ModelManagerPort {
     version: string;
     dir: string;
     kind: ModelKind;
-    precision: ModelPrecisionName | null;
+    precision: ModelPrecision | null;
     release(): Promise<void>;
   }>;
   describe(ref: string): Promise<ModelDescription>;

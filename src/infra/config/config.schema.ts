@@ -4,6 +4,8 @@
  * key is a start-up error naming it.
  */
 import { z } from 'zod';
+import { BITRATE_KBPS_MAX, BITRATE_KBPS_MIN, OUTPUT_CODECS } from '../../core/audio/audio-codec';
+import { MODEL_PRECISIONS } from '../../core/models/model-catalog';
 
 const port = z.number().int().min(0).max(65535);
 const positive = z.number().positive();
@@ -36,7 +38,7 @@ export const configSchema = z
         dir: z.string().default('./.data/models'),
         auto_download: z.boolean().default(false),
         default_model: z.string().default('builtin:center'),
-        precision: z.enum(['fp32', 'fp16', 'int8']).default('fp32'),
+        precision: z.enum(MODEL_PRECISIONS).default('fp32'),
         catalog_file: z.string().nullable().default(null),
         download_timeout_s: positive.default(60),
         /**
@@ -94,9 +96,9 @@ export const configSchema = z
         allowed_formats: z
           .array(z.string())
           .default(['wav', 'rf64', 'aiff', 'flac', 'mp3', 'ogg', 'm4a', 'aac', 'wma', 'caf']),
-        default_codec: z.enum(['wav', 'flac', 'mp3', 'ogg']).default('wav'),
+        default_codec: z.enum(OUTPUT_CODECS).default('wav'),
         default_bit_depth: z.union([z.literal(16), z.literal(24), z.literal(32)]).default(16),
-        default_bitrate_kbps: z.number().int().min(32).max(512).default(192),
+        default_bitrate_kbps: z.number().int().min(BITRATE_KBPS_MIN).max(BITRATE_KBPS_MAX).default(192),
         /** Design name of allowed_formats; both set to different lists is an error. */
         supported_formats: z.array(z.string()).nullable().default(null),
         /** Output sample rate when a request names none; null: the input's own rate. */

@@ -7,14 +7,17 @@
 import { spawn, type ChildProcess } from 'child_process';
 import { promises as fs } from 'fs';
 import * as path from 'path';
-import type { AudioSink, ExternalEncodeOptions } from '../../core/audio/audio-codec';
+import {
+  DEFAULT_BITRATE_KBPS,
+  type AudioSink,
+  type ExternalEncodeOptions,
+} from '../../core/audio/audio-codec';
 import { ffmpegMetadataArgs } from '../../core/audio/audio-tags';
 import { temporaryPathFor } from '../../core/audio/temp-path';
 import { AudioProcessingError, ErrorCodes } from '../../core/errors';
 import type { FfmpegBinaries } from './ffmpeg-locator';
 import { stderrTail } from './ffmpeg-process';
 
-export const DEFAULT_BITRATE_KBPS = { mp3: 320, ogg: 256 } as const;
 const MAX_STDERR = 64 * 1024;
 
 /** Which encoders this ffmpeg has (from `ffmpeg -encoders`), as far as output codecs care. */

@@ -1,6 +1,6 @@
 export { Ffmpeg, parseEncoderList } from './ffmpeg';
 export { FfmpegDecoder, buildDecodeArgs } from './ffmpeg-decoder';
-export { FfmpegEncoder, buildEncodeArgs, DEFAULT_BITRATE_KBPS, type EncoderSupport } from './ffmpeg-encoder';
+export { FfmpegEncoder, buildEncodeArgs, type EncoderSupport } from './ffmpeg-encoder';
 export { classifyFfmpegFailure, ffmpegDecodeError } from './ffmpeg-errors';
 export {
   FfmpegLocator,

@@ -4,6 +4,7 @@ import type { Principal } from '../../common/auth/principal';
 import { outcomeForStatus } from './audit-record';
 import type { AuditRouteInfo } from '../../common/decorators/audit-route';
 import { AuditWriter } from './audit-writer.service';
+import { requestIdOf } from '../../common/logging/request-id';
 
 type AuditedRequest = Request & {
   principal?: Principal;
@@ -41,7 +42,7 @@ export class AuditHttpMiddleware implements NestMiddleware {
         action: route?.action ?? (status === 404 ? 'http.not_found' : 'http.request'),
         outcome: outcomeForStatus(status),
         occurredAt,
-        requestId: requestIdOf(req, res),
+        requestId: requestIdOf(req) ?? null,
         principal,
         authMethod: principal ? undefined : attempt?.method,
         resourceType: route?.resourceType ?? null,
@@ -63,12 +64,4 @@ export class AuditHttpMiddleware implements NestMiddleware {
     res.once('close', () => finish(true));
     next();
   }
-}
-
-function requestIdOf(req: AuditedRequest, res: Response): string | null {
-  if (typeof req.id === 'string' || typeof req.id === 'number') return String(req.id);
-  const fromRes = res.getHeader('x-request-id');
-  if (typeof fromRes === 'string') return fromRes;
-  const h = req.headers['x-request-id'];
-  return typeof h === 'string' ? h : null;
 }

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import type { Database as SqliteDatabase } from 'better-sqlite3';
 import type { DataSource, EntityManager, SelectQueryBuilder } from 'typeorm';
+import { sqliteIdle, type SqliteDatabase } from '../../infra/database/sqlite-idle';
 import { anchorHash, chainHash, GENESIS_HASH, type AuditHashedContent } from './audit-hash';
 import { AuditAnchorEntity } from './entities/audit-anchor.entity';
 import { AuditEventEntity } from './entities/audit-event.entity';
@@ -132,7 +132,7 @@ export class AuditRepository {
         });
         return;
       }
-      const db = await this.sqliteIdle();
+      const db = await sqliteIdle(this.ds);
       const insert = db.prepare(
         `INSERT INTO audit_events (${INSERT_COLUMNS.join(', ')}) VALUES (${INSERT_COLUMNS.map(() => '?').join(', ')})`,
       );
@@ -161,7 +161,7 @@ export class AuditRepository {
           return step.value;
         });
       }
-      const db = await this.sqliteIdle();
+      const db = await sqliteIdle(this.ds);
       return db
         .transaction((): PruneOutcome => {
           const steps = this.pruneSteps(cutoff, pruneEvent);
@@ -324,21 +324,6 @@ export class AuditRepository {
       .prepare('SELECT last_deleted_hash AS h FROM audit_anchors ORDER BY id DESC LIMIT 1')
       .get() as { h: string } | undefined;
     return anchor?.h ?? GENESIS_HASH;
-  }
-
-  /**
-   * The driver's single connection, once no TypeORM transaction of another module is open on it:
-   * better-sqlite3 would otherwise nest our transaction as a SAVEPOINT inside theirs, and their
-   * rollback would silently take our audit rows with it.
-   */
-  private async sqliteIdle(): Promise<SqliteDatabase> {
-    const db = (this.ds.driver as unknown as { databaseConnection: SqliteDatabase }).databaseConnection;
-    const deadline = Date.now() + 5000;
-    while (db.inTransaction) {
-      if (Date.now() > deadline) throw new Error('SQLite connection busy with another transaction');
-      await new Promise((r) => setTimeout(r, 5));
-    }
-    return db;
   }
 
   /** One chain operation at a time per process (the database lock covers other processes). */

@@ -31,6 +31,7 @@ import { CurrentPrincipal, type Principal } from '../../common/auth/principal';
 import { Roles } from '../../common/decorators/roles.decorator';
 import { AuditAction } from '../../common/decorators/audit-route';
 import { ApiProblemResponses } from '../../common/decorators/api-problem-responses.decorator';
+import { requestIdOf } from '../../common/logging/request-id';
 import { ModelInstallCreateDto, ModelUploadDto } from './dto/model-request.dto';
 import {
   InstallOperationResponseDto,
@@ -41,10 +42,7 @@ import {
 import { ModelsService } from './models.service';
 
 type Req_ = Request & { id?: string };
-const ctxOf = (principal: Principal, req: Req_) => ({
-  principal,
-  requestId: typeof req.id === 'string' ? req.id : (req.headers['x-request-id'] as string | undefined),
-});
+const ctxOf = (principal: Principal, req: Req_) => ({ principal, requestId: requestIdOf(req) });
 
 const NAME_PARAM = { name: 'name', description: 'Model name or alias', example: 'spleeter:4stems' };
 const VERSION_PARAM = { name: 'version', description: 'Version id', example: 'v2' };

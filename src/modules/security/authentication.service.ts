@@ -3,6 +3,7 @@ import { EventEmitter2 } from '@nestjs/event-emitter';
 import type { Request } from 'express';
 import { ANONYMOUS_ADMIN, type Principal } from '../../common/auth/principal';
 import { DomainEvents, type AuthEventPayload } from '../../common/events/domain-events';
+import { requestIdOf } from '../../common/logging/request-id';
 import { ErrorCodes, SecurityError } from '../../core/errors';
 import { AppConfig } from '../../infra/config/app-config';
 import { digestsEqual, hashApiKey, parseApiKeyId, secretsEqual } from './api-key-token';
@@ -158,9 +159,3 @@ export class AuthenticationService {
 
 /** Internal: a refusal whose message is the audit reason (never echoed to the client). */
 class AuthFailure extends Error {}
-
-export function requestIdOf(req: { id?: unknown; headers: Request['headers'] }): string | undefined {
-  if (typeof req.id === 'string' || typeof req.id === 'number') return String(req.id);
-  const h = req.headers['x-request-id'];
-  return typeof h === 'string' && h.length <= 128 ? h : undefined;
-}

@@ -10,8 +10,6 @@ import { MDX_DEFAULT_OVERLAP, refuseMdxOptions, type MdxOverlap } from '../../co
 import type { ModelKind } from '../../core/models/model-catalog';
 import type { OutputCodec, SeparationRequestOptions } from '../../engine/types';
 
-export const OUTPUT_CODECS: readonly OutputCodec[] = ['wav', 'flac', 'mp3', 'ogg'];
-
 export interface SeparationJobOptions {
   /** Requested subset, sorted; null = every stem of the model. */
   stems: string[] | null;

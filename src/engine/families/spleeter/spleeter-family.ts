@@ -6,7 +6,8 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import type { StemSeparator } from '../../../core/separation/types';
-import type { FamilyOptions, FamilySeparatorOptions, ModelFamily, ModelPrecisionName } from '../model-family';
+import type { ModelPrecision } from '../../../core/models/model-catalog';
+import type { FamilyOptions, FamilySeparatorOptions, ModelFamily } from '../model-family';
 import { createSpleeterSeparator } from './spleeter-separator-adapter';
 import { loadSpleeterModel, type LoadedSpleeterModel } from './spleeter-onnx-model';
 
@@ -35,7 +36,7 @@ export class SpleeterFamily implements ModelFamily {
     await Promise.all(models.map((m) => (m.status === 'fulfilled' ? m.value.dispose() : undefined)));
   }
 
-  private load(dir: string, precisionOverride?: ModelPrecisionName): Promise<LoadedSpleeterModel> {
+  private load(dir: string, precisionOverride?: ModelPrecision): Promise<LoadedSpleeterModel> {
     const precision = precisionOverride ?? this.options.precision;
     const key = `${dir}|${precision}`;
     let p = this.loaded.get(key);

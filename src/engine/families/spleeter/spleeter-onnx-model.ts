@@ -25,7 +25,7 @@ import {
   spleeterManifestSchema,
   type SpleeterManifest,
 } from '../../../core/onnx/spleeter-manifest';
-import type { ModelPrecision } from '../../../core/onnx/spleeter-unet';
+import type { ModelPrecision } from '../../../core/models/model-catalog';
 import { spleeterInstrumentsFromFiles } from '../../../core/onnx/spleeter-configs';
 import {
   SPLEETER_T,

@@ -1,4 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { MODEL_PRECISIONS } from '../../../core/models/model-catalog';
 import type { ModelInfo, ValidationReport, VersionInfo } from '../../../core/models/model-types';
 import type { InstallOperation } from '../model-install-operations.service';
 
@@ -13,7 +14,7 @@ export class ModelVersionResponseDto {
   @ApiProperty({ description: 'Bytes on disk' }) size!: number;
   @ApiProperty() format!: string;
   @ApiProperty({ type: [String] }) stems!: string[];
-  @ApiProperty({ nullable: true, enum: ['fp32', 'fp16', 'int8'] }) precision!: string | null;
+  @ApiProperty({ nullable: true, enum: MODEL_PRECISIONS }) precision!: string | null;
   @ApiProperty({ enum: ['valid', 'invalid', 'unchecked'] }) validation!: string;
   @ApiProperty({ description: 'Running separations using this version' }) inUse!: number;
 }

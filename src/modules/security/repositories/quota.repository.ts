@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import type { Database as SqliteDatabase } from 'better-sqlite3';
 import type { DataSource } from 'typeorm';
+import { sqliteIdle, type SqliteDatabase } from '../../../infra/database/sqlite-idle';
 
 export interface QuotaUsage {
   activeJobs: number;
@@ -59,7 +59,7 @@ export class QuotaRepository {
     limits: QuotaLimits | null,
   ): Promise<ReserveResult> {
     if (this.isPostgres) return this.reservePostgres(args, limits);
-    const db = await this.sqliteIdle();
+    const db = await sqliteIdle(this.ds);
     const txn = db.transaction((): ReserveResult => {
       const exists = db.prepare('SELECT 1 FROM quota_active_jobs WHERE job_id = ?').get(args.jobId);
       const usage = readUsageSqlite(db, args.principalId, args.day, args.staleBefore);
@@ -155,17 +155,6 @@ export class QuotaRepository {
       .from('quota_active_jobs')
       .where('started_at < :s', { s: staleBefore })
       .execute();
-  }
-
-  /** The driver's connection once no other TypeORM transaction is open on it (see AuditRepository). */
-  private async sqliteIdle(): Promise<SqliteDatabase> {
-    const db = (this.ds.driver as unknown as { databaseConnection: SqliteDatabase }).databaseConnection;
-    const deadline = Date.now() + 5000;
-    while (db.inTransaction) {
-      if (Date.now() > deadline) throw new Error('SQLite connection busy with another transaction');
-      await new Promise((r) => setTimeout(r, 5));
-    }
-    return db;
   }
 }
 

@@ -25,12 +25,11 @@ import {
   MDX_OVERLAP_RULE,
   type MdxOverlap,
 } from '../../../core/mdx/mdx-options';
+import { MODEL_REFERENCE_MAX_LENGTH, MODEL_REFERENCE_PATTERN } from '../../../core/models/model-catalog';
 import type { OutputCodec } from '../../../engine/types';
-import { OUTPUT_CODECS } from '../separation-options';
+import { BITRATE_KBPS_MAX, BITRATE_KBPS_MIN, OUTPUT_CODECS } from '../../../core/audio/audio-codec';
 import { toBoolean, toMdxOverlap, toNumber, toStringList } from './transforms';
 
-/** Catalog names like `spleeter:4stems` or `builtin:center`, optional `@version`. Never a path. */
-export const MODEL_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9:._-]{0,127}(@[A-Za-z0-9][A-Za-z0-9._-]{0,63})?$/;
 export const STEM_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 export const MAX_OFFSET_SECONDS = 24 * 3600;
 
@@ -40,12 +39,12 @@ export class SeparationOptionsDto {
     description:
       'Model name, optionally pinned to a version with `@version`. Default: the server default model.',
     example: 'builtin:center',
-    pattern: MODEL_NAME_PATTERN.source,
-    maxLength: 193,
+    pattern: MODEL_REFERENCE_PATTERN.source,
+    maxLength: MODEL_REFERENCE_MAX_LENGTH,
   })
   @IsOptional()
   @IsString()
-  @Matches(MODEL_NAME_PATTERN, { message: 'model must be a model name, optionally with @version' })
+  @Matches(MODEL_REFERENCE_PATTERN, { message: 'model must be a model name, optionally with @version' })
   model?: string;
 
   @ApiPropertyOptional({
@@ -74,12 +73,17 @@ export class SeparationOptionsDto {
   @IsIn(OUTPUT_CODECS)
   codec?: OutputCodec;
 
-  @ApiPropertyOptional({ description: 'MP3/OGG bitrate in kbit/s.', minimum: 32, maximum: 512, example: 192 })
+  @ApiPropertyOptional({
+    description: 'MP3/OGG bitrate in kbit/s.',
+    minimum: BITRATE_KBPS_MIN,
+    maximum: BITRATE_KBPS_MAX,
+    example: 192,
+  })
   @IsOptional()
   @Transform(toNumber)
   @IsInt()
-  @Min(32)
-  @Max(512)
+  @Min(BITRATE_KBPS_MIN)
+  @Max(BITRATE_KBPS_MAX)
   bitrate?: number;
 
   @ApiPropertyOptional({

@@ -13,7 +13,7 @@ import {
   Min,
 } from 'class-validator';
 import type { OutputCodec } from '../../../engine/types';
-import { OUTPUT_CODECS } from '../separation-options';
+import { BITRATE_KBPS_MAX, BITRATE_KBPS_MIN, OUTPUT_CODECS } from '../../../core/audio/audio-codec';
 import { SeparationStatus } from '../separation-status';
 import { toNumber, toStringList } from './transforms';
 
@@ -74,13 +74,13 @@ export class StemDownloadQueryDto {
 
   @ApiPropertyOptional({
     description: 'Bitrate in kbit/s when transcoding to mp3/ogg.',
-    minimum: 32,
-    maximum: 512,
+    minimum: BITRATE_KBPS_MIN,
+    maximum: BITRATE_KBPS_MAX,
   })
   @IsOptional()
   @Transform(toNumber)
   @IsInt()
-  @Min(32)
-  @Max(512)
+  @Min(BITRATE_KBPS_MIN)
+  @Max(BITRATE_KBPS_MAX)
   bitrate?: number;
 }

@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { SeparationStatus } from '../separation-status';
-import { OUTPUT_CODECS } from '../separation-options';
+import { OUTPUT_CODECS } from '../../../core/audio/audio-codec';
 import { SignalAnalysisDto } from './analysis-response.dto';
 
 export class SeparationModelDto {
