@@ -12,7 +12,7 @@ import { ffmpegMetadataArgs } from '../../core/audio/audio-tags';
 import { temporaryPathFor } from '../../core/audio/temp-path';
 import { AudioProcessingError, ErrorCodes } from '../../core/errors';
 import type { FfmpegBinaries } from './ffmpeg-locator';
-import { stderrTail } from './ffmpeg-process';
+import { FFMPEG_QUIET_ARGS, stderrTail } from './ffmpeg-process';
 
 export const DEFAULT_BITRATE_KBPS = { mp3: 320, ogg: 256 } as const;
 const MAX_STDERR = 64 * 1024;
@@ -32,12 +32,7 @@ export function buildEncodeArgs(
   outputPath: string,
 ): string[] {
   const input = [
-    '-nostdin',
-    '-hide_banner',
-    '-loglevel',
-    'error',
-    '-protocol_whitelist',
-    'file,pipe',
+    ...FFMPEG_QUIET_ARGS,
     '-f',
     'f32le',
     '-ar',
@@ -120,12 +115,7 @@ export function buildTranscodeArgs(
   support: EncoderSupport,
 ): string[] {
   return [
-    '-nostdin',
-    '-hide_banner',
-    '-loglevel',
-    'error',
-    '-protocol_whitelist',
-    'file,pipe',
+    ...FFMPEG_QUIET_ARGS,
     '-i',
     'file:' + inputPath,
     '-map',
