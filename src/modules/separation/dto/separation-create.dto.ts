@@ -7,7 +7,6 @@ import {
   IsArray,
   IsBoolean,
   IsIn,
-  IsInt,
   IsNumber,
   IsOptional,
   IsPositive,
@@ -16,7 +15,6 @@ import {
   Matches,
   Max,
   MaxLength,
-  Min,
   ValidateBy,
 } from 'class-validator';
 import {
@@ -27,7 +25,7 @@ import {
 } from '../../../core/mdx/mdx-options';
 import type { OutputCodec } from '../../../engine/types';
 import { OUTPUT_CODECS } from '../separation-options';
-import { toBoolean, toMdxOverlap, toNumber, toStringList } from './transforms';
+import { OptionalInt, OptionalNumber, toBoolean, toMdxOverlap, toNumber, toStringList } from './transforms';
 
 /** Catalog names like `spleeter:4stems` or `builtin:center`, optional `@version`. Never a path. */
 export const MODEL_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9:._-]{0,127}(@[A-Za-z0-9][A-Za-z0-9._-]{0,63})?$/;
@@ -75,11 +73,7 @@ export class SeparationOptionsDto {
   codec?: OutputCodec;
 
   @ApiPropertyOptional({ description: 'MP3/OGG bitrate in kbit/s.', minimum: 32, maximum: 512, example: 192 })
-  @IsOptional()
-  @Transform(toNumber)
-  @IsInt()
-  @Min(32)
-  @Max(512)
+  @OptionalInt(32, 512)
   bitrate?: number;
 
   @ApiPropertyOptional({
@@ -96,11 +90,7 @@ export class SeparationOptionsDto {
     minimum: 8000,
     maximum: 192000,
   })
-  @IsOptional()
-  @Transform(toNumber)
-  @IsInt()
-  @Min(8000)
-  @Max(192000)
+  @OptionalInt(8000, 192000)
   sampleRate?: number;
 
   @ApiPropertyOptional({
@@ -108,11 +98,7 @@ export class SeparationOptionsDto {
     minimum: 0,
     example: 0,
   })
-  @IsOptional()
-  @Transform(toNumber)
-  @IsNumber({ allowNaN: false, allowInfinity: false })
-  @Min(0)
-  @Max(MAX_OFFSET_SECONDS)
+  @OptionalNumber(0, MAX_OFFSET_SECONDS)
   offset?: number;
 
   @ApiPropertyOptional({
@@ -190,11 +176,7 @@ export class SeparationOptionsDto {
     maximum: 500,
     example: 80,
   })
-  @IsOptional()
-  @Transform(toNumber)
-  @IsNumber({ allowNaN: false, allowInfinity: false })
-  @Min(10)
-  @Max(500)
+  @OptionalNumber(10, 500)
   highpassHz?: number;
 
   @ApiPropertyOptional({
@@ -247,11 +229,7 @@ export class SeparationOptionsDto {
     maximum: 0,
     example: -14,
   })
-  @IsOptional()
-  @Transform(toNumber)
-  @IsNumber({ allowNaN: false, allowInfinity: false })
-  @Min(-70)
-  @Max(0)
+  @OptionalNumber(-70, 0)
   targetLufs?: number;
 
   @ApiPropertyOptional({
