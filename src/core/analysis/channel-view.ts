@@ -83,9 +83,3 @@ export abstract class ViewAnalyzer implements StreamingAnalyzer {
 export function toDb(linear: number): number | null {
   return linear > 0 ? 20 * Math.log10(linear) : null;
 }
-
-export function roundTo(value: number | null, decimals: number): number | null {
-  if (value === null) return null;
-  const f = 10 ** decimals;
-  return Math.round(value * f) / f;
-}
