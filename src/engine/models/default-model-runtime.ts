@@ -31,12 +31,10 @@ export class DefaultModelRuntime implements ModelRuntime {
     outDir: string,
     opts: SpleeterConvertOptions,
   ): Promise<void> {
+    // The converter cannot be canceled; it ignores `signal`.
     await convertSpleeterCheckpoint(checkpointDir, {
-      config: opts.config,
-      F: opts.F,
-      T: opts.T,
+      ...opts,
       outDir,
-      precision: opts.precision,
       onProgress: (f) => opts.onProgress?.(f),
     });
   }
