@@ -18,8 +18,9 @@ export const ANONYMOUS_ADMIN: Principal = Object.freeze({
 
 export type RequestWithPrincipal = { principal?: Principal };
 
+export const principalOf = (req: RequestWithPrincipal): Principal => req.principal ?? ANONYMOUS_ADMIN;
+
 /** `@CurrentPrincipal() principal: Principal` in a handler. */
-export const CurrentPrincipal = createParamDecorator((_data: unknown, ctx: ExecutionContext): Principal => {
-  const req = ctx.switchToHttp().getRequest<RequestWithPrincipal>();
-  return req.principal ?? ANONYMOUS_ADMIN;
-});
+export const CurrentPrincipal = createParamDecorator((_data: unknown, ctx: ExecutionContext): Principal =>
+  principalOf(ctx.switchToHttp().getRequest<RequestWithPrincipal>()),
+);

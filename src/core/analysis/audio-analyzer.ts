@@ -6,7 +6,7 @@
  * Feed interleaved (push) or planar (pushPlanar) float32 chunks at any rate and channel count;
  * result() ends the input. Memory does not grow with the input length (see each analyzer).
  */
-import { ChannelView, checkChannelCount, checkSampleRate, interleavedView, planarView } from './channel-view';
+import { ChannelView, ViewAnalyzer } from './channel-view';
 import { KeyEstimator, type KeyProfiles, type KeyResult } from './key';
 import { LoudnessMeter, type LoudnessResult } from './loudness';
 import { SilenceDetector, type SilenceResult } from './silence';
@@ -48,9 +48,7 @@ function opts<T extends object>(v: boolean | T | undefined): T | null {
   return v === true || v === undefined ? ({} as T) : v;
 }
 
-export class AudioAnalyzer {
-  readonly sampleRate: number;
-  readonly channels: number;
+export class AudioAnalyzer extends ViewAnalyzer {
   private readonly loudness: LoudnessMeter | null;
   private readonly silence: SilenceDetector | null;
   private readonly tempo: TempoEstimator | null;
@@ -59,11 +57,8 @@ export class AudioAnalyzer {
   private done: AudioAnalysis | null = null;
 
   constructor(options: AudioAnalysisOptions) {
-    checkSampleRate(options.sampleRate);
-    checkChannelCount(options.channels);
+    super(options.sampleRate, options.channels);
     const { sampleRate, channels } = options;
-    this.sampleRate = sampleRate;
-    this.channels = channels;
     const l = opts(options.loudness);
     const s = opts(options.silence);
     const t = opts(options.tempo);
@@ -74,15 +69,7 @@ export class AudioAnalyzer {
     this.key = k && new KeyEstimator({ sampleRate, channels, ...k });
   }
 
-  push(chunk: Float32Array): void {
-    this.feed(interleavedView(chunk, this.channels));
-  }
-
-  pushPlanar(planes: readonly Float32Array[]): void {
-    this.feed(planarView(planes, this.channels));
-  }
-
-  feed(view: ChannelView): void {
+  override feed(view: ChannelView): void {
     if (this.done) throw new Error('push after result()');
     this.loudness?.feed(view);
     this.silence?.feed(view);

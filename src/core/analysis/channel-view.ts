@@ -58,13 +58,28 @@ export interface StreamingAnalyzer {
   pushPlanar(planes: readonly Float32Array[]): void;
 }
 
+/** A StreamingAnalyzer fed through views: checks the format; push/pushPlanar wrap chunks for feed(). */
+export abstract class ViewAnalyzer implements StreamingAnalyzer {
+  constructor(
+    readonly sampleRate: number,
+    readonly channels: number,
+  ) {
+    checkSampleRate(sampleRate);
+    checkChannelCount(channels);
+  }
+
+  push(chunk: Float32Array): void {
+    this.feed(interleavedView(chunk, this.channels));
+  }
+
+  pushPlanar(planes: readonly Float32Array[]): void {
+    this.feed(planarView(planes, this.channels));
+  }
+
+  abstract feed(view: ChannelView): void;
+}
+
 /** dB of a linear magnitude; null for 0 (JSON has no −Infinity). */
 export function toDb(linear: number): number | null {
   return linear > 0 ? 20 * Math.log10(linear) : null;
-}
-
-export function roundTo(value: number | null, decimals: number): number | null {
-  if (value === null) return null;
-  const f = 10 ** decimals;
-  return Math.round(value * f) / f;
 }

@@ -18,7 +18,7 @@
  * are the relative major/minor (C major vs A minor share every note) and the dominant key; the
  * accuracy on generated chord progressions is in key.spec.ts and docs/ANALYSIS.md.
  */
-import { ChannelView, StreamingAnalyzer } from './channel-view';
+import { ChannelView, ViewAnalyzer } from './channel-view';
 import { MonoSpectrogram } from './mono-frames';
 
 const { log2, round, abs, sqrt, max } = Math;
@@ -87,9 +87,7 @@ function pearson(a: readonly number[], b: readonly number[], shift: number): num
   return da > 0 && db > 0 ? num / sqrt(da * db) : 0;
 }
 
-export class KeyEstimator implements StreamingAnalyzer {
-  readonly sampleRate: number;
-  readonly channels: number;
+export class KeyEstimator extends ViewAnalyzer {
   private readonly spec: MonoSpectrogram;
   /** Per bin: pitch class (−1 outside the range) and weight. */
   private readonly binClass: Int8Array;
@@ -99,8 +97,7 @@ export class KeyEstimator implements StreamingAnalyzer {
   private ended = false;
 
   constructor(options: KeyOptions) {
-    this.sampleRate = options.sampleRate;
-    this.channels = options.channels;
+    super(options.sampleRate, options.channels);
     const profiles = options.profiles ?? 'temperley';
     if (profiles !== 'temperley' && profiles !== 'krumhansl')
       throw new RangeError(`unknown key profiles ${String(profiles)}`);
@@ -122,15 +119,7 @@ export class KeyEstimator implements StreamingAnalyzer {
     }
   }
 
-  push(chunk: Float32Array): void {
-    this.spec.push(chunk);
-  }
-
-  pushPlanar(planes: readonly Float32Array[]): void {
-    this.spec.pushPlanar(planes);
-  }
-
-  feed(view: ChannelView): void {
+  override feed(view: ChannelView): void {
     this.spec.feed(view);
   }
 

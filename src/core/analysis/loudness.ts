@@ -22,16 +22,7 @@
  * Measured against ffmpeg's ebur128 filter in test/integration/analysis-loudness-ffmpeg.spec.ts.
  */
 import { BiquadCascade, kWeighting } from './biquad';
-import {
-  ChannelView,
-  checkChannelCount,
-  checkSampleRate,
-  interleavedView,
-  planarView,
-  sliceView,
-  StreamingAnalyzer,
-  toDb,
-} from './channel-view';
+import { ChannelView, sliceView, toDb, ViewAnalyzer } from './channel-view';
 import { TruePeakMeter } from './true-peak';
 
 const { log10, round, floor, min, max } = Math;
@@ -171,9 +162,7 @@ class GatingHistogram {
  * Streaming loudness meter. push()/pushPlanar() any number of chunks, read result() at any time
  * (it measures what was pushed so far and does not disturb the stream).
  */
-export class LoudnessMeter implements StreamingAnalyzer {
-  readonly sampleRate: number;
-  readonly channels: number;
+export class LoudnessMeter extends ViewAnalyzer {
   readonly weights: readonly number[];
   /** Samples per 100 ms sub-block. */
   readonly subBlock: number;
@@ -193,10 +182,7 @@ export class LoudnessMeter implements StreamingAnalyzer {
   private frames = 0;
 
   constructor(options: LoudnessMeterOptions) {
-    checkSampleRate(options.sampleRate);
-    checkChannelCount(options.channels);
-    this.sampleRate = options.sampleRate;
-    this.channels = options.channels;
+    super(options.sampleRate, options.channels);
     const weights = options.channelWeights ?? defaultChannelWeights(options.channels);
     if (weights.length !== options.channels || weights.some((w) => !(w >= 0) || !Number.isFinite(w)))
       throw new RangeError(`channelWeights must be ${options.channels} finite non-negative numbers`);
@@ -213,16 +199,8 @@ export class LoudnessMeter implements StreamingAnalyzer {
     return this.frames;
   }
 
-  push(chunk: Float32Array): void {
-    this.feed(interleavedView(chunk, this.channels));
-  }
-
-  pushPlanar(planes: readonly Float32Array[]): void {
-    this.feed(planarView(planes, this.channels));
-  }
-
   /** Feeds a view (see channel-view.ts). */
-  feed(view: ChannelView): void {
+  override feed(view: ChannelView): void {
     if (view.frames === 0) return;
     this.truePeakMeter?.process(view.arrays, view.starts, view.stride, view.frames);
     if (!this.truePeakMeter) this.trackSamplePeaks(view);

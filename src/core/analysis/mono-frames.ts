@@ -4,13 +4,11 @@
  * Uses the project's streaming STFT (src/core/dsp/stft.ts: periodic Hann, WebAssembly FFT).
  */
 import { StreamingStftAnalyzer, type FramingConfig } from '../dsp/stft';
-import { ChannelView, checkChannelCount, checkSampleRate, interleavedView, planarView } from './channel-view';
+import { ChannelView, ViewAnalyzer } from './channel-view';
 
 export type FrameCallback = (re: Float32Array, im: Float32Array) => void;
 
-export class MonoSpectrogram {
-  readonly sampleRate: number;
-  readonly channels: number;
+export class MonoSpectrogram extends ViewAnalyzer {
   readonly framing: FramingConfig;
   readonly bins: number;
   private readonly analyzer: StreamingStftAnalyzer;
@@ -24,10 +22,7 @@ export class MonoSpectrogram {
     overlap: 2 | 4,
     private readonly onFrame: FrameCallback,
   ) {
-    checkSampleRate(sampleRate);
-    checkChannelCount(channels);
-    this.sampleRate = sampleRate;
-    this.channels = channels;
+    super(sampleRate, channels);
     const nFft = Math.max(64, 2 ** Math.round(Math.log2(frameSeconds * sampleRate)));
     // No front padding: frame k starts at sample k·hop (analysis only, nothing is resynthesised).
     this.framing = { nFft, hop: nFft / overlap, frontPad: 0 };
@@ -42,15 +37,7 @@ export class MonoSpectrogram {
     return this.sampleRate / this.framing.hop;
   }
 
-  push(chunk: Float32Array): void {
-    this.feed(interleavedView(chunk, this.channels));
-  }
-
-  pushPlanar(planes: readonly Float32Array[]): void {
-    this.feed(planarView(planes, this.channels));
-  }
-
-  feed(view: ChannelView): void {
+  override feed(view: ChannelView): void {
     if (view.frames === 0) return;
     const mono = new Float32Array(view.frames);
     const scale = 1 / this.channels;

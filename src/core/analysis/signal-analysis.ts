@@ -6,7 +6,12 @@
  * shape serves the library result, the result cache and the job JSON.
  */
 import { AudioAnalyzer } from './audio-analyzer';
-import { DEFAULT_SILENCE_MIN_DURATION_SEC, DEFAULT_SILENCE_THRESHOLD_DBFS } from './silence';
+import type { LoudnessResult } from './loudness';
+import {
+  DEFAULT_SILENCE_MIN_DURATION_SEC,
+  DEFAULT_SILENCE_THRESHOLD_DBFS,
+  type SilenceResult,
+} from './silence';
 
 /**
  * `empty`: at most this fraction of the signal, and at most EMPTY_MAX_SOUND_SEC, lies outside the
@@ -100,22 +105,8 @@ export class SignalAnalyzer {
       sampleRate: a.sampleRate,
       channels: a.channels,
       durationSec: a.durationSec,
-      loudness: {
-        integratedLufs: l.integratedLufs,
-        loudnessRangeLu: l.loudnessRangeLu,
-        truePeakDbtp: l.truePeakDbtp,
-        samplePeakDbfs: l.samplePeakDbfs,
-        maxMomentaryLufs: l.maxMomentaryLufs,
-        maxShortTermLufs: l.maxShortTermLufs,
-      },
-      silence: {
-        ranges: s.ranges.map((r) => ({ startSec: r.startSec, endSec: r.endSec })),
-        truncated: s.truncated,
-        silentSec: s.silentSec,
-        silentFraction: s.silentFraction,
-        thresholdDbfs: s.thresholdDbfs,
-        minDurationSec: s.minDurationSec,
-      },
+      loudness: signalLoudness(l),
+      silence: signalSilence(s),
       empty:
         s.empty ||
         gatedOut ||
@@ -123,6 +114,26 @@ export class SignalAnalyzer {
     };
   }
 }
+
+/** The reported loudness figures (the meter's working data left out). */
+export const signalLoudness = (l: LoudnessResult): SignalLoudness => ({
+  integratedLufs: l.integratedLufs,
+  loudnessRangeLu: l.loudnessRangeLu,
+  truePeakDbtp: l.truePeakDbtp,
+  samplePeakDbfs: l.samplePeakDbfs,
+  maxMomentaryLufs: l.maxMomentaryLufs,
+  maxShortTermLufs: l.maxShortTermLufs,
+});
+
+/** The reported silence figures (the detector's working data left out). */
+export const signalSilence = (s: SilenceResult): SignalSilence => ({
+  ranges: s.ranges.map((r) => ({ startSec: r.startSec, endSec: r.endSec })),
+  truncated: s.truncated,
+  silentSec: s.silentSec,
+  silentFraction: s.silentFraction,
+  thresholdDbfs: s.thresholdDbfs,
+  minDurationSec: s.minDurationSec,
+});
 
 /** Passes a stream through unchanged, feeding every chunk to `analyzer` on the way. */
 export async function* tapStream(

@@ -12,15 +12,7 @@
  *
  * The result grows only with the number of ranges found (capped at `maxRanges`), not with the input.
  */
-import {
-  ChannelView,
-  checkChannelCount,
-  checkSampleRate,
-  interleavedView,
-  planarView,
-  StreamingAnalyzer,
-  toDb,
-} from './channel-view';
+import { ChannelView, toDb, ViewAnalyzer } from './channel-view';
 
 export const DEFAULT_SILENCE_THRESHOLD_DBFS = -60;
 export const DEFAULT_SILENCE_MIN_DURATION_SEC = 0.5;
@@ -64,9 +56,7 @@ export interface SilenceResult {
   mode: 'rms' | 'peak';
 }
 
-export class SilenceDetector implements StreamingAnalyzer {
-  readonly sampleRate: number;
-  readonly channels: number;
+export class SilenceDetector extends ViewAnalyzer {
   readonly thresholdDbfs: number;
   readonly minDurationSec: number;
   readonly mode: 'rms' | 'peak';
@@ -88,16 +78,13 @@ export class SilenceDetector implements StreamingAnalyzer {
   private peak = 0;
 
   constructor(options: SilenceOptions) {
-    checkSampleRate(options.sampleRate);
-    checkChannelCount(options.channels);
+    super(options.sampleRate, options.channels);
     const threshold = options.thresholdDbfs ?? DEFAULT_SILENCE_THRESHOLD_DBFS;
     const minDuration = options.minDurationSec ?? DEFAULT_SILENCE_MIN_DURATION_SEC;
     if (!Number.isFinite(threshold) || threshold > 0)
       throw new RangeError(`thresholdDbfs must be a number ≤ 0, got ${threshold}`);
     if (!Number.isFinite(minDuration) || minDuration < 0)
       throw new RangeError(`minDurationSec must be a number ≥ 0, got ${minDuration}`);
-    this.sampleRate = options.sampleRate;
-    this.channels = options.channels;
     this.thresholdDbfs = threshold;
     this.minDurationSec = minDuration;
     this.threshold = 10 ** (threshold / 20);
@@ -113,15 +100,7 @@ export class SilenceDetector implements StreamingAnalyzer {
     this.blockSums = new Float64Array(options.channels);
   }
 
-  push(chunk: Float32Array): void {
-    this.feed(interleavedView(chunk, this.channels));
-  }
-
-  pushPlanar(planes: readonly Float32Array[]): void {
-    this.feed(planarView(planes, this.channels));
-  }
-
-  feed(view: ChannelView): void {
+  override feed(view: ChannelView): void {
     if (this.mode === 'peak') this.feedPeak(view);
     else this.feedRms(view);
     this.frames += view.frames;

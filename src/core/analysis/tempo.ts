@@ -20,7 +20,7 @@
  * listeners as well as algorithms. Accuracy on generated drum patterns is measured in
  * tempo.spec.ts and quoted in docs/ANALYSIS.md.
  */
-import { ChannelView, StreamingAnalyzer } from './channel-view';
+import { ChannelView, ViewAnalyzer } from './channel-view';
 import { MonoSpectrogram } from './mono-frames';
 
 const { log, log2, exp, max, min, floor, round, abs, sqrt } = Math;
@@ -49,9 +49,7 @@ const LOG_GAMMA = 100;
 /** Centre of the log-normal tempo preference (σ = 1 octave). */
 const PRIOR_CENTER_BPM = 120;
 
-export class TempoEstimator implements StreamingAnalyzer {
-  readonly sampleRate: number;
-  readonly channels: number;
+export class TempoEstimator extends ViewAnalyzer {
   readonly minBpm: number;
   readonly maxBpm: number;
   private readonly spec: MonoSpectrogram;
@@ -67,8 +65,7 @@ export class TempoEstimator implements StreamingAnalyzer {
   private ended = false;
 
   constructor(options: TempoOptions) {
-    this.sampleRate = options.sampleRate;
-    this.channels = options.channels;
+    super(options.sampleRate, options.channels);
     this.minBpm = options.minBpm ?? 50;
     this.maxBpm = options.maxBpm ?? 220;
     if (!(this.minBpm >= 20 && this.maxBpm <= 400 && this.minBpm * 1.5 < this.maxBpm))
@@ -85,15 +82,7 @@ export class TempoEstimator implements StreamingAnalyzer {
     this.acf = new Float64Array(this.maxLag + 1);
   }
 
-  push(chunk: Float32Array): void {
-    this.spec.push(chunk);
-  }
-
-  pushPlanar(planes: readonly Float32Array[]): void {
-    this.spec.pushPlanar(planes);
-  }
-
-  feed(view: ChannelView): void {
+  override feed(view: ChannelView): void {
     this.spec.feed(view);
   }
 

@@ -127,6 +127,16 @@ export class MdxSeparator implements StemSeparator {
     // UVR cross-fades with np.hanning for every overlap but 0, its 'Default' included.
     const fullWindow = this.overlap === 0 ? null : symmetricHann(chunk);
     const input$ = new PaddedInput(trim);
+    /** Channel c of batch slot `base` in a [B, 4 (L re, L im, R re, R im), dimF, dimT] tensor. */
+    const spectrum = (data: Float32Array, base: number, c: number) => ({
+      re: data,
+      im: data,
+      reOffset: base + 2 * c * plane,
+      imOffset: base + (2 * c + 1) * plane,
+      binStride: dimT,
+      frameStride: 1,
+      bins: dimF,
+    });
 
     let N = -1; // unknown until the source ends
     let nextChunk = 0; // index of the next chunk to run
@@ -165,15 +175,7 @@ export class MdxSeparator implements StemSeparator {
         for (let c = 0; c < CHANNELS; c++) {
           stft.forward(
             { data: input$.channel(c), offset: start - input$.base, length: chunk },
-            {
-              re: input,
-              im: input,
-              reOffset: base + 2 * c * plane,
-              imOffset: base + (2 * c + 1) * plane,
-              binStride: dimT,
-              frameStride: 1,
-              bins: dimF,
-            },
+            spectrum(input, base, c),
           );
         }
         // Bins 0..2 (below ~20 Hz) are zeroed before the model, as UVR does.
@@ -207,19 +209,7 @@ export class MdxSeparator implements StemSeparator {
         accBase = start;
         const window = fullWindow === null ? null : actual === chunk ? fullWindow : symmetricHann(actual);
         for (let c = 0; c < CHANNELS; c++) {
-          stft.inverse(
-            {
-              re: out,
-              im: out,
-              reOffset: base + 2 * c * plane,
-              imOffset: base + (2 * c + 1) * plane,
-              binStride: dimT,
-              frameStride: 1,
-              bins: dimF,
-            },
-            dimT,
-            { data: wave, length: chunk },
-          );
+          stft.inverse(spectrum(out, base, c), dimT, { data: wave, length: chunk });
           const a = acc[c];
           if (window) for (let j = 0; j < actual; j++) a[j] += wave[j] * window[j];
           else for (let j = 0; j < actual; j++) a[j] += wave[j];

@@ -24,33 +24,32 @@ export const check = (name: string, ok: boolean, detail: string, fatal = true): 
 const fmt = (d: OnnxValueDeclaration) =>
   `${d.name}: ${d.elementType} [${(d.shape ?? []).map((x) => x ?? '?').join(', ')}]`;
 
-/** Signature of one Spleeter instrument file: x/y float32 [2,S,T,F] or [S,2,T,F]. */
-export function checkSpleeterSignature(
-  entry: CatalogEntry,
+type Shape = readonly (number | string | null)[];
+
+/**
+ * One float32 rank-4 input and one output; `axisProblems` names what is wrong with a shape's
+ * model-specific axes.
+ */
+function checkRank4Io(
   file: string,
   meta: OnnxModelMetadata,
+  axisProblems: (shape: Shape) => string[],
 ): ValidationCheck[] {
-  const sp = entry.spleeter!;
   const out: ValidationCheck[] = [];
-  const io = (what: 'input' | 'output', list: OnnxValueDeclaration[]) => {
+  for (const [what, list] of [
+    ['input', meta.inputs],
+    ['output', meta.outputs],
+  ] as const) {
     if (list.length !== 1) {
       out.push(check(`signature:${file}:${what}`, false, `expected 1 ${what}, found ${list.length}`));
-      return;
+      continue;
     }
     const d = list[0];
     const shape = d.shape ?? [];
     const problems: string[] = [];
     if (d.elementType !== 'float32') problems.push(`element type ${d.elementType}, expected float32`);
     if (shape.length !== 4) problems.push(`rank ${shape.length}, expected 4`);
-    else {
-      const cstf = shape[0] === 2;
-      const sctf = shape[1] === 2;
-      if (!cstf && !sctf) problems.push('no channel axis of size 2 at position 0 or 1');
-      if (typeof shape[3] === 'number' && shape[3] !== sp.F)
-        problems.push(`F = ${shape[3]}, expected ${sp.F}`);
-      if (typeof shape[2] === 'number' && shape[2] !== sp.T)
-        problems.push(`T = ${shape[2]}, expected ${sp.T}`);
-    }
+    else problems.push(...axisProblems(shape));
     out.push(
       check(
         `signature:${file}:${what}`,
@@ -58,9 +57,24 @@ export function checkSpleeterSignature(
         problems.length ? `${fmt(d)}: ${problems.join('; ')}` : fmt(d),
       ),
     );
-  };
-  io('input', meta.inputs);
-  io('output', meta.outputs);
+  }
+  return out;
+}
+
+/** Signature of one Spleeter instrument file: x/y float32 [2,S,T,F] or [S,2,T,F]. */
+export function checkSpleeterSignature(
+  entry: CatalogEntry,
+  file: string,
+  meta: OnnxModelMetadata,
+): ValidationCheck[] {
+  const sp = entry.spleeter!;
+  const out = checkRank4Io(file, meta, (shape) => {
+    const problems: string[] = [];
+    if (shape[0] !== 2 && shape[1] !== 2) problems.push('no channel axis of size 2 at position 0 or 1');
+    if (typeof shape[3] === 'number' && shape[3] !== sp.F) problems.push(`F = ${shape[3]}, expected ${sp.F}`);
+    if (typeof shape[2] === 'number' && shape[2] !== sp.T) problems.push(`T = ${shape[2]}, expected ${sp.T}`);
+    return problems;
+  });
   const stems = meta.metadata.stems;
   if (stems !== undefined) {
     out.push(
@@ -80,40 +94,11 @@ export function checkMdxSignature(
   file: string,
   meta: OnnxModelMetadata,
 ): ValidationCheck[] {
-  const mdx = entry.mdx!;
-  const out: ValidationCheck[] = [];
-  for (const [what, list] of [
-    ['input', meta.inputs],
-    ['output', meta.outputs],
-  ] as const) {
-    if (list.length !== 1) {
-      out.push(check(`signature:${file}:${what}`, false, `expected 1 ${what}, found ${list.length}`));
-      continue;
-    }
-    const d = list[0];
-    const shape = d.shape ?? [];
-    const problems: string[] = [];
-    if (d.elementType !== 'float32') problems.push(`element type ${d.elementType}, expected float32`);
-    if (shape.length !== 4) problems.push(`rank ${shape.length}, expected 4`);
-    else {
-      const expect: [number, number | string | null, string][] = [
-        [1, shape[1], 'channels (L/R re/im)'],
-        [2, shape[2], 'dim_f'],
-        [3, shape[3], 'dim_t'],
-      ];
-      const want = [0, 4, mdx.dim_f, mdx.dim_t];
-      for (const [axis, got, label] of expect) {
-        if (typeof got === 'number' && got !== want[axis])
-          problems.push(`${label} = ${got}, expected ${want[axis]}`);
-      }
-    }
-    out.push(
-      check(
-        `signature:${file}:${what}`,
-        problems.length === 0,
-        problems.length ? `${fmt(d)}: ${problems.join('; ')}` : fmt(d),
-      ),
-    );
-  }
-  return out;
+  const want = [0, 4, entry.mdx!.dim_f, entry.mdx!.dim_t];
+  const labels = ['', 'channels (L/R re/im)', 'dim_f', 'dim_t'];
+  return checkRank4Io(file, meta, (shape) =>
+    [1, 2, 3]
+      .filter((axis) => typeof shape[axis] === 'number' && shape[axis] !== want[axis])
+      .map((axis) => `${labels[axis]} = ${shape[axis]}, expected ${want[axis]}`),
+  );
 }

@@ -111,6 +111,16 @@ export interface ModelInfo {
   aliases: string[];
 }
 
+/** Options of ModelRuntime.convertSpleeterCheckpoint. */
+export interface SpleeterConvertOptions {
+  config: '2stems' | '4stems' | '5stems';
+  F: number;
+  T: number;
+  precision: ModelPrecision;
+  onProgress?: (fraction: number) => void;
+  signal?: AbortSignal;
+}
+
 /**
  * What ModelManager needs from the inference side (helper code outside this module): converting
  * official checkpoints, and loading + smoke-running a model. The default implementation lives in
@@ -120,14 +130,7 @@ export interface ModelRuntime {
   convertSpleeterCheckpoint(
     checkpointDir: string,
     outDir: string,
-    opts: {
-      config: '2stems' | '4stems' | '5stems';
-      F: number;
-      T: number;
-      precision: ModelPrecision;
-      onProgress?: (fraction: number) => void;
-      signal?: AbortSignal;
-    },
+    opts: SpleeterConvertOptions,
   ): Promise<void>;
   /**
    * Loads the model, compares what it declares with `model.entry` and runs a smoke inference on a

@@ -11,9 +11,8 @@
 import * as path from 'path';
 import * as ort from 'onnxruntime-node';
 import { ErrorCodes, ModelError } from '../../core/errors';
-import type { ModelPrecision } from '../../core/models/model-catalog';
 import { ValidationCheck, check } from '../../core/models/model-signature';
-import type { ModelRuntime, ResolvedModel } from '../../core/models/model-types';
+import type { ModelRuntime, ResolvedModel, SpleeterConvertOptions } from '../../core/models/model-types';
 import { finiteStats, smokeMixture, smokeSegmentMagnitudes } from '../../core/models/smoke-signal';
 import { createBuiltinSeparator } from '../../core/builtin/builtin-models';
 import { RealFft } from '../../core/dsp/fft';
@@ -30,20 +29,12 @@ export class DefaultModelRuntime implements ModelRuntime {
   async convertSpleeterCheckpoint(
     checkpointDir: string,
     outDir: string,
-    opts: {
-      config: '2stems' | '4stems' | '5stems';
-      F: number;
-      T: number;
-      precision: ModelPrecision;
-      onProgress?: (fraction: number) => void;
-    },
+    opts: SpleeterConvertOptions,
   ): Promise<void> {
+    // The converter cannot be canceled; it ignores `signal`.
     await convertSpleeterCheckpoint(checkpointDir, {
-      config: opts.config,
-      F: opts.F,
-      T: opts.T,
+      ...opts,
       outDir,
-      precision: opts.precision,
       onProgress: (f) => opts.onProgress?.(f),
     });
   }

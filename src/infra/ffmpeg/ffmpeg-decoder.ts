@@ -10,13 +10,14 @@ import { describeAudioFormat } from '../../core/audio/sniff';
 import { AudioProcessingError, ErrorCodes } from '../../core/errors';
 import { ffmpegDecodeError } from './ffmpeg-errors';
 import type { FfmpegBinaries } from './ffmpeg-locator';
+import { FFMPEG_QUIET_ARGS } from './ffmpeg-process';
 
 const MAX_STDERR = 64 * 1024;
 const LITTLE_ENDIAN = endianness() === 'LE';
 
 /** The argv for one decode; exported so tests can assert the hardening flags. */
 export function buildDecodeArgs(filePath: string, options: ExternalDecodeOptions = {}): string[] {
-  const args = ['-nostdin', '-hide_banner', '-loglevel', 'error', '-protocol_whitelist', 'file,pipe'];
+  const args = [...FFMPEG_QUIET_ARGS];
   if (options.offsetSec) args.push('-ss', seconds(options.offsetSec));
   // Never let ffmpeg guess the demuxer: sniffing already decided, and guessing is how text
   // playlists (HLS, concat) get opened.

@@ -16,7 +16,7 @@ import { ffmpegMetadataArgs } from '../../core/audio/audio-tags';
 import { temporaryPathFor } from '../../core/audio/temp-path';
 import { AudioProcessingError, ErrorCodes } from '../../core/errors';
 import type { FfmpegBinaries } from './ffmpeg-locator';
-import { stderrTail } from './ffmpeg-process';
+import { FFMPEG_QUIET_ARGS, stderrTail } from './ffmpeg-process';
 
 const MAX_STDERR = 64 * 1024;
 
@@ -35,12 +35,7 @@ export function buildEncodeArgs(
   outputPath: string,
 ): string[] {
   const input = [
-    '-nostdin',
-    '-hide_banner',
-    '-loglevel',
-    'error',
-    '-protocol_whitelist',
-    'file,pipe',
+    ...FFMPEG_QUIET_ARGS,
     '-f',
     'f32le',
     '-ar',
@@ -123,12 +118,7 @@ export function buildTranscodeArgs(
   support: EncoderSupport,
 ): string[] {
   return [
-    '-nostdin',
-    '-hide_banner',
-    '-loglevel',
-    'error',
-    '-protocol_whitelist',
-    'file,pipe',
+    ...FFMPEG_QUIET_ARGS,
     '-i',
     'file:' + inputPath,
     '-map',

@@ -4,6 +4,10 @@
  */
 import { spawn } from 'child_process';
 
+/** How every decode, encode and transcode argv starts: no stdin, errors only, local files and pipes only. */
+export const FFMPEG_QUIET_ARGS: readonly string[] =
+  '-nostdin -hide_banner -loglevel error -protocol_whitelist file,pipe'.split(' ');
+
 export interface RunResult {
   code: number | null;
   signal: NodeJS.Signals | null;

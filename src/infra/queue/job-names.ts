@@ -19,8 +19,3 @@ export interface SeparateJobPayload {
 export interface JobPayloads {
   [JobName.Separate]: SeparateJobPayload;
 }
-
-/** Which queue carries each job. */
-export const QUEUE_OF_JOB: Readonly<Record<JobName, QueueName>> = {
-  [JobName.Separate]: QueueName.Separation,
-};

@@ -1,13 +1,14 @@
 import {
   Body,
   Controller,
+  createParamDecorator,
   Delete,
+  type ExecutionContext,
   Get,
   HttpCode,
   MessageEvent,
   Param,
   Post,
-  Req,
   Res,
   Sse,
   UploadedFiles,
@@ -27,7 +28,7 @@ import {
 } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { map, Observable } from 'rxjs';
-import { CurrentPrincipal, type Principal } from '../../common/auth/principal';
+import { principalOf, type Principal, type RequestWithPrincipal } from '../../common/auth/principal';
 import { Roles } from '../../common/decorators/roles.decorator';
 import { AuditAction } from '../../common/decorators/audit-route';
 import { ApiProblemResponses } from '../../common/decorators/api-problem-responses.decorator';
@@ -39,7 +40,7 @@ import {
   ModelResponseDto,
   ValidationReportResponseDto,
 } from './dto/model-response.dto';
-import { ModelsService } from './models.service';
+import { ModelsService, type CallContext } from './models.service';
 
 type Req_ = Request & { id?: string };
 const ctxOf = (principal: Principal, req: Req_) => ({ principal, requestId: requestIdOf(req) });
@@ -47,6 +48,16 @@ const ctxOf = (principal: Principal, req: Req_) => ({ principal, requestId: requ
 const NAME_PARAM = { name: 'name', description: 'Model name or alias', example: 'spleeter:4stems' };
 const VERSION_PARAM = { name: 'version', description: 'Version id', example: 'v2' };
 const INSTALL_ID_PARAM = { name: 'id', description: 'Install operation id' };
+const VALIDATION_REPORT = {
+  type: ValidationReportResponseDto,
+  description: 'The report; `valid` false when a check failed',
+};
+
+/** `{ principal, requestId }` of the call, which the service records in the audit trail. */
+const CallCtx = createParamDecorator((_data: unknown, ctx: ExecutionContext) => {
+  const req = ctx.switchToHttp().getRequest<Req_ & RequestWithPrincipal>();
+  return ctxOf(principalOf(req), req);
+});
 
 @ApiTags('admin: models')
 @ApiProblemResponses(401, 403)
@@ -83,10 +94,9 @@ export class AdminModelsController {
   upload(
     @Body() dto: ModelUploadDto,
     @UploadedFiles() files: Express.Multer.File[] | undefined,
-    @CurrentPrincipal() principal: Principal,
-    @Req() req: Req_,
+    @CallCtx() ctx: CallContext,
   ): Promise<ModelResponseDto> {
-    return this.models.upload(dto.manifest, files ?? [], dto.activate, ctxOf(principal, req));
+    return this.models.upload(dto.manifest, files ?? [], dto.activate, ctx);
   }
 
   @Get('installs/:id')
@@ -148,11 +158,10 @@ export class AdminModelsController {
   async install(
     @Param('name') name: string,
     @Body() dto: ModelInstallCreateDto,
-    @CurrentPrincipal() principal: Principal,
-    @Req() req: Req_,
+    @CallCtx() ctx: CallContext,
     @Res({ passthrough: true }) res: Response,
   ): Promise<InstallOperationResponseDto> {
-    const op = await this.models.startInstall(name, dto, ctxOf(principal, req));
+    const op = await this.models.startInstall(name, dto, ctx);
     res.setHeader('Location', op.links.self);
     return op;
   }
@@ -168,10 +177,9 @@ export class AdminModelsController {
   activate(
     @Param('name') name: string,
     @Param('version') version: string,
-    @CurrentPrincipal() principal: Principal,
-    @Req() req: Req_,
+    @CallCtx() ctx: CallContext,
   ): Promise<ModelResponseDto> {
-    return this.models.activate(name, version, ctxOf(principal, req));
+    return this.models.activate(name, version, ctx);
   }
 
   @Post(':name/rollback')
@@ -181,12 +189,8 @@ export class AdminModelsController {
   @ApiParam(NAME_PARAM)
   @ApiOkResponse({ type: ModelResponseDto })
   @ApiProblemResponses(404, 409)
-  rollback(
-    @Param('name') name: string,
-    @CurrentPrincipal() principal: Principal,
-    @Req() req: Req_,
-  ): Promise<ModelResponseDto> {
-    return this.models.rollback(name, ctxOf(principal, req));
+  rollback(@Param('name') name: string, @CallCtx() ctx: CallContext): Promise<ModelResponseDto> {
+    return this.models.rollback(name, ctx);
   }
 
   @Post(':name/validate')
@@ -194,17 +198,13 @@ export class AdminModelsController {
   @AuditAction('model.validate', { resourceType: 'model', resourceIdParam: 'name' })
   @ApiOperation({ summary: 'Validate the active version: files, I/O signature, smoke inference' })
   @ApiParam(NAME_PARAM)
-  @ApiOkResponse({
-    type: ValidationReportResponseDto,
-    description: 'The report; `valid` false when a check failed',
-  })
+  @ApiOkResponse(VALIDATION_REPORT)
   @ApiProblemResponses(404)
   validateActive(
     @Param('name') name: string,
-    @CurrentPrincipal() principal: Principal,
-    @Req() req: Req_,
+    @CallCtx() ctx: CallContext,
   ): Promise<ValidationReportResponseDto> {
-    return this.models.validate(name, ctxOf(principal, req));
+    return this.models.validate(name, ctx);
   }
 
   @Post(':name/versions/:version/validate')
@@ -213,18 +213,14 @@ export class AdminModelsController {
   @ApiOperation({ summary: 'Validate one version' })
   @ApiParam(NAME_PARAM)
   @ApiParam(VERSION_PARAM)
-  @ApiOkResponse({
-    type: ValidationReportResponseDto,
-    description: 'The report; `valid` false when a check failed',
-  })
+  @ApiOkResponse(VALIDATION_REPORT)
   @ApiProblemResponses(404)
   validateVersion(
     @Param('name') name: string,
     @Param('version') version: string,
-    @CurrentPrincipal() principal: Principal,
-    @Req() req: Req_,
+    @CallCtx() ctx: CallContext,
   ): Promise<ValidationReportResponseDto> {
-    return this.models.validate(`${name}@${version}`, ctxOf(principal, req));
+    return this.models.validate(`${name}@${version}`, ctx);
   }
 
   @Delete(':name/versions/:version')
@@ -238,10 +234,9 @@ export class AdminModelsController {
   removeVersion(
     @Param('name') name: string,
     @Param('version') version: string,
-    @CurrentPrincipal() principal: Principal,
-    @Req() req: Req_,
+    @CallCtx() ctx: CallContext,
   ): Promise<ModelRemoveResponseDto> {
-    return this.models.remove(name, version, ctxOf(principal, req));
+    return this.models.remove(name, version, ctx);
   }
 
   @Delete(':name')
@@ -251,11 +246,7 @@ export class AdminModelsController {
   @ApiParam(NAME_PARAM)
   @ApiOkResponse({ type: ModelRemoveResponseDto })
   @ApiProblemResponses(404, 409)
-  removeAll(
-    @Param('name') name: string,
-    @CurrentPrincipal() principal: Principal,
-    @Req() req: Req_,
-  ): Promise<ModelRemoveResponseDto> {
-    return this.models.remove(name, undefined, ctxOf(principal, req));
+  removeAll(@Param('name') name: string, @CallCtx() ctx: CallContext): Promise<ModelRemoveResponseDto> {
+    return this.models.remove(name, undefined, ctx);
   }
 }

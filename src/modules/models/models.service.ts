@@ -27,7 +27,7 @@ import { InstallOperation, ModelInstallOperations } from './model-install-operat
 
 export const INSTALLS_PATH = '/v1/admin/models/installs';
 
-interface CallContext {
+export interface CallContext {
   principal?: Principal;
   requestId?: string;
 }

@@ -28,40 +28,26 @@ export class MetricsEventsListener {
 
   @OnEvent(DomainEvents.SeparationSucceeded)
   onSucceeded(e: SeparationEventPayload): void {
-    const model = e.model || UNKNOWN;
-    const provider = e.executionProvider || UNKNOWN;
-    if (e.cached) {
-      this.separations.inc({ model, outcome: 'cached', execution_provider: provider });
-      return;
-    }
-    this.separations.inc({ model, outcome: 'succeeded', execution_provider: provider });
+    const labels = this.countSeparation(e, e.cached ? 'cached' : 'succeeded');
+    if (e.cached) return;
     if (e.durationMs !== undefined && e.durationMs >= 0) {
       const seconds = e.durationMs / 1000;
-      this.duration.observe({ model, execution_provider: provider }, seconds);
-      if (e.audioSeconds && e.audioSeconds > 0 && seconds > 0) {
-        this.rtf.observe({ model, execution_provider: provider }, e.audioSeconds / seconds);
-      }
+      this.duration.observe(labels, seconds);
+      if (e.audioSeconds && e.audioSeconds > 0 && seconds > 0)
+        this.rtf.observe(labels, e.audioSeconds / seconds);
     }
-    if (e.audioSeconds && e.audioSeconds > 0) this.audioSeconds.inc({ model }, e.audioSeconds);
+    if (e.audioSeconds && e.audioSeconds > 0) this.audioSeconds.inc({ model: labels.model }, e.audioSeconds);
   }
 
   @OnEvent(DomainEvents.SeparationFailed)
   onFailed(e: SeparationEventPayload): void {
-    this.separations.inc({
-      model: e.model || UNKNOWN,
-      outcome: 'failed',
-      execution_provider: e.executionProvider || UNKNOWN,
-    });
+    this.countSeparation(e, 'failed');
     this.errors.inc({ code: e.errorCode || 'INTERNAL', source: 'separation' });
   }
 
   @OnEvent(DomainEvents.SeparationCanceled)
   onCanceled(e: SeparationEventPayload): void {
-    this.separations.inc({
-      model: e.model || UNKNOWN,
-      outcome: 'canceled',
-      execution_provider: e.executionProvider || UNKNOWN,
-    });
+    this.countSeparation(e, 'canceled');
   }
 
   @OnEvent(DomainEvents.ModelLoaded)
@@ -84,6 +70,13 @@ export class MetricsEventsListener {
   @OnEvent(DomainEvents.AuthFailed)
   onAuthFailed(e: AuthEventPayload): void {
     this.authFailures.inc({ reason: authReasonLabel(e.reason) });
+  }
+
+  /** Counts one separation outcome; returns its model and execution_provider labels. */
+  private countSeparation(e: SeparationEventPayload, outcome: string) {
+    const labels = { model: e.model || UNKNOWN, execution_provider: e.executionProvider || UNKNOWN };
+    this.separations.inc({ ...labels, outcome });
+    return labels;
   }
 }
 

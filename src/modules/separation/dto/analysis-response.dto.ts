@@ -1,5 +1,6 @@
 import { ApiProperty } from '@nestjs/swagger';
 import type { AudioFileAnalysis } from '../../../engine/audio-file-analysis';
+import { signalLoudness, signalSilence } from '../../../core/analysis/signal-analysis';
 
 export class AnalysisTechnicalDto {
   @ApiProperty({ example: 'wav', description: 'Container, judged by content.' })
@@ -139,8 +140,6 @@ export class AnalysisResponseDto {
 /** The engine's analysis as the API answers it: no server path, the analysers' working data left out. */
 export function toAnalysisResponse(result: AudioFileAnalysis, filename: string | null): AnalysisResponseDto {
   const { technical: t, analysis: a } = result;
-  const l = a.loudness!;
-  const s = a.silence!;
   return {
     filename,
     technical: {
@@ -155,22 +154,8 @@ export function toAnalysisResponse(result: AudioFileAnalysis, filename: string |
     tags: { ...result.tags } as Record<string, string>,
     hasCoverArt: result.hasCoverArt,
     durationSec: a.durationSec,
-    loudness: {
-      integratedLufs: l.integratedLufs,
-      loudnessRangeLu: l.loudnessRangeLu,
-      truePeakDbtp: l.truePeakDbtp,
-      samplePeakDbfs: l.samplePeakDbfs,
-      maxMomentaryLufs: l.maxMomentaryLufs,
-      maxShortTermLufs: l.maxShortTermLufs,
-    },
-    silence: {
-      ranges: s.ranges.map((r) => ({ startSec: r.startSec, endSec: r.endSec })),
-      truncated: s.truncated,
-      silentSec: s.silentSec,
-      silentFraction: s.silentFraction,
-      thresholdDbfs: s.thresholdDbfs,
-      minDurationSec: s.minDurationSec,
-    },
+    loudness: signalLoudness(a.loudness!),
+    silence: signalSilence(a.silence!),
     tempo: { bpm: a.tempo!.bpm, confidence: a.tempo!.confidence },
     key: { key: a.key!.key, confidence: a.key!.confidence, runnerUp: a.key!.runnerUp },
     processingMs: result.timings.totalMs,

@@ -7,7 +7,6 @@ import {
   IsArray,
   IsBoolean,
   IsIn,
-  IsInt,
   IsNumber,
   IsOptional,
   IsPositive,
@@ -16,7 +15,6 @@ import {
   Matches,
   Max,
   MaxLength,
-  Min,
   ValidateBy,
 } from 'class-validator';
 import {
@@ -28,7 +26,7 @@ import {
 import { MODEL_REFERENCE_MAX_LENGTH, MODEL_REFERENCE_PATTERN } from '../../../core/models/model-catalog';
 import type { OutputCodec } from '../../../engine/types';
 import { BITRATE_KBPS_MAX, BITRATE_KBPS_MIN, OUTPUT_CODECS } from '../../../core/audio/audio-codec';
-import { toBoolean, toMdxOverlap, toNumber, toStringList } from './transforms';
+import { OptionalInt, OptionalNumber, toBoolean, toMdxOverlap, toNumber, toStringList } from './transforms';
 
 export const STEM_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 export const MAX_OFFSET_SECONDS = 24 * 3600;
@@ -79,11 +77,7 @@ export class SeparationOptionsDto {
     maximum: BITRATE_KBPS_MAX,
     example: 192,
   })
-  @IsOptional()
-  @Transform(toNumber)
-  @IsInt()
-  @Min(BITRATE_KBPS_MIN)
-  @Max(BITRATE_KBPS_MAX)
+  @OptionalInt(BITRATE_KBPS_MIN, BITRATE_KBPS_MAX)
   bitrate?: number;
 
   @ApiPropertyOptional({
@@ -100,11 +94,7 @@ export class SeparationOptionsDto {
     minimum: 8000,
     maximum: 192000,
   })
-  @IsOptional()
-  @Transform(toNumber)
-  @IsInt()
-  @Min(8000)
-  @Max(192000)
+  @OptionalInt(8000, 192000)
   sampleRate?: number;
 
   @ApiPropertyOptional({
@@ -112,11 +102,7 @@ export class SeparationOptionsDto {
     minimum: 0,
     example: 0,
   })
-  @IsOptional()
-  @Transform(toNumber)
-  @IsNumber({ allowNaN: false, allowInfinity: false })
-  @Min(0)
-  @Max(MAX_OFFSET_SECONDS)
+  @OptionalNumber(0, MAX_OFFSET_SECONDS)
   offset?: number;
 
   @ApiPropertyOptional({
@@ -194,11 +180,7 @@ export class SeparationOptionsDto {
     maximum: 500,
     example: 80,
   })
-  @IsOptional()
-  @Transform(toNumber)
-  @IsNumber({ allowNaN: false, allowInfinity: false })
-  @Min(10)
-  @Max(500)
+  @OptionalNumber(10, 500)
   highpassHz?: number;
 
   @ApiPropertyOptional({
@@ -251,11 +233,7 @@ export class SeparationOptionsDto {
     maximum: 0,
     example: -14,
   })
-  @IsOptional()
-  @Transform(toNumber)
-  @IsNumber({ allowNaN: false, allowInfinity: false })
-  @Min(-70)
-  @Max(0)
+  @OptionalNumber(-70, 0)
   targetLufs?: number;
 
   @ApiPropertyOptional({

@@ -1,21 +1,10 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
-import {
-  ArrayMaxSize,
-  IsArray,
-  IsIn,
-  IsInt,
-  IsOptional,
-  IsString,
-  Matches,
-  Max,
-  MaxLength,
-  Min,
-} from 'class-validator';
+import { ArrayMaxSize, IsArray, IsIn, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
 import type { OutputCodec } from '../../../engine/types';
 import { BITRATE_KBPS_MAX, BITRATE_KBPS_MIN, OUTPUT_CODECS } from '../../../core/audio/audio-codec';
 import { SeparationStatus } from '../separation-status';
-import { toNumber, toStringList } from './transforms';
+import { OptionalInt, toStringList } from './transforms';
 
 export const MAX_WAIT_SECONDS = 300;
 
@@ -25,11 +14,7 @@ export class SeparationWaitQueryDto {
     minimum: 0,
     maximum: MAX_WAIT_SECONDS,
   })
-  @IsOptional()
-  @Transform(toNumber)
-  @IsInt()
-  @Min(0)
-  @Max(MAX_WAIT_SECONDS)
+  @OptionalInt(0, MAX_WAIT_SECONDS)
   wait?: number;
 }
 
@@ -47,11 +32,7 @@ export class SeparationListQueryDto {
   status?: SeparationStatus[];
 
   @ApiPropertyOptional({ minimum: 1, maximum: 100, default: 20 })
-  @IsOptional()
-  @Transform(toNumber)
-  @IsInt()
-  @Min(1)
-  @Max(100)
+  @OptionalInt(1, 100)
   limit?: number;
 
   @ApiPropertyOptional({ description: 'The `nextCursor` of the previous page.' })
@@ -77,10 +58,6 @@ export class StemDownloadQueryDto {
     minimum: BITRATE_KBPS_MIN,
     maximum: BITRATE_KBPS_MAX,
   })
-  @IsOptional()
-  @Transform(toNumber)
-  @IsInt()
-  @Min(BITRATE_KBPS_MIN)
-  @Max(BITRATE_KBPS_MAX)
+  @OptionalInt(BITRATE_KBPS_MIN, BITRATE_KBPS_MAX)
   bitrate?: number;
 }

@@ -1,4 +1,6 @@
-import type { TransformFnParams } from 'class-transformer';
+import { applyDecorators } from '@nestjs/common';
+import { Transform, type TransformFnParams } from 'class-transformer';
+import { IsInt, IsNumber, IsOptional, Max, Min } from 'class-validator';
 
 // Multipart fields and query parameters arrive as strings; these turn them into the DTO's types
 // while leaving anything unconvertible as-is, so the validators reject it with a clear message.
@@ -33,3 +35,20 @@ export function toStringList({ value }: TransformFnParams): unknown {
     .map((p) => p.trim())
     .filter((p) => p.length > 0);
 }
+
+// The two decorators below list their parts bottom first, the order TypeScript applies a written
+// stack `@IsOptional() @Transform(toNumber) @Is…() @Min() @Max()`, so messages keep their order.
+
+/** An optional integer in [min, max] that may arrive as a string. */
+export const OptionalInt = (min: number, max: number): PropertyDecorator =>
+  applyDecorators(Max(max), Min(min), IsInt(), Transform(toNumber), IsOptional());
+
+/** An optional finite number in [min, max] that may arrive as a string. */
+export const OptionalNumber = (min: number, max: number): PropertyDecorator =>
+  applyDecorators(
+    Max(max),
+    Min(min),
+    IsNumber({ allowNaN: false, allowInfinity: false }),
+    Transform(toNumber),
+    IsOptional(),
+  );
