@@ -8,6 +8,11 @@
  * its whole onnxruntime arena, its weights and its V8 heap — terminating the thread is the only way
  * to give back all of it. The next job starts a fresh worker (a cold start: model load again).
  *
+ * Thread budget: the pool owns its process's InferenceThreadBudget (infra/onnx/inference-thread-budget)
+ * and hands its shared buffer to every worker, so the model calls of all jobs running at once draw
+ * from one budget of inference threads instead of each job sizing its sessions for the whole machine
+ * (N jobs × all cores threads). `stats.inferenceThreads` shows it.
+ *
  * Release vs. a new job: everything here runs on the owner's event loop, so a slot is either still
  * in `slots` (and takes the job) or already removed (retiring) when a job arrives; a job never goes
  * to a retiring worker, it starts a new one instead.
@@ -15,12 +20,19 @@
 import * as path from 'path';
 import { Worker } from 'worker_threads';
 import { ErrorCodes, SeparationError } from '../../core/errors';
+import { InferenceThreadBudget, inferenceThreadBudgetSize } from '../../infra/onnx/inference-thread-budget';
 import type { SpleeterEngineOptions } from '../spleeter-engine';
 import type { SeparateParams, SeparationResult } from '../types';
 import { deserializeError } from './error-serialization';
 import type { WorkerRequest, WorkerResponse } from './worker-protocol';
 
 type EngineWorkerOptions = Omit<SpleeterEngineOptions, 'logger' | 'registry' | 'codec'>;
+
+/** What a separation worker receives as workerData. */
+export type SeparationWorkerData = EngineWorkerOptions & {
+  /** The pool's InferenceThreadBudget buffer, shared by all its workers. */
+  inferenceThreadBudget: SharedArrayBuffer;
+};
 
 interface Task {
   id: number;
@@ -49,6 +61,11 @@ export interface SeparationWorkerPoolOptions {
   idleReleaseMs?: number;
   /** A retiring worker that has not exited after this many ms is terminated. Default 5000. */
   retireGraceMs?: number;
+  /**
+   * Inference threads all workers' model calls may use at once (performance.inference_thread_budget);
+   * 0 or absent: the larger of the engine's intraOpThreads and the number of cores.
+   */
+  inferenceThreadBudget?: number;
 }
 
 export interface WorkerPoolStats {
@@ -62,6 +79,8 @@ export interface WorkerPoolStats {
   started: number;
   /** Workers retired for being idle. */
   released: number;
+  /** The shared inference thread budget: its size, threads in use now, most in use at once. */
+  inferenceThreads: { total: number; inUse: number; peak: number };
 }
 
 export class SeparationWorkerPool {
@@ -75,6 +94,7 @@ export class SeparationWorkerPool {
   private readonly size: number;
   private readonly idleReleaseMs: number;
   private readonly retireGraceMs: number;
+  private readonly budget: InferenceThreadBudget;
 
   constructor(
     size: number,
@@ -85,6 +105,9 @@ export class SeparationWorkerPool {
     this.size = Math.max(1, size);
     this.idleReleaseMs = Math.max(0, options.idleReleaseMs ?? 0);
     this.retireGraceMs = options.retireGraceMs ?? 5000;
+    this.budget = InferenceThreadBudget.create(
+      inferenceThreadBudgetSize(options.inferenceThreadBudget ?? 0, engineOptions.intraOpThreads),
+    );
   }
 
   get stats(): WorkerPoolStats {
@@ -95,6 +118,11 @@ export class SeparationWorkerPool {
       waiting: this.waiting.length,
       started: this.startedCount,
       released: this.releasedCount,
+      inferenceThreads: {
+        total: this.budget.total,
+        inUse: this.budget.total - this.budget.available,
+        peak: this.budget.peakInUse,
+      },
     };
   }
 
@@ -136,7 +164,7 @@ export class SeparationWorkerPool {
   }
 
   private spawn(): Slot {
-    const worker = createWorker(this.engineOptions);
+    const worker = createWorker({ ...this.engineOptions, inferenceThreadBudget: this.budget.shared });
     const slot: Slot = { worker };
     this.startedCount++;
     worker.on('message', (msg: WorkerResponse) => this.onMessage(slot, msg));
@@ -259,7 +287,7 @@ function canceled(): SeparationError {
  * Compiled code runs `separation.worker.js`; from TypeScript sources (development, jest) the worker
  * first registers swc so it can load the `.ts` file.
  */
-function createWorker(workerData: EngineWorkerOptions): Worker {
+function createWorker(workerData: SeparationWorkerData): Worker {
   const ext = path.extname(__filename);
   const file = path.join(__dirname, `separation.worker${ext}`);
   if (ext === '.ts') {

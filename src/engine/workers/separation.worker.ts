@@ -4,15 +4,23 @@
  * loop stays responsive (health probes, SSE, uploads) while a job computes.
  */
 import { parentPort, workerData } from 'worker_threads';
-import { SpleeterEngine, type SpleeterEngineOptions } from '../spleeter-engine';
+import {
+  InferenceThreadBudget,
+  installInferenceThreadBudget,
+} from '../../infra/onnx/inference-thread-budget';
+import { SpleeterEngine } from '../spleeter-engine';
 import type { SeparateParams } from '../types';
 import { serializeError } from './error-serialization';
+import type { SeparationWorkerData } from './separation-worker-pool';
 import type { WorkerRequest, WorkerResponse } from './worker-protocol';
 
 const port = parentPort;
 if (!port) throw new Error('separation.worker must run in a worker thread');
 
-const options = workerData as SpleeterEngineOptions;
+const { inferenceThreadBudget, ...options } = workerData as SeparationWorkerData;
+// Before any session exists: every model call of this thread (and its instrument sessions) counts
+// against the pool's one budget.
+installInferenceThreadBudget(InferenceThreadBudget.attach(inferenceThreadBudget));
 const engine = new SpleeterEngine({
   ...options,
   logger: { warn: (message) => post({ type: 'log', level: 'warn', message }) },

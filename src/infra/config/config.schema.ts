@@ -58,6 +58,13 @@ export const configSchema = z
          */
         require_gpu: z.boolean().default(false),
         intra_op_threads: nonNegInt.default(0),
+        /**
+         * Inference threads the model calls of all jobs of a process may use at once: a call takes
+         * its session's intra-op threads from this budget and waits while they are not free, so jobs
+         * running together interleave instead of oversubscribing the cores. 0: the larger of
+         * intra_op_threads and the number of cores.
+         */
+        inference_thread_budget: nonNegInt.default(0),
         parallel_instruments: z.boolean().default(true),
         inter_op_threads: nonNegInt.default(1),
         batch_segments: z.number().int().min(1).max(64).default(1),
