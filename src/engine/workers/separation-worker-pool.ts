@@ -32,6 +32,8 @@ type EngineWorkerOptions = Omit<SpleeterEngineOptions, 'logger' | 'registry' | '
 export type SeparationWorkerData = EngineWorkerOptions & {
   /** The pool's InferenceThreadBudget buffer, shared by all its workers. */
   inferenceThreadBudget: SharedArrayBuffer;
+  /** Nice value the worker gives its own thread first (0: none). */
+  workerNice: number;
 };
 
 interface Task {
@@ -66,6 +68,12 @@ export interface SeparationWorkerPoolOptions {
    * 0 or absent: the larger of the engine's intraOpThreads and the number of cores.
    */
   inferenceThreadBudget?: number;
+  /**
+   * Nice value of the worker threads (performance.worker_nice; Linux: per thread, inherited by the
+   * threads and processes they start), so the owner's event loop (HTTP, upload probes) runs first
+   * on busy CPUs. 0 or absent: unchanged.
+   */
+  workerNice?: number;
 }
 
 export interface WorkerPoolStats {
@@ -95,6 +103,7 @@ export class SeparationWorkerPool {
   private readonly idleReleaseMs: number;
   private readonly retireGraceMs: number;
   private readonly budget: InferenceThreadBudget;
+  private readonly workerNice: number;
 
   constructor(
     size: number,
@@ -105,6 +114,7 @@ export class SeparationWorkerPool {
     this.size = Math.max(1, size);
     this.idleReleaseMs = Math.max(0, options.idleReleaseMs ?? 0);
     this.retireGraceMs = options.retireGraceMs ?? 5000;
+    this.workerNice = Math.max(0, Math.min(19, options.workerNice ?? 0));
     this.budget = InferenceThreadBudget.create(
       inferenceThreadBudgetSize(options.inferenceThreadBudget ?? 0, engineOptions.intraOpThreads),
     );
@@ -164,7 +174,11 @@ export class SeparationWorkerPool {
   }
 
   private spawn(): Slot {
-    const worker = createWorker({ ...this.engineOptions, inferenceThreadBudget: this.budget.shared });
+    const worker = createWorker({
+      ...this.engineOptions,
+      inferenceThreadBudget: this.budget.shared,
+      workerNice: this.workerNice,
+    });
     const slot: Slot = { worker };
     this.startedCount++;
     worker.on('message', (msg: WorkerResponse) => this.onMessage(slot, msg));

@@ -3,6 +3,7 @@
  * calling thread, and the STFT work is CPU-bound too, so separations run here and the HTTP event
  * loop stays responsive (health probes, SSE, uploads) while a job computes.
  */
+import { setPriority } from 'os';
 import { parentPort, workerData } from 'worker_threads';
 import {
   InferenceThreadBudget,
@@ -17,7 +18,16 @@ import type { WorkerRequest, WorkerResponse } from './worker-protocol';
 const port = parentPort;
 if (!port) throw new Error('separation.worker must run in a worker thread');
 
-const { inferenceThreadBudget, ...options } = workerData as SeparationWorkerData;
+const { inferenceThreadBudget, workerNice, ...options } = workerData as SeparationWorkerData;
+// First, so that everything this thread starts (instrument threads, onnxruntime pools, ffmpeg)
+// inherits it. On Linux setpriority(PRIO_PROCESS, 0) applies to the calling thread only.
+if (workerNice > 0) {
+  try {
+    setPriority(0, workerNice);
+  } catch {
+    // Not permitted here (some sandboxes): run at the process's priority.
+  }
+}
 // Before any session exists: every model call of this thread (and its instrument sessions) counts
 // against the pool's one budget.
 installInferenceThreadBudget(InferenceThreadBudget.attach(inferenceThreadBudget));

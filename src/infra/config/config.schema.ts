@@ -65,6 +65,12 @@ export const configSchema = z
          * intra_op_threads and the number of cores.
          */
         inference_thread_budget: nonNegInt.default(0),
+        /**
+         * Nice value of the separation worker threads (Linux: per thread; their instrument threads,
+         * onnxruntime pools and decoder processes inherit it). Above 0 the HTTP thread and the
+         * upload probes run first when the CPUs are busy with separations; 0: same priority.
+         */
+        worker_nice: z.number().int().min(0).max(19).default(10),
         parallel_instruments: z.boolean().default(true),
         inter_op_threads: nonNegInt.default(1),
         batch_segments: z.number().int().min(1).max(64).default(1),
@@ -101,6 +107,12 @@ export const configSchema = z
         allowed_formats: z
           .array(z.string())
           .default(['wav', 'rf64', 'aiff', 'flac', 'mp3', 'ogg', 'm4a', 'aac', 'wma', 'caf']),
+        /**
+         * Uploads probed (ffprobe for non-WAV input) at once; the rest wait their turn. 0: one per
+         * core. Forty probes started together on a busy machine all finish late; bounded, the
+         * first uploads are answered early.
+         */
+        probe_concurrency: nonNegInt.default(0),
         default_codec: z.enum(['wav', 'flac', 'mp3', 'ogg']).default('wav'),
         default_bit_depth: z.union([z.literal(16), z.literal(24), z.literal(32)]).default(16),
         default_bitrate_kbps: z.number().int().min(32).max(512).default(192),

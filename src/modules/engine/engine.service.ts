@@ -83,6 +83,7 @@ export class EngineService implements OnModuleInit, OnApplicationShutdown {
       {
         idleReleaseMs: this.config.performance.idle_release_s * 1000,
         inferenceThreadBudget: this.config.performance.inference_thread_budget,
+        workerNice: this.config.performance.worker_nice,
       },
     );
     const result = await this.pool.separate(params);
