@@ -24,7 +24,8 @@ import * as os from 'os';
 import * as path from 'path';
 import { performance } from 'perf_hooks';
 import type { INestApplication } from '@nestjs/common';
-import { spawnSync } from 'child_process';
+import { spawn, spawnSync } from 'child_process';
+import * as net from 'net';
 import { Command, InvalidArgumentError } from 'commander';
 import { WavFileWriter } from '../../src/core/audio/wav-file';
 import { generateTestModelFiles } from '../../src/core/onnx/test-model-generator';
@@ -44,6 +45,7 @@ interface Options {
   threads: number;
   workerNice: number;
   probeConcurrency: number;
+  nativeMp3: boolean;
   clients: number;
   requests: number;
   file: string;
@@ -103,6 +105,7 @@ async function main(argv: string[]): Promise<void> {
       nonNegInt('thread-budget'),
       0,
     )
+    .option('--no-native-mp3', 'audio.native_mp3_probe false (every upload probed by ffprobe)')
     .option('--threads <n>', 'performance.intra_op_threads (0 = one per core)', nonNegInt('threads'), 0)
     .option('--worker-nice <n>', 'performance.worker_nice (0 = off)', nonNegInt('worker-nice'), 10)
     .option(
@@ -248,14 +251,7 @@ async function separateOnce(
   return { latencyMs, audioSec: job.input?.durationSec ?? 0, status: job.status, downloadedBytes };
 }
 
-async function startServer(
-  opts: Options,
-  extra: {
-    defaultModel?: string;
-    performance?: Record<string, unknown>;
-    audio?: Record<string, unknown>;
-  } = {},
-): Promise<{ base: string; close(): Promise<void>; app?: INestApplication }> {
+async function startServer(opts: Options): Promise<{ base: string; close(): Promise<void> }> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-api-'));
   const overrides = {
     env: 'production',
@@ -265,14 +261,9 @@ async function startServer(
     monitoring: { enabled: false },
     database: { sqlite_path: path.join(dir, 'db.sqlite') },
     storage: { dir: path.join(dir, 'storage') },
-    models: {
-      dir: process.env.SPLEETER_MODELS_DIR ?? path.join(dir, 'models'),
-      ...(extra.defaultModel ? { default_model: extra.defaultModel } : {}),
-    },
+    models: { dir: process.env.SPLEETER_MODELS_DIR ?? path.join(dir, 'models') },
     // One engine worker thread per queue slot, so a 'running' job is really running.
     queue: { concurrency: opts.queueConcurrency, capacity: 10_000 },
-    ...(extra.performance ? { performance: extra.performance } : {}),
-    ...(extra.audio ? { audio: extra.audio } : {}),
   };
   let app: INestApplication;
   if (opts.fakeEngine) {
@@ -296,7 +287,6 @@ async function startServer(
   const { port } = app.getHttpServer().address() as { port: number };
   return {
     base: `http://127.0.0.1:${port}`,
-    app,
     async close() {
       await app.close();
       fs.rmSync(dir, { recursive: true, force: true });
@@ -330,19 +320,16 @@ async function runConcurrency(opts: Options): Promise<void> {
     );
     if (ff.status !== 0)
       throw new Error(`ffmpeg could not make the MP3 clip: ${ff.stderr?.toString() ?? ff.error}`);
-    const server = await startServer(
-      { ...opts, queueConcurrency: Math.max(jobs, 2) },
-      {
-        defaultModel: modelDir,
-        performance: {
-          idle_release_s: 0,
-          intra_op_threads: opts.threads,
-          inference_thread_budget: opts.threadBudget,
-          worker_nice: opts.workerNice,
-        },
-        audio: { probe_concurrency: opts.probeConcurrency },
-      },
-    );
+    const server = await startChildServer({
+      SPLEETER_DEFAULT_MODEL: modelDir,
+      SPLEETER_QUEUE__CONCURRENCY: String(Math.max(jobs, 2)),
+      SPLEETER_PERFORMANCE__IDLE_RELEASE_S: '0',
+      SPLEETER_PERFORMANCE__INTRA_OP_THREADS: String(opts.threads),
+      SPLEETER_PERFORMANCE__INFERENCE_THREAD_BUDGET: String(opts.threadBudget),
+      SPLEETER_PERFORMANCE__WORKER_NICE: String(opts.workerNice),
+      SPLEETER_AUDIO__PROBE_CONCURRENCY: String(opts.probeConcurrency),
+      SPLEETER_AUDIO__NATIVE_MP3_PROBE: String(opts.nativeMp3),
+    });
     try {
       const long = fs.readFileSync(longInput);
       const clipBytes = fs.readFileSync(clip);
@@ -350,11 +337,14 @@ async function runConcurrency(opts: Options): Promise<void> {
         `${jobs} × ${opts.seconds} s stereo WAV (${(long.length / MB).toFixed(1)} MB), full-size 2-stem model, ` +
           `${os.availableParallelism()} cores, intra_op_threads ${opts.threads || 'auto'}, ` +
           `inference_thread_budget ${opts.threadBudget || 'auto'}, worker_nice ${opts.workerNice}, ` +
-          `probe_concurrency ${opts.probeConcurrency || 'auto'}, queue concurrency ${Math.max(jobs, 2)}`,
+          `probe_concurrency ${opts.probeConcurrency || 'auto'}, native_mp3_probe ${opts.nativeMp3}, ` +
+          `queue concurrency ${Math.max(jobs, 2)}, server in its own process`,
       );
       if (opts.rounds > 0) {
+        // A short input is enough to start every worker and load the model in each.
         log('warm-up: starting the workers and loading the model…');
-        await timeAll(server.base, long, jobs, true);
+        const warm = fs.readFileSync(await ensureWav(path.join(BENCH_DIR, 'input-5s.wav'), 5));
+        await timeAll(server.base, warm, jobs, true);
       }
 
       const seq: number[] = [];
@@ -369,7 +359,6 @@ async function runConcurrency(opts: Options): Promise<void> {
           );
         }
       }
-      const stats = await poolStats(server.app);
 
       log(
         `uploads: ${opts.uploads} concurrent uploads of the ${clipBytes.length} B MP3 while a separation runs…`,
@@ -384,7 +373,6 @@ async function runConcurrency(opts: Options): Promise<void> {
         log(`${jobs} simultaneous: ${(simMs / 1000).toFixed(2)} s (median of ${sim.length})`);
         log(`ratio simultaneous ÷ sequential: ${(simMs / seqMs).toFixed(3)} (target ≤ 1.1)`);
       }
-      if (stats) log(`inference threads: budget ${stats.total}, at most ${stats.peak} in use at once`);
       const lat = upload.latencies.sort((a, b) => a - b);
       if (lat.length)
         log(
@@ -482,10 +470,72 @@ async function waitFor(
   }
 }
 
-async function poolStats(app: INestApplication | undefined): Promise<{ total: number; peak: number } | null> {
-  if (!app) return null;
-  const { EngineService } = await import('../../src/modules/engine/engine.service');
-  return app.get(EngineService).workerStats?.inferenceThreads ?? null;
+/**
+ * The server as its own process (sources through swc, as `npm run bench:idle`), so the benchmark's
+ * clients do not share its event loop; temp dirs, embedded SQLite, in-process queue, 127.0.0.1.
+ */
+async function startChildServer(
+  env: Record<string, string>,
+): Promise<{ base: string; close(): Promise<void> }> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-api-'));
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  const child = spawn(process.execPath, ['-r', '@swc-node/register', 'src/main.ts'], {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      NODE_ENV: 'production',
+      SPLEETER_HOST: '127.0.0.1',
+      SPLEETER_PORT: String(port),
+      SPLEETER_MODELS_DIR: path.join(dir, 'models'),
+      SPLEETER_STORAGE_DIR: path.join(dir, 'storage'),
+      SPLEETER_CACHE_DIR: path.join(dir, 'cache'),
+      SPLEETER_SQLITE_PATH: path.join(dir, 'db.sqlite'),
+      SPLEETER_CACHE__ENABLED: 'false',
+      SPLEETER_SECURITY__AUTH_ENABLED: 'false',
+      SPLEETER_SECURITY__RATE_LIMIT__LIMIT: '1000000',
+      SPLEETER_QUEUE__CAPACITY: '10000',
+      SPLEETER_LOG_LEVEL: 'warn',
+      ...env,
+    },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const close = async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    const exited = new Promise((r) => child.once('exit', r));
+    if (child.exitCode === null && child.signalCode === null)
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 15_000))]);
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    fs.rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    const end = Date.now() + 180_000;
+    for (;;) {
+      if (child.exitCode !== null) throw new Error(`server exited (code ${child.exitCode})`);
+      const live = await fetch(`${base}/health/live`).then(
+        (r) => r.ok,
+        () => false,
+      );
+      if (live) break;
+      if (Date.now() > end) throw new Error('server not live within 180 s');
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  } catch (err) {
+    await close();
+    throw err;
+  }
+  return { base, close };
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
 }
 
 function ensureModel(): string {

@@ -113,6 +113,11 @@ export const configSchema = z
          * first uploads are answered early.
          */
         probe_concurrency: nonNegInt.default(0),
+        /**
+         * Uploads: read MP3 format, duration and ID3v2 text tags natively instead of starting
+         * ffprobe (the job's own probe still runs ffprobe); files this reader cannot tell go to ffprobe.
+         */
+        native_mp3_probe: z.boolean().default(true),
         default_codec: z.enum(['wav', 'flac', 'mp3', 'ogg']).default('wav'),
         default_bit_depth: z.union([z.literal(16), z.literal(24), z.literal(32)]).default(16),
         default_bitrate_kbps: z.number().int().min(32).max(512).default(192),
