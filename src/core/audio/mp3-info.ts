@@ -65,7 +65,8 @@ export async function readMp3Info(readAt: ReadAt, size: number): Promise<Mp3Info
   // The first frame right at the audio start, with the next one where its length says.
   const first = mpegAudioFrameLength(head, 0);
   if (first === 0) return null;
-  if (first + 4 <= head.length && mpegAudioFrameLength(head, first) === 0) return null;
+  // A file cut inside its first frame, or a lone frame, is left to ffprobe (which rejects the former).
+  if (first + 4 > head.length || mpegAudioFrameLength(head, first) === 0) return null;
 
   const version = (head[1] >> 3) & 0x03;
   const layer = (head[1] >> 1) & 0x03;
