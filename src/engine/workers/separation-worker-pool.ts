@@ -34,6 +34,8 @@ export type SeparationWorkerData = EngineWorkerOptions & {
   inferenceThreadBudget: SharedArrayBuffer;
   /** Nice value the worker gives its own thread first (0: none). */
   workerNice: number;
+  /** This worker's ledger of held permits (InferenceThreadBudget.createLedger). */
+  inferenceThreadLedger: SharedArrayBuffer;
 };
 
 interface Task {
@@ -174,10 +176,12 @@ export class SeparationWorkerPool {
   }
 
   private spawn(): Slot {
+    const ledger = InferenceThreadBudget.createLedger();
     const worker = createWorker({
       ...this.engineOptions,
       inferenceThreadBudget: this.budget.shared,
       workerNice: this.workerNice,
+      inferenceThreadLedger: ledger,
     });
     const slot: Slot = { worker };
     this.startedCount++;
@@ -186,6 +190,10 @@ export class SeparationWorkerPool {
       this.logger.error(`separation worker crashed: ${err.stack ?? err.message}`);
     });
     worker.on('exit', (code) => {
+      // A worker that died inside a model call (crash, terminate) gives its threads back.
+      const lost = this.budget.reclaim(ledger);
+      if (lost > 0 && !this.closed)
+        this.logger.warn(`separation worker exited holding ${lost} inference thread(s); returned them`);
       clearTimeout(slot.idleTimer);
       this.retiringSlots.delete(slot);
       if (this.closed || slot.retiring) return;

@@ -18,7 +18,8 @@ import type { WorkerRequest, WorkerResponse } from './worker-protocol';
 const port = parentPort;
 if (!port) throw new Error('separation.worker must run in a worker thread');
 
-const { inferenceThreadBudget, workerNice, ...options } = workerData as SeparationWorkerData;
+const { inferenceThreadBudget, inferenceThreadLedger, workerNice, ...options } =
+  workerData as SeparationWorkerData;
 // First, so that everything this thread starts (instrument threads, onnxruntime pools, ffmpeg)
 // inherits it. On Linux setpriority(PRIO_PROCESS, 0) applies to the calling thread only.
 if (workerNice > 0) {
@@ -30,7 +31,7 @@ if (workerNice > 0) {
 }
 // Before any session exists: every model call of this thread (and its instrument sessions) counts
 // against the pool's one budget.
-installInferenceThreadBudget(InferenceThreadBudget.attach(inferenceThreadBudget));
+installInferenceThreadBudget(InferenceThreadBudget.attach(inferenceThreadBudget, inferenceThreadLedger));
 const engine = new SpleeterEngine({
   ...options,
   logger: { warn: (message) => post({ type: 'log', level: 'warn', message }) },

@@ -107,6 +107,21 @@ describe(InferenceThreadBudget.name, () => {
     expect(sut.available).toBe(2);
   });
 
+  it('reclaims what a thread held when it died inside a call (its ledger), and nothing twice', async () => {
+    const sut = InferenceThreadBudget.create(3);
+    const ledger = InferenceThreadBudget.createLedger();
+    const worker = InferenceThreadBudget.attach(sut.shared, ledger);
+    await worker.acquire(2);
+    await worker.acquire(1);
+    worker.release(1);
+    expect(sut.available).toBe(1);
+    // The thread is gone without releasing its 2: the owner returns them from the ledger.
+    expect(sut.reclaim(ledger)).toBe(2);
+    expect(sut.available).toBe(3);
+    expect(sut.reclaim(ledger)).toBe(0);
+    expect(sut.available).toBe(3);
+  });
+
   it('gates withInferenceThreads only when a budget is installed in this thread', async () => {
     expect(currentInferenceThreadBudget()).toBeNull();
     await expect(withInferenceThreads(4, () => Promise.resolve('ungated'))).resolves.toBe('ungated');

@@ -42,9 +42,20 @@ const RECHECK_MS = 500;
 
 export class InferenceThreadBudget {
   private readonly cells: Int32Array;
+  /** Permits this thread holds, in a buffer its owner can read if the thread dies holding them. */
+  private readonly held: Int32Array | null;
 
-  private constructor(readonly shared: SharedArrayBuffer) {
+  private constructor(
+    readonly shared: SharedArrayBuffer,
+    ledger?: SharedArrayBuffer,
+  ) {
     this.cells = new Int32Array(shared);
+    this.held = ledger ? new Int32Array(ledger) : null;
+  }
+
+  /** A buffer for attach()'s ledger: what one thread holds, so reclaim() can return it. */
+  static createLedger(): SharedArrayBuffer {
+    return new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT);
   }
 
   /** A new budget of `total` threads (at least 1). */
@@ -56,11 +67,22 @@ export class InferenceThreadBudget {
     return budget;
   }
 
-  /** The budget another thread created (its `shared` buffer, passed through workerData). */
-  static attach(shared: SharedArrayBuffer): InferenceThreadBudget {
+  /**
+   * The budget another thread created (its `shared` buffer, passed through workerData). With a
+   * `ledger` (createLedger), this thread's holdings are recorded there, so that the owner can
+   * reclaim() them if the thread ends while a call holds permits (a crash, a terminate()).
+   */
+  static attach(shared: SharedArrayBuffer, ledger?: SharedArrayBuffer): InferenceThreadBudget {
     if (!(shared instanceof SharedArrayBuffer) || shared.byteLength < SLOTS * Int32Array.BYTES_PER_ELEMENT)
       throw new TypeError('not an inference thread budget buffer');
-    return new InferenceThreadBudget(shared);
+    return new InferenceThreadBudget(shared, ledger);
+  }
+
+  /** Returns what a dead thread held according to its ledger; how many permits that was. */
+  reclaim(ledger: SharedArrayBuffer): number {
+    const taken = Atomics.exchange(new Int32Array(ledger), 0, 0);
+    if (taken > 0) this.release(taken);
+    return Math.max(0, taken);
   }
 
   get total(): number {
@@ -83,6 +105,7 @@ export class InferenceThreadBudget {
       const free = Atomics.load(this.cells, AVAILABLE);
       if (free >= n) {
         if (Atomics.compareExchange(this.cells, AVAILABLE, free, free - n) === free) {
+          if (this.held) Atomics.add(this.held, 0, n);
           this.notePeak(this.total - (free - n));
           return n;
         }
@@ -100,6 +123,7 @@ export class InferenceThreadBudget {
 
   /** Gives back what acquire() returned. */
   release(taken: number): void {
+    if (this.held) Atomics.sub(this.held, 0, taken);
     Atomics.add(this.cells, AVAILABLE, taken);
     Atomics.notify(this.cells, AVAILABLE);
   }
