@@ -1,26 +1,51 @@
 /**
- * `npm run bench:api`: load check of the REST API.
+ * `npm run bench:api`: the REST API under concurrency (issue 16).
  *
- * N concurrent clients each separate the 11 s example clip M times over HTTP (POST with `?wait`,
- * polling if the wait runs out), then download every stem. Prints throughput (audio seconds per wall
- * second), p50/p95/max latency (upload → finished job), and the server's RSS over the run, to show
- * that memory stays bounded (uploads stream to disk, downloads stream from it).
+ * Default scenario (`--scenario concurrency`), an in-process server with a generated full-size
+ * 2-stem Spleeter model (seeded weights, as `npm run bench`) as its default model:
+ *   1. N simultaneous separations of a generated 3-minute stereo WAV against the same N one after
+ *      another, both on warm workers, interleaved over `--rounds` rounds (the order alternates);
+ *      prints each side's median total time and their ratio (issue target ≤ 1.1).
+ *   2. While one 3-minute separation runs: `--uploads` concurrent uploads of the 11 s example clip
+ *      (re-encoded to MP3 with ffmpeg in a temp dir), each timed from the request to its 202; prints
+ *      p50/p95/max (issue target p50 ≤ 1 s). The uploaded jobs are canceled afterwards.
+ * `--thread-budget` sets performance.inference_thread_budget (a large value, e.g. 1024, turns the
+ * shared budget off: every job's sessions use every core, the behaviour before the budget).
  *
- * By default the server runs in this process (temp dirs, auth off, result cache off so every
- * request really separates); `--url` benchmarks a running server instead (memory then is not
- * measured here: watch the server). Options: see `--help`.
+ * `--scenario load`: N concurrent clients each separate the clip M times over HTTP (POST with
+ * `?wait`, polling if the wait runs out), then download every stem. Prints throughput, p50/p95/max
+ * latency and the server's RSS over the run. `--url` benchmarks a running server instead.
+ *
+ * Every loop is bounded (polls by a deadline); the server listens on 127.0.0.1 only and uses a temp
+ * directory (embedded SQLite, in-process queue) that is removed at the end.
  */
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { performance } from 'perf_hooks';
 import type { INestApplication } from '@nestjs/common';
+import { spawn, spawnSync } from 'child_process';
+import * as net from 'net';
 import { Command, InvalidArgumentError } from 'commander';
+import { WavFileWriter } from '../../src/core/audio/wav-file';
+import { generateTestModelFiles } from '../../src/core/onnx/test-model-generator';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const DEFAULT_CLIP = path.resolve(ROOT, '..', 'shared', 'fixtures', 'audio', 'audio_example.mp3');
+const BENCH_DIR = path.resolve(process.env.BENCH_DIR ?? path.join(ROOT, '.bench'));
+const SR = 44100;
 
 interface Options {
+  scenario: 'concurrency' | 'load';
+  jobs: number;
+  seconds: number;
+  rounds: number;
+  uploads: number;
+  threadBudget: number;
+  threads: number;
+  workerNice: number;
+  probeConcurrency: number;
+  nativeMp3: boolean;
   clients: number;
   requests: number;
   file: string;
@@ -40,6 +65,14 @@ interface Sample {
 
 const MB = 1024 * 1024;
 
+function nonNegInt(name: string) {
+  return (v: string) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${name} must be an integer ≥ 0`);
+    return n;
+  };
+}
+
 function positiveInt(name: string) {
   return (v: string) => {
     const n = Number(v);
@@ -51,6 +84,36 @@ function positiveInt(name: string) {
 async function main(argv: string[]): Promise<void> {
   const opts = new Command()
     .name('bench-api')
+    .option('-s, --scenario <name>', 'concurrency (default) or load', 'concurrency')
+    .option('--jobs <n>', 'concurrency: separations at once vs one after another', positiveInt('jobs'), 4)
+    .option('--seconds <n>', 'concurrency: length of the generated input', positiveInt('seconds'), 180)
+    .option(
+      '--rounds <n>',
+      'concurrency: interleaved rounds (medians reported; 0: uploads only)',
+      nonNegInt('rounds'),
+      2,
+    )
+    .option(
+      '--uploads <n>',
+      'concurrency: concurrent uploads during a separation',
+      positiveInt('uploads'),
+      40,
+    )
+    .option(
+      '--thread-budget <n>',
+      'performance.inference_thread_budget (0 = default; 1024 = effectively off)',
+      nonNegInt('thread-budget'),
+      0,
+    )
+    .option('--no-native-mp3', 'audio.native_mp3_probe false (every upload probed by ffprobe)')
+    .option('--threads <n>', 'performance.intra_op_threads (0 = one per core)', nonNegInt('threads'), 0)
+    .option('--worker-nice <n>', 'performance.worker_nice (0 = off)', nonNegInt('worker-nice'), 10)
+    .option(
+      '--probe-concurrency <n>',
+      'audio.probe_concurrency (0 = one per core; 1000 = effectively unbounded)',
+      nonNegInt('probe-concurrency'),
+      0,
+    )
     .option('-c, --clients <n>', 'concurrent clients', positiveInt('clients'), 4)
     .option('-n, --requests <n>', 'separations per client', positiveInt('requests'), 3)
     .option('-f, --file <path>', 'input audio', DEFAULT_CLIP)
@@ -74,12 +137,17 @@ async function main(argv: string[]): Promise<void> {
     .parse(argv)
     .opts<Options>();
 
+  if (opts.scenario !== 'concurrency' && opts.scenario !== 'load') {
+    process.stderr.write(`unknown scenario '${String(opts.scenario)}' (concurrency or load)\n`);
+    process.exit(2);
+  }
   if (!fs.existsSync(opts.file)) {
     process.stderr.write(
       `Input ${opts.file} not found (the default is the shared 11 s fixture next to the repository).\n`,
     );
     process.exit(2);
   }
+  if (opts.scenario === 'concurrency') return runConcurrency(opts);
   const input = fs.readFileSync(opts.file);
   const server = opts.url
     ? { base: opts.url.replace(/\/+$/, ''), close: async () => undefined }
@@ -194,9 +262,8 @@ async function startServer(opts: Options): Promise<{ base: string; close(): Prom
     database: { sqlite_path: path.join(dir, 'db.sqlite') },
     storage: { dir: path.join(dir, 'storage') },
     models: { dir: process.env.SPLEETER_MODELS_DIR ?? path.join(dir, 'models') },
-    queue: { concurrency: opts.queueConcurrency, capacity: 10_000 },
     // One engine worker thread per queue slot, so a 'running' job is really running.
-    performance: { max_concurrent_jobs: opts.queueConcurrency },
+    queue: { concurrency: opts.queueConcurrency, capacity: 10_000 },
   };
   let app: INestApplication;
   if (opts.fakeEngine) {
@@ -225,6 +292,299 @@ async function startServer(opts: Options): Promise<{ base: string; close(): Prom
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+interface JobView {
+  id: string;
+  status: string;
+  detail?: string;
+  code?: string;
+}
+
+const TERMINAL = new Set(['succeeded', 'failed', 'canceled']);
+
+async function runConcurrency(opts: Options): Promise<void> {
+  const jobs = opts.jobs;
+  fs.mkdirSync(BENCH_DIR, { recursive: true });
+  const modelDir = ensureModel();
+  const longInput = await ensureWav(path.join(BENCH_DIR, `input-${opts.seconds}s.wav`), opts.seconds);
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-api-clip-'));
+  try {
+    const clip = path.join(tmp, 'clip.mp3');
+    const ff = spawnSync(
+      'ffmpeg',
+      ['-v', 'error', '-y', '-i', opts.file, '-c:a', 'libmp3lame', '-b:a', '192k', clip],
+      {
+        timeout: 60_000,
+      },
+    );
+    if (ff.status !== 0)
+      throw new Error(`ffmpeg could not make the MP3 clip: ${ff.stderr?.toString() ?? ff.error}`);
+    const server = await startChildServer({
+      SPLEETER_DEFAULT_MODEL: modelDir,
+      SPLEETER_QUEUE__CONCURRENCY: String(Math.max(jobs, 2)),
+      SPLEETER_PERFORMANCE__IDLE_RELEASE_S: '0',
+      SPLEETER_PERFORMANCE__INTRA_OP_THREADS: String(opts.threads),
+      SPLEETER_PERFORMANCE__INFERENCE_THREAD_BUDGET: String(opts.threadBudget),
+      SPLEETER_PERFORMANCE__WORKER_NICE: String(opts.workerNice),
+      SPLEETER_AUDIO__PROBE_CONCURRENCY: String(opts.probeConcurrency),
+      SPLEETER_AUDIO__NATIVE_MP3_PROBE: String(opts.nativeMp3),
+    });
+    try {
+      const long = fs.readFileSync(longInput);
+      const clipBytes = fs.readFileSync(clip);
+      log(
+        `${jobs} × ${opts.seconds} s stereo WAV (${(long.length / MB).toFixed(1)} MB), full-size 2-stem model, ` +
+          `${os.availableParallelism()} cores, intra_op_threads ${opts.threads || 'auto'}, ` +
+          `inference_thread_budget ${opts.threadBudget || 'auto'}, worker_nice ${opts.workerNice}, ` +
+          `probe_concurrency ${opts.probeConcurrency || 'auto'}, native_mp3_probe ${opts.nativeMp3}, ` +
+          `queue concurrency ${Math.max(jobs, 2)}, server in its own process`,
+      );
+      if (opts.rounds > 0) {
+        // A short input is enough to start every worker and load the model in each.
+        log('warm-up: starting the workers and loading the model…');
+        const warm = fs.readFileSync(await ensureWav(path.join(BENCH_DIR, 'input-5s.wav'), 5));
+        await timeAll(server.base, warm, jobs, true);
+      }
+
+      const seq: number[] = [];
+      const sim: number[] = [];
+      for (let r = 0; r < opts.rounds; r++) {
+        const order: Array<'seq' | 'sim'> = r % 2 === 0 ? ['seq', 'sim'] : ['sim', 'seq'];
+        for (const side of order) {
+          const ms = await timeAll(server.base, long, jobs, side === 'sim');
+          (side === 'sim' ? sim : seq).push(ms);
+          log(
+            `  round ${r + 1}: ${side === 'sim' ? 'simultaneous' : 'sequential  '} ${(ms / 1000).toFixed(2)} s`,
+          );
+        }
+      }
+
+      log(
+        `uploads: ${opts.uploads} concurrent uploads of the ${clipBytes.length} B MP3 while a separation runs…`,
+      );
+      const upload = await uploadsDuringSeparation(server.base, long, clipBytes, opts.uploads);
+
+      const seqMs = median(seq);
+      const simMs = median(sim);
+      log('');
+      if (opts.rounds > 0) {
+        log(`${jobs} sequential:   ${(seqMs / 1000).toFixed(2)} s (median of ${seq.length})`);
+        log(`${jobs} simultaneous: ${(simMs / 1000).toFixed(2)} s (median of ${sim.length})`);
+        log(`ratio simultaneous ÷ sequential: ${(simMs / seqMs).toFixed(3)} (target ≤ 1.1)`);
+      }
+      const lat = upload.latencies.sort((a, b) => a - b);
+      if (lat.length)
+        log(
+          `upload → 202 (${lat.length} of ${opts.uploads}, separation ${upload.separationRunning ? 'running' : 'NOT running'} throughout): ` +
+            `p50 ${(pct(lat, 0.5) / 1000).toFixed(3)} s, p95 ${(pct(lat, 0.95) / 1000).toFixed(3)} s, max ${(lat[lat.length - 1] / 1000).toFixed(3)} s (target p50 ≤ 1 s)`,
+        );
+      for (const f of upload.failures.slice(0, 5)) log(`  upload error: ${f}`);
+      if (upload.failures.length) process.exitCode = 1;
+    } finally {
+      await server.close();
+    }
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+/** Submits `n` separations (all at once, or each after the previous finished); ms until all finished. */
+async function timeAll(base: string, input: Buffer, n: number, together: boolean): Promise<number> {
+  const t0 = performance.now();
+  const one = async () => {
+    const job = await submit(base, input, 'long.wav');
+    const done = await waitFor(base, job.id, (j) => TERMINAL.has(j.status), 20 * 60_000);
+    if (done.status !== 'succeeded')
+      throw new Error(`job ${job.id} ${done.status}: ${done.code ?? ''} ${done.detail ?? ''}`);
+  };
+  if (together) await Promise.all(Array.from({ length: n }, one));
+  else for (let i = 0; i < n; i++) await one();
+  return performance.now() - t0;
+}
+
+async function uploadsDuringSeparation(
+  base: string,
+  long: Buffer,
+  clip: Buffer,
+  count: number,
+): Promise<{ latencies: number[]; failures: string[]; separationRunning: boolean }> {
+  const running = await submit(base, long, 'long.wav');
+  await waitFor(base, running.id, (j) => j.status !== 'queued', 60_000);
+  const latencies: number[] = [];
+  const failures: string[] = [];
+  const ids: string[] = [];
+  await Promise.all(
+    Array.from({ length: count }, async (_, i) => {
+      const t0 = performance.now();
+      try {
+        const form = new FormData();
+        form.set('file', new Blob([clip]), `clip-${i}.mp3`);
+        const res = await fetch(`${base}/v1/separations`, { method: 'POST', body: form });
+        const body = (await res.json()) as JobView;
+        if (res.status !== 202)
+          throw new Error(`POST → ${res.status} ${body.code ?? ''} ${body.detail ?? ''}`);
+        latencies.push(performance.now() - t0);
+        ids.push(body.id);
+      } catch (err) {
+        failures.push((err as Error).message);
+      }
+    }),
+  );
+  const state = await getJob(base, running.id);
+  const separationRunning = state.status === 'running';
+  // Not part of the measure: cancel what was queued and the long job, and wait for them to settle.
+  for (const id of [...ids, running.id]) await fetch(`${base}/v1/separations/${id}`, { method: 'DELETE' });
+  for (const id of [...ids, running.id]) await waitFor(base, id, (j) => TERMINAL.has(j.status), 120_000);
+  return { latencies, failures, separationRunning };
+}
+
+async function submit(base: string, input: Buffer, name: string): Promise<JobView> {
+  const form = new FormData();
+  form.set('file', new Blob([input]), name);
+  const res = await fetch(`${base}/v1/separations`, { method: 'POST', body: form });
+  const job = (await res.json()) as JobView;
+  if (res.status !== 202 && res.status !== 200)
+    throw new Error(`POST → ${res.status} ${job.code ?? ''} ${job.detail ?? ''}`);
+  return job;
+}
+
+async function getJob(base: string, id: string): Promise<JobView> {
+  const res = await fetch(`${base}/v1/separations/${id}`);
+  return (await res.json()) as JobView;
+}
+
+/** Polls the job every 100 ms until `done` holds; throws after `limitMs`. */
+async function waitFor(
+  base: string,
+  id: string,
+  done: (j: JobView) => boolean,
+  limitMs: number,
+): Promise<JobView> {
+  const end = performance.now() + limitMs;
+  for (;;) {
+    const job = await getJob(base, id);
+    if (done(job)) return job;
+    if (performance.now() > end) throw new Error(`job ${id} still ${job.status} after ${limitMs} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/**
+ * The server as its own process (sources through swc, as `npm run bench:idle`), so the benchmark's
+ * clients do not share its event loop; temp dirs, embedded SQLite, in-process queue, 127.0.0.1.
+ */
+async function startChildServer(
+  env: Record<string, string>,
+): Promise<{ base: string; close(): Promise<void> }> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-api-'));
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  const child = spawn(process.execPath, ['-r', '@swc-node/register', 'src/main.ts'], {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      NODE_ENV: 'production',
+      SPLEETER_HOST: '127.0.0.1',
+      SPLEETER_PORT: String(port),
+      SPLEETER_MODELS_DIR: path.join(dir, 'models'),
+      SPLEETER_STORAGE_DIR: path.join(dir, 'storage'),
+      SPLEETER_CACHE_DIR: path.join(dir, 'cache'),
+      SPLEETER_SQLITE_PATH: path.join(dir, 'db.sqlite'),
+      SPLEETER_CACHE__ENABLED: 'false',
+      SPLEETER_SECURITY__AUTH_ENABLED: 'false',
+      SPLEETER_SECURITY__RATE_LIMIT__LIMIT: '1000000',
+      SPLEETER_QUEUE__CAPACITY: '10000',
+      SPLEETER_LOG_LEVEL: 'warn',
+      ...env,
+    },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const close = async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    const exited = new Promise((r) => child.once('exit', r));
+    if (child.exitCode === null && child.signalCode === null)
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 15_000))]);
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    fs.rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    const end = Date.now() + 180_000;
+    for (;;) {
+      if (child.exitCode !== null) throw new Error(`server exited (code ${child.exitCode})`);
+      const live = await fetch(`${base}/health/live`).then(
+        (r) => r.ok,
+        () => false,
+      );
+      if (live) break;
+      if (Date.now() > end) throw new Error('server not live within 180 s');
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  } catch (err) {
+    await close();
+    throw err;
+  }
+  return { base, close };
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+function ensureModel(): string {
+  const modelDir = path.join(BENCH_DIR, 'model-2stems-full');
+  if (!fs.existsSync(path.join(modelDir, 'spleeter.json'))) {
+    log('generating the full-size 2-stem model (seeded random weights)…');
+    fs.mkdirSync(modelDir, { recursive: true });
+    for (const [name, bytes] of generateTestModelFiles('full', { config: '2stems', seed: 1 }))
+      fs.writeFileSync(path.join(modelDir, name), bytes);
+  }
+  return modelDir;
+}
+
+/** A stereo 44.1 kHz 16-bit WAV of chords, a vibrato voice, beats and noise (as `npm run bench`). */
+async function ensureWav(file: string, seconds: number): Promise<string> {
+  if (fs.existsSync(file)) return file;
+  log(`writing ${seconds} s test input ${path.basename(file)}…`);
+  const writer = await WavFileWriter.create(file, {
+    sampleFormat: 'int',
+    bitsPerSample: 16,
+    channels: 2,
+    sampleRate: SR,
+  });
+  const buf = new Float32Array(SR * 2);
+  let seed = 12345;
+  const TWO_PI = 2 * Math.PI;
+  for (let start = 0; start < seconds * SR; start += SR) {
+    const n = Math.min(SR, seconds * SR - start);
+    for (let i = 0; i < n; i++) {
+      const t = (start + i) / SR;
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      const noise = (seed / 0x7fffffff - 0.5) * 0.05;
+      const beat = t % 0.5 < 0.03 ? Math.sin(TWO_PI * 60 * t) * 0.5 : 0;
+      const chord =
+        0.1 * (Math.sin(TWO_PI * 220 * t) + Math.sin(TWO_PI * 277.2 * t) + Math.sin(TWO_PI * 329.6 * t));
+      const voice = 0.15 * Math.sin(TWO_PI * (440 + 20 * Math.sin(TWO_PI * 5 * t)) * t);
+      buf[2 * i] = chord + beat + noise + voice * 0.8;
+      buf[2 * i + 1] = chord * 0.9 + beat + noise + voice;
+    }
+    await writer.write(n === SR ? buf : buf.subarray(0, 2 * n));
+  }
+  await writer.close();
+  return file;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
 function pct(sorted: number[], q: number): number {

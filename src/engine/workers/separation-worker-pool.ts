@@ -8,6 +8,11 @@
  * its whole onnxruntime arena, its weights and its V8 heap — terminating the thread is the only way
  * to give back all of it. The next job starts a fresh worker (a cold start: model load again).
  *
+ * Thread budget: the pool owns its process's InferenceThreadBudget (infra/onnx/inference-thread-budget)
+ * and hands its shared buffer to every worker, so the model calls of all jobs running at once draw
+ * from one budget of inference threads instead of each job sizing its sessions for the whole machine
+ * (N jobs × all cores threads). `stats.inferenceThreads` shows it.
+ *
  * Release vs. a new job: everything here runs on the owner's event loop, so a slot is either still
  * in `slots` (and takes the job) or already removed (retiring) when a job arrives; a job never goes
  * to a retiring worker, it starts a new one instead.
@@ -15,12 +20,23 @@
 import * as path from 'path';
 import { Worker } from 'worker_threads';
 import { ErrorCodes, SeparationError } from '../../core/errors';
+import { InferenceThreadBudget, inferenceThreadBudgetSize } from '../../infra/onnx/inference-thread-budget';
 import type { SpleeterEngineOptions } from '../spleeter-engine';
 import type { SeparateParams, SeparationResult } from '../types';
 import { deserializeError } from './error-serialization';
 import type { WorkerRequest, WorkerResponse } from './worker-protocol';
 
 type EngineWorkerOptions = Omit<SpleeterEngineOptions, 'logger' | 'registry' | 'codec'>;
+
+/** What a separation worker receives as workerData. */
+export type SeparationWorkerData = EngineWorkerOptions & {
+  /** The pool's InferenceThreadBudget buffer, shared by all its workers. */
+  inferenceThreadBudget: SharedArrayBuffer;
+  /** Nice value the worker gives its own thread first (0: none). */
+  workerNice: number;
+  /** This worker's ledger of held permits (InferenceThreadBudget.createLedger). */
+  inferenceThreadLedger: SharedArrayBuffer;
+};
 
 interface Task {
   id: number;
@@ -49,6 +65,17 @@ export interface SeparationWorkerPoolOptions {
   idleReleaseMs?: number;
   /** A retiring worker that has not exited after this many ms is terminated. Default 5000. */
   retireGraceMs?: number;
+  /**
+   * Inference threads all workers' model calls may use at once (performance.inference_thread_budget);
+   * 0 or absent: the larger of the engine's intraOpThreads and the number of cores.
+   */
+  inferenceThreadBudget?: number;
+  /**
+   * Nice value of the worker threads (performance.worker_nice; Linux: per thread, inherited by the
+   * threads and processes they start), so the owner's event loop (HTTP, upload probes) runs first
+   * on busy CPUs. 0 or absent: unchanged.
+   */
+  workerNice?: number;
 }
 
 export interface WorkerPoolStats {
@@ -62,6 +89,8 @@ export interface WorkerPoolStats {
   started: number;
   /** Workers retired for being idle. */
   released: number;
+  /** The shared inference thread budget: its size, threads in use now, most in use at once. */
+  inferenceThreads: { total: number; inUse: number; peak: number };
 }
 
 export class SeparationWorkerPool {
@@ -75,6 +104,8 @@ export class SeparationWorkerPool {
   private readonly size: number;
   private readonly idleReleaseMs: number;
   private readonly retireGraceMs: number;
+  private readonly budget: InferenceThreadBudget;
+  private readonly workerNice: number;
 
   constructor(
     size: number,
@@ -85,6 +116,10 @@ export class SeparationWorkerPool {
     this.size = Math.max(1, size);
     this.idleReleaseMs = Math.max(0, options.idleReleaseMs ?? 0);
     this.retireGraceMs = options.retireGraceMs ?? 5000;
+    this.workerNice = Math.max(0, Math.min(19, options.workerNice ?? 0));
+    this.budget = InferenceThreadBudget.create(
+      inferenceThreadBudgetSize(options.inferenceThreadBudget ?? 0, engineOptions.intraOpThreads),
+    );
   }
 
   get stats(): WorkerPoolStats {
@@ -95,6 +130,11 @@ export class SeparationWorkerPool {
       waiting: this.waiting.length,
       started: this.startedCount,
       released: this.releasedCount,
+      inferenceThreads: {
+        total: this.budget.total,
+        inUse: this.budget.total - this.budget.available,
+        peak: this.budget.peakInUse,
+      },
     };
   }
 
@@ -136,7 +176,13 @@ export class SeparationWorkerPool {
   }
 
   private spawn(): Slot {
-    const worker = createWorker(this.engineOptions);
+    const ledger = InferenceThreadBudget.createLedger();
+    const worker = createWorker({
+      ...this.engineOptions,
+      inferenceThreadBudget: this.budget.shared,
+      workerNice: this.workerNice,
+      inferenceThreadLedger: ledger,
+    });
     const slot: Slot = { worker };
     this.startedCount++;
     worker.on('message', (msg: WorkerResponse) => this.onMessage(slot, msg));
@@ -144,6 +190,10 @@ export class SeparationWorkerPool {
       this.logger.error(`separation worker crashed: ${err.stack ?? err.message}`);
     });
     worker.on('exit', (code) => {
+      // A worker that died inside a model call (crash, terminate) gives its threads back.
+      const lost = this.budget.reclaim(ledger);
+      if (lost > 0 && !this.closed)
+        this.logger.warn(`separation worker exited holding ${lost} inference thread(s); returned them`);
       clearTimeout(slot.idleTimer);
       this.retiringSlots.delete(slot);
       if (this.closed || slot.retiring) return;
@@ -259,7 +309,7 @@ function canceled(): SeparationError {
  * Compiled code runs `separation.worker.js`; from TypeScript sources (development, jest) the worker
  * first registers swc so it can load the `.ts` file.
  */
-function createWorker(workerData: EngineWorkerOptions): Worker {
+function createWorker(workerData: SeparationWorkerData): Worker {
   const ext = path.extname(__filename);
   const file = path.join(__dirname, `separation.worker${ext}`);
   if (ext === '.ts') {

@@ -3,16 +3,35 @@
  * calling thread, and the STFT work is CPU-bound too, so separations run here and the HTTP event
  * loop stays responsive (health probes, SSE, uploads) while a job computes.
  */
+import { setPriority } from 'os';
 import { parentPort, workerData } from 'worker_threads';
-import { SpleeterEngine, type SpleeterEngineOptions } from '../spleeter-engine';
+import {
+  InferenceThreadBudget,
+  installInferenceThreadBudget,
+} from '../../infra/onnx/inference-thread-budget';
+import { SpleeterEngine } from '../spleeter-engine';
 import type { SeparateParams } from '../types';
 import { serializeError } from './error-serialization';
+import type { SeparationWorkerData } from './separation-worker-pool';
 import type { WorkerRequest, WorkerResponse } from './worker-protocol';
 
 const port = parentPort;
 if (!port) throw new Error('separation.worker must run in a worker thread');
 
-const options = workerData as SpleeterEngineOptions;
+const { inferenceThreadBudget, inferenceThreadLedger, workerNice, ...options } =
+  workerData as SeparationWorkerData;
+// First, so that everything this thread starts (instrument threads, onnxruntime pools, ffmpeg)
+// inherits it. On Linux setpriority(PRIO_PROCESS, 0) applies to the calling thread only.
+if (workerNice > 0) {
+  try {
+    setPriority(0, workerNice);
+  } catch {
+    // Not permitted here (some sandboxes): run at the process's priority.
+  }
+}
+// Before any session exists: every model call of this thread (and its instrument sessions) counts
+// against the pool's one budget.
+installInferenceThreadBudget(InferenceThreadBudget.attach(inferenceThreadBudget, inferenceThreadLedger));
 const engine = new SpleeterEngine({
   ...options,
   logger: { warn: (message) => post({ type: 'log', level: 'warn', message }) },

@@ -60,6 +60,19 @@ export const configSchema = z
          */
         require_gpu: z.boolean().default(false),
         intra_op_threads: nonNegInt.default(0),
+        /**
+         * Inference threads the model calls of all jobs of a process may use at once: a call takes
+         * its session's intra-op threads from this budget and waits while they are not free, so jobs
+         * running together interleave instead of oversubscribing the cores. 0: the larger of
+         * intra_op_threads and the number of cores.
+         */
+        inference_thread_budget: nonNegInt.default(0),
+        /**
+         * Nice value of the separation worker threads (Linux: per thread; their instrument threads,
+         * onnxruntime pools and decoder processes inherit it). Above 0 the HTTP thread and the
+         * upload probes run first when the CPUs are busy with separations; 0: same priority.
+         */
+        worker_nice: z.number().int().min(0).max(19).default(10),
         parallel_instruments: z.boolean().default(true),
         inter_op_threads: nonNegInt.default(1),
         batch_segments: z.number().int().min(1).max(64).default(1),
@@ -96,6 +109,17 @@ export const configSchema = z
         allowed_formats: z
           .array(z.string())
           .default(['wav', 'rf64', 'aiff', 'flac', 'mp3', 'ogg', 'm4a', 'aac', 'wma', 'caf']),
+        /**
+         * Uploads probed (ffprobe for non-WAV input) at once; the rest wait their turn. 0: one per
+         * core. Forty probes started together on a busy machine all finish late; bounded, the
+         * first uploads are answered early.
+         */
+        probe_concurrency: nonNegInt.default(0),
+        /**
+         * Uploads: read MP3 format, duration and ID3v2 text tags natively instead of starting
+         * ffprobe (the job's own probe still runs ffprobe); files this reader cannot tell go to ffprobe.
+         */
+        native_mp3_probe: z.boolean().default(true),
         default_codec: z.enum(OUTPUT_CODECS).default('wav'),
         default_bit_depth: z.union([z.literal(16), z.literal(24), z.literal(32)]).default(16),
         default_bitrate_kbps: z.number().int().min(BITRATE_KBPS_MIN).max(BITRATE_KBPS_MAX).default(192),

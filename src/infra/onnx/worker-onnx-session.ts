@@ -7,6 +7,7 @@ import { existsSync } from 'fs';
 import { join } from 'path';
 import { Worker } from 'worker_threads';
 import { ErrorCodes, ModelError } from '../../core/errors';
+import { sessionThreads, withInferenceThreads } from './inference-thread-budget';
 import type { InferenceLogger, OnnxSessionOptions } from './onnx-runtime';
 import type { SessionWorkerData, SessionWorkerReply, SessionWorkerRequest } from './onnx-session-worker';
 
@@ -39,6 +40,8 @@ export class WorkerOnnxSession {
     readonly path: string,
     readonly executionProvider: string,
     readonly partialCpuFallback: boolean,
+    /** Intra-op threads of this session: the permits a run takes from the thread budget. */
+    readonly threads: number,
   ) {
     worker.on('message', (m: SessionWorkerReply) => {
       if (m.type === 'result' || m.type === 'error') {
@@ -77,7 +80,15 @@ export class WorkerOnnxSession {
       const onStartup = (m: SessionWorkerReply) => {
         if (m.type === 'ready') {
           cleanup();
-          resolve(new WorkerOnnxSession(worker, path, m.executionProvider, m.partialCpuFallback));
+          resolve(
+            new WorkerOnnxSession(
+              worker,
+              path,
+              m.executionProvider,
+              m.partialCpuFallback,
+              sessionThreads(rest.intraOpThreads),
+            ),
+          );
         } else if (m.type === 'failed') {
           cleanup();
           void worker.terminate();
@@ -110,8 +121,21 @@ export class WorkerOnnxSession {
     });
   }
 
-  /** Runs the session on a copy of `data` (the caller's array is left untouched). */
+  /**
+   * Runs the session on a copy of `data` (the caller's array is left untouched), holding this
+   * session's threads from the calling thread's inference thread budget while it runs.
+   */
   run(
+    inputName: string,
+    outputName: string,
+    data: Float32Array,
+    dims: readonly number[],
+  ): Promise<WorkerRunResult> {
+    if (this.closed) return Promise.reject(new Error('session worker is closed'));
+    return withInferenceThreads(this.threads, () => this.runNow(inputName, outputName, data, dims));
+  }
+
+  private runNow(
     inputName: string,
     outputName: string,
     data: Float32Array,

@@ -80,7 +80,11 @@ export class EngineService implements OnModuleInit, OnApplicationShutdown {
         error: (m) => this.logger.error(m),
         debug: (m) => this.logger.debug(m),
       },
-      { idleReleaseMs: this.config.performance.idle_release_s * 1000 },
+      {
+        idleReleaseMs: this.config.performance.idle_release_s * 1000,
+        inferenceThreadBudget: this.config.performance.inference_thread_budget,
+        workerNice: this.config.performance.worker_nice,
+      },
     );
     const result = await this.pool.separate(params);
     if (result.executionProvider !== 'dsp') {

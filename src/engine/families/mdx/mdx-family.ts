@@ -19,6 +19,7 @@ import {
 import { readOnnxMetadata } from '../../../core/onnx/onnx-metadata-reader';
 import type { StemSeparator } from '../../../core/separation/types';
 import { MDX_MANIFEST_FILE, type MdxManifest } from '../../../infra/models/model-files';
+import { sessionThreads, withInferenceThreads } from '../../../infra/onnx/inference-thread-budget';
 import type { FamilyOptions, FamilySeparatorOptions, ModelFamily } from '../model-family';
 import { validateStems } from '../stem-subset';
 
@@ -82,8 +83,18 @@ export class MdxFamily implements ModelFamily {
           logger: this.options.logger,
           optimizedModelCacheDir: this.options.optimizedModelCacheDir,
         });
+        const threads = sessionThreads(this.options.intraOpThreads);
         const model = createMdxOnnxModelFn({
-          session: handle.session,
+          // Model calls count against the process's inference thread budget.
+          session: {
+            inputNames: handle.session.inputNames,
+            outputNames: handle.session.outputNames,
+            // The feeds are the ort.Tensors createTensor below makes.
+            run: (feeds) =>
+              withInferenceThreads(threads, () =>
+                handle.session.run(feeds as ort.InferenceSession.FeedsType),
+              ),
+          },
           createTensor: (data, dims) => new ort.Tensor('float32', data, dims),
           params,
         });

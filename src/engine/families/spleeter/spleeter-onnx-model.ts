@@ -39,6 +39,7 @@ import {
   type InferenceLogger,
   type OnnxSessionHandle,
 } from '../../../infra/onnx/onnx-runtime';
+import { sessionThreads, withInferenceThreads } from '../../../infra/onnx/inference-thread-budget';
 import { WorkerOnnxSession } from '../../../infra/onnx/worker-onnx-session';
 
 // Aliased: global lookups are slow inside jest's vm sandbox (this runs per output element).
@@ -100,12 +101,14 @@ interface InstrumentRunner {
   release(): Promise<void>;
 }
 
-function inThreadRunner(h: OnnxSessionHandle): InstrumentRunner {
+function inThreadRunner(h: OnnxSessionHandle, threads: number): InstrumentRunner {
   return {
     executionProvider: h.executionProvider,
     release: () => h.release(),
     run: async (inputName, outputName, data, dims) => {
-      const out = await h.session.run({ [inputName]: new ort.Tensor('float32', data, dims) });
+      const out = await withInferenceThreads(threads, () =>
+        h.session.run({ [inputName]: new ort.Tensor('float32', data, dims) }),
+      );
       const y = out[outputName] as ort.Tensor | undefined;
       if (!y) throw new Error(`no output '${outputName}'`);
       return { data: y.data as Float32Array, dims: y.dims, elementType: y.type };
@@ -230,7 +233,12 @@ export async function loadSpleeterModel(
       if (failed) throw failed.reason;
     } else {
       for (const s of signatures)
-        runners.push(inThreadRunner(await runtime.createSession(s.path, sessionOptions)));
+        runners.push(
+          inThreadRunner(
+            await runtime.createSession(s.path, sessionOptions),
+            sessionThreads(opts.intraOpThreads),
+          ),
+        );
     }
   } catch (err) {
     await Promise.all(runners.map((r) => r.release()));
