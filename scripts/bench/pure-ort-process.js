@@ -6,7 +6,8 @@
  *
  *   node scripts/bench/pure-ort-process.js <model dir> <segments> <threads> <F>
  *
- * Prints one JSON line: { ms } where ms is measured by the parent (process start → exit).
+ * Prints nothing: bench-engine.ts measures it from outside (wall, CPU time and peak RSS under
+ * /usr/bin/time, process start → exit).
  */
 const { Worker, isMainThread, parentPort, workerData } = require('worker_threads');
 const path = require('path');
@@ -20,7 +21,9 @@ if (isMainThread) {
   const F = Number(fArg);
   const files = ['vocals.onnx', 'accompaniment.onnx'].map((f) => path.join(dir, f));
   const perWorker = Math.max(1, Math.floor(threads / files.length));
-  const workers = files.map((file) => new Worker(__filename, { workerData: { file, perWorker, segments, F } }));
+  const workers = files.map(
+    (file) => new Worker(__filename, { workerData: { file, perWorker, segments, F } }),
+  );
   let left = workers.length;
   for (const w of workers) {
     w.on('message', () => {
