@@ -23,6 +23,9 @@
  * default 1 = the engine default), BENCH_DIR (default .bench/), BENCH_SKIP_BUILD=1 (use dist/ as it
  * is), BENCH_SOURCES=1 (run the TypeScript sources through swc), BENCH_CLI_ARGS (extra CLI
  * arguments, e.g. "--no-analysis"), BENCH_IN_PROCESS=0 (skip the in-process onnxruntime figure).
+ *
+ * BENCH_SESSION_OPTIONS=1 only compares onnxruntime session options: the pure process on the main
+ * input with each variant of SESSION_VARIANTS, interleaved, BENCH_RUNS times each.
  */
 import { spawn } from 'child_process';
 import * as fs from 'fs';
@@ -90,6 +93,37 @@ function summary(runs: ProcessRun[]): ProcessRun {
   };
 }
 
+/** Session option variants of BENCH_SESSION_OPTIONS=1 (merged into the pure process's options). */
+const SESSION_VARIANTS: Record<string, object> = {
+  default: {},
+  'no intra-op spinning': { extra: { session: { intra_op: { allow_spinning: '0' } } } },
+  'no CPU arena': { enableCpuMemArena: false },
+  'no memory pattern': { enableMemPattern: false },
+  'denormals as zero': { extra: { session: { set_denormal_as_zero: '1' } } },
+};
+
+async function compareSessionOptions(modelDir: string, segments: number): Promise<void> {
+  const runs = new Map<string, ProcessRun[]>(Object.keys(SESSION_VARIANTS).map((k) => [k, []]));
+  for (let i = 0; i < RUNS; i++) {
+    for (const [name, options] of Object.entries(SESSION_VARIANTS)) {
+      log(`session options '${name}', round ${i + 1}/${RUNS}…`);
+      runs.get(name)!.push(await pureOrtProcess(modelDir, segments, options));
+    }
+  }
+  const base = summary(runs.get('default')!);
+  const lines = [
+    '',
+    `onnxruntime session options — pure process, ${segments} segments, ${THREADS} threads, medians of ${RUNS} interleaved runs (÷ default)`,
+  ];
+  for (const [name, r] of runs) {
+    const m = summary(r);
+    lines.push(
+      `  ${name.padEnd(22)} wall ${(m.wallMs / 1000).toFixed(2)} s (${(m.wallMs / base.wallMs).toFixed(3)})  CPU ${(m.cpuMs / 1000).toFixed(2)} s (${(m.cpuMs / base.cpuMs).toFixed(3)})  peak RSS ${(m.maxRssKb / 1024).toFixed(0)} MiB (${(m.maxRssKb / base.maxRssKb).toFixed(3)})`,
+    );
+  }
+  process.stdout.write(lines.join('\n') + '\n');
+}
+
 async function main(): Promise<void> {
   fs.mkdirSync(BENCH_DIR, { recursive: true });
   const modelDir = path.join(BENCH_DIR, 'model-2stems-full');
@@ -102,6 +136,10 @@ async function main(): Promise<void> {
   }
   const input = await ensureWav(path.join(BENCH_DIR, `input-${SECONDS}s.wav`), SECONDS);
   const segments = segmentsFor(SECONDS);
+  if (process.env.BENCH_SESSION_OPTIONS === '1') {
+    await compareSessionOptions(modelDir, segments);
+    return;
+  }
 
   const cli = await cliCommand();
   log(`CLI: ${cli.join(' ')} ${EXTRA_CLI_ARGS.join(' ')}`);
@@ -358,12 +396,15 @@ async function pureOnnxRuntime(
 }
 
 /** scripts/bench/pure-ort-process.js on the model's files, as a whole process (start → exit). */
-async function pureOrtProcess(modelDir: string, segments: number): Promise<ProcessRun> {
+async function pureOrtProcess(
+  modelDir: string,
+  segments: number,
+  sessionOptions?: object,
+): Promise<ProcessRun> {
   const script = path.join(__dirname, 'pure-ort-process.js');
-  const r = await timed(
-    [process.execPath, script, modelDir, String(segments), String(THREADS), '1024'],
-    process.env,
-  );
+  const args = [process.execPath, script, modelDir, String(segments), String(THREADS), '1024'];
+  if (sessionOptions) args.push(JSON.stringify(sessionOptions));
+  const r = await timed(args, process.env);
   if (r.code !== 0) throw new Error(`pure-ort-process failed (${r.code}): ${r.stderr}`);
   return { wallMs: r.wallMs, cpuMs: r.cpuMs, maxRssKb: r.maxRssKb };
 }
