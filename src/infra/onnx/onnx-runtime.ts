@@ -31,7 +31,6 @@ import { cpus } from 'os';
 import { basename, join, resolve } from 'path';
 import * as ort from 'onnxruntime-node';
 import { ErrorCodes, ModelError, SeparationError, ValidationError } from '../../core/errors';
-import { OnnxGraphBuilder } from '../../core/onnx/onnx-graph-builder';
 
 export type ExecutionProviderName = 'cuda' | 'webgpu' | 'cpu';
 export const EXECUTION_PROVIDER_NAMES: readonly ExecutionProviderName[] = ['cuda', 'webgpu', 'cpu'];
@@ -84,9 +83,14 @@ export function gpuUnavailableError(
 
 let probeModel: Uint8Array | undefined;
 
-/** y = x + x over float32[1]: an op every EP runs, so a session on it tests only the EP itself. */
-function probeModelBytes(): Uint8Array {
+/**
+ * y = x + x over float32[1]: an op every EP runs, so a session on it tests only the EP itself.
+ * The graph builder is loaded here, on demand: its protobuf bindings (onnx-proto) take 0.1–0.3 s
+ * to load, and every onnx session worker thread loads this module without ever probing.
+ */
+async function probeModelBytes(): Promise<Uint8Array> {
   if (!probeModel) {
+    const { OnnxGraphBuilder } = await import('../../core/onnx/onnx-graph-builder');
     const g = new OnnxGraphBuilder({ graphName: 'ep_probe' });
     const x = g.addInput('x', 'float32', [1]);
     g.addNode('Add', [x, x], ['y']);
@@ -268,7 +272,7 @@ export class OnnxRuntime {
       try {
         // [ep, cpu] rather than ep alone: onnxruntime throws when the EP cannot be registered,
         // which is all this asks (whether it takes every node of a real model is createSession's).
-        const session = await ort.InferenceSession.create(probeModelBytes(), {
+        const session = await ort.InferenceSession.create(await probeModelBytes(), {
           executionProviders: ep === 'cpu' ? ['cpu'] : [epConfig, 'cpu'],
           logSeverityLevel: 3,
         });
