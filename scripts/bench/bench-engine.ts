@@ -103,9 +103,14 @@ const SESSION_VARIANTS: Record<string, object> = {
 };
 
 async function compareSessionOptions(modelDir: string, segments: number): Promise<void> {
-  const runs = new Map<string, ProcessRun[]>(Object.keys(SESSION_VARIANTS).map((k) => [k, []]));
+  // BENCH_VARIANTS=name,name… limits the comparison to some variants (default always included).
+  const only = (process.env.BENCH_VARIANTS ?? '').split(',').filter(Boolean);
+  const variants = Object.entries(SESSION_VARIANTS).filter(
+    ([name]) => name === 'default' || only.length === 0 || only.includes(name),
+  );
+  const runs = new Map<string, ProcessRun[]>(variants.map(([k]) => [k, []]));
   for (let i = 0; i < RUNS; i++) {
-    for (const [name, options] of Object.entries(SESSION_VARIANTS)) {
+    for (const [name, options] of variants) {
       log(`session options '${name}', round ${i + 1}/${RUNS}…`);
       runs.get(name)!.push(await pureOrtProcess(modelDir, segments, options));
     }
