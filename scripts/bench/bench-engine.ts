@@ -24,6 +24,10 @@
  * is), BENCH_SOURCES=1 (run the TypeScript sources through swc), BENCH_CLI_ARGS (extra CLI
  * arguments, e.g. "--no-analysis"), BENCH_IN_PROCESS=0 (skip the in-process onnxruntime figure).
  *
+ * BENCH_BASELINE_DIST=<dir> adds a third side to the interleaved rounds: the CLI of another
+ * build (e.g. an older commit transpiled with `scripts/build-dist-swc.ts <dir>`, next to a
+ * package.json and node_modules), so before/after figures come from the same run.
+ *
  * BENCH_SESSION_OPTIONS=1 only compares onnxruntime session options: the pure process on the main
  * input with each variant of SESSION_VARIANTS, interleaved, BENCH_RUNS times each.
  */
@@ -156,15 +160,20 @@ async function main(): Promise<void> {
   // both sides alike.
   const cliRuns: CliRun[] = [];
   const pureRuns: ProcessRun[] = [];
+  const baselineDist = process.env.BENCH_BASELINE_DIST;
+  const baselineCli = baselineDist ? [process.execPath, path.resolve(baselineDist, 'cli', 'main.js')] : null;
+  const baselineRuns: CliRun[] = [];
+  if (baselineCli) await runCli(baselineCli, input, modelDir, 'warmup-baseline');
   for (let i = 0; i < RUNS; i++) {
     log(`main input, round ${i + 1}/${RUNS}…`);
-    if (i % 2 === 0) {
-      cliRuns.push(await runCli(cli, input, modelDir, `main-${i}`));
-      pureRuns.push(await pureOrtProcess(modelDir, segments));
-    } else {
-      pureRuns.push(await pureOrtProcess(modelDir, segments));
-      cliRuns.push(await runCli(cli, input, modelDir, `main-${i}`));
-    }
+    const sides: Array<() => Promise<void>> = [
+      async () => void cliRuns.push(await runCli(cli, input, modelDir, `main-${i}`)),
+      async () => void pureRuns.push(await pureOrtProcess(modelDir, segments)),
+    ];
+    if (baselineCli)
+      sides.push(async () => void baselineRuns.push(await runCli(baselineCli, input, modelDir, `base-${i}`)));
+    // Rotate which side goes first.
+    for (let k = 0; k < sides.length; k++) await sides[(i + k) % sides.length]();
   }
   const cliMed = summary(cliRuns);
   const pureMed = summary(pureRuns);
@@ -220,6 +229,13 @@ async function main(): Promise<void> {
     `  (a) realtime factor of the whole run:     ${rtf.toFixed(2)}x realtime (RTF ${(1 / rtf).toFixed(3)})`,
     `    engine.separate (median run):           ${sec(t.totalMs)} s (decode ${sec(t.decodeMs)}, inference ${sec(t.inferenceMs)}, dsp ${sec(t.dspMs)}, encode ${sec(t.encodeMs)}${t.analysisMs !== undefined ? `, analysis ${sec(t.analysisMs)}` : ''}; overlapping)`,
   ];
+  if (baselineRuns.length) {
+    const b = summary(baselineRuns);
+    lines.push(
+      `  baseline CLI (${baselineDist}): ${sec(b.wallMs)} s wall, ${sec(b.cpuMs)} s CPU, ${mib(b.maxRssKb)} MiB; ÷ pure ${(b.wallMs / pureMed.wallMs).toFixed(3)} / ${(b.cpuMs / pureMed.cpuMs).toFixed(3)} / ${(b.maxRssKb / pureMed.maxRssKb).toFixed(3)}; this CLI ÷ baseline ${(cliMed.wallMs / b.wallMs).toFixed(3)} / ${(cliMed.cpuMs / b.cpuMs).toFixed(3)} / ${(cliMed.maxRssKb / b.maxRssKb).toFixed(3)}`,
+      `    runs, baseline: wall ${list(baselineRuns, 'wallMs', sec)} s; CPU ${list(baselineRuns, 'cpuMs', sec)} s; RSS ${list(baselineRuns, 'maxRssKb', mib)} MiB`,
+    );
+  }
   if (pure) {
     lines.push(
       `  pure onnxruntime in this process:         ${sec(pure.ms)} s (faster of: sessions in turn ${sec(pure.sequentialMs)} s, one worker thread per instrument ${sec(pure.parallelMs)} s)`,
