@@ -153,21 +153,6 @@ const OPTIMIZED_CACHE_FORMAT = 1;
 /** Cache-dir errors that mean "not writable here" (expected), not a bug worth a warning. */
 const UNWRITABLE_CODES = new Set(['EACCES', 'EPERM', 'EROFS', 'ENOTDIR', 'EEXIST', 'ENOENT']);
 
-/**
- * Memory options of CPU sessions, measured with `BENCH_SESSION_OPTIONS=1 npm run bench` (full-size
- * 2-stem model, 16 segments, one intra-op thread per session, pure onnxruntime processes, medians
- * of 3 and 5 interleaved runs on a shared 2-core machine): without the memory pattern (allocations
- * planned from the first run's shapes) peak RSS is 4.5–5 % lower (26–30 MiB) and CPU time within
- * the noise (-2.3 %, +1.4 %); without the CPU arena CPU time is 48 % higher and RSS higher too, so
- * the arena stays; intra-op spinning (`session.intra_op.allow_spinning`) and denormals-as-zero
- * make no measurable difference with one intra-op thread (spinning is left at onnxruntime's
- * default: it only matters with an intra-op pool). Outputs do not change: these options decide
- * where buffers live, not what is computed.
- */
-const CPU_MEMORY_OPTIONS: Pick<ort.InferenceSession.SessionOptions, 'enableMemPattern'> = {
-  enableMemPattern: false,
-};
-
 interface ModelFileStat {
   size: number;
   mtimeMs: number;
@@ -333,6 +318,13 @@ export class OnnxRuntime {
     partialCpuFallback: boolean;
   }> {
     const logger = opts.logger ?? this.defaultLogger;
+    // Memory options stay at onnxruntime's defaults, measured with `BENCH_SESSION_OPTIONS=1 npm run
+    // bench` (pure onnxruntime processes, full-size 2-stem model, one intra-op thread per session,
+    // interleaved medians on a shared 2-core machine) and in the CLI: without the memory pattern
+    // peak RSS is 4.5–5 % lower but the CLI's CPU time 7 % higher (three interleaved pairs);
+    // without the CPU arena CPU time is 48 % higher and RSS higher too; intra-op spinning
+    // (`session.intra_op.allow_spinning`) and denormals-as-zero change nothing measurable with one
+    // intra-op thread (spinning matters only with an intra-op pool: left at the default).
     const base: ort.InferenceSession.SessionOptions = {
       graphOptimizationLevel: 'all',
       // Errors only: EP probing failures are reported through our logger instead.
@@ -350,7 +342,6 @@ export class OnnxRuntime {
           const cpuOptions: ort.InferenceSession.SessionOptions = {
             ...base,
             executionProviders: ['cpu'],
-            ...CPU_MEMORY_OPTIONS,
           };
           const session = opts.optimizedModelCacheDir
             ? await this.createCpuCached(
