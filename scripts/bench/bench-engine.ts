@@ -1,19 +1,35 @@
 /**
- * `npm run bench`: the engine benchmark of issue #2.
+ * `npm run bench`: the engine benchmark of issues #2 and #16.
  *
- * 1. Generates the full-size 2-stem Spleeter model (seeded random weights) and a 60 s stereo
- *    44.1 kHz WAV (plus a long one, 20 min by default).
- * 2. Separates the 60 s file from the CLI (a child process, compiled JS when `dist/` exists) on
- *    2 threads and measures the whole run's wall time and peak RSS.
- * 3. Runs the same model on the same number of segments, in the same batches, with nothing else
- *    (pure onnxruntime), and prints (a) the realtime factor of the whole run and (b) whole run ÷ pure
- *    onnxruntime time (target ≤ 1.3).
- * 4. Separates a 1 s file (the fixed costs of a CLI run) and the long file the same way, and prints
- *    peak RSS long ÷ short (target ≤ 1.5) and the long run ÷ the pure per-segment time × its segments.
+ * 1. Generates the full-size 2-stem Spleeter model (seeded random weights) and stereo 44.1 kHz WAV
+ *    inputs: the main one (180 s), a 1 s one and a long one (20 min by default).
+ * 2. Runs, interleaved (CLI, pure, pure, CLI, …) and BENCH_RUNS times each, the CLI (a child
+ *    process, compiled JS from dist/) on the main input on 2 threads, and
+ *    scripts/bench/pure-ort-process.js: a plain Node process that only loads onnxruntime and runs
+ *    the same number of segments through the same model files on the same threads. Each is
+ *    measured as a whole process under /usr/bin/time: wall time, CPU time (user + sys of the
+ *    process and every thread and child it waited for), peak RSS. Medians and their ratios are
+ *    printed (issue 16 targets: ≤ 1.25 wall, ≤ 1.2 CPU, ≤ 1.15 peak RSS).
+ * 3. Also (kept from issue #2): the realtime factor, engine.separate's own timings, the same
+ *    segments through onnxruntime inside this process (the faster of sessions in turn and one
+ *    worker thread per instrument), the 1 s run (the fixed costs) against a 1-segment pure process,
+ *    and the long input once: peak RSS long ÷ 3 min (target ≤ 1.05) and the long run ÷ the warm
+ *    pure per-segment time × its segments.
  *
- * Options (env): BENCH_LONG_MINUTES (default 20, 0 to skip), BENCH_THREADS (default 2),
- * BENCH_RUNS (measured runs of the 60 s input, median reported; default 3),
- * BENCH_BATCH (segments per model call, default 1 = the engine default), BENCH_DIR (default .bench/).
+ * The machine may be shared: every ratio compares runs made in this one invocation, interleaved.
+ *
+ * Options (env): BENCH_SECONDS (main input, default 180), BENCH_LONG_MINUTES (default 20, 0 to
+ * skip), BENCH_THREADS (default 2), BENCH_RUNS (default 3), BENCH_BATCH (segments per model call,
+ * default 1 = the engine default), BENCH_DIR (default .bench/), BENCH_SKIP_BUILD=1 (use dist/ as it
+ * is), BENCH_SOURCES=1 (run the TypeScript sources through swc), BENCH_CLI_ARGS (extra CLI
+ * arguments, e.g. "--no-analysis"), BENCH_IN_PROCESS=0 (skip the in-process onnxruntime figure).
+ *
+ * BENCH_BASELINE_DIST=<dir> adds a third side to the interleaved rounds: the CLI of another
+ * build (e.g. an older commit transpiled with `scripts/build-dist-swc.ts <dir>`, next to a
+ * package.json and node_modules), so before/after figures come from the same run.
+ *
+ * BENCH_SESSION_OPTIONS=1 only compares onnxruntime session options: the pure process on the main
+ * input with each variant of SESSION_VARIANTS, interleaved, BENCH_RUNS times each.
  */
 import { spawn } from 'child_process';
 import * as fs from 'fs';
@@ -29,9 +45,93 @@ const ROOT = path.resolve(__dirname, '..', '..');
 const BENCH_DIR = path.resolve(process.env.BENCH_DIR ?? path.join(ROOT, '.bench'));
 const THREADS = Number(process.env.BENCH_THREADS ?? 2);
 const BATCH = Number(process.env.BENCH_BATCH ?? 1);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 180);
 const LONG_MINUTES = Number(process.env.BENCH_LONG_MINUTES ?? 20);
 const RUNS = Math.max(1, Number(process.env.BENCH_RUNS ?? 3));
+const IN_PROCESS = process.env.BENCH_IN_PROCESS !== '0';
+const EXTRA_CLI_ARGS = (process.env.BENCH_CLI_ARGS ?? '').split(/\s+/).filter(Boolean);
 const SR = 44100;
+/** The long run's peak RSS is compared with a 3-minute run (issue 16). */
+const RSS_REFERENCE_SECONDS = 180;
+
+/** One whole process: wall, CPU (user + sys of the tree it waited for), peak RSS. */
+interface ProcessRun {
+  wallMs: number;
+  cpuMs: number;
+  maxRssKb: number;
+}
+
+interface CliRun extends ProcessRun {
+  result: {
+    timings: {
+      totalMs: number;
+      decodeMs: number;
+      inferenceMs: number;
+      dspMs: number;
+      encodeMs: number;
+      analysisMs?: number;
+    };
+  };
+}
+
+function segmentsFor(seconds: number): number {
+  return Math.ceil(Math.ceil((seconds * SR + 4096) / SPLEETER_FRAME_STEP) / SPLEETER_T);
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+/** The run whose wall time is the median (its breakdown is printed). */
+function medianRun<T extends ProcessRun>(runs: T[]): T {
+  return [...runs].sort((a, b) => a.wallMs - b.wallMs)[(runs.length - 1) >> 1];
+}
+
+function summary(runs: ProcessRun[]): ProcessRun {
+  return {
+    wallMs: median(runs.map((r) => r.wallMs)),
+    cpuMs: median(runs.map((r) => r.cpuMs)),
+    maxRssKb: median(runs.map((r) => r.maxRssKb)),
+  };
+}
+
+/** Session option variants of BENCH_SESSION_OPTIONS=1 (merged into the pure process's options). */
+const SESSION_VARIANTS: Record<string, object> = {
+  default: {},
+  'no intra-op spinning': { extra: { session: { intra_op: { allow_spinning: '0' } } } },
+  'no CPU arena': { enableCpuMemArena: false },
+  'no memory pattern': { enableMemPattern: false },
+  'denormals as zero': { extra: { session: { set_denormal_as_zero: '1' } } },
+};
+
+async function compareSessionOptions(modelDir: string, segments: number): Promise<void> {
+  // BENCH_VARIANTS=name,name… limits the comparison to some variants (default always included).
+  const only = (process.env.BENCH_VARIANTS ?? '').split(',').filter(Boolean);
+  const variants = Object.entries(SESSION_VARIANTS).filter(
+    ([name]) => name === 'default' || only.length === 0 || only.includes(name),
+  );
+  const runs = new Map<string, ProcessRun[]>(variants.map(([k]) => [k, []]));
+  for (let i = 0; i < RUNS; i++) {
+    for (const [name, options] of variants) {
+      log(`session options '${name}', round ${i + 1}/${RUNS}…`);
+      runs.get(name)!.push(await pureOrtProcess(modelDir, segments, options));
+    }
+  }
+  const base = summary(runs.get('default')!);
+  const lines = [
+    '',
+    `onnxruntime session options — pure process, ${segments} segments, ${THREADS} threads, medians of ${RUNS} interleaved runs (÷ default)`,
+  ];
+  for (const [name, r] of runs) {
+    const m = summary(r);
+    lines.push(
+      `  ${name.padEnd(22)} wall ${(m.wallMs / 1000).toFixed(2)} s (${(m.wallMs / base.wallMs).toFixed(3)})  CPU ${(m.cpuMs / 1000).toFixed(2)} s (${(m.cpuMs / base.cpuMs).toFixed(3)})  peak RSS ${(m.maxRssKb / 1024).toFixed(0)} MiB (${(m.maxRssKb / base.maxRssKb).toFixed(3)})`,
+    );
+  }
+  process.stdout.write(lines.join('\n') + '\n');
+}
 
 async function main(): Promise<void> {
   fs.mkdirSync(BENCH_DIR, { recursive: true });
@@ -43,73 +143,120 @@ async function main(): Promise<void> {
       fs.writeFileSync(path.join(modelDir, name), bytes);
     }
   }
-  const short = await ensureWav(path.join(BENCH_DIR, 'input-60s.wav'), 60);
+  const input = await ensureWav(path.join(BENCH_DIR, `input-${SECONDS}s.wav`), SECONDS);
+  const segments = segmentsFor(SECONDS);
+  if (process.env.BENCH_SESSION_OPTIONS === '1') {
+    await compareSessionOptions(modelDir, segments);
+    return;
+  }
 
   const cli = await cliCommand();
-  log(`CLI: ${cli.join(' ')}`);
-  // A warm-up run: the OS file cache and (for TS sources) swc's compile cache, so the measured run is steady.
-  await runCli(cli, short, modelDir, 'warmup');
-  // Median of several runs: a 2-core machine's timings wobble from run to run.
-  const runs: CliRun[] = [];
-  for (let i = 0; i < RUNS; i++) runs.push(await runCli(cli, short, modelDir, `short-${i}`));
-  runs.sort((a, b) => a.wallMs - b.wallMs);
-  const run = runs[Math.floor(runs.length / 2)];
+  log(`CLI: ${cli.join(' ')} ${EXTRA_CLI_ARGS.join(' ')}`);
+  // Warm-up: the OS file cache, the optimized-model cache, swc's compile cache for sources.
+  await runCli(cli, input, modelDir, 'warmup');
+  await pureOrtProcess(modelDir, segments);
 
-  const frames = Math.ceil((60 * SR + 4096) / SPLEETER_FRAME_STEP);
-  const segments = Math.ceil(frames / SPLEETER_T);
-  const pure = await pureOnnxRuntime(modelDir, segments);
+  // Interleaved, alternating which side goes first, so that a change in the machine's load hits
+  // both sides alike.
+  const cliRuns: CliRun[] = [];
+  const pureRuns: ProcessRun[] = [];
+  const baselineDist = process.env.BENCH_BASELINE_DIST;
+  const baselineCli = baselineDist ? [process.execPath, path.resolve(baselineDist, 'cli', 'main.js')] : null;
+  const baselineRuns: CliRun[] = [];
+  if (baselineCli) await runCli(baselineCli, input, modelDir, 'warmup-baseline');
+  for (let i = 0; i < RUNS; i++) {
+    log(`main input, round ${i + 1}/${RUNS}…`);
+    const sides: Array<() => Promise<void>> = [
+      async () => void cliRuns.push(await runCli(cli, input, modelDir, `main-${i}`)),
+      async () => void pureRuns.push(await pureOrtProcess(modelDir, segments)),
+    ];
+    if (baselineCli)
+      sides.push(async () => void baselineRuns.push(await runCli(baselineCli, input, modelDir, `base-${i}`)));
+    // Rotate which side goes first.
+    for (let k = 0; k < sides.length; k++) await sides[(i + k) % sides.length]();
+  }
+  const cliMed = summary(cliRuns);
+  const pureMed = summary(pureRuns);
+  const run = medianRun(cliRuns);
 
-  // The same segments through onnxruntime as a whole process of its own (start → exit), so that
-  // both sides of this second ratio pay Node's start and session creation.
-  const pureProcessRuns: number[] = [];
-  for (let i = 0; i < RUNS; i++) pureProcessRuns.push(await pureOrtProcess(modelDir, segments));
-  pureProcessRuns.sort((a, b) => a - b);
-  const pureProcessMs = pureProcessRuns[Math.floor(pureProcessRuns.length / 2)];
-
-  const audioSeconds = 60;
-  const rtf = audioSeconds / (run.wallMs / 1000);
-  const ratio = run.wallMs / pure.ms;
-  const engineRatio = run.result.timings.totalMs / pure.ms;
+  const pure = IN_PROCESS ? await pureOnnxRuntime(modelDir, segments) : null;
 
   // Fixed costs: the whole CLI run on a 1 s input (process start, configuration, sessions, one
-  // segment of inference, writing, exit).
+  // segment of inference, writing, exit) against the pure process on one segment.
   const tiny = await ensureWav(path.join(BENCH_DIR, 'input-1s.wav'), 1);
   const tinyRuns: CliRun[] = [];
-  for (let i = 0; i < RUNS; i++) tinyRuns.push(await runCli(cli, tiny, modelDir, `tiny-${i}`));
-  tinyRuns.sort((a, b) => a.wallMs - b.wallMs);
-  const tinyRun = tinyRuns[Math.floor(tinyRuns.length / 2)];
+  const tinyPureRuns: ProcessRun[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    tinyRuns.push(await runCli(cli, tiny, modelDir, `tiny-${i}`));
+    tinyPureRuns.push(await pureOrtProcess(modelDir, 1));
+  }
+  const tinyMed = summary(tinyRuns);
+  const tinyPureMed = summary(tinyPureRuns);
 
-  let long: { wallMs: number; maxRssKb: number } | null = null;
+  let long: CliRun | null = null;
+  let reference: ProcessRun | null = null;
   if (LONG_MINUTES > 0) {
     const longFile = await ensureWav(path.join(BENCH_DIR, `input-${LONG_MINUTES}min.wav`), LONG_MINUTES * 60);
     log(`separating the ${LONG_MINUTES}-minute input (this takes a while)…`);
     long = await runCli(cli, longFile, modelDir, 'long');
+    if (SECONDS === RSS_REFERENCE_SECONDS) reference = cliMed;
+    else {
+      const refFile = await ensureWav(
+        path.join(BENCH_DIR, `input-${RSS_REFERENCE_SECONDS}s.wav`),
+        RSS_REFERENCE_SECONDS,
+      );
+      reference = await runCli(cli, refFile, modelDir, 'reference');
+    }
   }
 
+  const t = run.result.timings;
+  const rtf = SECONDS / (cliMed.wallMs / 1000);
+  const list = (runs: ProcessRun[], key: keyof ProcessRun, f: (v: number) => string) =>
+    runs.map((r) => f(r[key])).join(', ');
+  const sec = (v: number) => (v / 1000).toFixed(2);
+  const mib = (kb: number) => (kb / 1024).toFixed(0);
   const lines = [
     '',
-    `spleeter-server engine benchmark — full-size 2-stem model, 60 s stereo 44.1 kHz WAV, ${THREADS} threads, ${BATCH} segments/call`,
-    `  machine: ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'}), node ${process.version}, onnxruntime-node ${ortVersion()}`,
-    `  whole CLI run (process start → exit):     ${(run.wallMs / 1000).toFixed(2)} s (median of ${RUNS}: ${runs.map((r) => (r.wallMs / 1000).toFixed(2)).join(', ')})`,
-    `    engine.separate total:                  ${(run.result.timings.totalMs / 1000).toFixed(2)} s (decode ${ms(run.result.timings.decodeMs)}, inference ${ms(run.result.timings.inferenceMs)}, dsp ${ms(run.result.timings.dspMs)}, encode ${ms(run.result.timings.encodeMs)})`,
-    `  pure onnxruntime, same ${segments} segments:     ${(pure.ms / 1000).toFixed(2)} s (faster of: sessions in turn ${ms(pure.sequentialMs)}, one worker thread per instrument ${ms(pure.parallelMs)})`,
+    `spleeter-server engine benchmark — full-size 2-stem model, ${SECONDS} s stereo 44.1 kHz WAV (${segments} segments), ${THREADS} threads, ${BATCH} segments/call${EXTRA_CLI_ARGS.length ? `, CLI ${EXTRA_CLI_ARGS.join(' ')}` : ''}`,
+    `  machine: ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'}), node ${process.version}, onnxruntime-node ${ortVersion()}, load average ${os.loadavg()[0].toFixed(2)} at the end`,
+    `  whole processes, medians of ${RUNS} interleaved runs:`,
+    `                               wall          CPU (user+sys)   peak RSS`,
+    `    CLI separate:              ${sec(cliMed.wallMs).padStart(6)} s      ${sec(cliMed.cpuMs).padStart(6)} s         ${mib(cliMed.maxRssKb).padStart(5)} MiB`,
+    `    pure onnxruntime process:  ${sec(pureMed.wallMs).padStart(6)} s      ${sec(pureMed.cpuMs).padStart(6)} s         ${mib(pureMed.maxRssKb).padStart(5)} MiB`,
+    `    CLI ÷ pure:                ${(cliMed.wallMs / pureMed.wallMs).toFixed(3).padStart(6)}        ${(cliMed.cpuMs / pureMed.cpuMs).toFixed(3).padStart(6)}           ${(cliMed.maxRssKb / pureMed.maxRssKb).toFixed(3).padStart(5)}      (targets ≤ 1.25, ≤ 1.2, ≤ 1.15)`,
+    `    runs, CLI:   wall ${list(cliRuns, 'wallMs', sec)} s; CPU ${list(cliRuns, 'cpuMs', sec)} s; RSS ${list(cliRuns, 'maxRssKb', mib)} MiB`,
+    `    runs, pure:  wall ${list(pureRuns, 'wallMs', sec)} s; CPU ${list(pureRuns, 'cpuMs', sec)} s; RSS ${list(pureRuns, 'maxRssKb', mib)} MiB`,
     `  (a) realtime factor of the whole run:     ${rtf.toFixed(2)}x realtime (RTF ${(1 / rtf).toFixed(3)})`,
-    `  (b) whole run ÷ pure onnxruntime:         ${ratio.toFixed(3)}   (target ≤ 1.3; engine.separate alone: ${engineRatio.toFixed(3)})`,
-    `  pure onnxruntime as a whole process:      ${ms(pureProcessMs)} (node start → exit: load, 2 sessions, the same segments; scripts/bench/pure-ort-process.js)`,
-    `    whole run ÷ that:                       ${(run.wallMs / pureProcessMs).toFixed(3)}`,
-    `  peak RSS, 60 s input:                     ${(run.maxRssKb / 1024).toFixed(0)} MiB`,
-    `  whole CLI run on a 1 s input:             ${(tinyRun.wallMs / 1000).toFixed(2)} s (fixed costs + one segment of inference, ${ms(pure.ms / segments)})`,
+    `    engine.separate (median run):           ${sec(t.totalMs)} s (decode ${sec(t.decodeMs)}, inference ${sec(t.inferenceMs)}, dsp ${sec(t.dspMs)}, encode ${sec(t.encodeMs)}${t.analysisMs !== undefined ? `, analysis ${sec(t.analysisMs)}` : ''}; overlapping)`,
   ];
-  if (long) {
-    const longSegments = Math.ceil(
-      Math.ceil((LONG_MINUTES * 60 * SR + 4096) / SPLEETER_FRAME_STEP) / SPLEETER_T,
-    );
-    const pureLong = (pure.steadyCallMs / BATCH) * longSegments;
+  if (baselineRuns.length) {
+    const b = summary(baselineRuns);
     lines.push(
-      `  peak RSS, ${LONG_MINUTES} min input:                  ${(long.maxRssKb / 1024).toFixed(0)} MiB (whole run ${(long.wallMs / 1000).toFixed(1)} s, ${((LONG_MINUTES * 60) / (long.wallMs / 1000)).toFixed(2)}x realtime)`,
-      `  peak RSS ratio long ÷ short:              ${(long.maxRssKb / run.maxRssKb).toFixed(3)}   (target ≤ 1.5)`,
-      `  (b) on the ${LONG_MINUTES} min input:                 ${(long.wallMs / pureLong).toFixed(3)}   (whole run ÷ ${longSegments} segments × the warm pure per-segment time ${ms(pure.steadyCallMs / BATCH)} = ${ms(pureLong)}: the overhead once start-up is amortised)`,
+      `  baseline CLI (${baselineDist}): ${sec(b.wallMs)} s wall, ${sec(b.cpuMs)} s CPU, ${mib(b.maxRssKb)} MiB; ÷ pure ${(b.wallMs / pureMed.wallMs).toFixed(3)} / ${(b.cpuMs / pureMed.cpuMs).toFixed(3)} / ${(b.maxRssKb / pureMed.maxRssKb).toFixed(3)}; this CLI ÷ baseline ${(cliMed.wallMs / b.wallMs).toFixed(3)} / ${(cliMed.cpuMs / b.cpuMs).toFixed(3)} / ${(cliMed.maxRssKb / b.maxRssKb).toFixed(3)}`,
+      `    runs, baseline: wall ${list(baselineRuns, 'wallMs', sec)} s; CPU ${list(baselineRuns, 'cpuMs', sec)} s; RSS ${list(baselineRuns, 'maxRssKb', mib)} MiB`,
     );
+  }
+  if (pure) {
+    lines.push(
+      `  pure onnxruntime in this process:         ${sec(pure.ms)} s (faster of: sessions in turn ${sec(pure.sequentialMs)} s, one worker thread per instrument ${sec(pure.parallelMs)} s)`,
+      `  (b) whole run ÷ that:                     ${(cliMed.wallMs / pure.ms).toFixed(3)}   (engine.separate alone: ${(t.totalMs / pure.ms).toFixed(3)})`,
+    );
+  }
+  lines.push(
+    `  1 s input (fixed costs + one segment):   CLI ${sec(tinyMed.wallMs)} s wall, ${sec(tinyMed.cpuMs)} s CPU, ${mib(tinyMed.maxRssKb)} MiB; pure process on 1 segment ${sec(tinyPureMed.wallMs)} s, ${sec(tinyPureMed.cpuMs)} s, ${mib(tinyPureMed.maxRssKb)} MiB`,
+  );
+  if (long && reference) {
+    const longSegments = segmentsFor(LONG_MINUTES * 60);
+    lines.push(
+      `  peak RSS, ${LONG_MINUTES} min input:                  ${mib(long.maxRssKb)} MiB (whole run ${(long.wallMs / 1000).toFixed(1)} s, ${sec(long.cpuMs)} s CPU, ${((LONG_MINUTES * 60) / (long.wallMs / 1000)).toFixed(2)}x realtime)`,
+      `  peak RSS ${LONG_MINUTES} min ÷ ${RSS_REFERENCE_SECONDS / 60} min:                ${(long.maxRssKb / reference.maxRssKb).toFixed(3)}   (target ≤ 1.05; ${mib(reference.maxRssKb)} MiB for ${RSS_REFERENCE_SECONDS / 60} min)`,
+    );
+    if (pure) {
+      const pureLong = (pure.steadyCallMs / BATCH) * longSegments;
+      lines.push(
+        `  (b) on the ${LONG_MINUTES} min input:                 ${(long.wallMs / pureLong).toFixed(3)}   (whole run ÷ ${longSegments} segments × the warm pure per-segment time ${sec(pure.steadyCallMs / BATCH)} s = ${sec(pureLong)} s: the overhead once start-up is amortised)`,
+      );
+    }
   }
   process.stdout.write(lines.join('\n') + '\n');
 }
@@ -119,56 +266,47 @@ function ortVersion(): string {
   return (JSON.parse(fs.readFileSync(file, 'utf8')) as { version: string }).version;
 }
 
-function ms(v: number): string {
-  return `${(v / 1000).toFixed(2)} s`;
-}
-
 function log(m: string): void {
   process.stderr.write(`[bench] ${m}\n`);
 }
 
 /**
- * The compiled CLI (what a deployment runs), rebuilt first with `npm run build` so it matches the
- * sources (BENCH_SKIP_BUILD=1 uses dist/ as it is; BENCH_SOURCES=1 runs the sources through swc).
+ * The compiled CLI (what a deployment runs), rebuilt first with scripts/build-dist-swc.ts (seconds;
+ * the same transpiler `npm start` and jest use) so it matches the sources. BENCH_SKIP_BUILD=1 uses
+ * dist/ as it is; BENCH_SOURCES=1 runs the sources through swc.
  */
 async function cliCommand(): Promise<string[]> {
   const dist = path.join(ROOT, 'dist', 'cli', 'main.js');
   if (!process.env.BENCH_SOURCES && (!process.env.BENCH_SKIP_BUILD || !fs.existsSync(dist))) {
-    log('building dist/ (npm run build)…');
-    await new Promise<void>((resolve) => {
-      const child = spawn('npm', ['run', 'build'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
-      child.on('close', () => resolve());
+    log('building dist/ (scripts/build-dist-swc.ts)…');
+    await new Promise<void>((resolve, reject) => {
+      const child = spawn(
+        process.execPath,
+        ['-r', '@swc-node/register', path.join(ROOT, 'scripts', 'build-dist-swc.ts')],
+        { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] },
+      );
+      child.on('error', reject);
+      child.on('close', (code) =>
+        code === 0 ? resolve() : reject(new Error(`dist build failed (${code})`)),
+      );
     });
   }
   if (!process.env.BENCH_SOURCES && fs.existsSync(dist)) return [process.execPath, dist];
   return [process.execPath, '-r', '@swc-node/register', path.join(ROOT, 'src', 'cli', 'main.ts')];
 }
 
-interface CliRun {
-  wallMs: number;
-  maxRssKb: number;
-  result: {
-    timings: { totalMs: number; decodeMs: number; inferenceMs: number; dspMs: number; encodeMs: number };
-  };
-}
-
-/** Runs the CLI under /usr/bin/time (when present) for the child's peak RSS. */
-function runCli(cli: string[], input: string, model: string, label: string): Promise<CliRun> {
-  const out = path.join(BENCH_DIR, `out-${label}`);
-  fs.rmSync(out, { recursive: true, force: true });
-  const args = [...cli, 'separate', input, '-m', model, '-o', out, '-t', String(THREADS), '--json', '-q'];
-  const useTime = fs.existsSync('/usr/bin/time');
-  const cmd = useTime ? '/usr/bin/time' : args[0];
-  const cmdArgs = useTime ? ['-f', '__MAXRSS_KB__=%M', ...args] : args.slice(1);
+/**
+ * Runs `args` under /usr/bin/time: wall time measured here, CPU time (user + sys) and peak RSS of
+ * the child as GNU time reports them (its rusage covers every thread and waited-for child).
+ */
+function timed(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+): Promise<ProcessRun & { stdout: string; stderr: string; code: number | null }> {
+  if (!fs.existsSync('/usr/bin/time')) throw new Error('the benchmark needs GNU time (/usr/bin/time)');
   return new Promise((resolve, reject) => {
     const started = performance.now();
-    const child = spawn(cmd, cmdArgs, {
-      env: {
-        ...process.env,
-        SPLEETER_BATCH_SEGMENTS: String(BATCH),
-        SPLEETER_MODELS_DIR: path.join(BENCH_DIR, 'models'),
-      },
-    });
+    const child = spawn('/usr/bin/time', ['-f', '__TIME__ %M %U %S', ...args], { env });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
@@ -176,19 +314,36 @@ function runCli(cli: string[], input: string, model: string, label: string): Pro
     child.on('error', reject);
     child.on('close', (code) => {
       const wallMs = performance.now() - started;
-      fs.rmSync(out, { recursive: true, force: true });
-      if (code !== 0) {
-        reject(new Error(`CLI failed (${code}): ${stderr}`));
-        return;
-      }
-      const rss = /__MAXRSS_KB__=(\d+)/.exec(stderr);
+      const m = /__TIME__ (\d+) ([\d.]+) ([\d.]+)/.exec(stderr);
       resolve({
         wallMs,
-        maxRssKb: rss ? Number(rss[1]) : NaN,
-        result: JSON.parse(stdout.trim().split('\n').pop()!),
+        maxRssKb: m ? Number(m[1]) : NaN,
+        cpuMs: m ? (Number(m[2]) + Number(m[3])) * 1000 : NaN,
+        stdout,
+        stderr,
+        code,
       });
     });
   });
+}
+
+async function runCli(cli: string[], input: string, model: string, label: string): Promise<CliRun> {
+  const out = path.join(BENCH_DIR, `out-${label}`);
+  fs.rmSync(out, { recursive: true, force: true });
+  const args = [...cli, 'separate', input, '-m', model, '-o', out, '-t', String(THREADS), '--json', '-q'];
+  const r = await timed([...args, ...EXTRA_CLI_ARGS], {
+    ...process.env,
+    SPLEETER_BATCH_SEGMENTS: String(BATCH),
+    SPLEETER_MODELS_DIR: path.join(BENCH_DIR, 'models'),
+  });
+  fs.rmSync(out, { recursive: true, force: true });
+  if (r.code !== 0) throw new Error(`CLI failed (${r.code}): ${r.stderr}`);
+  return {
+    wallMs: r.wallMs,
+    cpuMs: r.cpuMs,
+    maxRssKb: r.maxRssKb,
+    result: JSON.parse(r.stdout.trim().split('\n').pop()!) as CliRun['result'],
+  };
 }
 
 /**
@@ -261,22 +416,18 @@ async function pureOnnxRuntime(
   return { ms: Math.min(sequentialMs, parallelMs), sequentialMs, parallelMs, steadyCallMs };
 }
 
-/** Wall time of scripts/bench/pure-ort-process.js on the model's files (process start → exit). */
-function pureOrtProcess(modelDir: string, segments: number): Promise<number> {
+/** scripts/bench/pure-ort-process.js on the model's files, as a whole process (start → exit). */
+async function pureOrtProcess(
+  modelDir: string,
+  segments: number,
+  sessionOptions?: object,
+): Promise<ProcessRun> {
   const script = path.join(__dirname, 'pure-ort-process.js');
-  return new Promise((resolve, reject) => {
-    const started = performance.now();
-    const child = spawn(process.execPath, [script, modelDir, String(segments), String(THREADS), '1024'], {
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    let stderr = '';
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      if (code === 0) resolve(performance.now() - started);
-      else reject(new Error(`pure-ort-process failed (${code}): ${stderr}`));
-    });
-  });
+  const args = [process.execPath, script, modelDir, String(segments), String(THREADS), '1024'];
+  if (sessionOptions) args.push(JSON.stringify(sessionOptions));
+  const r = await timed(args, process.env);
+  if (r.code !== 0) throw new Error(`pure-ort-process failed (${r.code}): ${r.stderr}`);
+  return { wallMs: r.wallMs, cpuMs: r.cpuMs, maxRssKb: r.maxRssKb };
 }
 
 /** A music-like stereo test signal (chords, a drum-like pulse, noise), written streaming. */

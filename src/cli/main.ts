@@ -11,9 +11,9 @@ import { BITRATE_KBPS_MIN, OUTPUT_CODECS } from '../core/audio/audio-codec';
 import { SpleeterError } from '../core/errors';
 import { MDX_OVERLAP_RULE, parseMdxOverlap, type MdxOverlap } from '../core/mdx/mdx-options';
 import { ConfigError, loadConfig } from '../infra/config/config.loader';
-import { runAnalyzeCommand, type AnalyzeCliOptions } from './analyze-command';
-import { runModelsCommand, type ModelsCommandContext } from './models-command';
-import { runSeparateCommand, type SeparateCliOptions } from './separate-command';
+import type { AnalyzeCliOptions } from './analyze-command';
+import type { ModelsCommandContext, runModelsCommand as RunModelsCommand } from './models-command';
+import type { SeparateCliOptions } from './separate-command';
 import { CLI_NAME, exitCodeFor, printError } from './cli-output';
 
 function parseNumber(label: string, opts: { min?: number; integer?: boolean } = {}) {
@@ -148,6 +148,8 @@ export function buildProgram(): Command {
     .option('--json', 'print results as JSON lines', false)
     .option('-q, --quiet', 'no progress output', false)
     .action(async (files: string[], opts: SeparateCliOptions) => {
+      // Each command's module is loaded when it runs: start-up pays only for the one in use.
+      const { runSeparateCommand } = await import('./separate-command');
       process.exitCode = await runSeparateCommand(files, opts, loadCliConfig());
     });
 
@@ -159,11 +161,14 @@ export function buildProgram(): Command {
     .argument('<files...>', 'input audio files')
     .option('--json', 'print one JSON object per file', false)
     .action(async (files: string[], opts: AnalyzeCliOptions) => {
+      const { runAnalyzeCommand } = await import('./analyze-command');
       process.exitCode = await runAnalyzeCommand(files, opts, loadCliConfig());
     });
 
   const models = program.command('models').description('List, install, validate and convert models');
   const ctx = (): ModelsCommandContext => ({ config: loadCliConfig() });
+  const runModelsCommand: typeof RunModelsCommand = async (...args) =>
+    (await import('./models-command')).runModelsCommand(...args);
   models
     .command('list')
     .description('models available and installed')

@@ -5,7 +5,7 @@
  * splices into them. cli-progress redraws the bars in place with cursor movements; a line written
  * to the same terminal behind its back lands inside the block it is about to redraw.
  */
-import { MultiBar, Presets, type SingleBar } from 'cli-progress';
+import type { MultiBar, SingleBar } from 'cli-progress';
 
 /** What the display writes to: process.stdout / process.stderr, or a fake in tests. */
 export interface TerminalStream {
@@ -27,6 +27,15 @@ export interface ProgressDisplayOptions {
 
 const BAR_STEPS = 1000;
 
+/**
+ * cli-progress, loaded only when bars are shown: with its string-width/emoji-regex dependencies it
+ * costs tens of ms at start-up, which a --quiet or --json run (or stderr not a terminal) never uses.
+ */
+function cliProgress(): typeof import('cli-progress') {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require('cli-progress') as typeof import('cli-progress');
+}
+
 /** One file's bar. */
 export interface FileProgress {
   /** Seconds of audio the separation will produce, once known (null: unknown). */
@@ -44,7 +53,7 @@ export class ProgressDisplay {
     this.now = options.now ?? Date.now;
     this.multi =
       options.bars && options.err.isTTY
-        ? new MultiBar(
+        ? new (cliProgress().MultiBar)(
             {
               format: ' {bar} {percentage}% | {audio} | ETA {timeLeft} | {file} | {stage}',
               hideCursor: true,
@@ -57,7 +66,7 @@ export class ProgressDisplay {
               // whose text changed (cli-progress skips unchanged ones otherwise).
               forceRedraw: true,
             },
-            Presets.shades_classic,
+            cliProgress().Presets.shades_classic,
           )
         : null;
   }

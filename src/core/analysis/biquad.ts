@@ -246,6 +246,79 @@ export class BiquadCascade {
   }
 
   /**
+   * sumSquares() of channels 0 and 1 at once (two sections only, see `canPairSumSquares`), with
+   * the results in sums[0] and sums[1] (added to their values). Each channel is the same
+   * computation in the same order as sumSquares(); interleaving the two independent recurrences in
+   * one loop lets the CPU overlap them, which roughly halves the time of the serial filter chain.
+   */
+  sumSquaresPair(
+    src0: Float32Array | Float64Array,
+    start0: number,
+    src1: Float32Array | Float64Array,
+    start1: number,
+    stride: number,
+    count: number,
+    sums: Float64Array,
+  ): void {
+    const c = this.coef;
+    const st0 = this.state[0];
+    const st1 = this.state[1];
+    const b00 = c[0],
+      b01 = c[1],
+      b02 = c[2],
+      a01 = c[3],
+      a02 = c[4];
+    const b10 = c[5],
+      b11 = c[6],
+      b12 = c[7],
+      a11 = c[8],
+      a12 = c[9];
+    let p00 = st0[0],
+      p01 = st0[1],
+      p10 = st0[2],
+      p11 = st0[3];
+    let q00 = st1[0],
+      q01 = st1[1],
+      q10 = st1[2],
+      q11 = st1[3];
+    let sum0 = sums[0];
+    let sum1 = sums[1];
+    for (let i = 0, i0 = start0, i1 = start1; i < count; i++, i0 += stride, i1 += stride) {
+      const x = src0[i0];
+      const u = src1[i1];
+      const y0 = b00 * x + p00;
+      const v0 = b00 * u + q00;
+      p00 = b01 * x - a01 * y0 + p01;
+      q00 = b01 * u - a01 * v0 + q01;
+      p01 = b02 * x - a02 * y0;
+      q01 = b02 * u - a02 * v0;
+      const y1 = b10 * y0 + p10;
+      const v1 = b10 * v0 + q10;
+      p10 = b11 * y0 - a11 * y1 + p11;
+      q10 = b11 * v0 - a11 * v1 + q11;
+      p11 = b12 * y0 - a12 * y1;
+      q11 = b12 * v0 - a12 * v1;
+      sum0 += y1 * y1;
+      sum1 += v1 * v1;
+    }
+    st0[0] = p00;
+    st0[1] = p01;
+    st0[2] = p10;
+    st0[3] = p11;
+    st1[0] = q00;
+    st1[1] = q01;
+    st1[2] = q10;
+    st1[3] = q11;
+    sums[0] = sum0;
+    sums[1] = sum1;
+  }
+
+  /** True when sumSquaresPair() applies: two sections and at least two channels. */
+  get canPairSumSquares(): boolean {
+    return this.sections.length === 2 && this.state.length >= 2;
+  }
+
+  /**
    * Filters channel `channel` and returns `initial` + Σ y² over the run (added in sample order,
    * so a sum carried across chunks is the same whatever the chunking) without storing y: what the
    * loudness meter needs per 100 ms sub-block.

@@ -208,6 +208,27 @@ export class LoudnessMeter extends ViewAnalyzer {
     while (done < view.frames) {
       const n = min(view.frames - done, this.subBlock - this.partialFrames);
       const part = sliceView(view, done, n);
+      if (
+        this.channels === 2 &&
+        this.weights[0] !== 0 &&
+        this.weights[1] !== 0 &&
+        this.filter.canPairSumSquares
+      ) {
+        // Stereo: both channels' filters in one loop (the same sums, see sumSquaresPair).
+        this.filter.sumSquaresPair(
+          part.arrays[0],
+          part.starts[0],
+          part.arrays[1],
+          part.starts[1],
+          part.stride,
+          n,
+          this.partial,
+        );
+        this.partialFrames += n;
+        done += n;
+        if (this.partialFrames === this.subBlock) this.completeSubBlock();
+        continue;
+      }
       for (let c = 0; c < this.channels; c++) {
         if (this.weights[c] === 0) continue; // LFE: never measured
         this.partial[c] = this.filter.sumSquares(

@@ -2,6 +2,12 @@
  * Parent side of onnx-session-worker: an onnxruntime session living in its own worker thread, so
  * several sessions can run at the same time and the caller's event loop stays free meanwhile.
  * Workers are not shared or cached: each one owns its session (and its copy of the weights).
+ *
+ * Inputs travel by transfer (onnx-session-worker.ts says why): run() copies the caller's data into
+ * a buffer of this session's own, transfers it, and gets it back with the result, so a stream of
+ * same-sized calls allocates no input buffers (one copy per call instead of a clone's two, and no
+ * garbage in the worker). onnxruntime-node accepts no SharedArrayBuffer-backed tensors ("Invalid
+ * argument"), so sharing one input between sessions is not possible.
  */
 import { existsSync } from 'fs';
 import { join } from 'path';
@@ -27,6 +33,9 @@ function workerEntry(): { file: string; execArgv: string[] } {
   };
 }
 
+/** Input buffers kept per session: a pipelined caller has at most two calls in flight. */
+const MAX_SPARE_INPUTS = 2;
+
 export class WorkerOnnxSession {
   private nextId = 1;
   private readonly pending = new Map<
@@ -34,6 +43,8 @@ export class WorkerOnnxSession {
     { resolve: (r: WorkerRunResult) => void; reject: (e: Error) => void }
   >();
   private closed = false;
+  /** Input buffers the worker handed back, for the next calls (see the module comment). */
+  private readonly spare: ArrayBuffer[] = [];
 
   private constructor(
     private readonly worker: Worker,
@@ -45,6 +56,7 @@ export class WorkerOnnxSession {
   ) {
     worker.on('message', (m: SessionWorkerReply) => {
       if (m.type === 'result' || m.type === 'error') {
+        this.keepSpare(m.input);
         const p = this.pending.get(m.id);
         if (!p) return;
         this.pending.delete(m.id);
@@ -145,9 +157,8 @@ export class WorkerOnnxSession {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      // Structured clone copies a view's whole underlying buffer: send a compact copy of a sub-view.
-      const payload =
-        data.byteOffset === 0 && data.byteLength === data.buffer.byteLength ? data : data.slice();
+      const payload = this.inputBuffer(data.length);
+      payload.set(data);
       const msg: SessionWorkerRequest = {
         type: 'run',
         id,
@@ -156,8 +167,23 @@ export class WorkerOnnxSession {
         data: payload,
         dims: [...dims],
       };
-      this.worker.postMessage(msg);
+      this.worker.postMessage(msg, [payload.buffer as ArrayBuffer]);
     });
+  }
+
+  /** A spare input buffer of exactly `length` floats, else a new one. */
+  private inputBuffer(length: number): Float32Array {
+    const bytes = length * Float32Array.BYTES_PER_ELEMENT;
+    const i = this.spare.findIndex((b) => b.byteLength === bytes);
+    if (i < 0) return new Float32Array(length);
+    return new Float32Array(this.spare.splice(i, 1)[0]);
+  }
+
+  /** Keeps a returned input buffer: as many as calls can be in flight (two with pipelining). */
+  private keepSpare(input: Float32Array | undefined): void {
+    if (!input || this.closed || input.byteOffset !== 0) return;
+    this.spare.push(input.buffer as ArrayBuffer);
+    if (this.spare.length > MAX_SPARE_INPUTS) this.spare.shift();
   }
 
   async release(): Promise<void> {

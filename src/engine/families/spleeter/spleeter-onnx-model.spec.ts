@@ -317,6 +317,12 @@ describe('loadSpleeterModel with worker threads', () => {
       const outs = await sut.run(x, S);
       const k = defaultTinyScales(4);
       outs.forEach((y, i) => expect(y).toEqual(x.map((v) => Math.fround(v * k[i]))));
+      // Inputs travel to the workers by transfer into buffers that are reused: the caller's array
+      // stays intact and a second call with other data gets results of its own data.
+      expect(x).toEqual(input(8));
+      const x2 = input(9);
+      const outs2 = await sut.run(x2, S);
+      outs2.forEach((y, i) => expect(y).toEqual(x2.map((v) => Math.fround(v * k[i]))));
       const ac = new AbortController();
       ac.abort();
       await expect(sut.run(x, S, ac.signal)).rejects.toMatchObject({ code: ErrorCodes.JOB_CANCELED });
