@@ -10,6 +10,11 @@
  *   idle      `--idle-after` s (default 60) after that job,
  * then runs a second job (warm worker with release off, cold start after a release) and prints a
  * table with the ratio of the idle RSS to the 400 MB target (issue 16). Linux only.
+ *
+ * `--dist` runs the compiled build (`node dist/main.js`, as the images do; built first with
+ * `node -r @swc-node/register scripts/build-dist-swc.ts dist`). From sources every thread (the
+ * separation worker and its instrument session threads too) loads swc and compiles the TypeScript
+ * it runs, memory a production server never holds.
  */
 import { spawn, type ChildProcess } from 'child_process';
 import * as fs from 'fs';
@@ -25,6 +30,7 @@ const TARGET_MB = 400;
 
 interface Options {
   env: string[];
+  dist: boolean;
   idle: number[];
   seconds: number;
   idleAfter: number;
@@ -138,6 +144,7 @@ async function runOnce(
   wav: Buffer,
   idleAfterS: number,
   extraEnv: Record<string, string>,
+  dist: boolean,
 ): Promise<RunResult> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-idle-'));
   const port = await freePort();
@@ -158,7 +165,8 @@ async function runOnce(
     SPLEETER_PERFORMANCE__IDLE_RELEASE_S: String(idleReleaseS),
     ...extraEnv,
   };
-  const child = spawn(process.execPath, ['-r', '@swc-node/register', 'src/main.ts'], {
+  const args = dist ? ['dist/main.js'] : ['-r', '@swc-node/register', 'src/main.ts'];
+  const child = spawn(process.execPath, args, {
     cwd: ROOT,
     env,
     stdio: ['ignore', 'ignore', 'inherit'],
@@ -210,11 +218,16 @@ async function main(argv: string[]): Promise<void> {
       (v: string, acc: string[]) => [...acc, v],
       [] as string[],
     )
+    .option('--dist', 'run the compiled build (dist/main.js) instead of the sources through swc', false)
     .option('--seconds <s>', 'input length in seconds', seconds, 30)
     .option('--idle-after <s>', 'seconds after the first job at which the idle RSS is read', seconds, 60)
     .parse(argv)
     .opts<Options>();
   if (process.platform !== 'linux') throw new Error('bench:idle reads /proc and runs on Linux only');
+  if (opts.dist && !fs.existsSync(path.join(ROOT, 'dist', 'main.js')))
+    throw new Error(
+      '--dist: no dist/main.js; build it: node -r @swc-node/register scripts/build-dist-swc.ts dist',
+    );
 
   process.stderr.write('generating the full-size 4-stem model (cached in .cache/test-models)...\n');
   const model = await testModelDir('full', { config: '4stems' });
@@ -232,13 +245,14 @@ async function main(argv: string[]): Promise<void> {
   const results: RunResult[] = [];
   for (const idle of opts.idle) {
     process.stderr.write(`idle_release_s=${idle}: starting the server...\n`);
-    results.push(await runOnce(idle, model, wav, opts.idleAfter, extraEnv));
+    results.push(await runOnce(idle, model, wav, opts.idleAfter, extraEnv, opts.dist));
   }
 
   const f = (n: number) => n.toFixed(0).padStart(8);
   const s = (n: number) => n.toFixed(1).padStart(8);
   console.log(
     `\n4-stem full-size Spleeter, ${opts.seconds} s stereo input, ${os.cpus().length} CPUs; RSS in MiB` +
+      (opts.dist ? '; server: dist/main.js' : '; server: src/main.ts through swc') +
       (opts.env.length ? `; server env ${opts.env.join(' ')}` : ''),
   );
   console.log(

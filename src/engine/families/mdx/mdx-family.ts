@@ -23,6 +23,18 @@ import { sessionThreads, withInferenceThreads } from '../../../infra/onnx/infere
 import type { FamilyOptions, FamilySeparatorOptions, ModelFamily } from '../model-family';
 import { validateStems } from '../stem-subset';
 
+/** The model file and its parameters (manifest overrides, metadata), checked; no session. */
+async function mdxParamsOf(location: string): Promise<{ file: string; params: MdxModelParams }> {
+  const file = await mdxOnnxFile(location);
+  const manifestPath = path.join(path.dirname(file), MDX_MANIFEST_FILE);
+  const overrides = fs.existsSync(manifestPath)
+    ? mdxOverridesFromManifest(JSON.parse(await fs.promises.readFile(manifestPath, 'utf8')) as MdxManifest)
+    : {};
+  const params = await resolveMdxParams(file, overrides);
+  checkMdxSignature(await readOnnxMetadata(file), params);
+  return { file, params };
+}
+
 interface LoadedMdx {
   params: MdxModelParams;
   model: MdxModelFn;
@@ -35,8 +47,14 @@ export class MdxFamily implements ModelFamily {
 
   constructor(private readonly options: FamilyOptions) {}
 
+  /**
+   * The two stems, from the parameters alone unless this family already holds the model: the main
+   * thread describes path models for request validation, and a session created there would stay
+   * for the life of the process (see SpleeterFamily.stems).
+   */
   async stems(location: string): Promise<string[]> {
-    const { params } = await this.load(location);
+    const loaded = this.loaded.get(location);
+    const { params } = loaded ? await loaded : await mdxParamsOf(location);
     return [params.primaryStem, params.secondaryStem];
   }
 
@@ -66,16 +84,7 @@ export class MdxFamily implements ModelFamily {
     let p = this.loaded.get(location);
     if (!p) {
       p = (async () => {
-        const file = await mdxOnnxFile(location);
-        const dir = path.dirname(file);
-        const manifestPath = path.join(dir, MDX_MANIFEST_FILE);
-        const overrides = fs.existsSync(manifestPath)
-          ? mdxOverridesFromManifest(
-              JSON.parse(await fs.promises.readFile(manifestPath, 'utf8')) as MdxManifest,
-            )
-          : {};
-        const params = await resolveMdxParams(file, overrides);
-        checkMdxSignature(await readOnnxMetadata(file), params);
+        const { file, params } = await mdxParamsOf(location);
         const handle = await this.options.runtime.createSession(file, {
           executionProviders: this.options.executionProviders,
           intraOpThreads: this.options.intraOpThreads,

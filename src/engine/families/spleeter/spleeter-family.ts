@@ -9,15 +9,24 @@ import type { StemSeparator } from '../../../core/separation/types';
 import type { ModelPrecision } from '../../../core/models/model-catalog';
 import type { FamilyOptions, FamilySeparatorOptions, ModelFamily } from '../model-family';
 import { createSpleeterSeparator } from './spleeter-separator-adapter';
-import { loadSpleeterModel, type LoadedSpleeterModel } from './spleeter-onnx-model';
+import { loadSpleeterModel, spleeterInstrumentsOf, type LoadedSpleeterModel } from './spleeter-onnx-model';
 
 export class SpleeterFamily implements ModelFamily {
   private readonly loaded = new Map<string, Promise<LoadedSpleeterModel>>();
 
   constructor(private readonly options: FamilyOptions) {}
 
+  /**
+   * The instruments, without creating a session unless this family already holds the model: the
+   * main thread describes path models for request validation (ModelRegistry.describe), and loading
+   * them there kept every network and its instrument thread for the life of the process, next to
+   * the separation worker's own copy (about 200 MiB of weights for a 4-stem model, `npm run
+   * bench:idle`).
+   */
   async stems(dir: string): Promise<string[]> {
-    return [...(await this.load(dir)).instruments];
+    const loaded = this.loaded.get(`${dir}|${this.options.precision}`);
+    if (loaded) return [...(await loaded).instruments];
+    return spleeterInstrumentsOf(dir, this.options.precision);
   }
 
   async separator(dir: string, opts: FamilySeparatorOptions): Promise<StemSeparator> {

@@ -387,6 +387,10 @@ export async function spleeterInstrumentsOf(
   precision: ModelPrecision = 'fp32',
 ): Promise<string[]> {
   const dir = resolve(modelDir);
+  const dirStat = await stat(dir).catch(() => null);
+  if (!dirStat?.isDirectory()) {
+    throw new ModelError(ErrorCodes.MODEL_NOT_INSTALLED, `model directory not found: ${dir}`, { dir });
+  }
   const manifest = await readManifest(dir);
   if (manifest) return [...manifest.instruments];
   return (
