@@ -4,46 +4,23 @@
  * never hold more inference threads than the budget, and write byte-identical stems to the same
  * jobs run one after another.
  */
-import * as fs from 'fs';
 import * as path from 'path';
-import { SeparationWorkerPool } from '../../src/engine/workers/separation-worker-pool';
-import type { SeparationResult } from '../../src/engine/types';
 import { makeTempDir, noise, writeWav } from '../factories/audio';
 import { testModelDir } from '../factories/models';
+import { stemFilesOf as filesOf, workerPoolKit } from '../support/worker-pool-kit';
+import { SeparationWorkerPool } from '../../src/engine/workers/separation-worker-pool';
+import type { SeparationResult } from '../../src/engine/types';
 
 jest.setTimeout(120_000);
 
 let dir: string;
 let model: string;
 let inputs: string[];
-const pools: SeparationWorkerPool[] = [];
-
-function makePool(size: number, inferenceThreadBudget: number): SeparationWorkerPool {
-  const pool = new SeparationWorkerPool(
-    size,
-    { modelsDir: path.join(dir, 'models'), intraOpThreads: 1, ortCacheDir: null },
-    undefined,
-    { inferenceThreadBudget },
-  );
-  pools.push(pool);
-  return pool;
-}
-
-let runs = 0;
-function separate(pool: SeparationWorkerPool, input: string): Promise<SeparationResult> {
-  return pool.separate({
-    audioPath: input,
-    modelName: model,
-    outputDir: path.join(dir, `out-${++runs}`),
-    bitDepth: 32,
-  });
-}
-
-async function filesOf(result: SeparationResult): Promise<Record<string, Buffer>> {
-  const out: Record<string, Buffer> = {};
-  for (const [stem, file] of Object.entries(result.outputs)) out[stem] = await fs.promises.readFile(file);
-  return out;
-}
+const kit = workerPoolKit(() => dir);
+const makePool = (size: number, inferenceThreadBudget: number): SeparationWorkerPool =>
+  kit.makePool(size, { inferenceThreadBudget });
+const separate = (pool: SeparationWorkerPool, input: string): Promise<SeparationResult> =>
+  kit.separate(pool, input, model);
 
 beforeAll(async () => {
   dir = await makeTempDir('worker-budget-');
@@ -57,10 +34,7 @@ beforeAll(async () => {
   );
 });
 
-afterAll(async () => {
-  await Promise.all(pools.map((p) => p.close()));
-  await fs.promises.rm(dir, { recursive: true, force: true });
-});
+afterAll(() => kit.cleanup());
 
 describe(SeparationWorkerPool.name, () => {
   it('runs two jobs at once within a budget of one inference thread, with the same stems as one after another', async () => {

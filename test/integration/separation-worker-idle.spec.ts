@@ -6,44 +6,20 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { SeparationWorkerPool } from '../../src/engine/workers/separation-worker-pool';
-import type { SeparationResult } from '../../src/engine/types';
 import { makeTempDir, noise, writeWav } from '../factories/audio';
 import { testModelDir } from '../factories/models';
+import { stemFilesOf as filesOf, workerPoolKit } from '../support/worker-pool-kit';
+import { SeparationWorkerPool } from '../../src/engine/workers/separation-worker-pool';
+import type { SeparationResult } from '../../src/engine/types';
 
 jest.setTimeout(120_000);
 
 let dir: string;
 let model: string;
 let input: string;
-const pools: SeparationWorkerPool[] = [];
-
-function makePool(idleReleaseMs: number): SeparationWorkerPool {
-  const pool = new SeparationWorkerPool(
-    1,
-    { modelsDir: path.join(dir, 'models'), intraOpThreads: 1, ortCacheDir: null },
-    undefined,
-    { idleReleaseMs },
-  );
-  pools.push(pool);
-  return pool;
-}
-
-let runs = 0;
-function separate(pool: SeparationWorkerPool): Promise<SeparationResult> {
-  return pool.separate({
-    audioPath: input,
-    modelName: model,
-    outputDir: path.join(dir, `out-${++runs}`),
-    bitDepth: 32,
-  });
-}
-
-async function filesOf(result: SeparationResult): Promise<Record<string, Buffer>> {
-  const out: Record<string, Buffer> = {};
-  for (const [stem, file] of Object.entries(result.outputs)) out[stem] = await fs.promises.readFile(file);
-  return out;
-}
+const kit = workerPoolKit(() => dir);
+const makePool = (idleReleaseMs: number): SeparationWorkerPool => kit.makePool(1, { idleReleaseMs });
+const separate = (pool: SeparationWorkerPool): Promise<SeparationResult> => kit.separate(pool, input, model);
 
 /** Polls `check` every `stepMs` until it holds; fails after `limitMs`. */
 async function until(check: () => boolean, limitMs = 15_000, stepMs = 20): Promise<void> {
@@ -68,10 +44,7 @@ beforeAll(async () => {
   });
 });
 
-afterAll(async () => {
-  await Promise.all(pools.map((p) => p.close()));
-  await fs.promises.rm(dir, { recursive: true, force: true });
-});
+afterAll(() => kit.cleanup());
 
 describe(SeparationWorkerPool.name, () => {
   it('retires an idle worker after idleReleaseMs; the next job starts a new one and writes identical stems', async () => {
