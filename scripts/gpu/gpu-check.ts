@@ -17,6 +17,9 @@
  *   floor         CPU on the +1-ulp input (an excerpt)
  *   compare       SNR GPU vs CPU per stem, against the floor (CPU vs CPU on the +1 ulp input);
  *                 the identity model must match exactly (≥ 100 dB)
+ *   if time is left: more GPU batch sizes; the --gpu run with the DSP in one thread
+ *                 (SPLEETER_DSP_THREADS=0, against the default worker threads); 4 files at once
+ *                 (-j 4) with cross-job batching off and on (wall, model calls, shared calls)
  *
  * Every step has a time limit inside one global budget; a failed or timed-out step is recorded
  * and the check goes on. <out>/gpu-check.json is rewritten after every step, so a killed run still
@@ -26,6 +29,7 @@
  *        [--python PATH] [--configs 2stems,4stems] [--audio-seconds N] [--cpu-seconds N]
  *        [--floor-seconds N] [--gpu-batch N]
  *        [--extra-gpu-batches 8,32] [--threads N] [--work DIR] [--vulkaninfo FILE]
+ *        [--concurrent-seconds N]
  */
 import { spawn, spawnSync } from 'child_process';
 import {
@@ -38,6 +42,7 @@ import {
   renameSync,
   rmSync,
   statSync,
+  symlinkSync,
   writeFileSync,
 } from 'fs';
 import * as os from 'os';
@@ -58,6 +63,8 @@ interface Options {
   /** Seconds of the +1-ulp (noise floor) CPU runs. */
   floorSeconds: number;
   identitySeconds: number;
+  /** Seconds of each of the 4 files of the cross-job batching step. */
+  concurrentSeconds: number;
   clip?: string;
   python: string;
   gpuBatch?: number;
@@ -84,6 +91,7 @@ function parseOptions(argv: string[]): Options {
     configs: [],
     audioSeconds: 0,
     identitySeconds: 30,
+    concurrentSeconds: -1,
     floorSeconds: 120,
     python: 'python3',
     extraGpuBatches: [],
@@ -152,6 +160,9 @@ function parseOptions(argv: string[]): Options {
       case '--keep-work':
         o.keepWork = true;
         break;
+      case '--concurrent-seconds':
+        o.concurrentSeconds = num();
+        break;
       case '--vulkaninfo':
         o.vulkaninfo = resolve(value());
         break;
@@ -164,6 +175,7 @@ function parseOptions(argv: string[]): Options {
   for (const c of o.configs) if (!/^(2|4|5)stems$/.test(c)) throw new Error(`unknown config ${c}`);
   o.audioSeconds = audio ?? (o.short ? 4 : 600);
   o.identitySeconds = Math.min(30, o.audioSeconds);
+  if (o.concurrentSeconds < 0) o.concurrentSeconds = o.short ? 4 : 60;
   o.budgetS = budget ?? (o.short ? 600 : 420);
   o.extraGpuBatches = (extra ?? (o.short ? '' : '8')).split(',').filter(Boolean).map(Number);
   return o;
@@ -985,6 +997,62 @@ async function main(): Promise<number> {
         30,
       );
     }
+
+    // the DSP threads: the same --gpu run with the whole DSP in one thread ---------------------
+    if (!o.cpuOnly)
+      await c.step(
+        `separate gpu ${big} dsp-threads 0`,
+        sepCap,
+        (t) =>
+          separate(`gpu-${big}-dsp0`, big, true, mix, t, dArgs(big, 'gpu'), {
+            SPLEETER_DSP_THREADS: '0',
+          }).finally(() => rmSync(join(work, 'out', `gpu-${big}-dsp0`), { recursive: true, force: true })),
+        30,
+      );
+
+    // cross-job batching: 4 files at once (-j 4) sharing one engine, off vs on -----------------
+    if (!o.cpuOnly || o.short)
+      await c.step(
+        `concurrent ${o.cpuOnly ? 'cpu' : 'gpu'} ${big} cross-job batching`,
+        sepCap,
+        async (t) => {
+          const seconds = Math.min(o.concurrentSeconds, o.audioSeconds);
+          const inputs = [1, 2, 3, 4].map((k) => join(work, `mix-${k}.wav`));
+          for (const f of inputs) if (!existsSync(f)) symlinkSync(mix, f);
+          const runs: Json = {};
+          r.crossJob = { config: big, files: inputs.length, secondsEach: seconds, runs };
+          for (const mode of ['off', 'on'] as const) {
+            const outDir = join(work, 'out', `concurrent-${mode}`);
+            rmSync(outDir, { recursive: true, force: true });
+            const args = [CLI, 'separate', ...inputs, '-m', models[big], '-o', outDir, '--json', '-q'];
+            args.push('-j', String(inputs.length), '-d', String(seconds), '--overwrite');
+            if (!o.cpuOnly) args.push('--gpu');
+            const res = await c.run(`concurrent ${mode}`, process.execPath, args, t / 2, {
+              ...cliEnv,
+              SPLEETER_CROSS_JOB_BATCHING: mode,
+            });
+            rmSync(outDir, { recursive: true, force: true });
+            ensureOk(res, `concurrent ${mode}`);
+            const results = res.stdout
+              .split('\n')
+              .filter((l) => l.startsWith('{'))
+              .map((l) => JSON.parse(l) as Json);
+            const stats = results.map((j) => (j.stats ?? {}) as Json);
+            const sum = (k: string) => stats.reduce((a, s) => a + (Number(s[k]) || 0), 0);
+            runs[mode] = {
+              wallSeconds: res.ms / 1000,
+              executionProvider: results[0]?.executionProvider ?? null,
+              modelCalls: sum('modelCalls'),
+              sharedModelCalls: sum('sharedModelCalls'),
+              wholeProcessRealtimeFactor: (inputs.length * seconds) / (res.ms / 1000),
+            };
+          }
+          const off = runs.off as Json;
+          const on = runs.on as Json;
+          (r.crossJob as Json).onOverOffWall = (on.wallSeconds as number) / (off.wallSeconds as number);
+        },
+        30,
+      );
   } finally {
     c.stopGpuSampler();
     r.summary = summarize(r, o);
@@ -1134,6 +1202,19 @@ function summarize(r: Json, o: Options): Json {
       : null,
     snr,
     identityExact: identity ? { minSnrDb: identity.minSnrDb, exact: identity.exact } : null,
+    dspThreads: (() => {
+      const one = find(`gpu-${big}-dsp0`)?.realtimeFactor as Json | undefined;
+      const auto = (rtf[big] as Json | undefined)?.gpu as Json | undefined;
+      return one && auto
+        ? {
+            config: big,
+            wholeProcessAuto: auto.wholeProcess,
+            wholeProcessOneThread: one.wholeProcess,
+            autoOverOneThread: (auto.wholeProcess as number) / (one.wholeProcess as number),
+          }
+        : null;
+    })(),
+    crossJob: r.crossJob ?? null,
     failedSteps: ((r.steps ?? []) as Json[])
       .filter((s) => !s.ok)
       .map((s) => `${String(s.name)}: ${String(s.error ?? '')}`.slice(0, 300)),
@@ -1162,6 +1243,8 @@ function printSummary(c: Check, s: Json): void {
   lines.push(`torch peer: ${fmt(s.peer)}`);
   for (const [cfg, v] of Object.entries(s.snr as Json)) lines.push(`snr ${cfg}: ${fmt(v)}`);
   lines.push(`identity exact: ${fmt(s.identityExact)}`);
+  lines.push(`dsp threads (auto vs 0): ${fmt(s.dspThreads)}`);
+  lines.push(`cross-job batching (4 files at once): ${fmt(s.crossJob)}`);
   lines.push(`failed steps: ${fmt(s.failedSteps)}`);
   for (const l of lines) c.say(l);
 }
