@@ -54,12 +54,14 @@ function expectOutputsOf(outputs: Float32Array[], x: Float32Array): void {
 }
 
 describe(SegmentScheduler.name, () => {
-  it('passes a call to an idle model through at once, unchanged', async () => {
+  it('passes a call alone to an idle model through unchanged, on the next turn of the event loop', async () => {
     const model = new HeldModel();
     const sut = new SegmentScheduler(model);
     const x = input(2, 1);
     const signal = new AbortController().signal;
     const p = sut.client().run(x, 2, signal);
+    expect(model.calls).toHaveLength(0);
+    await flush();
     expect(model.calls).toHaveLength(1);
     expect(model.calls[0].input).toBe(x);
     expect(model.calls[0].signal).toBe(signal);
@@ -77,6 +79,7 @@ describe(SegmentScheduler.name, () => {
     const xc = input(1, 3);
     const xd = input(1, 4);
     const pa = a.run(xa, 1);
+    await flush();
     const pb = b.run(xb, 2);
     const pc = c.run(xc, 1);
     const pd = a.run(xd, 1);
@@ -96,11 +99,27 @@ describe(SegmentScheduler.name, () => {
     expect([a.calls, a.sharedCalls, b.sharedCalls, c.sharedCalls]).toEqual([2, 1, 1, 1]);
   });
 
+  it('merges the calls that reach an idle model in the same turn of the event loop', async () => {
+    const model = new HeldModel();
+    const sut = new SegmentScheduler(model);
+    const xa = input(1, 1);
+    const xb = input(1, 2);
+    const pa = sut.client().run(xa, 1);
+    const pb = sut.client().run(xb, 1);
+    await flush();
+    expect(model.calls.map((k) => k.S)).toEqual([2]);
+    model.calls[0].resolve();
+    expectOutputsOf(await pa, xa);
+    expectOutputsOf(await pb, xb);
+    expect(sut.stats).toEqual({ requests: 2, modelCalls: 1, sharedCalls: 1 });
+  });
+
   it('never exceeds maxBatchSegments, never splits a request, keeps arrival order', async () => {
     const model = new HeldModel();
     const sut = new SegmentScheduler(model, { maxBatchSegments: 4 });
     const client = sut.client();
     const first = client.run(input(1, 1), 1);
+    await flush();
     const rest = [3, 2, 1, 1, 6].map((S, i) => client.run(input(S, i + 2), S));
     for (let i = 0; i < 4; i++) {
       model.calls[i].resolve();
@@ -117,6 +136,7 @@ describe(SegmentScheduler.name, () => {
     const sut = new SegmentScheduler(model);
     const ctl = new AbortController();
     const first = sut.client().run(input(1, 1), 1);
+    await flush();
     const gone = sut.client().run(input(1, 2), 1, ctl.signal);
     const kept = sut.client().run(input(1, 3), 1);
     ctl.abort();
@@ -134,6 +154,7 @@ describe(SegmentScheduler.name, () => {
     const sut = new SegmentScheduler(model);
     const ctl = new AbortController();
     const first = sut.client().run(input(1, 1), 1);
+    await flush();
     const dropped = sut.client().run(input(1, 2), 1, ctl.signal);
     const other = sut.client().run(input(1, 3), 1);
     model.calls[0].resolve();
@@ -150,6 +171,7 @@ describe(SegmentScheduler.name, () => {
     const model = new HeldModel();
     const sut = new SegmentScheduler(model);
     const first = sut.client().run(input(1, 1), 1);
+    await flush();
     const b = sut.client().run(input(1, 2), 1);
     const c = sut.client().run(input(1, 3), 1);
     model.calls[0].resolve();
@@ -159,6 +181,7 @@ describe(SegmentScheduler.name, () => {
     await expect(b).rejects.toBe(boom);
     await expect(c).rejects.toBe(boom);
     const later = sut.client().run(input(1, 4), 1);
+    await flush();
     model.calls[2].resolve();
     expectOutputsOf(await later, input(1, 4));
   });

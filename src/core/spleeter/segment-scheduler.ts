@@ -10,10 +10,12 @@
  * call of 8 segments costs far less than 8 calls of one (launch overhead, idle SMs between
  * calls); on a CPU the network's cost is linear in S and there is little to gain.
  *
- * `batchWindowMs` > 0: a call arriving at an idle model waits up to that long for others to join
- * (or until `maxBatchSegments` are queued). 0 (default): an idle model is called at once, in the
- * caller's own tick, exactly as without the scheduler; a call alone in its batch is passed through
- * unchanged (same buffers, same AbortSignal), so a separation running alone behaves as today.
+ * A call arriving at an idle model waits for one turn of the event loop (setImmediate), or up to
+ * `batchWindowMs` when that is > 0, for the other jobs to join (a full `maxBatchSegments` starts it
+ * at once). The turn matters: onnxruntime-node's in-thread run() blocks the JS thread (measured:
+ * no timer fires during a 200 ms call), so the other jobs of the thread cannot queue behind a call
+ * in flight; they can only join one that has not started yet. A call alone in its batch is passed
+ * through unchanged (same buffers, same AbortSignal).
  *
  * Results are bit-identical to separate calls: the model computes the segments of a batch
  * independently (test/integration/engine-cross-job-batching.spec.ts checks it with onnxruntime).
@@ -68,7 +70,8 @@ export class SegmentScheduler {
   readonly batchWindowMs: number;
   private readonly queue: Request[] = [];
   private busy = false;
-  private windowTimer: ReturnType<typeof setTimeout> | null = null;
+  /** A start of an idle model is scheduled (next turn, or the end of the batch window). */
+  private windowTimer: { cancel(): void } | null = null;
   private readonly counters: SegmentSchedulerStats = { requests: 0, modelCalls: 0, sharedCalls: 0 };
 
   constructor(
@@ -105,15 +108,21 @@ export class SegmentScheduler {
       }
       this.queue.push(request);
       if (this.busy) return; // taken when the call in flight ends
-      if (this.batchWindowMs > 0 && this.queuedSegments() < this.maxBatchSegments) {
-        this.windowTimer ??= setTimeout(() => {
-          this.windowTimer = null;
-          this.next();
-        }, this.batchWindowMs);
-        return;
-      }
-      this.next();
+      if (this.queuedSegments() >= this.maxBatchSegments) this.next();
+      else this.windowTimer ??= this.later(() => {
+        this.windowTimer = null;
+        this.next();
+      });
     });
+  }
+
+  private later(fn: () => void): { cancel(): void } {
+    if (this.batchWindowMs > 0) {
+      const timer = setTimeout(fn, this.batchWindowMs);
+      return { cancel: () => clearTimeout(timer) };
+    }
+    const immediate = setImmediate(fn);
+    return { cancel: () => clearImmediate(immediate) };
   }
 
   private queuedSegments(): number {
@@ -126,7 +135,7 @@ export class SegmentScheduler {
   private next(): void {
     if (this.busy || this.queue.length === 0) return;
     if (this.windowTimer !== null) {
-      clearTimeout(this.windowTimer);
+      this.windowTimer.cancel();
       this.windowTimer = null;
     }
     // Arrival order; stop at the first request that does not fit (no overtaking: FIFO).
