@@ -22,7 +22,11 @@ import { EngineStats } from './engine-stats';
 import { ExecutionProviderCheck, type ExecutionProviderInfo } from './execution-provider-check';
 import { conditionInput, inputConditioning, processingInfo } from './input-conditioning';
 import { estimateSeparationMemoryMb, memoryLimitError } from './memory-estimate';
-import { checkBatchingOptions, resolveEngineOptionAliases, type SpleeterEngineOptions } from './engine-options';
+import {
+  checkBatchingOptions,
+  resolveEngineOptionAliases,
+  type SpleeterEngineOptions,
+} from './engine-options';
 import type { ModelManager } from './models/model-manager';
 import {
   ModelRegistry,

@@ -81,7 +81,10 @@ describe('cross-job batching (integration)', () => {
     const shared = engine('on');
     // Load the sessions first, so that the three jobs start together rather than behind the load.
     await separate(shared, inputs[0]);
-    const sessionRuns = jest.spyOn(ort.InferenceSession.prototype, 'run');
+    const sessionRuns = jest.spyOn(
+      (ort.InferenceSession as unknown as { prototype: { run(...args: unknown[]): unknown } }).prototype,
+      'run',
+    );
     let together: SeparationResult[];
     let runsSeen: number;
     try {

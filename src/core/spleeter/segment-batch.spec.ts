@@ -49,7 +49,9 @@ describe('segment-batch', () => {
     const parts = [tensor(4, 3), tensor(5, 1), tensor(6, 2)].map((input, i) => ({ input, S: [3, 1, 2][i] }));
     const back = splitSegmentOutput(mergeSegmentInputs(parts, F), [3, 1, 2], F);
     expect(back).toHaveLength(3);
-    back.forEach((p, i) => expect(Buffer.from(p.buffer).equals(Buffer.from(parts[i].input.buffer))).toBe(true));
+    back.forEach((p, i) =>
+      expect(Buffer.from(p.buffer).equals(Buffer.from(parts[i].input.buffer))).toBe(true),
+    );
     expect(totalSegments(parts)).toBe(6);
   });
 

@@ -109,10 +109,11 @@ export class SegmentScheduler {
       this.queue.push(request);
       if (this.busy) return; // taken when the call in flight ends
       if (this.queuedSegments() >= this.maxBatchSegments) this.next();
-      else this.windowTimer ??= this.later(() => {
-        this.windowTimer = null;
-        this.next();
-      });
+      else
+        this.windowTimer ??= this.later(() => {
+          this.windowTimer = null;
+          this.next();
+        });
     });
   }
 
