@@ -2,7 +2,8 @@
  * Several jobs in one worker thread (performance.jobs_per_worker), real worker threads and
  * onnxruntime sessions on a generated 4-stem model: two jobs run at once in one worker (sharing
  * its engine, sessions and, with cross-job batching on, model calls), a third waits its turn;
- * cancelling one of the two leaves the other to finish with the same bytes as alone.
+ * cancelling one of the two leaves the other to finish with the same bytes as alone; a worker that
+ * dies fails both of its jobs.
  */
 import * as path from 'path';
 import { ErrorCodes } from '../../src/core/errors';
@@ -66,5 +67,32 @@ describe(SeparationWorkerPool.name, () => {
     expect(await stemFilesOf(a)).toEqual(reference);
     expect(await stemFilesOf(b)).toEqual(reference);
     expect(sut.stats.started).toBe(1);
+  });
+
+  it('fails every job of a worker that dies, and starts a new worker for the next', async () => {
+    const sut = kit.makePool(1, { jobsPerWorker: 2 });
+    let progressed = 0;
+    const run = () =>
+      sut.separate({
+        audioPath: long,
+        modelName: model,
+        outputDir: path.join(dir, `crash-${progressed}-${Math.random()}`),
+        bitDepth: 32,
+        onProgress: () => void progressed++,
+      });
+    const jobs = [run(), run()];
+    const outcomes = Promise.allSettled(jobs);
+    while (progressed === 0) await new Promise((r) => setTimeout(r, 10));
+    expect(sut.stats).toMatchObject({ live: 1, running: 2 });
+    // What a native crash does to the thread: it ends with both jobs inside.
+    const [slot] = (sut as unknown as { slots: Array<{ worker: { terminate(): Promise<number> } }> }).slots;
+    await slot.worker.terminate();
+    for (const o of await outcomes) {
+      expect(o).toMatchObject({ status: 'rejected', reason: { code: ErrorCodes.INTERNAL } });
+    }
+    expect(sut.stats).toMatchObject({ live: 0, running: 0 });
+    const next = await kit.separate(sut, short, model);
+    expect(Object.keys(next.outputs)).toHaveLength(4);
+    expect(sut.stats).toMatchObject({ live: 1, started: 2 });
   });
 });

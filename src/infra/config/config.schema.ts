@@ -106,7 +106,11 @@ export const configSchema = z
          * and merging gains nothing.
          */
         cross_job_batching: z.enum(['auto', 'on', 'off']).default('auto'),
-        /** Segments per merged model call at most (a job's own batch is never split). */
+        /**
+         * Segments per merged model call at most (a job's own batch is never split). Host memory of
+         * a merged call at F=1024: about (1 + 2 × instruments) × 4 MiB per segment (input, outputs,
+         * their per-job copies), e.g. 576 MiB for 16 segments of a 4-stem model.
+         */
         max_batch_segments: z.number().int().min(1).max(64).default(16),
         /** A model call arriving at an idle model waits this long for other jobs' calls (0: not at all). */
         batch_window_ms: z.number().int().min(0).max(1000).default(0),
@@ -114,7 +118,8 @@ export const configSchema = z
          * Separations one worker thread runs at once (the server runs queue.concurrency jobs in
          * ceil(queue.concurrency / jobs_per_worker) threads). Above 1, the jobs of a thread share
          * its model sessions, which cross-job batching needs (and a GPU's memory likes); 1 (default):
-         * a thread per job. auto: 4 with enable_gpu or require_gpu, else 1.
+         * a thread per job. auto: 4 with enable_gpu or require_gpu (unless the GPU check fell back
+         * to the CPU), else 1.
          */
         jobs_per_worker: z.union([z.literal('auto'), z.number().int().min(1).max(64)]).default(1),
       })

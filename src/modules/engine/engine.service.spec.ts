@@ -15,6 +15,9 @@ describe('jobsPerWorkerOf', () => {
   it("resolves 'auto' to 4 on a GPU and 1 on the CPU, never above queue.concurrency", () => {
     expect(jobsPerWorkerOf(config({ jobs_per_worker: 'auto' }))).toBe(1);
     expect(jobsPerWorkerOf(config({ jobs_per_worker: 'auto', enable_gpu: true }))).toBe(4);
+    // The GPU was asked for but the start-up check fell back to the CPU.
+    expect(jobsPerWorkerOf(config({ jobs_per_worker: 'auto', enable_gpu: true }), true)).toBe(1);
+    expect(jobsPerWorkerOf(config({ jobs_per_worker: 2, enable_gpu: true }), true)).toBe(2);
     expect(jobsPerWorkerOf(config({ jobs_per_worker: 'auto', require_gpu: true }, 2))).toBe(2);
     expect(jobsPerWorkerOf(config({ jobs_per_worker: 3 }))).toBe(3);
   });

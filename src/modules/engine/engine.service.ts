@@ -20,14 +20,14 @@ import type { AnalyzeOptions, AudioFileAnalysis } from '../../engine/audio-file-
 
 /**
  * performance.jobs_per_worker, 'auto' resolved: 4 when the jobs run on a GPU (enable_gpu or
- * require_gpu: the jobs of a thread share one copy of the sessions in GPU memory and, with
- * cross-job batching, merge their model calls), else 1 (a thread per job: on the CPU the DSP
- * around the network needs a core per job, and nothing is gained by sharing). Never more than
- * queue.concurrency.
+ * require_gpu, and the start-up check did not fall back to the CPU: the jobs of a thread share one
+ * copy of the sessions in GPU memory and, with cross-job batching, merge their model calls), else
+ * 1 (a thread per job: on the CPU the DSP around the network needs a core per job, and nothing is
+ * gained by sharing). Never more than queue.concurrency.
  */
-export function jobsPerWorkerOf(config: AppConfig): number {
+export function jobsPerWorkerOf(config: AppConfig, gpuFellBack = false): number {
   const { jobs_per_worker: setting, enable_gpu, require_gpu } = config.performance;
-  const n = setting === 'auto' ? (enable_gpu || require_gpu ? 4 : 1) : setting;
+  const n = setting === 'auto' ? ((enable_gpu || require_gpu) && !gpuFellBack ? 4 : 1) : setting;
   return Math.max(1, Math.min(n, config.queue.concurrency));
 }
 
@@ -85,7 +85,7 @@ export class EngineService implements OnModuleInit, OnApplicationShutdown {
   /** Runs one separation to files. Throws AudioProcessingError / ModelError / ValidationError / SeparationError(JOB_CANCELED). */
   async separate(params: SeparateParams): Promise<SeparationResult> {
     const options = engineOptionsFromConfig(this.config);
-    const jobsPerWorker = jobsPerWorkerOf(this.config);
+    const jobsPerWorker = jobsPerWorkerOf(this.config, this.checked?.gpuFallback === true);
     this.pool ??= new SeparationWorkerPool(
       Math.ceil(this.config.queue.concurrency / jobsPerWorker),
       // GPU already found unavailable (and warned about once): the threads need not probe again.
