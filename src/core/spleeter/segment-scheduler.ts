@@ -92,7 +92,12 @@ export class SegmentScheduler {
   }
 
   /** SharedSegmentModel.run. */
-  submit(client: SharedSegmentModel, input: Float32Array, S: number, signal?: AbortSignal) {
+  submit(
+    client: SharedSegmentModel,
+    input: Float32Array,
+    S: number,
+    signal?: AbortSignal,
+  ): Promise<Float32Array[]> {
     if (signal?.aborted) return Promise.reject(canceled(signal));
     this.counters.requests++;
     return new Promise<Float32Array[]>((resolve, reject) => {
