@@ -37,6 +37,16 @@ export interface SpleeterEngineOptions {
   /** Spleeter segments (512 frames ≈ 11.9 s) per model call. */
   batchSegments?: number;
   precision?: ModelPrecision;
+  /**
+   * Cross-job batching (config performance.cross_job_batching): separations running at once in
+   * this engine merge their Spleeter model calls (core/spleeter/segment-scheduler.ts; identical
+   * stems). 'auto' (default): only when the model runs on a GPU provider (cuda, webgpu).
+   */
+  crossJobBatching?: CrossJobBatching;
+  /** Segments per merged model call at most (1–64, default 16). */
+  maxBatchSegments?: number;
+  /** How long a model call arriving at an idle model waits for other jobs' calls, ms (default 0). */
+  batchWindowMs?: number;
   /** Explicit ffmpeg binary; default: `ffmpeg` on PATH. null = WAV only. */
   ffmpegPath?: string | null;
   /** Reject inputs longer than this many seconds. */
@@ -99,6 +109,21 @@ export interface SpleeterEngineOptions {
   metricsExportInterval?: number;
 }
 
+export type CrossJobBatching = 'auto' | 'on' | 'off';
+
+/** Refuses cross-job batching options out of range (the config schema checks the same). */
+export function checkBatchingOptions(options: SpleeterEngineOptions): void {
+  const bad = (field: string, why: string) =>
+    new ValidationError(ErrorCodes.VALIDATION_FAILED, `${field} ${why}`, { field });
+  const { crossJobBatching: mode, maxBatchSegments: max, batchWindowMs: win } = options;
+  if (mode !== undefined && mode !== 'auto' && mode !== 'on' && mode !== 'off')
+    throw bad('crossJobBatching', "must be 'auto', 'on' or 'off'");
+  if (max !== undefined && !(Number.isInteger(max) && max >= 1 && max <= 64))
+    throw bad('maxBatchSegments', 'must be an integer in 1..64');
+  if (win !== undefined && !(Number.isFinite(win) && win >= 0 && win <= 1000))
+    throw bad('batchWindowMs', 'must be a number of ms in 0..1000');
+}
+
 /** Folds the design's names (batchSize, workerThreads) into the engine's own. */
 export function resolveEngineOptionAliases(options: SpleeterEngineOptions): SpleeterEngineOptions {
   const out = { ...options };
@@ -133,6 +158,9 @@ export function engineOptionsFromConfig(config: SpleeterConfig): SpleeterEngineO
     interOpThreads: config.performance.inter_op_threads,
     parallelInstruments: config.performance.parallel_instruments,
     batchSegments: config.performance.batch_segments,
+    crossJobBatching: config.performance.cross_job_batching,
+    maxBatchSegments: config.performance.max_batch_segments,
+    batchWindowMs: config.performance.batch_window_ms,
     batchConcurrency: config.performance.batch_concurrency,
     precision: config.models.precision,
     ffmpegPath: config.audio.ffmpeg_path,

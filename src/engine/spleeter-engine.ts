@@ -22,7 +22,11 @@ import { EngineStats } from './engine-stats';
 import { ExecutionProviderCheck, type ExecutionProviderInfo } from './execution-provider-check';
 import { conditionInput, inputConditioning, processingInfo } from './input-conditioning';
 import { estimateSeparationMemoryMb, memoryLimitError } from './memory-estimate';
-import { resolveEngineOptionAliases, type SpleeterEngineOptions } from './engine-options';
+import {
+  checkBatchingOptions,
+  resolveEngineOptionAliases,
+  type SpleeterEngineOptions,
+} from './engine-options';
 import type { ModelManager } from './models/model-manager';
 import {
   ModelRegistry,
@@ -82,6 +86,7 @@ export class SpleeterEngine {
       maxDurationSec: Number.POSITIVE_INFINITY,
       ...resolveEngineOptionAliases(options),
     };
+    checkBatchingOptions(this.opts);
     this.logger = options.logger ?? silentLogger;
     this.runtime = new OnnxRuntime(this.logger);
     this.providerCheck = new ExecutionProviderCheck(this.opts, this.runtime, this.logger);
@@ -119,6 +124,9 @@ export class SpleeterEngine {
       parallelInstruments: this.opts.parallelInstruments ?? true,
       precision: this.opts.precision ?? 'fp32',
       batchSegments: this.opts.batchSegments,
+      crossJobBatching: this.opts.crossJobBatching ?? 'auto',
+      maxBatchSegments: this.opts.maxBatchSegments,
+      batchWindowMs: this.opts.batchWindowMs,
       autoDownload,
       catalogFile: this.opts.catalogFile ?? null,
       logger: this.logger,
@@ -457,6 +465,7 @@ export class SpleeterEngine {
           encodeMs,
           analysisMs: analyzers?.analysisMs ?? 0,
         },
+        stats: { modelCalls: stats.modelCalls, sharedModelCalls: stats.sharedModelCalls ?? 0 },
         realtimeFactor: totalMs > 0 ? durationSec / (totalMs / 1000) : 0,
       };
     } catch (err) {

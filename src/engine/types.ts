@@ -143,6 +143,17 @@ export interface SeparationTimings {
   analysisMs: number;
 }
 
+/** What the model did for one separation. */
+export interface SeparationRunStats {
+  /** Model calls the separator made (one per batch of segments; 0 for built-ins). */
+  modelCalls: number;
+  /**
+   * Of those, calls merged with other separations' calls into one model call (cross-job batching,
+   * performance.cross_job_batching); 0 when it is off or the separation ran alone.
+   */
+  sharedModelCalls: number;
+}
+
 export interface SeparationResult {
   audioPath: string;
   model: { name: string; version?: string; stems: string[] };
@@ -166,6 +177,7 @@ export interface SeparationResult {
    */
   analysis?: SeparationAnalysis;
   timings: SeparationTimings;
+  stats: SeparationRunStats;
   /** Audio seconds processed per wall second. */
   realtimeFactor: number;
 }

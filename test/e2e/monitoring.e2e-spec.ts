@@ -149,6 +149,8 @@ describe('Monitoring (e2e)', () => {
     );
     expect(first.status).toBe('succeeded');
     expect(first.cached).toBe(false);
+    // A built-in model makes no model calls; the job JSON says so (cross-job batching: none shared).
+    expect(first.stats).toEqual({ modelCalls: 0, sharedModelCalls: 0 });
     const afterFresh = await scrape();
     const labels = { model: MODEL, execution_provider: first.executionProvider };
     expect(
@@ -178,6 +180,7 @@ describe('Monitoring (e2e)', () => {
     );
     expect(second.status).toBe('succeeded');
     expect(second.cached).toBe(true);
+    expect(second.stats).toBeNull();
     for (const stem of first.stems as Array<{ name: string; url: string }>) {
       const other = (second.stems as Array<{ name: string; url: string }>).find((s) => s.name === stem.name)!;
       const a = await request(t.server)

@@ -177,6 +177,7 @@ export class FakeEngineService {
       outputs,
       ...(analysis ? { analysis } : {}),
       timings: { totalMs, decodeMs: 1, inferenceMs: totalMs, dspMs: 0, encodeMs: 1, analysisMs: 0 },
+      stats: { modelCalls: 0, sharedModelCalls: 0 },
       realtimeFactor: count / pcm.sampleRate / Math.max(0.001, totalMs / 1000),
     };
   }

@@ -9,10 +9,16 @@ import {
   SeparationWorkerPool,
   type SeparationWorkerPoolOptions,
 } from '../../src/engine/workers/separation-worker-pool';
+import type { SpleeterEngineOptions } from '../../src/engine/engine-options';
 import type { SeparationResult } from '../../src/engine/types';
 
 export interface WorkerPoolKit {
-  makePool(size: number, options: SeparationWorkerPoolOptions): SeparationWorkerPool;
+  /** `engine`: options of the workers' engines beyond the kit's (models dir, 1 thread, no ORT cache). */
+  makePool(
+    size: number,
+    options: SeparationWorkerPoolOptions,
+    engine?: Pick<SpleeterEngineOptions, 'crossJobBatching' | 'batchWindowMs' | 'maxBatchSegments'>,
+  ): SeparationWorkerPool;
   separate(pool: SeparationWorkerPool, audioPath: string, modelName: string): Promise<SeparationResult>;
   cleanup(): Promise<void>;
 }
@@ -21,10 +27,10 @@ export function workerPoolKit(dir: () => string): WorkerPoolKit {
   const pools: SeparationWorkerPool[] = [];
   let runs = 0;
   return {
-    makePool(size, options) {
+    makePool(size, options, engine = {}) {
       const pool = new SeparationWorkerPool(
         size,
-        { modelsDir: path.join(dir(), 'models'), intraOpThreads: 1, ortCacheDir: null },
+        { modelsDir: path.join(dir(), 'models'), intraOpThreads: 1, ortCacheDir: null, ...engine },
         undefined,
         options,
       );

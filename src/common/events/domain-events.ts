@@ -40,6 +40,9 @@ export interface SeparationEventPayload {
   audioSeconds?: number;
   /** Wall time of the separation in ms (succeeded/failed). */
   durationMs?: number;
+  /** Succeeded runs: model calls, and those shared with other jobs (SeparationResult.stats). */
+  modelCalls?: number;
+  sharedModelCalls?: number;
   progress?: number;
   cached?: boolean;
   errorCode?: string;

@@ -18,6 +18,11 @@ export interface SeparationStats {
   inferenceMs: number;
   dspMs: number;
   modelCalls: number;
+  /**
+   * Of modelCalls, those merged with other separations' calls into one model call (cross-job
+   * batching); absent or 0 when not shared.
+   */
+  sharedModelCalls?: number;
 }
 
 export interface SeparateOptions {

@@ -22,6 +22,12 @@ export interface FamilyOptions {
   parallelInstruments?: boolean;
   precision: ModelPrecision;
   batchSegments: number;
+  /** Cross-job batching of Spleeter model calls (SpleeterEngineOptions.crossJobBatching); default 'auto'. */
+  crossJobBatching?: 'auto' | 'on' | 'off';
+  /** Segments per merged model call at most (default 16). */
+  maxBatchSegments?: number;
+  /** Wait for other jobs' calls at an idle model, ms (default 0). */
+  batchWindowMs?: number;
   logger: InferenceLogger;
   runtime: OnnxRuntime;
   /** On-disk cache of optimized CPU models (OnnxSessionOptions.optimizedModelCacheDir); null/absent: off. */

@@ -1,7 +1,11 @@
 /**
  * A pool of up to `size` worker threads, each holding its own SpleeterEngine (and so its own
- * onnxruntime sessions). One separation per worker at a time; extra calls wait in FIFO order.
- * Cancelling a call aborts it inside the worker (the separator checks between segment batches).
+ * onnxruntime sessions). Up to `jobsPerWorker` separations per worker at a time (default 1); extra
+ * calls wait in FIFO order. A job goes to the busiest worker that has room, so the jobs of a worker
+ * share its model sessions (one copy of the weights, and with cross-job batching, merged model
+ * calls); a new worker starts only when every live one is full. Cancelling a call aborts it inside
+ * the worker (the separator checks between segment batches); the worker's other jobs go on. A
+ * worker that dies fails every job it was running.
  *
  * Workers start on demand and, with `idleReleaseMs` > 0, a worker that has run nothing for that
  * long is retired: it disposes its engine (sessions, instrument threads) and exits, which hands back
@@ -48,7 +52,8 @@ interface Task {
 
 interface Slot {
   worker: Worker;
-  task?: Task;
+  /** Jobs running in this worker (at most jobsPerWorker). */
+  readonly tasks: Set<Task>;
   idleTimer?: NodeJS.Timeout;
   /** Set once the slot left `slots`: its exit is expected and replaces nothing. */
   retiring?: boolean;
@@ -76,12 +81,20 @@ export interface SeparationWorkerPoolOptions {
    * on busy CPUs. 0 or absent: unchanged.
    */
   workerNice?: number;
+  /**
+   * Separations one worker runs at once, sharing its engine and sessions
+   * (performance.jobs_per_worker). Default 1: a worker per job.
+   */
+  jobsPerWorker?: number;
 }
 
 export interface WorkerPoolStats {
   /** Workers that can take a job (busy or idle). */
   live: number;
+  /** Workers running at least one job. */
   busy: number;
+  /** Jobs running in all workers. */
+  running: number;
   /** Workers disposing their engine on the way out. */
   retiring: number;
   waiting: number;
@@ -106,6 +119,7 @@ export class SeparationWorkerPool {
   private readonly retireGraceMs: number;
   private readonly budget: InferenceThreadBudget;
   private readonly workerNice: number;
+  private readonly jobsPerWorker: number;
 
   constructor(
     size: number,
@@ -117,6 +131,7 @@ export class SeparationWorkerPool {
     this.idleReleaseMs = Math.max(0, options.idleReleaseMs ?? 0);
     this.retireGraceMs = options.retireGraceMs ?? 5000;
     this.workerNice = Math.max(0, Math.min(19, options.workerNice ?? 0));
+    this.jobsPerWorker = Math.max(1, Math.floor(options.jobsPerWorker ?? 1));
     this.budget = InferenceThreadBudget.create(
       inferenceThreadBudgetSize(options.inferenceThreadBudget ?? 0, engineOptions.intraOpThreads),
     );
@@ -125,7 +140,8 @@ export class SeparationWorkerPool {
   get stats(): WorkerPoolStats {
     return {
       live: this.slots.length,
-      busy: this.slots.filter((s) => s.task).length,
+      busy: this.slots.filter((s) => s.tasks.size > 0).length,
+      running: this.slots.reduce((n, s) => n + s.tasks.size, 0),
       retiring: this.retiringSlots.size,
       waiting: this.waiting.length,
       started: this.startedCount,
@@ -158,7 +174,7 @@ export class SeparationWorkerPool {
    * once they have exited. Jobs submitted meanwhile start new workers.
    */
   async releaseIdle(): Promise<number> {
-    const idle = this.slots.filter((s) => !s.task);
+    const idle = this.slots.filter((s) => s.tasks.size === 0);
     await Promise.all(idle.map((s) => this.retire(s)));
     return idle.length;
   }
@@ -183,7 +199,7 @@ export class SeparationWorkerPool {
       workerNice: this.workerNice,
       inferenceThreadLedger: ledger,
     });
-    const slot: Slot = { worker };
+    const slot: Slot = { worker, tasks: new Set() };
     this.startedCount++;
     worker.on('message', (msg: WorkerResponse) => this.onMessage(slot, msg));
     worker.on('error', (err) => {
@@ -197,9 +213,9 @@ export class SeparationWorkerPool {
       clearTimeout(slot.idleTimer);
       this.retiringSlots.delete(slot);
       if (this.closed || slot.retiring) return;
-      const task = slot.task;
-      slot.task = undefined;
-      if (task)
+      const tasks = [...slot.tasks];
+      slot.tasks.clear();
+      for (const task of tasks)
         this.finish(
           task,
           undefined,
@@ -216,7 +232,7 @@ export class SeparationWorkerPool {
   private dispatch(): void {
     if (this.closed) return;
     while (this.waiting.length > 0) {
-      let slot = this.slots.find((s) => !s.task);
+      let slot = this.busiestWithRoom();
       if (!slot) {
         if (this.slots.length >= this.size) break;
         slot = this.spawn();
@@ -225,18 +241,26 @@ export class SeparationWorkerPool {
       clearTimeout(slot.idleTimer);
       slot.idleTimer = undefined;
       const task = this.waiting.shift()!;
-      slot.task = task;
+      slot.tasks.add(task);
       const { signal: _s, onProgress: _p, ...params } = task.params;
       this.post(slot, { type: 'separate', id: task.id, params });
     }
-    for (const slot of this.slots) if (!slot.task && !slot.idleTimer) this.armIdleTimer(slot);
+    for (const slot of this.slots) if (slot.tasks.size === 0 && !slot.idleTimer) this.armIdleTimer(slot);
+  }
+
+  /** The live worker with the most jobs that can take one more (jobs share its sessions). */
+  private busiestWithRoom(): Slot | undefined {
+    let best: Slot | undefined;
+    for (const s of this.slots)
+      if (s.tasks.size < this.jobsPerWorker && (!best || s.tasks.size > best.tasks.size)) best = s;
+    return best;
   }
 
   private armIdleTimer(slot: Slot): void {
     if (this.idleReleaseMs <= 0) return;
     slot.idleTimer = setTimeout(() => {
       slot.idleTimer = undefined;
-      if (slot.task || this.closed) return;
+      if (slot.tasks.size > 0 || this.closed) return;
       this.logger.debug?.(`retiring a separation worker idle for ${this.idleReleaseMs} ms`);
       void this.retire(slot);
     }, this.idleReleaseMs);
@@ -247,7 +271,7 @@ export class SeparationWorkerPool {
   /** Takes an idle slot out of service, lets its engine dispose, waits for the thread to end. */
   private retire(slot: Slot): Promise<void> {
     const index = this.slots.indexOf(slot);
-    if (index < 0 || slot.task) return Promise.resolve();
+    if (index < 0 || slot.tasks.size > 0) return Promise.resolve();
     this.slots.splice(index, 1);
     clearTimeout(slot.idleTimer);
     slot.idleTimer = undefined;
@@ -267,13 +291,13 @@ export class SeparationWorkerPool {
       this.logger.warn(msg.message);
       return;
     }
-    const task = slot.task;
-    if (!task || task.id !== msg.id) return;
+    const task = [...slot.tasks].find((t) => t.id === msg.id);
+    if (!task) return;
     if (msg.type === 'progress') {
       task.params.onProgress?.(msg.fraction, msg.stage);
       return;
     }
-    slot.task = undefined;
+    slot.tasks.delete(task);
     if (msg.type === 'result') this.finish(task, msg.result);
     else this.finish(task, undefined, deserializeError(msg.error));
     this.dispatch();
@@ -286,7 +310,7 @@ export class SeparationWorkerPool {
       this.finish(task, undefined, canceled());
       return;
     }
-    const slot = this.slots.find((s) => s.task === task);
+    const slot = this.slots.find((s) => s.tasks.has(task));
     if (slot) this.post(slot, { type: 'cancel', id: task.id });
   }
 

@@ -98,6 +98,30 @@ export const configSchema = z
          * (a cold start). 0: keep workers for the life of the process.
          */
         idle_release_s: nonNegInt.default(60),
+        /**
+         * Cross-job batching: separations running at once in one engine (one worker thread) merge
+         * their Spleeter model calls into one call of up to max_batch_segments segments
+         * (core/spleeter/segment-scheduler.ts; bit-identical stems). auto: on when the model runs on
+         * a GPU provider (cuda, webgpu), off on the CPU, where a call's cost grows with its segments
+         * and merging gains nothing.
+         */
+        cross_job_batching: z.enum(['auto', 'on', 'off']).default('auto'),
+        /**
+         * Segments per merged model call at most (a job's own batch is never split). Host memory of
+         * a merged call at F=1024: about (1 + 2 × instruments) × 4 MiB per segment (input, outputs,
+         * their per-job copies), e.g. 576 MiB for 16 segments of a 4-stem model.
+         */
+        max_batch_segments: z.number().int().min(1).max(64).default(16),
+        /** A model call arriving at an idle model waits this long for other jobs' calls (0: not at all). */
+        batch_window_ms: z.number().int().min(0).max(1000).default(0),
+        /**
+         * Separations one worker thread runs at once (the server runs queue.concurrency jobs in
+         * ceil(queue.concurrency / jobs_per_worker) threads). Above 1, the jobs of a thread share
+         * its model sessions, which cross-job batching needs (and a GPU's memory likes); 1 (default):
+         * a thread per job. auto: 4 with enable_gpu or require_gpu (unless the GPU check fell back
+         * to the CPU), else 1.
+         */
+        jobs_per_worker: z.union([z.literal('auto'), z.number().int().min(1).max(64)]).default(1),
       })
       .strict()
       .prefault({}),

@@ -19,9 +19,23 @@ import type { ModelDescription } from '../../engine/registry/model-registry';
 import type { AnalyzeOptions, AudioFileAnalysis } from '../../engine/audio-file-analysis';
 
 /**
+ * performance.jobs_per_worker, 'auto' resolved: 4 when the jobs run on a GPU (enable_gpu or
+ * require_gpu, and the start-up check did not fall back to the CPU: the jobs of a thread share one
+ * copy of the sessions in GPU memory and, with cross-job batching, merge their model calls), else
+ * 1 (a thread per job: on the CPU the DSP around the network needs a core per job, and nothing is
+ * gained by sharing). Never more than queue.concurrency.
+ */
+export function jobsPerWorkerOf(config: AppConfig, gpuFellBack = false): number {
+  const { jobs_per_worker: setting, enable_gpu, require_gpu } = config.performance;
+  const n = setting === 'auto' ? ((enable_gpu || require_gpu) && !gpuFellBack ? 4 : 1) : setting;
+  return Math.max(1, Math.min(n, config.queue.concurrency));
+}
+
+/**
  * Nest face of the separation engine (src/engine/spleeter-engine.ts). Separations run in a pool of
- * worker threads (`queue.concurrency` of them: one per job the queue runs at once) because onnxruntime-node and the STFT
- * work block the thread they run on; probing and model look-ups are cheap and run here.
+ * worker threads (ceil(`queue.concurrency` / `performance.jobs_per_worker`) of them; by default one
+ * per job the queue runs at once) because onnxruntime-node and the STFT work block the thread they
+ * run on; probing and model look-ups are cheap and run here.
  *
  * GPU: a process that runs jobs checks the execution provider at start-up (onModuleInit) when
  * performance.enable_gpu or require_gpu is set. require_gpu without a usable GPU provider throws
@@ -71,8 +85,9 @@ export class EngineService implements OnModuleInit, OnApplicationShutdown {
   /** Runs one separation to files. Throws AudioProcessingError / ModelError / ValidationError / SeparationError(JOB_CANCELED). */
   async separate(params: SeparateParams): Promise<SeparationResult> {
     const options = engineOptionsFromConfig(this.config);
+    const jobsPerWorker = jobsPerWorkerOf(this.config, this.checked?.gpuFallback === true);
     this.pool ??= new SeparationWorkerPool(
-      this.config.queue.concurrency,
+      Math.ceil(this.config.queue.concurrency / jobsPerWorker),
       // GPU already found unavailable (and warned about once): the threads need not probe again.
       this.checked?.gpuFallback ? { ...options, enableGpu: false, requireGpu: false } : options,
       {
@@ -84,6 +99,7 @@ export class EngineService implements OnModuleInit, OnApplicationShutdown {
         idleReleaseMs: this.config.performance.idle_release_s * 1000,
         inferenceThreadBudget: this.config.performance.inference_thread_budget,
         workerNice: this.config.performance.worker_nice,
+        jobsPerWorker,
       },
     );
     const result = await this.pool.separate(params);

@@ -23,6 +23,7 @@ function result(overrides: Partial<SeparationResult> = {}): SeparationResult {
     input: { format: 'wav', sampleRate: 44100, channels: 2, durationSec: 3 },
     outputs: { center: `${STAGING}/center.wav`, sides: `${STAGING}/sides.wav` },
     timings: { totalMs: 100, decodeMs: 10, inferenceMs: 70, dspMs: 10, encodeMs: 10, analysisMs: 0 },
+    stats: { modelCalls: 0, sharedModelCalls: 0 },
     realtimeFactor: 30,
     ...overrides,
   };

@@ -7,6 +7,7 @@ import {
   separationMocks,
   type MockOverrides,
 } from '../../../test/support/separation-test-kit';
+import { toSeparationResponse } from './separation.mapper';
 
 const USER: Principal = { id: 'user-1', role: 'user', method: 'api-key' };
 
@@ -56,11 +57,22 @@ describe(SeparationLifecycle.name, () => {
     m.events.emit.mockClear();
     const finishedAt = new Date(job.createdAt.getTime() + 2000);
     const timings = { totalMs: 1900, decodeMs: 1, inferenceMs: 2, dspMs: 3, encodeMs: 4, analysisMs: 0 };
-    const result = { executionProvider: 'cuda', model: { name: 'm', stems: [] }, timings } as never;
+    const stats = { modelCalls: 6, sharedModelCalls: 2 };
+    const result = { executionProvider: 'cuda', model: { name: 'm', stems: [] }, timings, stats } as never;
+    expect(running.timings).not.toHaveProperty('modelCalls');
+    expect(toSeparationResponse(running, { baseUrl: '' }).stats).toBeNull();
     expect(await sut.succeed(done, result, [], finishedAt)).toBe(true);
+    // The model calls ride in the timings column; the job JSON shows them as `stats`.
+    expect(done.timings).toMatchObject({ totalMs: 2000, modelCalls: 6, sharedModelCalls: 2 });
+    expect(toSeparationResponse(done, { baseUrl: '' }).stats).toEqual(stats);
     expect(m.events.emit).toHaveBeenCalledWith(
       'separation.succeeded',
-      expect.objectContaining({ executionProvider: 'cuda', durationMs: 2000 }),
+      expect.objectContaining({
+        executionProvider: 'cuda',
+        durationMs: 2000,
+        modelCalls: 6,
+        sharedModelCalls: 2,
+      }),
     );
     expect(done.expiresAt!.getTime() - finishedAt.getTime()).toBe(24 * 3600_000);
   });

@@ -131,7 +131,7 @@ export class SeparationLifecycle {
     stems: StoredStem[],
     finishedAt: Date,
   ): Promise<boolean> {
-    const t = timings(job, finishedAt, result.timings);
+    const t = { ...timings(job, finishedAt, result.timings), ...result.stats };
     const patch = {
       status: Succeeded,
       progress: 100,
@@ -155,6 +155,8 @@ export class SeparationLifecycle {
     this.fanOut(job, Succeeded, null, DomainEvents.SeparationSucceeded, {
       executionProvider: result.executionProvider,
       durationMs: t.totalMs,
+      modelCalls: result.stats?.modelCalls,
+      sharedModelCalls: result.stats?.sharedModelCalls,
     });
     return true;
   }

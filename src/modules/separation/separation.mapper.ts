@@ -78,6 +78,10 @@ export function toSeparationResponse(job: SeparationJobEntity, ctx: MappingConte
       encodeMs: t?.encodeMs ?? null,
       totalMs: t?.totalMs ?? null,
     },
+    stats:
+      job.status === SeparationStatus.Succeeded && t?.modelCalls !== undefined
+        ? { modelCalls: t.modelCalls, sharedModelCalls: t.sharedModelCalls ?? 0 }
+        : null,
     stems: filesAvailable
       ? (job.stems ?? []).map((s) => ({
           name: s.name,

@@ -3,7 +3,7 @@ import { join } from 'path';
 import { testModelDir } from '../../../../test/factories/models';
 import { ErrorCodes } from '../../../core/errors';
 import { OnnxRuntime } from '../../../infra/onnx/onnx-runtime';
-import { SpleeterFamily } from './spleeter-family';
+import { crossJobBatchingFor, SpleeterFamily } from './spleeter-family';
 
 function family(runtime: OnnxRuntime): SpleeterFamily {
   return new SpleeterFamily({
@@ -36,5 +36,14 @@ describe(SpleeterFamily.name, () => {
     await expect(sut.stems(join(tmpdir(), 'no-such-spleeter-model-dir'))).rejects.toMatchObject({
       code: ErrorCodes.MODEL_NOT_INSTALLED,
     });
+  });
+
+  it('turns cross-job batching on for GPU providers only in auto mode; on/off are unconditional', () => {
+    expect(crossJobBatchingFor('auto', 'cpu')).toBe(false);
+    expect(crossJobBatchingFor('auto', 'cuda,cpu')).toBe(false);
+    expect(crossJobBatchingFor('auto', 'cuda')).toBe(true);
+    expect(crossJobBatchingFor('auto', 'webgpu')).toBe(true);
+    expect(crossJobBatchingFor('on', 'cpu')).toBe(true);
+    expect(crossJobBatchingFor('off', 'cuda')).toBe(false);
   });
 });

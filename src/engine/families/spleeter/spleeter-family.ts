@@ -1,18 +1,24 @@
 /**
  * Spleeter U-Net models (one ONNX network per instrument, sherpa-onnx layout). Networks are loaded
- * once per directory and precision and kept until dispose().
+ * once per directory and precision and kept until dispose(); the separations of one engine share
+ * them. With cross-job batching on (crossJobBatching, see crossJobBatchingFor), their model calls
+ * go through one SegmentScheduler per loaded model, which merges calls made at the same time.
  */
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import type { StemSeparator } from '../../../core/separation/types';
 import type { ModelPrecision } from '../../../core/models/model-catalog';
+import { SegmentScheduler } from '../../../core/spleeter/segment-scheduler';
+import type { SegmentModel } from '../../../core/spleeter/types';
 import type { FamilyOptions, FamilySeparatorOptions, ModelFamily } from '../model-family';
 import { createSpleeterSeparator } from './spleeter-separator-adapter';
 import { loadSpleeterModel, spleeterInstrumentsOf, type LoadedSpleeterModel } from './spleeter-onnx-model';
 
 export class SpleeterFamily implements ModelFamily {
   private readonly loaded = new Map<string, Promise<LoadedSpleeterModel>>();
+  /** Per loaded model: its scheduler, or null when cross-job batching is off for it. */
+  private readonly schedulers = new WeakMap<SegmentModel, SegmentScheduler | null>();
 
   constructor(private readonly options: FamilyOptions) {}
 
@@ -31,12 +37,31 @@ export class SpleeterFamily implements ModelFamily {
 
   async separator(dir: string, opts: FamilySeparatorOptions): Promise<StemSeparator> {
     const model = await this.load(dir, opts.precision);
-    return createSpleeterSeparator(model, {
-      mwf: opts.mwf,
-      bandwidth: opts.bandwidth,
-      stems: opts.stems,
-      batchSegments: this.options.batchSegments,
-    });
+    return createSpleeterSeparator(
+      model,
+      {
+        mwf: opts.mwf,
+        bandwidth: opts.bandwidth,
+        stems: opts.stems,
+        batchSegments: this.options.batchSegments,
+      },
+      this.schedulerFor(model),
+    );
+  }
+
+  /** Decided once per loaded model, from the execution provider it actually runs on. */
+  private schedulerFor(model: SegmentModel): SegmentScheduler | null {
+    let scheduler = this.schedulers.get(model);
+    if (scheduler === undefined) {
+      scheduler = crossJobBatchingFor(this.options.crossJobBatching ?? 'auto', model.executionProvider)
+        ? new SegmentScheduler(model, {
+            maxBatchSegments: this.options.maxBatchSegments,
+            batchWindowMs: this.options.batchWindowMs,
+          })
+        : null;
+      this.schedulers.set(model, scheduler);
+    }
+    return scheduler;
   }
 
   async dispose(): Promise<void> {
@@ -71,6 +96,17 @@ export class SpleeterFamily implements ModelFamily {
     }
     return p;
   }
+}
+
+/**
+ * Whether the separations sharing a model merge their calls. 'auto': only on GPU providers, where
+ * one call of n segments costs much less than n calls; on the CPU the cost is linear in the
+ * segments, so the default there stays exactly today's path (no scheduler at all).
+ */
+export function crossJobBatchingFor(mode: 'auto' | 'on' | 'off', executionProvider: string): boolean {
+  if (mode !== 'auto') return mode === 'on';
+  const eps = executionProvider.split(',');
+  return eps.every((ep) => ep === 'cuda' || ep === 'webgpu');
 }
 
 /** Instruments of a Spleeter model directory, from its manifest, else its ONNX files (sherpa layout). */

@@ -4,6 +4,7 @@ import type {
   StemSeparator,
   StemSink,
 } from '../../../core/separation/types';
+import type { SegmentScheduler } from '../../../core/spleeter/segment-scheduler';
 import { SpleeterSeparator } from '../../../core/spleeter/separator';
 import {
   SPLEETER_SAMPLE_RATE,
@@ -11,17 +12,26 @@ import {
   type SpleeterSeparationOptions,
 } from '../../../core/spleeter/types';
 
-/** A Spleeter U-Net model as an engine StemSeparator. */
+/**
+ * A Spleeter U-Net model as an engine StemSeparator. With a `scheduler` (cross-job batching),
+ * every separate() call gets its own client of it, so its stats say how many of its model calls
+ * were shared with other jobs; without one, the model is called directly (sharedModelCalls 0).
+ */
 export function createSpleeterSeparator(
   model: SegmentModel,
   options: SpleeterSeparationOptions,
+  scheduler: SegmentScheduler | null = null,
 ): StemSeparator {
   const separator = new SpleeterSeparator(model, options);
   return {
     stems: separator.stems,
     sampleRate: SPLEETER_SAMPLE_RATE,
     executionProvider: model.executionProvider,
-    separate: (openSource, sink: StemSink, opts?: SeparateOptions): Promise<SeparationStats> =>
-      separator.separate(openSource, sink, opts),
+    separate: async (openSource, sink: StemSink, opts?: SeparateOptions): Promise<SeparationStats> => {
+      if (!scheduler) return { ...(await separator.separate(openSource, sink, opts)), sharedModelCalls: 0 };
+      const client = scheduler.client();
+      const stats = await new SpleeterSeparator(client, options).separate(openSource, sink, opts);
+      return { ...stats, sharedModelCalls: client.sharedCalls };
+    },
   };
 }

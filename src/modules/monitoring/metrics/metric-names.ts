@@ -10,6 +10,7 @@ export const MetricNames = {
   SeparationDuration: 'spleeter_separation_duration_seconds',
   SeparationRealtimeFactor: 'spleeter_separation_realtime_factor',
   AudioSecondsProcessed: 'spleeter_audio_processed_seconds_total',
+  ModelCalls: 'spleeter_model_calls_total',
   QueueDepth: 'spleeter_queue_depth',
   QueueRunning: 'spleeter_queue_running_jobs',
   QueueCapacity: 'spleeter_queue_capacity',

@@ -20,6 +20,7 @@ export class MetricsEventsListener {
     @InjectMetric(MetricNames.SeparationDuration) private readonly duration: Histogram<string>,
     @InjectMetric(MetricNames.SeparationRealtimeFactor) private readonly rtf: Histogram<string>,
     @InjectMetric(MetricNames.AudioSecondsProcessed) private readonly audioSeconds: Counter<string>,
+    @InjectMetric(MetricNames.ModelCalls) private readonly modelCalls: Counter<string>,
     @InjectMetric(MetricNames.ModelLoadDuration) private readonly modelLoad: Histogram<string>,
     @InjectMetric(MetricNames.ModelInstalls) private readonly modelInstalls: Counter<string>,
     @InjectMetric(MetricNames.ErrorsTotal) private readonly errors: Counter<string>,
@@ -37,6 +38,12 @@ export class MetricsEventsListener {
         this.rtf.observe(labels, e.audioSeconds / seconds);
     }
     if (e.audioSeconds && e.audioSeconds > 0) this.audioSeconds.inc({ model: labels.model }, e.audioSeconds);
+    if (e.modelCalls && e.modelCalls > 0) {
+      const shared = Math.min(e.modelCalls, e.sharedModelCalls ?? 0);
+      if (shared > 0) this.modelCalls.inc({ model: labels.model, shared: 'true' }, shared);
+      if (e.modelCalls > shared)
+        this.modelCalls.inc({ model: labels.model, shared: 'false' }, e.modelCalls - shared);
+    }
   }
 
   @OnEvent(DomainEvents.SeparationFailed)

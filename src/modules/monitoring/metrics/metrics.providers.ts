@@ -110,6 +110,13 @@ export const metricProviders = [
     help: 'Seconds of input audio separated (cache hits excluded)',
     labelNames: ['model'],
   }),
+  makeCounterProvider({
+    name: MetricNames.ModelCalls,
+    help:
+      'Model calls of succeeded separations; shared="true": merged with other jobs\' calls into one ' +
+      'model call (performance.cross_job_batching)',
+    labelNames: ['model', 'shared'],
+  }),
   makeGaugeProvider({
     name: MetricNames.QueueDepth,
     help: 'Jobs waiting in the queue',

@@ -85,6 +85,19 @@ export class SeparationTimingsDto {
   totalMs!: number | null;
 }
 
+/** What the model did for the job (succeeded jobs that ran the model). */
+export class SeparationStatsDto {
+  @ApiProperty({ example: 12, description: 'Model calls of the run (one per batch of 512-frame segments).' })
+  modelCalls!: number;
+  @ApiProperty({
+    example: 0,
+    description:
+      'Of those, calls merged with other jobs’ calls into one model call (performance.cross_job_batching); ' +
+      '0 when batching is off or the job ran alone.',
+  })
+  sharedModelCalls!: number;
+}
+
 export class SeparationStemDto {
   @ApiProperty({ example: 'center' })
   name!: string;
@@ -246,6 +259,12 @@ export class SeparationResponseDto {
   analysis!: SignalAnalysisDto | null;
   @ApiProperty({ type: SeparationTimingsDto })
   timings!: SeparationTimingsDto;
+  @ApiProperty({
+    type: SeparationStatsDto,
+    nullable: true,
+    description: 'Model calls of the run; null until the job succeeds, and for cached results.',
+  })
+  stats!: SeparationStatsDto | null;
   @ApiProperty({
     type: [SeparationStemDto],
     description: 'Downloadable stems (succeeded jobs whose files still exist).',

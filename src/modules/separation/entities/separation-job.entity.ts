@@ -29,6 +29,13 @@ export interface JobTimings {
   dspMs: number | null;
   encodeMs: number | null;
   totalMs: number | null;
+  /**
+   * The run's model calls and how many were shared with other jobs (SeparationResult.stats); kept
+   * in this JSON column so that no migration is needed. Absent for jobs that did not succeed, and
+   * for jobs finished before they were recorded.
+   */
+  modelCalls?: number;
+  sharedModelCalls?: number;
 }
 
 export type CallbackStatus = 'pending' | 'delivered' | 'failed';
