@@ -206,6 +206,7 @@ describeIfXz('GPU check bundle (scripts/gpu/pack, run.sh --cpu-only --short)', (
       'separate cpu 2stems +1ulp',
       'compare',
       'identity exactness',
+      'concurrent cpu 2stems cross-job batching',
     ])
       expect({ name, ok: steps[name]?.ok, error: steps[name]?.error }).toEqual({
         name,
@@ -251,6 +252,17 @@ describeIfXz('GPU check bundle (scripts/gpu/pack, run.sh --cpu-only --short)', (
     ]);
     expect(r.comparisons['2stems'].withinFloor).toBe(true);
     expect(r.identity).toMatchObject({ exact: true, minSnrDb: 'inf' });
+
+    // Cross-job batching: 4 files at once through one engine, off then on (forced on the CPU here).
+    expect(r.crossJob).toMatchObject({ config: '2stems', files: 4, secondsEach: 4 });
+    for (const mode of ['off', 'on']) {
+      expect(r.crossJob.runs[mode]).toMatchObject({ executionProvider: 'cpu' });
+      expect(r.crossJob.runs[mode].modelCalls).toBeGreaterThanOrEqual(4);
+      expect(r.crossJob.runs[mode].wallSeconds).toBeGreaterThan(0);
+    }
+    expect(r.crossJob.runs.off.sharedModelCalls).toBe(0);
+    expect(r.crossJob.onOverOffWall).toBeGreaterThan(0);
+    expect(r.summary.crossJob).toEqual(r.crossJob);
 
     // Model level: the network's float32 floor, CPU timing, and the WebGPU failure.
     const ml = r.modelLevel['2stems'];
