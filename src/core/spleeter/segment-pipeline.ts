@@ -29,6 +29,8 @@
  */
 import { ErrorCodes, ModelError, SeparationError, ValidationError } from '../errors';
 import { SPLEETER_FRAMING, StreamingStftAnalyzer, stftFrameCount } from '../dsp/stft';
+import { fftBackend } from '../dsp/wasm-fft';
+import { sharedFloat32, splitRange, type DspThreadPool, type StftTask } from './dsp-tasks';
 import { SPLEETER_BINS, SPLEETER_T, ProgressCallback, SegmentModel } from './types';
 
 export const STEREO = 2;
@@ -129,6 +131,12 @@ interface BatchSlot {
   readonly input: Float32Array;
   /** Per segment: 1 while every frame read into it so far had an all-zero spectrum. */
   readonly silent: Uint8Array;
+  /** With DSP threads: the batch's raw samples, the model input they write and per-frame zero flags. */
+  readonly shared: {
+    readonly samples: Float32Array[];
+    readonly input: Float32Array;
+    readonly nonzero: Uint8Array;
+  } | null;
 }
 
 /** A batch read into a slot, possibly in the model. */
@@ -162,6 +170,8 @@ export class SegmentPipeline {
     batchSegments: number,
     private readonly counters: PassCounters,
     private readonly skipSilentSegments = true,
+    /** Runs the STFT of each batch on other threads (dsp-tasks.ts); null: all in this thread. */
+    private readonly pool: DspThreadPool | null = null,
   ) {
     this.F = model.F;
     this.maxSegments = batchSegments;
@@ -257,11 +267,24 @@ export class SegmentPipeline {
     let slot = this.slots[index];
     if (slot === null) {
       const planeLength = this.maxFrames * SPLEETER_BINS;
+      const inputLength = STEREO * this.maxSegments * SPLEETER_T * this.F;
+      // With DSP threads the planes they write live in shared memory; the model input stays an
+      // ordinary array (in-thread onnxruntime sessions refuse SharedArrayBuffer-backed tensors).
+      const plane = this.pool ? sharedFloat32 : (length: number) => new Float32Array(length);
+      const { nFft, hop } = SPLEETER_FRAMING;
+      const samples = (this.maxFrames - 1) * hop + nFft;
       slot = {
-        specRe: [new Float32Array(planeLength), new Float32Array(planeLength)],
-        specIm: [new Float32Array(planeLength), new Float32Array(planeLength)],
-        input: new Float32Array(STEREO * this.maxSegments * SPLEETER_T * this.F),
+        specRe: [plane(planeLength), plane(planeLength)],
+        specIm: [plane(planeLength), plane(planeLength)],
+        input: new Float32Array(inputLength),
         silent: new Uint8Array(this.maxSegments),
+        shared: this.pool
+          ? {
+              samples: [sharedFloat32(samples), sharedFloat32(samples)],
+              input: sharedFloat32(inputLength),
+              nonzero: new Uint8Array(new SharedArrayBuffer(this.maxFrames)),
+            }
+          : null,
       };
       this.slots[index] = slot;
     }
@@ -284,6 +307,7 @@ export class SegmentPipeline {
     storedBins: number,
     signal: AbortSignal | undefined,
   ): Promise<PendingBatch | null> {
+    if (this.pool) return this.readParallel(this.pool, state, slot, withModel, storedBins, signal);
     const { analyzer } = state;
     let frames = 0;
     slot.silent.fill(1);
@@ -313,6 +337,65 @@ export class SegmentPipeline {
       }
     }
     if (frames === 0 || (analyzer.isEnded && analyzer.samplesReceived === 0)) return null;
+    return { slot, frames, segments: Math.ceil(frames / SPLEETER_T), inference: null };
+  }
+
+  /**
+   * read() with DSP threads: this thread only gathers the batch's samples (readFrameSamples); the
+   * threads compute the frames by ranges, with their model input magnitudes and zero flags
+   * (dsp-tasks.ts `stft`, the same computations as readFrame, packFrame and isZeroFrame).
+   */
+  private async readParallel(
+    pool: DspThreadPool,
+    state: SourceState,
+    slot: BatchSlot,
+    withModel: boolean,
+    storedBins: number,
+    signal: AbortSignal | undefined,
+  ): Promise<PendingBatch | null> {
+    const { analyzer } = state;
+    const shared = slot.shared!;
+    let frames = 0;
+    while (frames < this.maxFrames) {
+      const t0 = now();
+      frames += analyzer.readFrameSamples(shared.samples, frames, this.maxFrames - frames);
+      this.counters.dspMs += now() - t0;
+      if (frames >= this.maxFrames || analyzer.isExhausted) break;
+      throwIfAborted(signal);
+      const chunk = await state.iterator.next();
+      if (chunk.done) {
+        state.done = true;
+        analyzer.end();
+      } else {
+        this.push(analyzer, chunk.value);
+      }
+    }
+    if (frames === 0 || (analyzer.isEnded && analyzer.samplesReceived === 0)) return null;
+    const t0 = now();
+    const F = this.F;
+    const channelStride = this.maxSegments * SPLEETER_T * F;
+    const fft = fftBackend(SPLEETER_FRAMING.nFft) === 'js' ? 'js' : 'auto';
+    const tasks = splitRange(frames, pool.threads).map(([first, end]): StftTask => ({
+      kind: 'stft',
+      fft,
+      samples: shared.samples,
+      specRe: slot.specRe,
+      specIm: slot.specIm,
+      first,
+      end,
+      storedBins,
+      pack: withModel ? { input: shared.input, F, channelStride, nonzero: shared.nonzero } : null,
+    }));
+    await pool.run(tasks);
+    if (withModel) {
+      for (let c = 0; c < STEREO; c++) {
+        const from = c * channelStride;
+        slot.input.set(shared.input.subarray(from, from + frames * F), from);
+      }
+      slot.silent.fill(1);
+      for (let t = 0; t < frames; t++) if (shared.nonzero[t]) slot.silent[(t / SPLEETER_T) | 0] = 0;
+    }
+    this.counters.dspMs += now() - t0;
     return { slot, frames, segments: Math.ceil(frames / SPLEETER_T), inference: null };
   }
 
