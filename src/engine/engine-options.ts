@@ -36,6 +36,12 @@ export interface SpleeterEngineOptions {
   ortCacheDir?: string | null;
   /** Spleeter segments (512 frames ≈ 11.9 s) per model call. */
   batchSegments?: number;
+  /**
+   * Threads for the STFT, masks and iSTFT of Spleeter separations (same stems bit for bit):
+   * 'auto' (default) = 0 when the model runs on the CPU, min(cores − 1, 8) on a GPU provider;
+   * 0 = all DSP in the separating thread.
+   */
+  dspThreads?: 'auto' | number;
   precision?: ModelPrecision;
   /** Explicit ffmpeg binary; default: `ffmpeg` on PATH. null = WAV only. */
   ffmpegPath?: string | null;
@@ -133,6 +139,7 @@ export function engineOptionsFromConfig(config: SpleeterConfig): SpleeterEngineO
     interOpThreads: config.performance.inter_op_threads,
     parallelInstruments: config.performance.parallel_instruments,
     batchSegments: config.performance.batch_segments,
+    dspThreads: config.performance.dsp_threads,
     batchConcurrency: config.performance.batch_concurrency,
     precision: config.models.precision,
     ffmpegPath: config.audio.ffmpeg_path,

@@ -161,6 +161,11 @@ export function runDspTask(task: DspTask): number {
       return runSynth(task);
     case 'mwf-accumulate':
       return runMwfAccumulate(task);
+    default:
+      throw new AudioProcessingError(
+        ErrorCodes.INTERNAL,
+        `unknown DSP task ${JSON.stringify((task as { kind?: unknown }).kind)}`,
+      );
   }
 }
 

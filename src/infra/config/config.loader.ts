@@ -33,6 +33,7 @@ export const ENV_ALIASES: Readonly<Record<string, string>> = {
   SPLEETER_GPU_MEMORY_GROWTH: 'performance.gpu_memory_growth',
   SPLEETER_THREADS: 'performance.intra_op_threads',
   SPLEETER_BATCH_SEGMENTS: 'performance.batch_segments',
+  SPLEETER_DSP_THREADS: 'performance.dsp_threads',
   SPLEETER_MODELS_DIR: 'models.dir',
   SPLEETER_AUTO_DOWNLOAD: 'models.auto_download',
   SPLEETER_DEFAULT_MODEL: 'models.default_model',

@@ -31,12 +31,16 @@ export class SpleeterFamily implements ModelFamily {
 
   async separator(dir: string, opts: FamilySeparatorOptions): Promise<StemSeparator> {
     const model = await this.load(dir, opts.precision);
-    return createSpleeterSeparator(model, {
-      mwf: opts.mwf,
-      bandwidth: opts.bandwidth,
-      stems: opts.stems,
-      batchSegments: this.options.batchSegments,
-    });
+    return createSpleeterSeparator(
+      model,
+      {
+        mwf: opts.mwf,
+        bandwidth: opts.bandwidth,
+        stems: opts.stems,
+        batchSegments: this.options.batchSegments,
+      },
+      this.options.dspPool?.(model.executionProvider) ?? null,
+    );
   }
 
   async dispose(): Promise<void> {

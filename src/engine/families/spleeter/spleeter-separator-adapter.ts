@@ -4,6 +4,7 @@ import type {
   StemSeparator,
   StemSink,
 } from '../../../core/separation/types';
+import type { DspThreadPool } from '../../../core/spleeter/dsp-tasks';
 import { SpleeterSeparator } from '../../../core/spleeter/separator';
 import {
   SPLEETER_SAMPLE_RATE,
@@ -11,12 +12,13 @@ import {
   type SpleeterSeparationOptions,
 } from '../../../core/spleeter/types';
 
-/** A Spleeter U-Net model as an engine StemSeparator. */
+/** A Spleeter U-Net model as an engine StemSeparator (DSP on `pool`'s threads when given). */
 export function createSpleeterSeparator(
   model: SegmentModel,
   options: SpleeterSeparationOptions,
+  pool: DspThreadPool | null = null,
 ): StemSeparator {
-  const separator = new SpleeterSeparator(model, options);
+  const separator = new SpleeterSeparator(model, options, pool);
   return {
     stems: separator.stems,
     sampleRate: SPLEETER_SAMPLE_RATE,
