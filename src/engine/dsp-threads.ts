@@ -6,7 +6,7 @@
  */
 import * as os from 'os';
 import { ErrorCodes, ValidationError } from '../core/errors';
-import type { DspThreadPool } from '../core/spleeter/dsp-tasks';
+import type { DspThreadPool } from '../core/spleeter/dsp-pool';
 import { DspWorkerPool } from '../infra/dsp/dsp-worker-pool';
 
 export type DspThreadsSetting = 'auto' | number;

@@ -3,7 +3,8 @@
  * split (ranges, warm-up, carried accumulators) without worker threads, and the reversed order
  * catches any dependence of one task on another's having run first.
  */
-import { runDspTask, type DspTask, type DspThreadPool } from '../../src/core/spleeter/dsp-tasks';
+import type { DspTask, DspThreadPool } from '../../src/core/spleeter/dsp-pool';
+import { runDspTask } from '../../src/core/spleeter/dsp-tasks';
 
 export class InThreadDspPool implements DspThreadPool {
   /** Tasks run, per kind. */

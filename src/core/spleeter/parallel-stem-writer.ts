@@ -16,7 +16,7 @@ import {
   type DspThreadPool,
   type MwfAccumulateTask,
   type SynthTask,
-} from './dsp-tasks';
+} from './dsp-pool';
 import type { MultichannelWienerFilter } from './mwf';
 import type { PassCounters, SegmentBatch } from './segment-pipeline';
 import { SPLEETER_T, type StemSink } from './types';

@@ -30,7 +30,7 @@
 import { ErrorCodes, ModelError, SeparationError, ValidationError } from '../errors';
 import { SPLEETER_FRAMING, StreamingStftAnalyzer, stftFrameCount } from '../dsp/stft';
 import { fftBackend } from '../dsp/wasm-fft';
-import { sharedFloat32, splitRange, type DspThreadPool, type StftTask } from './dsp-tasks';
+import { sharedFloat32, splitRange, type DspThreadPool, type StftTask } from './dsp-pool';
 import { SPLEETER_BINS, SPLEETER_T, ProgressCallback, SegmentModel } from './types';
 
 export const STEREO = 2;

@@ -13,7 +13,7 @@
  */
 import { ErrorCodes, AudioProcessingError, ValidationError } from '../errors';
 import { OverlapAddSynthesizer, SPLEETER_FRAMING, stftFrameCount } from '../dsp/stft';
-import { sharedFloat64, type DspThreadPool } from './dsp-tasks';
+import { sharedFloat64, type DspThreadPool } from './dsp-pool';
 import { MultichannelWienerFilter } from './mwf';
 import { accumulateMwfParallel, ParallelStemWriter, SharedModelOutputs } from './parallel-stem-writer';
 import { RatioMasker } from './ratio-mask';

@@ -7,7 +7,7 @@
 import type { MdxOverlap } from '../../core/mdx/mdx-options';
 import type { ModelKind, ModelPrecision } from '../../core/models/model-catalog';
 import type { StemSeparator } from '../../core/separation/types';
-import type { DspThreadPool } from '../../core/spleeter/dsp-tasks';
+import type { DspThreadPool } from '../../core/spleeter/dsp-pool';
 import type { ExecutionProviderName, InferenceLogger, OnnxRuntime } from '../../infra/onnx/onnx-runtime';
 import { BuiltinFamily } from './builtin/builtin-family';
 import { MdxFamily } from './mdx/mdx-family';

@@ -10,7 +10,7 @@ import { existsSync } from 'fs';
 import { join } from 'path';
 import { Worker } from 'worker_threads';
 import { AudioProcessingError, ErrorCodes, type ErrorCode } from '../../core/errors';
-import type { DspTask, DspThreadPool } from '../../core/spleeter/dsp-tasks';
+import type { DspTask, DspThreadPool } from '../../core/spleeter/dsp-pool';
 import type { DspWorkerReply, DspWorkerRequest } from './dsp-worker';
 
 /** Compiled (dist) builds run the .js worker; from sources (jest, swc-node) the .ts one via swc. */

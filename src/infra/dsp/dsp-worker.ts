@@ -5,7 +5,8 @@
  * Protocol: parent -> worker { id, task };  worker -> parent { id, result } | { id, error, code }.
  */
 import { parentPort } from 'worker_threads';
-import { runDspTask, type DspTask } from '../../core/spleeter/dsp-tasks';
+import type { DspTask } from '../../core/spleeter/dsp-pool';
+import { runDspTask } from '../../core/spleeter/dsp-tasks';
 
 export interface DspWorkerRequest {
   id: number;

@@ -4,7 +4,7 @@ import type {
   StemSeparator,
   StemSink,
 } from '../../../core/separation/types';
-import type { DspThreadPool } from '../../../core/spleeter/dsp-tasks';
+import type { DspThreadPool } from '../../../core/spleeter/dsp-pool';
 import { SpleeterSeparator } from '../../../core/spleeter/separator';
 import {
   SPLEETER_SAMPLE_RATE,

@@ -2,7 +2,7 @@ import { tones, whiteNoise } from '../../../test/support/signals';
 import { FakeSegmentModel } from '../../../test/support/fake-segment-model';
 import { InThreadDspPool } from '../../../test/support/in-thread-dsp-pool';
 import { bufferSource, collectingSink } from '../../../test/support/stream-helpers';
-import { emittedBefore, splitRange } from './dsp-tasks';
+import { emittedBefore, splitRange } from './dsp-pool';
 import { SpleeterSeparator } from './separator';
 import type { SpleeterSeparationOptions } from './types';
 
