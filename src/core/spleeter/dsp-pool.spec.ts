@@ -1,7 +1,9 @@
 import { tones, whiteNoise } from '../../../test/support/signals';
 import { FakeSegmentModel } from '../../../test/support/fake-segment-model';
 import { InThreadDspPool } from '../../../test/support/in-thread-dsp-pool';
-import { bufferSource, collectingSink } from '../../../test/support/stream-helpers';
+import { bufferSource, collectingSink, type SourceProbe } from '../../../test/support/stream-helpers';
+import { AudioProcessingError, ErrorCodes, SeparationError } from '../errors';
+import type { DspTask, DspThreadPool } from './dsp-pool';
 import { emittedBefore, splitRange } from './dsp-pool';
 import { SpleeterSeparator } from './separator';
 import type { SpleeterSeparationOptions } from './types';
@@ -87,6 +89,65 @@ describe('DSP tasks', () => {
     },
     120_000,
   );
+
+  it('cancels between batches with JOB_CANCELED, closes the source and leaves no model call running', async () => {
+    const x = mixture(3 * SEGMENT);
+    const model = new FakeSegmentModel({ delayMs: 5 });
+    let running = 0;
+    const run = model.run.bind(model);
+    model.run = async (input, S, signal) => {
+      running++;
+      try {
+        return await run(input, S, signal);
+      } finally {
+        running--;
+      }
+    };
+    const controller = new AbortController();
+    const probe: SourceProbe = { pulled: 0, closed: 0, opened: 0 };
+    const sink = collectingSink();
+    const promise = new SpleeterSeparator(model, {}, new InThreadDspPool(2)).separate(
+      bufferSource(x, 50000, 1, probe),
+      sink,
+      { signal: controller.signal, totalSamples: 3 * SEGMENT, onProgress: () => controller.abort() },
+    );
+    await expect(promise).rejects.toBeInstanceOf(SeparationError);
+    await expect(promise).rejects.toMatchObject({ code: ErrorCodes.JOB_CANCELED });
+    expect(sink.writes).toBe(1);
+    expect(model.calls.length).toBe(2);
+    expect(running).toBe(0);
+    expect(probe.closed).toBe(1);
+  });
+
+  it("a pool's failure rejects the separation with its SpleeterError; a failing source with the source's error", async () => {
+    const x = mixture(2 * SEGMENT);
+    const failing: DspThreadPool = {
+      threads: 2,
+      run: (tasks: readonly DspTask[]) =>
+        tasks[0].kind === 'synth'
+          ? Promise.reject(new AudioProcessingError(ErrorCodes.INTERNAL, 'DSP thread crashed: test'))
+          : new InThreadDspPool(2).run(tasks),
+    };
+    await expect(
+      new SpleeterSeparator(new FakeSegmentModel(), {}, failing).separate(
+        bufferSource(x, 60000),
+        collectingSink(),
+      ),
+    ).rejects.toMatchObject({ code: ErrorCodes.INTERNAL, message: 'DSP thread crashed: test' });
+
+    const broken = () => ({
+      async *[Symbol.asyncIterator]() {
+        yield x.subarray(0, 2 * (SEGMENT + 300000));
+        throw new Error('decoder died');
+      },
+    });
+    await expect(
+      new SpleeterSeparator(new FakeSegmentModel(), {}, new InThreadDspPool(2)).separate(
+        broken,
+        collectingSink(),
+      ),
+    ).rejects.toThrow('decoder died');
+  });
 
   it('skips silent segments the same way and crosses several batches bit-identically', async () => {
     // 3.5 segments: silence, tones, silence, tones (4 batches; two are not sent to the model).

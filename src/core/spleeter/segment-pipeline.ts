@@ -203,6 +203,8 @@ export class SegmentPipeline {
     let segments = 0;
     let current: PendingBatch | null = null;
     let next: PendingBatch | null = null;
+    /** With DSP threads: the next batch's read, running while the current batch is handled. */
+    let reading: Promise<PendingBatch | null> | null = null;
     try {
       throwIfAborted(signal);
       current = await this.read(state, this.slot(0), withModel, storedBins, signal);
@@ -214,7 +216,15 @@ export class SegmentPipeline {
         // batch to the next without waiting for this thread. Reading 512 frames takes a fraction
         // of a segment's inference, so the first output is not delayed by it.
         next = null;
-        if (withModel && !analyzer.isExhausted) {
+        if (withModel && !analyzer.isExhausted && this.pool) {
+          // With DSP threads this thread mostly gathers samples and copies planes: that and the
+          // next batch's STFT on the threads overlap the current batch's synthesis there.
+          reading = this.read(state, this.otherSlot(current.slot), true, storedBins, signal).then((b) => {
+            if (b !== null) b.inference = this.dispatch(b, signal);
+            return b;
+          });
+          reading.catch(() => undefined);
+        } else if (withModel && !analyzer.isExhausted) {
           next = await this.read(state, this.otherSlot(current.slot), true, storedBins, signal);
           if (next !== null) next.inference = this.dispatch(next, signal);
         }
@@ -236,6 +246,10 @@ export class SegmentPipeline {
           outputs,
           totalSamples: analyzer.isEnded ? analyzer.samplesReceived : null,
         });
+        if (reading !== null) {
+          next = await reading;
+          reading = null;
+        }
         firstFrame += current.frames;
         segments += current.segments;
         this.reportProgress(options, firstFrame);
@@ -254,6 +268,7 @@ export class SegmentPipeline {
     } finally {
       // A model call still running (cancellation, a failing handler or source): let it finish so
       // that no inference outlives this call; its result or error is irrelevant now.
+      if (reading !== null) next = await reading.catch(() => null);
       for (const b of [current, next]) {
         if (b?.inference) await b.inference.catch(() => undefined);
       }
