@@ -3,7 +3,7 @@ import { FakeSegmentModel } from '../../../test/support/fake-segment-model';
 import { InThreadDspPool } from '../../../test/support/in-thread-dsp-pool';
 import { bufferSource, collectingSink, type SourceProbe } from '../../../test/support/stream-helpers';
 import { AudioProcessingError, ErrorCodes, SeparationError } from '../errors';
-import type { DspTask, DspThreadPool } from './dsp-pool';
+import type { DspTask } from './dsp-pool';
 import { emittedBefore, splitRange } from './dsp-pool';
 import { SpleeterSeparator } from './separator';
 import type { SpleeterSeparationOptions } from './types';
@@ -85,6 +85,7 @@ describe('DSP tasks', () => {
         expect(got.writes).toBe(reference.writes);
         expect(got.pool?.counts.get('stft')).toBeGreaterThan(0);
         expect(got.pool?.counts.get('synth')).toBeGreaterThan(0);
+        expect(got.pool?.outstanding.size).toBe(0); // every shared plane handed back
       }
     },
     120_000,
@@ -106,34 +107,36 @@ describe('DSP tasks', () => {
     const controller = new AbortController();
     const probe: SourceProbe = { pulled: 0, closed: 0, opened: 0 };
     const sink = collectingSink();
-    const promise = new SpleeterSeparator(model, {}, new InThreadDspPool(2)).separate(
-      bufferSource(x, 50000, 1, probe),
-      sink,
-      { signal: controller.signal, totalSamples: 3 * SEGMENT, onProgress: () => controller.abort() },
-    );
+    const pool = new InThreadDspPool(2);
+    const promise = new SpleeterSeparator(model, {}, pool).separate(bufferSource(x, 50000, 1, probe), sink, {
+      signal: controller.signal,
+      totalSamples: 3 * SEGMENT,
+      onProgress: () => controller.abort(),
+    });
     await expect(promise).rejects.toBeInstanceOf(SeparationError);
     await expect(promise).rejects.toMatchObject({ code: ErrorCodes.JOB_CANCELED });
     expect(sink.writes).toBe(1);
     expect(model.calls.length).toBe(2);
     expect(running).toBe(0);
     expect(probe.closed).toBe(1);
+    expect(pool.outstanding.size).toBe(0);
   });
 
   it("a pool's failure rejects the separation with its SpleeterError; a failing source with the source's error", async () => {
     const x = mixture(2 * SEGMENT);
-    const failing: DspThreadPool = {
-      threads: 2,
-      run: (tasks: readonly DspTask[]) =>
-        tasks[0].kind === 'synth'
-          ? Promise.reject(new AudioProcessingError(ErrorCodes.INTERNAL, 'DSP thread crashed: test'))
-          : new InThreadDspPool(2).run(tasks),
-    };
+    const failing = new InThreadDspPool(2);
+    const run = failing.run.bind(failing);
+    failing.run = (tasks: readonly DspTask[]) =>
+      tasks[0].kind === 'synth'
+        ? Promise.reject(new AudioProcessingError(ErrorCodes.INTERNAL, 'DSP thread crashed: test'))
+        : run(tasks);
     await expect(
       new SpleeterSeparator(new FakeSegmentModel(), {}, failing).separate(
         bufferSource(x, 60000),
         collectingSink(),
       ),
     ).rejects.toMatchObject({ code: ErrorCodes.INTERNAL, message: 'DSP thread crashed: test' });
+    expect(failing.outstanding.size).toBe(0);
 
     const broken = () => ({
       async *[Symbol.asyncIterator]() {
@@ -141,12 +144,11 @@ describe('DSP tasks', () => {
         throw new Error('decoder died');
       },
     });
+    const pool = new InThreadDspPool(2);
     await expect(
-      new SpleeterSeparator(new FakeSegmentModel(), {}, new InThreadDspPool(2)).separate(
-        broken,
-        collectingSink(),
-      ),
+      new SpleeterSeparator(new FakeSegmentModel(), {}, pool).separate(broken, collectingSink()),
     ).rejects.toThrow('decoder died');
+    expect(pool.outstanding.size).toBe(0);
   });
 
   it('skips silent segments the same way and crosses several batches bit-identically', async () => {

@@ -29,9 +29,14 @@ export interface DspThreadPool {
   readonly threads: number;
   /**
    * Runs every task (any order, at most `threads` at a time) and resolves with each task's result
-   * in task order; rejects with a SpleeterError when a task or a thread fails.
+   * in task order; rejects with a SpleeterError when a task or a thread fails, once none of the
+   * tasks runs any more.
    */
   run(tasks: readonly DspTask[]): Promise<number[]>;
+  /** A zero-filled shared buffer of exactly `bytes`, reused from released ones where possible. */
+  acquire(bytes: number): SharedArrayBuffer;
+  /** Buffers no task uses any more, for later acquire() calls. */
+  release(buffers: readonly SharedArrayBuffer[]): void;
 }
 
 /** Mixture spectrum planes of a batch (frame-major, SPLEETER_BINS per frame), shared. */
@@ -120,12 +125,48 @@ export function emittedBefore(position: number, length: number | null): number {
   return Math.max(0, Math.min(position, crop + (length ?? Number.POSITIVE_INFINITY)) - crop);
 }
 
-/** A Float32Array on shared memory (the planes tasks read and write). */
-export function sharedFloat32(length: number): Float32Array {
-  return new Float32Array(new SharedArrayBuffer(length * Float32Array.BYTES_PER_ELEMENT));
-}
+/**
+ * One separation's use of a pool. Its shared planes come from the pool's free list and go back
+ * with close() once no task of the separation runs: the threads keep the views a task message
+ * gave them until their own (rare) garbage collections, so fresh buffers per separation would
+ * pile up (measured: +200 MB of RSS per separation with 4-segment batches).
+ */
+export class DspSession {
+  private readonly buffers: SharedArrayBuffer[] = [];
 
-/** A Float64Array on shared memory. */
-export function sharedFloat64(length: number): Float64Array {
-  return new Float64Array(new SharedArrayBuffer(length * Float64Array.BYTES_PER_ELEMENT));
+  constructor(private readonly pool: DspThreadPool) {}
+
+  get threads(): number {
+    return this.pool.threads;
+  }
+
+  run(tasks: readonly DspTask[]): Promise<number[]> {
+    return this.pool.run(tasks);
+  }
+
+  /** A zero-filled shared Float32Array. */
+  float32(length: number): Float32Array {
+    return new Float32Array(this.take(length * Float32Array.BYTES_PER_ELEMENT), 0, length);
+  }
+
+  /** A zero-filled shared Float64Array. */
+  float64(length: number): Float64Array {
+    return new Float64Array(this.take(length * Float64Array.BYTES_PER_ELEMENT), 0, length);
+  }
+
+  /** A zero-filled shared Uint8Array. */
+  bytes(length: number): Uint8Array {
+    return new Uint8Array(this.take(length), 0, length);
+  }
+
+  /** Hands every buffer back to the pool (call when no task of this session can still run). */
+  close(): void {
+    this.pool.release(this.buffers.splice(0));
+  }
+
+  private take(bytes: number): SharedArrayBuffer {
+    const buffer = this.pool.acquire(bytes);
+    this.buffers.push(buffer);
+    return buffer;
+  }
 }

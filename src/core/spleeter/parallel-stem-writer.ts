@@ -9,11 +9,9 @@ import { OverlapAddSynthesizer, SPLEETER_FRAMING } from '../dsp/stft';
 import { fftBackend } from '../dsp/wasm-fft';
 import {
   emittedBefore,
-  sharedFloat32,
-  sharedFloat64,
   splitRange,
   SYNTH_WARMUP_FRAMES,
-  type DspThreadPool,
+  type DspSession,
   type MwfAccumulateTask,
   type SynthTask,
 } from './dsp-pool';
@@ -34,9 +32,9 @@ const MIN_RANGE_BINS = 64;
 export class SharedModelOutputs {
   private readonly planes: Float32Array[];
 
-  constructor(instruments: number, maxSegments: number, F: number) {
+  constructor(session: DspSession, instruments: number, maxSegments: number, F: number) {
     this.planes = Array.from({ length: instruments }, () =>
-      sharedFloat32(STEREO * maxSegments * SPLEETER_T * F),
+      session.float32(STEREO * maxSegments * SPLEETER_T * F),
     );
   }
 
@@ -61,7 +59,7 @@ export function threadFft(): 'auto' | 'js' {
  * (MultichannelWienerFilter.accumulateBins). The filter's statistics must be shared arrays.
  */
 export async function accumulateMwfParallel(
-  pool: DspThreadPool,
+  pool: DspSession,
   filter: MultichannelWienerFilter,
   outputs: SharedModelOutputs,
   batch: SegmentBatch,
@@ -101,7 +99,7 @@ export class ParallelStemWriter {
   private batches = 0;
 
   constructor(
-    private readonly pool: DspThreadPool,
+    private readonly pool: DspSession,
     private readonly stemNames: readonly string[],
     private readonly stemIndices: readonly number[],
     private readonly sink: StemSink,
@@ -113,10 +111,10 @@ export class ParallelStemWriter {
     },
     maxSegments: number,
   ) {
-    this.outputs = new SharedModelOutputs(model.instruments, maxSegments, model.F);
-    this.out = stemNames.map(() => sharedFloat32(maxSegments * SPLEETER_T * SPLEETER_FRAMING.hop * STEREO));
+    this.outputs = new SharedModelOutputs(pool, model.instruments, maxSegments, model.F);
+    this.out = stemNames.map(() => pool.float32(maxSegments * SPLEETER_T * SPLEETER_FRAMING.hop * STEREO));
     const set = () =>
-      Array.from({ length: STEREO * stemNames.length }, () => sharedFloat64(SPLEETER_FRAMING.nFft));
+      Array.from({ length: STEREO * stemNames.length }, () => pool.float64(SPLEETER_FRAMING.nFft));
     this.carry = [set(), set()];
   }
 

@@ -30,7 +30,7 @@
 import { ErrorCodes, ModelError, SeparationError, ValidationError } from '../errors';
 import { SPLEETER_FRAMING, StreamingStftAnalyzer, stftFrameCount } from '../dsp/stft';
 import { fftBackend } from '../dsp/wasm-fft';
-import { sharedFloat32, splitRange, type DspThreadPool, type StftTask } from './dsp-pool';
+import { splitRange, type DspSession, type StftTask } from './dsp-pool';
 import { SPLEETER_BINS, SPLEETER_T, ProgressCallback, SegmentModel } from './types';
 
 export const STEREO = 2;
@@ -170,8 +170,8 @@ export class SegmentPipeline {
     batchSegments: number,
     private readonly counters: PassCounters,
     private readonly skipSilentSegments = true,
-    /** Runs the STFT of each batch on other threads (dsp-tasks.ts); null: all in this thread. */
-    private readonly pool: DspThreadPool | null = null,
+    /** Runs the STFT of each batch on other threads (dsp-pool.ts); null: all in this thread. */
+    private readonly pool: DspSession | null = null,
   ) {
     this.F = model.F;
     this.maxSegments = batchSegments;
@@ -285,7 +285,10 @@ export class SegmentPipeline {
       const inputLength = STEREO * this.maxSegments * SPLEETER_T * this.F;
       // With DSP threads the planes they write live in shared memory; the model input stays an
       // ordinary array (in-thread onnxruntime sessions refuse SharedArrayBuffer-backed tensors).
-      const plane = this.pool ? sharedFloat32 : (length: number) => new Float32Array(length);
+      const pool = this.pool;
+      const plane = pool
+        ? (length: number) => pool.float32(length)
+        : (length: number) => new Float32Array(length);
       const { nFft, hop } = SPLEETER_FRAMING;
       const samples = (this.maxFrames - 1) * hop + nFft;
       slot = {
@@ -293,11 +296,11 @@ export class SegmentPipeline {
         specIm: [plane(planeLength), plane(planeLength)],
         input: new Float32Array(inputLength),
         silent: new Uint8Array(this.maxSegments),
-        shared: this.pool
+        shared: pool
           ? {
-              samples: [sharedFloat32(samples), sharedFloat32(samples)],
-              input: sharedFloat32(inputLength),
-              nonzero: new Uint8Array(new SharedArrayBuffer(this.maxFrames)),
+              samples: [pool.float32(samples), pool.float32(samples)],
+              input: pool.float32(inputLength),
+              nonzero: pool.bytes(this.maxFrames),
             }
           : null,
       };
@@ -361,7 +364,7 @@ export class SegmentPipeline {
    * (dsp-tasks.ts `stft`, the same computations as readFrame, packFrame and isZeroFrame).
    */
   private async readParallel(
-    pool: DspThreadPool,
+    pool: DspSession,
     state: SourceState,
     slot: BatchSlot,
     withModel: boolean,

@@ -13,7 +13,7 @@
  */
 import { ErrorCodes, AudioProcessingError, ValidationError } from '../errors';
 import { OverlapAddSynthesizer, SPLEETER_FRAMING, stftFrameCount } from '../dsp/stft';
-import { sharedFloat64, type DspThreadPool } from './dsp-pool';
+import { DspSession, type DspThreadPool } from './dsp-pool';
 import { MultichannelWienerFilter } from './mwf';
 import { accumulateMwfParallel, ParallelStemWriter, SharedModelOutputs } from './parallel-stem-writer';
 import { RatioMasker } from './ratio-mask';
@@ -202,18 +202,26 @@ export class SpleeterSeparator {
       sinkMs: 0,
       skippedSegments: 0,
     };
+    // With DSP threads: this separation's shared planes, handed back when it ends (every task of
+    // it has settled by then: the pipeline awaits them even when failing).
+    const session = this.pool ? new DspSession(this.pool) : null;
     const pipeline = new SegmentPipeline(
       this.model,
       this.batchSegments,
       counters,
       this.skipSilentSegments,
-      this.pool,
+      session,
     );
     const expected =
       opts.totalSamples !== undefined && opts.totalSamples > 0 ? stftFrameCount(opts.totalSamples) : null;
-    const result = this.mwf
-      ? await this.separateMwf(openSource, sink, opts, pipeline, counters, expected)
-      : await this.separateRatio(openSource, sink, opts, pipeline, counters, expected);
+    let result: { samples: number; frames: number; segments: number };
+    try {
+      result = this.mwf
+        ? await this.separateMwf(openSource, sink, opts, pipeline, counters, expected, session)
+        : await this.separateRatio(openSource, sink, opts, pipeline, counters, expected, session);
+    } finally {
+      session?.close();
+    }
     opts.onProgress?.(1, this.mwf ? 'mwf-apply' : 'separate');
     return {
       samples: result.samples,
@@ -259,10 +267,11 @@ export class SpleeterSeparator {
     pipeline: SegmentPipeline,
     counters: PassCounters,
     expected: number | null,
+    session: DspSession | null,
   ): Promise<{ samples: number; frames: number; segments: number }> {
     const F = this.model.F;
-    if (this.pool) {
-      const parallel = this.parallelWriter(this.pool, sink, counters);
+    if (session) {
+      const parallel = this.parallelWriter(session, sink, counters);
       const result = await pipeline.run(
         openSource(),
         this.passOptions(opts, 'separate', 0, 1, expected),
@@ -310,13 +319,14 @@ export class SpleeterSeparator {
     pipeline: SegmentPipeline,
     counters: PassCounters,
     expected: number | null,
+    session: DspSession | null,
   ): Promise<{ samples: number; frames: number; segments: number }> {
-    const pool = this.pool;
+    const pool = session;
     const filter = new MultichannelWienerFilter(
       this.model.F,
       this.model.instruments.length,
       this.fullBandwidth,
-      pool ? sharedFloat64 : undefined,
+      pool ? (length) => pool.float64(length) : undefined,
     );
     const timed = (fn: (b: SegmentBatch) => void) => (b: SegmentBatch) => {
       const t0 = performance.now();
@@ -332,7 +342,7 @@ export class SpleeterSeparator {
     if (scan.samples === 0) return scan;
     // Pass 2: spatial covariance sums over all frames (with DSP threads: by ranges of bins).
     const shared = pool
-      ? new SharedModelOutputs(this.model.instruments.length, this.batchSegments, this.model.F)
+      ? new SharedModelOutputs(pool, this.model.instruments.length, this.batchSegments, this.model.F)
       : null;
     const stats = await pipeline.run(
       openSource(),
@@ -386,7 +396,7 @@ export class SpleeterSeparator {
     return apply;
   }
 
-  private parallelWriter(pool: DspThreadPool, sink: StemSink, counters: PassCounters): ParallelStemWriter {
+  private parallelWriter(pool: DspSession, sink: StemSink, counters: PassCounters): ParallelStemWriter {
     const model = {
       F: this.model.F,
       instruments: this.model.instruments.length,

@@ -5,6 +5,9 @@
  * planes are shared, not copied). A worker holds the process open only while it has a task
  * (ref/unref), so an idle pool never keeps a CLI or library process alive; terminate() ends the
  * threads (the engine's dispose), and a later task starts new ones.
+ *
+ * Shared buffers are reused between separations (DspSession says why): released ones wait in a
+ * free list of at most MAX_SPARE_BYTES, handed out again for the same size and zero-filled.
  */
 import { existsSync } from 'fs';
 import { join } from 'path';
@@ -19,6 +22,9 @@ function workerEntry(): { file: string; execArgv: string[] } {
   if (existsSync(js)) return { file: js, execArgv: [] };
   return { file: join(__dirname, 'dsp-worker.ts'), execArgv: ['-r', require.resolve('@swc-node/register')] };
 }
+
+/** Bytes of released shared buffers kept for reuse (oldest dropped first). */
+const MAX_SPARE_BYTES = 512 * 1024 * 1024;
 
 interface Job {
   readonly id: number;
@@ -41,10 +47,15 @@ export class DspWorkerPool implements DspThreadPool {
   private readonly queue: Job[] = [];
   private readonly workers: Thread[] = [];
   private nextId = 1;
+  private readonly spare: SharedArrayBuffer[] = [];
+  private spareBytes = 0;
   /** Workers started since the last terminate() (for tests and stats). */
   started = 0;
 
-  constructor(readonly threads: number) {
+  constructor(
+    readonly threads: number,
+    private readonly maxSpareBytes = MAX_SPARE_BYTES,
+  ) {
     if (!Number.isInteger(threads) || threads < 1)
       throw new RangeError(`DSP threads must be >= 1, got ${threads}`);
   }
@@ -54,7 +65,7 @@ export class DspWorkerPool implements DspThreadPool {
     return this.workers.length;
   }
 
-  run(tasks: readonly DspTask[]): Promise<number[]> {
+  async run(tasks: readonly DspTask[]): Promise<number[]> {
     const results = tasks.map(
       (task) =>
         new Promise<number>((resolve, reject) => {
@@ -62,13 +73,37 @@ export class DspWorkerPool implements DspThreadPool {
         }),
     );
     this.pump();
-    return Promise.all(results);
+    // Settles once every task has: a failed batch's other tasks may still write to its planes.
+    const settled = await Promise.allSettled(results);
+    const failed = settled.find((r) => r.status === 'rejected');
+    if (failed) throw failed.reason;
+    return settled.map((r) => (r as PromiseFulfilledResult<number>).value);
+  }
+
+  acquire(bytes: number): SharedArrayBuffer {
+    const i = this.spare.findIndex((b) => b.byteLength === bytes);
+    if (i < 0) return new SharedArrayBuffer(bytes);
+    const buffer = this.spare.splice(i, 1)[0];
+    this.spareBytes -= bytes;
+    new Uint8Array(buffer).fill(0);
+    return buffer;
+  }
+
+  release(buffers: readonly SharedArrayBuffer[]): void {
+    for (const b of buffers) {
+      this.spare.push(b);
+      this.spareBytes += b.byteLength;
+    }
+    while (this.spareBytes > this.maxSpareBytes)
+      this.spareBytes -= (this.spare.shift() as SharedArrayBuffer).byteLength;
   }
 
   /** Ends every thread; tasks still queued or running are rejected. */
   async terminate(): Promise<void> {
     const threads = this.workers.splice(0);
     const queued = this.queue.splice(0);
+    this.spare.length = 0;
+    this.spareBytes = 0;
     const error = failure('DSP threads were released');
     for (const j of queued) j.reject(error);
     await Promise.all(
