@@ -310,7 +310,7 @@ export class OverlapAddSynthesizer {
    * Puts the synthesizer at padded sample `position` (a multiple of hop) with the given
    * accumulators (copied; null: zeros) and length cap (null: none), as if the frames before had
    * been added and advanced: lets threads synthesize ranges of frames of one stream and hand the
-   * overlap state on (see core/spleeter/dsp-tasks.ts).
+   * overlap state on (see core/spleeter/dsp-pool.ts).
    */
   restore(position: number, accumulators: readonly Float64Array[] | null, length: number | null): void {
     for (let c = 0; c < this.channels; c++) {

@@ -70,7 +70,7 @@ export class MultichannelWienerFilter {
 
   /**
    * `allocate` makes the per-bin statistics arrays (SharedArrayBuffer-backed ones let DSP threads
-   * work on ranges of bins, see dsp-tasks.ts); `state` adopts another filter's (same sizes).
+   * work on ranges of bins, see dsp-pool.ts); `state` adopts another filter's (same sizes).
    */
   constructor(
     private readonly F: number,

@@ -1,5 +1,5 @@
 /**
- * The separator's batch handlers with DSP threads (dsp-tasks.ts says why the results are the same
+ * The separator's batch handlers with DSP threads (dsp-pool.ts says why the results are the same
  * as StemWriter's, bit for bit): this thread copies the model outputs into shared planes, cuts the
  * batch into frame ranges for the threads' `synth` tasks, and hands each stem's interleaved output
  * to the sink as a fresh array. Shared memory per separation: the model outputs of one batch per

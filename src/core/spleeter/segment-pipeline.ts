@@ -361,7 +361,7 @@ export class SegmentPipeline {
   /**
    * read() with DSP threads: this thread only gathers the batch's samples (readFrameSamples); the
    * threads compute the frames by ranges, with their model input magnitudes and zero flags
-   * (dsp-tasks.ts `stft`, the same computations as readFrame, packFrame and isZeroFrame).
+   * (dsp-pool.ts `stft`, the same computations as readFrame, packFrame and isZeroFrame).
    */
   private async readParallel(
     pool: DspSession,

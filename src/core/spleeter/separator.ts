@@ -131,7 +131,7 @@ export class SpleeterSeparator {
   private readonly skipSilentSegments: boolean;
 
   /**
-   * `pool`: DSP threads for the STFT, masks and iSTFT of each batch (dsp-tasks.ts); the stems are
+   * `pool`: DSP threads for the STFT, masks and iSTFT of each batch (dsp-pool.ts); the stems are
    * the same bit for bit. null: all DSP in the calling thread.
    */
   constructor(

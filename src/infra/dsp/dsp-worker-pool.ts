@@ -1,5 +1,5 @@
 /**
- * DSP threads for the Spleeter separator (core/spleeter/dsp-tasks.ts: the DspThreadPool port): a
+ * DSP threads for the Spleeter separator (core/spleeter/dsp-pool.ts: the DspThreadPool port): a
  * fixed number of worker threads, started on the first task, sharing one queue between every
  * separation of the engine. Tasks travel as messages holding SharedArrayBuffer-backed views (the
  * planes are shared, not copied). A worker holds the process open only while it has a task

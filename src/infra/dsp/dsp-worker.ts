@@ -1,5 +1,5 @@
 /**
- * Worker-thread entry of DspWorkerPool: runs the pure DSP tasks of core/spleeter/dsp-tasks.ts on
+ * Worker-thread entry of DspWorkerPool: runs the pure DSP tasks (core/spleeter/dsp-pool.ts, dsp-tasks.ts) on
  * the shared planes each message carries, one at a time, and answers with the task's result.
  *
  * Protocol: parent -> worker { id, task };  worker -> parent { id, result } | { id, error, code }.
