@@ -15,6 +15,15 @@
  * every model call takes N ms per segment off this thread (a timer, like worker-thread
  * inference), which shows how much of the DSP the separator hides behind inference: "wait" is
  * the time it sat blocked on the model.
+ *
+ *   node -r @swc-node/register scripts/bench/bench-fft.ts --separator --dsp-threads 0,1,2 [--rounds 5] [--cases 1,6]
+ *
+ * --dsp-threads: the same separations with that many DSP worker threads (performance.dsp_threads;
+ * 0 = all DSP in this thread), interleaved per round, and per case the medians over the rounds:
+ * wall time, CPU of the whole process (every thread) and of the main thread alone (the serial
+ * part, from /proc; includes the fake model's copying), and the DSP throughput this gives with an
+ * instant model: STFT frames per second per channel (of the input, per pass) and the realtime
+ * factor (1000x realtime = 43,066 frames/s). The stems are checked bit-identical across counts.
  */
 import { spawnSync } from 'child_process';
 import FFT from 'fft.js';
@@ -25,7 +34,10 @@ import { whiteNoise } from '../../test/support/signals';
 import { SpleeterSeparator } from '../../src/core/spleeter/separator';
 import { FakeSegmentModel } from '../../test/support/fake-segment-model';
 import { bufferSource } from '../../test/support/stream-helpers';
-import { SpleeterSeparationOptions } from '../../src/core/spleeter/types';
+import { SpleeterSeparationOptions, StemSink } from '../../src/core/spleeter/types';
+import { DspWorkerPool } from '../../src/infra/dsp/dsp-worker-pool';
+import { createHash } from 'crypto';
+import { readFileSync } from 'fs';
 
 interface Args {
   sizes: number[];
@@ -276,7 +288,128 @@ async function benchSeparator(seconds: number, modelMsPerSegment: number): Promi
   }
 }
 
+/**
+ * CPU time of this (the main) thread in ms, from /proc (Linux; clock ticks of 10 ms), or NaN:
+ * with DSP threads it is the part of the work that stays serial.
+ */
+function mainThreadCpuMs(): number {
+  try {
+    const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10; // utime + stime, 100 ticks/s
+  } catch {
+    return Number.NaN;
+  }
+}
+
+function median(values: number[]): number {
+  const v = [...values].sort((a, b) => a - b);
+  const m = v.length >> 1;
+  return v.length % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
+}
+
+/** A sink hashing every stem's bytes (the bit-identity check across thread counts). */
+function hashingSink(): StemSink & { digest(): string } {
+  const h = createHash('sha1');
+  return {
+    write(stems) {
+      for (const [name, data] of stems)
+        h.update(name).update(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+    },
+    digest: () => h.digest('hex'),
+  };
+}
+
+/** --separator --dsp-threads: see the module comment. */
+async function benchDspThreads(
+  seconds: number,
+  threadCounts: number[],
+  rounds: number,
+  only: number[],
+): Promise<void> {
+  const samples = Math.round(seconds * 44100);
+  const x = whiteNoise(samples, 2, 1, 0.3);
+  const four = ['vocals', 'drums', 'bass', 'other'];
+  const two = ['vocals', 'accompaniment'];
+  const cases: Array<[string, string[], SpleeterSeparationOptions]> = [
+    ['2 stems, ratio masks, batch 1', two, { batchSegments: 1 }],
+    ['2 stems, ratio masks, batch 4', two, { batchSegments: 4 }],
+    ['4 stems, ratio masks, batch 1', four, { batchSegments: 1 }],
+    ['4 stems, only vocals emitted', four, { batchSegments: 1, stems: ['vocals'] }],
+    ['2 stems, MWF (3 passes)', two, { batchSegments: 1, mwf: true }],
+    ['4 stems, MWF (3 passes)', four, { batchSegments: 1, mwf: true }],
+  ].filter((_, i) => only.length === 0 || only.includes(i + 1)) as Array<
+    [string, string[], SpleeterSeparationOptions]
+  >;
+  const pools = new Map(threadCounts.filter((n) => n > 0).map((n) => [n, new DspWorkerPool(n)]));
+  const poolFor = (n: number) => (n === 0 ? null : (pools.get(n) as DspWorkerPool));
+  console.log(
+    `\n=== DSP threads: ${seconds} s of stereo audio, instant fake model, ${rounds} interleaved rounds (medians) ===`,
+  );
+  // warm-up: JIT of this thread and of every pool's threads, ratio masks and MWF
+  for (const n of threadCounts) {
+    for (const mwf of [false, true]) {
+      await new SpleeterSeparator(new FakeSegmentModel(), { mwf }, poolFor(n)).separate(
+        bufferSource(x.subarray(0, 2 * 44100 * 30)),
+        { write: () => undefined },
+      );
+    }
+  }
+  for (const [label, instruments, options] of cases) {
+    const walls = new Map<number, number[]>(threadCounts.map((n) => [n, []]));
+    const cpus = new Map<number, number[]>(threadCounts.map((n) => [n, []]));
+    const mains = new Map<number, number[]>(threadCounts.map((n) => [n, []]));
+    const digests = new Set<string>();
+    let frames = 0;
+    let passes = 1;
+    for (let r = 0; r < rounds; r++) {
+      for (const n of threadCounts) {
+        const model = new FakeSegmentModel({ kind: 'identity', instruments });
+        const sink = hashingSink();
+        const cpu0 = process.cpuUsage();
+        const main0 = mainThreadCpuMs();
+        const stats = await new SpleeterSeparator(model, options, poolFor(n)).separate(
+          bufferSource(x, 44100),
+          sink,
+        );
+        const cpu = process.cpuUsage(cpu0);
+        (mains.get(n) as number[]).push(mainThreadCpuMs() - main0);
+        (walls.get(n) as number[]).push(stats.wallMs);
+        (cpus.get(n) as number[]).push((cpu.user + cpu.system) / 1000);
+        digests.add(sink.digest());
+        frames = stats.frames;
+        passes = stats.passes;
+      }
+    }
+    console.log(`${label}${digests.size === 1 ? '' : '  ** STEMS DIFFER BETWEEN THREAD COUNTS **'}`);
+    for (const n of threadCounts) {
+      const wall = median(walls.get(n) as number[]);
+      const cpu = median(cpus.get(n) as number[]);
+      const main = median(mains.get(n) as number[]);
+      const perSecond = (frames * passes) / (wall / 1000);
+      console.log(
+        `  dsp_threads ${String(n).padEnd(2)} wall ${fmtMs(wall)} ms (${(walls.get(n) as number[]).map((w) => Math.round(w)).join('/')})  cpu ${fmtMs(cpu)} ms (main thread ${fmtMs(main)})  ${Math.round(perSecond).toString().padStart(7)} STFT frames/s per channel  ${((seconds * 1000) / wall).toFixed(0).padStart(4)}x realtime`,
+      );
+    }
+  }
+  for (const p of pools.values()) await p.terminate();
+}
+
 function main(): void {
+  const arg = (name: string) => {
+    const i = process.argv.indexOf(name);
+    return i >= 0 ? process.argv[i + 1] : undefined;
+  };
+  if (process.argv.includes('--separator') && arg('--dsp-threads') !== undefined) {
+    const list = (v: string | undefined) => (v ? v.split(',').map(Number) : []);
+    void benchDspThreads(
+      Number(arg('--seconds') ?? 60),
+      list(arg('--dsp-threads')),
+      Number(arg('--rounds') ?? 3),
+      list(arg('--cases')),
+    );
+    return;
+  }
   if (process.argv.includes('--separator')) {
     const i = process.argv.indexOf('--seconds');
     const m = process.argv.indexOf('--model-ms');

@@ -141,6 +141,12 @@ export function buildProgram(): Command {
       parseNumber('threads', { min: 0, integer: true }),
     )
     .option(
+      '--dsp-threads <n>',
+      "threads for the STFT/iSTFT of Spleeter models: 'auto' (0 on the CPU, cores − 1 up to 8 on a GPU) or a number, 0 = none",
+      (v: string) =>
+        v.trim() === 'auto' ? 'auto' : parseNumber('dsp threads', { min: 0, integer: true })(v),
+    )
+    .option(
       '-j, --concurrency <n>',
       'files processed in parallel',
       parseNumber('concurrency', { min: 1, integer: true }),

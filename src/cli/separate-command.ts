@@ -38,6 +38,8 @@ export interface SeparateCliOptions {
   /** Fail with GPU_UNAVAILABLE (exit 6) instead of falling back to the CPU; implies --gpu. */
   requireGpu?: boolean;
   threads?: number;
+  /** --dsp-threads: 'auto' or a count (engine option dspThreads). */
+  dspThreads?: 'auto' | number;
   concurrency?: number;
   json: boolean;
   quiet: boolean;
@@ -45,7 +47,7 @@ export interface SeparateCliOptions {
 
 export function engineFromConfig(
   config: SpleeterConfig,
-  overrides: { gpu?: boolean; requireGpu?: boolean; threads?: number } = {},
+  overrides: { gpu?: boolean; requireGpu?: boolean; threads?: number; dspThreads?: 'auto' | number } = {},
 ): SpleeterEngine {
   const options = engineOptionsFromConfig(config);
   return new SpleeterEngine({
@@ -53,6 +55,7 @@ export function engineFromConfig(
     enableGpu: overrides.gpu ?? options.enableGpu,
     requireGpu: overrides.requireGpu || options.requireGpu,
     intraOpThreads: overrides.threads ?? options.intraOpThreads,
+    dspThreads: overrides.dspThreads ?? options.dspThreads,
     logger: { warn: (m) => process.stderr.write(`warning: ${m}\n`) },
   });
 }
@@ -66,6 +69,7 @@ export async function runSeparateCommand(
     gpu: opts.gpu,
     requireGpu: opts.requireGpu,
     threads: opts.threads,
+    dspThreads: opts.dspThreads,
   });
   const controller = new AbortController();
   const onSigint = () => controller.abort();

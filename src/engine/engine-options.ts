@@ -36,6 +36,12 @@ export interface SpleeterEngineOptions {
   ortCacheDir?: string | null;
   /** Spleeter segments (512 frames ≈ 11.9 s) per model call. */
   batchSegments?: number;
+  /**
+   * Threads for the STFT, masks and iSTFT of Spleeter separations (same stems bit for bit):
+   * 'auto' (default) = 0 when the model runs on the CPU, min(cores − 1, 8) on a GPU provider;
+   * 0 = all DSP in the separating thread.
+   */
+  dspThreads?: 'auto' | number;
   precision?: ModelPrecision;
   /**
    * Cross-job batching (config performance.cross_job_batching): separations running at once in
@@ -161,6 +167,7 @@ export function engineOptionsFromConfig(config: SpleeterConfig): SpleeterEngineO
     crossJobBatching: config.performance.cross_job_batching,
     maxBatchSegments: config.performance.max_batch_segments,
     batchWindowMs: config.performance.batch_window_ms,
+    dspThreads: config.performance.dsp_threads,
     batchConcurrency: config.performance.batch_concurrency,
     precision: config.models.precision,
     ffmpegPath: config.audio.ffmpeg_path,

@@ -18,6 +18,7 @@ import { OnnxRuntime, executionDeviceName, type InferenceLogger } from '../infra
 import { mapWithConcurrency } from './concurrency';
 import { analyzeAudioFile, type AnalyzeOptions, type AudioFileAnalysis } from './audio-file-analysis';
 import { CodecLookup } from './codec-lookup';
+import { DspThreads, validDspThreads } from './dsp-threads';
 import { EngineStats } from './engine-stats';
 import { ExecutionProviderCheck, type ExecutionProviderInfo } from './execution-provider-check';
 import { conditionInput, inputConditioning, processingInfo } from './input-conditioning';
@@ -77,6 +78,7 @@ export class SpleeterEngine {
   private readonly runtime: OnnxRuntime;
   private readonly providerCheck: ExecutionProviderCheck;
   private readonly stats = new EngineStats();
+  private readonly dspThreads: DspThreads;
 
   constructor(options: SpleeterEngineOptions = {}) {
     this.opts = {
@@ -91,6 +93,7 @@ export class SpleeterEngine {
     this.runtime = new OnnxRuntime(this.logger);
     this.providerCheck = new ExecutionProviderCheck(this.opts, this.runtime, this.logger);
     this.codecs = new CodecLookup(this.opts, this.logger);
+    this.dspThreads = new DspThreads(validDspThreads(this.opts.dspThreads));
   }
 
   /** Locates ffmpeg and prepares the model registry. Called lazily by every method. */
@@ -127,6 +130,7 @@ export class SpleeterEngine {
       crossJobBatching: this.opts.crossJobBatching ?? 'auto',
       maxBatchSegments: this.opts.maxBatchSegments,
       batchWindowMs: this.opts.batchWindowMs,
+      dspPool: (provider) => this.dspThreads.poolFor(provider),
       autoDownload,
       catalogFile: this.opts.catalogFile ?? null,
       logger: this.logger,
@@ -273,6 +277,7 @@ export class SpleeterEngine {
 
   async dispose(): Promise<void> {
     await this.registry?.dispose();
+    await this.dspThreads.dispose();
   }
 
   private openInput(

@@ -155,7 +155,7 @@ export class ComplexFft {
    * forward() of `input` × `window` element-wise (both 2n float64 values, i.e. a real frame read
    * as n interleaved complex samples).
    */
-  forwardWindowed(input: Float64Array, window: Float64Array, output: Float64Array): void {
+  forwardWindowed(input: Float64Array | Float32Array, window: Float64Array, output: Float64Array): void {
     const tmp = this.tempBuffer();
     for (let i = 0; i < 2 * this.size; i++) tmp[i] = input[i] * window[i];
     this.run(tmp, output, 1);
@@ -825,7 +825,7 @@ export class RealFft {
    * Only bins < `storeBins` are stored (a caller that needs the low band only saves the stores).
    */
   forwardWindowed32(
-    input: Float64Array,
+    input: Float64Array | Float32Array,
     window: Float64Array,
     re: Float32Array,
     im: Float32Array,

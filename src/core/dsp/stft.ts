@@ -171,6 +171,28 @@ export class StreamingStftAnalyzer {
     return true;
   }
 
+  /**
+   * The raw padded samples of up to `maxFrames` next frames instead of their spectra, for callers
+   * that run the transforms elsewhere (other threads): frame `at + j`'s window goes to
+   * planes[c][(at + j) × hop ..+ nFft) (float32: the samples are float32 values, exactly). Windows
+   * overlap, so after the first frame of a plane (at = 0) only the `hop` new samples are copied.
+   * Returns how many frames were read (0 when more input is needed or all frames were read).
+   */
+  readFrameSamples(planes: readonly Float32Array[], at: number, maxFrames: number): number {
+    const { nFft: n, hop } = this.framing;
+    let k = 0;
+    while (k < maxFrames && this.fill()) {
+      const j = at + k;
+      for (let c = 0; c < this.channels; c++) {
+        if (j === 0) planes[c].set(this.buffers[c]);
+        else planes[c].set(this.buffers[c].subarray(n - hop), j * hop + n - hop);
+      }
+      this.advance();
+      k++;
+    }
+    return k;
+  }
+
   /** Makes the frame window complete; false if input is missing or all frames were emitted. */
   private fill(): boolean {
     const n = this.framing.nFft;
@@ -282,6 +304,27 @@ export class OverlapAddSynthesizer {
   /** Output samples per channel emitted so far. */
   get samplesEmitted(): number {
     return this.emitted;
+  }
+
+  /**
+   * Puts the synthesizer at padded sample `position` (a multiple of hop) with the given
+   * accumulators (copied; null: zeros) and length cap (null: none), as if the frames before had
+   * been added and advanced: lets threads synthesize ranges of frames of one stream and hand the
+   * overlap state on (see core/spleeter/dsp-pool.ts).
+   */
+  restore(position: number, accumulators: readonly Float64Array[] | null, length: number | null): void {
+    for (let c = 0; c < this.channels; c++) {
+      if (accumulators) this.acc[c].set(accumulators[c]);
+      else this.acc[c].fill(0);
+    }
+    this.position = position;
+    this.limit = length ?? Number.POSITIVE_INFINITY;
+    this.emitted = max(0, min(position, this.cropStart + this.limit) - this.cropStart);
+  }
+
+  /** The accumulator of `channel` (padded samples [position, position + nFft)); read only. */
+  accumulator(channel: number): Float64Array {
+    return this.acc[channel];
   }
 
   /** Caps the total output at `length` samples per channel (call once the input length is known). */

@@ -21,7 +21,7 @@ export interface StftFft {
   readonly size: number;
   readonly bins: number;
   forwardWindowed32(
-    input: Float64Array,
+    input: Float64Array | Float32Array,
     window: Float64Array,
     re: Float32Array,
     im: Float32Array,
@@ -302,7 +302,7 @@ export class WasmRealFft implements StftFft {
 
   /** Spectrum of input[0..n) × window[0..n) into float32 planes; only bins < storeBins are written. */
   forwardWindowed32(
-    input: Float64Array,
+    input: Float64Array | Float32Array,
     window: Float64Array,
     re: Float32Array,
     im: Float32Array,

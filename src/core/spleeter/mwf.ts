@@ -43,6 +43,14 @@ export function maxMagnitude(batch: SegmentBatch): number {
   return Math.sqrt(max2);
 }
 
+/** The filter's statistics (see MultichannelWienerFilter.state). */
+export interface MwfState {
+  readonly maxAbs: number;
+  readonly covariance: readonly Float64Array[];
+  readonly weight: readonly Float64Array[];
+  readonly finalized: boolean;
+}
+
 export class MultichannelWienerFilter {
   private readonly n: number;
   /** Bins the filter works on: F ('model' bandwidth) or 2049 ('full'). */
@@ -51,27 +59,40 @@ export class MultichannelWienerFilter {
   private maxAbs = 0;
   private scale = 1;
   /** Per instrument, per bin: Σ|y0|², Σ|y1|², Re Σ y0 ȳ1, Im Σ y0 ȳ1 (then divided by the weight). */
-  private readonly covariance: Float64Array[];
+  private readonly covariance: readonly Float64Array[];
   /** Per instrument, per bin: eps + Σ_t v_j. */
-  private readonly weight: Float64Array[];
+  private readonly weight: readonly Float64Array[];
   private finalized = false;
   // Per-frame scratch (no allocation in the frame loops).
   private readonly ratioAvg: Float64Array;
   private readonly y: Float64Array;
   private readonly v: Float64Array;
 
+  /**
+   * `allocate` makes the per-bin statistics arrays (SharedArrayBuffer-backed ones let DSP threads
+   * work on ranges of bins, see dsp-pool.ts); `state` adopts another filter's (same sizes).
+   */
   constructor(
     private readonly F: number,
     instrumentCount: number,
     private readonly fullBandwidth: boolean,
+    allocate: (length: number) => Float64Array = (length) => new Float64Array(length),
+    state?: MwfState,
   ) {
     this.n = instrumentCount;
     this.activeBins = fullBandwidth ? SPLEETER_BINS : F;
     this.referenceBins = Math.min(FULL_BANDWIDTH_REFERENCE_BINS, F);
-    this.covariance = Array.from({ length: instrumentCount }, () => new Float64Array(4 * SPLEETER_BINS));
-    this.weight = Array.from({ length: instrumentCount }, () =>
-      new Float64Array(SPLEETER_BINS).fill(MWF_EPSILON),
-    );
+    this.covariance = state
+      ? [...state.covariance]
+      : Array.from({ length: instrumentCount }, () => allocate(4 * SPLEETER_BINS));
+    this.weight = state
+      ? [...state.weight]
+      : Array.from({ length: instrumentCount }, () => allocate(SPLEETER_BINS).fill(MWF_EPSILON));
+    if (state) {
+      this.maxAbs = state.maxAbs;
+      this.scale = this.scaleFactor;
+      this.finalized = state.finalized;
+    }
     this.ratioAvg = new Float64Array(STEREO * instrumentCount);
     this.y = new Float64Array(4 * instrumentCount);
     this.v = new Float64Array(instrumentCount);
@@ -82,13 +103,36 @@ export class MultichannelWienerFilter {
     this.maxAbs = Math.max(this.maxAbs, maxMagnitude(batch));
   }
 
+  /** Bins the filter works on: F ('model' bandwidth) or 2049 ('full'). */
+  get bins(): number {
+    return this.activeBins;
+  }
+
   /** Scaling factor max(1, max|x|/10) derived from pass 1. */
   get scaleFactor(): number {
     return Math.max(1, this.maxAbs / 10);
   }
 
+  /** What a filter on another thread needs to continue from here (arrays shared, not copied). */
+  state(): MwfState {
+    return {
+      maxAbs: this.maxAbs,
+      covariance: this.covariance,
+      weight: this.weight,
+      finalized: this.finalized,
+    };
+  }
+
   /** Pass 2: add every real frame of the batch to the R_j sums. */
   accumulate(batch: SegmentBatch): void {
+    this.accumulateBins(batch, 0, this.activeBins);
+  }
+
+  /**
+   * accumulate() for bins [from, to) only: each bin's sums are its own (frames added in order), so
+   * ranges of bins can run on different threads and give the same sums.
+   */
+  accumulateBins(batch: SegmentBatch, from: number, to: number): void {
     this.scale = this.scaleFactor;
     const invScale = 1 / this.scale;
     const n = this.n;
@@ -96,7 +140,7 @@ export class MultichannelWienerFilter {
     for (let t = 0; t < batch.frames; t++) {
       this.prepareFrame(batch, t);
       const spec = t * SPLEETER_BINS;
-      for (let f = 0; f < this.activeBins; f++) {
+      for (let f = from; f < to; f++) {
         this.softMask(batch, t, f, spec + f, invScale);
         for (let j = 0; j < n; j++) {
           const y0r = y[4 * j];

@@ -29,6 +29,8 @@
  */
 import { ErrorCodes, ModelError, SeparationError, ValidationError } from '../errors';
 import { SPLEETER_FRAMING, StreamingStftAnalyzer, stftFrameCount } from '../dsp/stft';
+import { fftBackend } from '../dsp/wasm-fft';
+import { splitRange, type DspSession, type StftTask } from './dsp-pool';
 import { SPLEETER_BINS, SPLEETER_T, ProgressCallback, SegmentModel } from './types';
 
 export const STEREO = 2;
@@ -129,6 +131,12 @@ interface BatchSlot {
   readonly input: Float32Array;
   /** Per segment: 1 while every frame read into it so far had an all-zero spectrum. */
   readonly silent: Uint8Array;
+  /** With DSP threads: the batch's raw samples, the model input they write and per-frame zero flags. */
+  readonly shared: {
+    readonly samples: Float32Array[];
+    readonly input: Float32Array;
+    readonly nonzero: Uint8Array;
+  } | null;
 }
 
 /** A batch read into a slot, possibly in the model. */
@@ -162,6 +170,8 @@ export class SegmentPipeline {
     batchSegments: number,
     private readonly counters: PassCounters,
     private readonly skipSilentSegments = true,
+    /** Runs the STFT of each batch on other threads (dsp-pool.ts); null: all in this thread. */
+    private readonly pool: DspSession | null = null,
   ) {
     this.F = model.F;
     this.maxSegments = batchSegments;
@@ -193,6 +203,8 @@ export class SegmentPipeline {
     let segments = 0;
     let current: PendingBatch | null = null;
     let next: PendingBatch | null = null;
+    /** With DSP threads: the next batch's read, running while the current batch is handled. */
+    let reading: Promise<PendingBatch | null> | null = null;
     try {
       throwIfAborted(signal);
       current = await this.read(state, this.slot(0), withModel, storedBins, signal);
@@ -204,7 +216,15 @@ export class SegmentPipeline {
         // batch to the next without waiting for this thread. Reading 512 frames takes a fraction
         // of a segment's inference, so the first output is not delayed by it.
         next = null;
-        if (withModel && !analyzer.isExhausted) {
+        if (withModel && !analyzer.isExhausted && this.pool) {
+          // With DSP threads this thread mostly gathers samples and copies planes: that and the
+          // next batch's STFT on the threads overlap the current batch's synthesis there.
+          reading = this.read(state, this.otherSlot(current.slot), true, storedBins, signal).then((b) => {
+            if (b !== null) b.inference = this.dispatch(b, signal);
+            return b;
+          });
+          reading.catch(() => undefined);
+        } else if (withModel && !analyzer.isExhausted) {
           next = await this.read(state, this.otherSlot(current.slot), true, storedBins, signal);
           if (next !== null) next.inference = this.dispatch(next, signal);
         }
@@ -226,6 +246,10 @@ export class SegmentPipeline {
           outputs,
           totalSamples: analyzer.isEnded ? analyzer.samplesReceived : null,
         });
+        if (reading !== null) {
+          next = await reading;
+          reading = null;
+        }
         firstFrame += current.frames;
         segments += current.segments;
         this.reportProgress(options, firstFrame);
@@ -244,6 +268,7 @@ export class SegmentPipeline {
     } finally {
       // A model call still running (cancellation, a failing handler or source): let it finish so
       // that no inference outlives this call; its result or error is irrelevant now.
+      if (reading !== null) next = await reading.catch(() => null);
       for (const b of [current, next]) {
         if (b?.inference) await b.inference.catch(() => undefined);
       }
@@ -257,11 +282,27 @@ export class SegmentPipeline {
     let slot = this.slots[index];
     if (slot === null) {
       const planeLength = this.maxFrames * SPLEETER_BINS;
+      const inputLength = STEREO * this.maxSegments * SPLEETER_T * this.F;
+      // With DSP threads the planes they write live in shared memory; the model input stays an
+      // ordinary array (in-thread onnxruntime sessions refuse SharedArrayBuffer-backed tensors).
+      const pool = this.pool;
+      const plane = pool
+        ? (length: number) => pool.float32(length)
+        : (length: number) => new Float32Array(length);
+      const { nFft, hop } = SPLEETER_FRAMING;
+      const samples = (this.maxFrames - 1) * hop + nFft;
       slot = {
-        specRe: [new Float32Array(planeLength), new Float32Array(planeLength)],
-        specIm: [new Float32Array(planeLength), new Float32Array(planeLength)],
-        input: new Float32Array(STEREO * this.maxSegments * SPLEETER_T * this.F),
+        specRe: [plane(planeLength), plane(planeLength)],
+        specIm: [plane(planeLength), plane(planeLength)],
+        input: new Float32Array(inputLength),
         silent: new Uint8Array(this.maxSegments),
+        shared: pool
+          ? {
+              samples: [pool.float32(samples), pool.float32(samples)],
+              input: pool.float32(inputLength),
+              nonzero: pool.bytes(this.maxFrames),
+            }
+          : null,
       };
       this.slots[index] = slot;
     }
@@ -284,6 +325,7 @@ export class SegmentPipeline {
     storedBins: number,
     signal: AbortSignal | undefined,
   ): Promise<PendingBatch | null> {
+    if (this.pool) return this.readParallel(this.pool, state, slot, withModel, storedBins, signal);
     const { analyzer } = state;
     let frames = 0;
     slot.silent.fill(1);
@@ -313,6 +355,65 @@ export class SegmentPipeline {
       }
     }
     if (frames === 0 || (analyzer.isEnded && analyzer.samplesReceived === 0)) return null;
+    return { slot, frames, segments: Math.ceil(frames / SPLEETER_T), inference: null };
+  }
+
+  /**
+   * read() with DSP threads: this thread only gathers the batch's samples (readFrameSamples); the
+   * threads compute the frames by ranges, with their model input magnitudes and zero flags
+   * (dsp-pool.ts `stft`, the same computations as readFrame, packFrame and isZeroFrame).
+   */
+  private async readParallel(
+    pool: DspSession,
+    state: SourceState,
+    slot: BatchSlot,
+    withModel: boolean,
+    storedBins: number,
+    signal: AbortSignal | undefined,
+  ): Promise<PendingBatch | null> {
+    const { analyzer } = state;
+    const shared = slot.shared!;
+    let frames = 0;
+    while (frames < this.maxFrames) {
+      const t0 = now();
+      frames += analyzer.readFrameSamples(shared.samples, frames, this.maxFrames - frames);
+      this.counters.dspMs += now() - t0;
+      if (frames >= this.maxFrames || analyzer.isExhausted) break;
+      throwIfAborted(signal);
+      const chunk = await state.iterator.next();
+      if (chunk.done) {
+        state.done = true;
+        analyzer.end();
+      } else {
+        this.push(analyzer, chunk.value);
+      }
+    }
+    if (frames === 0 || (analyzer.isEnded && analyzer.samplesReceived === 0)) return null;
+    const t0 = now();
+    const F = this.F;
+    const channelStride = this.maxSegments * SPLEETER_T * F;
+    const fft = fftBackend(SPLEETER_FRAMING.nFft) === 'js' ? 'js' : 'auto';
+    const tasks = splitRange(frames, pool.threads).map(([first, end]): StftTask => ({
+      kind: 'stft',
+      fft,
+      samples: shared.samples,
+      specRe: slot.specRe,
+      specIm: slot.specIm,
+      first,
+      end,
+      storedBins,
+      pack: withModel ? { input: shared.input, F, channelStride, nonzero: shared.nonzero } : null,
+    }));
+    await pool.run(tasks);
+    if (withModel) {
+      for (let c = 0; c < STEREO; c++) {
+        const from = c * channelStride;
+        slot.input.set(shared.input.subarray(from, from + frames * F), from);
+      }
+      slot.silent.fill(1);
+      for (let t = 0; t < frames; t++) if (shared.nonzero[t]) slot.silent[(t / SPLEETER_T) | 0] = 0;
+    }
+    this.counters.dspMs += now() - t0;
     return { slot, frames, segments: Math.ceil(frames / SPLEETER_T), inference: null };
   }
 

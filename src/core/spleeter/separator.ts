@@ -13,7 +13,9 @@
  */
 import { ErrorCodes, AudioProcessingError, ValidationError } from '../errors';
 import { OverlapAddSynthesizer, SPLEETER_FRAMING, stftFrameCount } from '../dsp/stft';
+import { DspSession, type DspThreadPool } from './dsp-pool';
 import { MultichannelWienerFilter } from './mwf';
+import { accumulateMwfParallel, ParallelStemWriter, SharedModelOutputs } from './parallel-stem-writer';
 import { RatioMasker } from './ratio-mask';
 import { PassCounters, PassOptions, SegmentBatch, SegmentPipeline, STEREO } from './segment-pipeline';
 import {
@@ -128,9 +130,14 @@ export class SpleeterSeparator {
   private readonly fullBandwidth: boolean;
   private readonly skipSilentSegments: boolean;
 
+  /**
+   * `pool`: DSP threads for the STFT, masks and iSTFT of each batch (dsp-pool.ts); the stems are
+   * the same bit for bit. null: all DSP in the calling thread.
+   */
   constructor(
     private readonly model: SegmentModel,
     options: SpleeterSeparationOptions = {},
+    private readonly pool: DspThreadPool | null = null,
   ) {
     const instruments = model.instruments;
     if (instruments.length === 0) {
@@ -195,12 +202,26 @@ export class SpleeterSeparator {
       sinkMs: 0,
       skippedSegments: 0,
     };
-    const pipeline = new SegmentPipeline(this.model, this.batchSegments, counters, this.skipSilentSegments);
+    // With DSP threads: this separation's shared planes, handed back when it ends (every task of
+    // it has settled by then: the pipeline awaits them even when failing).
+    const session = this.pool ? new DspSession(this.pool) : null;
+    const pipeline = new SegmentPipeline(
+      this.model,
+      this.batchSegments,
+      counters,
+      this.skipSilentSegments,
+      session,
+    );
     const expected =
       opts.totalSamples !== undefined && opts.totalSamples > 0 ? stftFrameCount(opts.totalSamples) : null;
-    const result = this.mwf
-      ? await this.separateMwf(openSource, sink, opts, pipeline, counters, expected)
-      : await this.separateRatio(openSource, sink, opts, pipeline, counters, expected);
+    let result: { samples: number; frames: number; segments: number };
+    try {
+      result = this.mwf
+        ? await this.separateMwf(openSource, sink, opts, pipeline, counters, expected, session)
+        : await this.separateRatio(openSource, sink, opts, pipeline, counters, expected, session);
+    } finally {
+      session?.close();
+    }
     opts.onProgress?.(1, this.mwf ? 'mwf-apply' : 'separate');
     return {
       samples: result.samples,
@@ -246,8 +267,19 @@ export class SpleeterSeparator {
     pipeline: SegmentPipeline,
     counters: PassCounters,
     expected: number | null,
+    session: DspSession | null,
   ): Promise<{ samples: number; frames: number; segments: number }> {
     const F = this.model.F;
+    if (session) {
+      const parallel = this.parallelWriter(session, sink, counters);
+      const result = await pipeline.run(
+        openSource(),
+        this.passOptions(opts, 'separate', 0, 1, expected),
+        (b) => parallel.batch(b, null),
+      );
+      if (result.samples > 0) await parallel.finish(result.samples);
+      return result;
+    }
     const masker = new RatioMasker(F, this.model.instruments.length, this.fullBandwidth);
     const writer = new StemWriter(this.stems, sink, counters);
     const gain = new Float64Array(F);
@@ -287,11 +319,14 @@ export class SpleeterSeparator {
     pipeline: SegmentPipeline,
     counters: PassCounters,
     expected: number | null,
+    session: DspSession | null,
   ): Promise<{ samples: number; frames: number; segments: number }> {
+    const pool = session;
     const filter = new MultichannelWienerFilter(
       this.model.F,
       this.model.instruments.length,
       this.fullBandwidth,
+      pool ? (length) => pool.float64(length) : undefined,
     );
     const timed = (fn: (b: SegmentBatch) => void) => (b: SegmentBatch) => {
       const t0 = performance.now();
@@ -305,15 +340,35 @@ export class SpleeterSeparator {
       timed((b) => filter.observe(b)),
     );
     if (scan.samples === 0) return scan;
-    // Pass 2: spatial covariance sums over all frames.
+    // Pass 2: spatial covariance sums over all frames (with DSP threads: by ranges of bins).
+    const shared = pool
+      ? new SharedModelOutputs(pool, this.model.instruments.length, this.batchSegments, this.model.F)
+      : null;
     const stats = await pipeline.run(
       openSource(),
       this.passOptions(opts, 'mwf-statistics', MWF_PROGRESS.scanEnd, MWF_PROGRESS.statisticsEnd, scan.frames),
-      timed((b) => filter.accumulate(b)),
+      pool
+        ? async (b) => {
+            const t0 = performance.now();
+            await accumulateMwfParallel(pool, filter, shared!, b, this.model.F, this.fullBandwidth);
+            counters.dspMs += performance.now() - t0;
+          }
+        : timed((b) => filter.accumulate(b)),
     );
     this.checkSameLength(scan.samples, stats.samples);
     filter.finalizeCovariance();
     // Pass 3: filter and synthesize.
+    if (pool) {
+      const parallel = this.parallelWriter(pool, sink, counters);
+      const apply = await pipeline.run(
+        openSource(),
+        this.passOptions(opts, 'mwf-apply', MWF_PROGRESS.statisticsEnd, 1, scan.frames),
+        (b) => parallel.batch(b, filter),
+      );
+      this.checkSameLength(scan.samples, apply.samples);
+      await parallel.finish(apply.samples);
+      return apply;
+    }
     const writer = new StemWriter(this.stems, sink, counters);
     const outRe = this.stems.map(() => [new Float64Array(SPLEETER_BINS), new Float64Array(SPLEETER_BINS)]);
     const outIm = this.stems.map(() => [new Float64Array(SPLEETER_BINS), new Float64Array(SPLEETER_BINS)]);
@@ -339,6 +394,23 @@ export class SpleeterSeparator {
     this.checkSameLength(scan.samples, apply.samples);
     await this.finishWriter(writer, apply.samples, counters);
     return apply;
+  }
+
+  private parallelWriter(pool: DspSession, sink: StemSink, counters: PassCounters): ParallelStemWriter {
+    const model = {
+      F: this.model.F,
+      instruments: this.model.instruments.length,
+      fullBandwidth: this.fullBandwidth,
+    };
+    return new ParallelStemWriter(
+      pool,
+      this.stems,
+      this.stemIndices,
+      sink,
+      counters,
+      model,
+      this.batchSegments,
+    );
   }
 
   private async finishWriter(writer: StemWriter, samples: number, counters: PassCounters): Promise<void> {

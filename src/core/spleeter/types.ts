@@ -93,7 +93,10 @@ export interface SeparationStats {
   inferenceMs: number;
   /** Time the separator sat blocked waiting for the model (the part of inferenceMs not hidden by DSP). */
   inferenceWaitMs: number;
-  /** Time spent in STFT, model input packing, masks / Wiener filter and iSTFT. */
+  /**
+   * Time spent in STFT, model input packing, masks / Wiener filter and iSTFT. With DSP threads it
+   * is the wall time of those stages, and the next batch's STFT overlaps this batch's iSTFT.
+   */
   dspMs: number;
   /** Time spent awaiting the sink. */
   sinkMs: number;

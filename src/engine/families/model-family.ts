@@ -7,6 +7,7 @@
 import type { MdxOverlap } from '../../core/mdx/mdx-options';
 import type { ModelKind, ModelPrecision } from '../../core/models/model-catalog';
 import type { StemSeparator } from '../../core/separation/types';
+import type { DspThreadPool } from '../../core/spleeter/dsp-pool';
 import type { ExecutionProviderName, InferenceLogger, OnnxRuntime } from '../../infra/onnx/onnx-runtime';
 import { BuiltinFamily } from './builtin/builtin-family';
 import { MdxFamily } from './mdx/mdx-family';
@@ -32,6 +33,8 @@ export interface FamilyOptions {
   runtime: OnnxRuntime;
   /** On-disk cache of optimized CPU models (OnnxSessionOptions.optimizedModelCacheDir); null/absent: off. */
   optimizedModelCacheDir?: string | null;
+  /** DSP threads for a Spleeter separation whose model runs on this provider (null: in-thread DSP). */
+  dspPool?: (executionProvider: string) => DspThreadPool | null;
 }
 
 export interface FamilySeparatorOptions {

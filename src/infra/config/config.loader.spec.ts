@@ -64,6 +64,25 @@ describe(loadConfig.name, () => {
     expect(sut.audio).toMatchObject({ supported_formats: ['wav'], allowed_formats: ['wav'] });
   });
 
+  it("reads performance.dsp_threads as 'auto' (default) or a count, from YAML or SPLEETER_DSP_THREADS", () => {
+    expect(loadConfig({ configDir: noDefaults(), env: {} }).performance.dsp_threads).toBe('auto');
+    expect(
+      loadConfig({ configDir: noDefaults(), env: { SPLEETER_DSP_THREADS: '3' } }).performance.dsp_threads,
+    ).toBe(3);
+    expect(
+      loadConfig({ configDir: noDefaults(), env: { SPLEETER_DSP_THREADS: 'auto' } }).performance.dsp_threads,
+    ).toBe('auto');
+    const yaml = file('dsp.yaml', 'spleeter:\n  performance:\n    dsp_threads: 0\n');
+    expect(
+      loadConfig({ configDir: noDefaults(), env: { SPLEETER_CONFIG: yaml } }).performance.dsp_threads,
+    ).toBe(0);
+    for (const bad of ['-1', 'two', '1.5']) {
+      expect(() => loadConfig({ configDir: noDefaults(), env: { SPLEETER_DSP_THREADS: bad } })).toThrow(
+        ConfigError,
+      );
+    }
+  });
+
   it('without the design names, they report the effective values of the keys', () => {
     const sut = loadConfig({ configDir: noDefaults(), env: { SPLEETER_BATCH_SEGMENTS: '3' } });
     expect(sut.performance).toMatchObject({ batch_size: 3, batch_segments: 3 });

@@ -37,6 +37,7 @@ export const ENV_ALIASES: Readonly<Record<string, string>> = {
   SPLEETER_MAX_BATCH_SEGMENTS: 'performance.max_batch_segments',
   SPLEETER_BATCH_WINDOW_MS: 'performance.batch_window_ms',
   SPLEETER_JOBS_PER_WORKER: 'performance.jobs_per_worker',
+  SPLEETER_DSP_THREADS: 'performance.dsp_threads',
   SPLEETER_MODELS_DIR: 'models.dir',
   SPLEETER_AUTO_DOWNLOAD: 'models.auto_download',
   SPLEETER_DEFAULT_MODEL: 'models.default_model',

@@ -76,6 +76,22 @@ export const configSchema = z
         parallel_instruments: z.boolean().default(true),
         inter_op_threads: nonNegInt.default(1),
         batch_segments: z.number().int().min(1).max(64).default(1),
+        /**
+         * Threads for the STFT, masks and iSTFT of Spleeter separations (stems bit-identical):
+         * 'auto' = 0 when the model runs on the CPU, min(cores − 1, 8) on a GPU provider; 0 = all
+         * DSP in the separating thread. Env values are strings, hence the digits-only form.
+         */
+        dsp_threads: z
+          .union([
+            z.literal('auto'),
+            z.number().int().min(0).max(256),
+            z
+              .string()
+              .regex(/^\s*\d{1,3}\s*$/, "expected 'auto' or an integer >= 0")
+              .transform(Number)
+              .pipe(z.number().int().min(0).max(256)),
+          ])
+          .default('auto'),
         batch_concurrency: z.number().int().min(1).default(2),
         /** Design name of batch_segments (segments per model call); both set to different values is an error. */
         batch_size: z.number().int().min(1).max(64).nullable().default(null),

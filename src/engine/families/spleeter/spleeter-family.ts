@@ -46,6 +46,7 @@ export class SpleeterFamily implements ModelFamily {
         batchSegments: this.options.batchSegments,
       },
       this.schedulerFor(model),
+      this.options.dspPool?.(model.executionProvider) ?? null,
     );
   }
 
