@@ -9,6 +9,7 @@ import * as path from 'path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { BITRATE_KBPS_MIN, OUTPUT_CODECS } from '../core/audio/audio-codec';
 import { SpleeterError } from '../core/errors';
+import { MODEL_PRECISIONS } from '../core/models/model-catalog';
 import { MDX_OVERLAP_RULE, parseMdxOverlap, type MdxOverlap } from '../core/mdx/mdx-options';
 import { ConfigError, loadConfig } from '../infra/config/config.loader';
 import type { AnalyzeCliOptions } from './analyze-command';
@@ -30,6 +31,16 @@ function parseNumber(label: string, opts: { min?: number; integer?: boolean } = 
     }
     return n;
   };
+}
+
+/** Precision of the Spleeter ONNX files written (`vocals.onnx`, `vocals.fp16.onnx`, …). */
+function precisionOption(): Option {
+  return new Option(
+    '--precision <p>',
+    'fp32; fp16 (binary16 weights, float32 compute); int8; fp16c (float16 compute, for GPU providers)',
+  )
+    .choices(MODEL_PRECISIONS)
+    .default('fp32');
 }
 
 function parseOverlap(value: string): MdxOverlap {
@@ -223,6 +234,7 @@ export function buildProgram(): Command {
         .choices(['1024', '1536'])
         .default('1024'),
     )
+    .addOption(precisionOption())
     .action(async (dir: string, o: Record<string, unknown>) => {
       process.exitCode = await runModelsCommand('convert', [dir], o, ctx());
     });
@@ -235,6 +247,7 @@ export function buildProgram(): Command {
     .addOption(new Option('--config <config>').choices(['2stems', '4stems', '5stems']).default('2stems'))
     .addOption(new Option('--kind <kind>').choices(['full', 'identity']).default('full'))
     .option('--seed <n>', 'random seed', parseNumber('seed', { integer: true }), 1)
+    .addOption(precisionOption())
     .action(async (dir: string, o: Record<string, unknown>) => {
       process.exitCode = await runModelsCommand('generate-test', [dir], o, ctx());
     });

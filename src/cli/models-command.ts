@@ -1,6 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { SingleBar, Presets } from 'cli-progress';
+import { MODEL_PRECISIONS, type ModelPrecision } from '../core/models/model-catalog';
 import { isSpleeterConfigName } from '../core/onnx/spleeter-configs';
 import { ErrorCodes, ValidationError } from '../core/errors';
 import type { SpleeterConfig } from '../infra/config/config.schema';
@@ -128,6 +129,17 @@ async function validate(ctx: ModelsCommandContext, ref: string): Promise<number>
   }
 }
 
+function modelPrecision(value: unknown): ModelPrecision {
+  const p = String(value ?? 'fp32');
+  if (!(MODEL_PRECISIONS as readonly string[]).includes(p)) {
+    throw new ValidationError(
+      ErrorCodes.VALIDATION_FAILED,
+      `--precision must be one of ${MODEL_PRECISIONS.join(', ')}`,
+    );
+  }
+  return p as ModelPrecision;
+}
+
 async function convert(checkpointDir: string, opts: Record<string, unknown>): Promise<number> {
   const config = String(opts.config);
   if (!isSpleeterConfigName(config)) {
@@ -137,7 +149,12 @@ async function convert(checkpointDir: string, opts: Record<string, unknown>): Pr
   const outDir = path.resolve(String(opts.output ?? `${config}${F === 1536 ? '-16kHz' : ''}-onnx`));
   // Loaded on use: the converter and the generator (protobuf) would slow every CLI start.
   const { convertSpleeterCheckpoint } = await import('../core/tf/spleeter-converter');
-  const result = await convertSpleeterCheckpoint(checkpointDir, { config, F, outDir });
+  const result = await convertSpleeterCheckpoint(checkpointDir, {
+    config,
+    F,
+    outDir,
+    precision: modelPrecision(opts.precision),
+  });
   process.stdout.write(`wrote ${result.files.length} ONNX files to ${result.outDir}\n`);
   return 0;
 }
@@ -153,7 +170,11 @@ async function generate(outDir: string, opts: Record<string, unknown>): Promise<
     throw new ValidationError(ErrorCodes.OUTPUT_EXISTS, `${dir} exists and is not empty`);
   }
   const { generateTestModelFiles } = await import('../core/onnx/test-model-generator');
-  const files = generateTestModelFiles(kind, { config, seed: Number(opts.seed ?? 1) });
+  const files = generateTestModelFiles(kind, {
+    config,
+    seed: Number(opts.seed ?? 1),
+    precision: modelPrecision(opts.precision),
+  });
   const tmp = `${dir}.tmp-${process.pid}`;
   await fs.promises.mkdir(tmp, { recursive: true });
   try {

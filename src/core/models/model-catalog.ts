@@ -21,8 +21,12 @@ export type ModelKind = 'spleeter' | 'mdx' | 'builtin';
  */
 export type ModelFormat = 'tf-checkpoint' | 'onnx-archive' | 'onnx' | 'builtin';
 export type ArchiveType = 'tar.gz' | 'tar.bz2' | 'zip';
-/** Weight precision of a model's ONNX files (`vocals.onnx`, `vocals.fp16.onnx`, `vocals.int8.onnx`). */
-export const MODEL_PRECISIONS = ['fp32', 'fp16', 'int8'] as const;
+/**
+ * Precision of a model's ONNX files (`vocals.onnx`, `vocals.fp16.onnx`, `vocals.int8.onnx`,
+ * `vocals.fp16c.onnx`): fp16 stores the weights as binary16 and computes in float32; fp16c
+ * computes in float16 (for GPU providers); both keep float32 I/O.
+ */
+export const MODEL_PRECISIONS = ['fp32', 'fp16', 'int8', 'fp16c'] as const;
 export type ModelPrecision = (typeof MODEL_PRECISIONS)[number];
 
 /**

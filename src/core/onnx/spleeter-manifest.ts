@@ -42,12 +42,13 @@ export const spleeterManifestSchema = z
     T: z.number().int().positive().default(512),
     sample_rate: z.number().int().positive().default(44100),
     activations: z.object({ conv: activation, deconv: activation }).optional(),
-    /** Per precision, per instrument file name; missing entries use `<instrument>[.fp16|.int8].onnx`. */
+    /** Per precision, per instrument file name; missing entries use `<instrument>[.fp16|.int8|.fp16c].onnx`. */
     files: z
       .object({
         fp32: filesByInstrument.optional(),
         fp16: filesByInstrument.optional(),
         int8: filesByInstrument.optional(),
+        fp16c: filesByInstrument.optional(),
       })
       .optional(),
     /** Where the weights came from (checkpoint URL, sha256…); informative. */
@@ -73,7 +74,10 @@ export const spleeterManifestSchema = z
 export type SpleeterManifest = z.output<typeof spleeterManifestSchema>;
 export type SpleeterManifestInput = z.input<typeof spleeterManifestSchema>;
 
-/** File-name convention shared with sherpa-onnx: vocals.onnx, vocals.fp16.onnx, vocals.int8.onnx. */
+/**
+ * File-name convention shared with sherpa-onnx: vocals.onnx, vocals.fp16.onnx, vocals.int8.onnx
+ * (and ours, float16 compute: vocals.fp16c.onnx).
+ */
 export function defaultModelFileName(instrument: string, precision: ModelPrecision): string {
   return precision === 'fp32' ? `${instrument}.onnx` : `${instrument}.${precision}.onnx`;
 }

@@ -23,7 +23,7 @@ import {
   type UnetInstrumentWeights,
   type UnetModelSpec,
 } from '../spleeter/unet-weights';
-import { floatAttr, OnnxGraphBuilder } from './onnx-graph-builder';
+import { floatAttr, OnnxGraphBuilder, onnxElementTypeCode } from './onnx-graph-builder';
 
 // Aliased: global lookups are slow inside jest's vm sandbox, and this runs per weight.
 const { round, min, max, fround } = Math;
@@ -34,7 +34,10 @@ export interface SpleeterUnetBuildOptions {
    * fp32; fp16 = every float initializer stored as binary16 and Cast to float32 in the graph (half
    * the file size, float32 compute and I/O); int8 = the 7 Conv layers dynamically quantized to
    * QUInt8 the way onnxruntime's quantize_dynamic does it (ConvTranspose has no integer op and
-   * stays float32, as in quantize_dynamic's output).
+   * stays float32, as in quantize_dynamic's output); fp16c = float16 compute: the input is Cast to
+   * float16 once, every initializer is binary16 and every op runs in float16, the output is Cast back
+   * (I/O stays float32). Meant for GPU providers; onnxruntime's CPU provider, lacking float16
+   * kernels for most of these ops, runs it through Casts it inserts itself (slower than fp32).
    */
   precision: ModelPrecision;
   /** Declared time size per segment; default 512. Must be a multiple of 64 (6 stride-2 levels). */
@@ -191,10 +194,11 @@ export function buildSpleeterUnetGraph(
   const g = new UnetGraph(b, opts.precision);
   const shape = opts.layout === 'CSTF' ? [2, SPLEETER_BATCH_DIM, T, F] : [SPLEETER_BATCH_DIM, 2, T, F];
   b.addInput(SPLEETER_INPUT_NAME, 'float32', shape);
-  const input =
-    opts.layout === 'CSTF'
-      ? b.op('Transpose', [SPLEETER_INPUT_NAME], { perm: [1, 0, 2, 3] }, 'x_nchw')
-      : SPLEETER_INPUT_NAME;
+  const fp16Compute = opts.precision === 'fp16c';
+  const x = fp16Compute
+    ? b.op('Cast', [SPLEETER_INPUT_NAME], { to: onnxElementTypeCode('float16') }, 'x_fp16')
+    : SPLEETER_INPUT_NAME;
+  const input = opts.layout === 'CSTF' ? b.op('Transpose', [x], { perm: [1, 0, 2, 3] }, 'x_nchw') : x;
 
   // Encoder: the raw (pre-BN) conv outputs feed the skips; conv6's BN/activation are dead in TF.
   const raw: string[] = [];
@@ -224,7 +228,11 @@ export function buildSpleeterUnetGraph(
     spec.architecture === 'unet'
       ? b.op('Mul', [b.op('Sigmoid', [head], {}, 'mask'), input], {}, 'y_nchw')
       : head;
-  if (opts.layout === 'CSTF')
+  if (fp16Compute) {
+    const out =
+      opts.layout === 'CSTF' ? b.op('Transpose', [outNchw], { perm: [1, 0, 2, 3] }, 'y_fp16') : outNchw;
+    b.addNode('Cast', [out], [SPLEETER_OUTPUT_NAME], { to: onnxElementTypeCode('float32') });
+  } else if (opts.layout === 'CSTF')
     b.addNode('Transpose', [outNchw], [SPLEETER_OUTPUT_NAME], { perm: [1, 0, 2, 3] });
   else b.addNode('Identity', [outNchw], [SPLEETER_OUTPUT_NAME]);
   b.addOutput(SPLEETER_OUTPUT_NAME, 'float32', shape);
@@ -263,8 +271,12 @@ class UnetGraph {
     private readonly precision: ModelPrecision,
   ) {}
 
-  /** Float weights: fp16 storage is cast back to float32 once (onnxruntime constant-folds the Cast). */
+  /**
+   * Float weights: fp16 storage is cast back to float32 once (onnxruntime constant-folds the Cast);
+   * fp16c keeps them float16 (the ops compute in float16).
+   */
   floatWeight(name: string, dims: number[], data: Float32Array): string {
+    if (this.precision === 'fp16c') return this.b.constant(name, 'float16', dims, data);
     if (this.precision !== 'fp16') return this.b.constant(name, 'float32', dims, data);
     return this.b.op('Cast', [this.b.constant(`${name}_fp16`, 'float16', dims, data)], { to: 1 }, name);
   }

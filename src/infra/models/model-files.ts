@@ -88,7 +88,7 @@ export async function writeMdxManifest(dir: string, entry: CatalogEntry): Promis
 /**
  * The ONNX file of each stem in a Spleeter model directory: from spleeter.json when present (either
  * `files[precision][stem]` or a converter's `instruments: [{name, file}]`), else the sherpa naming
- * convention `<stem>[.fp16|.int8].onnx`.
+ * convention `<stem>[.fp16|.int8|.fp16c].onnx`.
  */
 export async function spleeterStemFiles(
   dir: string,

@@ -1,6 +1,6 @@
 /**
  * Loads a Spleeter ONNX model directory (sherpa-onnx layout: one file per instrument, e.g.
- * vocals.onnx + accompaniment.onnx, optionally *.fp16.onnx / *.int8.onnx) as a SegmentModel.
+ * vocals.onnx + accompaniment.onnx, optionally *.fp16.onnx / *.int8.onnx / *.fp16c.onnx) as a SegmentModel.
  *
  * Instrument order: spleeter.json manifest, else the files' `instruments` metadata, else the
  * official configuration (2, 4 or 5 stems) whose files are present, else sherpa's 2stems defaults. Layout (CSTF/SCTF), T and F come from each file's declared input shape; every file
