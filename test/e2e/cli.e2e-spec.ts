@@ -373,6 +373,29 @@ describe('spleeter-server CLI: errors, hints and usage', () => {
     expect(unknown.stderr.trim().split('\n').length).toBeLessThanOrEqual(3);
   });
 
+  it('models generate-test --precision fp16c writes float16-compute files that models.precision selects', async () => {
+    const model = path.join(dir, 'fp16c-model');
+    const gen = await run(['models', 'generate-test', model, '--precision', 'fp16c'], dir);
+    expect(gen.code).toBe(0);
+    expect(fs.readdirSync(model).sort()).toEqual([
+      'accompaniment.fp16c.onnx',
+      'spleeter.json',
+      'vocals.fp16c.onnx',
+    ]);
+    const input = await writeWav(path.join(dir, 'fp16c.wav'), noise({ seconds: 2, seed: 6 }), {
+      encoding: 's16',
+    });
+    const args = ['separate', input, '-m', model, '--json', '-o'];
+    const res = await run([...args, 'out-fp16c'], dir, { SPLEETER_MODELS__PRECISION: 'fp16c' });
+    expect(res.stderr).toBe('');
+    expect(res.code).toBe(0);
+    expect(Object.keys(JSON.parse(res.stdout.trim()).outputs)).toEqual(['vocals', 'accompaniment']);
+    // The default precision (fp32) looks for vocals.onnx, which this directory does not have.
+    const fp32 = await run([...args, 'out-fp32'], dir);
+    expect(fp32.code).not.toBe(0);
+    expect(fp32.stdout + fp32.stderr).toContain("model file for instrument 'vocals' (fp32) not found");
+  });
+
   it('describes every models subcommand and offers serve --port/--host', async () => {
     const models = await run(['models', '--help'], dir);
     for (const sub of ['list', 'install', 'remove', 'validate', 'convert'])
