@@ -239,6 +239,43 @@ describe('convertSpleeterCheckpoint on generated checkpoints', () => {
     }
   }, 60_000);
 
+  it("precision 'fp16c': float16-compute files the loader selects, within 50 dB SNR of the reference", async () => {
+    const outDir = path.join(root, 'out-fp16c');
+    const res = await convertSpleeterCheckpoint(ckptDir, {
+      config: '2stems',
+      F,
+      T,
+      outDir,
+      precision: 'fp16c',
+    });
+    expect(res.manifest.files).toEqual({
+      fp16c: { vocals: 'vocals.fp16c.onnx', accompaniment: 'accompaniment.fp16c.onnx' },
+    });
+    const model = await loadSpleeterModel(outDir, { T, precision: 'fp16c' });
+    try {
+      expect(model.info.precision).toBe('fp16c');
+      const S = 1;
+      const g = gaussianSource(13);
+      const cstf = Float32Array.from({ length: 2 * S * T * F }, () => Math.abs(g()));
+      const got = await model.run(cstf, S);
+      const ref = referenceSpleeterForward(spec, cstf, S, T, F);
+      for (const [k, y] of got.entries()) {
+        let signal = 0;
+        let noise = 0;
+        for (let i = 0; i < y.length; i++) {
+          signal += ref[k][i] ** 2;
+          noise += (y[i] - ref[k][i]) ** 2;
+        }
+        const snr = 10 * Math.log10(signal / noise);
+        console.log(`converter fp16c ${model.instruments[k]}: SNR vs reference ${snr.toFixed(1)} dB`);
+        expect(snr).toBeGreaterThan(50);
+        expect(snr).toBeLessThan(120); // float16, not float32
+      }
+    } finally {
+      await model.dispose();
+    }
+  }, 60_000);
+
   it('converts a 5stems (softmax_unet, elu) checkpoint: instrument k reads conv2d_{7k+i} etc.', async () => {
     const spec5 = createTestUnetSpec('5stems', { seed: 3, F });
     const dir = path.join(root, 'ckpt5');
