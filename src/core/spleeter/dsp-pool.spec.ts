@@ -66,7 +66,7 @@ describe('DSP tasks', () => {
     expect(emittedBefore(5120, 100)).toBe(100);
   });
 
-  // The single-thread separator is the reference: each option with 1, 2 and 3 "threads" (tasks
+  // The single-thread separator is the reference: each option with 1 and 3 "threads" (tasks
   // run in reverse order in this thread) must give the same bits.
   it.each<[string, SpleeterSeparationOptions, number]>([
     ['ratio masks, 4 stems', {}, 1.3],
@@ -75,11 +75,12 @@ describe('DSP tasks', () => {
     ['MWF', { mwf: true }, 1.2],
     ['MWF, stems subset, full bandwidth', { mwf: true, stems: ['bass'], bandwidth: 'full' }, 1.2],
   ])(
-    '%s: bit-identical stems with 1, 2 and 3 threads',
+    '%s: bit-identical stems with 1 and 3 threads',
     async (_name, options, segments) => {
       const x = mixture(Math.round(segments * SEGMENT) + 777);
       const reference = await separate(x, options, null);
-      for (const threads of [1, 2, 3]) {
+      // 1: one range per batch (carried accumulators only); 3: ranges with warm-up frames too.
+      for (const threads of [1, 3]) {
         const got = await separate(x, options, threads);
         expectSameBits(reference.stems, got.stems);
         expect(got.writes).toBe(reference.writes);
