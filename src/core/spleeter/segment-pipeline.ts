@@ -345,14 +345,7 @@ export class SegmentPipeline {
       }
       this.counters.dspMs += now() - t0;
       if (frames >= this.maxFrames || analyzer.isExhausted) break;
-      throwIfAborted(signal);
-      const chunk = await state.iterator.next();
-      if (chunk.done) {
-        state.done = true;
-        analyzer.end();
-      } else {
-        this.push(analyzer, chunk.value);
-      }
+      await this.pull(state, signal);
     }
     if (frames === 0 || (analyzer.isEnded && analyzer.samplesReceived === 0)) return null;
     return { slot, frames, segments: Math.ceil(frames / SPLEETER_T), inference: null };
@@ -379,14 +372,7 @@ export class SegmentPipeline {
       frames += analyzer.readFrameSamples(shared.samples, frames, this.maxFrames - frames);
       this.counters.dspMs += now() - t0;
       if (frames >= this.maxFrames || analyzer.isExhausted) break;
-      throwIfAborted(signal);
-      const chunk = await state.iterator.next();
-      if (chunk.done) {
-        state.done = true;
-        analyzer.end();
-      } else {
-        this.push(analyzer, chunk.value);
-      }
+      await this.pull(state, signal);
     }
     if (frames === 0 || (analyzer.isEnded && analyzer.samplesReceived === 0)) return null;
     const t0 = now();
@@ -435,6 +421,18 @@ export class SegmentPipeline {
         const i = im[src + f];
         input[dst + f] = sqrt(r * r + i * i);
       }
+    }
+  }
+
+  /** Feeds the analyzer the source's next chunk, or ends it when the source is done. */
+  private async pull(state: SourceState, signal: AbortSignal | undefined): Promise<void> {
+    throwIfAborted(signal);
+    const chunk = await state.iterator.next();
+    if (chunk.done) {
+      state.done = true;
+      state.analyzer.end();
+    } else {
+      this.push(state.analyzer, chunk.value);
     }
   }
 
