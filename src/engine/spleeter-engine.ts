@@ -18,7 +18,7 @@ import { OnnxRuntime, executionDeviceName, type InferenceLogger } from '../infra
 import { mapWithConcurrency } from './concurrency';
 import { analyzeAudioFile, type AnalyzeOptions, type AudioFileAnalysis } from './audio-file-analysis';
 import { CodecLookup } from './codec-lookup';
-import { DspThreads, validDspThreads } from './dsp-threads';
+import { DspThreads, resolveDspThreads, validDspThreads } from './dsp-threads';
 import { EngineStats } from './engine-stats';
 import { ExecutionProviderCheck, type ExecutionProviderInfo } from './execution-provider-check';
 import { conditionInput, inputConditioning, processingInfo } from './input-conditioning';
@@ -321,8 +321,13 @@ export class SpleeterEngine {
   async estimateMemory(modelName?: string): Promise<{ estimateMb: number; limitMb: number | null }> {
     await this.initialize();
     const model = await this.registry!.describe(modelName ?? this.opts.defaultModel);
+    const { executionProvider } = await this.checkExecutionProvider();
     return {
-      estimateMb: estimateSeparationMemoryMb({ ...model, batchSegments: this.opts.batchSegments }),
+      estimateMb: estimateSeparationMemoryMb({
+        ...model,
+        batchSegments: this.opts.batchSegments,
+        dspThreads: resolveDspThreads(this.opts.dspThreads, executionProvider) > 0,
+      }),
       limitMb: this.opts.memoryLimitMb ?? null,
     };
   }

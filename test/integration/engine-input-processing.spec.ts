@@ -278,7 +278,7 @@ describe('SpleeterEngine input processing', () => {
     });
     try {
       await expect(engine.estimateMemory('builtin:center')).resolves.toEqual({
-        estimateMb: 450,
+        estimateMb: 350,
         limitMb: 100,
       });
       await expect(
@@ -287,7 +287,7 @@ describe('SpleeterEngine input processing', () => {
           outputDir: path.join(dir, 'limited'),
           modelName: 'builtin:center',
         }),
-      ).rejects.toMatchObject({ code: ErrorCodes.MEMORY_LIMIT, context: { estimateMb: 450, limitMb: 100 } });
+      ).rejects.toMatchObject({ code: ErrorCodes.MEMORY_LIMIT, context: { estimateMb: 350, limitMb: 100 } });
       expect(fs.existsSync(path.join(dir, 'limited'))).toBe(false);
     } finally {
       await engine.dispose();

@@ -9,6 +9,7 @@ import { JOB_QUEUE, type JobQueue } from '../../infra/queue/job-queue';
 import { STORAGE_SERVICE, type StorageService } from '../../infra/storage/storage.service';
 import { StorageKeys } from '../../infra/storage/storage-keys';
 import { EngineService } from '../engine/engine.service';
+import { resolveDspThreads } from '../../engine/dsp-threads';
 import { estimateSeparationMemoryMb, memoryLimitError } from '../../engine/memory-estimate';
 import { QuotaService } from '../security/quota.service';
 import type { SeparationOptionsDto } from './dto/separation-create.dto';
@@ -243,9 +244,13 @@ export class SeparationService {
     );
     const memoryLimit = this.config.performance.memory_limit_mb;
     if (memoryLimit !== null) {
+      const perf = this.config.performance;
+      // The API process does not run the model: a GPU is assumed wherever one is asked for.
+      const provider = perf.enable_gpu || perf.require_gpu ? 'cuda' : 'cpu';
       const estimate = estimateSeparationMemoryMb({
         ...model,
-        batchSegments: this.config.performance.batch_segments,
+        batchSegments: perf.batch_segments,
+        dspThreads: resolveDspThreads(perf.dsp_threads, provider) > 0,
       });
       if (estimate > memoryLimit) throw memoryLimitError(model.name, estimate, memoryLimit);
     }
