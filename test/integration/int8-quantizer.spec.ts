@@ -1,5 +1,4 @@
 import * as ort from 'onnxruntime-node';
-import { onnx } from 'onnx-proto';
 import { ErrorCodes, ModelError } from '../../src/core/errors';
 import {
   PER_CHANNEL_WEIGHT_ZERO_POINT,
@@ -7,6 +6,7 @@ import {
   quantizeSpleeterUnetInt8,
 } from '../../scripts/bench/int8/spleeter-int8-quantizer';
 import { parseOnnxMetadata } from '../../src/core/onnx/onnx-metadata-reader';
+import { DataType, decodeModel, type GraphProto } from '../../src/core/onnx/onnx-protos';
 import { quantizeUInt8 } from '../../src/core/onnx/spleeter-unet';
 import { buildTinySpleeterOnnx } from '../../src/core/onnx/spleeter-tiny-models';
 import { mulberry32 } from '../../src/core/onnx/test-weights';
@@ -36,7 +36,8 @@ function snrDb(ref: Float32Array, x: Float32Array): number {
   return 10 * Math.log10(s / e);
 }
 
-const graphOf = (bytes: Uint8Array) => onnx.ModelProto.decode(bytes).graph as onnx.GraphProto;
+// Decoded messages hold every declared field (repeated ones as arrays).
+const graphOf = (bytes: Uint8Array) => decodeModel(bytes).graph as Required<GraphProto>;
 
 function initializer(bytes: Uint8Array, name: string): { dims: number[]; type: number; raw: Uint8Array } {
   const t = graphOf(bytes).initializer.find((i) => i.name === name);
@@ -72,7 +73,7 @@ describe('quantizeSpleeterUnetInt8', () => {
     expect(ops.filter((o) => o === 'ConvTranspose')).toHaveLength(2 - deconvs);
     // Float weights of replaced layers are dropped.
     expect(
-      graph.initializer.filter((i) => i.dataType === onnx.TensorProto.DataType.FLOAT && i.dims?.length === 4),
+      graph.initializer.filter((i) => i.dataType === DataType.FLOAT && i.dims?.length === 4),
     ).toHaveLength(4 - deconvs);
     const meta = await parseOnnxMetadata(sut.bytes);
     expect(meta.metadata).toMatchObject({ precision: 'int8', model_type: 'spleeter', instrument: 'vocals' });
@@ -92,7 +93,7 @@ describe('quantizeSpleeterUnetInt8', () => {
     const zero = initializer(sut.bytes, 'Conv_1_W_zero_point');
     const codes = initializer(sut.bytes, 'Conv_1_W_quantized');
     expect(scale.dims).toEqual([16, 1, 1]);
-    expect(zero).toMatchObject({ dims: [], type: onnx.TensorProto.DataType.UINT8 });
+    expect(zero).toMatchObject({ dims: [], type: DataType.UINT8 });
     expect(zero.raw[0]).toBe(PER_CHANNEL_WEIGHT_ZERO_POINT);
     expect(codes.dims).toEqual([16, 8, 5, 5]);
     const s = floats(scale.raw);

@@ -8,11 +8,11 @@
 import { mkdtemp, readdir, rm } from 'fs/promises';
 import { tmpdir } from 'os';
 import { join } from 'path';
-import { onnx } from 'onnx-proto';
 import * as ort from 'onnxruntime-node';
 import { testModelDir } from '../factories/models';
 import { createTestUnetSpec, mulberry32 } from '../../src/core/onnx/test-weights';
 import { parseOnnxMetadata, readOnnxMetadata } from '../../src/core/onnx/onnx-metadata-reader';
+import { DataType, decodeModel } from '../../src/core/onnx/onnx-protos';
 import { buildSpleeterUnetOnnx } from '../../src/core/onnx/spleeter-unet';
 import type { ModelPrecision } from '../../src/core/models/model-catalog';
 import { OnnxRuntime } from '../../src/infra/onnx/onnx-runtime';
@@ -32,9 +32,9 @@ jest.setTimeout(120_000);
  */
 const MIN_SNR_DB = 50;
 
-const FLOAT = onnx.TensorProto.DataType.FLOAT;
-const FLOAT16 = onnx.TensorProto.DataType.FLOAT16;
-const INT64 = onnx.TensorProto.DataType.INT64;
+const FLOAT = DataType.FLOAT;
+const FLOAT16 = DataType.FLOAT16;
+const INT64 = DataType.INT64;
 
 function report(line: string): void {
   process.stdout.write(`[fp16c] ${line}\n`);
@@ -69,7 +69,7 @@ function snrDb(y: Float32Array, ref: Float32Array): number {
  * Returns the element type of every node output.
  */
 function valueTypes(bytes: Uint8Array): Map<string, number> {
-  const g = onnx.ModelProto.decode(bytes).graph!;
+  const g = decodeModel(bytes).graph!;
   const types = new Map<string, number>();
   for (const v of g.input!) types.set(v.name!, v.type!.tensorType!.elemType!);
   for (const t of g.initializer!) types.set(t.name!, t.dataType!);
@@ -95,7 +95,7 @@ function valueTypes(bytes: Uint8Array): Map<string, number> {
 }
 
 function floatInitializerTypes(bytes: Uint8Array): Set<number> {
-  const g = onnx.ModelProto.decode(bytes).graph!;
+  const g = decodeModel(bytes).graph!;
   return new Set(g.initializer!.map((t) => t.dataType!).filter((t) => t !== INT64));
 }
 
@@ -133,7 +133,7 @@ describe("Spleeter U-Net precision 'fp16c' (float16 compute)", () => {
         const internal = [...types].filter(([name]) => name !== 'y');
         expect(internal.length).toBeGreaterThan(40); // 6 convs, 6 deconvs, 11 BNs, …
         expect(internal.filter(([, t]) => t !== FLOAT16)).toEqual([]);
-        const casts = onnx.ModelProto.decode(bytes).graph!.node!.filter((n) => n.opType === 'Cast');
+        const casts = decodeModel(bytes).graph!.node!.filter((n) => n.opType === 'Cast');
         expect(casts.map((n) => [n.input![0], Number(n.attribute![0].i)])).toEqual([
           ['x', FLOAT16],
           [expect.any(String), FLOAT],

@@ -1,9 +1,9 @@
 /**
  * Quantizes an fp32 Spleeter U-Net ONNX file (as this project writes it, spleeter-unet.ts) to int8;
- * pure, bytes in → bytes out (decoded and re-encoded with onnx-proto). Activations are quantized per
- * call (DynamicQuantizeLinear, uint8, so no calibration data); weights are uint8, per tensor
- * (asymmetric, as onnxruntime's quantize_dynamic and `precision: int8` test models) or per output
- * channel (symmetric: codes q + 128, one zero point 128, one scale per channel).
+ * pure, bytes in → bytes out (decoded and re-encoded by src/core/onnx/onnx-protos). Activations are
+ * quantized per call (DynamicQuantizeLinear, uint8, so no calibration data); weights are uint8, per
+ * tensor (asymmetric, as onnxruntime's quantize_dynamic and `precision: int8` test models) or per
+ * output channel (symmetric: codes q + 128, one zero point 128, one scale per channel).
  *
  * - Every Conv with constant weights (and at least MIN_INPUT_CHANNELS inputs) becomes DynamicQuantizeLinear → ConvInteger → Cast → Mul
  *   (x_scale · w_scale) → Add (bias). Everything else stays float32.
@@ -19,8 +19,19 @@
  * fp32, no MLAS fast path), static QLinearConv (slower, needs calibration), four exact phase convs
  * instead of the packed 3×3 one (slower: four small ops).
  */
-import { onnx } from 'onnx-proto';
 import { ErrorCodes, ModelError } from '../../../src/core/errors';
+import {
+  AttributeType as AT,
+  DataType as DT,
+  decodeModel,
+  encodeModel,
+  int64ToNumber as num,
+  type AttributeProto,
+  type GraphProto,
+  type ModelProto,
+  type NodeProto,
+  type TensorProto,
+} from '../../../src/core/onnx/onnx-protos';
 import { quantizeUInt8 } from '../../../src/core/onnx/spleeter-unet';
 
 // Aliased: global lookups are slow inside jest's vm sandbox, and these run per weight.
@@ -44,8 +55,6 @@ export interface SpleeterInt8Result {
 /** Zero point of the symmetric per-channel weight codes (uint8 128 = real 0). */
 export const PER_CHANNEL_WEIGHT_ZERO_POINT = 128;
 
-const DT = onnx.TensorProto.DataType;
-const AT = onnx.AttributeProto.AttributeType;
 /**
  * Convs with fewer input channels stay float32: in the U-Net that is the first one (the raw
  * magnitude spectrogram, whose range one uint8 scale covers badly; keeping it float gave +2 dB of
@@ -54,9 +63,6 @@ const AT = onnx.AttributeProto.AttributeType;
 export const MIN_INPUT_CHANNELS = 8;
 /** DepthToSpace's DCR mode and every op used here are stable from opset 13. */
 const MIN_OPSET = 13;
-
-type Num = number | { toNumber(): number } | null | undefined;
-const num = (v: Num): number => (v == null ? 0 : typeof v === 'number' ? v : v.toNumber());
 
 function invalid(message: string): ModelError {
   return new ModelError(ErrorCodes.MODEL_INVALID, message);
@@ -67,21 +73,21 @@ export function quantizeSpleeterUnetInt8(
   modelBytes: Uint8Array,
   options: SpleeterInt8Options = {},
 ): SpleeterInt8Result {
-  let model: onnx.ModelProto;
+  let model: ModelProto;
   try {
-    model = onnx.ModelProto.decode(modelBytes);
+    model = decodeModel(modelBytes);
   } catch (err) {
     throw invalid(`not an ONNX model: ${(err as Error).message}`);
   }
   const graph = model.graph;
   if (!graph?.node?.length) throw invalid('not an ONNX model: no graph');
-  const meta = new Map(model.metadataProps.map((p) => [p.key, p.value]));
+  const meta = new Map((model.metadataProps ?? []).map((p) => [p.key, p.value]));
   if (meta.get('model_type') !== 'spleeter') {
     throw invalid(`not a Spleeter model: metadata model_type is '${meta.get('model_type') ?? '(none)'}'`);
   }
   const precision = meta.get('precision') ?? 'fp32';
   if (precision !== 'fp32') throw invalid(`expected an fp32 model, this one is ${precision}`);
-  const opset = num(model.opsetImport.find((o) => (o.domain ?? '') === '')?.version);
+  const opset = num((model.opsetImport ?? []).find((o) => (o.domain ?? '') === '')?.version);
   if (opset < MIN_OPSET) throw invalid(`opset ${opset} is below ${MIN_OPSET}`);
   const quantized = graph.node.find((n) => /Integer|QLinear|QuantizeLinear/.test(n.opType ?? ''));
   if (quantized) throw invalid(`already quantized (${quantized.opType})`);
@@ -99,28 +105,28 @@ export function quantizeSpleeterUnetInt8(
   const counts = rewriter.run();
   if (counts.convs === 0) throw invalid('no Conv with constant weights: not a Spleeter U-Net');
 
-  const kept = model.metadataProps.filter((p) => p.key !== 'precision' && p.key !== 'quantization');
+  const kept = (model.metadataProps ?? []).filter((p) => p.key !== 'precision' && p.key !== 'quantization');
   model.metadataProps = [
     ...kept,
-    onnx.StringStringEntryProto.create({ key: 'precision', value: 'int8' }),
-    onnx.StringStringEntryProto.create({
+    { key: 'precision', value: 'int8' },
+    {
       key: 'quantization',
       value: `dynamic uint8 activations; uint8 weights ${options.perChannel ? 'per channel' : 'per tensor'}; ConvTranspose ${options.deconv ? 'int8 (polyphase)' : 'float32'}`,
-    }),
+    },
   ];
-  return { bytes: onnx.ModelProto.encode(model).finish(), ...counts };
+  return { bytes: encodeModel(model), ...counts };
 }
 
 class Rewriter {
-  private readonly inits = new Map<string, onnx.ITensorProto>();
-  private readonly consumers = new Map<string, onnx.INodeProto[]>();
+  private readonly inits = new Map<string, TensorProto>();
+  private readonly consumers = new Map<string, NodeProto[]>();
   private readonly graphOutputs: Set<string>;
   private readonly names = new Set<string>();
-  private readonly added: onnx.ITensorProto[] = [];
+  private readonly added: TensorProto[] = [];
   private readonly dynamicQuant = new Map<string, string[]>();
 
   constructor(
-    private readonly graph: onnx.IGraphProto,
+    private readonly graph: GraphProto,
     private readonly options: Required<SpleeterInt8Options>,
   ) {
     for (const t of graph.initializer ?? []) {
@@ -139,13 +145,13 @@ class Rewriter {
   }
 
   run(): { convs: number; deconvs: number } {
-    const out: onnx.INodeProto[] = [];
-    const replaced = new Set<onnx.INodeProto>();
+    const out: NodeProto[] = [];
+    const replaced = new Set<NodeProto>();
     let convs = 0;
     let deconvs = 0;
     for (const node of this.graph.node ?? []) {
       if (replaced.has(node)) continue;
-      let nodes: onnx.INodeProto[] | null = null;
+      let nodes: NodeProto[] | null = null;
       if (node.opType === 'Conv') {
         nodes = this.conv(node);
         if (nodes) convs++;
@@ -159,16 +165,16 @@ class Rewriter {
       }
       out.push(...(nodes ?? [node]));
     }
-    this.graph.node = out as onnx.NodeProto[];
+    this.graph.node = out;
     const used = new Set(out.flatMap((n) => n.input ?? []));
     this.graph.initializer = [...(this.graph.initializer ?? []), ...this.added].filter((t) =>
       used.has(t.name ?? ''),
-    ) as onnx.TensorProto[];
+    );
     return { convs, deconvs };
   }
 
   /** Conv → integer conv; null (left as is) unless a plain conv with constant float weights. */
-  private conv(node: onnx.INodeProto): onnx.INodeProto[] | null {
+  private conv(node: NodeProto): NodeProto[] | null {
     const [x, wName, bName] = node.input ?? [];
     const w = this.floatInit(wName);
     if (!w || w.dims.length !== 4 || num(attr(node, 'group')?.i ?? 1) !== 1) return null;
@@ -183,7 +189,7 @@ class Rewriter {
   }
 
   /** The Slice [1:-2] on axes 2,3 that is this ConvTranspose's only consumer, if it is. */
-  private cropOf(node: onnx.INodeProto): onnx.INodeProto | null {
+  private cropOf(node: NodeProto): NodeProto | null {
     const y = node.output?.[0];
     if (!y || this.graphOutputs.has(y)) return null;
     const users = this.consumers.get(y) ?? [];
@@ -199,7 +205,7 @@ class Rewriter {
   }
 
   /** ConvTranspose 5×5/2 + crop → polyphase integer conv; null when the layer is another shape. */
-  private deconv(node: onnx.INodeProto, crop: onnx.INodeProto): onnx.INodeProto[] | null {
+  private deconv(node: NodeProto, crop: NodeProto): NodeProto[] | null {
     const [x, wName, bName] = node.input ?? [];
     const w = this.floatInit(wName);
     if (!w || w.dims.length !== 4 || w.dims[2] !== 5 || w.dims[3] !== 5) return null;
@@ -229,18 +235,16 @@ class Rewriter {
       undefined,
       packed,
     );
-    nodes.push(
-      onnx.NodeProto.create({
-        opType: 'DepthToSpace',
-        name: `${name}_interleave`,
-        input: [packed],
-        output: [interleaved],
-        attribute: [
-          onnx.AttributeProto.create({ name: 'blocksize', type: AT.INT, i: 2 }),
-          onnx.AttributeProto.create({ name: 'mode', type: AT.STRING, s: new TextEncoder().encode('DCR') }),
-        ],
-      }),
-    );
+    nodes.push({
+      opType: 'DepthToSpace',
+      name: `${name}_interleave`,
+      input: [packed],
+      output: [interleaved],
+      attribute: [
+        { name: 'blocksize', type: AT.INT, i: 2 },
+        { name: 'mode', type: AT.STRING, s: new TextEncoder().encode('DCR') },
+      ],
+    });
     if (bias) {
       const b = this.constant(`${name}_B`, DT.FLOAT, [cout, 1, 1], bias.data);
       nodes.push(node_('Add', `${name}_bias`, [interleaved, b], [y]));
@@ -254,11 +258,11 @@ class Rewriter {
     x: string,
     weights: Float32Array,
     dims: [number, number, number, number],
-    attrs: onnx.IAttributeProto[],
+    attrs: AttributeProto[],
     bias: Float32Array | undefined,
     output: string,
-  ): onnx.INodeProto[] {
-    const nodes: onnx.INodeProto[] = [];
+  ): NodeProto[] {
+    const nodes: NodeProto[] = [];
     let xq = this.dynamicQuant.get(x);
     if (!xq) {
       xq = [this.fresh(`${x}_quantized`), this.fresh(`${x}_scale`), this.fresh(`${x}_zero_point`)];
@@ -280,13 +284,7 @@ class Rewriter {
     const deq = bias ? this.fresh(`${name}_dequantized`) : output;
     nodes.push(
       node_('ConvInteger', `${name}_integer`, [xq[0], wq, xq[2], wZero], [acc], attrs),
-      node_(
-        'Cast',
-        `${name}_cast`,
-        [acc],
-        [accF],
-        [onnx.AttributeProto.create({ name: 'to', type: AT.INT, i: DT.FLOAT })],
-      ),
+      node_('Cast', `${name}_cast`, [acc], [accF], [{ name: 'to', type: AT.INT, i: DT.FLOAT }]),
       node_('Mul', `${name}_scales`, [xq[1], wScale], [scale]),
       node_('Mul', `${name}_dequantize`, [accF, scale], [deq]),
     );
@@ -324,7 +322,7 @@ class Rewriter {
   private constant(hint: string, dataType: number, dims: number[], data: ArrayBufferView): string {
     const name = this.fresh(hint);
     const rawData = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-    this.added.push(onnx.TensorProto.create({ name, dims, dataType, rawData }));
+    this.added.push({ name, dims, dataType, rawData });
     return name;
   }
 
@@ -341,17 +339,17 @@ function node_(
   name: string,
   input: string[],
   output: string[],
-  attribute: onnx.IAttributeProto[] = [],
-): onnx.NodeProto {
-  return onnx.NodeProto.create({ opType, name, input, output, attribute });
+  attribute: AttributeProto[] = [],
+): NodeProto {
+  return { opType, name, input, output, attribute };
 }
 
-function attr(node: onnx.INodeProto, name: string): onnx.IAttributeProto | undefined {
+function attr(node: NodeProto, name: string): AttributeProto | undefined {
   return node.attribute?.find((a) => a.name === name);
 }
 
-function intsAttr(name: string, ints: number[]): onnx.AttributeProto {
-  return onnx.AttributeProto.create({ name, type: AT.INTS, ints });
+function intsAttr(name: string, ints: number[]): AttributeProto {
+  return { name, type: AT.INTS, ints };
 }
 
 /**

@@ -1,6 +1,6 @@
 import * as ort from 'onnxruntime-node';
-import { onnx } from 'onnx-proto';
 import { floatAttr, OnnxGraphBuilder } from './onnx-graph-builder';
+import { DataType, decodeModel } from './onnx-protos';
 
 describe(OnnxGraphBuilder.name, () => {
   /**
@@ -43,15 +43,15 @@ describe(OnnxGraphBuilder.name, () => {
   });
 
   it('writes opset 17, IR 8, metadata_props and raw little-endian initializers', () => {
-    const model = onnx.ModelProto.decode(buildModel());
+    const model = decodeModel(buildModel());
     expect(Number(model.irVersion)).toBe(8);
-    expect(model.opsetImport.map((o) => [o.domain, Number(o.version)])).toEqual([['', 17]]);
-    expect(model.metadataProps.map((p) => [p.key, p.value])).toEqual([
+    expect(model.opsetImport!.map((o) => [o.domain, Number(o.version)])).toEqual([['', 17]]);
+    expect(model.metadataProps!.map((p) => [p.key, p.value])).toEqual([
       ['model_type', 'test'],
       ['comment', 'hello'],
     ]);
     const k = model.graph!.initializer!.find((t) => t.name === 'k')!;
-    expect(k.dataType).toBe(onnx.TensorProto.DataType.FLOAT16);
+    expect(k.dataType).toBe(DataType.FLOAT16);
     expect(Array.from(new Uint16Array(Uint8Array.from(k.rawData!).buffer))).toEqual([
       0x3800, 0x3c00, 0x4000, 0x7bff,
     ]);

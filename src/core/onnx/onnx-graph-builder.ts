@@ -1,10 +1,19 @@
 /**
- * A small typed builder for ONNX models over the `onnx-proto` protobuf bindings. It owns naming of
+ * A small typed builder for ONNX models over the protobuf messages of ./onnx-protos. It owns naming of
  * intermediate values, initializer encoding (always `raw_data`, little-endian) and model-level
  * fields (IR version, opset, metadata_props). It does no shape inference and no checking of operator
  * semantics: onnxruntime validates the graph when a session is created.
  */
-import { onnx } from 'onnx-proto';
+import {
+  AttributeType,
+  DataType,
+  encodeModel,
+  type AttributeProto,
+  type ModelProto,
+  type NodeProto,
+  type TensorProto,
+  type ValueInfoProto,
+} from './onnx-protos';
 import { toFloat16Array } from './float16';
 
 /** Element types the builder can declare and store. Names follow onnxruntime-node's tensor types. */
@@ -13,13 +22,13 @@ export type OnnxElementType = 'float32' | 'float16' | 'int64' | 'int32' | 'uint8
 /** A declared dimension: a fixed size, or a symbolic name (`dim_param`) such as 'num_splits'. */
 export type OnnxDim = number | string;
 
-const ELEMENT_TYPE_CODES: Record<OnnxElementType, onnx.TensorProto.DataType> = {
-  float32: onnx.TensorProto.DataType.FLOAT,
-  float16: onnx.TensorProto.DataType.FLOAT16,
-  int64: onnx.TensorProto.DataType.INT64,
-  int32: onnx.TensorProto.DataType.INT32,
-  uint8: onnx.TensorProto.DataType.UINT8,
-  int8: onnx.TensorProto.DataType.INT8,
+const ELEMENT_TYPE_CODES: Record<OnnxElementType, number> = {
+  float32: DataType.FLOAT,
+  float16: DataType.FLOAT16,
+  int64: DataType.INT64,
+  int32: DataType.INT32,
+  uint8: DataType.UINT8,
+  int8: DataType.INT8,
 };
 
 export function onnxElementTypeCode(type: OnnxElementType): number {
@@ -75,10 +84,10 @@ export const DEFAULT_OPSET = 17;
 export const DEFAULT_IR_VERSION = 8;
 
 export class OnnxGraphBuilder {
-  private readonly inputs: onnx.IValueInfoProto[] = [];
-  private readonly outputs: onnx.IValueInfoProto[] = [];
-  private readonly initializers: onnx.ITensorProto[] = [];
-  private readonly nodes: onnx.INodeProto[] = [];
+  private readonly inputs: ValueInfoProto[] = [];
+  private readonly outputs: ValueInfoProto[] = [];
+  private readonly initializers: TensorProto[] = [];
+  private readonly nodes: NodeProto[] = [];
   private readonly metadata = new Map<string, string>();
   private readonly names = new Set<string>();
   /** Names handed out by uniqueName() and not yet bound to an initializer or node output. */
@@ -174,8 +183,8 @@ export class OnnxGraphBuilder {
     return candidate;
   }
 
-  toModelProto(): onnx.ModelProto {
-    return onnx.ModelProto.create({
+  toModelProto(): ModelProto {
+    return {
       irVersion: this.options.irVersion ?? DEFAULT_IR_VERSION,
       producerName: this.options.producerName ?? 'spleeter-server',
       producerVersion: this.options.producerVersion ?? '',
@@ -189,11 +198,11 @@ export class OnnxGraphBuilder {
         input: this.inputs,
         output: this.outputs,
       },
-    });
+    };
   }
 
   serialize(): Uint8Array {
-    return onnx.ModelProto.encode(this.toModelProto()).finish();
+    return encodeModel(this.toModelProto());
   }
 
   private claim(name: string): void {
@@ -203,7 +212,7 @@ export class OnnxGraphBuilder {
   }
 }
 
-function valueInfo(name: string, type: OnnxElementType, shape: readonly OnnxDim[]): onnx.IValueInfoProto {
+function valueInfo(name: string, type: OnnxElementType, shape: readonly OnnxDim[]): ValueInfoProto {
   return {
     name,
     type: {
@@ -215,7 +224,7 @@ function valueInfo(name: string, type: OnnxElementType, shape: readonly OnnxDim[
   };
 }
 
-export function tensorProto(spec: OnnxTensorSpec): onnx.ITensorProto {
+export function tensorProto(spec: OnnxTensorSpec): TensorProto {
   const count = spec.dims.reduce((a, b) => a * b, 1);
   const raw = rawBytes(spec.type, spec.data);
   const expectedBytes = count * bytesPerElement(spec.type);
@@ -274,8 +283,8 @@ function rawBytes(type: OnnxElementType, data: OnnxTensorData): Uint8Array {
   return new Uint8Array(typed.buffer, typed.byteOffset, typed.byteLength);
 }
 
-function attributeProto(name: string, value: OnnxAttributeValue): onnx.IAttributeProto {
-  const T = onnx.AttributeProto.AttributeType;
+function attributeProto(name: string, value: OnnxAttributeValue): AttributeProto {
+  const T = AttributeType;
   if (typeof value === 'number') {
     if (!Number.isInteger(value))
       throw new Error(`attribute '${name}': non-integer ${value}; wrap floats with floatAttr()`);

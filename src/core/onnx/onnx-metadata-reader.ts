@@ -6,9 +6,15 @@
  * 40 MB model costs a few hundred small positioned reads, never a full load or decode.
  */
 import { open } from 'fs/promises';
-import { onnx } from 'onnx-proto';
 import { ModelError, ErrorCodes } from '../errors';
 import { OnnxElementType, onnxElementTypeName } from './onnx-graph-builder';
+import {
+  decodeOperatorSetId,
+  decodeStringStringEntry,
+  decodeValueInfo,
+  int64ToNumber as toNumber,
+  type ValueInfoProto,
+} from './onnx-protos';
 
 export interface OnnxValueDeclaration {
   name: string;
@@ -136,11 +142,11 @@ async function parse(src: ByteSource): Promise<OnnxModelMetadata> {
     } else if (field === MODEL_PRODUCER_NAME && wire === 2) {
       result.producerName = new TextDecoder().decode(await c.bytes(await c.varint()));
     } else if (field === MODEL_OPSET_IMPORT && wire === 2) {
-      const op = onnx.OperatorSetIdProto.decode(await c.bytes(await c.varint()));
+      const op = decodeOperatorSetId(await c.bytes(await c.varint()));
       result.opsets[op.domain ?? ''] = toNumber(op.version);
     } else if (field === MODEL_METADATA_PROPS && wire === 2) {
-      const kv = onnx.StringStringEntryProto.decode(await c.bytes(await c.varint()));
-      result.metadata[kv.key] = kv.value;
+      const kv = decodeStringStringEntry(await c.bytes(await c.varint()));
+      result.metadata[kv.key ?? ''] = kv.value ?? '';
     } else if (field === MODEL_GRAPH && wire === 2) {
       const len = await c.varint();
       await parseGraph(c, c.pos + len, result);
@@ -160,7 +166,7 @@ async function parseGraph(c: Cursor, end: number, out: OnnxModelMetadata): Promi
     const field = Math.floor(tag / 8);
     const wire = tag & 7;
     if ((field === GRAPH_INPUT || field === GRAPH_OUTPUT) && wire === 2) {
-      const vi = onnx.ValueInfoProto.decode(await c.bytes(await c.varint()));
+      const vi = decodeValueInfo(await c.bytes(await c.varint()));
       (field === GRAPH_INPUT ? out.inputs : out.outputs).push(declaration(vi));
     } else {
       if (field === GRAPH_INITIALIZER) out.initializerCount++;
@@ -171,22 +177,16 @@ async function parseGraph(c: Cursor, end: number, out: OnnxModelMetadata): Promi
   if (c.pos !== end) throw new Error('graph field overruns its declared length');
 }
 
-function declaration(vi: onnx.ValueInfoProto): OnnxValueDeclaration {
+function declaration(vi: ValueInfoProto): OnnxValueDeclaration {
   const tensor = vi.type?.tensorType;
   const code = tensor?.elemType ?? 0;
-  // Decoded messages are class instances; the I* interfaces just don't declare the oneof getter.
-  const dims = (tensor?.shape?.dim ?? []) as onnx.TensorShapeProto.Dimension[];
+  // `value` is the decoded oneof's getter: which of dim_value / dim_param is set, if either.
   const shape = tensor?.shape
-    ? dims.map((d) =>
+    ? (tensor.shape.dim ?? []).map((d) =>
         d.value === 'dimValue' ? toNumber(d.dimValue) : d.value === 'dimParam' ? (d.dimParam ?? null) : null,
       )
     : null;
-  return { name: vi.name, elementType: onnxElementTypeName(code) ?? `unknown(${code})`, shape };
-}
-
-function toNumber(v: number | { toNumber(): number } | null | undefined): number {
-  if (v === null || v === undefined) return 0;
-  return typeof v === 'number' ? v : v.toNumber();
+  return { name: vi.name ?? '', elementType: onnxElementTypeName(code) ?? `unknown(${code})`, shape };
 }
 
 /** Parses metadata from in-memory model bytes. Throws a plain Error on malformed input. */
