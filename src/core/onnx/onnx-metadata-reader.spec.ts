@@ -3,6 +3,7 @@ import { tmpdir } from 'os';
 import { join } from 'path';
 import { ErrorCodes } from '../errors';
 import { OnnxGraphBuilder } from './onnx-graph-builder';
+import { encodeModel } from './onnx-protos';
 import { parseOnnxMetadata, readOnnxMetadata } from './onnx-metadata-reader';
 
 describe('readOnnxMetadata', () => {
@@ -36,6 +37,30 @@ describe('readOnnxMetadata', () => {
     ]);
     expect(meta.initializerCount).toBe(1);
     expect(meta.nodeCount).toBe(2);
+  });
+
+  it('decodes opsets per domain, -1 dims (10-byte varints), an unknown element type and a missing shape', async () => {
+    const b = new OnnxGraphBuilder({ opset: 13 });
+    b.addInput('x', 'int64', [-1, 3]);
+    b.addNode('Identity', ['x'], ['y']);
+    b.addOutput('y', 'int64', [-1, 3]);
+    const model = encodeModel({
+      ...b.toModelProto(),
+      opsetImport: [
+        { domain: '', version: 13 },
+        { domain: 'com.microsoft', version: 1 },
+      ],
+    });
+    const graph = b.toModelProto().graph!;
+    // A double (code 11) output without a shape: the type is reported as unknown, the shape as null.
+    graph.output = [{ name: 'z', type: { tensorType: { elemType: 11 } } }];
+    const noShape = encodeModel({ ...b.toModelProto(), graph });
+    const meta = await parseOnnxMetadata(model);
+    expect(meta.opsets).toEqual({ '': 13, 'com.microsoft': 1 });
+    expect(meta.inputs).toEqual([{ name: 'x', elementType: 'int64', shape: [-1, 3] }]);
+    expect((await parseOnnxMetadata(noShape)).outputs).toEqual([
+      { name: 'z', elementType: 'unknown(11)', shape: null },
+    ]);
   });
 
   it('reads a 40 MB file with a few small reads instead of loading it', async () => {

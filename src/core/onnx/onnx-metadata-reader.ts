@@ -3,18 +3,13 @@
  * opset, and the declared inputs/outputs (element type, dim_value or dim_param per axis).
  * onnxruntime-node does not expose custom metadata, so this walks the protobuf wire format directly.
  * It descends only into ModelProto and GraphProto and skips every other field by its length, so a
- * 40 MB model costs a few hundred small positioned reads, never a full load or decode.
+ * 40 MB model costs a few hundred small positioned reads, never a full load or decode. The few
+ * small messages it reads (opsets, metadata entries, input/output declarations) are decoded here
+ * too, so opening a model for a separation loads no protobuf library.
  */
 import { open } from 'fs/promises';
 import { ModelError, ErrorCodes } from '../errors';
 import { OnnxElementType, onnxElementTypeName } from './onnx-graph-builder';
-import {
-  decodeOperatorSetId,
-  decodeStringStringEntry,
-  decodeValueInfo,
-  int64ToNumber as toNumber,
-  type ValueInfoProto,
-} from './onnx-protos';
 
 export interface OnnxValueDeclaration {
   name: string;
@@ -142,11 +137,13 @@ async function parse(src: ByteSource): Promise<OnnxModelMetadata> {
     } else if (field === MODEL_PRODUCER_NAME && wire === 2) {
       result.producerName = new TextDecoder().decode(await c.bytes(await c.varint()));
     } else if (field === MODEL_OPSET_IMPORT && wire === 2) {
-      const op = decodeOperatorSetId(await c.bytes(await c.varint()));
-      result.opsets[op.domain ?? ''] = toNumber(op.version);
+      // OperatorSetIdProto: domain 1, version 2.
+      const op = fields(await c.bytes(await c.varint()));
+      result.opsets[text(op.get(1))] = int(op.get(2));
     } else if (field === MODEL_METADATA_PROPS && wire === 2) {
-      const kv = decodeStringStringEntry(await c.bytes(await c.varint()));
-      result.metadata[kv.key ?? ''] = kv.value ?? '';
+      // StringStringEntryProto: key 1, value 2.
+      const kv = fields(await c.bytes(await c.varint()));
+      result.metadata[text(kv.get(1))] = text(kv.get(2));
     } else if (field === MODEL_GRAPH && wire === 2) {
       const len = await c.varint();
       await parseGraph(c, c.pos + len, result);
@@ -166,7 +163,7 @@ async function parseGraph(c: Cursor, end: number, out: OnnxModelMetadata): Promi
     const field = Math.floor(tag / 8);
     const wire = tag & 7;
     if ((field === GRAPH_INPUT || field === GRAPH_OUTPUT) && wire === 2) {
-      const vi = decodeValueInfo(await c.bytes(await c.varint()));
+      const vi = await c.bytes(await c.varint());
       (field === GRAPH_INPUT ? out.inputs : out.outputs).push(declaration(vi));
     } else {
       if (field === GRAPH_INITIALIZER) out.initializerCount++;
@@ -177,17 +174,80 @@ async function parseGraph(c: Cursor, end: number, out: OnnxModelMetadata): Promi
   if (c.pos !== end) throw new Error('graph field overruns its declared length');
 }
 
-function declaration(vi: ValueInfoProto): OnnxValueDeclaration {
-  const tensor = vi.type?.tensorType;
-  const code = tensor?.elemType ?? 0;
-  // `value` is the decoded oneof's getter: which of dim_value / dim_param is set, if either.
-  const shape = tensor?.shape
-    ? (tensor.shape.dim ?? []).map((d) =>
-        d.value === 'dimValue' ? toNumber(d.dimValue) : d.value === 'dimParam' ? (d.dimParam ?? null) : null,
-      )
-    : null;
-  return { name: vi.name ?? '', elementType: onnxElementTypeName(code) ?? `unknown(${code})`, shape };
+/**
+ * ValueInfoProto (name 1, type 2) → TypeProto (tensor_type 1) → Tensor (elem_type 1, shape 2) →
+ * TensorShapeProto (dim 1, repeated) → Dimension (dim_value 1 or dim_param 2, a oneof: the last
+ * one on the wire wins).
+ */
+function declaration(bytes: Uint8Array): OnnxValueDeclaration {
+  const vi = fields(bytes);
+  const tensorBytes = last(fields(last(vi.get(2))).get(1));
+  const tensor = tensorBytes instanceof Uint8Array ? fields(tensorBytes) : null;
+  const code = tensor ? int(tensor.get(1)) : 0;
+  const shapeBytes = last(tensor?.get(2));
+  const shape =
+    shapeBytes instanceof Uint8Array
+      ? (fields(shapeBytes).get(1) ?? []).map((d) => {
+          let value: number | string | null = null;
+          for (const [field, v] of fieldList(d as Uint8Array)) {
+            if (field === 1 && typeof v === 'number') value = v;
+            else if (field === 2 && v instanceof Uint8Array) value = utf8.decode(v);
+          }
+          return value;
+        })
+      : null;
+  return { name: text(vi.get(1)), elementType: onnxElementTypeName(code) ?? `unknown(${code})`, shape };
 }
+
+type FieldValue = number | Uint8Array;
+const utf8 = new TextDecoder();
+
+/** The varint (as a signed int64 number) and length-delimited fields of a small message, in wire order. */
+function fieldList(bytes: Uint8Array): [number, FieldValue][] {
+  const out: [number, FieldValue][] = [];
+  let pos = 0;
+  const varint = (): number => {
+    let result = 0n;
+    for (let shift = 0n; shift < 70n; shift += 7n) {
+      if (pos >= bytes.length) throw new Error('truncated varint');
+      const b = bytes[pos++];
+      result |= BigInt(b & 0x7f) << shift;
+      if ((b & 0x80) === 0) return Number(BigInt.asIntN(64, result)); // int64: -1 is 10 bytes
+    }
+    throw new Error('malformed varint');
+  };
+  while (pos < bytes.length) {
+    const tag = varint();
+    const wire = tag & 7;
+    if (wire === 0) out.push([Math.floor(tag / 8), varint()]);
+    else if (wire === 2) {
+      const n = varint();
+      if (pos + n > bytes.length) throw new Error('truncated protobuf field');
+      out.push([Math.floor(tag / 8), bytes.subarray(pos, pos + n)]);
+      pos += n;
+    } else if (wire === 1 || wire === 5) pos += wire === 1 ? 8 : 4;
+    else throw new Error(`unsupported protobuf wire type ${wire}`);
+  }
+  if (pos !== bytes.length) throw new Error('truncated protobuf field');
+  return out;
+}
+
+function fields(bytes: Uint8Array | FieldValue | undefined): Map<number, FieldValue[]> {
+  const map = new Map<number, FieldValue[]>();
+  if (!(bytes instanceof Uint8Array)) return map;
+  for (const [field, v] of fieldList(bytes)) map.set(field, [...(map.get(field) ?? []), v]);
+  return map;
+}
+
+const last = (values: FieldValue[] | undefined): FieldValue | undefined => values?.[values.length - 1];
+const text = (values: FieldValue[] | undefined): string => {
+  const v = last(values);
+  return v instanceof Uint8Array ? utf8.decode(v) : '';
+};
+const int = (values: FieldValue[] | undefined): number => {
+  const v = last(values);
+  return typeof v === 'number' ? v : 0;
+};
 
 /** Parses metadata from in-memory model bytes. Throws a plain Error on malformed input. */
 export function parseOnnxMetadata(bytes: Uint8Array): Promise<OnnxModelMetadata> {

@@ -11,8 +11,11 @@
  * doc_string to ''), repeated numerics packed. protobufjs 8 reads JSON messages as proto3, whose
  * implicit presence would drop those '' fields, so each message is marked proto2 (explicit presence)
  * and its repeated numerics `packed` (proto2's default is unpacked).
+ *
+ * protobufjs is loaded on the first encode/decode, not on import: the constants and the graph
+ * builder's types are imported on the separation path (model metadata), which never encodes.
  */
-import * as protobuf from 'protobufjs';
+import type * as Protobuf from 'protobufjs';
 
 /** onnx.TensorProto.DataType (ONNX 1.10). */
 // prettier-ignore
@@ -33,7 +36,7 @@ const rep = (id: number, type: string) => ({ id, type, rule: 'repeated' });
 const packed = (id: number, type: string) => ({ id, type, rule: 'repeated', options: { packed: true } });
 
 // prettier-ignore
-const messages: Record<string, protobuf.IType> = {
+const messages: Record<string, Protobuf.IType> = {
   ModelProto: {
     fields: {
       irVersion: one(1, 'int64'), producerName: one(2, 'string'), producerVersion: one(3, 'string'),
@@ -92,14 +95,20 @@ const messages: Record<string, protobuf.IType> = {
   StringStringEntryProto: { fields: { key: one(1, 'string'), value: one(2, 'string') } },
 };
 
-const nested = Object.fromEntries(Object.entries(messages).map(([n, m]) => [n, { ...m, edition: 'proto2' }]));
-const root = protobuf.Root.fromJSON({ nested: { onnx: { nested } } });
+let loaded: { protobuf: typeof Protobuf; Model: Protobuf.Type } | undefined;
 
-const type = (name: string) => root.lookupType(`onnx.${name}`);
-const Model = type('ModelProto');
-const ValueInfo = type('ValueInfoProto');
-const OperatorSetId = type('OperatorSetIdProto');
-const StringStringEntry = type('StringStringEntryProto');
+function protos(): NonNullable<typeof loaded> {
+  if (!loaded) {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const protobuf = require('protobufjs') as typeof Protobuf;
+    const nested = Object.fromEntries(
+      Object.entries(messages).map(([n, m]) => [n, { ...m, edition: 'proto2' }]),
+    );
+    const root = protobuf.Root.fromJSON({ nested: { onnx: { nested } } });
+    loaded = { protobuf, Model: root.lookupType('onnx.ModelProto') };
+  }
+  return loaded;
+}
 
 /** An int64 field: a number when encoding; a Long (protobufjs depends on `long`) when decoded. */
 export type Int64 = number | { toNumber(): number };
@@ -171,24 +180,13 @@ export interface ModelProto {
 
 /** Serializes a model; plain objects are fine (no `create` step needed). */
 export function encodeModel(model: ModelProto): Uint8Array {
-  return Model.encode(model).finish();
+  return protos().Model.encode(model).finish();
 }
 
 /** Decodes a whole model, keeping undeclared fields (protobufjs drops them by default). */
 export function decodeModel(bytes: Uint8Array): ModelProto {
+  const { protobuf, Model } = protos();
   const reader = protobuf.Reader.create(bytes);
   reader.discardUnknown = false;
   return Model.decode(reader) as ModelProto;
-}
-
-export function decodeValueInfo(bytes: Uint8Array): ValueInfoProto {
-  return ValueInfo.decode(bytes) as ValueInfoProto;
-}
-
-export function decodeOperatorSetId(bytes: Uint8Array): OperatorSetIdProto {
-  return OperatorSetId.decode(bytes) as OperatorSetIdProto;
-}
-
-export function decodeStringStringEntry(bytes: Uint8Array): StringStringEntryProto {
-  return StringStringEntry.decode(bytes) as StringStringEntryProto;
 }

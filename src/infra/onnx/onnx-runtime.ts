@@ -85,8 +85,8 @@ let probeModel: Uint8Array | undefined;
 
 /**
  * y = x + x over float32[1]: an op every EP runs, so a session on it tests only the EP itself.
- * The graph builder is loaded here, on demand: its protobuf bindings (protobufjs, ./onnx-protos)
- * take ~50 ms to load, and every onnx session worker thread loads this module without ever probing.
+ * The graph builder is loaded here, on demand, and protobufjs only when the probe model is encoded
+ * (./onnx-protos): every onnx session worker thread loads this module without ever probing.
  */
 async function probeModelBytes(): Promise<Uint8Array> {
   if (!probeModel) {
