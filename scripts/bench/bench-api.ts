@@ -27,13 +27,12 @@ import type { INestApplication } from '@nestjs/common';
 import { spawn, spawnSync } from 'child_process';
 import * as net from 'net';
 import { Command, InvalidArgumentError } from 'commander';
-import { WavFileWriter } from '../../src/core/audio/wav-file';
+import { musicWav } from './bench-wav';
 import { generateTestModelFiles } from '../../src/core/onnx/test-model-generator';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const DEFAULT_CLIP = path.resolve(ROOT, '..', 'shared', 'fixtures', 'audio', 'audio_example.mp3');
 const BENCH_DIR = path.resolve(process.env.BENCH_DIR ?? path.join(ROOT, '.bench'));
-const SR = 44100;
 
 interface Options {
   scenario: 'concurrency' | 'load';
@@ -549,36 +548,10 @@ function ensureModel(): string {
   return modelDir;
 }
 
-/** A stereo 44.1 kHz 16-bit WAV of chords, a vibrato voice, beats and noise (as `npm run bench`). */
+/** The input (bench-wav.ts), written once and logged when it is. */
 async function ensureWav(file: string, seconds: number): Promise<string> {
-  if (fs.existsSync(file)) return file;
-  log(`writing ${seconds} s test input ${path.basename(file)}…`);
-  const writer = await WavFileWriter.create(file, {
-    sampleFormat: 'int',
-    bitsPerSample: 16,
-    channels: 2,
-    sampleRate: SR,
-  });
-  const buf = new Float32Array(SR * 2);
-  let seed = 12345;
-  const TWO_PI = 2 * Math.PI;
-  for (let start = 0; start < seconds * SR; start += SR) {
-    const n = Math.min(SR, seconds * SR - start);
-    for (let i = 0; i < n; i++) {
-      const t = (start + i) / SR;
-      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
-      const noise = (seed / 0x7fffffff - 0.5) * 0.05;
-      const beat = t % 0.5 < 0.03 ? Math.sin(TWO_PI * 60 * t) * 0.5 : 0;
-      const chord =
-        0.1 * (Math.sin(TWO_PI * 220 * t) + Math.sin(TWO_PI * 277.2 * t) + Math.sin(TWO_PI * 329.6 * t));
-      const voice = 0.15 * Math.sin(TWO_PI * (440 + 20 * Math.sin(TWO_PI * 5 * t)) * t);
-      buf[2 * i] = chord + beat + noise + voice * 0.8;
-      buf[2 * i + 1] = chord * 0.9 + beat + noise + voice;
-    }
-    await writer.write(n === SR ? buf : buf.subarray(0, 2 * n));
-  }
-  await writer.close();
-  return file;
+  if (!fs.existsSync(file)) log(`writing ${seconds} s test input ${path.basename(file)}…`);
+  return musicWav(file, seconds);
 }
 
 function median(values: number[]): number {

@@ -19,7 +19,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as ort from 'onnxruntime-node';
-import { WavFileWriter } from '../../src/core/audio/wav-file';
+import { variantWav } from './bench-wav';
 import { generateTestModelFiles } from '../../src/core/onnx/test-model-generator';
 import { SpleeterEngine } from '../../src/engine/spleeter-engine';
 import type { SeparationResult } from '../../src/engine/types';
@@ -34,7 +34,6 @@ const THREADS = Number(process.env.BENCH_THREADS ?? 2);
 const PARALLEL = process.env.BENCH_PARALLEL_INSTRUMENTS !== '0';
 const WINDOW_MS = Number(process.env.BENCH_WINDOW_MS ?? 0);
 const MAX_SEGMENTS = Number(process.env.BENCH_MAX_SEGMENTS ?? 16);
-const SR = 44100;
 const INSTRUMENTS = 2;
 
 type Mode = 'off' | 'on';
@@ -75,7 +74,7 @@ async function main(): Promise<void> {
   }
   const inputs: string[] = [];
   for (let j = 0; j < JOBS; j++)
-    inputs.push(await ensureWav(path.join(BENCH_DIR, `cross-job-${SECONDS}s-${j}.wav`), SECONDS, j));
+    inputs.push(await variantWav(path.join(BENCH_DIR, `cross-job-${SECONDS}s-${j}.wav`), SECONDS, j));
   countSessionRuns();
 
   const engines: Record<Mode, SpleeterEngine> = { off: engineFor('off'), on: engineFor('on') };
@@ -156,36 +155,6 @@ async function sameBytes(a: SeparationResult[], b: SeparationResult[], mode: Mod
       if (!x.equals(y)) throw new Error(`job ${j} stem ${stem} differs with cross_job_batching ${mode}`);
     }
   }
-}
-
-/** Chords, a pulse and noise, different per job (`variant`), written streaming as 16-bit WAV. */
-async function ensureWav(file: string, seconds: number, variant: number): Promise<string> {
-  if (fs.existsSync(file)) return file;
-  const writer = await WavFileWriter.create(file, {
-    sampleFormat: 'int',
-    bitsPerSample: 16,
-    channels: 2,
-    sampleRate: SR,
-  });
-  const buf = new Float32Array(SR * 2);
-  let seed = 12345 + variant;
-  const TWO_PI = 2 * Math.PI;
-  const root = 220 * (1 + variant / 7);
-  for (let start = 0; start < seconds * SR; start += SR) {
-    const n = Math.min(SR, seconds * SR - start);
-    for (let i = 0; i < n; i++) {
-      const t = (start + i) / SR;
-      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
-      const noise = (seed / 0x7fffffff - 0.5) * 0.05;
-      const beat = t % (0.4 + variant / 20) < 0.03 ? Math.sin(TWO_PI * 60 * t) * 0.5 : 0;
-      const chord = 0.1 * (Math.sin(TWO_PI * root * t) + Math.sin(TWO_PI * root * 1.26 * t));
-      buf[2 * i] = chord + beat + noise;
-      buf[2 * i + 1] = chord * 0.9 + beat + noise;
-    }
-    await writer.write(n === SR ? buf : buf.subarray(0, 2 * n));
-  }
-  await writer.close();
-  return file;
 }
 
 main().catch((err) => {

@@ -36,7 +36,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as ort from 'onnxruntime-node';
-import { WavFileWriter } from '../../src/core/audio/wav-file';
+import { musicWav } from './bench-wav';
 import { generateTestModelFiles } from '../../src/core/onnx/test-model-generator';
 import { WorkerOnnxSession } from '../../src/infra/onnx/worker-onnx-session';
 import { SPLEETER_FRAME_STEP, SPLEETER_T } from '../../src/core/spleeter/types';
@@ -430,37 +430,10 @@ async function pureOrtProcess(
   return { wallMs: r.wallMs, cpuMs: r.cpuMs, maxRssKb: r.maxRssKb };
 }
 
-/** A music-like stereo test signal (chords, a drum-like pulse, noise), written streaming. */
+/** The input (bench-wav.ts), written once and logged when it is. */
 async function ensureWav(file: string, seconds: number): Promise<string> {
-  if (fs.existsSync(file)) return file;
-  log(`writing ${seconds} s test input ${path.basename(file)}…`);
-  const writer = await WavFileWriter.create(file, {
-    sampleFormat: 'int',
-    bitsPerSample: 16,
-    channels: 2,
-    sampleRate: SR,
-  });
-  const block = SR;
-  const buf = new Float32Array(block * 2);
-  let seed = 12345;
-  const sin = Math.sin;
-  const TWO_PI = 2 * Math.PI;
-  for (let start = 0; start < seconds * SR; start += block) {
-    const n = Math.min(block, seconds * SR - start);
-    for (let i = 0; i < n; i++) {
-      const t = (start + i) / SR;
-      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
-      const noise = (seed / 0x7fffffff - 0.5) * 0.05;
-      const beat = t % 0.5 < 0.03 ? sin(TWO_PI * 60 * t) * 0.5 : 0;
-      const chord = 0.1 * (sin(TWO_PI * 220 * t) + sin(TWO_PI * 277.2 * t) + sin(TWO_PI * 329.6 * t));
-      const voice = 0.15 * sin(TWO_PI * (440 + 20 * sin(TWO_PI * 5 * t)) * t);
-      buf[2 * i] = chord + beat + noise + voice * 0.8;
-      buf[2 * i + 1] = chord * 0.9 + beat + noise + voice;
-    }
-    await writer.write(n === block ? buf : buf.subarray(0, 2 * n));
-  }
-  await writer.close();
-  return file;
+  if (!fs.existsSync(file)) log(`writing ${seconds} s test input ${path.basename(file)}…`);
+  return musicWav(file, seconds);
 }
 
 main().catch((err) => {
