@@ -10,7 +10,8 @@ import { tmpdir } from 'os';
 import { join } from 'path';
 import * as ort from 'onnxruntime-node';
 import { testModelDir } from '../factories/models';
-import { createTestUnetSpec, mulberry32 } from '../../src/core/onnx/test-weights';
+import { createTestUnetSpec } from '../../src/core/onnx/test-weights';
+import { spectrogramMagnitudes } from '../factories/spectrogram';
 import { parseOnnxMetadata, readOnnxMetadata } from '../../src/core/onnx/onnx-metadata-reader';
 import { DataType, decodeModel } from '../../src/core/onnx/onnx-protos';
 import { buildSpleeterUnetOnnx } from '../../src/core/onnx/spleeter-unet';
@@ -38,18 +39,6 @@ const INT64 = DataType.INT64;
 
 function report(line: string): void {
   process.stdout.write(`[fp16c] ${line}\n`);
-}
-
-/** Spectrogram-like magnitudes: heavy-tailed, decaying with frequency, some exact zeros. */
-function magnitudes(S: number, T: number, F: number, seed = 1): Float32Array {
-  const r = mulberry32(seed);
-  const x = new Float32Array(2 * S * T * F);
-  for (let i = 0; i < x.length; i++) {
-    const f = i % F;
-    const u = r();
-    x[i] = u < 0.01 ? 0 : 40 * u ** 4 * Math.exp(-f / 300);
-  }
-  return x;
 }
 
 function snrDb(y: Float32Array, ref: Float32Array): number {
@@ -147,7 +136,7 @@ describe("Spleeter U-Net precision 'fp16c' (float16 compute)", () => {
     it.each(['CSTF', 'SCTF'] as const)(
       `%s: both stems within ${MIN_SNR_DB} dB SNR of fp32 on onnxruntime CPU`,
       async (layout) => {
-        const x = magnitudes(S, T, F, 5);
+        const x = spectrogramMagnitudes(S, T, F, 5);
         const dims = layout === 'CSTF' ? [2, S, T, F] : [S, 2, T, F];
         for (const instrument of [0, 1]) {
           const ref = await runOrt(build(instrument, 'fp32', layout), x, dims);
@@ -165,7 +154,7 @@ describe("Spleeter U-Net precision 'fp16c' (float16 compute)", () => {
   it('small 5stems (softmax_unet, elu deconv activation): logits within the same bound', async () => {
     const [T, F] = [64, 128];
     const spec5 = createTestUnetSpec('5stems', { seed: 4, F });
-    const x = magnitudes(1, T, F, 6);
+    const x = spectrogramMagnitudes(1, T, F, 6);
     for (const instrument of [0, 4]) {
       const run = (precision: ModelPrecision) =>
         runOrt(buildSpleeterUnetOnnx(spec5, instrument, { layout: 'CSTF', precision, T, F }), x, [
@@ -214,7 +203,7 @@ describe("Spleeter U-Net precision 'fp16c' (float16 compute)", () => {
       ]);
       expect(meta.metadata.precision).toBe('fp16c');
 
-      const x = magnitudes(1, 512, 1024, 2);
+      const x = spectrogramMagnitudes(1, 512, 1024, 2);
       const fp32 = await (await load(await testModelDir('full', { config: '2stems' }))).run(x, 1);
       // Through the on-disk cache of onnxruntime-optimized CPU models, as the engine runs it:
       // once writing the optimized copy (with onnxruntime's inserted Casts), once loading it.

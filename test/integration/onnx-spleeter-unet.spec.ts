@@ -5,7 +5,7 @@
  * Set ONNX_BENCH=1 to also print CPU timings for one 512×1024 segment.
  */
 import { testModelDir } from '../factories/models';
-import { mulberry32 } from '../../src/core/onnx/test-weights';
+import { spectrogramMagnitudes } from '../factories/spectrogram';
 import { readOnnxMetadata } from '../../src/core/onnx/onnx-metadata-reader';
 import type { SpleeterConfigName } from '../../src/core/onnx/spleeter-configs';
 import { OnnxRuntime } from '../../src/infra/onnx/onnx-runtime';
@@ -17,18 +17,6 @@ import {
 jest.setTimeout(120_000);
 
 const T = 512;
-
-/** Spectrogram-like magnitudes: heavy-tailed, decaying with frequency, some exact zeros. */
-function magnitudes(S: number, F: number, seed = 1): Float32Array {
-  const r = mulberry32(seed);
-  const x = new Float32Array(2 * S * T * F);
-  for (let i = 0; i < x.length; i++) {
-    const f = i % F;
-    const u = r();
-    x[i] = u < 0.01 ? 0 : 40 * u ** 4 * Math.exp(-f / 300);
-  }
-  return x;
-}
 
 function report(line: string): void {
   process.stdout.write(`[onnx-integration] ${line}\n`);
@@ -66,7 +54,7 @@ describe('full-size Spleeter U-Net ONNX models', () => {
       const sut = await load(dir);
       expect(sut.F).toBe(F);
       expect(sut.executionProvider).toBe('cpu');
-      const x = magnitudes(1, F);
+      const x = spectrogramMagnitudes(1, T, F);
       const t0 = performance.now();
       const outs = await sut.run(x, 1);
       report(
@@ -100,7 +88,7 @@ describe('full-size Spleeter U-Net ONNX models', () => {
   );
 
   it('2stems fp16 and int8 files run and stay close to fp32 (relative to max |y|)', async () => {
-    const x = magnitudes(1, 1024, 2);
+    const x = spectrogramMagnitudes(1, T, 1024, 2);
     const fp32 = await (await load(await testModelDir('full', { config: '2stems' }))).run(x, 1);
     const results: Record<string, number> = {};
     for (const precision of ['fp16', 'int8'] as const) {
@@ -136,7 +124,7 @@ describe('full-size Spleeter U-Net ONNX models', () => {
 
   (process.env.ONNX_BENCH ? it : it.skip)('benchmark: one 512×1024 segment, 2stems, cpu', async () => {
     const dir = await testModelDir('full', { config: '2stems' });
-    const x = magnitudes(1, 1024, 3);
+    const x = spectrogramMagnitudes(1, T, 1024, 3);
     const stats = (v: number[]) => {
       v.sort((a, b) => a - b);
       return `min ${v[0].toFixed(0)} / median ${v[v.length >> 1].toFixed(0)} ms`;
