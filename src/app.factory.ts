@@ -9,7 +9,7 @@ import { startupConsoleLogger } from './common/logging/startup-logging';
 import { AppConfig } from './infra/config/app-config';
 import type { LoadConfigOptions } from './infra/config/config.loader';
 import type { ProcessRole } from './infra/queue/process-role';
-import { setupOpenApi } from './openapi';
+import { loadOpenApiMetadata, setupOpenApi } from './openapi';
 
 export interface CreateAppOptions {
   config?: LoadConfigOptions;
@@ -32,11 +32,11 @@ export async function createApp(options: CreateAppOptions = {}): Promise<INestAp
     },
   );
   if (options.logger !== false) app.useLogger(app.get(PinoNestLogger));
-  configureApp(app);
+  await configureApp(app);
   return app;
 }
 
-export function configureApp(app: NestExpressApplication): void {
+export async function configureApp(app: NestExpressApplication): Promise<void> {
   const config = app.get(AppConfig);
   if (config.server.trust_proxy) app.set('trust proxy', true);
   app.useBodyParser('json', { limit: `${config.server.body_limit_kb}kb` });
@@ -73,5 +73,6 @@ export function configureApp(app: NestExpressApplication): void {
   );
   app.useGlobalFilters(new ProblemDetailsFilter());
   app.enableShutdownHooks();
+  await loadOpenApiMetadata();
   setupOpenApi(app);
 }

@@ -274,6 +274,36 @@ describe('OpenAPI document (e2e)', () => {
       expect(schemas[dto].required).toEqual(expect.arrayContaining(['executionDevice']));
     }
   });
+
+  it('documents DTO properties from their TypeScript and JSDoc (Swagger plugin metadata), in declaration order', () => {
+    const schemas = (doc.components as Json).schemas as Record<string, Json>;
+    // No @ApiProperty on these: type, nullable, description and example come from the plugin.
+    const timings = schemas.SeparationTimingsDto.properties as Record<string, Json>;
+    expect(Object.keys(timings)).toEqual([
+      'queuedMs',
+      'decodeMs',
+      'inferenceMs',
+      'dspMs',
+      'encodeMs',
+      'totalMs',
+    ]);
+    expect(timings.queuedMs).toEqual({
+      type: 'number',
+      nullable: true,
+      description: 'Time spent waiting in the queue.',
+    });
+    const input = schemas.SeparationInputDto.properties as Record<string, Json>;
+    expect(input.codec).toEqual({ type: 'string', nullable: true, example: 'mp3' });
+    expect(input.sizeBytes).toEqual({ type: 'number', example: 262867 });
+    // A multi-line JSDoc reads as one paragraph.
+    expect(timings.totalMs.description).toMatch(
+      /^Processing time, start to finish .* because stages overlap\.$/,
+    );
+    // class-validator limits reach query parameters, which keep their declaration order.
+    const audit = (doc.paths as Record<string, Json>)['/v1/admin/audit'].get as { parameters: Json[] };
+    expect(audit.parameters.map((p) => p.name).slice(0, 3)).toEqual(['principal', 'action', 'resourceType']);
+    expect(audit.parameters[0].schema).toMatchObject({ type: 'string', minLength: 1, maxLength: 255 });
+  });
 });
 
 function* operations(doc: Json): Generator<[string, Json, string]> {

@@ -55,7 +55,7 @@ describe('Secrets never reach the logs', () => {
       .compile();
     app = moduleRef.createNestApplication<NestExpressApplication>({ bodyParser: false, bufferLogs: true });
     app.useLogger(app.get(PinoNestLogger));
-    configureApp(app);
+    await configureApp(app);
     await app.init();
   });
 

@@ -116,7 +116,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
       bufferLogs: capture,
     });
     if (capture) app.useLogger(app.get(PinoNestLogger));
-    configureApp(app);
+    await configureApp(app);
     if (options.listen) await app.listen(0, '127.0.0.1');
     else await app.init();
   } catch (err) {

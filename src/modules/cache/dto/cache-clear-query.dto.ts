@@ -3,17 +3,15 @@ import { IsIn, IsOptional, IsString, MaxLength, MinLength } from 'class-validato
 import { CACHE_LEVELS, type CacheLevel } from '../core/cache-tier';
 
 export class CacheClearQueryDto {
-  @ApiPropertyOptional({
-    description: 'Only this model’s results (name without version).',
-    example: 'spleeter:2stems',
-  })
+  /** Only this model’s results (name without version). @example spleeter:2stems */
   @IsOptional()
   @IsString()
   @MinLength(1)
   @MaxLength(200)
   model?: string;
 
-  @ApiPropertyOptional({ enum: CACHE_LEVELS, description: 'Only this tier (default: all).' })
+  /** Only this tier (default: all). */
+  @ApiPropertyOptional({ enum: CACHE_LEVELS })
   @IsOptional()
   @IsIn(CACHE_LEVELS)
   level?: CacheLevel;

@@ -6,19 +6,21 @@ const toBool = ({ value }: { value: unknown }) =>
   value === 'true' ? true : value === 'false' ? false : value;
 
 export class ModelInstallCreateDto {
-  @ApiPropertyOptional({ default: false, description: 'Install a new version even if one is installed' })
+  /** Install a new version even if one is installed */
+  @ApiPropertyOptional({ default: false })
   @IsOptional()
   @IsBoolean()
   force?: boolean;
 
-  @ApiPropertyOptional({ default: true, description: 'Make the new version active when it validates' })
+  /** Make the new version active when it validates */
+  @ApiPropertyOptional({ default: true })
   @IsOptional()
   @IsBoolean()
   activate?: boolean;
 }
 
 export class ModelListQueryDto {
-  @ApiPropertyOptional({ description: 'Only models usable without a download' })
+  /** Only models usable without a download */
   @IsOptional()
   @Transform(toBool)
   @IsBoolean()

@@ -1,94 +1,110 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty } from '@nestjs/swagger';
 import { MODEL_PRECISIONS } from '../../../core/models/model-catalog';
 import type { ModelInfo, ValidationReport, VersionInfo } from '../../../core/models/model-types';
 import type { InstallOperation } from '../model-install-operations.service';
 
 export class ModelVersionResponseDto {
-  @ApiProperty({ example: 'v2' }) id!: string;
-  @ApiProperty() active!: boolean;
-  @ApiProperty({ enum: ['catalog', 'upload', 'builtin'] }) origin!: string;
-  @ApiProperty({ nullable: true, type: String }) sourceUrl!: string | null;
-  @ApiProperty({ nullable: true, type: String, description: 'sha256 of the downloaded/uploaded artifact' })
+  /** @example v2 */
+  id!: string;
+  active!: boolean;
+  @ApiProperty({ enum: ['catalog', 'upload', 'builtin'] })
+  origin!: string;
+  sourceUrl!: string | null;
+  /** sha256 of the downloaded/uploaded artifact */
   sha256!: string | null;
-  @ApiProperty({ nullable: true, type: String }) installedAt!: string | null;
-  @ApiProperty({ description: 'Bytes on disk' }) size!: number;
-  @ApiProperty() format!: string;
-  @ApiProperty({ type: [String] }) stems!: string[];
-  @ApiProperty({ nullable: true, enum: MODEL_PRECISIONS }) precision!: string | null;
-  @ApiProperty({ enum: ['valid', 'invalid', 'unchecked'] }) validation!: string;
-  @ApiProperty({ description: 'Running separations using this version' }) inUse!: number;
+  installedAt!: string | null;
+  /** Bytes on disk */
+  size!: number;
+  format!: string;
+  stems!: string[];
+  @ApiProperty({ nullable: true, enum: MODEL_PRECISIONS })
+  precision!: string | null;
+  @ApiProperty({ enum: ['valid', 'invalid', 'unchecked'] })
+  validation!: string;
+  /** Running separations using this version */
+  inUse!: number;
 }
 
 export class ModelResponseDto {
-  @ApiProperty({ example: 'spleeter:4stems' }) name!: string;
-  @ApiProperty({ enum: ['spleeter', 'mdx', 'builtin'] }) kind!: string;
-  @ApiProperty({ enum: ['builtin', 'catalog', 'custom'] }) source!: string;
-  @ApiProperty() description!: string;
-  @ApiProperty({ type: [String], example: ['vocals', 'drums', 'bass', 'other'] }) stems!: string[];
-  @ApiProperty({ example: 44100 }) sampleRate!: number;
-  @ApiProperty() license!: string;
-  @ApiProperty({ enum: ['tf-checkpoint', 'onnx-archive', 'onnx', 'builtin'] }) format!: string;
-  @ApiProperty({ description: 'A usable version is installed (always true for built-ins)' })
+  /** @example spleeter:4stems */
+  name!: string;
+  @ApiProperty({ enum: ['spleeter', 'mdx', 'builtin'] })
+  kind!: string;
+  @ApiProperty({ enum: ['builtin', 'catalog', 'custom'] })
+  source!: string;
+  description!: string;
+  @ApiProperty({ type: [String], example: ['vocals', 'drums', 'bass', 'other'] })
+  stems!: string[];
+  /** @example 44100 */
+  sampleRate!: number;
+  license!: string;
+  @ApiProperty({ enum: ['tf-checkpoint', 'onnx-archive', 'onnx', 'builtin'] })
+  format!: string;
+  /** A usable version is installed (always true for built-ins) */
   installed!: boolean;
-  @ApiProperty({ nullable: true, type: String }) activeVersion!: string | null;
-  @ApiProperty({ type: [ModelVersionResponseDto] }) versions!: ModelVersionResponseDto[];
-  @ApiProperty({ nullable: true, type: Number, description: 'Download size in bytes, when published' })
+  activeVersion!: string | null;
+  versions!: ModelVersionResponseDto[];
+  /** Download size in bytes, when published */
   downloadSize!: number | null;
-  @ApiProperty({ type: [String] }) aliases!: string[];
+  aliases!: string[];
 }
 
 export class ModelListResponseDto {
-  @ApiProperty({ type: [ModelResponseDto] }) items!: ModelResponseDto[];
-  @ApiProperty({ description: 'Version of the model catalog file' }) catalogVersion!: number;
+  items!: ModelResponseDto[];
+  /** Version of the model catalog file */
+  catalogVersion!: number;
+  /** @example builtin:center */
   @ApiProperty({
     description: 'The model a separation uses when the request names none (name, alias or name@version)',
-    example: 'builtin:center',
   })
   defaultModel!: string;
 }
 
 export class ValidationCheckResponseDto {
-  @ApiProperty() name!: string;
-  @ApiProperty() ok!: boolean;
-  @ApiProperty() fatal!: boolean;
-  @ApiProperty() detail!: string;
+  name!: string;
+  ok!: boolean;
+  fatal!: boolean;
+  detail!: string;
 }
 
 export class ValidationReportResponseDto {
-  @ApiProperty() name!: string;
-  @ApiProperty() version!: string;
-  @ApiProperty() valid!: boolean;
-  @ApiProperty({ description: 'A file changed since install (size or sha256)' }) corrupted!: boolean;
-  @ApiProperty({ type: [ValidationCheckResponseDto] }) checks!: ValidationCheckResponseDto[];
-  @ApiProperty() durationMs!: number;
-  @ApiProperty() checkedAt!: string;
+  name!: string;
+  version!: string;
+  valid!: boolean;
+  /** A file changed since install (size or sha256) */
+  corrupted!: boolean;
+  checks!: ValidationCheckResponseDto[];
+  durationMs!: number;
+  checkedAt!: string;
 }
 
 export class InstallProgressResponseDto {
-  @ApiProperty() stage!: string;
-  @ApiProperty({ minimum: 0, maximum: 1 }) fraction!: number;
-  @ApiPropertyOptional() bytes?: number;
-  @ApiPropertyOptional({ nullable: true, type: Number }) totalBytes?: number | null;
-  @ApiPropertyOptional() bytesPerSecond?: number;
+  stage!: string;
+  @ApiProperty({ minimum: 0, maximum: 1 })
+  fraction!: number;
+  bytes?: number;
+  totalBytes?: number | null;
+  bytesPerSecond?: number;
 }
 
 export class InstallErrorResponseDto {
-  @ApiProperty() code!: string;
-  @ApiProperty() detail!: string;
+  code!: string;
+  detail!: string;
 }
 
 export class InstallOperationResponseDto {
-  @ApiProperty() id!: string;
-  @ApiProperty() model!: string;
-  @ApiProperty({ enum: ['queued', 'running', 'succeeded', 'failed', 'canceled'] }) status!: string;
-  @ApiProperty({ type: InstallProgressResponseDto }) progress!: InstallProgressResponseDto;
-  @ApiProperty({ nullable: true, type: String }) version!: string | null;
-  @ApiProperty({ description: 'False when the model was already installed and nothing was downloaded' })
+  id!: string;
+  model!: string;
+  @ApiProperty({ enum: ['queued', 'running', 'succeeded', 'failed', 'canceled'] })
+  status!: string;
+  progress!: InstallProgressResponseDto;
+  version!: string | null;
+  /** False when the model was already installed and nothing was downloaded */
   installed!: boolean;
-  @ApiProperty({ nullable: true, type: InstallErrorResponseDto }) error!: InstallErrorResponseDto | null;
-  @ApiProperty() createdAt!: string;
-  @ApiProperty() updatedAt!: string;
-  @ApiProperty({ nullable: true, type: String }) finishedAt!: string | null;
+  error!: InstallErrorResponseDto | null;
+  createdAt!: string;
+  updatedAt!: string;
+  finishedAt!: string | null;
   @ApiProperty({
     example: { self: '/v1/admin/models/installs/…', events: '/v1/admin/models/installs/…/events' },
   })
@@ -96,9 +112,9 @@ export class InstallOperationResponseDto {
 }
 
 export class ModelRemoveResponseDto {
-  @ApiProperty() name!: string;
-  @ApiProperty({ type: [String] }) removed!: string[];
-  @ApiProperty({ nullable: true, type: String }) activeVersion!: string | null;
+  name!: string;
+  removed!: string[];
+  activeVersion!: string | null;
 }
 
 export function toModelVersionResponse(v: VersionInfo): ModelVersionResponseDto {

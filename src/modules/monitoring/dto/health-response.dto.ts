@@ -17,10 +17,8 @@ const CHECK_MAP: { type: 'object'; additionalProperties: SchemaObject } = {
 };
 
 export class HealthCheckResponseDto {
-  @ApiProperty({
-    enum: ['ok', 'error', 'shutting_down'],
-    description: '`ok` with 200; `error` (a check is down) or `shutting_down` with 503',
-  })
+  /** `ok` with 200; `error` (a check is down) or `shutting_down` with 503 */
+  @ApiProperty({ enum: ['ok', 'error', 'shutting_down'] })
   status!: 'ok' | 'error' | 'shutting_down';
 
   @ApiPropertyOptional({

@@ -5,7 +5,8 @@ import type { Role } from '../../../common/decorators/roles.decorator';
 import type { ApiKeyEntity } from '../entities/api-key.entity';
 
 export class ApiKeyCreateDto {
-  @ApiProperty({ example: 'ci-pipeline', maxLength: 128 })
+  /** @example ci-pipeline */
+  @ApiProperty({ maxLength: 128 })
   @Transform(({ value }) => (typeof value === 'string' ? value.trim() : value))
   @IsString()
   @Length(1, 128)
@@ -17,56 +18,62 @@ export class ApiKeyCreateDto {
   @IsIn(['user', 'admin'])
   role?: Role;
 
-  @ApiPropertyOptional({
-    description: 'ISO-8601 expiry time (must be in the future)',
-    example: '2030-01-01T00:00:00Z',
-  })
+  /** ISO-8601 expiry time (must be in the future) @example 2030-01-01T00:00:00Z */
   @IsOptional()
   @IsISO8601({ strict: true })
   expiresAt?: string;
 }
 
 export class ApiKeyResponseDto {
-  @ApiProperty({ example: '0123456789abcdef' }) id!: string;
-  @ApiProperty({ example: 'ci-pipeline' }) name!: string;
-  @ApiProperty({ enum: ['user', 'admin'] }) role!: Role;
-  @ApiProperty({ example: '2025-01-01T12:00:00.000Z' }) createdAt!: string;
-  @ApiProperty({ nullable: true, type: String }) createdBy!: string | null;
-  @ApiProperty({ nullable: true, type: String }) expiresAt!: string | null;
-  @ApiProperty({ nullable: true, type: String }) revokedAt!: string | null;
-  @ApiProperty({ nullable: true, type: String }) lastUsedAt!: string | null;
-  @ApiProperty({ enum: ['active', 'revoked', 'expired'] }) status!: 'active' | 'revoked' | 'expired';
+  /** @example 0123456789abcdef */
+  id!: string;
+  /** @example ci-pipeline */
+  name!: string;
+  @ApiProperty({ enum: ['user', 'admin'] })
+  role!: Role;
+  /** @example 2025-01-01T12:00:00.000Z */
+  createdAt!: string;
+  createdBy!: string | null;
+  expiresAt!: string | null;
+  revokedAt!: string | null;
+  lastUsedAt!: string | null;
+  @ApiProperty({ enum: ['active', 'revoked', 'expired'] })
+  status!: 'active' | 'revoked' | 'expired';
 }
 
 export class ApiKeyCreatedResponseDto extends ApiKeyResponseDto {
-  @ApiProperty({ description: 'The secret. Shown only in this response; store it now.' })
+  /** The secret. Shown only in this response; store it now. */
   key!: string;
 }
 
 export class ApiKeyListResponseDto {
-  @ApiProperty({ type: [ApiKeyResponseDto] }) items!: ApiKeyResponseDto[];
+  items!: ApiKeyResponseDto[];
 }
 
 /** Mirrors QuotaService.status(): today's usage (UTC day) and the configured limits. */
 export class QuotaStatusResponseDto {
-  @ApiProperty({ description: 'Jobs of this principal queued or running now', example: 1 })
+  /** Jobs of this principal queued or running now @example 1 */
   activeJobs!: number;
-  @ApiProperty({ description: 'Seconds of input audio accepted today (UTC)', example: 312.5 })
+  /** Seconds of input audio accepted today (UTC) @example 312.5 */
   audioSecondsToday!: number;
-  @ApiProperty({ description: 'Admins and the anonymous principal (auth disabled) have no quota' })
+  /** Admins and the anonymous principal (auth disabled) have no quota */
   exempt!: boolean;
-  @ApiProperty({ description: 'Configured limit of concurrent jobs', example: 2 })
+  /** Configured limit of concurrent jobs @example 2 */
   maxConcurrentJobs!: number;
-  @ApiProperty({ description: 'Configured limit of input audio minutes per UTC day', example: 120 })
+  /** Configured limit of input audio minutes per UTC day @example 120 */
   audioMinutesPerDay!: number;
 }
 
 export class PrincipalResponseDto {
-  @ApiProperty({ example: 'apikey:0123456789abcdef' }) id!: string;
-  @ApiProperty({ enum: ['user', 'admin'] }) role!: Role;
-  @ApiProperty({ enum: ['api-key', 'jwt', 'anonymous'] }) method!: string;
-  @ApiPropertyOptional({ description: 'Id of the API key, when authenticated with one' }) keyId?: string;
-  @ApiProperty({ type: QuotaStatusResponseDto, description: 'Quota usage today (UTC) and limits' })
+  /** @example apikey:0123456789abcdef */
+  id!: string;
+  @ApiProperty({ enum: ['user', 'admin'] })
+  role!: Role;
+  @ApiProperty({ enum: ['api-key', 'jwt', 'anonymous'] })
+  method!: string;
+  /** Id of the API key, when authenticated with one */
+  keyId?: string;
+  /** Quota usage today (UTC) and limits */
   quota!: QuotaStatusResponseDto;
 }
 

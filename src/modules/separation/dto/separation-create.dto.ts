@@ -33,10 +33,10 @@ export const MAX_OFFSET_SECONDS = 24 * 3600;
 
 /** Options shared by single and batch separation requests (multipart form fields). */
 export class SeparationOptionsDto {
+  /** @example builtin:center */
   @ApiPropertyOptional({
     description:
       'Model name, optionally pinned to a version with `@version`. Default: the server default model.',
-    example: 'builtin:center',
     pattern: MODEL_REFERENCE_PATTERN.source,
     maxLength: MODEL_REFERENCE_MAX_LENGTH,
   })
@@ -45,12 +45,8 @@ export class SeparationOptionsDto {
   @Matches(MODEL_REFERENCE_PATTERN, { message: 'model must be a model name, optionally with @version' })
   model?: string;
 
-  @ApiPropertyOptional({
-    type: [String],
-    description:
-      "Only produce these stems (a subset of the model's stems). Comma-separated or a repeated field.",
-    example: ['center'],
-  })
+  /** Only produce these stems (a subset of the model's stems). Comma-separated or a repeated field. */
+  @ApiPropertyOptional({ type: [String], example: ['center'] })
   @IsOptional()
   @Transform(toStringList)
   @IsArray()
@@ -63,53 +59,36 @@ export class SeparationOptionsDto {
   })
   stems?: string[];
 
-  @ApiPropertyOptional({
-    enum: OUTPUT_CODECS,
-    description: 'Output codec. Default: server `audio.default_codec`.',
-  })
+  /** Output codec. Default: server `audio.default_codec`. */
+  @ApiPropertyOptional({ enum: OUTPUT_CODECS })
   @IsOptional()
   @IsIn(OUTPUT_CODECS)
   codec?: OutputCodec;
 
-  @ApiPropertyOptional({
-    description: 'MP3/OGG bitrate in kbit/s.',
-    minimum: BITRATE_KBPS_MIN,
-    maximum: BITRATE_KBPS_MAX,
-    example: 192,
-  })
+  /** MP3/OGG bitrate in kbit/s. @example 192 */
+  @ApiPropertyOptional({ minimum: BITRATE_KBPS_MIN, maximum: BITRATE_KBPS_MAX })
   @OptionalInt(BITRATE_KBPS_MIN, BITRATE_KBPS_MAX)
   bitrate?: number;
 
-  @ApiPropertyOptional({
-    enum: [16, 24, 32],
-    description: 'WAV: 16/24-bit integer or 32-bit float; FLAC: 16 or 24.',
-  })
+  /** WAV: 16/24-bit integer or 32-bit float; FLAC: 16 or 24. */
+  @ApiPropertyOptional({ enum: [16, 24, 32] })
   @IsOptional()
   @Transform(toNumber)
   @IsIn([16, 24, 32])
   bitDepth?: 16 | 24 | 32;
 
-  @ApiPropertyOptional({
-    description: "Output sample rate in Hz. Default: the input's rate.",
-    minimum: 8000,
-    maximum: 192000,
-  })
+  /** Output sample rate in Hz. Default: the input's rate. */
+  @ApiPropertyOptional({ minimum: 8000, maximum: 192000 })
   @OptionalInt(8000, 192000)
   sampleRate?: number;
 
-  @ApiPropertyOptional({
-    description: 'Start of the excerpt to separate, in seconds.',
-    minimum: 0,
-    example: 0,
-  })
+  /** Start of the excerpt to separate, in seconds. @example 0 */
+  @ApiPropertyOptional({ minimum: 0 })
   @OptionalNumber(0, MAX_OFFSET_SECONDS)
   offset?: number;
 
-  @ApiPropertyOptional({
-    description: 'Length of the excerpt in seconds. Default: to the end.',
-    exclusiveMinimum: true,
-    minimum: 0,
-  })
+  /** Length of the excerpt in seconds. Default: to the end. */
+  @ApiPropertyOptional({ exclusiveMinimum: true, minimum: 0 })
   @IsOptional()
   @Transform(toNumber)
   @IsNumber({ allowNaN: false, allowInfinity: false })
@@ -117,32 +96,31 @@ export class SeparationOptionsDto {
   @Max(MAX_OFFSET_SECONDS)
   duration?: number;
 
-  @ApiPropertyOptional({ description: 'Multichannel Wiener filtering (Spleeter `--mwf`).', default: false })
+  /** Multichannel Wiener filtering (Spleeter `--mwf`). */
+  @ApiPropertyOptional({ default: false })
   @IsOptional()
   @Transform(toBoolean)
   @IsBoolean()
   mwf?: boolean;
 
-  @ApiPropertyOptional({
-    enum: ['model', 'full'],
-    description: "'model': silence above the model's bandwidth (Spleeter); 'full': keep the whole spectrum.",
-    default: 'model',
-  })
+  /** 'model': silence above the model's bandwidth (Spleeter); 'full': keep the whole spectrum. */
+  @ApiPropertyOptional({ enum: ['model', 'full'], default: 'model' })
   @IsOptional()
   @IsIn(['model', 'full'])
   bandwidth?: 'model' | 'full';
 
+  /**
+   * MDX-Net models only: chunk overlap. 'default' = UVR's (chunks every chunk − n_fft samples, Hann
+   * cross-fade); a number is the fraction of a chunk shared with the next (0.25 = python-audio-separator).
+   * Other models refuse it (422 OPTION_NOT_SUPPORTED).
+   * @example 0.5
+   */
   @ApiPropertyOptional({
     oneOf: [
       { type: 'string', enum: ['default'] },
       { type: 'number', minimum: 0, maximum: MDX_MAX_OVERLAP },
     ],
-    description:
-      "MDX-Net models only: chunk overlap. 'default' = UVR's (chunks every chunk − n_fft samples, Hann " +
-      'cross-fade); a number is the fraction of a chunk shared with the next (0.25 = python-audio-separator). ' +
-      'Other models refuse it (422 OPTION_NOT_SUPPORTED).',
     default: 'default',
-    example: 0.5,
   })
   @IsOptional()
   @Transform(toMdxOverlap)
@@ -152,95 +130,80 @@ export class SeparationOptionsDto {
   })
   overlap?: MdxOverlap;
 
-  @ApiPropertyOptional({
-    description:
-      'MDX-Net models only: UVR denoise, the average of model(x) and −model(−x) (twice the inference). ' +
-      'Other models refuse it (422 OPTION_NOT_SUPPORTED).',
-    default: false,
-  })
+  /**
+   * MDX-Net models only: UVR denoise, the average of model(x) and −model(−x) (twice the inference). Other
+   * models refuse it (422 OPTION_NOT_SUPPORTED).
+   */
+  @ApiPropertyOptional({ default: false })
   @IsOptional()
   @Transform(toBoolean)
   @IsBoolean()
   denoise?: boolean;
 
-  @ApiPropertyOptional({
-    description:
-      'Before the network: DC removal (5 Hz high-pass). Default: `audio.enable_preprocessing` (false).',
-  })
+  /** Before the network: DC removal (5 Hz high-pass). Default: `audio.enable_preprocessing` (false). */
   @IsOptional()
   @Transform(toBoolean)
   @IsBoolean()
   preprocess?: boolean;
 
-  @ApiPropertyOptional({
-    description:
-      'Before the network: a 4th-order Butterworth high-pass at this corner, Hz (with DC removal). ' +
-      'Default: `audio.highpass_hz` (none).',
-    minimum: 10,
-    maximum: 500,
-    example: 80,
-  })
+  /**
+   * Before the network: a 4th-order Butterworth high-pass at this corner, Hz (with DC removal). Default:
+   * `audio.highpass_hz` (none).
+   * @example 80
+   */
+  @ApiPropertyOptional({ minimum: 10, maximum: 500 })
   @OptionalNumber(10, 500)
   highpassHz?: number;
 
-  @ApiPropertyOptional({
-    description:
-      'Before the network: spectral-gating noise reduction, the noise profile estimated from the ' +
-      "input's quietest passages (one extra decoding pass; with DC removal). Default: " +
-      '`audio.noise_reduction` (false).',
-  })
+  /**
+   * Before the network: spectral-gating noise reduction, the noise profile estimated from the input's
+   * quietest passages (one extra decoding pass; with DC removal). Default: `audio.noise_reduction` (false).
+   */
   @IsOptional()
   @Transform(toBoolean)
   @IsBoolean()
   noiseReduction?: boolean;
 
-  @ApiPropertyOptional({
-    description:
-      'Write the input\'s tags into the stems, the stem name added to the title ("Song (vocals)"; an ' +
-      'untitled input: the stem name), and its JPEG/PNG cover art into MP3/FLAC stems. `false`: bare files.',
-    default: true,
-  })
+  /**
+   * Write the input's tags into the stems, the stem name added to the title ("Song (vocals)"; an untitled
+   * input: the stem name), and its JPEG/PNG cover art into MP3/FLAC stems. `false`: bare files.
+   */
+  @ApiPropertyOptional({ default: true })
   @IsOptional()
   @Transform(toBoolean)
   @IsBoolean()
   tags?: boolean;
 
-  @ApiPropertyOptional({
-    description:
-      'Loudness (BS.1770 integrated, LRA, true/sample peak), silent ranges and an `empty` flag of the input ' +
-      'and of every stem in the job JSON (`analysis`, `stems[].analysis`), measured while separating. ' +
-      'Silence settings: `audio.silence_threshold_db`, `audio.silence_min_duration_s`.',
-    default: true,
-  })
+  /**
+   * Loudness (BS.1770 integrated, LRA, true/sample peak), silent ranges and an `empty` flag of the input and
+   * of every stem in the job JSON (`analysis`, `stems[].analysis`), measured while separating. Silence
+   * settings: `audio.silence_threshold_db`, `audio.silence_min_duration_s`.
+   */
+  @ApiPropertyOptional({ default: true })
   @IsOptional()
   @Transform(toBoolean)
   @IsBoolean()
   analysis?: boolean;
 
-  @ApiPropertyOptional({
-    description:
-      'Before the network: the input brought to `targetLufs` (BS.1770); stems scaled back by the inverse ' +
-      'gain so they still sum to the original mixture. Default: `audio.normalize_loudness` (false).',
-  })
+  /**
+   * Before the network: the input brought to `targetLufs` (BS.1770); stems scaled back by the inverse gain so
+   * they still sum to the original mixture. Default: `audio.normalize_loudness` (false).
+   */
   @IsOptional()
   @Transform(toBoolean)
   @IsBoolean()
   normalizeLoudness?: boolean;
 
-  @ApiPropertyOptional({
-    description: 'Target of `normalizeLoudness`, LUFS. Default: `audio.target_lufs` (−14).',
-    minimum: -70,
-    maximum: 0,
-    example: -14,
-  })
+  /** Target of `normalizeLoudness`, LUFS. Default: `audio.target_lufs` (−14). @example -14 */
+  @ApiPropertyOptional({ minimum: -70, maximum: 0 })
   @OptionalNumber(-70, 0)
   targetLufs?: number;
 
+  /** @example https://example.com/hooks/spleeter */
   @ApiPropertyOptional({
     description:
       'When set, the final job JSON is POSTed here, signed with HMAC-SHA256 in `X-Spleeter-Signature` ' +
       '(`t=<unix>,v1=<hex hmac of "<t>.<body>">`), retried with backoff. Must resolve to a public address.',
-    example: 'https://example.com/hooks/spleeter',
     maxLength: 2048,
   })
   @IsOptional()
@@ -256,20 +219,14 @@ export class SeparationBatchCreateDto extends SeparationOptionsDto {}
 
 /** Documentation only: the multipart body of POST /v1/separations. */
 export class SeparationUploadDto extends SeparationCreateDto {
-  @ApiProperty({
-    type: 'string',
-    format: 'binary',
-    description: 'The audio file. Its format is detected from its content.',
-  })
+  /** The audio file. Its format is detected from its content. */
+  @ApiProperty({ type: 'string', format: 'binary' })
   file!: unknown;
 }
 
 /** Documentation only: the multipart body of POST /v1/separations/batch. */
 export class SeparationBatchUploadDto extends SeparationBatchCreateDto {
-  @ApiProperty({
-    type: 'array',
-    items: { type: 'string', format: 'binary' },
-    description: 'The audio files (repeat the field).',
-  })
+  /** The audio files (repeat the field). */
+  @ApiProperty({ type: 'array', items: { type: 'string', format: 'binary' } })
   files!: unknown[];
 }

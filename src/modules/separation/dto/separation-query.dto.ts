@@ -19,11 +19,8 @@ export class SeparationWaitQueryDto {
 }
 
 export class SeparationListQueryDto {
-  @ApiPropertyOptional({
-    enum: SeparationStatus,
-    isArray: true,
-    description: 'Only jobs in these statuses (comma-separated or repeated).',
-  })
+  /** Only jobs in these statuses (comma-separated or repeated). */
+  @ApiPropertyOptional({ isArray: true, enum: SeparationStatus })
   @IsOptional()
   @Transform(toStringList)
   @IsArray()
@@ -35,7 +32,7 @@ export class SeparationListQueryDto {
   @OptionalInt(1, 100)
   limit?: number;
 
-  @ApiPropertyOptional({ description: 'The `nextCursor` of the previous page.' })
+  /** The `nextCursor` of the previous page. */
   @IsOptional()
   @IsString()
   @MaxLength(200)
@@ -44,20 +41,14 @@ export class SeparationListQueryDto {
 }
 
 export class StemDownloadQueryDto {
-  @ApiPropertyOptional({
-    enum: OUTPUT_CODECS,
-    description:
-      'Transcode on the fly to this codec (streamed, no Content-Length or Range). Default: the stored file.',
-  })
+  /** Transcode on the fly to this codec (streamed, no Content-Length or Range). Default: the stored file. */
+  @ApiPropertyOptional({ enum: OUTPUT_CODECS })
   @IsOptional()
   @IsIn(OUTPUT_CODECS)
   codec?: OutputCodec;
 
-  @ApiPropertyOptional({
-    description: 'Bitrate in kbit/s when transcoding to mp3/ogg.',
-    minimum: BITRATE_KBPS_MIN,
-    maximum: BITRATE_KBPS_MAX,
-  })
+  /** Bitrate in kbit/s when transcoding to mp3/ogg. */
+  @ApiPropertyOptional({ minimum: BITRATE_KBPS_MIN, maximum: BITRATE_KBPS_MAX })
   @OptionalInt(BITRATE_KBPS_MIN, BITRATE_KBPS_MAX)
   bitrate?: number;
 }
