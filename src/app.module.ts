@@ -1,5 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { EventEmitterModule } from '@nestjs/event-emitter';
+import { ScheduleModule } from '@nestjs/schedule';
 import type { DestinationStream } from 'pino';
 import { LoggingModule } from './common/logging/logging.module';
 import { ConfigModule } from './infra/config/config.module';
@@ -39,6 +40,7 @@ export class AppModule {
         DatabaseModule,
         RedisModule,
         EventEmitterModule.forRoot(),
+        ScheduleModule.forRoot(),
         // Security first: its global guards run in registration order (auth → rate limit → roles).
         SecurityModule,
         AuditModule,

@@ -1,4 +1,5 @@
-import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
+import { Interval, Timeout } from '@nestjs/schedule';
 import { AppConfig } from '../../infra/config/app-config';
 import { AuditService } from './audit.service';
 
@@ -12,26 +13,24 @@ const INTERVAL_MS = 6 * 3600_000;
  * lock makes concurrent runs harmless.
  */
 @Injectable()
-export class AuditRetentionService implements OnApplicationBootstrap, OnApplicationShutdown {
+export class AuditRetentionService {
   private readonly logger = new Logger('Audit');
-  private timers: NodeJS.Timeout[] = [];
 
   constructor(
     private readonly config: AppConfig,
     private readonly audit: AuditService,
   ) {}
 
-  onApplicationBootstrap(): void {
-    const first = setTimeout(() => void this.runOnce(), FIRST_RUN_DELAY_MS);
-    const every = setInterval(() => void this.runOnce(), INTERVAL_MS);
-    first.unref();
-    every.unref();
-    this.timers = [first, every];
+  // A minute after start, then every 6 hours (@nestjs/schedule: one schedule per method; cleared
+  // at shutdown).
+  @Timeout('audit-retention-first', FIRST_RUN_DELAY_MS)
+  firstRun(): void {
+    void this.runOnce();
   }
 
-  onApplicationShutdown(): void {
-    for (const t of this.timers) clearTimeout(t);
-    this.timers = [];
+  @Interval('audit-retention', INTERVAL_MS)
+  scheduledRun(): void {
+    void this.runOnce();
   }
 
   async runOnce(): Promise<number> {

@@ -7,6 +7,7 @@ import {
   type OnModuleInit,
 } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
+import { Interval } from '@nestjs/schedule';
 import type { Principal } from '../../common/auth/principal';
 import { DomainEvents, type CacheEventPayload } from '../../common/events/domain-events';
 import { CACHE_TIERS } from './cache.tokens';
@@ -26,7 +27,6 @@ const PURGE_INTERVAL_MS = 10 * 60_000;
 export class CacheService implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger('Cache');
   readonly cache: TieredCache;
-  private purgeTimer: NodeJS.Timeout | undefined;
 
   constructor(
     @Inject(CACHE_TIERS) private readonly tiers: CacheTier[],
@@ -47,16 +47,17 @@ export class CacheService implements OnModuleInit, OnModuleDestroy {
     const l3 = this.cache.tier('l3');
     // Not awaited: a dead Redis must not delay start-up; the tier flips to degraded within its timeout.
     if (l3 instanceof RedisCacheTier) void l3.connect();
-    this.purgeTimer = setInterval(() => {
-      this.cache.purgeExpired().catch((err: Error) => this.logger.warn(`Cache sweep failed: ${err.message}`));
-    }, PURGE_INTERVAL_MS);
-    this.purgeTimer.unref();
     this.logger.log(`Result cache tiers: ${this.cache.levels.join(', ') || 'none (disabled)'}`);
   }
 
   async onModuleDestroy(): Promise<void> {
-    if (this.purgeTimer) clearInterval(this.purgeTimer);
     await this.cache.close();
+  }
+
+  /** Drops expired entries from every tier (@nestjs/schedule, every PURGE_INTERVAL_MS). */
+  @Interval('cache-purge', PURGE_INTERVAL_MS)
+  sweep(): void {
+    this.cache.purgeExpired().catch((err: Error) => this.logger.warn(`Cache sweep failed: ${err.message}`));
   }
 
   get enabled(): boolean {

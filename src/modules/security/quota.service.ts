@@ -1,4 +1,5 @@
-import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
+import { Interval } from '@nestjs/schedule';
 import { OnEvent } from '@nestjs/event-emitter';
 import type { Principal } from '../../common/auth/principal';
 import { DomainEvents, type SeparationEventPayload } from '../../common/events/domain-events';
@@ -31,25 +32,18 @@ export interface QuotaStatus extends QuotaUsage {
  * - Audio minutes are not refunded when a job fails or is canceled.
  */
 @Injectable()
-export class QuotaService implements OnApplicationBootstrap, OnApplicationShutdown {
+export class QuotaService {
   private readonly logger = new Logger('Quota');
-  private purgeTimer: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly config: AppConfig,
     private readonly repo: QuotaRepository,
   ) {}
 
-  onApplicationBootstrap(): void {
-    this.purgeTimer = setInterval(() => {
-      this.purge().catch((err: Error) => this.logger.warn(`Quota housekeeping failed: ${err.message}`));
-    }, PURGE_INTERVAL_MS);
-    this.purgeTimer.unref();
-  }
-
-  onApplicationShutdown(): void {
-    if (this.purgeTimer) clearInterval(this.purgeTimer);
-    this.purgeTimer = null;
+  /** Housekeeping (@nestjs/schedule, every PURGE_INTERVAL_MS): see purge(). */
+  @Interval('quota-purge', PURGE_INTERVAL_MS)
+  housekeeping(): void {
+    this.purge().catch((err: Error) => this.logger.warn(`Quota housekeeping failed: ${err.message}`));
   }
 
   /** Throws QUOTA_EXCEEDED if starting a job of `audioSeconds` would break a quota right now. */

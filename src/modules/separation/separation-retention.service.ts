@@ -5,6 +5,7 @@ import {
   type OnApplicationBootstrap,
   type OnApplicationShutdown,
 } from '@nestjs/common';
+import { SchedulerRegistry } from '@nestjs/schedule';
 import { AppConfig } from '../../infra/config/app-config';
 import { consumesJobs, PROCESS_ROLE, type ProcessRole } from '../../infra/queue/process-role';
 import { SeparationJobRepository } from './repositories/separation-job.repository';
@@ -21,7 +22,6 @@ const BATCH = 200;
 @Injectable()
 export class SeparationRetentionService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(SeparationRetentionService.name);
-  private timer: NodeJS.Timeout | null = null;
   private running: Promise<unknown> | null = null;
 
   constructor(
@@ -30,18 +30,21 @@ export class SeparationRetentionService implements OnApplicationBootstrap, OnApp
     private readonly config: AppConfig,
     private readonly scratch: SeparationScratchService,
     private readonly lifecycle: SeparationLifecycle,
+    private readonly scheduler: SchedulerRegistry,
   ) {}
 
   onApplicationBootstrap(): void {
     if (!consumesJobs(this.role)) return;
-    this.timer = setInterval(() => this.tick(), this.config.storage.cleanup_interval_min * 60_000);
-    this.timer.unref();
+    // Registered with @nestjs/schedule, which clears it at shutdown.
+    const every = this.config.storage.cleanup_interval_min * 60_000;
+    this.scheduler.addInterval(
+      'separation-retention',
+      setInterval(() => this.tick(), every),
+    );
     this.tick();
   }
 
   async onApplicationShutdown(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
     await this.running;
   }
 

@@ -1,26 +1,23 @@
 import { monitorEventLoopDelay, type IntervalHistogram } from 'perf_hooks';
 import { Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import { Interval } from '@nestjs/schedule';
 
 /**
  * Event-loop delay for the liveness probe. The histogram is reset every interval so the figure
- * describes the last few seconds, not the whole uptime.
+ * describes the last few seconds, not the whole uptime (@nestjs/schedule rolls it).
  */
 @Injectable()
 export class EventLoopMonitor implements OnModuleInit, OnModuleDestroy {
   private histogram: IntervalHistogram | undefined;
-  private timer: NodeJS.Timeout | undefined;
   private lastP99Ms = 0;
   private lastMaxMs = 0;
 
   onModuleInit(): void {
     this.histogram = monitorEventLoopDelay({ resolution: 20 });
     this.histogram.enable();
-    this.timer = setInterval(() => this.roll(), 10_000);
-    this.timer.unref();
   }
 
   onModuleDestroy(): void {
-    if (this.timer) clearInterval(this.timer);
     this.histogram?.disable();
   }
 
@@ -34,7 +31,8 @@ export class EventLoopMonitor implements OnModuleInit, OnModuleDestroy {
     };
   }
 
-  private roll(): void {
+  @Interval('event-loop-monitor', 10_000)
+  roll(): void {
     const h = this.histogram;
     if (!h) return;
     this.lastP99Ms = h.count > 0 ? h.percentile(99) / 1e6 : 0;
