@@ -2,7 +2,7 @@
  * Sources and sinks for separator specs and benchmarks.
  */
 import { randomChunks } from './signals';
-import { StemSink } from '../../src/core/spleeter/types';
+import type { StemSink } from '../../src/core/separation/types';
 
 export interface CollectingSink extends StemSink {
   /** Every write's arrays, per stem. */

@@ -4,10 +4,13 @@
  * Audio crosses this boundary as interleaved stereo float32 at `sampleRate` (44100 for all
  * current models); decoding, resampling and encoding happen outside.
  */
-import type { ProgressCallback } from '../spleeter/types';
 
+/**
+ * Receives separated audio: one interleaved stereo Float32Array per requested stem, all the same
+ * length, in order (contiguous chunks). Over a whole separation each stem receives exactly N sample
+ * frames in total. The arrays are freshly allocated per call and may be kept by the sink.
+ */
 export interface StemSink {
-  /** Contiguous chunks, same length for every stem, total exactly N frames per stem. */
   write(stems: ReadonlyMap<string, Float32Array>): Promise<void> | void;
 }
 
@@ -25,9 +28,16 @@ export interface SeparationStats {
   sharedModelCalls?: number;
 }
 
+/** Progress reported by long-running work, 0..1. */
+export type ProgressCallback = (fraction: number, stage: string) => void;
+
+/** Per-call options of a separation run (not part of the cache key). */
 export interface SeparateOptions {
+  /** Checked between segment batches (and source chunks); aborting throws SeparationError JOB_CANCELED. */
   signal?: AbortSignal;
+  /** Called after each batch (and once with 1 at the end); fractions only when the length is known. */
   onProgress?: ProgressCallback;
+  /** Sample frames the source will yield, if known (enables progress during the first pass). */
   totalSamples?: number;
 }
 

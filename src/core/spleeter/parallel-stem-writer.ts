@@ -17,7 +17,8 @@ import {
 } from './dsp-pool';
 import type { MultichannelWienerFilter } from './mwf';
 import type { PassCounters, SegmentBatch } from './segment-pipeline';
-import { SPLEETER_T, type StemSink } from './types';
+import type { StemSink } from '../separation/types';
+import { SPLEETER_T } from './types';
 
 const STEREO = 2;
 /**

@@ -24,8 +24,8 @@ import {
   SegmentModel,
   SPLEETER_BINS,
   SpleeterSeparationOptions,
-  StemSink,
 } from './types';
+import type { StemSink } from '../separation/types';
 
 export const DEFAULT_BATCH_SEGMENTS = 1;
 /** Upper bound on batchSegments: 64 segments ≈ 12.7 min of audio, ≈ 3.5 GB of buffers with 4 stems. */

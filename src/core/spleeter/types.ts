@@ -52,27 +52,7 @@ export interface SpleeterSeparationOptions {
   skipSilentSegments?: boolean;
 }
 
-/** Progress reported by long-running work, 0..1. */
-export type ProgressCallback = (fraction: number, stage: string) => void;
-
-/**
- * Receives separated audio: one interleaved stereo Float32Array per requested stem, all the same
- * length, in order. Over a whole separation each stem receives exactly N sample frames in total.
- * The arrays are freshly allocated per call and may be kept by the sink.
- */
-export interface StemSink {
-  write(stems: ReadonlyMap<string, Float32Array>): Promise<void> | void;
-}
-
-/** Per-call options of a separation run (not part of the cache key). */
-export interface SeparateOptions {
-  /** Checked between segment batches (and source chunks); aborting throws SeparationError JOB_CANCELED. */
-  signal?: AbortSignal;
-  /** Called after each batch (and once with 1 at the end); fractions only when the length is known. */
-  onProgress?: ProgressCallback;
-  /** Sample frames the source will yield, if known (enables progress during the first pass). */
-  totalSamples?: number;
-}
+export type { ProgressCallback, SeparateOptions } from '../separation/types';
 
 export interface SeparationStats {
   /** Sample frames per channel read from the source (= written per stem). */
