@@ -440,6 +440,9 @@ export class SpleeterEngine {
             );
             encodeMs += performance.now() - t0;
           },
+          // The analyzers measure a chunk as it is pushed and the audio sinks encode (WAV) or copy
+          // (ffmpeg) it before their write settles: the separator may refill the same arrays.
+          consumesChunks: true,
         },
         {
           signal: params.signal,

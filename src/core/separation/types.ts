@@ -8,10 +8,17 @@
 /**
  * Receives separated audio: one interleaved stereo Float32Array per requested stem, all the same
  * length, in order (contiguous chunks). Over a whole separation each stem receives exactly N sample
- * frames in total. The arrays are freshly allocated per call and may be kept by the sink.
+ * frames in total. The arrays are freshly allocated per call and may be kept by the sink, unless
+ * it says `consumesChunks`.
  */
 export interface StemSink {
   write(stems: ReadonlyMap<string, Float32Array>): Promise<void> | void;
+  /**
+   * True when write() is done with the arrays once it returns or its promise settles (it encodes,
+   * copies or measures them and keeps no reference): a separator may then refill the same arrays
+   * for its next write instead of allocating new ones (less garbage, fewer full GCs).
+   */
+  readonly consumesChunks?: boolean;
 }
 
 export interface SeparationStats {

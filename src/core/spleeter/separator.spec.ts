@@ -129,6 +129,32 @@ describe(SpleeterSeparator.name, () => {
     }
   });
 
+  it('refills the same arrays for a sink that consumes its chunks, with the same samples as fresh ones', async () => {
+    const samples = 3 * SEGMENT_SAMPLES + 5000; // 4 batches of one segment
+    const x = mixture(samples, 7);
+    const model = new FakeSegmentModel({ kind: 'random', instruments: ['vocals', 'accompaniment'], seed: 3 });
+    const fresh = collectingSink();
+    await new SpleeterSeparator(model).separate(bufferSource(x, 30000), fresh);
+    // A consuming sink copies what it needs before its write settles.
+    const seen: Float32Array[] = [];
+    const copied = collectingSink();
+    const consuming = {
+      consumesChunks: true,
+      async write(stems: ReadonlyMap<string, Float32Array>) {
+        seen.push(stems.get('vocals')!);
+        await copied.write(new Map([...stems].map(([k, v]) => [k, v.slice()])));
+      },
+    };
+    await new SpleeterSeparator(model).separate(bufferSource(x, 30000), consuming);
+    for (const name of ['vocals', 'accompaniment'])
+      expect(firstDifference(copied.stem(name), fresh.stem(name))).toBe(-1);
+    // Full batches write into one buffer; a sink that keeps chunks gets a new array every time.
+    expect(seen.length).toBeGreaterThanOrEqual(4);
+    expect(seen[2].buffer).toBe(seen[1].buffer);
+    const kept = fresh.chunks.get('vocals')!;
+    expect(new Set(kept.map((a) => a.buffer)).size).toBe(kept.length);
+  });
+
   it('emits only the requested stems, identical to the same stems of a full run', async () => {
     const x = mixture(50000, 3);
     const model = new FakeSegmentModel({ kind: 'random', instruments: ['vocals', 'drums', 'bass', 'other'] });

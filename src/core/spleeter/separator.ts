@@ -41,6 +41,8 @@ class StemWriter {
   private readonly synths: OverlapAddSynthesizer[];
   private lengthSet = false;
   private out: Float32Array[] = [];
+  /** The last batch's arrays, refilled by the next batch when the sink consumes its chunks. */
+  private spare: Float32Array[] = [];
   private written = 0;
 
   constructor(
@@ -57,8 +59,10 @@ class StemWriter {
       for (const s of this.synths) s.setLength(totalSamples);
       this.lengthSet = true;
     }
-    const count = this.synths[0].samplesFor(frames, false);
-    this.out = this.stems.map(() => new Float32Array(count * STEREO));
+    const size = this.synths[0].samplesFor(frames, false) * STEREO;
+    const spare = this.spare;
+    this.spare = [];
+    this.out = this.stems.map((_, k) => (spare[k]?.length === size ? spare[k] : new Float32Array(size)));
     this.written = 0;
   }
 
@@ -94,6 +98,8 @@ class StemWriter {
     this.out = [];
     if (count === 0) return;
     await this.write(out.map((o) => (o.length === count ? o : o.subarray(0, count))));
+    // The next batch writes from index 0 and hands over only what it wrote: nothing stale leaks.
+    if (this.sink.consumesChunks) this.spare = out;
   }
 
   /** After the last frame: the overlap tail up to N samples. */

@@ -18,6 +18,7 @@ export function withStemSubset(separator: StemSeparator, stems?: readonly string
         openSource,
         {
           write: (chunks) => sink.write(new Map([...chunks].filter(([stem]) => wanted.includes(stem)))),
+          consumesChunks: sink.consumesChunks,
         },
         opts,
       );
