@@ -9,6 +9,7 @@ import { randomBytes } from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { Logger } from '@nestjs/common';
 import IORedis from 'ioredis';
 import request from 'supertest';
 import { ErrorCodes, AudioProcessingError } from '../../src/core/errors';
@@ -56,6 +57,8 @@ describe('Separation job log lines (e2e)', () => {
     let fail = false;
     const separate = failing.separate.bind(failing);
     failing.separate = async (params) => {
+      // A line from deep inside the job that names no job: the processor's log context adds it.
+      new Logger('FakeEngine').log(`separating ${path.basename(params.audioPath)}`);
       if (fail) throw new AudioProcessingError(ErrorCodes.CORRUPT_AUDIO, 'Cannot decode: invalid frame');
       return separate(params);
     };
@@ -87,6 +90,12 @@ describe('Separation job log lines (e2e)', () => {
       expectJobLine(lines[1], 'info', 'separation.succeeded', res.body.id);
       expect(lines[1].realtimeFactor).toEqual(expect.any(Number));
       expect(lines[1].realtimeFactor as number).toBeGreaterThan(0);
+      // Other lines written while the job ran carry its id too.
+      const inner = parseLines(raw.join('')).filter(
+        (l) => l.context === 'FakeEngine' && l.jobId === res.body.id,
+      );
+      expect(inner).toHaveLength(1);
+      expect(inner[0].msg).toMatch(/^separating /);
     });
 
     it('logs one warn line with the error code when a job fails', async () => {

@@ -4,6 +4,7 @@ import {
   type BeforeApplicationShutdown,
   type OnApplicationBootstrap,
 } from '@nestjs/common';
+import { runWithLogContext } from '../../common/logging/log-context';
 import { AppConfig } from '../../infra/config/app-config';
 import { JobName } from '../../infra/queue/job-names';
 import { JOB_QUEUE, type JobQueue } from '../../infra/queue/job-queue';
@@ -11,7 +12,10 @@ import { consumesJobs, PROCESS_ROLE, type ProcessRole } from '../../infra/queue/
 import { SeparationExecutionService } from './separation-execution.service';
 import { SeparationProgressHub } from './separation-progress.hub';
 
-/** Thin queue consumer: hands each Separate job to the execution service. */
+/**
+ * Thin queue consumer: hands each Separate job to the execution service, inside a log context
+ * that adds the job id to every line written while it runs (engine, models, cache, callbacks).
+ */
 @Injectable()
 export class SeparationProcessor implements OnApplicationBootstrap, BeforeApplicationShutdown {
   constructor(
@@ -24,7 +28,9 @@ export class SeparationProcessor implements OnApplicationBootstrap, BeforeApplic
 
   onApplicationBootstrap(): void {
     if (!consumesJobs(this.role)) return;
-    this.queue.process(JobName.Separate, (payload, ctx) => this.execution.run(payload.jobId, ctx));
+    this.queue.process(JobName.Separate, (payload, ctx) =>
+      runWithLogContext({ jobId: payload.jobId }, () => this.execution.run(payload.jobId, ctx)),
+    );
   }
 
   /**

@@ -1,5 +1,0 @@
-export * from './storage.service';
-export * from './storage-keys';
-export * from './local-storage.service';
-export * from './storage.module';
-export * from './multer-scratch-storage';
