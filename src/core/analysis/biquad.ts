@@ -13,7 +13,7 @@
  * well conditioned in float64 even for a 38 Hz corner at 192 kHz (poles at 0.9988).
  */
 
-const { tan, PI, sin, cos, pow, sqrt, abs, log10 } = Math;
+const { tan, PI, sin, cos, pow, sqrt, log10 } = Math;
 
 /** y[n] = b0·x[n] + b1·x[n−1] + b2·x[n−2] − a1·y[n−1] − a2·y[n−2] (a0 normalised to 1). */
 export interface BiquadCoefficients {
@@ -150,11 +150,6 @@ export function cascadeMagnitude(
     mag *= sqrt((nr * nr + ni * ni) / (dr * dr + di * di));
   }
   return mag;
-}
-
-/** True when every section's poles lie inside the unit circle. */
-export function isStable(sections: readonly BiquadCoefficients[]): boolean {
-  return sections.every((s) => abs(s.a2) < 1 && abs(s.a1) < 1 + s.a2);
 }
 
 /**

@@ -46,10 +46,6 @@ export function energyToLufs(energy: number): number {
   return LOUDNESS_OFFSET + 10 * log10(energy);
 }
 
-export function lufsToEnergy(lufs: number): number {
-  return 10 ** ((lufs - LOUDNESS_OFFSET) / 10);
-}
-
 /**
  * BS.1770-4 channel weights for the usual WAV/ffmpeg channel orders: mono, stereo and 3.0 all
  * 1.0; 4 channels = quad (FL FR BL BR); 5 = 5.0 (FL FR FC SL SR); 6 = 5.1 (FL FR FC LFE SL SR, the

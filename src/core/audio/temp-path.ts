@@ -13,8 +13,3 @@ export function temporaryPathFor(finalPath: string): string {
   const base = path.basename(finalPath);
   return path.join(dir, `.${base}.${randomBytes(6).toString('hex')}${TEMP_SUFFIX}`);
 }
-
-/** True for names produced by `temporaryPathFor` (for cleanup sweeps and tests). */
-export function isTemporaryOutputName(name: string): boolean {
-  return name.startsWith('.') && name.endsWith(TEMP_SUFFIX) && /\.[0-9a-f]{12}\.partial$/.test(name);
-}

@@ -37,10 +37,6 @@ export const BUILTIN_MODELS: readonly BuiltinModelInfo[] = [
   },
 ];
 
-export function isBuiltinModelId(id: string): id is BuiltinModelId {
-  return BUILTIN_MODELS.some((m) => m.id === id);
-}
-
 export interface BuiltinSeparatorOptions {
   hpss?: HpssOptions;
   center?: CenterOptions;

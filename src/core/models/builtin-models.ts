@@ -8,7 +8,6 @@ import { BUILTIN_MODELS as BUILTIN_SEPARATORS } from '../builtin/builtin-models'
 import type { CatalogEntry } from './model-catalog';
 
 export const BUILTIN_VERSION = 'builtin';
-export const DEFAULT_BUILTIN_MODEL = 'builtin:center';
 
 export const BUILTIN_MODELS: readonly CatalogEntry[] = BUILTIN_SEPARATORS.map((b): CatalogEntry => ({
   name: b.id,

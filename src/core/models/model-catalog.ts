@@ -185,9 +185,6 @@ export const catalogFileSchema = z
 
 export type CatalogSource = z.infer<typeof sourceSchema>;
 export type CatalogEntry = z.infer<typeof catalogEntrySchema>;
-export type SpleeterSection = z.infer<typeof spleeterSchema>;
-export type MdxSection = z.infer<typeof mdxSchema>;
-export type CatalogFile = z.infer<typeof catalogFileSchema>;
 
 /** A parsed catalog with name/alias lookup. */
 export class ModelCatalog {

@@ -67,7 +67,6 @@ export interface OnnxTensorSpec {
 
 export const floatAttr = (value: number) => ({ kind: 'float' as const, value });
 export const floatsAttr = (value: readonly number[]) => ({ kind: 'floats' as const, value });
-export const tensorAttr = (value: OnnxTensorSpec) => ({ kind: 'tensor' as const, value });
 
 export interface OnnxGraphBuilderOptions {
   /** Default opset 17: covered by every onnxruntime since 1.13, and all ops we emit are stable there. */

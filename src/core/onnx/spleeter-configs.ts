@@ -45,9 +45,6 @@ export function isSpleeterConfigName(v: string): v is SpleeterConfigName {
   return Object.prototype.hasOwnProperty.call(SPLEETER_CONFIGS, v);
 }
 
-/** Spleeter's F per bandwidth: 1024 bins (11 kHz) for the standard configs, 1536 for `-16kHz`. */
-export const SPLEETER_F_VALUES = [1024, 1536] as const;
-
 /**
  * The instruments of a Spleeter ONNX directory that has neither spleeter.json nor `instruments`
  * metadata, from the per-instrument files present for `precision` (`vocals.onnx`,

@@ -173,27 +173,6 @@ export async function readSpleeterInstrument(
   return { instrument, encoder, encoderBn, decoder, decoderBn, head: await readConv(reader, l.head) };
 }
 
-/** Validate the layout and read every instrument's weights (CRC-verified) into a spec. */
-export async function readSpleeterModelSpec(
-  reader: TensorBundleReader,
-  config: SpleeterConfigName,
-  F: number,
-): Promise<UnetModelSpec> {
-  assertSpleeterVariables(reader.entries, config);
-  const info = SPLEETER_CONFIGS[config];
-  const instruments: UnetInstrumentWeights[] = [];
-  for (let k = 0; k < info.instruments.length; k++) {
-    instruments.push(await readSpleeterInstrument(reader, k, info.instruments[k]));
-  }
-  return {
-    architecture: info.architecture,
-    convActivation: info.convActivation,
-    deconvActivation: info.deconvActivation,
-    F,
-    instruments,
-  };
-}
-
 /**
  * The inverse mapping: checkpoint variables (name → shape + data) for a spec, including the unused
  * batch_normalization_{12k+5} (mean 0, variance 1) a real checkpoint carries. Tests write these
