@@ -1,5 +1,5 @@
 import { ErrorCodes } from '../core/errors';
-import { estimateSeparationMemoryMb, memoryLimitError } from './memory-estimate';
+import { estimateSeparationMemoryMb, memoryLimitError, mergedSegmentsInHostMemory } from './memory-estimate';
 
 const twoStems = { kind: 'spleeter' as const, stems: ['vocals', 'accompaniment'] };
 
@@ -33,6 +33,22 @@ describe('estimateSeparationMemoryMb', () => {
     expect(
       estimateSeparationMemoryMb({ kind: 'builtin', stems: ['a', 'b'], batchSegments: 8, dspThreads: true }),
     ).toBe(350);
+  });
+
+  it('counts the largest merged call when cross-job batching merges calls in host memory', () => {
+    // CPU with cross_job_batching 'on': a call may carry max_batch_segments segments of several jobs.
+    expect(mergedSegmentsInHostMemory('on', 'cpu', 16)).toBe(16);
+    // 'auto' never merges on the CPU; on a GPU the activations live in device memory.
+    expect(mergedSegmentsInHostMemory('auto', 'cpu', 16)).toBeUndefined();
+    expect(mergedSegmentsInHostMemory('off', 'cpu', 16)).toBeUndefined();
+    expect(mergedSegmentsInHostMemory('on', 'cuda', 16)).toBeUndefined();
+    expect(estimateSeparationMemoryMb({ ...twoStems, batchSegments: 1, mergedSegments: 16 })).toBe(
+      350 + 2 * (40 + 16 * 140),
+    );
+    // A batch larger than the merged calls still counts as itself.
+    expect(estimateSeparationMemoryMb({ ...twoStems, batchSegments: 8, mergedSegments: 4 })).toBe(
+      estimateSeparationMemoryMb({ ...twoStems, batchSegments: 8 }),
+    );
   });
 
   it('memoryLimitError names the estimate, the limit and the key', () => {

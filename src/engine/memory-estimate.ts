@@ -18,6 +18,9 @@
  * - with DSP threads (`performance.dsp_threads`), the shared planes: per batch segment the raw
  *   samples, the model input and outputs and the stems (15 MiB + 12 MiB per stem), plus the
  *   threads themselves (15 MiB);
+ * - with cross-job batching on the CPU (`performance.cross_job_batching: on`), one model call
+ *   merges several jobs' segments, up to `max_batch_segments`: the arena then holds that many
+ *   segments' activations, so they count instead of batch_segments (`mergedSegments`);
  * - MDX-Net: one network, weights and one chunk's activations (about 600 MiB);
  * - built-in DSP models: nothing beyond the fixed part.
  *
@@ -25,6 +28,7 @@
  */
 import { ErrorCodes, SeparationError } from '../core/errors';
 import type { ModelKind } from '../core/models/model-catalog';
+import { crossJobBatchingFor } from './families/spleeter/spleeter-family';
 
 export const MEMORY_FIXED_MB = 350;
 export const SPLEETER_STEM_WEIGHTS_MB = 40;
@@ -40,18 +44,19 @@ export function estimateSeparationMemoryMb(model: {
   batchSegments: number;
   /** DSP threads run this separation's STFT/iSTFT (Spleeter models only). */
   dspThreads?: boolean;
+  /** Segments of the largest merged model call when cross-job batching runs on the CPU. */
+  mergedSegments?: number;
 }): number {
   switch (model.kind) {
     case 'spleeter': {
       const stems = model.stems.length;
       const segments = model.batchSegments;
+      const called = Math.max(segments, model.mergedSegments ?? 0);
       const dsp = model.dspThreads
         ? DSP_THREADS_MB + segments * (DSP_SEGMENT_MB + stems * DSP_STEM_SEGMENT_MB)
         : 0;
       return (
-        MEMORY_FIXED_MB +
-        stems * (SPLEETER_STEM_WEIGHTS_MB + segments * SPLEETER_SEGMENT_ACTIVATIONS_MB) +
-        dsp
+        MEMORY_FIXED_MB + stems * (SPLEETER_STEM_WEIGHTS_MB + called * SPLEETER_SEGMENT_ACTIVATIONS_MB) + dsp
       );
     }
     case 'mdx':
@@ -59,6 +64,21 @@ export function estimateSeparationMemoryMb(model: {
     default:
       return MEMORY_FIXED_MB;
   }
+}
+
+/**
+ * `mergedSegments` of estimateSeparationMemoryMb: `maxBatchSegments` where cross-job batching merges
+ * calls in host memory (the CPU provider with cross_job_batching 'on'); undefined otherwise (no
+ * merging, or a GPU provider whose activations live in device memory).
+ */
+export function mergedSegmentsInHostMemory(
+  mode: 'auto' | 'on' | 'off',
+  executionProvider: string,
+  maxBatchSegments: number,
+): number | undefined {
+  return executionProvider === 'cpu' && crossJobBatchingFor(mode, executionProvider)
+    ? maxBatchSegments
+    : undefined;
 }
 
 /** MEMORY_LIMIT (HTTP 422): the estimate does not fit performance.memory_limit_mb. */

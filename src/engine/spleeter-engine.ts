@@ -22,7 +22,8 @@ import { DspThreads, resolveDspThreads, validDspThreads } from './dsp-threads';
 import { EngineStats } from './engine-stats';
 import { ExecutionProviderCheck, type ExecutionProviderInfo } from './execution-provider-check';
 import { conditionInput, inputConditioning, processingInfo } from './input-conditioning';
-import { estimateSeparationMemoryMb, memoryLimitError } from './memory-estimate';
+import { DEFAULT_MAX_BATCH_SEGMENTS } from '../core/spleeter/segment-scheduler';
+import { estimateSeparationMemoryMb, memoryLimitError, mergedSegmentsInHostMemory } from './memory-estimate';
 import {
   checkBatchingOptions,
   resolveEngineOptionAliases,
@@ -327,6 +328,11 @@ export class SpleeterEngine {
         ...model,
         batchSegments: this.opts.batchSegments,
         dspThreads: resolveDspThreads(this.opts.dspThreads, executionProvider) > 0,
+        mergedSegments: mergedSegmentsInHostMemory(
+          this.opts.crossJobBatching ?? 'auto',
+          executionProvider,
+          this.opts.maxBatchSegments ?? DEFAULT_MAX_BATCH_SEGMENTS,
+        ),
       }),
       limitMb: this.opts.memoryLimitMb ?? null,
     };

@@ -10,7 +10,11 @@ import { STORAGE_SERVICE, type StorageService } from '../../infra/storage/storag
 import { StorageKeys } from '../../infra/storage/storage-keys';
 import { EngineService } from '../engine/engine.service';
 import { resolveDspThreads } from '../../engine/dsp-threads';
-import { estimateSeparationMemoryMb, memoryLimitError } from '../../engine/memory-estimate';
+import {
+  estimateSeparationMemoryMb,
+  memoryLimitError,
+  mergedSegmentsInHostMemory,
+} from '../../engine/memory-estimate';
 import { QuotaService } from '../security/quota.service';
 import type { SeparationOptionsDto } from './dto/separation-create.dto';
 import type { SeparationListQueryDto } from './dto/separation-query.dto';
@@ -251,6 +255,11 @@ export class SeparationService {
         ...model,
         batchSegments: perf.batch_segments,
         dspThreads: resolveDspThreads(perf.dsp_threads, provider) > 0,
+        mergedSegments: mergedSegmentsInHostMemory(
+          perf.cross_job_batching,
+          provider,
+          perf.max_batch_segments,
+        ),
       });
       if (estimate > memoryLimit) throw memoryLimitError(model.name, estimate, memoryLimit);
     }
