@@ -13,7 +13,15 @@ module.exports = {
   // threads, the web build) stretches sub-second specs far past jest's 5 s default.
   testTimeout: 30_000,
   coverageDirectory: 'coverage',
-  collectCoverageFrom: ['src/**/*.ts', '!src/**/*.spec.ts', '!src/main.ts', '!src/cli/main.ts'],
+  // src/openapi-metadata.ts is generated (scripts/openapi-metadata.ts): its lazy type factories
+  // run only for the schemas a document needs, so it measures the generator, not our tests.
+  collectCoverageFrom: [
+    'src/**/*.ts',
+    '!src/**/*.spec.ts',
+    '!src/main.ts',
+    '!src/cli/main.ts',
+    '!src/openapi-metadata.ts',
+  ],
   coverageReporters: ['text-summary', 'lcov'],
   projects: [
     { ...common, displayName: 'unit', rootDir: __dirname, testMatch: ['<rootDir>/src/**/*.spec.ts', '<rootDir>/web/src/**/*.spec.ts'] },
