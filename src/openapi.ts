@@ -52,6 +52,8 @@ export function loadOpenApiMetadata(): Promise<void> {
   })());
 }
 
+// @nestjs/swagger 11's own keys (DECORATORS.API_MODEL_PROPERTIES_ARRAY, METADATA_FACTORY_NAME), not
+// exported from its index; openapi.e2e-spec.ts fails if a new version orders properties otherwise.
 const PROPERTIES = 'swagger/apiModelPropertiesArray';
 const FACTORY = '_OPENAPI_METADATA_FACTORY';
 
