@@ -30,6 +30,55 @@ describe(AudioAnalyzer.name, () => {
     expect(r.silence!.ranges[0].startSec).toBeCloseTo(5, 1);
   });
 
+  it('computes silence inside the loudness loop (stereo) with the same results as each analyzer alone', () => {
+    // Planar input (stride 1), no true peak (the sample peaks then come from the shared loop), a
+    // silence block (10 ms = 441 frames) that does not divide the 100 ms sub-block's run lengths
+    // of uneven chunks, and a -12 dBFS threshold so that the gaps between the drum hits count as well.
+    const n = sig.data.length / 2;
+    const planes = [new Float32Array(n), new Float32Array(n)];
+    for (let i = 0; i < n; i++) {
+      planes[0][i] = sig.data[2 * i];
+      planes[1][i] = sig.data[2 * i + 1] * 0.5;
+    }
+    const loudness = { truePeak: false };
+    const silence = { thresholdDbfs: -12, minDurationSec: 0.05, blockMs: 7 };
+    const sut = new AudioAnalyzer({
+      sampleRate: rate,
+      channels: 2,
+      loudness,
+      silence,
+      tempo: false,
+      key: false,
+    });
+    const alone = new AudioAnalyzer({
+      sampleRate: rate,
+      channels: 2,
+      loudness,
+      silence: false,
+      tempo: false,
+      key: false,
+    });
+    const silenceAlone = new AudioAnalyzer({
+      sampleRate: rate,
+      channels: 2,
+      loudness: false,
+      silence,
+      tempo: false,
+      key: false,
+    });
+    for (let at = 0, run = 1000; at < n; at += run, run = (run * 7) % 9001 || 1) {
+      const end = Math.min(n, at + run);
+      const part = planes.map((p) => p.subarray(at, end));
+      for (const a of [sut, alone, silenceAlone]) a.pushPlanar(part);
+    }
+    const r = sut.result();
+    expect(r.loudness).toEqual(alone.result().loudness);
+    expect(r.silence).toEqual(silenceAlone.result().silence);
+    expect(r.silence!.ranges.length).toBeGreaterThan(3);
+    const [left, right] = r.loudness!.channelSamplePeaksDbfs;
+    expect(right! - left!).toBeCloseTo(-6.02, 1);
+  });
+
   it('runs only what it is asked for (stems: loudness and silence), planar input too', () => {
     const sut = new AudioAnalyzer({ sampleRate: rate, channels: 2, ...STEM_ANALYSIS });
     const n = sig.data.length / 2;

@@ -18,7 +18,8 @@ export interface AudioAnalysisOptions {
   /** BS.1770 loudness, LRA, peaks (default on). `channelWeights` for unusual layouts. */
   loudness?: boolean | { truePeak?: boolean; channelWeights?: readonly number[] };
   /** Silent ranges (default on). */
-  silence?: boolean | { thresholdDbfs?: number; minDurationSec?: number; mode?: 'rms' | 'peak' };
+  silence?:
+    boolean | { thresholdDbfs?: number; minDurationSec?: number; mode?: 'rms' | 'peak'; blockMs?: number };
   /** Tempo (default on). */
   tempo?: boolean | { minBpm?: number; maxBpm?: number };
   /** Key (default on). */
@@ -71,8 +72,9 @@ export class AudioAnalyzer extends ViewAnalyzer {
 
   override feed(view: ChannelView): void {
     if (this.done) throw new Error('push after result()');
-    this.loudness?.feed(view);
-    this.silence?.feed(view);
+    // Loudness and silence in one pass over the samples where they can share it (stereo).
+    if (this.loudness) this.loudness.feedWithSilence(view, this.silence);
+    else this.silence?.feed(view);
     this.tempo?.feed(view);
     this.key?.feed(view);
     this.frames += view.frames;

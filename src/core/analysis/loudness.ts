@@ -23,6 +23,7 @@
  */
 import { BiquadCascade, kWeighting } from './biquad';
 import { ChannelView, sliceView, toDb, ViewAnalyzer } from './channel-view';
+import type { SilenceDetector } from './silence';
 import { TruePeakMeter } from './true-peak';
 
 const { log10, round, floor, min, max } = Math;
@@ -165,6 +166,11 @@ export class LoudnessMeter extends ViewAnalyzer {
   private readonly filter: BiquadCascade;
   private readonly truePeakMeter: TruePeakMeter | null;
   private readonly samplePeaks: Float64Array;
+  /** Stereo with both channels measured: the two filters run in one loop (sumSquaresPair). */
+  private readonly pairs: boolean;
+  /** Outputs of sumSquaresPair that a call does not need (peaks with a true-peak meter, Σx²). */
+  private readonly peakScratch = new Float64Array(2);
+  private readonly squaresScratch = new Float64Array(2);
   /** Σ y² of the current sub-block, per channel. */
   private readonly partial: Float64Array;
   private partialFrames = 0;
@@ -189,6 +195,8 @@ export class LoudnessMeter extends ViewAnalyzer {
       options.truePeak === false ? null : new TruePeakMeter(options.channels, options.sampleRate);
     this.samplePeaks = new Float64Array(options.channels);
     this.partial = new Float64Array(options.channels);
+    this.pairs =
+      options.channels === 2 && weights[0] !== 0 && weights[1] !== 0 && this.filter.canPairSumSquares;
   }
 
   get framesReceived(): number {
@@ -197,34 +205,61 @@ export class LoudnessMeter extends ViewAnalyzer {
 
   /** Feeds a view (see channel-view.ts). */
   override feed(view: ChannelView): void {
+    this.feedWithSilence(view, null);
+  }
+
+  /**
+   * feed(), and with `silence` (stereo 'rms', see SilenceDetector.acceptsStereoSums) that
+   * detector's block sums and peak from the same loop over the samples, so it needs no pass of its
+   * own: the same results as feeding both. Runs end at the detector's block edges as well.
+   */
+  feedWithSilence(view: ChannelView, silence: SilenceDetector | null): void {
     if (view.frames === 0) return;
+    if (silence && !(silence.acceptsStereoSums && this.pairs)) {
+      silence.feed(view);
+      silence = null;
+    }
     this.truePeakMeter?.process(view.arrays, view.starts, view.stride, view.frames);
-    if (!this.truePeakMeter) this.trackSamplePeaks(view);
+    if (!this.pairs) {
+      if (!this.truePeakMeter) this.trackSamplePeaks(view);
+      this.feedChannels(view);
+    } else {
+      // Stereo: both channels' filters in one loop (the same sums, see sumSquaresPair), which
+      // also keeps the sample peaks, and the silence detector's squares when it is given.
+      const peaks = this.truePeakMeter ? this.peakScratch : this.samplePeaks;
+      const plain = silence ? silence.blockSquares : this.squaresScratch;
+      const { arrays, starts, stride } = view;
+      let done = 0;
+      while (done < view.frames) {
+        let n = min(view.frames - done, this.subBlock - this.partialFrames);
+        if (silence) n = min(n, silence.blockFramesLeft);
+        const offset = done * stride;
+        this.filter.sumSquaresPair(
+          arrays[0],
+          starts[0] + offset,
+          arrays[1],
+          starts[1] + offset,
+          stride,
+          n,
+          this.partial,
+          plain,
+          peaks,
+        );
+        silence?.addSummedFrames(n, max(peaks[0], peaks[1]));
+        this.partialFrames += n;
+        done += n;
+        if (this.partialFrames === this.subBlock) this.completeSubBlock();
+      }
+    }
+    this.frames += view.frames;
+  }
+
+  /** Per-channel K-weighted sums, sub-block by sub-block (any channel count). */
+  private feedChannels(view: ChannelView): void {
     let done = 0;
     while (done < view.frames) {
       const n = min(view.frames - done, this.subBlock - this.partialFrames);
       const part = sliceView(view, done, n);
-      if (
-        this.channels === 2 &&
-        this.weights[0] !== 0 &&
-        this.weights[1] !== 0 &&
-        this.filter.canPairSumSquares
-      ) {
-        // Stereo: both channels' filters in one loop (the same sums, see sumSquaresPair).
-        this.filter.sumSquaresPair(
-          part.arrays[0],
-          part.starts[0],
-          part.arrays[1],
-          part.starts[1],
-          part.stride,
-          n,
-          this.partial,
-        );
-        this.partialFrames += n;
-        done += n;
-        if (this.partialFrames === this.subBlock) this.completeSubBlock();
-        continue;
-      }
       for (let c = 0; c < this.channels; c++) {
         if (this.weights[c] === 0) continue; // LFE: never measured
         this.partial[c] = this.filter.sumSquares(
@@ -240,7 +275,6 @@ export class LoudnessMeter extends ViewAnalyzer {
       done += n;
       if (this.partialFrames === this.subBlock) this.completeSubBlock();
     }
-    this.frames += view.frames;
   }
 
   private trackSamplePeaks(view: ChannelView): void {

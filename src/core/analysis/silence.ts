@@ -191,6 +191,39 @@ export class SilenceDetector extends ViewAnalyzer {
     }
   }
 
+  /**
+   * Whether the loudness meter may compute this detector's block sums in its own loop
+   * (LoudnessMeter.feedWithSilence): 'rms' mode, stereo.
+   */
+  get acceptsStereoSums(): boolean {
+    return this.mode === 'rms' && this.channels === 2;
+  }
+
+  /** Frames left in the current 'rms' block: a fused caller's run must not cross its end. */
+  get blockFramesLeft(): number {
+    return this.block - this.blockFill;
+  }
+
+  /** The current block's Σx² per channel, for a fused caller to add its run's squares to. */
+  get blockSquares(): Float64Array {
+    return this.blockSums;
+  }
+
+  /**
+   * Counts `frames` frames (at most blockFramesLeft) whose squares a fused caller has added to
+   * blockSquares, `peak` being the largest |x| seen so far: the same state feed() would leave.
+   */
+  addSummedFrames(frames: number, peak: number): void {
+    if (peak > this.peak) this.peak = peak;
+    this.blockFill += frames;
+    this.frames += frames;
+    if (this.blockFill === this.block) {
+      this.endBlock(this.frames - this.block, this.blockPower(this.block));
+      this.blockSums.fill(0);
+      this.blockFill = 0;
+    }
+  }
+
   /** Mean square of the loudest channel in the current block of `frames` frames. */
   private blockPower(frames: number): number {
     let p = 0;
