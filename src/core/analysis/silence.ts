@@ -139,46 +139,19 @@ export class SilenceDetector extends ViewAnalyzer {
     let done = 0;
     while (done < view.frames) {
       const n = Math.min(view.frames - done, this.block - this.blockFill);
-      if (ch === 2) {
-        // Stereo in one loop: each channel's sum is added in the same order as below, and the
-        // peak is a maximum (order-free), so the results are the same; two independent sums
-        // overlap in the CPU.
-        const a0 = arrays[0];
-        const a1 = arrays[1];
-        let sum0 = sums[0];
-        let sum1 = sums[1];
+      // Per channel. With loudness on, LoudnessMeter.feedWithSilence computes these sums instead.
+      for (let c = 0; c < ch; c++) {
+        const a = arrays[c];
+        let sum = sums[c];
         let peak = this.peak;
-        for (
-          let i = 0, k0 = starts[0] + done * stride, k1 = starts[1] + done * stride;
-          i < n;
-          i++, k0 += stride, k1 += stride
-        ) {
-          const x = a0[k0];
-          const u = a1[k1];
-          sum0 += x * x;
-          sum1 += u * u;
+        for (let i = 0, k = starts[c] + done * stride; i < n; i++, k += stride) {
+          const x = a[k];
+          sum += x * x;
           const m = x < 0 ? -x : x;
-          const w = u < 0 ? -u : u;
           if (m > peak) peak = m;
-          if (w > peak) peak = w;
         }
-        sums[0] = sum0;
-        sums[1] = sum1;
+        sums[c] = sum;
         this.peak = peak;
-      } else {
-        for (let c = 0; c < ch; c++) {
-          const a = arrays[c];
-          let sum = sums[c];
-          let peak = this.peak;
-          for (let i = 0, k = starts[c] + done * stride; i < n; i++, k += stride) {
-            const x = a[k];
-            sum += x * x;
-            const m = x < 0 ? -x : x;
-            if (m > peak) peak = m;
-          }
-          sums[c] = sum;
-          this.peak = peak;
-        }
       }
       this.blockFill += n;
       done += n;
