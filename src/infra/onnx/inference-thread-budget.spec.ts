@@ -66,24 +66,6 @@ describe(InferenceThreadBudget.name, () => {
     expect(order).toEqual(['first start', 'first end', 'second']);
   });
 
-  it("wakes a waiter of the releasing thread before that thread's turn ends (no task in between)", async () => {
-    // A pipelined separation releases the permits when a batch returns, then synthesises that
-    // batch in the same turn; the next batch's call, waiting for them, must start before that.
-    const sut = InferenceThreadBudget.create(1);
-    const taken = await sut.acquire(1);
-    let started = false;
-    const waiter = sut.run(1, async () => {
-      started = true;
-    });
-    await new Promise((r) => setImmediate(r)); // the waiter is now parked on its waitAsync
-    expect(started).toBe(false);
-    sut.release(taken);
-    for (let i = 0; i < 10 && !started; i++) await Promise.resolve(); // microtasks only
-    expect(started).toBe(true);
-    await waiter;
-    expect(sut.available).toBe(1);
-  });
-
   it('is shared by worker threads that attach to its buffer (one budget per process)', async () => {
     const sut = InferenceThreadBudget.create(2);
     const inFlight = new Int32Array(new SharedArrayBuffer(8));

@@ -39,14 +39,6 @@ const waitAsync = (
 ).waitAsync;
 /** Re-check interval of a waiter: a safety net against a lost notification, not the wake-up path. */
 const RECHECK_MS = 500;
-/**
- * The waiters of this thread. A waitAsync promise is settled by a task, so a waiter on the thread
- * that released the permits would only wake once that thread's current turn ends: after a
- * pipelined separation's whole synthesis of the batch just returned, while the next batch, queued
- * behind it, kept the inference threads idle (~0.2 s per batch on 2 cores). release() resolves
- * these at once instead (a microtask); waiters in other threads still wake by Atomics.notify.
- */
-const localWaiters = new Set<() => void>();
 
 export class InferenceThreadBudget {
   private readonly cells: Int32Array;
@@ -124,10 +116,7 @@ export class InferenceThreadBudget {
       // A pending waitAsync does not keep a thread's event loop alive: without this timer a worker
       // thread with nothing else to do would exit while it waits.
       let keepAlive: NodeJS.Timeout | undefined;
-      let wake!: () => void;
-      const woken = new Promise<void>((r) => localWaiters.add((wake = r)));
-      await Promise.race([waited.value, woken, new Promise((r) => (keepAlive = setTimeout(r, RECHECK_MS)))]);
-      localWaiters.delete(wake);
+      await Promise.race([waited.value, new Promise((r) => (keepAlive = setTimeout(r, RECHECK_MS)))]);
       clearTimeout(keepAlive);
     }
   }
@@ -137,7 +126,6 @@ export class InferenceThreadBudget {
     if (this.held) Atomics.sub(this.held, 0, taken);
     Atomics.add(this.cells, AVAILABLE, taken);
     Atomics.notify(this.cells, AVAILABLE);
-    for (const wake of localWaiters) wake();
   }
 
   /** Runs `fn` holding `threads` permits. */
