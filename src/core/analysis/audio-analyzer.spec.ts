@@ -32,8 +32,8 @@ describe(AudioAnalyzer.name, () => {
 
   it('computes silence inside the loudness loop (stereo) with the same results as each analyzer alone', () => {
     // Planar input (stride 1), no true peak (the sample peaks then come from the shared loop), a
-    // silence block (10 ms = 441 frames) that does not divide the 100 ms sub-block's run lengths
-    // of uneven chunks, and a -12 dBFS threshold so that the gaps between the drum hits count as well.
+    // silence block (7 ms = 309 frames) that does not divide the 100 ms sub-block (4,410 frames),
+    // uneven chunks, and a -12 dBFS threshold so that the gaps between the drum hits count as well.
     const n = sig.data.length / 2;
     const planes = [new Float32Array(n), new Float32Array(n)];
     for (let i = 0; i < n; i++) {
