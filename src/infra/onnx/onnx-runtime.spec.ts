@@ -1,11 +1,12 @@
 import { execFileSync } from 'child_process';
 import { existsSync } from 'fs';
-import { chmod, mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'fs/promises';
 import { cpus, tmpdir } from 'os';
 import { dirname, join } from 'path';
 import * as ort from 'onnxruntime-node';
 import { ErrorCodes } from '../../core/errors';
 import { OnnxGraphBuilder } from '../../core/onnx/onnx-graph-builder';
+import { decodeModel } from '../../core/onnx/onnx-protos';
 import { executionDeviceName, OnnxRuntime, type InferenceLogger } from './onnx-runtime';
 
 /** The CUDA EP needs provider libraries next to the binding; this npm install skipped them. */
@@ -419,5 +420,53 @@ describe(`${OnnxRuntime.name} optimized-model cache`, () => {
       fresh().rt.createSession(bad, { intraOpThreads: 1, optimizedModelCacheDir: cacheDir }),
     ).rejects.toMatchObject({ code: ErrorCodes.MODEL_LOAD_FAILED, message: expect.stringContaining(bad) });
     expect(await readdir(cacheDir)).toEqual([]);
+  });
+
+  it('rewrites ConvTransposes when asked, keyed apart, with the same outputs to float32 rounding', async () => {
+    const deconvPath = join(dir, 'deconv.onnx');
+    const b = new OnnxGraphBuilder();
+    b.addInput('x', 'float32', [1, 4, 8, 8]);
+    const w = b.constant(
+      'w',
+      'float32',
+      [4, 16, 5, 5],
+      Float32Array.from({ length: 1600 }, (_, i) => Math.sin(i) / 5),
+    );
+    const bias = b.constant(
+      'bias',
+      'float32',
+      [16],
+      Float32Array.from({ length: 16 }, (_, i) => i / 16),
+    );
+    b.addNode('ConvTranspose', ['x', w, bias], ['y'], {
+      kernel_shape: [5, 5],
+      strides: [2, 2],
+      pads: [1, 1, 2, 2],
+    });
+    b.addOutput('y', 'float32', [1, 16, 16, 16]);
+    await writeFile(deconvPath, b.serialize());
+    const cacheDir = join(dir, 'cache-rewrite');
+    const outputs: Float32Array[] = [];
+    for (const rewriteConvTranspose of [false, true]) {
+      const { rt, logs } = fresh();
+      const handle = await rt.createSession(deconvPath, {
+        intraOpThreads: 1,
+        optimizedModelCacheDir: cacheDir,
+        rewriteConvTranspose,
+      });
+      outputs.push(Float32Array.from((await handle.session.run({ x: input })).y.data as Float32Array));
+      if (rewriteConvTranspose)
+        expect(logs).toContain(
+          `debug: onnxruntime: ${deconvPath}: 1 ConvTranspose rewritten as Conv, 0 kept`,
+        );
+    }
+    // Each setting has its own entry; the second replaced the first (one entry per model file).
+    const [entry] = await readdir(cacheDir);
+    expect(entry).toMatch(HEX_MODEL);
+    const ops = decodeModel(await readFile(join(cacheDir, entry))).graph!.node!.map((n) => n.opType);
+    expect(ops).not.toContain('ConvTranspose');
+    expect(ops).toContain('DepthToSpace');
+    expect(outputs[1]).toHaveLength(16 * 16 * 16);
+    outputs[0].forEach((v, i) => expect(Math.abs(outputs[1][i] - v)).toBeLessThan(1e-5));
   });
 });

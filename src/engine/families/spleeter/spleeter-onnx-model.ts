@@ -219,6 +219,9 @@ export async function loadSpleeterModel(
     deviceId: opts.deviceId,
     logger: opts.logger,
     optimizedModelCacheDir: opts.optimizedModelCacheDir,
+    // The decoder's ConvTransposes as Convs: 8 % less CPU per model call on the full U-Net
+    // (core/onnx/conv-transpose-rewrite.ts; applied with the optimized-model cache only).
+    rewriteConvTranspose: true,
   };
   const runtime = opts.runtime ?? defaultRuntime();
   const runners: InstrumentRunner[] = [];
