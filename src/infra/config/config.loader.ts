@@ -55,8 +55,11 @@ export const ENV_ALIASES: Readonly<Record<string, string>> = {
   SPLEETER_LOG_LEVEL: 'logging.level',
   SPLEETER_LOG_PRETTY: 'logging.pretty',
 };
-/** Env vars read by the loader itself, not mapped to keys. */
-const LOADER_ENV = new Set(['SPLEETER_CONFIG']);
+/**
+ * Env vars read by the loader itself or before it (SPLEETER_HUGE_PAGES: the CLI's relaunch,
+ * huge-pages.ts), not mapped to keys.
+ */
+const LOADER_ENV = new Set(['SPLEETER_CONFIG', 'SPLEETER_HUGE_PAGES']);
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 type Sources = Map<string, string>;

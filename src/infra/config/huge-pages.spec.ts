@@ -1,0 +1,40 @@
+import { HUGE_PAGES_TUNABLE, hugePagesRelaunchEnv, type HugePagesHost } from './huge-pages';
+
+describe(hugePagesRelaunchEnv.name, () => {
+  const host = (o: Partial<HugePagesHost> = {}): HugePagesHost => ({
+    platform: 'linux',
+    thpMode: () => 'madvise',
+    glibcVersion: () => '2.36',
+    ...o,
+  });
+
+  it('adds the tunable on Linux with glibc >= 2.35 and THP in madvise mode, keeping other tunables', () => {
+    expect(hugePagesRelaunchEnv({ PATH: '/bin' }, host())).toEqual({
+      PATH: '/bin',
+      GLIBC_TUNABLES: HUGE_PAGES_TUNABLE,
+    });
+    expect(
+      hugePagesRelaunchEnv(
+        { GLIBC_TUNABLES: 'glibc.malloc.mmap_threshold=131072' },
+        host({ glibcVersion: () => '2.35' }),
+      ),
+    ).toEqual({ GLIBC_TUNABLES: `glibc.malloc.mmap_threshold=131072:${HUGE_PAGES_TUNABLE}` });
+    expect(hugePagesRelaunchEnv({}, host({ glibcVersion: () => '3.0' }))).not.toBeNull();
+  });
+
+  it('does not relaunch when it would change nothing or was turned off', () => {
+    // The tunable already set (the child itself, or the user's own choice, 0 included).
+    expect(hugePagesRelaunchEnv({ GLIBC_TUNABLES: HUGE_PAGES_TUNABLE }, host())).toBeNull();
+    expect(
+      hugePagesRelaunchEnv({ GLIBC_TUNABLES: 'glibc.malloc.arena_max=2:glibc.malloc.hugetlb=0' }, host()),
+    ).toBeNull();
+    for (const off of ['0', 'false', 'OFF', ' no '])
+      expect(hugePagesRelaunchEnv({ SPLEETER_HUGE_PAGES: off }, host())).toBeNull();
+    expect(hugePagesRelaunchEnv({ SPLEETER_HUGE_PAGES: '1' }, host())).not.toBeNull();
+    expect(hugePagesRelaunchEnv({}, host({ platform: 'darwin' }))).toBeNull();
+    for (const mode of ['always', 'never', null])
+      expect(hugePagesRelaunchEnv({}, host({ thpMode: () => mode }))).toBeNull();
+    for (const v of ['2.34', '2.28', null])
+      expect(hugePagesRelaunchEnv({}, host({ glibcVersion: () => v }))).toBeNull();
+  });
+});
