@@ -24,15 +24,13 @@
  * processes are safe without locks. The cache never makes a session fail: any problem with it
  * falls back to the original model. GPU sessions never use it.
  */
-import { randomBytes, createHash } from 'crypto';
-import { readFileSync } from 'fs';
-import { mkdir, open as openFile, readFile, readdir, rename, rm, stat } from 'fs/promises';
+import { randomBytes } from 'crypto';
+import { mkdir, open as openFile, readdir, rename, rm, stat } from 'fs/promises';
 import { cpus } from 'os';
 import { basename, join, resolve } from 'path';
 import * as ort from 'onnxruntime-node';
 import { ErrorCodes, ModelError, SeparationError, ValidationError } from '../../core/errors';
-import { rewriteConvTransposes } from '../../core/onnx/conv-transpose-rewrite';
-import { decodeModel, encodeModel } from '../../core/onnx/onnx-protos';
+import { modelPathTag, optimizedCacheKey, rewrittenModel, type ModelFileStat } from './optimized-model-cache';
 
 export type ExecutionProviderName = 'cuda' | 'webgpu' | 'cpu';
 export const EXECUTION_PROVIDER_NAMES: readonly ExecutionProviderName[] = ['cuda', 'webgpu', 'cpu'];
@@ -157,15 +155,8 @@ interface CacheEntry {
 
 const silentLogger: InferenceLogger = { warn: () => undefined };
 
-/** Bumped when the cache key's contents or the file format written here change. */
-const OPTIMIZED_CACHE_FORMAT = 2;
 /** Cache-dir errors that mean "not writable here" (expected), not a bug worth a warning. */
 const UNWRITABLE_CODES = new Set(['EACCES', 'EPERM', 'EROFS', 'ENOTDIR', 'EEXIST', 'ENOENT']);
-
-interface ModelFileStat {
-  size: number;
-  mtimeMs: number;
-}
 
 export class OnnxRuntime {
   private readonly cache = new Map<string, CacheEntry>();
@@ -514,75 +505,6 @@ export class OnnxRuntime {
     if (code && UNWRITABLE_CODES.has(code)) logger.debug?.(message);
     else logger.warn(message);
   }
-}
-
-/**
- * The model at `path` with its strided ConvTransposes rewritten (core/onnx/conv-transpose-rewrite.ts),
- * or null when none is covered or the file cannot be rewritten (then the original is used as is).
- */
-async function rewrittenModel(path: string, logger: InferenceLogger): Promise<Uint8Array | null> {
-  try {
-    const model = decodeModel(await readFile(path));
-    const { rewritten, skipped } = rewriteConvTransposes(model);
-    logger.debug?.(`onnxruntime: ${path}: ${rewritten} ConvTranspose rewritten as Conv, ${skipped} kept`);
-    return rewritten > 0 ? encodeModel(model) : null;
-  } catch (err) {
-    logger.debug?.(`onnxruntime: ${path}: ConvTranspose rewrite skipped: ${errorText(err)}`);
-    return null;
-  }
-}
-
-let ortVersion: string | undefined;
-
-/** onnxruntime-node's package version: the optimized graph is specific to the build. */
-function onnxRuntimeVersion(): string {
-  if (ortVersion === undefined) {
-    try {
-      const pkg = JSON.parse(readFileSync(require.resolve('onnxruntime-node/package.json'), 'utf8')) as {
-        version?: string;
-      };
-      ortVersion = pkg.version ?? '';
-    } catch {
-      ortVersion = '';
-    }
-    ortVersion ||= `env:${ort.env.versions.node ?? ort.env.versions.common ?? 'unknown'}`;
-  }
-  return ortVersion;
-}
-
-/** 16 hex digits naming the model file's path (the prefix of its optimized-model entries). */
-function modelPathTag(path: string): string {
-  return createHash('sha256').update(path).digest('hex').slice(0, 16);
-}
-
-/**
- * Hex sha256 naming the optimized form of `path` under `options` on this machine: model identity,
- * onnxruntime version, CPU model and architecture, and the options that shape the optimized graph
- * (thread counts do not).
- */
-export function optimizedCacheKey(
-  path: string,
-  fileStat: ModelFileStat,
-  options: Pick<ort.InferenceSession.SessionOptions, 'graphOptimizationLevel' | 'executionProviders'>,
-  rewriteConvTranspose = false,
-): string {
-  const eps = (options.executionProviders ?? []).map((ep) => (typeof ep === 'string' ? ep : ep.name));
-  return createHash('sha256')
-    .update(
-      JSON.stringify([
-        OPTIMIZED_CACHE_FORMAT,
-        path,
-        fileStat.size,
-        fileStat.mtimeMs,
-        onnxRuntimeVersion(),
-        cpus()[0]?.model ?? 'unknown-cpu',
-        process.arch,
-        options.graphOptimizationLevel ?? 'all',
-        eps,
-        rewriteConvTranspose,
-      ]),
-    )
-    .digest('hex');
 }
 
 function dedupe(list: readonly ExecutionProviderName[]): ExecutionProviderName[] {
