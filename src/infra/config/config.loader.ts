@@ -56,10 +56,10 @@ export const ENV_ALIASES: Readonly<Record<string, string>> = {
   SPLEETER_LOG_PRETTY: 'logging.pretty',
 };
 /**
- * Env vars read by the loader itself or before it (SPLEETER_HUGE_PAGES: the CLI's relaunch,
- * huge-pages.ts), not mapped to keys.
+ * Env vars read by the loader itself or before it (SPLEETER_HUGE_PAGES, SPLEETER_RELAUNCH_PARENT:
+ * the CLI's relaunch, huge-pages.ts), not mapped to keys.
  */
-const LOADER_ENV = new Set(['SPLEETER_CONFIG', 'SPLEETER_HUGE_PAGES']);
+const LOADER_ENV = new Set(['SPLEETER_CONFIG', 'SPLEETER_HUGE_PAGES', 'SPLEETER_RELAUNCH_PARENT']);
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 type Sources = Map<string, string>;

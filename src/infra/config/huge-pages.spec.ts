@@ -1,4 +1,10 @@
-import { HUGE_PAGES_TUNABLE, hugePagesRelaunchEnv, type HugePagesHost } from './huge-pages';
+import {
+  HUGE_PAGES_TUNABLE,
+  hugePagesRelaunchEnv,
+  RELAUNCH_PARENT_ENV,
+  takeRelaunchParent,
+  type HugePagesHost,
+} from './huge-pages';
 
 describe(hugePagesRelaunchEnv.name, () => {
   const host = (o: Partial<HugePagesHost> = {}): HugePagesHost => ({
@@ -36,5 +42,23 @@ describe(hugePagesRelaunchEnv.name, () => {
       expect(hugePagesRelaunchEnv({}, host({ thpMode: () => mode }))).toBeNull();
     for (const v of ['2.34', '2.28', null])
       expect(hugePagesRelaunchEnv({}, host({ glibcVersion: () => v }))).toBeNull();
+  });
+});
+
+describe(takeRelaunchParent.name, () => {
+  it('returns the pid once and removes it from the environment', () => {
+    const env: NodeJS.ProcessEnv = { [RELAUNCH_PARENT_ENV]: '123', PATH: '/bin' };
+    expect(takeRelaunchParent(env)).toBe(123);
+    expect(env).toEqual({ PATH: '/bin' });
+    expect(takeRelaunchParent(env)).toBeNull();
+    for (const bad of ['', 'x', '-1', '1.5'])
+      expect(takeRelaunchParent({ [RELAUNCH_PARENT_ENV]: bad })).toBeNull();
+  });
+});
+
+describe('hugePagesRelaunchEnv on this machine', () => {
+  it('reads the kernel mode and glibc version here and gives either no relaunch or the tunable', () => {
+    const env = hugePagesRelaunchEnv({});
+    expect(env === null || env.GLIBC_TUNABLES === HUGE_PAGES_TUNABLE).toBe(true);
   });
 });

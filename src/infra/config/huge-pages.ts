@@ -16,6 +16,8 @@
 import { readFileSync } from 'fs';
 
 export const HUGE_PAGES_TUNABLE = 'glibc.malloc.hugetlb=1';
+/** Set by the relaunching process for its child: its own pid, which the child watches. */
+export const RELAUNCH_PARENT_ENV = 'SPLEETER_RELAUNCH_PARENT';
 const THP_MODE_FILE = '/sys/kernel/mm/transparent_hugepage/enabled';
 
 export interface HugePagesHost {
@@ -58,4 +60,15 @@ export function hugePagesRelaunchEnv(
   const [major, minor] = (host.glibcVersion() ?? '').split('.').map(Number);
   if (!(major > 2 || (major === 2 && minor >= 35))) return null;
   return { ...env, GLIBC_TUNABLES: tunables ? `${tunables}:${HUGE_PAGES_TUNABLE}` : HUGE_PAGES_TUNABLE };
+}
+
+/**
+ * In a relaunched CLI: the pid of the process that started it (and removes the variable, so that
+ * processes this one starts do not inherit it); null otherwise.
+ */
+export function takeRelaunchParent(env: NodeJS.ProcessEnv = process.env): number | null {
+  const value = env[RELAUNCH_PARENT_ENV];
+  delete env[RELAUNCH_PARENT_ENV];
+  const pid = Number(value);
+  return value && Number.isInteger(pid) && pid > 0 ? pid : null;
 }
