@@ -93,7 +93,13 @@ export class SpleeterFamily implements ModelFamily {
         });
       })();
       this.loaded.set(key, p);
-      p.catch(() => this.loaded.delete(key));
+      const loading = p;
+      const forget = () => {
+        if (this.loaded.get(key) === loading) this.loaded.delete(key);
+      };
+      // Sessions may load after the model is returned (loadSpleeterModel): a failure then also
+      // makes the next job load it again.
+      p.then((model) => model.ready.catch(forget), forget);
     }
     return p;
   }
