@@ -1,7 +1,5 @@
-import { mkdtemp, rm, writeFile } from 'fs/promises';
 import { tmpdir } from 'os';
 import { join } from 'path';
-import { OnnxGraphBuilder } from '../../../core/onnx/onnx-graph-builder';
 import { testModelDir } from '../../../../test/factories/models';
 import { ErrorCodes } from '../../../core/errors';
 import { OnnxRuntime } from '../../../infra/onnx/onnx-runtime';
@@ -31,36 +29,6 @@ describe(SpleeterFamily.name, () => {
     expect(create).not.toHaveBeenCalled();
     await sut.dispose();
   });
-
-  it('forgets a model whose sessions fail after it was returned, so the next job loads it again', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'spleeter-family-'));
-    const sut = new SpleeterFamily({
-      executionProviders: ['cpu'],
-      intraOpThreads: 2,
-      parallelInstruments: true,
-      precision: 'fp32',
-      batchSegments: 1,
-      logger: { warn: () => undefined },
-      runtime: new OnnxRuntime(),
-    });
-    const loaded = (sut as unknown as { loaded: Map<string, unknown> }).loaded;
-    try {
-      // Valid files (the loader's checks pass) with an operator onnxruntime lacks.
-      const b = new OnnxGraphBuilder();
-      b.addInput('x', 'float32', [2, 'n', 512, 1024]);
-      b.addNode('NoSuchOperator', ['x'], ['y']);
-      b.addOutput('y', 'float32', [2, 'n', 512, 1024]);
-      for (const f of ['vocals.onnx', 'accompaniment.onnx']) await writeFile(join(dir, f), b.serialize());
-
-      await sut.separator(dir, { mwf: false, bandwidth: 'model' });
-      expect(loaded.size).toBe(1);
-      for (let i = 0; i < 100 && loaded.size > 0; i++) await new Promise((r) => setTimeout(r, 50));
-      expect(loaded.size).toBe(0);
-    } finally {
-      await sut.dispose();
-      await rm(dir, { recursive: true, force: true });
-    }
-  }, 60_000);
 
   it('refuses a directory that does not exist with MODEL_NOT_INSTALLED', async () => {
     const sut = family(new OnnxRuntime());

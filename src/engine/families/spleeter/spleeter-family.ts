@@ -93,13 +93,7 @@ export class SpleeterFamily implements ModelFamily {
         });
       })();
       this.loaded.set(key, p);
-      const loading = p;
-      const forget = () => {
-        if (this.loaded.get(key) === loading) this.loaded.delete(key);
-      };
-      // Sessions may load after the model is returned (loadSpleeterModel): a failure then also
-      // makes the next job load it again.
-      p.then((model) => model.ready.catch(forget), forget);
+      p.catch(() => this.loaded.delete(key));
     }
     return p;
   }

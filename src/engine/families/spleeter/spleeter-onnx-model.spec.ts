@@ -332,7 +332,7 @@ describe('loadSpleeterModel with worker threads', () => {
     await expect(sut.run(input(), S)).rejects.toMatchObject({ code: ErrorCodes.MODEL_INFERENCE_FAILED });
   }, 60_000);
 
-  it('reports a session that fails inside its worker as MODEL_LOAD_FAILED naming the file, at the first run', async () => {
+  it('reports a session that fails inside its worker as MODEL_LOAD_FAILED naming the file', async () => {
     // Valid protobuf and signature (so the loader's checks pass), but an operator onnxruntime lacks.
     const dir = await mkdtemp(join(tmpdir(), 'spleeter-worker-'));
     try {
@@ -345,16 +345,10 @@ describe('loadSpleeterModel with worker threads', () => {
       };
       await writeFile(join(dir, 'vocals.onnx'), file());
       await writeFile(join(dir, 'accompaniment.onnx'), file());
-      // CPU sessions load behind the returned model: the caller starts on its input meanwhile.
-      const sut = await loadSpleeterModel(dir, { T, parallelism: 'worker-threads' });
-      const failure = { code: ErrorCodes.MODEL_LOAD_FAILED, message: expect.stringContaining('.onnx') };
-      await expect(sut.ready).rejects.toMatchObject(failure);
-      await expect(sut.run(new Float32Array(2 * T * F), 1)).rejects.toMatchObject(failure);
-      await sut.dispose();
-      // With a GPU provider in the preference the sessions are loaded before the model is returned.
-      await expect(
-        loadSpleeterModel(dir, { T, parallelism: 'worker-threads', executionProviders: ['webgpu', 'cpu'] }),
-      ).rejects.toMatchObject({ code: ErrorCodes.MODEL_LOAD_FAILED });
+      await expect(loadSpleeterModel(dir, { T, parallelism: 'worker-threads' })).rejects.toMatchObject({
+        code: ErrorCodes.MODEL_LOAD_FAILED,
+        message: expect.stringContaining('.onnx'),
+      });
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

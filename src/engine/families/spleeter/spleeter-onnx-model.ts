@@ -116,11 +116,7 @@ function inThreadRunner(h: OnnxSessionHandle, threads: number): InstrumentRunner
   };
 }
 
-export type LoadedSpleeterModel = SegmentModel & {
-  readonly info: SpleeterModelInfo;
-  /** Settles when the sessions are loaded (rejects with the load error). */
-  readonly ready: Promise<void>;
-};
+export type LoadedSpleeterModel = SegmentModel & { readonly info: SpleeterModelInfo };
 
 let sharedRuntime: OnnxRuntime | undefined;
 function defaultRuntime(): OnnxRuntime {
@@ -228,58 +224,39 @@ export async function loadSpleeterModel(
     rewriteConvTranspose: true,
   };
   const runtime = opts.runtime ?? defaultRuntime();
-  const startRunners = async (): Promise<InstrumentRunner[]> => {
-    const runners: InstrumentRunner[] = [];
-    try {
-      if (parallelism === 'worker-threads') {
-        // Started together: each worker loads its own onnxruntime and weights in parallel.
-        const started = await Promise.allSettled(
-          signatures.map((s) => WorkerOnnxSession.start(s.path, sessionOptions)),
+  const runners: InstrumentRunner[] = [];
+  try {
+    if (parallelism === 'worker-threads') {
+      // Started together: each worker loads its own onnxruntime and weights in parallel.
+      const started = await Promise.allSettled(
+        signatures.map((s) => WorkerOnnxSession.start(s.path, sessionOptions)),
+      );
+      for (const r of started) if (r.status === 'fulfilled') runners.push(r.value);
+      const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) throw failed.reason;
+    } else {
+      for (const s of signatures)
+        runners.push(
+          inThreadRunner(
+            await runtime.createSession(s.path, sessionOptions),
+            sessionThreads(opts.intraOpThreads),
+          ),
         );
-        for (const r of started) if (r.status === 'fulfilled') runners.push(r.value);
-        const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-        if (failed) throw failed.reason;
-      } else {
-        for (const s of signatures)
-          runners.push(
-            inThreadRunner(
-              await runtime.createSession(s.path, sessionOptions),
-              sessionThreads(opts.intraOpThreads),
-            ),
-          );
-      }
-    } catch (err) {
-      await Promise.all(runners.map((r) => r.release()));
-      if (err instanceof ModelError) throw err;
-      throw new ModelError(
-        ErrorCodes.MODEL_LOAD_FAILED,
-        `cannot load ${dir}: ${(err as Error).message}`,
-        { dir },
-        { cause: err },
-      );
     }
-    return runners;
-  };
-
-  // CPU sessions in worker threads can only end up on the CPU: the model is returned at once and
-  // its sessions load while the caller decodes and transforms the first segments (about 0.3 s of
-  // worker start-up and session creation that the main thread otherwise waits for); the first
-  // run() waits for them and fails with their error.
-  const cpuOnly = (opts.executionProviders ?? ['cpu']).every((ep) => ep === 'cpu');
-  let runners: Promise<InstrumentRunner[]>;
-  let executionProvider = 'cpu';
-  if (parallelism === 'worker-threads' && cpuOnly) {
-    runners = startRunners();
-  } else {
-    const started = await startRunners();
-    const eps = [...new Set(started.map((h) => h.executionProvider))];
-    if (eps.length > 1)
-      opts.logger?.warn(
-        `spleeter model ${dir}: instrument sessions run on different EPs (${eps.join(', ')})`,
-      );
-    executionProvider = eps.join(',');
-    runners = Promise.resolve(started);
+  } catch (err) {
+    await Promise.all(runners.map((r) => r.release()));
+    if (err instanceof ModelError) throw err;
+    throw new ModelError(
+      ErrorCodes.MODEL_LOAD_FAILED,
+      `cannot load ${dir}: ${(err as Error).message}`,
+      { dir },
+      { cause: err },
+    );
   }
+
+  const eps = [...new Set(runners.map((h) => h.executionProvider))];
+  if (eps.length > 1)
+    opts.logger?.warn(`spleeter model ${dir}: instrument sessions run on different EPs (${eps.join(', ')})`);
   const info: SpleeterModelInfo = {
     dir,
     name: manifest?.name ?? first.meta.metadata.model_name ?? dir.split(/[\\/]/).pop() ?? dir,
@@ -294,7 +271,7 @@ export async function loadSpleeterModel(
     files: signatures.map((s) => s.path),
     inputName: first.inputName,
     outputName: first.outputName,
-    executionProvider,
+    executionProvider: eps.join(','),
     instrumentSource,
     metadata: signatures.map((s) => s.meta.metadata),
     parallelism,
@@ -306,20 +283,15 @@ class SpleeterOnnxModel implements LoadedSpleeterModel {
   readonly instruments: readonly string[];
   readonly F: number;
   readonly executionProvider: string;
-  /** Settles when the sessions are loaded (rejects with the load error). */
-  readonly ready: Promise<void>;
   private disposed = false;
 
   constructor(
     readonly info: SpleeterModelInfo,
-    private readonly runners: Promise<InstrumentRunner[]>,
+    private readonly runners: InstrumentRunner[],
   ) {
     this.instruments = info.instruments;
     this.F = info.F;
     this.executionProvider = info.executionProvider;
-    this.ready = runners.then(() => undefined);
-    // Reported by run() and to the family (which forgets a model that failed to load), not here.
-    this.ready.catch(() => undefined);
   }
 
   async run(input: Float32Array, S: number, signal?: AbortSignal): Promise<Float32Array[]> {
@@ -335,10 +307,10 @@ class SpleeterOnnxModel implements LoadedSpleeterModel {
     const TF = T * F;
     const feed = layout === 'CSTF' ? input : permuteSegments(input, S, TF, true);
     const dims = layout === 'CSTF' ? [2, S, T, F] : [S, 2, T, F];
-    const runOne = async (runners: InstrumentRunner[], k: number): Promise<Float32Array> => {
+    const runOne = async (k: number): Promise<Float32Array> => {
       let y;
       try {
-        y = await runners[k].run(this.info.inputName, this.info.outputName, feed, dims);
+        y = await this.runners[k].run(this.info.inputName, this.info.outputName, feed, dims);
       } catch (err) {
         throw new ModelError(
           ErrorCodes.MODEL_INFERENCE_FAILED,
@@ -359,16 +331,15 @@ class SpleeterOnnxModel implements LoadedSpleeterModel {
     const aborted = () =>
       new SeparationError(ErrorCodes.JOB_CANCELED, 'inference aborted', { reason: String(signal?.reason) });
 
-    const runners = await this.runners;
     let outs: Float32Array[];
     if (this.info.parallelism === 'worker-threads') {
       if (signal?.aborted) throw aborted();
-      outs = await Promise.all(runners.map((_, k) => runOne(runners, k)));
+      outs = await Promise.all(this.runners.map((_, k) => runOne(k)));
     } else {
       outs = [];
-      for (let k = 0; k < runners.length; k++) {
+      for (let k = 0; k < this.runners.length; k++) {
         if (signal?.aborted) throw aborted();
-        outs.push(await runOne(runners, k));
+        outs.push(await runOne(k));
       }
     }
     if (this.info.output === 'logits') softmaxTimesInput(outs, input);
@@ -378,8 +349,7 @@ class SpleeterOnnxModel implements LoadedSpleeterModel {
   async dispose(): Promise<void> {
     if (this.disposed) return;
     this.disposed = true;
-    const runners = await this.runners.catch(() => [] as InstrumentRunner[]);
-    await Promise.all(runners.map((h) => h.release()));
+    await Promise.all(this.runners.map((h) => h.release()));
   }
 }
 
