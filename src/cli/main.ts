@@ -6,6 +6,7 @@
  * child cannot be started, the CLI (./program.ts) runs in this process.
  */
 import { spawn, type ChildProcess } from 'child_process';
+import { isatty } from 'tty';
 import { hugePagesRelaunchEnv, RELAUNCH_PARENT_ENV, takeRelaunchParent } from '../infra/config/huge-pages';
 
 export const FORWARDED_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'];
@@ -28,7 +29,10 @@ const thisProcess: EntryProcess = {
   get ppid() {
     return process.ppid;
   },
-  interactive: [process.stdin, process.stdout, process.stderr].some((s) => s.isTTY),
+  // isatty on the descriptors: reading process.stdin.isTTY would create a stdin stream here.
+  get interactive() {
+    return [0, 1, 2].some((fd) => isatty(fd));
+  },
   start: (env) =>
     spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], { stdio: 'inherit', env }),
   on: (signal, handler) => process.on(signal, handler),
