@@ -151,8 +151,16 @@ describe('Monitoring (e2e)', () => {
     expect(first.cached).toBe(false);
     // A built-in model makes no model calls; the job JSON says so (cross-job batching: none shared).
     expect(first.stats).toEqual({ modelCalls: 0, sharedModelCalls: 0 });
-    const afterFresh = await scrape();
     const labels = { model: MODEL, execution_provider: first.executionProvider };
+    // The job reads 'succeeded' once its row is updated; the event that moves the metrics and the
+    // stats follows once the upload is deleted: scrape until it has arrived.
+    const counted = (text: string, outcome: string, l: Record<string, string>) =>
+      metric(text, 'spleeter_separations_total', { ...l, outcome }) -
+      metric(before, 'spleeter_separations_total', { ...l, outcome });
+    const afterFresh = await eventually(async () => {
+      const text = await scrape();
+      return counted(text, 'succeeded', labels) >= 1 ? text : null;
+    }, 10_000);
     expect(
       metric(afterFresh, 'spleeter_separations_total', { ...labels, outcome: 'succeeded' }) -
         metric(before, 'spleeter_separations_total', { ...labels, outcome: 'succeeded' }),
@@ -197,7 +205,10 @@ describe('Monitoring (e2e)', () => {
         .expect(200);
       expect(Buffer.compare(a.body as Buffer, b.body as Buffer)).toBe(0);
     }
-    const afterHit = await scrape();
+    const afterHit = await eventually(async () => {
+      const text = await scrape();
+      return counted(text, 'cached', { model: MODEL }) >= 1 ? text : null;
+    }, 10_000);
     expect(
       metric(afterHit, 'spleeter_separations_total', { model: MODEL, outcome: 'cached' }) -
         metric(before, 'spleeter_separations_total', { model: MODEL, outcome: 'cached' }),
