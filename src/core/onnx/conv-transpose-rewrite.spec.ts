@@ -14,6 +14,8 @@ interface Case {
   opset?: number;
   /** The weight as a graph input instead of an initializer. */
   weightAsInput?: boolean;
+  /** Values already named as the rewrite would name its own (node 'deconv'). */
+  clash?: boolean;
 }
 
 function build(c: Case, seed = 1): ModelProto {
@@ -32,8 +34,12 @@ function build(c: Case, seed = 1): ModelProto {
   const inputs = ['x', w];
   if (c.bias !== false) inputs.push(b.constant('b', 'float32', [c.cout], values(c.cout)));
   // The ConvTranspose feeds another node and the graph output, as in the U-Net.
-  b.addNode('ConvTranspose', inputs, ['t'], { kernel_shape: c.kernel, ...c.attrs });
-  b.addNode('Relu', ['t'], ['y']);
+  b.addNode('ConvTranspose', inputs, ['t'], { kernel_shape: c.kernel, ...c.attrs }, 'deconv');
+  if (c.clash) {
+    b.addNode('Relu', ['t'], ['deconv_phase0']);
+    b.addNode('Identity', ['deconv_phase0'], ['deconv_interleaved']);
+    b.addNode('Identity', ['deconv_interleaved'], ['y']);
+  } else b.addNode('Relu', ['t'], ['y']);
   b.addOutput('y', 'float32', [1, c.cout, 'h', 'w']);
   return b.toModelProto();
 }
@@ -133,6 +139,15 @@ describe(rewriteConvTransposes.name, () => {
       kernel: [3, 5],
       input: [4, 4],
       attrs: { strides: [3, 3], pads: [1, 2, 0, 0] },
+    });
+    // Values the graph already names as the rewrite would name its own keep their names.
+    await expectSameMap({
+      cin: 4,
+      cout: 16,
+      kernel: [5, 5],
+      input: [5, 6],
+      attrs: { strides: [2, 2] },
+      clash: true,
     });
     // Kernel = stride: every phase is a 1×1 Conv and nothing is cropped.
     const model = await expectSameMap({

@@ -59,6 +59,19 @@ export function rewriteConvTransposes(model: ModelProto): ConvTransposeRewriteRe
   for (const input of graph.input ?? []) initializers.delete(input.name ?? '');
   const uses = new Map<string, number>();
   for (const n of graph.node) for (const i of n.input ?? []) uses.set(i, (uses.get(i) ?? 0) + 1);
+  // Every value name in the graph, so that the values added here get names of their own.
+  const taken = new Set<string>([
+    ...uses.keys(),
+    ...graph.node.flatMap((n) => n.output ?? []),
+    ...(graph.initializer ?? []).map((t) => t.name ?? ''),
+    ...[...(graph.input ?? []), ...(graph.output ?? [])].map((v) => v.name ?? ''),
+  ]);
+  const fresh = (base: string): string => {
+    let name = base;
+    for (let i = 1; taken.has(name); i++) name = `${base}_${i}`;
+    taken.add(name);
+    return name;
+  };
 
   const nodes: NodeProto[] = [];
   for (const node of graph.node) {
@@ -80,12 +93,12 @@ export function rewriteConvTransposes(model: ModelProto): ConvTransposeRewriteRe
     };
     // One Conv per phase, each with only its own taps, concatenated in DepthToSpace's channel order.
     const phaseOutputs = plan.phases.map((ph, q) => {
-      const out = `${name}_phase${q}`;
-      const wName = uniqueName(`${out}_W`, initializers);
+      const out = fresh(`${name}_phase${q}`);
+      const wName = fresh(`${out}_W`);
       add(floatTensor(wName, [plan.cout, plan.cin, ph.th, ph.tw], ph.weights));
       const inputs = [node.input![0], wName];
       if (plan.bias) {
-        const bName = uniqueName(`${out}_B`, initializers);
+        const bName = fresh(`${out}_B`);
         add(floatTensor(bName, [plan.cout], plan.bias));
         inputs.push(bName);
       }
@@ -102,7 +115,7 @@ export function rewriteConvTransposes(model: ModelProto): ConvTransposeRewriteRe
       });
       return out;
     });
-    const conv = `${name}_phases`;
+    const conv = fresh(`${name}_phases`);
     nodes.push({
       name: conv,
       opType: 'Concat',
@@ -111,7 +124,7 @@ export function rewriteConvTransposes(model: ModelProto): ConvTransposeRewriteRe
       attribute: [int('axis', 1)],
     });
     const out = node.output![0];
-    const d2s = plan.slice ? `${name}_interleaved` : out;
+    const d2s = plan.slice ? fresh(`${name}_interleaved`) : out;
     nodes.push({
       name: `${name}_interleave`,
       opType: 'DepthToSpace',
@@ -120,10 +133,7 @@ export function rewriteConvTransposes(model: ModelProto): ConvTransposeRewriteRe
       attribute: [int('blocksize', plan.s), str('mode', 'DCR')],
     });
     if (plan.slice) {
-      const [starts, ends] = [`${name}_crop_starts`, `${name}_crop_ends`].map((n) =>
-        uniqueName(n, initializers),
-      );
-      const axes = uniqueName(`${name}_crop_axes`, initializers);
+      const [starts, ends, axes] = ['starts', 'ends', 'axes'].map((n) => fresh(`${name}_crop_${n}`));
       add(int64Tensor(starts, plan.slice.starts));
       add(int64Tensor(ends, plan.slice.ends));
       add(int64Tensor(axes, [2, 3]));
@@ -252,12 +262,6 @@ function floatTensor(name: string, dims: number[], values: Float32Array): Tensor
 
 function int64Tensor(name: string, values: number[]): TensorProto {
   return { name, dims: [values.length], dataType: DataType.INT64, int64Data: values };
-}
-
-function uniqueName(base: string, taken: Map<string, unknown>): string {
-  let name = base;
-  for (let i = 1; taken.has(name); i++) name = `${base}_${i}`;
-  return name;
 }
 
 const ints = (name: string, values: number[]): AttributeProto => ({
