@@ -260,6 +260,17 @@ function convBnModel(channels = 8): Uint8Array {
 }
 
 const HEX_MODEL = /^[0-9a-f]{16}-[0-9a-f]{64}\.onnx$/;
+const HEX_DATA = /^[0-9a-f]{16}-[0-9a-f]{64}\.[0-9a-f]{12}\.data$/;
+
+/** A cache dir's entry: its model file and the data file it references. */
+async function entryFiles(cacheDir: string): Promise<{ model: string; data: string; all: string[] }> {
+  const all = (await readdir(cacheDir)).sort();
+  const models = all.filter((f) => f.endsWith('.onnx'));
+  const datas = all.filter((f) => f.endsWith('.data'));
+  expect(models).toHaveLength(1);
+  expect(datas).toHaveLength(1);
+  return { model: models[0], data: datas[0], all };
+}
 
 describe(`${OnnxRuntime.name} optimized-model cache`, () => {
   let dir: string;
@@ -310,16 +321,20 @@ describe(`${OnnxRuntime.name} optimized-model cache`, () => {
     expect((await readdir(dir)).sort()).toEqual(['convbn.onnx']);
   });
 
-  it('writes exactly one <sha256>.onnx on a miss and loads it on a hit with identical results', async () => {
+  it('writes one entry (graph + mapped weights) on a miss and loads it on a hit with identical results', async () => {
     const cacheDir = join(dir, 'cache-hit', 'nested');
     const first = fresh();
     expect(Array.from(await runOnce(first.rt, modelPath, cacheDir))).toEqual(Array.from(expected));
-    const files = await readdir(cacheDir);
-    expect(files).toHaveLength(1);
-    expect(files[0]).toMatch(HEX_MODEL);
-    const cached = join(cacheDir, files[0]);
-    const before = await stat(cached);
-    expect(before.size).toBeGreaterThan(0);
+    const files = await entryFiles(cacheDir);
+    expect(files.model).toMatch(HEX_MODEL);
+    expect(files.data).toMatch(HEX_DATA);
+    expect(files.data.slice(0, 81)).toBe(files.model.slice(0, 81));
+    const cached = join(cacheDir, files.model);
+    const data = join(cacheDir, files.data);
+    // The weights are in the data file, which the graph references by name.
+    expect((await readFile(cached)).includes(files.data)).toBe(true);
+    expect((await stat(data)).size).toBeGreaterThan((await stat(cached)).size);
+    const before = [await stat(cached), await stat(data)];
     expect(first.logs.filter((l) => l.startsWith('warn'))).toEqual([]);
 
     const second = fresh();
@@ -332,24 +347,46 @@ describe(`${OnnxRuntime.name} optimized-model cache`, () => {
     } finally {
       create.mockRestore();
     }
-    const after = await stat(cached);
-    expect(after.mtimeMs).toBe(before.mtimeMs);
-    expect(after.ino).toBe(before.ino);
-    expect(await readdir(cacheDir)).toEqual(files);
+    const after = [await stat(cached), await stat(data)];
+    after.forEach((a, i) => {
+      expect(a.mtimeMs).toBe(before[i].mtimeMs);
+      expect(a.ino).toBe(before[i].ino);
+    });
+    expect(await readdir(cacheDir)).toEqual(files.all);
     expect(second.logs).toEqual([]);
+  });
+
+  it('rebuilds an entry whose data file is gone, with a new data file name', async () => {
+    const cacheDir = join(dir, 'cache-no-data');
+    await runOnce(fresh().rt, modelPath, cacheDir);
+    const old = await entryFiles(cacheDir);
+    await rm(join(cacheDir, old.data));
+
+    const { rt, logs } = fresh();
+    expect(Array.from(await runOnce(rt, modelPath, cacheDir))).toEqual(Array.from(expected));
+    const rebuilt = await entryFiles(cacheDir);
+    expect(rebuilt.model).toBe(old.model);
+    expect(rebuilt.data).not.toBe(old.data);
+    expect(logs.some((l) => l.startsWith('debug') && l.includes('discarding'))).toBe(true);
+    expect(logs.filter((l) => l.startsWith('warn'))).toEqual([]);
+    expect(Array.from(await runOnce(fresh().rt, modelPath, cacheDir))).toEqual(Array.from(expected));
   });
 
   it('replaces a corrupt cached file and still returns a working session', async () => {
     const cacheDir = join(dir, 'cache-corrupt');
     await runOnce(fresh().rt, modelPath, cacheDir);
-    const [name] = await readdir(cacheDir);
+    const old = await entryFiles(cacheDir);
+    const name = old.model;
     const cached = join(cacheDir, name);
     await writeFile(cached, Buffer.from('garbage, not a protobuf model'));
     const garbage = await stat(cached);
 
     const { rt, logs } = fresh();
     expect(Array.from(await runOnce(rt, modelPath, cacheDir))).toEqual(Array.from(expected));
-    expect(await readdir(cacheDir)).toEqual([name]);
+    // The same entry name, with a new data file; the old one, no longer referenced, is removed.
+    const replacedFiles = await entryFiles(cacheDir);
+    expect(replacedFiles.model).toBe(name);
+    expect(replacedFiles.data).not.toBe(old.data);
     const replaced = await stat(cached);
     expect(replaced.size).toBeGreaterThan(garbage.size);
     expect(logs.some((l) => l.startsWith('debug') && l.includes('discarding'))).toBe(true);
@@ -392,24 +429,24 @@ describe(`${OnnxRuntime.name} optimized-model cache`, () => {
     const changing = join(dir, 'changing.onnx');
     await writeFile(changing, convBnModel(8));
     await runOnce(fresh().rt, changing, cacheDir);
-    const [firstKey] = await readdir(cacheDir);
+    const { model: firstKey } = await entryFiles(cacheDir);
 
     await writeFile(changing, convBnModel(16));
     const { rt } = fresh();
     const handle = await rt.createSession(changing, { intraOpThreads: 1, optimizedModelCacheDir: cacheDir });
     const y = (await handle.session.run({ x: input })).y;
     expect(y.dims).toEqual([1, 16, 8, 8]);
-    const files = (await readdir(cacheDir)).sort();
-    // one entry per model path: the old version's copy is gone, another model's is kept
-    expect(files).toHaveLength(1);
-    expect(files[0]).toMatch(HEX_MODEL);
-    expect(files[0]).not.toBe(firstKey);
-    expect(files[0].slice(0, 17)).toBe(firstKey.slice(0, 17));
+    // one entry per model path: the old version's copy (graph and data) is gone, another model's is kept
+    const { model, all } = await entryFiles(cacheDir);
+    expect(model).toMatch(HEX_MODEL);
+    expect(model).not.toBe(firstKey);
+    expect(model.slice(0, 17)).toBe(firstKey.slice(0, 17));
+    expect(all.every((f) => f.startsWith(model.slice(0, 81)))).toBe(true);
 
     const other = join(dir, 'other.onnx');
     await writeFile(other, convBnModel(8));
     await runOnce(fresh().rt, other, cacheDir);
-    expect(await readdir(cacheDir)).toHaveLength(2);
+    expect(await readdir(cacheDir)).toHaveLength(4);
   });
 
   it('leaves no temp file behind when the model cannot be loaded', async () => {
@@ -461,7 +498,7 @@ describe(`${OnnxRuntime.name} optimized-model cache`, () => {
         );
     }
     // Each setting has its own entry; the second replaced the first (one entry per model file).
-    const [entry] = await readdir(cacheDir);
+    const { model: entry } = await entryFiles(cacheDir);
     expect(entry).toMatch(HEX_MODEL);
     const ops = decodeModel(await readFile(join(cacheDir, entry))).graph!.node!.map((n) => n.opType);
     expect(ops).not.toContain('ConvTranspose');

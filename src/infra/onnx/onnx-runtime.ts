@@ -25,12 +25,20 @@
  * falls back to the original model. GPU sessions never use it.
  */
 import { randomBytes } from 'crypto';
-import { mkdir, open as openFile, readdir, rename, rm, stat } from 'fs/promises';
+import { mkdir, open as openFile, readFile, readdir, rename, rm, stat } from 'fs/promises';
 import { cpus } from 'os';
 import { basename, join, resolve } from 'path';
 import * as ort from 'onnxruntime-node';
 import { ErrorCodes, ModelError, SeparationError, ValidationError } from '../../core/errors';
-import { modelPathTag, optimizedCacheKey, rewrittenModel, type ModelFileStat } from './optimized-model-cache';
+import {
+  externalDataConfig,
+  modelPathTag,
+  optimizedCacheKey,
+  optimizedDataFileName,
+  rewrittenModel,
+  staleCacheFiles,
+  type ModelFileStat,
+} from './optimized-model-cache';
 
 export type ExecutionProviderName = 'cuda' | 'webgpu' | 'cpu';
 export const EXECUTION_PROVIDER_NAMES: readonly ExecutionProviderName[] = ['cuda', 'webgpu', 'cpu'];
@@ -442,8 +450,11 @@ export class OnnxRuntime {
       }
     }
 
-    // Miss: claim a temp name (also proves the dir is writable), let onnxruntime write into it.
-    const tmp = join(dir, `.${key}.${randomBytes(6).toString('hex')}.tmp.onnx`);
+    // Miss: claim a temp name (also proves the dir is writable), let onnxruntime write into it,
+    // with the weights in a data file of a name no other write uses (see optimized-model-cache.ts).
+    const nonce = randomBytes(6).toString('hex');
+    const tmp = join(dir, `.${key}.${nonce}.tmp.onnx`);
+    const dataName = optimizedDataFileName(tag, key, nonce);
     try {
       await mkdir(dir, { recursive: true });
       await (await openFile(tmp, 'wx')).close();
@@ -455,12 +466,16 @@ export class OnnxRuntime {
     let session: ort.InferenceSession;
     try {
       const source = rewrite ? await rewrittenModel(path, logger) : null;
-      const saveAs = { ...options, optimizedModelFilePath: tmp };
+      const saveAs: ort.InferenceSession.SessionOptions = {
+        ...options,
+        optimizedModelFilePath: tmp,
+        extra: { ...options.extra, session: { ...(options.extra?.session ?? {}), ...externalDataConfig(dataName) } },
+      };
       session = source
         ? await ort.InferenceSession.create(source, saveAs)
         : await ort.InferenceSession.create(path, saveAs);
     } catch (err) {
-      await rm(tmp, { force: true }).catch(() => undefined);
+      await removeFiles([tmp, join(dir, dataName)]);
       // Most likely the model itself is bad, which the plain attempt reports; if the plain attempt
       // works, saving the optimized graph was the problem (disk full, graph too large to save).
       const session = await ort.InferenceSession.create(path, options);
@@ -474,7 +489,7 @@ export class OnnxRuntime {
       logger.debug?.(`onnxruntime: cached the optimized model of ${path} as ${cached}`);
       await this.pruneStale(dir, tag, basename(cached), logger);
     } catch (err) {
-      await rm(tmp, { force: true }).catch(() => undefined);
+      await removeFiles([tmp, join(dir, dataName)]);
       const code = (err as NodeJS.ErrnoException).code;
       if (code && UNWRITABLE_CODES.has(code)) this.reportUnusableCacheDir(dir, err, logger);
       else
@@ -489,8 +504,8 @@ export class OnnxRuntime {
    */
   private async pruneStale(dir: string, tag: string, keep: string, logger: InferenceLogger): Promise<void> {
     const names = await readdir(dir).catch(() => [] as string[]);
-    for (const name of names) {
-      if (name === keep || !name.startsWith(`${tag}-`) || !name.endsWith('.onnx')) continue;
+    const entry = await readFile(join(dir, keep)).catch(() => null);
+    for (const name of staleCacheFiles(names, tag, keep, entry)) {
       await rm(join(dir, name), { force: true }).catch((err: unknown) =>
         logger.debug?.(`onnxruntime: cannot remove stale optimized model ${name}: ${errorText(err)}`),
       );
@@ -505,6 +520,10 @@ export class OnnxRuntime {
     if (code && UNWRITABLE_CODES.has(code)) logger.debug?.(message);
     else logger.warn(message);
   }
+}
+
+async function removeFiles(files: readonly string[]): Promise<void> {
+  for (const f of files) await rm(f, { force: true }).catch(() => undefined);
 }
 
 function dedupe(list: readonly ExecutionProviderName[]): ExecutionProviderName[] {
