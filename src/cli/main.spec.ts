@@ -1,6 +1,6 @@
 import { EventEmitter } from 'events';
 import { RELAUNCH_PARENT_ENV } from '../infra/config/huge-pages';
-import { FORWARDED_SIGNALS, relaunch, watchParent, type EntryProcess } from './main';
+import { FORWARDED_SIGNALS, relaunch, runsServer, watchParent, type EntryProcess } from './main';
 
 /** A process double: records signal handlers, kills and exits; its child is an EventEmitter. */
 function fakeProcess(interactive = false) {
@@ -76,5 +76,15 @@ describe(watchParent.name, () => {
     proc.ppid = 1; // re-parented: the relaunching process died
     jest.advanceTimersByTime(500);
     expect(jest.mocked(proc.kill).mock.calls).toEqual([['SIGINT']]);
+  });
+});
+
+describe(runsServer.name, () => {
+  it('is true for the serve command only, whatever options come before it', () => {
+    expect(runsServer(['node', 'main.js', 'serve', '-p', '8080'])).toBe(true);
+    expect(runsServer(['node', 'main.js', '--no-color', 'serve'])).toBe(true);
+    expect(runsServer(['node', 'main.js', 'separate', 'serve.wav'])).toBe(false);
+    expect(runsServer(['node', 'main.js', '--version'])).toBe(false);
+    expect(runsServer(['node', 'main.js'])).toBe(false);
   });
 });

@@ -84,6 +84,11 @@ export function relaunch(
   });
 }
 
+/** Whether the command line starts the server (the first argument that is not an option). */
+export function runsServer(argv: readonly string[]): boolean {
+  return argv.slice(2).find((a) => !a.startsWith('-')) === 'serve';
+}
+
 /**
  * In the relaunched CLI: when the process that started it is gone (killed with SIGKILL, which it
  * cannot forward), stop as on Ctrl-C instead of running on unseen. Returns the (unref'd) timer.
@@ -103,7 +108,8 @@ if (
   process.argv[1]?.endsWith('spleeter-server')
 ) {
   const parent = takeRelaunchParent();
-  const env = parent === null ? hugePagesRelaunchEnv() : null;
+  const env =
+    parent === null ? hugePagesRelaunchEnv(process.env, undefined, !runsServer(process.argv)) : null;
   if (env) relaunch(env, runHere);
   else {
     if (parent !== null) watchParent(parent);

@@ -1,4 +1,5 @@
 import {
+  BATCH_MALLOC_TUNABLES,
   HUGE_PAGES_TUNABLE,
   hugePagesRelaunchEnv,
   RELAUNCH_PARENT_ENV,
@@ -15,7 +16,7 @@ describe(hugePagesRelaunchEnv.name, () => {
   });
 
   it('adds the tunable on Linux with glibc >= 2.35 and THP in madvise mode, keeping other tunables', () => {
-    expect(hugePagesRelaunchEnv({ PATH: '/bin' }, host())).toEqual({
+    expect(hugePagesRelaunchEnv({ PATH: '/bin' }, host(), false)).toEqual({
       PATH: '/bin',
       GLIBC_TUNABLES: HUGE_PAGES_TUNABLE,
     });
@@ -23,9 +24,23 @@ describe(hugePagesRelaunchEnv.name, () => {
       hugePagesRelaunchEnv(
         { GLIBC_TUNABLES: 'glibc.malloc.mmap_threshold=131072' },
         host({ glibcVersion: () => '2.35' }),
+        false,
       ),
     ).toEqual({ GLIBC_TUNABLES: `glibc.malloc.mmap_threshold=131072:${HUGE_PAGES_TUNABLE}` });
     expect(hugePagesRelaunchEnv({}, host({ glibcVersion: () => '3.0' }))).not.toBeNull();
+  });
+
+  it('adds the heap tunables for a command that ends when done, never overriding the user', () => {
+    expect(hugePagesRelaunchEnv({}, host())).toEqual({
+      GLIBC_TUNABLES: [HUGE_PAGES_TUNABLE, ...BATCH_MALLOC_TUNABLES].join(':'),
+    });
+    expect(BATCH_MALLOC_TUNABLES).toEqual([
+      'glibc.malloc.mmap_threshold=33554432',
+      'glibc.malloc.top_pad=67108864',
+    ]);
+    expect(hugePagesRelaunchEnv({ GLIBC_TUNABLES: 'glibc.malloc.mmap_threshold=131072' }, host())).toEqual({
+      GLIBC_TUNABLES: `glibc.malloc.mmap_threshold=131072:${HUGE_PAGES_TUNABLE}:glibc.malloc.top_pad=67108864`,
+    });
   });
 
   it('does not relaunch when it would change nothing or was turned off', () => {
@@ -58,7 +73,7 @@ describe(takeRelaunchParent.name, () => {
 
 describe('hugePagesRelaunchEnv on this machine', () => {
   it('reads the kernel mode and glibc version here and gives either no relaunch or the tunable', () => {
-    const env = hugePagesRelaunchEnv({});
+    const env = hugePagesRelaunchEnv({}, undefined, false);
     expect(env === null || env.GLIBC_TUNABLES === HUGE_PAGES_TUNABLE).toBe(true);
   });
 });

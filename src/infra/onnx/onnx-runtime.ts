@@ -469,7 +469,10 @@ export class OnnxRuntime {
       const saveAs: ort.InferenceSession.SessionOptions = {
         ...options,
         optimizedModelFilePath: tmp,
-        extra: { ...options.extra, session: { ...(options.extra?.session ?? {}), ...externalDataConfig(dataName) } },
+        extra: {
+          ...options.extra,
+          session: { ...(options.extra?.session ?? {}), ...externalDataConfig(dataName) },
+        },
       };
       session = source
         ? await ort.InferenceSession.create(source, saveAs)

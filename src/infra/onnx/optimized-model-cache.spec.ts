@@ -15,7 +15,15 @@ describe(staleCacheFiles.name, () => {
   it("removes the tag's other graphs and every data file the kept graph does not reference", () => {
     const oldData = optimizedDataFileName(tag, oldKey, '000000000002');
     const lostRace = optimizedDataFileName(tag, key, '000000000003');
-    const names = [keep, data, `${tag}-${oldKey}.onnx`, oldData, lostRace, `${other}-${key}.onnx`, 'unrelated.txt'];
+    const names = [
+      keep,
+      data,
+      `${tag}-${oldKey}.onnx`,
+      oldData,
+      lostRace,
+      `${other}-${key}.onnx`,
+      'unrelated.txt',
+    ];
     const keepBytes = Buffer.from(`...graph...${data}...`);
     expect(staleCacheFiles(names, tag, keep, keepBytes).sort()).toEqual(
       [`${tag}-${oldKey}.onnx`, oldData, lostRace].sort(),
@@ -27,6 +35,8 @@ describe(staleCacheFiles.name, () => {
     const names = [keep, data, writing, `.${oldKey}.000000000004.tmp.onnx`];
     expect(staleCacheFiles(names, tag, keep, Buffer.from(data))).toEqual([]);
     // Without the kept graph's bytes it is unknown which data file it references.
-    expect(staleCacheFiles([...names, `${tag}-${oldKey}.onnx`], tag, keep, null)).toEqual([`${tag}-${oldKey}.onnx`]);
+    expect(staleCacheFiles([...names, `${tag}-${oldKey}.onnx`], tag, keep, null)).toEqual([
+      `${tag}-${oldKey}.onnx`,
+    ]);
   });
 });
