@@ -356,6 +356,19 @@ describe(`${OnnxRuntime.name} optimized-model cache`, () => {
     expect(second.logs).toEqual([]);
   });
 
+  it('leaves one consistent entry when two runtimes write it at the same time', async () => {
+    const cacheDir = join(dir, 'cache-race');
+    const [a, b] = [fresh(), fresh()];
+    const outs = await Promise.all([runOnce(a.rt, modelPath, cacheDir), runOnce(b.rt, modelPath, cacheDir)]);
+    for (const o of outs) expect(Array.from(o)).toEqual(Array.from(expected));
+    // One graph, and the data file it references; whichever write lost, nothing else is left.
+    const files = await entryFiles(cacheDir);
+    expect((await readFile(join(cacheDir, files.model))).includes(files.data)).toBe(true);
+    const third = fresh();
+    expect(Array.from(await runOnce(third.rt, modelPath, cacheDir))).toEqual(Array.from(expected));
+    expect(third.logs).toEqual([]);
+  });
+
   it('rebuilds an entry whose data file is gone, with a new data file name', async () => {
     const cacheDir = join(dir, 'cache-no-data');
     await runOnce(fresh().rt, modelPath, cacheDir);
