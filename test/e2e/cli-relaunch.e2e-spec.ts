@@ -12,7 +12,7 @@ import {
   HUGE_PAGES_TUNABLE,
   hugePagesRelaunchEnv,
 } from '../../src/infra/config/huge-pages';
-import { makeTempDir, noise, writeTextFile, writeWav } from '../factories/audio';
+import { makeTempDir, runFfmpeg, writeTextFile } from '../factories/audio';
 import { testModelDir } from '../factories/models';
 import { CLI_BIN, runCli } from '../support/cli-process';
 
@@ -97,8 +97,20 @@ describeRelaunch('CLI relaunch with huge pages', () => {
   beforeAll(async () => {
     dir = await makeTempDir('cli-relaunch-');
     model = await testModelDir('identity', { config: '2stems' });
-    // Long enough that a separation is still running when the test signals it.
-    input = await writeWav(path.join(dir, 'long.wav'), noise({ seconds: 600, seed: 3 }), { encoding: 's16' });
+    // Long enough that a separation is still running when the test signals it; made by ffmpeg
+    // (about a second) rather than generated here (about a minute under jest).
+    input = path.join(dir, 'long.wav');
+    await runFfmpeg([
+      '-f',
+      'lavfi',
+      '-i',
+      'anoisesrc=d=600:a=0.3:seed=3:r=44100',
+      '-ac',
+      '2',
+      '-c:a',
+      'pcm_s16le',
+      input,
+    ]);
   });
   afterAll(async () => {
     for (const p of started) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
