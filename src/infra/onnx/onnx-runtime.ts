@@ -20,8 +20,9 @@
  * (`optimizedModelFilePath`) and later sessions load that file instead. The 'all' level output
  * (NCHWc layouts) is specific to the CPU and the onnxruntime build, so the file name is a hash of
  * the model's identity, the onnxruntime version, the CPU model, the architecture and the options
- * that shape the optimized graph. Writes go to a temp name and are renamed into place, so racing
- * processes are safe without locks. The cache never makes a session fail: any problem with it
+ * that shape the optimized graph. The weights go to a data file whose name no other write uses, the
+ * graph to a temp name renamed into place once both are complete (optimized-model-cache.ts), so
+ * racing processes are safe without locks. The cache never makes a session fail: any problem with it
  * falls back to the original model. GPU sessions never use it.
  */
 import { randomBytes } from 'crypto';
