@@ -57,6 +57,10 @@ interface Slot {
   idleTimer?: NodeJS.Timeout;
   /** Set once the slot left `slots`: its exit is expected and replaces nothing. */
   retiring?: boolean;
+  /** Set once the thread has ended. */
+  exited?: boolean;
+  /** Once asked to stop: settles when the thread has ended. */
+  stopped?: Promise<void>;
 }
 
 export interface WorkerPoolLogger {
@@ -179,16 +183,24 @@ export class SeparationWorkerPool {
     return idle.length;
   }
 
+  /**
+   * Ends every worker: jobs still waiting or running are rejected (INTERNAL, "Shutting down"); each
+   * worker is asked to cancel what it runs, dispose its engine and exit, and is terminated only if
+   * it has not after the retire grace (see stop()).
+   */
   async close(): Promise<void> {
     this.closed = true;
-    for (const t of this.waiting.splice(0))
-      this.finish(t, undefined, new SeparationError(ErrorCodes.INTERNAL, 'Shutting down'));
-    const all = [...this.slots.splice(0), ...this.retiringSlots];
-    for (const s of all) {
+    const shuttingDown = () => new SeparationError(ErrorCodes.INTERNAL, 'Shutting down');
+    for (const t of this.waiting.splice(0)) this.finish(t, undefined, shuttingDown());
+    const live = this.slots.splice(0);
+    for (const s of live) {
       clearTimeout(s.idleTimer);
+      s.idleTimer = undefined;
       s.retiring = true;
+      for (const t of s.tasks) this.finish(t, undefined, shuttingDown());
+      s.tasks.clear();
     }
-    await Promise.all(all.map((s) => s.worker.terminate()));
+    await Promise.all([...live.map((s) => this.stop(s)), ...[...this.retiringSlots].map((s) => s.stopped)]);
   }
 
   private spawn(): Slot {
@@ -206,6 +218,7 @@ export class SeparationWorkerPool {
       this.logger.error(`separation worker crashed: ${err.stack ?? err.message}`);
     });
     worker.on('exit', (code) => {
+      slot.exited = true;
       // A worker that died inside a model call (crash, terminate) gives its threads back.
       const lost = this.budget.reclaim(ledger);
       if (lost > 0 && !this.closed)
@@ -278,12 +291,39 @@ export class SeparationWorkerPool {
     slot.retiring = true;
     this.retiringSlots.add(slot);
     this.releasedCount++;
+    return this.stop(slot);
+  }
+
+  /**
+   * Asks a worker to end (it cancels its jobs, disposes its engine and exits) and resolves once the
+   * thread has ended. One that has not after the retire grace is terminated, never inside a model
+   * call or a session creation: terminate() cannot interrupt native code, and a thread ended while
+   * onnxruntime-node runs a call in it aborts the whole process when the call returns. So the
+   * terminate happens under the budget's exclusive hold (InferenceThreadBudget.exclusive), when no
+   * thread of this process is in onnxruntime.
+   */
+  private stop(slot: Slot): Promise<void> {
+    if (slot.stopped) return slot.stopped;
+    if (slot.exited) return (slot.stopped = Promise.resolve());
     const exited = new Promise<void>((resolve) => slot.worker.once('exit', () => resolve()));
-    // A worker that does not finish disposing in time is terminated (the thread's memory goes either way).
-    const timer = setTimeout(() => void slot.worker.terminate(), this.retireGraceMs);
+    const timer = setTimeout(() => {
+      if (slot.exited) return;
+      this.logger.warn(`a separation worker did not exit within ${this.retireGraceMs} ms; terminating it`);
+      void this.terminateSafely(slot);
+    }, this.retireGraceMs);
     timer.unref();
     this.post(slot, { type: 'dispose' });
-    return exited.finally(() => clearTimeout(timer));
+    slot.stopped = exited.finally(() => clearTimeout(timer));
+    return slot.stopped;
+  }
+
+  /** terminate() with no thread of this process inside onnxruntime (see stop()). */
+  private terminateSafely(slot: Slot): Promise<void> {
+    return this.budget
+      .exclusive(async () => {
+        if (!slot.exited) await slot.worker.terminate();
+      })
+      .catch((err: Error) => this.logger.error(`terminating a separation worker failed: ${err.message}`));
   }
 
   private onMessage(slot: Slot, msg: WorkerResponse): void {

@@ -5,6 +5,7 @@
  */
 import { setPriority } from 'os';
 import { parentPort, workerData } from 'worker_threads';
+import { ErrorCodes, SeparationError } from '../../core/errors';
 import {
   InferenceThreadBudget,
   installInferenceThreadBudget,
@@ -37,6 +38,9 @@ const engine = new SpleeterEngine({
   logger: { warn: (message) => post({ type: 'log', level: 'warn', message }) },
 });
 const controllers = new Map<number, AbortController>();
+/** The jobs running here, settled (resolved) once each has posted its outcome. */
+const running = new Map<number, Promise<void>>();
+let disposing = false;
 
 function post(msg: WorkerResponse): void {
   port!.postMessage(msg);
@@ -45,6 +49,14 @@ function post(msg: WorkerResponse): void {
 port.on('message', (msg: WorkerRequest) => {
   switch (msg.type) {
     case 'separate': {
+      if (disposing) {
+        post({
+          type: 'error',
+          id: msg.id,
+          error: serializeError(new SeparationError(ErrorCodes.INTERNAL, 'Shutting down')),
+        });
+        break;
+      }
       const controller = new AbortController();
       controllers.set(msg.id, controller);
       const params: SeparateParams = {
@@ -52,23 +64,31 @@ port.on('message', (msg: WorkerRequest) => {
         signal: controller.signal,
         onProgress: (fraction, stage) => post({ type: 'progress', id: msg.id, fraction, stage }),
       };
-      engine
+      const done = engine
         .separate(params)
         .then(
           (result) => post({ type: 'result', id: msg.id, result }),
           (err: unknown) => post({ type: 'error', id: msg.id, error: serializeError(err) }),
         )
-        .finally(() => controllers.delete(msg.id));
+        .finally(() => {
+          controllers.delete(msg.id);
+          running.delete(msg.id);
+        });
+      running.set(msg.id, done);
       break;
     }
     case 'cancel':
       controllers.get(msg.id)?.abort();
       break;
     case 'dispose':
-      // The pool sends this only to an idle worker. Releasing the sessions first ends the
-      // instrument threads cleanly; exiting this thread then frees its heap and the arenas.
-      void engine
-        .dispose()
+      // Retiring sends this to an idle worker, close() to any. Jobs still running are canceled and
+      // end at their next check; releasing the sessions then ends the instrument threads cleanly,
+      // and exiting this thread from here (never inside a model call) frees its heap and arenas.
+      if (disposing) break;
+      disposing = true;
+      for (const c of controllers.values()) c.abort();
+      void Promise.allSettled([...running.values()])
+        .then(() => engine.dispose())
         .catch(() => undefined)
         .finally(() => process.exit(0));
       break;

@@ -7,7 +7,7 @@ export type TransferableSeparateParams = Omit<SeparateParams, 'signal' | 'onProg
 export type WorkerRequest =
   | { type: 'separate'; id: number; params: TransferableSeparateParams }
   | { type: 'cancel'; id: number }
-  /** Idle release: dispose the engine (sessions, instrument threads), then end the thread. */
+  /** Idle release or close: cancel running jobs, dispose the engine (sessions, instrument threads), end the thread. */
   | { type: 'dispose' };
 
 export type WorkerResponse =

@@ -107,6 +107,51 @@ describe(InferenceThreadBudget.name, () => {
     expect(sut.available).toBe(2);
   });
 
+  it('exclusive() runs once no call is in flight, and calls made meanwhile wait until it ends', async () => {
+    const sut = InferenceThreadBudget.create(3);
+    const order: string[] = [];
+    const inCall = sut.run(2, async () => {
+      order.push('call start');
+      await sleep(30);
+      order.push('call end');
+    });
+    await sleep(5);
+    const exclusive = sut.exclusive(async () => {
+      order.push(`exclusive holds ${3 - sut.available}`);
+      await sleep(30);
+      order.push('exclusive end');
+      return 'done';
+    });
+    // One thread is free, but an exclusive call is pending: this waits for it.
+    const later = sut.run(1, async () => void order.push('later'));
+    await expect(exclusive).resolves.toBe('done');
+    await Promise.all([inCall, later]);
+    expect(order).toEqual(['call start', 'call end', 'exclusive holds 3', 'exclusive end', 'later']);
+    expect(sut.available).toBe(3);
+    // Holding everything is not load: the peak stays what the calls used.
+    expect(sut.peakInUse).toBe(2);
+  });
+
+  it('is not starved by a stream of small calls, and gives everything back when fn throws', async () => {
+    const sut = InferenceThreadBudget.create(2);
+    const other = InferenceThreadBudget.attach(sut.shared);
+    let stop = false;
+    let calls = 0;
+    // Two overlapping 1-thread streams: without the pending flag one of them always holds a permit.
+    const stream = async () => {
+      while (!stop && calls < 2000) await other.run(1, async () => void (calls++, await sleep(1)));
+    };
+    const streams = [stream(), stream()];
+    await sleep(10);
+    const started = Date.now();
+    await expect(sut.exclusive(() => Promise.reject(new Error('boom')))).rejects.toThrow('boom');
+    const waited = Date.now() - started;
+    stop = true;
+    await Promise.all(streams);
+    expect(waited).toBeLessThan(1000);
+    expect(sut.available).toBe(2);
+  });
+
   it('reclaims what a thread held when it died inside a call (its ledger), and nothing twice', async () => {
     const sut = InferenceThreadBudget.create(3);
     const ledger = InferenceThreadBudget.createLedger();

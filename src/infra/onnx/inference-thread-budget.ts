@@ -25,7 +25,9 @@ import { availableParallelism } from 'os';
 const AVAILABLE = 0;
 const TOTAL = 1;
 const IN_USE_PEAK = 2;
-const SLOTS = 3;
+/** exclusive() calls pending or running: while above 0, acquire() leaves the permits to them. */
+const EXCLUSIVE = 3;
+const SLOTS = 4;
 /** Atomics.waitAsync (Node ≥ 16); the TypeScript lib this project targets does not declare it yet. */
 const waitAsync = (
   Atomics as unknown as {
@@ -99,14 +101,41 @@ export class InferenceThreadBudget {
   }
 
   /** Takes `threads` permits (clamped to 1…total), waiting without blocking this thread's event loop. */
-  async acquire(threads: number): Promise<number> {
-    const n = this.clamp(threads);
+  acquire(threads: number): Promise<number> {
+    return this.take(this.clamp(threads), false);
+  }
+
+  /**
+   * Runs `fn` holding every permit: no model call of any thread sharing this budget runs meanwhile,
+   * and none starts (acquire() waits while an exclusive call is pending, so a stream of small calls
+   * cannot starve it). What it is for: a thread ended by terminate() while onnxruntime-node runs a
+   * call in it takes the whole process down when the call returns (the binding throws a C++
+   * exception into a JS environment that is gone: std::terminate, SIGABRT), and terminate() cannot
+   * interrupt native code anyway. Every model call and session creation holds permits, so a thread
+   * terminated inside `fn` is in none of them.
+   */
+  async exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    Atomics.add(this.cells, EXCLUSIVE, 1);
+    let taken = 0;
+    try {
+      taken = await this.take(this.total, true);
+      return await fn();
+    } finally {
+      Atomics.sub(this.cells, EXCLUSIVE, 1);
+      if (taken > 0) this.release(taken);
+      else Atomics.notify(this.cells, AVAILABLE);
+    }
+  }
+
+  private async take(n: number, exclusive: boolean): Promise<number> {
     for (;;) {
       const free = Atomics.load(this.cells, AVAILABLE);
-      if (free >= n) {
+      const yieldToExclusive = !exclusive && Atomics.load(this.cells, EXCLUSIVE) > 0;
+      if (free >= n && !yieldToExclusive) {
         if (Atomics.compareExchange(this.cells, AVAILABLE, free, free - n) === free) {
           if (this.held) Atomics.add(this.held, 0, n);
-          this.notePeak(this.total - (free - n));
+          // An exclusive hold is not load: the peak stays what model calls used.
+          if (!exclusive) this.notePeak(this.total - (free - n));
           return n;
         }
         continue;

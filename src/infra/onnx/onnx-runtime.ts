@@ -31,6 +31,7 @@ import { cpus } from 'os';
 import { basename, join, resolve } from 'path';
 import * as ort from 'onnxruntime-node';
 import { ErrorCodes, ModelError, SeparationError, ValidationError } from '../../core/errors';
+import { withInferenceThreads } from './inference-thread-budget';
 import {
   externalDataConfig,
   modelPathTag,
@@ -221,7 +222,13 @@ export class OnnxRuntime {
 
     let entry = this.cache.get(key);
     if (!entry) {
-      const created: CacheEntry = { key, refs: 0, ready: this.open(path, fileStat, prefs, opts) };
+      // Native work, so it holds a permit of this thread's inference budget like a model call
+      // (InferenceThreadBudget.exclusive says why); ungated where no budget is installed.
+      const created: CacheEntry = {
+        key,
+        refs: 0,
+        ready: withInferenceThreads(1, () => this.open(path, fileStat, prefs, opts)),
+      };
       entry = created;
       this.cache.set(key, created);
       created.ready.catch(() => {
@@ -249,7 +256,7 @@ export class OnnxRuntime {
         // Not in the cache any more means disposeAll() already released it.
         if (this.cache.get(owner.key) !== owner) return;
         this.cache.delete(owner.key);
-        await opened.session.release();
+        await withInferenceThreads(1, () => opened.session.release());
       },
     };
   }
@@ -312,7 +319,7 @@ export class OnnxRuntime {
     await Promise.all(
       entries.map(async (e) => {
         const s = await e.ready.catch(() => null);
-        await s?.session.release();
+        if (s) await withInferenceThreads(1, () => s.session.release());
       }),
     );
   }

@@ -75,6 +75,13 @@ export class WorkerOnnxSession {
 
   /** Starts a worker and creates the session there (same EP selection as OnnxRuntime). */
   static start(path: string, options: OnnxSessionOptions = {}): Promise<WorkerOnnxSession> {
+    // Creating the session is native work in the new thread: it holds a permit of the calling
+    // thread's budget meanwhile, like a model call, so that no thread is terminated inside it
+    // (InferenceThreadBudget.exclusive says why).
+    return withInferenceThreads(1, () => WorkerOnnxSession.startNow(path, options));
+  }
+
+  private static startNow(path: string, options: OnnxSessionOptions): Promise<WorkerOnnxSession> {
     const { logger, ...rest } = options;
     const entry = workerEntry();
     const data: SessionWorkerData = { path, options: rest };
@@ -191,8 +198,15 @@ export class WorkerOnnxSession {
     this.closed = true;
     const exited = new Promise<void>((resolve) => this.worker.once('exit', () => resolve()));
     this.worker.postMessage({ type: 'close' } satisfies SessionWorkerRequest);
-    // A worker busy in a long run gets a grace period, then is terminated.
-    const timer = setTimeout(() => void this.worker.terminate(), 5000);
+    // The worker ends once its runs and the release are done. One that has not after a grace is
+    // terminated, but never while a run is in flight: terminate() cannot interrupt onnxruntime, and
+    // a thread ended inside a call aborts the whole process when the call returns.
+    let timer: NodeJS.Timeout | undefined;
+    const arm = () => {
+      timer = setTimeout(() => (this.pending.size > 0 ? arm() : void this.worker.terminate()), 5000);
+      timer.unref();
+    };
+    arm();
     await exited;
     clearTimeout(timer);
   }
