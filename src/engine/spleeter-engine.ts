@@ -164,7 +164,8 @@ export class SpleeterEngine {
               precision: this.opts.precision ?? 'fp32',
               download_timeout_s: this.opts.downloadTimeoutS ?? 60,
               default_model: this.opts.defaultModel ?? 'builtin:center',
-              ort_cache_dir: null,
+              // Where removed models' optimized forms are pruned: the engine's own cache.
+              ort_cache_dir: this.opts.ortCacheDir === undefined ? null : (this.opts.ortCacheDir ?? ''),
             },
           },
           {

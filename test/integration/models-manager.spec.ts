@@ -10,6 +10,8 @@ import * as path from 'path';
 import { stringify as toYaml } from 'yaml';
 import type { InstallProgress } from '../../src/core/models/model-types';
 import { HttpDownloader } from '../../src/infra/models/http-downloader';
+import { OnnxRuntime } from '../../src/infra/onnx/onnx-runtime';
+import { modelPathTag } from '../../src/infra/onnx/optimized-model-cache';
 import { ModelManager, type ModelManagerOptions } from '../../src/engine/models/model-manager';
 import { loadSpleeterModel } from '../../src/engine/families/spleeter/spleeter-onnx-model';
 import {
@@ -358,6 +360,46 @@ describe(ModelManager.name, () => {
     expect(await sut.getModel(SHERPA)).toMatchObject({ installed: false, versions: [] });
     await expect(sut.resolve(SHERPA)).rejects.toMatchObject({ code: 'MODEL_NOT_INSTALLED' });
     expect(await leftovers()).toEqual([]);
+  });
+
+  it("deletes a removed version's optimized-model cache entries, keeps the others, and prunes orphans at start", async () => {
+    const cacheDir = path.join(modelsDir, '.ort-cache');
+    const sut = newManager([sherpaEntry(SHERPA, archiveUrl)], { optimizedModelCacheDir: cacheDir });
+    await sut.downloadModel(SHERPA);
+    await sut.downloadModel(SHERPA, { force: true });
+    // Real entries, written by onnxruntime through the cache for each version's files.
+    const runtime = new OnnxRuntime();
+    const filesOf = async (version: string) => {
+      const dir = (await sut.resolve(`${SHERPA}@${version}`)).dir!;
+      return (await fs.readdir(dir)).filter((f) => f.endsWith('.onnx')).map((f) => path.join(dir, f));
+    };
+    const v1 = await filesOf('v1');
+    const v2 = await filesOf('v2');
+    for (const file of [...v1, ...v2]) {
+      const handle = await runtime.createSession(file, {
+        intraOpThreads: 1,
+        optimizedModelCacheDir: cacheDir,
+      });
+      await handle.release();
+    }
+    const tags = (files: string[]) => files.map((f) => modelPathTag(f));
+    const entriesOf = async (fileTags: string[]) =>
+      (await fs.readdir(cacheDir)).filter((n) => fileTags.some((t) => n.startsWith(t)));
+    // Per file: the graph (weights this small stay inline, no data file) and the record of its path.
+    const kinds = (names: string[]) =>
+      names.map((n) => n.replace(/^[0-9a-f]{16}[-.]/, '').replace(/^[0-9a-f]{64}/, '')).sort();
+    expect(kinds(await entriesOf(tags(v1)))).toEqual(v1.flatMap(() => ['.onnx', 'source']).sort());
+    const keptBefore = (await entriesOf(tags(v2))).sort();
+    expect(kinds(keptBefore)).toEqual(v2.flatMap(() => ['.onnx', 'source']).sort());
+
+    await sut.remove(`${SHERPA}@v1`);
+    expect(await entriesOf(tags(v1))).toEqual([]);
+    expect((await entriesOf(tags(v2))).sort()).toEqual(keptBefore);
+
+    // Gone some other way (deleted by hand): the next manager's start prunes them.
+    await fs.rm(path.dirname(v2[0]), { recursive: true, force: true });
+    await newManager([sherpaEntry(SHERPA, archiveUrl)], { optimizedModelCacheDir: cacheDir }).init();
+    expect(await entriesOf(tags(v2))).toEqual([]);
   });
 
   it('sees leases of other processes (lease files) when removing', async () => {

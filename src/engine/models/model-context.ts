@@ -21,6 +21,7 @@ import { ArchiveExtractor } from '../../infra/models/archive-extractor';
 import { FileLock } from '../../infra/models/file-lock';
 import { HttpDownloader } from '../../infra/models/http-downloader';
 import { ModelStore } from '../../infra/models/model-store';
+import { pruneOrphanedOptimizedModels } from '../../infra/onnx/optimized-model-orphans';
 import type { ModelManagerEvents, ModelManagerOptions } from './model-manager.types';
 
 /** Stage → [start, end] of the overall fraction. */
@@ -60,6 +61,7 @@ export class ModelContext {
   /** In-process lease counts by `name@version` (the on-disk leases serve other processes). */
   readonly leaseCounts = new Map<string, number>();
   private initialised: Promise<void> | null = null;
+  private readonly optimizedModelCacheDir: string | null;
 
   constructor(opts: ModelManagerOptions) {
     this.store = new ModelStore(opts.modelsDir);
@@ -71,6 +73,7 @@ export class ModelContext {
     this.runtimeInstance = opts.runtime;
     this.clock = opts.clock ?? (() => new Date());
     this.logger = opts.logger ?? silentLogger;
+    this.optimizedModelCacheDir = opts.optimizedModelCacheDir ?? null;
     this.lockStaleMs = opts.lockStaleMs ?? 60_000;
     this.events.setMaxListeners(0);
   }
@@ -83,8 +86,23 @@ export class ModelContext {
       const removed = await this.store.cleanupTmp();
       if (removed > 0)
         this.logger.log(`removed ${removed} stale temporary item(s) from ${this.store.tmpDir}`);
+      await this.pruneOptimizedModels();
     })();
     return this.initialised;
+  }
+
+  /** Deletes the optimized-model cache's entries of models that are gone. Best effort. */
+  async pruneOptimizedModels(): Promise<void> {
+    if (!this.optimizedModelCacheDir) return;
+    try {
+      const { models, files, bytes } = await pruneOrphanedOptimizedModels(this.optimizedModelCacheDir);
+      if (files > 0)
+        this.logger.log(
+          `removed the optimized forms of ${models.length} model file(s) that are gone (${files} files, ${(bytes / 2 ** 20).toFixed(1)} MiB)`,
+        );
+    } catch (err) {
+      this.logger.warn(`could not prune the optimized-model cache: ${(err as Error).message}`);
+    }
   }
 
   async runtime(): Promise<ModelRuntime> {

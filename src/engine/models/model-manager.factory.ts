@@ -2,6 +2,7 @@
  * Builds the ModelManager of a process from the typed configuration, the same way for the HTTP
  * server (ModelsModule), the worker, the CLI and the library API.
  */
+import { join } from 'path';
 import type { SpleeterConfig } from '../../infra/config/config.schema';
 import { ArchiveExtractor } from '../../infra/models/archive-extractor';
 import { loadCatalogFile } from '../../infra/models/catalog-loader';
@@ -29,5 +30,10 @@ export function createModelManager(
     extractor: new ArchiveExtractor(),
     logger: opts.logger,
     runtime: opts.runtime,
+    // As the engine resolves it (engine-options.ts): null is <models dir>/.ort-cache, '' is off.
+    optimizedModelCacheDir:
+      config.models.ort_cache_dir === null
+        ? join(config.models.dir, '.ort-cache')
+        : config.models.ort_cache_dir || null,
   });
 }

@@ -26,6 +26,11 @@ export interface ModelManagerOptions {
   logger?: ModelManagerLogger;
   /** A lock not refreshed for this long is treated as abandoned (crashed installer). Default 60 s. */
   lockStaleMs?: number;
+  /**
+   * The optimized-model cache (models.ort_cache_dir): entries of models that are gone are deleted
+   * there after a remove and when the manager starts. Absent or null: not pruned.
+   */
+  optimizedModelCacheDir?: string | null;
 }
 
 export interface InstallResult {

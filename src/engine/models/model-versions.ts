@@ -117,6 +117,8 @@ export class ModelVersions {
         nowActive = next;
       }
       await this.ctx.store.pruneModelDir(name);
+      // Their optimized forms (full copies of the weights) go with them.
+      await this.ctx.pruneOptimizedModels();
       return { name, removed, active: nowActive };
     } finally {
       await lock.release();

@@ -32,6 +32,7 @@ import { basename, join, resolve } from 'path';
 import * as ort from 'onnxruntime-node';
 import { ErrorCodes, ModelError, SeparationError, ValidationError } from '../../core/errors';
 import { withInferenceThreads } from './inference-thread-budget';
+import { recordEntrySource } from './optimized-model-orphans';
 import {
   externalDataConfig,
   modelPathTag,
@@ -449,7 +450,10 @@ export class OnnxRuntime {
     );
     if (cachedSize > 0) {
       try {
-        return await ort.InferenceSession.create(cached, options);
+        const session = await ort.InferenceSession.create(cached, options);
+        // Entries of older builds have no record of their model path yet (optimized-model-orphans).
+        await recordEntrySource(dir, tag, path).catch(() => undefined);
+        return session;
       } catch (err) {
         logger.debug?.(
           `onnxruntime: discarding unusable optimized model ${cached} for ${path}: ${errorText(err)}`,
@@ -498,6 +502,8 @@ export class OnnxRuntime {
       if (!written.isFile() || written.size === 0) throw new Error('onnxruntime wrote an empty file');
       await rename(tmp, cached);
       logger.debug?.(`onnxruntime: cached the optimized model of ${path} as ${cached}`);
+      // The model path behind the tag, so that the entry goes when the model does.
+      await recordEntrySource(dir, tag, path).catch(() => undefined);
       await this.pruneStale(dir, tag, basename(cached), logger);
     } catch (err) {
       await removeFiles([tmp, join(dir, dataName)]);
