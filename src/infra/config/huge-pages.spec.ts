@@ -43,6 +43,21 @@ describe(hugePagesRelaunchEnv.name, () => {
     });
   });
 
+  it("replaces the image's server value for a batch command, unless the user changed it", () => {
+    const image =
+      'glibc.malloc.mmap_threshold=131072:glibc.malloc.trim_threshold=131072:glibc.malloc.hugetlb=1';
+    const env = { GLIBC_TUNABLES: image, SPLEETER_IMAGE_GLIBC_TUNABLES: image };
+    expect(hugePagesRelaunchEnv(env, host())).toEqual({
+      SPLEETER_IMAGE_GLIBC_TUNABLES: image,
+      GLIBC_TUNABLES: [HUGE_PAGES_TUNABLE, ...BATCH_MALLOC_TUNABLES].join(':'),
+    });
+    // A server keeps it; so does a batch command whose user set their own value.
+    expect(hugePagesRelaunchEnv(env, host(), false)).toBeNull();
+    expect(
+      hugePagesRelaunchEnv({ ...env, GLIBC_TUNABLES: `${image}:glibc.malloc.arena_max=2` }, host()),
+    ).toBeNull();
+  });
+
   it('does not relaunch when it would change nothing or was turned off', () => {
     // The tunable already set (the child itself, or the user's own choice, 0 included).
     expect(hugePagesRelaunchEnv({ GLIBC_TUNABLES: HUGE_PAGES_TUNABLE }, host())).toBeNull();

@@ -21,6 +21,12 @@
  * images set it in their environment instead. Nothing is relaunched when the tunable is already
  * set (to any value), when `SPLEETER_HUGE_PAGES=0`, off Linux, without glibc ≥ 2.35, or when the
  * kernel's mode is not `madvise` (`always` already gives huge pages, `never` none).
+ *
+ * The images' value is a server's (`mmap_threshold=131072`: freed blocks go back to the kernel at
+ * once, for a low idle footprint), which costs a batch command page faults on every model call.
+ * The images also put that value in `SPLEETER_IMAGE_GLIBC_TUNABLES`; while `GLIBC_TUNABLES` still
+ * equals it (the user has not set their own), a batch command run in the image is relaunched as
+ * if nothing were set.
  */
 import { readFileSync } from 'fs';
 
@@ -69,7 +75,10 @@ export function hugePagesRelaunchEnv(
 ): NodeJS.ProcessEnv | null {
   if (host.platform !== 'linux') return null;
   if (['0', 'false', 'off', 'no'].includes((env.SPLEETER_HUGE_PAGES ?? '').trim().toLowerCase())) return null;
-  const tunables = env.GLIBC_TUNABLES ?? '';
+  const imageDefault = env.SPLEETER_IMAGE_GLIBC_TUNABLES;
+  // The image's server value, untouched: a batch command starts from nothing instead.
+  const tunables =
+    batch && imageDefault && env.GLIBC_TUNABLES === imageDefault ? '' : (env.GLIBC_TUNABLES ?? '');
   if (/(^|:)glibc\.malloc\.hugetlb=/.test(tunables)) return null;
   if (host.thpMode() !== 'madvise') return null;
   const [major, minor] = (host.glibcVersion() ?? '').split('.').map(Number);
