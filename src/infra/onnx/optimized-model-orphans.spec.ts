@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rename, rm, writeFile } from 'fs/promises';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import {
@@ -37,14 +37,31 @@ describe('optimized-model orphans', () => {
     expect(orphanedCacheFiles(names, new Set())).toEqual([]);
   });
 
-  it('records the model path once, atomically, and rewrites it only when it changes', async () => {
-    const record = join(dir, sourceRecordName(A));
-    await recordEntrySource(dir, A, '/models/x/v1/vocals.onnx');
-    expect(await readFile(record, 'utf8')).toBe('/models/x/v1/vocals.onnx\n');
-    await recordEntrySource(dir, A, '/models/x/v1/vocals.onnx');
-    await recordEntrySource(dir, A, '/models/x/v2/vocals.onnx');
-    expect(await readFile(record, 'utf8')).toBe('/models/x/v2/vocals.onnx\n');
-    expect(await readdir(dir)).toEqual([sourceRecordName(A)]);
+  it('records the model path relative to the cache dir, atomically, rewritten only when it changes', async () => {
+    const cache = join(dir, '.ort-cache');
+    const record = join(cache, sourceRecordName(A));
+    await mkdir(cache);
+    await recordEntrySource(cache, A, join(dir, 'x', 'v1', 'vocals.onnx'));
+    expect(await readFile(record, 'utf8')).toBe('../x/v1/vocals.onnx\n');
+    await recordEntrySource(cache, A, join(dir, 'x', 'v1', 'vocals.onnx'));
+    await recordEntrySource(cache, A, join(dir, 'x', 'v2', 'vocals.onnx'));
+    expect(await readFile(record, 'utf8')).toBe('../x/v2/vocals.onnx\n');
+    expect(await readdir(cache)).toEqual([sourceRecordName(A)]);
+  });
+
+  it('judges recorded paths from the cache dir: a models volume mounted elsewhere agrees', async () => {
+    const models = join(dir, 'models');
+    await mkdir(join(models, '.ort-cache'), { recursive: true });
+    await writeFile(join(models, 'live.onnx'), 'x');
+    await recordEntrySource(join(models, '.ort-cache'), A, join(models, 'live.onnx'));
+    await writeFile(join(models, '.ort-cache', `${A}-${KEY}.onnx`), 'graph');
+    // The same volume seen at another path (another container's mount).
+    const elsewhere = join(dir, 'mounted-elsewhere');
+    await rename(models, elsewhere);
+    await expect(pruneOrphanedOptimizedModels(join(elsewhere, '.ort-cache'))).resolves.toMatchObject({
+      files: 0,
+    });
+    expect(await readdir(join(elsewhere, '.ort-cache'))).toHaveLength(2);
   });
 
   it('deletes the entries whose model file is gone, keeps the rest and those without a record', async () => {
@@ -67,7 +84,12 @@ describe('optimized-model orphans', () => {
 
     const result = await pruneOrphanedOptimizedModels(cache);
     const gone = join(models, 'removed', 'vocals.onnx');
-    expect(result).toEqual({ models: [gone], files: 3, bytes: 5 + 8 + Buffer.byteLength(`${gone}\n`) });
+    // The record holds ../models/removed/vocals.onnx.
+    expect(result).toEqual({
+      models: [gone],
+      files: 3,
+      bytes: 5 + 8 + '../models/removed/vocals.onnx\n'.length,
+    });
     expect((await readdir(cache)).sort()).toEqual(
       [`${B}-${KEY}.onnx`, `${B}.source`, `dddddddddddddddd-${KEY}.onnx`].sort(),
     );

@@ -6,12 +6,14 @@
  * The cache names an entry after a hash of its model's path (optimized-model-cache.ts), which
  * cannot be turned back into the path, so each tag has a record `<tag>.source` holding the path,
  * written with its entries. Entries without a record (written by an older build) are left alone.
+ * The path is recorded relative to the cache dir: processes that mount a shared models volume at
+ * different places (a container and the host, two images) then agree on which models exist.
  * Deleting a data file that a running session maps is safe: the mapping stays valid until released.
  *
  * No onnxruntime import here: the model manager loads this without loading onnxruntime.
  */
 import { readFile, readdir, rename, rm, stat, writeFile } from 'fs/promises';
-import { join } from 'path';
+import { join, relative, resolve } from 'path';
 
 const SOURCE_SUFFIX = '.source';
 
@@ -20,14 +22,15 @@ export function sourceRecordName(tag: string): string {
   return `${tag}${SOURCE_SUFFIX}`;
 }
 
-/** Writes `<tag>.source` (atomically) unless it already holds `modelPath`. */
+/** Writes `<tag>.source` (atomically) unless it already names `modelPath` (see the file comment). */
 export async function recordEntrySource(dir: string, tag: string, modelPath: string): Promise<void> {
   const file = join(dir, sourceRecordName(tag));
+  const recorded = relative(resolve(dir), resolve(modelPath));
   const current = await readFile(file, 'utf8').catch(() => null);
-  if (current?.trim() === modelPath) return;
+  if (current?.trim() === recorded) return;
   const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
   try {
-    await writeFile(tmp, `${modelPath}\n`);
+    await writeFile(tmp, `${recorded}\n`);
     await rename(tmp, file);
   } finally {
     await rm(tmp, { force: true }).catch(() => undefined);
@@ -63,8 +66,9 @@ export async function pruneOrphanedOptimizedModels(dir: string): Promise<OrphanP
   const gone = new Set<string>();
   for (const name of names) {
     if (!name.endsWith(SOURCE_SUFFIX)) continue;
-    const modelPath = (await readFile(join(dir, name), 'utf8').catch(() => '')).trim();
-    if (!modelPath) continue;
+    const recorded = (await readFile(join(dir, name), 'utf8').catch(() => '')).trim();
+    if (!recorded) continue;
+    const modelPath = resolve(dir, recorded);
     const exists = await stat(modelPath).then(
       () => true,
       (err: NodeJS.ErrnoException) => err.code !== 'ENOENT' && err.code !== 'ENOTDIR',
