@@ -111,6 +111,21 @@ describe(loadConfig.name, () => {
     );
   });
 
+  it("warns about an unknown SPLEETER_ variable, not about the relaunch's and the images' own", () => {
+    const warn = jest.fn();
+    loadConfig({
+      configDir: noDefaults(),
+      warn,
+      env: {
+        SPLEETER_HUGE_PAGES: '0',
+        SPLEETER_RELAUNCH_PARENT: '123',
+        SPLEETER_IMAGE_GLIBC_TUNABLES: 'glibc.malloc.hugetlb=1',
+        SPLEETER_TRHEADS: '2',
+      },
+    });
+    expect(warn.mock.calls).toEqual([['Ignoring unknown environment variable SPLEETER_TRHEADS']]);
+  });
+
   it('still refuses an unknown key, naming it', () => {
     const bad = file('bad.yaml', 'spleeter:\n  monitoring:\n    export_intervall: 60\n');
     expect(() => loadConfig({ configDir: noDefaults(), env: { SPLEETER_CONFIG: bad } })).toThrow(

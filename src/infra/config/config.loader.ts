@@ -12,6 +12,7 @@ import * as path from 'path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { configSchema, type SpleeterConfig } from './config.schema';
+import { IMAGE_TUNABLES_ENV, RELAUNCH_PARENT_ENV } from './huge-pages';
 
 export class ConfigError extends Error {
   constructor(message: string) {
@@ -56,10 +57,15 @@ export const ENV_ALIASES: Readonly<Record<string, string>> = {
   SPLEETER_LOG_PRETTY: 'logging.pretty',
 };
 /**
- * Env vars read by the loader itself or before it (SPLEETER_HUGE_PAGES, SPLEETER_RELAUNCH_PARENT:
- * the CLI's relaunch, huge-pages.ts), not mapped to keys.
+ * Env vars read by the loader itself or before it (SPLEETER_HUGE_PAGES, SPLEETER_RELAUNCH_PARENT,
+ * SPLEETER_IMAGE_GLIBC_TUNABLES: the CLI's relaunch, huge-pages.ts), not mapped to keys.
  */
-const LOADER_ENV = new Set(['SPLEETER_CONFIG', 'SPLEETER_HUGE_PAGES', 'SPLEETER_RELAUNCH_PARENT']);
+const LOADER_ENV = new Set([
+  'SPLEETER_CONFIG',
+  'SPLEETER_HUGE_PAGES',
+  RELAUNCH_PARENT_ENV,
+  IMAGE_TUNABLES_ENV,
+]);
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 type Sources = Map<string, string>;

@@ -38,6 +38,8 @@ export const BATCH_MALLOC_TUNABLES: readonly string[] = [
 ];
 /** Set by the relaunching process for its child: its own pid, which the child watches. */
 export const RELAUNCH_PARENT_ENV = 'SPLEETER_RELAUNCH_PARENT';
+/** Set by the images to their own GLIBC_TUNABLES value (see the file comment). */
+export const IMAGE_TUNABLES_ENV = 'SPLEETER_IMAGE_GLIBC_TUNABLES';
 const THP_MODE_FILE = '/sys/kernel/mm/transparent_hugepage/enabled';
 
 export interface HugePagesHost {
@@ -75,7 +77,7 @@ export function hugePagesRelaunchEnv(
 ): NodeJS.ProcessEnv | null {
   if (host.platform !== 'linux') return null;
   if (['0', 'false', 'off', 'no'].includes((env.SPLEETER_HUGE_PAGES ?? '').trim().toLowerCase())) return null;
-  const imageDefault = env.SPLEETER_IMAGE_GLIBC_TUNABLES;
+  const imageDefault = env[IMAGE_TUNABLES_ENV];
   // The image's server value, untouched: a batch command starts from nothing instead.
   const tunables =
     batch && imageDefault && env.GLIBC_TUNABLES === imageDefault ? '' : (env.GLIBC_TUNABLES ?? '');
