@@ -451,6 +451,12 @@ async function main(): Promise<void> {
         lines.length > 0 && bad.length === 0,
         `${c}: all ${lines.length} log lines are JSON${bad.length ? ` (not: ${bad[0].slice(0, 160)})` : ''}`,
       );
+      // The image's own environment (SPLEETER_IMAGE_GLIBC_TUNABLES among it) is known to the config.
+      const unknownEnv = lines.filter((l) => l.includes('Ignoring unknown environment variable'));
+      check(
+        unknownEnv.length === 0,
+        `${c}: no unknown SPLEETER_ variable${unknownEnv.length ? ` (${unknownEnv[0].slice(0, 160)})` : ''}`,
+      );
     }
     step('scenario passed');
   } catch (err) {
